@@ -1,0 +1,363 @@
+//! `LogManager`: every partition log in every log dir (Kafka's `LogManager`).
+//! Start-up loading and recovery, placement of new logs, deletion, periodic
+//! retention and flush, the per-dir checkpoints, `meta.properties`, and clean
+//! shutdown (the `.kafka_cleanshutdown` marker that lets the next start skip
+//! recovery). It owns no threads: the broker calls `cleanup`, `flush_due` and
+//! `checkpoint` on its schedule.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::checkpoint::{
+    LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT, REPLICATION_OFFSET_CHECKPOINT,
+    read_offsets, write_offsets,
+};
+use super::config::LogConfig;
+use super::error::LogError;
+use super::meta_properties;
+use super::partition_log::{Log, sync_dir};
+use crate::model::TopicPartition;
+
+/// Present in a log dir after a clean shutdown; removed once the dir is loaded.
+pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+/// Held (flock) while the broker runs, so two brokers never share a dir.
+pub const LOCK_FILE: &str = ".lock";
+/// Suffix of a partition directory renamed for deletion.
+const DELETE_DIR_SUFFIX: &str = "-delete";
+
+#[derive(Debug)]
+pub struct LogManager {
+    log_dirs: Vec<PathBuf>,
+    default_config: RwLock<LogConfig>,
+    logs: RwLock<HashMap<TopicPartition, Arc<Log>>>,
+    /// Serializes creation and deletion so a partition is never made twice.
+    create_lock: Mutex<()>,
+    /// Keeps each dir's `.lock` locked for the manager's lifetime.
+    _dir_locks: Vec<File>,
+}
+
+fn lock_dir(dir: &Path) -> Result<File, LogError> {
+    let path = dir.join(LOCK_FILE);
+    let file =
+        File::create(&path).map_err(|e| LogError::io(format!("create {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(LogError::DirLocked {
+            path: dir.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(LogError::io(format!("lock {}", path.display()), e)),
+    }
+}
+
+/// Reads an offset checkpoint, treating a bad file like Kafka does: warn and
+/// start from nothing (a recovery point of 0 means full recovery, so this is safe).
+fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
+    read_offsets(path).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "ignoring unreadable checkpoint");
+        HashMap::new()
+    })
+}
+
+/// Loads every partition directory of one log dir into `logs`.
+fn load_dir(
+    dir: &Path,
+    config: LogConfig,
+    logs: &mut HashMap<TopicPartition, Arc<Log>>,
+) -> Result<(), LogError> {
+    let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+    let clean = marker.exists();
+    let recovery_points = read_offsets_or_empty(&dir.join(RECOVERY_POINT_CHECKPOINT));
+    let start_offsets = read_offsets_or_empty(&dir.join(LOG_START_OFFSET_CHECKPOINT));
+    let list_err = |e| LogError::io(format!("list log dir {}", dir.display()), e);
+    for entry in fs::read_dir(dir).map_err(list_err)? {
+        let entry = entry.map_err(list_err)?;
+        if !entry.file_type().map_err(list_err)?.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if name.ends_with(DELETE_DIR_SUFFIX) {
+            tracing::info!(dir = %path.display(), "removing partition dir left for deletion");
+            fs::remove_dir_all(&path)
+                .map_err(|e| LogError::io(format!("remove {}", path.display()), e))?;
+            continue;
+        }
+        if name.ends_with(".tmp") || name.ends_with("-future") || name.ends_with("-stray") {
+            tracing::warn!(dir = %path.display(), "ignoring partition dir");
+            continue;
+        }
+        let Some(tp) = TopicPartition::parse_dir_name(&name) else {
+            tracing::warn!(dir = %path.display(), "ignoring directory that is not topic-partition");
+            continue;
+        };
+        if let Some(existing) = logs.get(&tp) {
+            return Err(LogError::DuplicateLog {
+                tp,
+                first: existing.dir().to_path_buf(),
+                second: path,
+            });
+        }
+        let log = Log::open(
+            &path,
+            tp.clone(),
+            config,
+            recovery_points.get(&tp).copied().unwrap_or(0),
+            start_offsets.get(&tp).copied().unwrap_or(0),
+            clean,
+        )?;
+        logs.insert(tp, Arc::new(log));
+    }
+    if clean {
+        fs::remove_file(&marker)
+            .map_err(|e| LogError::io(format!("remove {}", marker.display()), e))?;
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+fn check_topic_name(topic: &str) -> Result<(), LogError> {
+    let bad =
+        topic.is_empty() || topic == "." || topic == ".." || topic.contains(['/', '\\', '\0']);
+    if bad {
+        return Err(LogError::InvalidTopicName {
+            topic: topic.to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl LogManager {
+    /// Creates and locks the log dirs and loads every partition log in them,
+    /// recovering logs of dirs without a clean-shutdown marker.
+    pub fn startup(
+        log_dirs: &[PathBuf],
+        default_config: LogConfig,
+    ) -> Result<LogManager, LogError> {
+        default_config.validate()?;
+        let mut locks = Vec::with_capacity(log_dirs.len());
+        let mut logs = HashMap::new();
+        for dir in log_dirs {
+            fs::create_dir_all(dir)
+                .map_err(|e| LogError::io(format!("create log dir {}", dir.display()), e))?;
+            locks.push(lock_dir(dir)?);
+            load_dir(dir, default_config, &mut logs)?;
+        }
+        tracing::info!(
+            logs = logs.len(),
+            dirs = log_dirs.len(),
+            "log manager started"
+        );
+        Ok(LogManager {
+            log_dirs: log_dirs.to_vec(),
+            default_config: RwLock::new(default_config),
+            logs: RwLock::new(logs),
+            create_lock: Mutex::new(()),
+            _dir_locks: locks,
+        })
+    }
+
+    pub fn log_dirs(&self) -> &[PathBuf] {
+        &self.log_dirs
+    }
+
+    pub fn default_config(&self) -> LogConfig {
+        *self.default_config.read()
+    }
+
+    pub fn set_default_config(&self, config: LogConfig) -> Result<(), LogError> {
+        config.validate()?;
+        *self.default_config.write() = config;
+        Ok(())
+    }
+
+    pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<Log>> {
+        self.logs.read().get(tp).cloned()
+    }
+
+    /// The existing log, or a new empty one in the log dir holding the fewest
+    /// partitions (ties: the first listed).
+    pub fn get_or_create_log(
+        &self,
+        tp: &TopicPartition,
+        config: LogConfig,
+    ) -> Result<Arc<Log>, LogError> {
+        if let Some(log) = self.get_log(tp) {
+            return Ok(log);
+        }
+        check_topic_name(&tp.topic)?;
+        let _create = self.create_lock.lock();
+        if let Some(log) = self.get_log(tp) {
+            return Ok(log);
+        }
+        let dir = {
+            let logs = self.logs.read();
+            let count = |d: &Path| {
+                logs.values()
+                    .filter(|l| l.dir().parent() == Some(d))
+                    .count()
+            };
+            self.log_dirs
+                .iter()
+                .min_by_key(|d| count(d))
+                .expect("at least one log dir")
+                .clone()
+        };
+        let log = Arc::new(Log::open(
+            &dir.join(tp.to_string()),
+            tp.clone(),
+            config,
+            0,
+            0,
+            true,
+        )?);
+        sync_dir(&dir)?;
+        self.logs.write().insert(tp.clone(), Arc::clone(&log));
+        tracing::info!(tp = %tp, dir = %dir.display(), "created log");
+        Ok(log)
+    }
+
+    /// Removes a partition's log: it stops taking writes, its directory is
+    /// renamed to `<topic>-<partition>.<id>-delete` and then removed. A missing
+    /// log is not an error.
+    pub fn delete_log(&self, tp: &TopicPartition) -> Result<(), LogError> {
+        let _create = self.create_lock.lock();
+        let Some(log) = self.logs.write().remove(tp) else {
+            return Ok(());
+        };
+        log.mark_deleted();
+        let dir = log.dir();
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let unique = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let doomed = parent.join(format!("{tp}.{unique:x}{DELETE_DIR_SUFFIX}"));
+        fs::rename(dir, &doomed)
+            .map_err(|e| LogError::io(format!("rename {} for deletion", dir.display()), e))?;
+        sync_dir(parent)?;
+        fs::remove_dir_all(&doomed)
+            .map_err(|e| LogError::io(format!("remove {}", doomed.display()), e))?;
+        tracing::info!(tp = %tp, "deleted log");
+        Ok(())
+    }
+
+    pub fn all_logs(&self) -> Vec<(TopicPartition, Arc<Log>)> {
+        self.logs
+            .read()
+            .iter()
+            .map(|(tp, log)| (tp.clone(), Arc::clone(log)))
+            .collect()
+    }
+
+    /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint`
+    /// in every log dir for the logs it holds.
+    pub fn checkpoint(&self) -> Result<(), LogError> {
+        let logs = self.all_logs();
+        for dir in &self.log_dirs {
+            let mut recovery_points = HashMap::new();
+            let mut start_offsets = HashMap::new();
+            for (tp, log) in logs.iter().filter(|(_, l)| l.dir().parent() == Some(dir)) {
+                recovery_points.insert(tp.clone(), log.recovery_point());
+                start_offsets.insert(tp.clone(), log.log_start_offset());
+            }
+            write_offsets(&dir.join(RECOVERY_POINT_CHECKPOINT), &recovery_points)?;
+            write_offsets(&dir.join(LOG_START_OFFSET_CHECKPOINT), &start_offsets)?;
+        }
+        Ok(())
+    }
+
+    /// Runs retention over every log; returns the segments deleted. Failures
+    /// are logged and the other logs still run.
+    pub fn cleanup(&self, now_ms: i64) -> usize {
+        let mut deleted = 0;
+        for (tp, log) in self.all_logs() {
+            match log.delete_old_segments(now_ms) {
+                Ok(n) => deleted += n,
+                Err(e) => tracing::warn!(tp = %tp, error = %e, "retention failed"),
+            }
+        }
+        deleted
+    }
+
+    /// Flushes every log whose `flush.ms` has passed.
+    pub fn flush_due(&self, now_ms: i64) {
+        for (tp, log) in self.all_logs() {
+            if let Err(e) = log.flush_if_due(now_ms) {
+                tracing::warn!(tp = %tp, error = %e, "scheduled flush failed");
+            }
+        }
+    }
+
+    /// Flushes and closes every log, writes the checkpoints, and marks each
+    /// dir cleanly shut down. Without a marker (any failure) the next start
+    /// recovers from the checkpointed recovery points.
+    pub fn shutdown(&self) -> Result<(), LogError> {
+        let mut first_error = None;
+        for (tp, log) in self.all_logs() {
+            if let Err(e) = log.close() {
+                tracing::error!(tp = %tp, error = %e, "closing log failed");
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        self.checkpoint()?;
+        for dir in &self.log_dirs {
+            let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+            File::create(&marker)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| LogError::io(format!("write {}", marker.display()), e))?;
+            sync_dir(dir)?;
+        }
+        tracing::info!("log manager shut down cleanly");
+        Ok(())
+    }
+
+    /// Reads `replication-offset-checkpoint` (the high watermarks) from every
+    /// log dir; a dir without the file contributes nothing.
+    pub fn read_replication_checkpoints(&self) -> Result<HashMap<TopicPartition, i64>, LogError> {
+        let mut high_watermarks = HashMap::new();
+        for dir in &self.log_dirs {
+            high_watermarks.extend(read_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT))?);
+        }
+        Ok(high_watermarks)
+    }
+
+    /// Writes `replication-offset-checkpoint` in every log dir for the
+    /// partitions whose log lives there.
+    pub fn write_replication_checkpoints(
+        &self,
+        high_watermarks: &[(TopicPartition, i64)],
+    ) -> Result<(), LogError> {
+        let logs = self.logs.read();
+        for dir in &self.log_dirs {
+            let in_dir: HashMap<TopicPartition, i64> = high_watermarks
+                .iter()
+                .filter(|(tp, _)| logs.get(tp).is_some_and(|l| l.dir().parent() == Some(dir)))
+                .cloned()
+                .collect();
+            write_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT), &in_dir)?;
+        }
+        Ok(())
+    }
+
+    /// Checks (or writes) `meta.properties` in every log dir; fails when a dir
+    /// belongs to another broker.id or cluster.id.
+    pub fn read_or_write_meta_properties(
+        &self,
+        broker_id: i32,
+        cluster_id: &str,
+    ) -> Result<(), LogError> {
+        meta_properties::check_or_write(&self.log_dirs, broker_id, cluster_id)
+    }
+}
+
+#[cfg(test)]
+#[path = "manager_tests.rs"]
+mod tests;

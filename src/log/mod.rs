@@ -1,0 +1,50 @@
+//! The storage room: durable local storage of partition logs in Kafka's
+//! on-disk layout, `<log.dir>/<topic>-<partition>/<20-digit base offset>.log`
+//! with `.index` and `.timeindex`, record batches stored exactly as received
+//! (magic 2, offsets assigned in place), plus Kafka's checkpoint files and
+//! `meta.properties`.
+//!
+//! Owns: batch validation (`batch`), segments and their indexes (`segment`,
+//! `offset_index`, `time_index`, `index_file`), one partition's log
+//! (`partition_log`, opened by `recovery`, trimmed by `retention`), all logs of
+//! the broker (`manager`), checkpoints (`checkpoint`, `meta_properties`).
+//!
+//! Must not touch: network, ZooKeeper, protocol or replication code. It
+//! depends only on `crate::model` and external crates; the replica room calls
+//! in, never the other way round. High watermarks, leader epochs and producer
+//! state are the replica room's; this room only provides the file formats.
+
+mod batch_reader;
+mod config;
+mod error;
+mod index_file;
+mod meta_properties;
+mod partition_log;
+mod records;
+mod recovery;
+mod retention;
+
+pub mod batch;
+pub mod checkpoint;
+pub mod manager;
+pub mod offset_index;
+pub mod segment;
+pub mod time_index;
+
+#[cfg(test)]
+mod test_util;
+
+pub use batch::{
+    BatchError, BatchHeader, BatchInfo, check_client_batch, set_base_offset,
+    set_partition_leader_epoch, validate_batches,
+};
+pub use batch_reader::{BatchHeaders, StoredBatch};
+pub use checkpoint::{
+    CheckpointEntry, CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOINT,
+    LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT, REPLICATION_OFFSET_CHECKPOINT,
+};
+pub use config::LogConfig;
+pub use error::LogError;
+pub use manager::{CLEAN_SHUTDOWN_FILE, LogManager};
+pub use meta_properties::{META_PROPERTIES, read_meta_properties};
+pub use partition_log::{AppendInfo, Log, LogReadResult};

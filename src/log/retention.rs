@@ -1,0 +1,192 @@
+//! Retention (Kafka's `deleteOldSegments`): deletes whole non-active segments,
+//! oldest first, while they breach `retention.ms` (largest timestamp older
+//! than now minus retention), `retention.bytes` (the log is over the limit by
+//! at least the segment's size), or lie wholly below the log start offset.
+//! The log start offset then moves to the first remaining segment. The active
+//! segment is never deleted here; `segment.ms` rolls it eventually.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::error::LogError;
+use super::partition_log::Log;
+use super::segment::LogSegment;
+
+/// How many leading segments of `older` (all but the active one) may go.
+/// Each rule deletes a prefix; deleting the longest prefix is the same as
+/// applying them one after another, as Kafka does.
+fn deletable_prefix(
+    older: &[Arc<LogSegment>],
+    next_bases: &[i64],
+    total_bytes: u64,
+    retention_ms: i64,
+    retention_bytes: i64,
+    log_start_offset: i64,
+    now_ms: i64,
+) -> usize {
+    let by_time = if retention_ms < 0 {
+        0
+    } else {
+        older
+            .iter()
+            .take_while(|s| {
+                now_ms.saturating_sub(s.largest_timestamp_for_retention()) > retention_ms
+            })
+            .count()
+    };
+    let by_size = if retention_bytes < 0 || total_bytes < retention_bytes as u64 {
+        0
+    } else {
+        let mut excess = total_bytes - retention_bytes as u64;
+        older
+            .iter()
+            .take_while(|s| {
+                let size = s.size_bytes();
+                let fits = excess >= size;
+                if fits {
+                    excess -= size;
+                }
+                fits
+            })
+            .count()
+    };
+    let by_start = next_bases
+        .iter()
+        .take_while(|&&next| next <= log_start_offset)
+        .count();
+    by_time.max(by_size).max(by_start)
+}
+
+impl Log {
+    /// Applies retention at `now_ms`; returns how many segments were deleted.
+    pub fn delete_old_segments(&self, now_ms: i64) -> Result<usize, LogError> {
+        let _append = self.append_lock.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        let config = self.config();
+        let segments = self.segments_snapshot();
+        let Some((_, older)) = segments.split_last() else {
+            return Ok(0);
+        };
+        let next_bases: Vec<i64> = segments[1..].iter().map(|s| s.base_offset()).collect();
+        let total_bytes = segments.iter().map(|s| s.size_bytes()).sum();
+        let count = deletable_prefix(
+            older,
+            &next_bases,
+            total_bytes,
+            config.retention_ms,
+            config.retention_bytes,
+            self.log_start_offset(),
+            now_ms,
+        );
+        if count == 0 {
+            return Ok(0);
+        }
+        let new_start = segments[count].base_offset();
+        {
+            let mut map = self.segments.write();
+            for segment in &segments[..count] {
+                map.remove(&segment.base_offset());
+            }
+        }
+        self.log_start_offset.fetch_max(new_start, Ordering::AcqRel);
+        for segment in &segments[..count] {
+            tracing::info!(
+                tp = %self.tp, base_offset = segment.base_offset(),
+                size_bytes = segment.size_bytes(), "deleting segment for retention"
+            );
+            segment.delete()?;
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::log::test_util::batch_with_values;
+    use crate::log::{Log, LogConfig};
+    use crate::model::TopicPartition;
+
+    fn log_with_segments(dir: &std::path::Path, config: LogConfig, ts: &[i64]) -> Log {
+        let log = Log::open(dir, TopicPartition::new("t", 0), config, 0, 0, true).unwrap();
+        for &t in ts {
+            let mut b = batch_with_values(0, &[t], 200);
+            log.append_as_leader(&mut b, t).unwrap();
+        }
+        log
+    }
+
+    /// Bytes of one test batch: a single 200-byte record.
+    fn batch_bytes() -> u64 {
+        batch_with_values(0, &[0], 200).len() as u64
+    }
+
+    fn small_segments() -> LogConfig {
+        LogConfig {
+            segment_bytes: 300, // one 270-byte batch per segment
+            ..LogConfig::default()
+        }
+    }
+
+    #[test]
+    fn retention_by_time_deletes_old_prefix_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            retention_ms: 1000,
+            ..small_segments()
+        };
+        // Segment timestamps: 100, 5000, 200 (out of order), 6000, 7000 (active).
+        let log = log_with_segments(dir.path(), config, &[100, 5000, 200, 6000, 7000]);
+        assert_eq!(log.num_segments(), 5);
+        // At 5500 only the first segment is older than 1000 ms; the third is
+        // too, but retention stops at the first segment it keeps.
+        assert_eq!(log.delete_old_segments(5500).unwrap(), 1);
+        assert_eq!(log.log_start_offset(), 1);
+        assert_eq!(log.delete_old_segments(1_000_000).unwrap(), 3);
+        assert_eq!(log.num_segments(), 1, "the active segment stays");
+        assert_eq!(log.log_start_offset(), 4);
+        assert!(log.read(0, 1000, i64::MAX, true).is_err());
+        let read = log.read(4, 1000, i64::MAX, true).unwrap();
+        assert_eq!(read.records.len() as u64, batch_bytes());
+        let disabled = LogConfig {
+            retention_ms: -1,
+            ..config
+        };
+        log.set_config(disabled).unwrap();
+        assert_eq!(log.delete_old_segments(i64::MAX).unwrap(), 0);
+    }
+
+    #[test]
+    fn retention_by_bytes_keeps_the_log_under_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            retention_ms: -1,
+            retention_bytes: 3 * batch_bytes() as i64,
+            ..small_segments()
+        };
+        let log = log_with_segments(dir.path(), config, &[1, 2, 3, 4, 5, 6]);
+        assert_eq!(log.size_bytes(), 6 * batch_bytes());
+        assert_eq!(log.delete_old_segments(10).unwrap(), 3);
+        assert_eq!(log.size_bytes(), 3 * batch_bytes());
+        assert_eq!(log.log_start_offset(), 3);
+        assert_eq!(log.delete_old_segments(10).unwrap(), 0);
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(files, 9, "three segments of three files each");
+    }
+
+    #[test]
+    fn segments_below_log_start_offset_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            retention_ms: -1,
+            ..small_segments()
+        };
+        let log = log_with_segments(dir.path(), config, &[1, 2, 3, 4]);
+        assert!(log.maybe_increment_log_start_offset(2).unwrap());
+        assert!(!log.maybe_increment_log_start_offset(1).unwrap());
+        assert_eq!(log.delete_old_segments(10).unwrap(), 2);
+        assert_eq!(log.segment_base_offsets(), vec![2, 3]);
+        assert!(log.maybe_increment_log_start_offset(99).is_err());
+    }
+}

@@ -1,0 +1,616 @@
+//! One log segment: `<20-digit base offset>.log` holding batches back to back,
+//! plus its `.index` and `.timeindex`. Appends write already-offset-assigned
+//! batch bytes at the committed end and then publish the new size, so readers
+//! (positional reads up to the published size) never see a partial batch.
+//! Also: reads of whole batches, timestamp search, truncation, fsync, roll
+//! decisions, and recovery (validate every batch, cut a torn tail, rebuild the
+//! indexes). Mutations are serialized by the owning `Log`'s append lock.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+
+use super::batch::{self, BatchInfo, LOG_OVERHEAD, MIN_BATCH_LENGTH};
+use super::batch_reader::{
+    BatchHeaders, ChunkReader, HEADER_WALK_CHUNK_BYTES, SCAN_CHUNK_BYTES, StoredBatch, read_full_at,
+};
+use super::config::LogConfig;
+use super::error::LogError;
+use super::offset_index::OffsetIndex;
+use super::records::first_record_at_or_after;
+use super::time_index::{NO_TIMESTAMP, TimeIndex};
+
+pub const LOG_SUFFIX: &str = "log";
+pub const INDEX_SUFFIX: &str = "index";
+pub const TIME_INDEX_SUFFIX: &str = "timeindex";
+
+/// `<20-digit base offset>.<suffix>`, Kafka's segment file name.
+pub fn segment_file_name(base_offset: i64, suffix: &str) -> String {
+    format!("{base_offset:020}.{suffix}")
+}
+
+/// Splits a segment file name into (base offset, suffix).
+pub fn parse_segment_file_name(name: &str) -> Option<(i64, &str)> {
+    let (stem, suffix) = name.split_once('.')?;
+    if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((stem.parse().ok()?, suffix))
+}
+
+/// Milliseconds since the epoch by the system clock.
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Appender-side bookkeeping, changed only under the log's append lock.
+#[derive(Debug, Clone, Copy)]
+struct SegmentState {
+    next_offset: i64,
+    bytes_since_last_index_entry: u64,
+    max_timestamp_ms: i64,
+    offset_of_max_timestamp: i64,
+    /// Max timestamp of the segment's first batch (Kafka's rollingBasedTimestamp).
+    first_batch_timestamp_ms: Option<i64>,
+    created_ms: i64,
+}
+
+impl SegmentState {
+    fn empty(base_offset: i64, created_ms: i64) -> Self {
+        SegmentState {
+            next_offset: base_offset,
+            bytes_since_last_index_entry: 0,
+            max_timestamp_ms: NO_TIMESTAMP,
+            offset_of_max_timestamp: base_offset,
+            first_batch_timestamp_ms: None,
+            created_ms,
+        }
+    }
+
+    /// Accounts for one batch at `position`, adding index entries every
+    /// `index_interval_bytes` (Kafka's per-batch rule in `LogSegment.append`).
+    fn track_batch(
+        &mut self,
+        oi: &mut OffsetIndex,
+        ti: &mut TimeIndex,
+        position: u64,
+        batch: &BatchInfo,
+        index_interval_bytes: u32,
+    ) {
+        let (last_offset, max_timestamp_ms) = (batch.last_offset(), batch.max_timestamp);
+        if max_timestamp_ms > self.max_timestamp_ms {
+            self.max_timestamp_ms = max_timestamp_ms;
+            self.offset_of_max_timestamp = last_offset;
+        }
+        if self.first_batch_timestamp_ms.is_none() {
+            self.first_batch_timestamp_ms = Some(max_timestamp_ms);
+        }
+        if self.bytes_since_last_index_entry > u64::from(index_interval_bytes) {
+            oi.append(last_offset, position);
+            ti.maybe_append(self.max_timestamp_ms, self.offset_of_max_timestamp, false);
+            self.bytes_since_last_index_entry = 0;
+        }
+        self.bytes_since_last_index_entry += batch.size as u64;
+        self.next_offset = last_offset + 1;
+    }
+}
+
+#[derive(Debug)]
+pub struct LogSegment {
+    base_offset: i64,
+    log_path: PathBuf,
+    file: File,
+    /// Bytes of complete batches; published (Release) after each write.
+    size_bytes: AtomicU64,
+    offset_index: RwLock<OffsetIndex>,
+    time_index: RwLock<TimeIndex>,
+    state: Mutex<SegmentState>,
+}
+
+fn io_ctx(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> LogError {
+    let context = format!("{what} {}", path.display());
+    move |e| LogError::io(context, e)
+}
+
+/// Removes a file, treating "already gone" as success.
+pub(crate) fn remove_if_exists(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+impl LogSegment {
+    /// Creates an empty segment at `base_offset` in `dir` (replacing any stale
+    /// files of that name), with preallocated indexes.
+    pub fn create(
+        dir: &Path,
+        base_offset: i64,
+        max_index_size_bytes: u32,
+        now_ms: i64,
+    ) -> Result<LogSegment, LogError> {
+        let log_path = dir.join(segment_file_name(base_offset, LOG_SUFFIX));
+        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            let p = dir.join(segment_file_name(base_offset, suffix));
+            remove_if_exists(&p).map_err(io_ctx("remove stale", &p))?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&log_path)
+            .map_err(io_ctx("create", &log_path))?;
+        Self::with_file(
+            dir,
+            base_offset,
+            log_path,
+            file,
+            0,
+            max_index_size_bytes,
+            now_ms,
+        )
+    }
+
+    fn with_file(
+        dir: &Path,
+        base_offset: i64,
+        log_path: PathBuf,
+        file: File,
+        size_bytes: u64,
+        max_index_size_bytes: u32,
+        created_ms: i64,
+    ) -> Result<LogSegment, LogError> {
+        let oi_path = dir.join(segment_file_name(base_offset, INDEX_SUFFIX));
+        let ti_path = dir.join(segment_file_name(base_offset, TIME_INDEX_SUFFIX));
+        let oi = OffsetIndex::open(&oi_path, base_offset, max_index_size_bytes)
+            .map_err(io_ctx("open index", &oi_path))?;
+        let ti = TimeIndex::open(&ti_path, base_offset, max_index_size_bytes)
+            .map_err(io_ctx("open time index", &ti_path))?;
+        Ok(LogSegment {
+            base_offset,
+            log_path,
+            file,
+            size_bytes: AtomicU64::new(size_bytes),
+            offset_index: RwLock::new(oi),
+            time_index: RwLock::new(ti),
+            state: Mutex::new(SegmentState::empty(base_offset, created_ms)),
+        })
+    }
+
+    /// Opens an existing segment. Missing or insane indexes are deleted and
+    /// recreated empty, and the returned flag says the caller must `recover`
+    /// the segment to rebuild them; otherwise the tail state (next offset, max
+    /// timestamp) is loaded by walking batches after the last index entry.
+    pub fn open(
+        dir: &Path,
+        base_offset: i64,
+        max_index_size_bytes: u32,
+    ) -> Result<(LogSegment, bool), LogError> {
+        let log_path = dir.join(segment_file_name(base_offset, LOG_SUFFIX));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&log_path)
+            .map_err(io_ctx("open", &log_path))?;
+        let size = file.metadata().map_err(io_ctx("stat", &log_path))?.len();
+        let missing = [INDEX_SUFFIX, TIME_INDEX_SUFFIX]
+            .iter()
+            .any(|s| !dir.join(segment_file_name(base_offset, s)).exists());
+        let segment = Self::with_file(
+            dir,
+            base_offset,
+            log_path,
+            file,
+            size,
+            max_index_size_bytes,
+            system_now_ms(),
+        )?;
+        let insane = {
+            let oi = segment.offset_index.read();
+            let ti = segment.time_index.read();
+            let problem = oi
+                .sanity_check(size)
+                .map_err(|r| (oi.path().to_path_buf(), r))
+                .and_then(|()| ti.sanity_check().map_err(|r| (ti.path().to_path_buf(), r)));
+            match problem {
+                Err((path, reason)) => {
+                    tracing::warn!(index = %path.display(), %reason, "corrupt index; rebuilding");
+                    true
+                }
+                Ok(()) => false,
+            }
+        };
+        if missing || insane {
+            segment.offset_index.write().reset();
+            segment.time_index.write().reset();
+            return Ok((segment, true));
+        }
+        segment.load_tail_state()?;
+        Ok((segment, false))
+    }
+
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Committed bytes (complete batches only).
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes.load(Ordering::Acquire)
+    }
+
+    /// One past the last offset in the segment (the base offset when empty).
+    pub fn next_offset(&self) -> i64 {
+        self.state.lock().next_offset
+    }
+
+    /// (largest timestamp, offset of the batch holding it); -1 timestamp when empty.
+    pub fn max_timestamp_and_offset(&self) -> (i64, i64) {
+        let st = self.state.lock();
+        (st.max_timestamp_ms, st.offset_of_max_timestamp)
+    }
+
+    /// Kafka's `largestTimestamp` for retention: the max record timestamp, or
+    /// the `.log` file's modification time when no record has one.
+    pub fn largest_timestamp_for_retention(&self) -> i64 {
+        let ts = self.state.lock().max_timestamp_ms;
+        if ts >= 0 {
+            return ts;
+        }
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// Recomputes the appender state from the indexes plus a walk of the
+    /// batches after the last offset-index entry (at most about one interval).
+    fn load_tail_state(&self) -> Result<(), LogError> {
+        let end = self.size_bytes();
+        let created_ms = self.state.lock().created_ms;
+        let mut st = SegmentState::empty(self.base_offset, created_ms);
+        let start = {
+            let ti = self.time_index.read();
+            if ti.entries() > 0 {
+                let last = ti.last_entry();
+                st.max_timestamp_ms = last.timestamp_ms;
+                st.offset_of_max_timestamp = last.offset;
+            }
+            self.offset_index.read().last_entry().position
+        };
+        let mut first_seen = false;
+        if end > 0 {
+            let mut headers = BatchHeaders::new(&self.file, 0, end, 128);
+            if let Some(first) = headers.next() {
+                let first = first.map_err(io_ctx("read", &self.log_path))?;
+                st.first_batch_timestamp_ms = Some(first.header.max_timestamp);
+                first_seen = true;
+            }
+        }
+        for b in BatchHeaders::new(&self.file, start, end, HEADER_WALK_CHUNK_BYTES) {
+            let b = b.map_err(io_ctx("read", &self.log_path))?;
+            let h = b.header;
+            if h.max_timestamp > st.max_timestamp_ms {
+                st.max_timestamp_ms = h.max_timestamp;
+                st.offset_of_max_timestamp = h.last_offset();
+            }
+            st.bytes_since_last_index_entry += b.size_bytes() as u64;
+            st.next_offset = h.last_offset() + 1;
+        }
+        if !first_seen {
+            st.first_batch_timestamp_ms = None;
+        }
+        *self.state.lock() = st;
+        Ok(())
+    }
+
+    /// Whether the next append (of `append_bytes`, newest timestamp
+    /// `max_timestamp_ms`, last offset `last_offset`) must go to a new segment:
+    /// size, age (`segment.ms` measured from the first batch's timestamp, or
+    /// the creation time without one), a full index, or a relative offset that
+    /// would not fit.
+    pub fn should_roll(
+        &self,
+        config: &LogConfig,
+        append_bytes: usize,
+        max_timestamp_ms: i64,
+        last_offset: i64,
+        now_ms: i64,
+    ) -> bool {
+        let size = self.size_bytes();
+        let waited_ms = {
+            let st = self.state.lock();
+            match st.first_batch_timestamp_ms {
+                Some(t) if t >= 0 => max_timestamp_ms.saturating_sub(t),
+                _ => now_ms.saturating_sub(st.created_ms),
+            }
+        };
+        (size > 0
+            && (size + append_bytes as u64 > config.segment_bytes || waited_ms > config.segment_ms))
+            || self.offset_index.read().is_full()
+            || self.time_index.read().is_full()
+            || last_offset - self.base_offset > i64::from(i32::MAX)
+    }
+
+    /// Appends `records` (whose batches are described by `infos`, offsets
+    /// already assigned) at the end: one positional write, then publish the
+    /// size, then index entries.
+    pub fn append(
+        &self,
+        records: &[u8],
+        infos: &[BatchInfo],
+        index_interval_bytes: u32,
+    ) -> Result<(), LogError> {
+        let position = self.size_bytes.load(Ordering::Relaxed);
+        let new_size = position + records.len() as u64;
+        assert!(
+            new_size <= u64::from(u32::MAX),
+            "segment {} would pass 4 GiB",
+            self.log_path.display()
+        );
+        use std::os::unix::fs::FileExt;
+        self.file
+            .write_all_at(records, position)
+            .map_err(io_ctx("append to", &self.log_path))?;
+        self.size_bytes.store(new_size, Ordering::Release);
+        let mut st = self.state.lock();
+        let mut oi = self.offset_index.write();
+        let mut ti = self.time_index.write();
+        for info in infos {
+            debug_assert!(info.base_offset >= st.next_offset, "offsets must increase");
+            st.track_batch(
+                &mut oi,
+                &mut ti,
+                position + info.position as u64,
+                info,
+                index_interval_bytes,
+            );
+        }
+        Ok(())
+    }
+
+    /// The first batch whose last offset is `>= offset`, found from the index
+    /// entry at or before `offset` by a header walk.
+    pub fn find_batch(&self, offset: i64) -> Result<Option<StoredBatch>, LogError> {
+        let end = self.size_bytes();
+        let start = self.offset_index.read().lookup(offset).position.min(end);
+        for b in BatchHeaders::new(&self.file, start, end, HEADER_WALK_CHUNK_BYTES) {
+            let b = b.map_err(io_ctx("read", &self.log_path))?;
+            if b.last_offset() >= offset {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads whole batches starting at the one containing `fetch_offset`: at
+    /// most `max_bytes` (or the first batch whole if `min_one_batch`), none
+    /// whose last offset reaches `max_offset_exclusive`. `None` when the
+    /// segment has no batch at or after `fetch_offset`. One positional read.
+    pub fn read(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        max_offset_exclusive: i64,
+        min_one_batch: bool,
+    ) -> Result<Option<Bytes>, LogError> {
+        let Some(first) = self.find_batch(fetch_offset)? else {
+            return Ok(None);
+        };
+        if first.last_offset() >= max_offset_exclusive {
+            return Ok(Some(Bytes::new()));
+        }
+        let end = self.size_bytes();
+        let first_size = first.size_bytes();
+        let len = if first_size > max_bytes {
+            if !min_one_batch {
+                return Ok(Some(Bytes::new()));
+            }
+            first_size
+        } else {
+            max_bytes.min((end.saturating_sub(first.position)) as usize)
+        };
+        let mut buf = vec![0u8; len];
+        let got = read_full_at(&self.file, &mut buf, first.position)
+            .map_err(io_ctx("read", &self.log_path))?;
+        // Keep whole batches below the limit; a short read (concurrent
+        // truncation) or a batch cut by max_bytes ends the walk.
+        let mut keep = 0;
+        while let Some((size, last)) = batch::peek_size_and_last_offset(&buf[keep..got]) {
+            if keep + size > got || last >= max_offset_exclusive {
+                break;
+            }
+            keep += size;
+        }
+        buf.truncate(keep);
+        Ok(Some(Bytes::from(buf)))
+    }
+
+    /// The first record with timestamp `>= target_ms` and offset `>= min_offset`
+    /// as (offset, timestamp). Uncompressed batches are walked record by
+    /// record; for a compressed batch the answer is its first offset (at least
+    /// `min_offset`) with the batch's max timestamp, without decompressing.
+    pub fn find_offset_by_timestamp(
+        &self,
+        target_ms: i64,
+        min_offset: i64,
+    ) -> Result<Option<(i64, i64)>, LogError> {
+        let from_time_index = self.time_index.read().lookup(target_ms).offset;
+        let end = self.size_bytes();
+        let start = self
+            .offset_index
+            .read()
+            .lookup(from_time_index.max(min_offset))
+            .position
+            .min(end);
+        for b in BatchHeaders::new(&self.file, start, end, HEADER_WALK_CHUNK_BYTES) {
+            let b = b.map_err(io_ctx("read", &self.log_path))?;
+            let h = b.header;
+            if h.last_offset() < min_offset || h.max_timestamp < target_ms {
+                continue;
+            }
+            if h.compression_codec() != 0 {
+                return Ok(Some((h.base_offset.max(min_offset), h.max_timestamp)));
+            }
+            let mut bytes = vec![0u8; b.size_bytes()];
+            let got = read_full_at(&self.file, &mut bytes, b.position)
+                .map_err(io_ctx("read", &self.log_path))?;
+            bytes.truncate(got);
+            if let Some(r) = first_record_at_or_after(&bytes, target_ms, min_offset)? {
+                return Ok(Some((r.offset, r.timestamp_ms)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Validates every batch from the start (length, magic, CRC, increasing
+    /// offsets that fit the segment), rebuilds both indexes, and truncates the
+    /// file at the first invalid or incomplete batch. Returns the bytes cut.
+    pub fn recover(&self, index_interval_bytes: u32) -> Result<u64, LogError> {
+        let file_len = self
+            .file
+            .metadata()
+            .map_err(io_ctx("stat", &self.log_path))?
+            .len();
+        let mut st = self.state.lock();
+        let mut oi = self.offset_index.write();
+        let mut ti = self.time_index.write();
+        oi.reset();
+        ti.reset();
+        let created_ms = st.created_ms;
+        *st = SegmentState::empty(self.base_offset, created_ms);
+        let mut reader = ChunkReader::new(&self.file, file_len, SCAN_CHUNK_BYTES);
+        let mut pos = 0u64;
+        let stop_reason = loop {
+            let read = |e| LogError::io(format!("recover {}", self.log_path.display()), e);
+            let Some(head) = reader.get(pos, LOG_OVERHEAD).map_err(read)? else {
+                break (pos < file_len).then_some("torn batch header".to_string());
+            };
+            let length = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+            if length < MIN_BATCH_LENGTH {
+                break Some(format!("batch length {length}"));
+            }
+            let size = length as usize + LOG_OVERHEAD;
+            let Some(bytes) = reader.get(pos, size).map_err(read)? else {
+                break Some(format!("torn batch: {size} bytes needed"));
+            };
+            let info = match batch::validate_batch_at(bytes, 0, usize::MAX) {
+                Ok(info) => info,
+                Err(e) => break Some(e.to_string()),
+            };
+            if info.base_offset < st.next_offset
+                || info.last_offset() - self.base_offset > i64::from(i32::MAX)
+            {
+                break Some(format!(
+                    "batch offsets {}..={} do not follow {} in segment {}",
+                    info.base_offset,
+                    info.last_offset(),
+                    st.next_offset,
+                    self.base_offset
+                ));
+            }
+            st.track_batch(&mut oi, &mut ti, pos, &info, index_interval_bytes);
+            pos += size as u64;
+        };
+        let truncated = file_len - pos;
+        if truncated > 0 {
+            tracing::warn!(
+                segment = %self.log_path.display(),
+                valid_bytes = pos,
+                truncated_bytes = truncated,
+                reason = stop_reason.as_deref().unwrap_or("unknown"),
+                "cutting invalid tail of segment"
+            );
+            self.file
+                .set_len(pos)
+                .map_err(io_ctx("truncate", &self.log_path))?;
+        }
+        self.size_bytes.store(pos, Ordering::Release);
+        Ok(truncated)
+    }
+
+    /// Drops every batch whose last offset is `>= offset` (a batch straddling
+    /// `offset` goes whole). Returns the bytes removed.
+    pub fn truncate_to(&self, offset: i64) -> Result<u64, LogError> {
+        let Some(first) = self.find_batch(offset)? else {
+            return Ok(0);
+        };
+        let old_size = self.size_bytes();
+        let cut_from = first.header.base_offset;
+        self.offset_index.write().truncate_to(cut_from);
+        self.time_index.write().truncate_to(cut_from);
+        self.size_bytes.store(first.position, Ordering::Release);
+        self.file
+            .set_len(first.position)
+            .map_err(io_ctx("truncate", &self.log_path))?;
+        self.load_tail_state()?;
+        Ok(old_size - first.position)
+    }
+
+    /// fsyncs the `.log` and writes back both index mappings.
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.file
+            .sync_data()
+            .map_err(io_ctx("fsync", &self.log_path))?;
+        let oi = self.offset_index.read();
+        oi.flush().map_err(io_ctx("flush", oi.path()))?;
+        let ti = self.time_index.read();
+        ti.flush().map_err(io_ctx("flush", ti.path()))
+    }
+
+    /// Called when this segment stops being the active one (roll, close):
+    /// records the final max timestamp in the time index and trims both
+    /// indexes to their entries, as Kafka does.
+    pub fn on_become_inactive(&self) -> Result<(), LogError> {
+        let (max_ts, offset) = self.max_timestamp_and_offset();
+        let mut ti = self.time_index.write();
+        if max_ts >= 0 {
+            ti.maybe_append(max_ts, offset, true);
+        }
+        ti.trim().map_err(io_ctx("trim", ti.path()))?;
+        let mut oi = self.offset_index.write();
+        oi.trim().map_err(io_ctx("trim", oi.path()))
+    }
+
+    /// Sizes both indexes for appending (done when a segment becomes active).
+    pub fn resize_indexes(&self, max_index_size_bytes: u32) -> Result<(), LogError> {
+        let size = u64::from(max_index_size_bytes);
+        let mut oi = self.offset_index.write();
+        oi.resize(size).map_err(io_ctx("resize", oi.path()))?;
+        let mut ti = self.time_index.write();
+        ti.resize(size).map_err(io_ctx("resize", ti.path()))
+    }
+
+    /// Removes the segment's three files. Readers holding this segment keep
+    /// reading the unlinked `.log` until they drop it.
+    pub fn delete(&self) -> Result<(), LogError> {
+        remove_if_exists(&self.log_path).map_err(io_ctx("delete", &self.log_path))?;
+        let mut oi = self.offset_index.write();
+        oi.delete().map_err(io_ctx("delete", oi.path()))?;
+        let mut ti = self.time_index.write();
+        ti.delete().map_err(io_ctx("delete", ti.path()))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn index_entries(&self) -> (usize, usize) {
+        (
+            self.offset_index.read().entries(),
+            self.time_index.read().entries(),
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "segment_tests.rs"]
+mod tests;

@@ -1,0 +1,71 @@
+//! Plain value types shared by every room: broker ids, topic-partitions,
+//! offsets, epochs and ZooKeeper versions. Depends on nothing internal.
+
+use std::fmt;
+
+/// A broker's `broker.id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BrokerId(pub i32);
+
+impl fmt::Display for BrokerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A position in a partition's log. Kafka's offsets are signed 64-bit.
+pub type Offset = i64;
+
+/// The epoch of a partition's leadership, bumped by the controller on every leader change.
+pub type LeaderEpoch = i32;
+
+/// The epoch of the controller, from `/controller_epoch`.
+pub type ControllerEpoch = i32;
+
+/// A znode's data version (`Stat.version`), used for conditional writes.
+pub type ZkVersion = i32;
+
+/// A topic name and partition number; `Display` gives Kafka's directory name `topic-partition`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+
+    /// Parses a log directory name `topic-partition` (the topic may itself contain dashes).
+    pub fn parse_dir_name(name: &str) -> Option<TopicPartition> {
+        let (topic, partition) = name.rsplit_once('-')?;
+        if topic.is_empty() {
+            return None;
+        }
+        let partition: i32 = partition.parse().ok()?;
+        (partition >= 0).then(|| TopicPartition::new(topic, partition))
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_name_round_trips_topics_with_dashes() {
+        let tp = TopicPartition::new("my-topic", 12);
+        assert_eq!(tp.to_string(), "my-topic-12");
+        assert_eq!(TopicPartition::parse_dir_name("my-topic-12"), Some(tp));
+        assert_eq!(TopicPartition::parse_dir_name("nodash"), None);
+    }
+}
