@@ -1,0 +1,182 @@
+//! Request dispatch: reads the request header, checks the API key and version
+//! against the handler table, decodes the body, runs the handler and encodes
+//! the response. The handler table below is the one source of truth: the
+//! ApiVersions answer is built from it.
+//!
+//! Kafka's behaviour on bad input, which clients rely on: an unknown API key,
+//! an unsupported version (except ApiVersions) or an undecodable body closes
+//! the connection with a log line; an unsupported ApiVersions version gets a
+//! v0 body with UNSUPPORTED_VERSION so the client can retry with one we know.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use super::api_versions;
+use super::context::BrokerServices;
+use super::handlers;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("request of {0} bytes is too short for a request header")]
+    Truncated(usize),
+    #[error("unknown api key {0}")]
+    UnknownApiKey(i16),
+    #[error("unsupported version {version} of {key:?}")]
+    UnsupportedVersion { key: ApiKey, version: i16 },
+    #[error("malformed {key:?} v{version} request: {detail}")]
+    Malformed {
+        key: ApiKey,
+        version: i16,
+        detail: String,
+    },
+    #[error("cannot encode {key:?} v{version} response: {detail}")]
+    Encode {
+        key: ApiKey,
+        version: i16,
+        detail: String,
+    },
+}
+
+/// What a handler learns about its request besides the body.
+pub struct RequestContext {
+    pub api_key: ApiKey,
+    pub version: i16,
+    pub header: RequestHeader,
+    pub peer: Option<SocketAddr>,
+}
+
+impl RequestContext {
+    pub fn client_id(&self) -> &str {
+        self.header.client_id.as_deref().unwrap_or("")
+    }
+}
+
+macro_rules! handler_table {
+    ($( $key:ident => $module:ident, $request:ty; )*) => {
+        /// (api key, min version, max version) of every API this broker serves.
+        pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+            $( (ApiKey::$key, handlers::$module::VERSIONS.0, handlers::$module::VERSIONS.1), )*
+        ];
+
+        async fn route(
+            services: &Arc<BrokerServices>,
+            ctx: RequestContext,
+            body: &mut Bytes,
+        ) -> Result<Option<BytesMut>, DispatchError> {
+            let (key, version) = (ctx.api_key, ctx.version);
+            let correlation_id = ctx.header.correlation_id;
+            match key {
+                $( ApiKey::$key => {
+                    let request = <$request>::decode(body, version).map_err(|e| {
+                        DispatchError::Malformed { key, version, detail: e.to_string() }
+                    })?;
+                    match handlers::$module::handle(services, &ctx, request).await {
+                        Some(response) => encode_response(key, version, correlation_id, &response).map(Some),
+                        None => Ok(None),
+                    }
+                } )*
+                _ => Err(DispatchError::UnknownApiKey(key as i16)),
+            }
+        }
+    };
+}
+
+handler_table! {
+    Produce => produce, ProduceRequest;
+    Fetch => fetch, FetchRequest;
+    ListOffsets => list_offsets, ListOffsetsRequest;
+    Metadata => metadata, MetadataRequest;
+    LeaderAndIsr => leader_and_isr, LeaderAndIsrRequest;
+    StopReplica => stop_replica, StopReplicaRequest;
+    UpdateMetadata => update_metadata, UpdateMetadataRequest;
+    FindCoordinator => find_coordinator, FindCoordinatorRequest;
+    ApiVersions => api_versions, ApiVersionsRequest;
+    CreateTopics => create_topics, CreateTopicsRequest;
+    DeleteTopics => delete_topics, DeleteTopicsRequest;
+    InitProducerId => init_producer_id, InitProducerIdRequest;
+    DescribeConfigs => describe_configs, DescribeConfigsRequest;
+}
+
+pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED_APIS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|&(_, min, max)| (min, max))
+}
+
+/// Handles one request frame; `Ok(None)` means no response is sent (acks=0).
+pub async fn handle_request(
+    services: &Arc<BrokerServices>,
+    mut frame: Bytes,
+    peer: Option<SocketAddr>,
+) -> Result<Option<BytesMut>, DispatchError> {
+    if frame.len() < 8 {
+        return Err(DispatchError::Truncated(frame.len()));
+    }
+    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let key = ApiKey::try_from(raw_key).map_err(|_| DispatchError::UnknownApiKey(raw_key))?;
+    let Some((min, max)) = supported_range(key) else {
+        return Err(DispatchError::UnknownApiKey(raw_key));
+    };
+    if version < min || version > max {
+        if key == ApiKey::ApiVersions {
+            return api_versions::unsupported_version_response(correlation_id).map(Some);
+        }
+        return Err(DispatchError::UnsupportedVersion { key, version });
+    }
+    let header =
+        RequestHeader::decode(&mut frame, key.request_header_version(version)).map_err(|e| {
+            DispatchError::Malformed {
+                key,
+                version,
+                detail: format!("header: {e}"),
+            }
+        })?;
+    let ctx = RequestContext {
+        api_key: key,
+        version,
+        header,
+        peer,
+    };
+    let response = route(services, ctx, &mut frame).await?;
+    if frame.has_remaining() {
+        tracing::debug!(
+            ?key,
+            version,
+            left = frame.remaining(),
+            "request had trailing bytes"
+        );
+    }
+    Ok(response)
+}
+
+pub fn encode_response<R: Encodable>(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &R,
+) -> Result<BytesMut, DispatchError> {
+    let encode_error = |e: anyhow::Error| DispatchError::Encode {
+        key,
+        version,
+        detail: e.to_string(),
+    };
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let header_version = key.response_header_version(version);
+    let size = header
+        .compute_size(header_version)
+        .and_then(|h| Ok(h + body.compute_size(version)?))
+        .map_err(encode_error)?;
+    let mut buf = BytesMut::with_capacity(size);
+    header
+        .encode(&mut buf, header_version)
+        .map_err(encode_error)?;
+    body.encode(&mut buf, version).map_err(encode_error)?;
+    Ok(buf)
+}

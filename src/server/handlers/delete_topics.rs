@@ -1,0 +1,86 @@
+//! DeleteTopics (key 20), versions 1-6 (by name, or by topic id from v6):
+//! writes `/admin/delete_topics/<t>` for the controller to carry out and waits
+//! until the topic is gone from the metadata cache or the timeout passes.
+
+use std::time::Duration;
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use crate::server::context::BrokerServices;
+use crate::server::dispatch::RequestContext;
+use crate::server::errors::NONE;
+use crate::server::topic_admin::wait_for_deletion;
+
+pub const VERSIONS: (i16, i16) = (1, 6);
+
+pub async fn handle(
+    services: &BrokerServices,
+    ctx: &RequestContext,
+    request: DeleteTopicsRequest,
+) -> Option<DeleteTopicsResponse> {
+    let snapshot = services.metadata.snapshot();
+    // v6 names topics by (name or id); older versions by name only.
+    let targets: Vec<(Option<String>, Uuid)> = if ctx.version >= 6 {
+        request
+            .topics
+            .iter()
+            .map(|t| match &t.name {
+                Some(name) => (Some(name.0.to_string()), t.topic_id),
+                None => (
+                    snapshot.topic_name_by_id(t.topic_id).map(str::to_owned),
+                    t.topic_id,
+                ),
+            })
+            .collect()
+    } else {
+        request
+            .topic_names
+            .iter()
+            .map(|n| (Some(n.0.to_string()), Uuid::nil()))
+            .collect()
+    };
+    let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut results = Vec::with_capacity(targets.len());
+    let mut pending = Vec::new();
+    for (name, id) in targets {
+        let mut result = DeletableTopicResult::default()
+            .with_name(name.clone().map(|n| TopicName(StrBytes::from_string(n))));
+        if ctx.version >= 6 {
+            result.topic_id = id;
+        }
+        let error = match &name {
+            None => Some(ResponseError::UnknownTopicId),
+            Some(_) if !services.config.delete_topic_enable => {
+                Some(ResponseError::TopicDeletionDisabled)
+            }
+            Some(n) if !snapshot.topics.contains_key(n) => {
+                Some(ResponseError::UnknownTopicOrPartition)
+            }
+            Some(n) => match services.zk.create_delete_topic_request(n).await {
+                Ok(()) => {
+                    tracing::info!(topic = %n, "topic deletion requested");
+                    pending.push((results.len(), n.clone()));
+                    None
+                }
+                Err(e) => {
+                    result.error_message = Some(StrBytes::from_string(e.to_string()));
+                    Some(ResponseError::UnknownServerError)
+                }
+            },
+        };
+        result.error_code = error.map(|e| e.code()).unwrap_or(NONE);
+        results.push(result);
+    }
+    for (index, name) in pending {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !wait_for_deletion(services, &name, left).await {
+            results[index].error_code = ResponseError::RequestTimedOut.code();
+        }
+    }
+    Some(DeleteTopicsResponse::default().with_responses(results))
+}

@@ -1,0 +1,85 @@
+//! LeaderAndIsr (key 4), versions 2-7: the controller tells this broker which
+//! partitions it hosts and who leads them. Requests from an older controller
+//! epoch are refused with STALE_CONTROLLER_EPOCH.
+
+use kafka_protocol::messages::leader_and_isr_response::{
+    LeaderAndIsrPartitionError, LeaderAndIsrTopicError,
+};
+use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::model::TopicPartition;
+use crate::replica::PartitionStateUpdate;
+use crate::server::context::BrokerServices;
+use crate::server::dispatch::RequestContext;
+use crate::server::errors::{NONE, replica_error_code};
+
+pub const VERSIONS: (i16, i16) = (2, 7);
+
+pub async fn handle(
+    services: &BrokerServices,
+    ctx: &RequestContext,
+    request: LeaderAndIsrRequest,
+) -> Option<LeaderAndIsrResponse> {
+    let mut updates = Vec::new();
+    let mut topic_ids = Vec::new();
+    for topic in &request.topic_states {
+        topic_ids.push((topic.topic_name.0.to_string(), topic.topic_id));
+        for p in &topic.partition_states {
+            updates.push(PartitionStateUpdate {
+                tp: TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index),
+                topic_id: topic.topic_id,
+                leader: p.leader.0,
+                leader_epoch: p.leader_epoch,
+                isr: p.isr.iter().map(|b| b.0).collect(),
+                replicas: p.replicas.iter().map(|b| b.0).collect(),
+                zk_version: p.partition_epoch,
+            });
+        }
+    }
+    let outcome = services
+        .replica_manager
+        .become_leader_or_follower(request.controller_epoch, updates);
+    let mut response = LeaderAndIsrResponse::default();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::warn!(error = %e, "refused LeaderAndIsr");
+            response.error_code = replica_error_code(&e);
+            return Some(response);
+        }
+    };
+    let errors: Vec<(TopicPartition, i16)> = outcome
+        .into_iter()
+        .map(|(tp, r)| (tp, r.err().map(|e| replica_error_code(&e)).unwrap_or(NONE)))
+        .collect();
+    if ctx.version >= 5 {
+        response.topics = topic_ids
+            .into_iter()
+            .map(|(name, id)| {
+                LeaderAndIsrTopicError::default()
+                    .with_topic_id(id)
+                    .with_partition_errors(
+                        errors
+                            .iter()
+                            .filter(|(tp, _)| tp.topic == name)
+                            .map(|(tp, code)| partition_error(tp, *code))
+                            .collect(),
+                    )
+            })
+            .collect();
+    } else {
+        response.partition_errors = errors
+            .iter()
+            .map(|(tp, code)| partition_error(tp, *code))
+            .collect();
+    }
+    Some(response)
+}
+
+fn partition_error(tp: &TopicPartition, code: i16) -> LeaderAndIsrPartitionError {
+    LeaderAndIsrPartitionError::default()
+        .with_topic_name(TopicName(StrBytes::from_string(tp.topic.clone())))
+        .with_partition_index(tp.partition)
+        .with_error_code(code)
+}

@@ -1,0 +1,144 @@
+//! Produce (key 0), versions 3-9 (magic-2 batches only). Batches are
+//! validated and appended as received; offsets are assigned by rewriting the
+//! batch header. acks=0 sends no response, acks=1 answers after the leader's
+//! append, acks=-1 waits until the ISR has the data (or the timeout passes).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::model::TopicPartition;
+use crate::server::context::BrokerServices;
+use crate::server::dispatch::RequestContext;
+use crate::server::errors::{NONE, replica_error_code};
+use crate::server::topic_admin;
+
+pub const VERSIONS: (i16, i16) = (3, 9);
+
+pub async fn handle(
+    services: &Arc<BrokerServices>,
+    _ctx: &RequestContext,
+    request: ProduceRequest,
+) -> Option<ProduceResponse> {
+    let acks = request.acks;
+    let now_ms = crate::util::now_ms();
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    // (topic index, partition index, end offset) of appends that wait for acks=all.
+    let mut awaiting = Vec::new();
+    for topic in request.topic_data {
+        let name = topic.name.0.to_string();
+        let mut partitions = Vec::with_capacity(topic.partition_data.len());
+        for data in topic.partition_data {
+            let tp = TopicPartition::new(name.clone(), data.index);
+            let response = PartitionProduceResponse::default()
+                .with_index(data.index)
+                .with_base_offset(-1)
+                .with_log_append_time_ms(-1)
+                .with_log_start_offset(-1);
+            let response = if !matches!(acks, -1..=1) {
+                response.with_error_code(ResponseError::InvalidRequiredAcks.code())
+            } else {
+                match data.records {
+                    None => response.with_error_code(ResponseError::InvalidRecord.code()),
+                    Some(records) => append(
+                        services,
+                        &tp,
+                        &records,
+                        acks,
+                        now_ms,
+                        response,
+                        &mut awaiting,
+                        responses.len(),
+                        partitions.len(),
+                    ),
+                }
+            };
+            partitions.push(response);
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic.name)
+                .with_partition_responses(partitions),
+        );
+    }
+    if acks == 0 {
+        return None;
+    }
+    if !awaiting.is_empty() {
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(request.timeout_ms.max(0) as u64);
+        for (t, p, tp, end_offset) in awaiting {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if let Err(e) = services
+                .replica_manager
+                .wait_for_replication(&tp, end_offset, left)
+                .await
+            {
+                let response = &mut responses[t].partition_responses[p];
+                response.error_code = match e {
+                    crate::replica::ReplicaError::NotEnoughReplicas { .. } => {
+                        ResponseError::NotEnoughReplicasAfterAppend.code()
+                    }
+                    other => replica_error_code(&other),
+                };
+            }
+        }
+    }
+    Some(ProduceResponse::default().with_responses(responses))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn append(
+    services: &Arc<BrokerServices>,
+    tp: &TopicPartition,
+    records: &[u8],
+    acks: i16,
+    now_ms: i64,
+    response: PartitionProduceResponse,
+    awaiting: &mut Vec<(usize, usize, TopicPartition, i64)>,
+    topic_index: usize,
+    partition_index: usize,
+) -> PartitionProduceResponse {
+    // One copy: the frame is shared, and the log rewrites base offsets in place.
+    let mut batch = BytesMut::from(records);
+    match services
+        .replica_manager
+        .append_to_leader(tp, &mut batch, acks, now_ms)
+    {
+        Ok(info) => {
+            if acks == -1 {
+                awaiting.push((
+                    topic_index,
+                    partition_index,
+                    tp.clone(),
+                    info.last_offset + 1,
+                ));
+            }
+            let log_start = services
+                .replica_manager
+                .get_partition(tp)
+                .map(|p| p.log().log_start_offset())
+                .unwrap_or(0);
+            response
+                .with_error_code(NONE)
+                .with_base_offset(info.first_offset)
+                .with_log_start_offset(log_start)
+        }
+        Err(e) => {
+            if matches!(e, crate::replica::ReplicaError::UnknownTopicOrPartition(_))
+                && !services.metadata.snapshot().topics.contains_key(&tp.topic)
+            {
+                topic_admin::maybe_auto_create(services, &tp.topic);
+            }
+            tracing::debug!(partition = %tp, error = %e, "produce failed");
+            response
+                .with_error_code(replica_error_code(&e))
+                .with_error_message(Some(StrBytes::from_string(e.to_string())))
+        }
+    }
+}

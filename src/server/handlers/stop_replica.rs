@@ -1,0 +1,43 @@
+//! StopReplica (key 5), versions 3-4: stop hosting partitions, deleting their
+//! logs when the controller asks (topic deletion).
+
+use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
+use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
+
+use crate::model::TopicPartition;
+use crate::replica::ReplicaError;
+use crate::server::context::BrokerServices;
+use crate::server::dispatch::RequestContext;
+use crate::server::errors::{NONE, replica_error_code};
+
+pub const VERSIONS: (i16, i16) = (3, 4);
+
+pub async fn handle(
+    services: &BrokerServices,
+    _ctx: &RequestContext,
+    request: StopReplicaRequest,
+) -> Option<StopReplicaResponse> {
+    let mut errors = Vec::new();
+    for topic in &request.topic_states {
+        for p in &topic.partition_states {
+            let tp = TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index);
+            let result = services.replica_manager.stop_replica(
+                request.controller_epoch,
+                &tp,
+                p.delete_partition,
+            );
+            if let Err(stale @ ReplicaError::StaleControllerEpoch { .. }) = &result {
+                return Some(
+                    StopReplicaResponse::default().with_error_code(replica_error_code(stale)),
+                );
+            }
+            errors.push(
+                StopReplicaPartitionError::default()
+                    .with_topic_name(topic.topic_name.clone())
+                    .with_partition_index(p.partition_index)
+                    .with_error_code(result.err().map(|e| replica_error_code(&e)).unwrap_or(NONE)),
+            );
+        }
+    }
+    Some(StopReplicaResponse::default().with_partition_errors(errors))
+}

@@ -1,0 +1,80 @@
+//! UpdateMetadata (key 6), versions 5-8: the controller's picture of live
+//! brokers and partition leaders, applied to the metadata cache. Requests
+//! from an older controller epoch get STALE_CONTROLLER_EPOCH.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
+
+use crate::metadata::{BrokerEndpoint, MetadataUpdate, PartitionMetadata};
+use crate::model::BrokerId;
+use crate::server::context::BrokerServices;
+use crate::server::dispatch::RequestContext;
+
+pub const VERSIONS: (i16, i16) = (5, 8);
+
+/// The listener clients use; the only one until security protocols arrive.
+const CLIENT_LISTENER: &str = "PLAINTEXT";
+
+pub async fn handle(
+    services: &BrokerServices,
+    _ctx: &RequestContext,
+    request: UpdateMetadataRequest,
+) -> Option<UpdateMetadataResponse> {
+    let current = services.metadata.snapshot().controller_epoch;
+    if request.controller_epoch < current {
+        tracing::warn!(
+            request_epoch = request.controller_epoch,
+            current,
+            "refused UpdateMetadata from an older controller"
+        );
+        return Some(
+            UpdateMetadataResponse::default()
+                .with_error_code(ResponseError::StaleControllerEpoch.code()),
+        );
+    }
+    let live_brokers = request
+        .live_brokers
+        .iter()
+        .filter_map(|b| {
+            let endpoint = b
+                .endpoints
+                .iter()
+                .find(|e| e.listener.as_str() == CLIENT_LISTENER)
+                .or_else(|| b.endpoints.first())?;
+            Some(BrokerEndpoint {
+                id: BrokerId(b.id.0),
+                host: endpoint.host.to_string(),
+                port: endpoint.port as u16,
+                rack: b.rack.as_ref().map(|r| r.to_string()),
+            })
+        })
+        .collect();
+    let partitions = request
+        .topic_states
+        .iter()
+        .flat_map(|t| {
+            t.partition_states.iter().map(move |p| {
+                (
+                    t.topic_name.0.to_string(),
+                    t.topic_id,
+                    p.partition_index,
+                    PartitionMetadata {
+                        leader: p.leader.0,
+                        leader_epoch: p.leader_epoch,
+                        isr: p.isr.iter().map(|b| b.0).collect(),
+                        replicas: p.replicas.iter().map(|b| b.0).collect(),
+                        offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                        zk_version: p.zk_version,
+                    },
+                )
+            })
+        })
+        .collect();
+    services.metadata.apply(MetadataUpdate {
+        controller_id: request.controller_id.0,
+        controller_epoch: request.controller_epoch,
+        live_brokers,
+        partitions,
+    });
+    Some(UpdateMetadataResponse::default())
+}

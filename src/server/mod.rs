@@ -1,0 +1,65 @@
+//! The network: the accept loop, connections, request dispatch and one
+//! handler per API (Kafka's SocketServer and KafkaApis, split). Only
+//! `broker.rs` and `main.rs` use this room.
+
+pub mod api_versions;
+pub mod connection;
+pub mod context;
+pub mod dispatch;
+pub mod errors;
+pub mod handlers;
+pub mod topic_admin;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use context::BrokerServices;
+
+/// Accepts connections until `shutdown`; each connection runs as its own task
+/// on `tracker`, so shutdown can wait for in-flight requests to finish.
+/// At most `max_connections` are open at once; more wait in the backlog.
+pub async fn run_acceptor(
+    listener: TcpListener,
+    services: Arc<BrokerServices>,
+    max_connections: usize,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let permits = Arc::new(Semaphore::new(
+        max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: log, back off, go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let services = services.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            if let Err(e) = connection::serve(stream, services, shutdown).await {
+                tracing::info!(%peer, error = %e, "closed connection");
+            }
+            drop(permit);
+        });
+    }
+    tracing::info!("stopped accepting connections");
+}
