@@ -1,0 +1,327 @@
+//! The only place components are built. Start-up and shutdown order, top to
+//! bottom (Kafka's KafkaServer): ZooKeeper session, cluster id and broker id,
+//! logs (with recovery), replica manager, the listener, the broker's
+//! registration, the controller election, background tasks. Shutdown runs in
+//! reverse: stop accepting, finish in-flight requests, flush and checkpoint
+//! logs, close the ZooKeeper session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::BrokerConfig;
+use crate::controller::{self, ControllerSettings};
+use crate::log::{LogConfig, LogError, LogManager};
+use crate::metadata::MetadataCache;
+use crate::replica::ReplicaManager;
+use crate::server::{self, BrokerServices, context::ProducerIdSource};
+use crate::util::now_ms;
+use crate::zk::{BrokerRegistration, SessionEvent, ZkClient, ZkConfig, ZkError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("ZooKeeper: {0}")]
+    Zk(#[from] ZkError),
+    #[error("log storage: {0}")]
+    Log(#[from] LogError),
+    #[error(
+        "broker.id {0} is already registered in ZooKeeper by another live broker; give this broker a different broker.id"
+    )]
+    BrokerIdTaken(i32),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("invalid advertised listener: {0}")]
+    Listener(String),
+}
+
+/// A started broker; `shutdown` stops it cleanly.
+pub struct Broker {
+    pub broker_id: i32,
+    pub bound_port: u16,
+    zk: ZkClient,
+    log_manager: Arc<LogManager>,
+    replica_manager: Arc<ReplicaManager>,
+    shutdown: CancellationToken,
+    connections: TaskTracker,
+    background: TaskTracker,
+}
+
+/// The topic-level log settings that follow from broker config.
+pub fn log_config(config: &BrokerConfig) -> LogConfig {
+    LogConfig {
+        segment_bytes: config.log_segment_bytes as u64,
+        segment_ms: config.log_roll_ms,
+        retention_ms: config.log_retention_ms,
+        retention_bytes: config.log_retention_bytes,
+        index_interval_bytes: config.log_index_interval_bytes as u32,
+        max_index_size_bytes: config.log_index_size_max_bytes as u32,
+        flush_interval_messages: config.log_flush_interval_messages as u64,
+        flush_interval_ms: config.log_flush_interval_ms,
+        max_message_bytes: config.message_max_bytes as usize,
+    }
+}
+
+impl Broker {
+    pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        let config = Arc::new(config);
+
+        // 1. ZooKeeper: session, persistent paths, cluster id, broker id.
+        let zk = ZkClient::connect(ZkConfig {
+            connect: config.zookeeper_connect.clone(),
+            session_timeout_ms: config.zookeeper_session_timeout_ms as u64,
+            connection_timeout_ms: config.zookeeper_connection_timeout_ms as u64,
+        })
+        .await?;
+        zk.ensure_persistent_paths().await?;
+        let cluster_id = zk.get_or_create_cluster_id().await?;
+        let broker_id = if config.broker_id >= 0 {
+            config.broker_id
+        } else {
+            zk.generate_broker_id(config.reserved_broker_max_id).await?
+        };
+        tracing::info!(broker_id, %cluster_id, "connected to ZooKeeper");
+
+        // 2. Logs, recovered from the last run.
+        let default_log_config = log_config(&config);
+        let log_manager = Arc::new(LogManager::startup(&config.log_dirs, default_log_config)?);
+        log_manager.read_or_write_meta_properties(broker_id, &cluster_id)?;
+        let high_watermarks: HashMap<_, _> = log_manager.read_replication_checkpoints()?;
+
+        // 3. Partitions and the cluster view.
+        let metadata = Arc::new(MetadataCache::new(cluster_id));
+        let replica_manager = Arc::new(ReplicaManager::new(
+            broker_id,
+            log_manager.clone(),
+            default_log_config,
+            config.min_insync_replicas as usize,
+            high_watermarks,
+        ));
+
+        // 4. The listener, bound before we announce ourselves.
+        let listener_config = config
+            .listeners
+            .first()
+            .ok_or_else(|| BrokerError::Listener("no listener configured".into()))?;
+        let bind_host = if listener_config.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            &listener_config.host
+        };
+        let address = format!("{bind_host}:{}", listener_config.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| BrokerError::Bind {
+                address: address.clone(),
+                source,
+            })?;
+        let bound_port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(listener_config.port);
+        let advertised = config
+            .advertised_listeners
+            .first()
+            .unwrap_or(listener_config);
+        let advertised_host = if advertised.host.is_empty() || advertised.host == "0.0.0.0" {
+            local_hostname()
+        } else {
+            advertised.host.clone()
+        };
+        let advertised_port = if advertised.port == 0 {
+            bound_port
+        } else {
+            advertised.port
+        };
+
+        let services = Arc::new(BrokerServices {
+            config: config.clone(),
+            broker_id,
+            advertised_host: advertised_host.clone(),
+            advertised_port,
+            metadata,
+            replica_manager: replica_manager.clone(),
+            zk: zk.clone(),
+            producer_ids: ProducerIdSource::new(broker_id, now_ms()),
+        });
+        let shutdown = CancellationToken::new();
+        let connections = TaskTracker::new();
+        let background = TaskTracker::new();
+        background.spawn(server::run_acceptor(
+            listener,
+            services,
+            config.max_connections.max(1) as usize,
+            shutdown.clone(),
+            connections.clone(),
+        ));
+        tracing::info!(%address, %advertised_host, advertised_port, "listening");
+
+        // 5. Registration: the ephemeral /brokers/ids/<id>.
+        let registration = BrokerRegistration::new(
+            &[format!("PLAINTEXT://{advertised_host}:{advertised_port}")],
+            config.broker_rack.as_deref(),
+        )
+        .map_err(|e| BrokerError::Listener(e.to_string()))?;
+        match zk.register_broker(broker_id, &registration).await {
+            Ok(_epoch) => {}
+            Err(ZkError::NodeExists { .. }) => {
+                shutdown.cancel();
+                return Err(BrokerError::BrokerIdTaken(broker_id));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(broker_id, "registered in ZooKeeper");
+        background.spawn(reregister_on_new_session(
+            zk.clone(),
+            broker_id,
+            registration,
+            shutdown.clone(),
+        ));
+
+        // 6. The controller election.
+        background.spawn(controller::run_election_loop(
+            zk.clone(),
+            ControllerSettings {
+                broker_id,
+                unclean_leader_election_enable: config.unclean_leader_election_enable,
+                delete_topic_enable: config.delete_topic_enable,
+                socket_timeout: Duration::from_millis(config.controller_socket_timeout_ms as u64),
+            },
+            shutdown.clone(),
+        ));
+
+        // 7. Log maintenance: retention, time-based flush, checkpoints.
+        background.spawn(log_maintenance(
+            log_manager.clone(),
+            replica_manager.clone(),
+            config.clone(),
+            shutdown.clone(),
+        ));
+
+        Ok(Broker {
+            broker_id,
+            bound_port,
+            zk,
+            log_manager,
+            replica_manager,
+            shutdown,
+            connections,
+            background,
+        })
+    }
+
+    /// Clean shutdown: stop accepting, let in-flight requests finish, flush and
+    /// checkpoint the logs, close the ZooKeeper session (our ephemerals vanish).
+    pub async fn shutdown(self) -> Result<(), BrokerError> {
+        tracing::info!(broker_id = self.broker_id, "shutting down");
+        self.shutdown.cancel();
+        self.background.close();
+        self.connections.close();
+        if tokio::time::timeout(Duration::from_secs(30), self.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish within 30 s");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.background.wait()).await;
+        self.log_manager
+            .write_replication_checkpoints(&self.replica_manager.high_watermarks())?;
+        self.log_manager.shutdown()?;
+        self.zk.close().await;
+        tracing::info!(broker_id = self.broker_id, "shut down cleanly");
+        Ok(())
+    }
+}
+
+fn local_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// After a session expiry our ephemeral registration is gone: write it again.
+async fn reregister_on_new_session(
+    zk: ZkClient,
+    broker_id: i32,
+    registration: BrokerRegistration,
+    shutdown: CancellationToken,
+) {
+    let mut events = zk.subscribe_session_events();
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            e = events.recv() => e,
+        };
+        match event {
+            Ok(SessionEvent::NewSession { .. }) => loop {
+                match zk.register_broker(broker_id, &registration).await {
+                    Ok(_epoch) => {
+                        tracing::info!(broker_id, "re-registered after a new ZooKeeper session");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(broker_id, error = %e, "re-registration failed; retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        }
+                    }
+                }
+            },
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Periodic log work: retention every log.retention.check.interval.ms, flush
+/// checks, and recovery-point / high-watermark checkpoints.
+async fn log_maintenance(
+    log_manager: Arc<LogManager>,
+    replica_manager: Arc<ReplicaManager>,
+    config: Arc<BrokerConfig>,
+    shutdown: CancellationToken,
+) {
+    let retention_every =
+        Duration::from_millis(config.log_retention_check_interval_ms.max(1) as u64);
+    let checkpoint_every =
+        Duration::from_millis(config.log_flush_offset_checkpoint_interval_ms.max(1) as u64);
+    let hw_every =
+        Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms.max(1) as u64);
+    let flush_every = Duration::from_millis(1000);
+    let mut retention = tokio::time::interval(retention_every);
+    let mut checkpoint = tokio::time::interval(checkpoint_every);
+    let mut hw = tokio::time::interval(hw_every);
+    let mut flush = tokio::time::interval(flush_every);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = retention.tick() => {
+                let deleted = log_manager.cleanup(now_ms());
+                if deleted > 0 {
+                    tracing::info!(segments = deleted, "retention deleted old segments");
+                }
+            }
+            _ = flush.tick() => log_manager.flush_due(now_ms()),
+            _ = checkpoint.tick() => {
+                if let Err(e) = log_manager.checkpoint() {
+                    tracing::warn!(error = %e, "recovery checkpoint failed");
+                }
+            }
+            _ = hw.tick() => {
+                if let Err(e) = log_manager.write_replication_checkpoints(&replica_manager.high_watermarks()) {
+                    tracing::warn!(error = %e, "high watermark checkpoint failed");
+                }
+            }
+        }
+    }
+}

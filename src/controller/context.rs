@@ -1,0 +1,150 @@
+//! ControllerContext: the controller's in-memory copy of the cluster state it
+//! governs (live brokers, topic assignments and ids, partition leader/ISR with
+//! their znode versions), loaded whole from ZooKeeper when a broker becomes
+//! controller and kept current by the controller's own writes and watches.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use uuid::Uuid;
+
+use crate::model::{ControllerEpoch, TopicPartition, ZkVersion};
+use crate::zk::{PartitionStateZnode, ZkClient, ZkError, decode_kafka_uuid};
+
+/// A live broker as its registration znode describes it.
+#[derive(Debug, Clone)]
+pub struct LiveBroker {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopicInfo {
+    pub topic_id: Uuid,
+    pub assignment: BTreeMap<i32, Vec<i32>>,
+}
+
+#[derive(Debug, Default)]
+pub struct ControllerContext {
+    pub epoch: ControllerEpoch,
+    pub live_brokers: BTreeMap<i32, LiveBroker>,
+    pub topics: BTreeMap<String, TopicInfo>,
+    /// Leader/ISR of every partition that has a state znode, with its version.
+    pub partition_states: BTreeMap<TopicPartition, (PartitionStateZnode, ZkVersion)>,
+    pub topics_being_deleted: BTreeSet<String>,
+}
+
+impl ControllerContext {
+    pub fn is_live(&self, broker: i32) -> bool {
+        self.live_brokers.contains_key(&broker)
+    }
+
+    pub fn replicas(&self, tp: &TopicPartition) -> &[i32] {
+        self.topics
+            .get(&tp.topic)
+            .and_then(|t| t.assignment.get(&tp.partition))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn topic_id(&self, topic: &str) -> Uuid {
+        self.topics
+            .get(topic)
+            .map(|t| t.topic_id)
+            .unwrap_or_else(Uuid::nil)
+    }
+
+    pub fn all_partitions(&self) -> Vec<TopicPartition> {
+        self.topics
+            .iter()
+            .flat_map(|(name, t)| {
+                t.assignment
+                    .keys()
+                    .map(move |&p| TopicPartition::new(name.clone(), p))
+            })
+            .collect()
+    }
+
+    pub fn partitions_of(&self, topic: &str) -> Vec<TopicPartition> {
+        self.topics
+            .get(topic)
+            .map(|t| {
+                t.assignment
+                    .keys()
+                    .map(|&p| TopicPartition::new(topic, p))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Reads one broker's registration; `None` if it vanished meanwhile.
+    pub async fn read_broker(zk: &ZkClient, id: i32) -> Result<Option<LiveBroker>, ZkError> {
+        let Some(registration) = zk.get_broker(id).await? else {
+            return Ok(None);
+        };
+        let first_endpoint = registration
+            .parsed_endpoints()
+            .ok()
+            .and_then(|endpoints| endpoints.into_iter().next())
+            .map(|e| (e.host, e.port));
+        let (host, port) = registration
+            .endpoint("PLAINTEXT")
+            .or(first_endpoint)
+            .unwrap_or_else(|| {
+                (
+                    registration.host.clone().unwrap_or_default(),
+                    registration.port as u16,
+                )
+            });
+        Ok(Some(LiveBroker {
+            id,
+            host,
+            port,
+            rack: registration.rack.clone(),
+        }))
+    }
+
+    /// Reads one topic's assignment and id; `None` if it does not exist.
+    pub async fn read_topic(zk: &ZkClient, name: &str) -> Result<Option<TopicInfo>, ZkError> {
+        let Some(znode) = zk.get_topic(name).await? else {
+            return Ok(None);
+        };
+        let topic_id = znode
+            .topic_id
+            .as_deref()
+            .and_then(decode_kafka_uuid)
+            .map(Uuid::from_bytes)
+            .unwrap_or_else(Uuid::nil);
+        Ok(Some(TopicInfo {
+            topic_id,
+            assignment: znode.assignment().clone(),
+        }))
+    }
+
+    /// Loads the whole state from ZooKeeper (Kafka's initializeControllerContext).
+    pub async fn load(zk: &ZkClient, epoch: ControllerEpoch) -> Result<ControllerContext, ZkError> {
+        let mut ctx = ControllerContext {
+            epoch,
+            ..Default::default()
+        };
+        for id in zk.get_all_broker_ids().await? {
+            if let Some(broker) = Self::read_broker(zk, id).await? {
+                ctx.live_brokers.insert(id, broker);
+            }
+        }
+        for name in zk.get_all_topics().await? {
+            if let Some(info) = Self::read_topic(zk, &name).await? {
+                for &p in info.assignment.keys() {
+                    if let Some(state) = zk.get_partition_state(&name, p).await? {
+                        ctx.partition_states
+                            .insert(TopicPartition::new(name.clone(), p), state);
+                    }
+                }
+                ctx.topics.insert(name, info);
+            }
+        }
+        ctx.topics_being_deleted = zk.get_delete_topic_requests().await?.into_iter().collect();
+        Ok(ctx)
+    }
+}

@@ -1,0 +1,88 @@
+//! Controller events and the ZooKeeper watches that post them. Watches never
+//! act themselves: each watcher task re-arms its watch and posts an event to
+//! the controller's single event loop, which re-reads what it needs.
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::zk::{ZkClient, paths};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControllerEvent {
+    /// Children of /brokers/ids changed.
+    BrokerChange,
+    /// Children of /brokers/topics changed.
+    TopicChange,
+    /// Children of /admin/delete_topics changed.
+    TopicDeletion,
+    /// Children of /isr_change_notification changed.
+    IsrChangeNotification,
+    /// /controller changed or vanished: maybe we are no longer controller.
+    ControllerChange,
+}
+
+/// Spawns one watcher task per watched path; they stop with `stop`.
+pub fn spawn_watchers(
+    zk: &ZkClient,
+    events: mpsc::Sender<ControllerEvent>,
+    stop: &CancellationToken,
+) {
+    let children = [
+        (paths::brokers_ids(), ControllerEvent::BrokerChange),
+        (paths::brokers_topics(), ControllerEvent::TopicChange),
+        (paths::admin_delete_topics(), ControllerEvent::TopicDeletion),
+        (
+            paths::isr_change_notification(),
+            ControllerEvent::IsrChangeNotification,
+        ),
+    ];
+    for (path, event) in children {
+        let (zk, events, stop) = (zk.clone(), events.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let fired = match zk.get_children_and_watch(&path).await {
+                    Ok((_, watch)) => watch,
+                    Err(e) => {
+                        tracing::debug!(%path, error = %e, "watch failed; retrying");
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => continue,
+                        }
+                    }
+                };
+                if events.send(event).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = fired => {}
+                }
+            }
+        });
+    }
+    let (zk, stop) = (zk.clone(), stop.clone());
+    tokio::spawn(async move {
+        loop {
+            let fired = match zk.exists_and_watch(&paths::controller()).await {
+                Ok((_, watch)) => watch,
+                Err(_) => {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => continue,
+                    }
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = fired => {}
+            }
+            if events
+                .send(ControllerEvent::ControllerChange)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+}

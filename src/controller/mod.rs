@@ -1,0 +1,388 @@
+//! The controller: every broker runs the election loop; the one that creates
+//! the ephemeral `/controller` znode bumps `/controller_epoch`, loads the
+//! whole cluster state from ZooKeeper and becomes the only writer of leader
+//! and ISR decisions, which it announces to brokers with LeaderAndIsr and
+//! UpdateMetadata over the Kafka protocol (Kafka's KafkaController).
+//!
+//! A single task runs the event loop; ZooKeeper watches only post events to
+//! it (`event.rs`). Depends on `zk`, `protocol`, `model` (and `metadata` for
+//! the deletion marker); never on the network server or the replica room.
+
+pub mod assignment;
+mod channel;
+mod context;
+mod election;
+mod event;
+mod partition_state;
+mod requests;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::TopicPartition;
+use crate::zk::{ZkClient, ZkError, paths};
+use channel::{ControllerChannelManager, ControllerRequest};
+use context::ControllerContext;
+use event::ControllerEvent;
+
+/// The broker settings the controller acts on.
+#[derive(Debug, Clone)]
+pub struct ControllerSettings {
+    pub broker_id: i32,
+    pub unclean_leader_election_enable: bool,
+    pub delete_topic_enable: bool,
+    pub socket_timeout: Duration,
+}
+
+/// Runs the election loop until `shutdown`: campaign, serve while elected, campaign again.
+pub async fn run_election_loop(
+    zk: ZkClient,
+    settings: ControllerSettings,
+    shutdown: CancellationToken,
+) {
+    let mut sessions = zk.subscribe_session_events();
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        match campaign(&zk, settings.broker_id).await {
+            Ok(Some(epoch)) => {
+                tracing::info!(broker = settings.broker_id, epoch, "elected controller");
+                let resign = shutdown.child_token();
+                let session_watch = {
+                    let resign = resign.clone();
+                    let mut sessions = zk.subscribe_session_events();
+                    tokio::spawn(async move {
+                        // Any session event means our ephemeral /controller may be gone.
+                        if sessions.recv().await.is_ok() {
+                            resign.cancel();
+                        }
+                    })
+                };
+                if let Err(e) = serve(&zk, &settings, epoch, resign.clone()).await {
+                    tracing::warn!(error = %e, "controller stopped on a ZooKeeper error");
+                }
+                resign.cancel();
+                session_watch.abort();
+                tracing::info!(broker = settings.broker_id, epoch, "resigned as controller");
+                if !shutdown.is_cancelled() {
+                    // Give up /controller if we still hold it, so another broker can take over.
+                    if let Ok(Some(id)) = zk.get_controller_id().await
+                        && id == settings.broker_id
+                    {
+                        let _ = zk.delete(&paths::controller(), None).await;
+                    }
+                }
+            }
+            Ok(None) => {
+                // Someone else is controller: wait until /controller changes.
+                match zk.exists_and_watch(&paths::controller()).await {
+                    Ok((Some(_), watch)) => {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = watch => {}
+                            _ = sessions.recv() => {}
+                        }
+                    }
+                    Ok((None, _)) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot watch /controller");
+                        backoff(&shutdown).await;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "controller election failed; retrying");
+                backoff(&shutdown).await;
+            }
+        }
+    }
+}
+
+async fn backoff(shutdown: &CancellationToken) {
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+    }
+}
+
+/// Tries to become controller; returns the new controller epoch if we won.
+async fn campaign(zk: &ZkClient, broker_id: i32) -> Result<Option<i32>, ZkError> {
+    if !zk.try_create_controller(broker_id).await? {
+        return Ok(None);
+    }
+    match zk.increment_controller_epoch().await {
+        Ok((epoch, _version)) => Ok(Some(epoch)),
+        Err(e) => {
+            // Another controller bumped the epoch first: we are fenced; step back.
+            let _ = zk.delete(&paths::controller(), None).await;
+            Err(e)
+        }
+    }
+}
+
+/// Serves as controller until `resign` fires or ZooKeeper fails.
+async fn serve(
+    zk: &ZkClient,
+    settings: &ControllerSettings,
+    epoch: i32,
+    resign: CancellationToken,
+) -> Result<(), ZkError> {
+    let ctx = ControllerContext::load(zk, epoch).await?;
+    let mut channels = ControllerChannelManager::new(settings.broker_id, settings.socket_timeout);
+    for broker in ctx.live_brokers.values() {
+        channels.add_broker(broker.id, broker.host.clone(), broker.port);
+    }
+    let mut controller = Controller {
+        zk: zk.clone(),
+        settings: settings.clone(),
+        ctx,
+        channels,
+    };
+    let (events_tx, mut events) = mpsc::channel(64);
+    event::spawn_watchers(zk, events_tx, &resign);
+    controller.on_failover().await?;
+    loop {
+        let event = tokio::select! {
+            _ = resign.cancelled() => break,
+            e = events.recv() => match e { Some(e) => e, None => break },
+        };
+        tracing::debug!(?event, "controller event");
+        match event {
+            ControllerEvent::BrokerChange => controller.on_broker_change().await?,
+            ControllerEvent::TopicChange => controller.on_topic_change().await?,
+            ControllerEvent::TopicDeletion => controller.on_topic_deletion().await?,
+            ControllerEvent::IsrChangeNotification => controller.on_isr_change().await?,
+            ControllerEvent::ControllerChange => {
+                if zk.get_controller_id().await? != Some(settings.broker_id) {
+                    break;
+                }
+            }
+        }
+    }
+    controller.channels.shutdown();
+    Ok(())
+}
+
+struct Controller {
+    zk: ZkClient,
+    settings: ControllerSettings,
+    ctx: ControllerContext,
+    channels: ControllerChannelManager,
+}
+
+impl Controller {
+    /// A new controller: bring every partition online it can, then tell every broker everything.
+    async fn on_failover(&mut self) -> Result<(), ZkError> {
+        let all = self.ctx.all_partitions();
+        partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
+        partition_state::elect_offline_partitions(
+            &self.zk,
+            &mut self.ctx,
+            self.settings.unclean_leader_election_enable,
+        )
+        .await?;
+        partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?;
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[])
+            .await;
+        for broker in brokers {
+            self.send_leader_and_isr_for_broker(broker, None).await;
+        }
+        self.on_topic_deletion().await
+    }
+
+    async fn on_broker_change(&mut self) -> Result<(), ZkError> {
+        let current: BTreeSet<i32> = self.zk.get_all_broker_ids().await?.into_iter().collect();
+        let known: BTreeSet<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let dead: Vec<i32> = known.difference(&current).copied().collect();
+        let mut born = Vec::new();
+        for &id in current.difference(&known) {
+            if let Some(broker) = ControllerContext::read_broker(&self.zk, id).await? {
+                self.channels
+                    .add_broker(id, broker.host.clone(), broker.port);
+                self.ctx.live_brokers.insert(id, broker);
+                born.push(id);
+            }
+        }
+        for &id in &dead {
+            self.ctx.live_brokers.remove(&id);
+            self.channels.remove_broker(id);
+        }
+        if born.is_empty() && dead.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(?born, ?dead, "broker change");
+        let unclean = self.settings.unclean_leader_election_enable;
+        let all = self.ctx.all_partitions();
+        let mut changed =
+            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
+        changed.extend(
+            partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?,
+        );
+        changed.extend(partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?);
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        // New brokers need the full picture; everyone needs the new broker list.
+        self.send_update_metadata(&brokers, &all, &[]).await;
+        for id in &born {
+            self.send_leader_and_isr_for_broker(*id, None).await;
+        }
+        self.send_leader_and_isr_for_partitions(&changed, &born)
+            .await;
+        Ok(())
+    }
+
+    async fn on_topic_change(&mut self) -> Result<(), ZkError> {
+        let current: BTreeSet<String> = self.zk.get_all_topics().await?.into_iter().collect();
+        self.ctx.topics.retain(|name, _| current.contains(name));
+        self.ctx
+            .partition_states
+            .retain(|tp, _| current.contains(&tp.topic));
+        let mut new_partitions = Vec::new();
+        for name in current {
+            if self.ctx.topics.contains_key(&name) {
+                continue;
+            }
+            if let Some(info) = ControllerContext::read_topic(&self.zk, &name).await? {
+                tracing::info!(topic = %name, partitions = info.assignment.len(), "new topic");
+                self.ctx.topics.insert(name.clone(), info);
+                new_partitions.extend(self.ctx.partitions_of(&name));
+            }
+        }
+        if new_partitions.is_empty() {
+            return Ok(());
+        }
+        let online =
+            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &new_partitions)
+                .await?;
+        self.send_leader_and_isr_for_partitions(&online, &[]).await;
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&brokers, &online, &[]).await;
+        Ok(())
+    }
+
+    async fn on_topic_deletion(&mut self) -> Result<(), ZkError> {
+        let requested = self.zk.get_delete_topic_requests().await?;
+        for topic in requested {
+            if !self.settings.delete_topic_enable {
+                tracing::info!(%topic, "delete.topic.enable is false: ignoring deletion request");
+                self.zk.remove_delete_topic_request(&topic).await?;
+                continue;
+            }
+            let partitions = self.ctx.partitions_of(&topic);
+            let topic_id = self.ctx.topic_id(&topic);
+            self.ctx.topics_being_deleted.insert(topic.clone());
+            // Every live replica stops and deletes its log.
+            let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
+                Default::default();
+            for tp in &partitions {
+                for &r in self.ctx.replicas(tp) {
+                    by_broker.entry(r).or_default().push(tp.clone());
+                }
+            }
+            for (broker, parts) in by_broker {
+                let request =
+                    requests::stop_replica_delete(&self.ctx, self.settings.broker_id, &parts);
+                self.channels
+                    .send(broker, ControllerRequest::StopReplica(request))
+                    .await;
+            }
+            self.zk.delete_topic_znodes(&topic).await?;
+            self.zk.remove_delete_topic_request(&topic).await?;
+            self.ctx.topics.remove(&topic);
+            self.ctx.partition_states.retain(|tp, _| tp.topic != topic);
+            self.ctx.topics_being_deleted.remove(&topic);
+            let deleted: Vec<(TopicPartition, uuid::Uuid)> =
+                partitions.into_iter().map(|tp| (tp, topic_id)).collect();
+            let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+            self.send_update_metadata(&brokers, &[], &deleted).await;
+            tracing::info!(%topic, "deleted topic");
+        }
+        Ok(())
+    }
+
+    /// Leaders changed ISRs and left notifications: refresh those partitions and tell everyone.
+    async fn on_isr_change(&mut self) -> Result<(), ZkError> {
+        let notifications = self.zk.get_isr_change_notifications().await?;
+        if notifications.is_empty() {
+            return Ok(());
+        }
+        let partitions: BTreeSet<TopicPartition> = self
+            .zk
+            .get_isr_change_notification_partitions(&notifications)
+            .await?
+            .into_iter()
+            .collect();
+        let mut refreshed = Vec::new();
+        for tp in partitions {
+            if let Some(state) = self.zk.get_partition_state(&tp.topic, tp.partition).await? {
+                self.ctx.partition_states.insert(tp.clone(), state);
+                refreshed.push(tp);
+            }
+        }
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&brokers, &refreshed, &[]).await;
+        self.zk
+            .delete_isr_change_notifications(&notifications)
+            .await
+    }
+
+    async fn send_update_metadata(
+        &self,
+        brokers: &[i32],
+        partitions: &[TopicPartition],
+        deleted: &[(TopicPartition, uuid::Uuid)],
+    ) {
+        let request =
+            requests::update_metadata(&self.ctx, self.settings.broker_id, partitions, deleted);
+        for &broker in brokers {
+            self.channels
+                .send(broker, ControllerRequest::UpdateMetadata(request.clone()))
+                .await;
+        }
+    }
+
+    /// LeaderAndIsr to one broker for all its replicas (or just `only`).
+    async fn send_leader_and_isr_for_broker(&self, broker: i32, only: Option<&[TopicPartition]>) {
+        let hosted: Vec<TopicPartition> = match only {
+            Some(list) => list.to_vec(),
+            None => self
+                .ctx
+                .all_partitions()
+                .into_iter()
+                .filter(|tp| self.ctx.replicas(tp).contains(&broker))
+                .collect(),
+        };
+        if hosted.is_empty() {
+            return;
+        }
+        let request = requests::leader_and_isr(&self.ctx, self.settings.broker_id, &hosted);
+        self.channels
+            .send(broker, ControllerRequest::LeaderAndIsr(request))
+            .await;
+    }
+
+    /// LeaderAndIsr for `partitions` to each of their live replicas, except brokers in `skip`.
+    async fn send_leader_and_isr_for_partitions(
+        &self,
+        partitions: &[TopicPartition],
+        skip: &[i32],
+    ) {
+        let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
+            Default::default();
+        for tp in partitions {
+            for &r in self.ctx.replicas(tp) {
+                if self.ctx.is_live(r) && !skip.contains(&r) {
+                    by_broker.entry(r).or_default().push(tp.clone());
+                }
+            }
+        }
+        for (broker, parts) in by_broker {
+            self.send_leader_and_isr_for_broker(broker, Some(&parts))
+                .await;
+        }
+    }
+}

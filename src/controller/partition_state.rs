@@ -1,0 +1,156 @@
+//! Partition leadership writes (Kafka's PartitionStateMachine): new partitions
+//! get their first leader and ISR, partitions whose leader died get a new
+//! one, and dead replicas leave the ISR. Every write is a conditional update
+//! of the partition state znode on the version the controller last saw; on a
+//! version conflict the controller re-reads the znode and decides again.
+
+use super::context::ControllerContext;
+use super::election::{new_partition_leader, offline_partition_leader};
+use crate::model::TopicPartition;
+use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
+
+/// Creates state znodes for partitions that have none. Returns those now initialised.
+pub async fn initialize_new_partitions(
+    zk: &ZkClient,
+    ctx: &mut ControllerContext,
+    partitions: &[TopicPartition],
+) -> Result<Vec<TopicPartition>, ZkError> {
+    let mut done = Vec::new();
+    for tp in partitions {
+        if ctx.partition_states.contains_key(tp) {
+            continue;
+        }
+        let Some(elected) = new_partition_leader(ctx.replicas(tp), |b| ctx.is_live(b)) else {
+            tracing::warn!(partition = %tp, "no live replica: partition stays offline");
+            continue;
+        };
+        let state = PartitionStateZnode::new(elected.leader, 0, elected.isr, ctx.epoch);
+        match zk
+            .create_partition_state(&tp.topic, tp.partition, &state)
+            .await
+        {
+            Ok(_version) => {
+                ctx.partition_states.insert(tp.clone(), (state, 0));
+            }
+            Err(ZkError::NodeExists { .. }) => {
+                // Written by an earlier controller: take what is there.
+                if let Some(existing) = zk.get_partition_state(&tp.topic, tp.partition).await? {
+                    ctx.partition_states.insert(tp.clone(), existing);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        tracing::info!(partition = %tp, leader = ctx.partition_states[tp].0.leader, "partition online");
+        done.push(tp.clone());
+    }
+    Ok(done)
+}
+
+/// Writes `next` over the state of `tp` if nobody changed it since we read it;
+/// on a conflict re-reads, so the caller can decide again next time.
+async fn write_state(
+    zk: &ZkClient,
+    ctx: &mut ControllerContext,
+    tp: &TopicPartition,
+    next: PartitionStateZnode,
+) -> Result<bool, ZkError> {
+    let Some((_, version)) = ctx.partition_states.get(tp) else {
+        return Ok(false);
+    };
+    match zk
+        .update_partition_state(&tp.topic, tp.partition, &next, *version)
+        .await
+    {
+        Ok(new_version) => {
+            ctx.partition_states.insert(tp.clone(), (next, new_version));
+            Ok(true)
+        }
+        Err(ZkError::BadVersion { .. }) => {
+            tracing::warn!(partition = %tp, "partition state changed under the controller; re-reading");
+            if let Some(fresh) = zk.get_partition_state(&tp.topic, tp.partition).await? {
+                ctx.partition_states.insert(tp.clone(), fresh);
+            }
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Elects leaders for partitions whose leader is not live. Returns the partitions changed.
+pub async fn elect_offline_partitions(
+    zk: &ZkClient,
+    ctx: &mut ControllerContext,
+    unclean_allowed: bool,
+) -> Result<Vec<TopicPartition>, ZkError> {
+    let offline: Vec<TopicPartition> = ctx
+        .partition_states
+        .iter()
+        .filter(|(tp, (s, _))| {
+            !ctx.is_live(s.leader) && !ctx.topics_being_deleted.contains(&tp.topic)
+        })
+        .map(|(tp, _)| tp.clone())
+        .collect();
+    let mut changed = Vec::new();
+    for tp in offline {
+        let (current, _) = ctx.partition_states[&tp].clone();
+        let elected = offline_partition_leader(
+            ctx.replicas(&tp),
+            &current.isr,
+            |b| ctx.is_live(b),
+            unclean_allowed,
+        );
+        let next = match elected {
+            Some(e) => {
+                PartitionStateZnode::new(e.leader, current.leader_epoch + 1, e.isr, ctx.epoch)
+            }
+            None if current.leader == -1 => continue,
+            // Kafka keeps the last ISR member in the ISR of an offline partition,
+            // so it can lead again when it returns.
+            None => PartitionStateZnode::new(
+                -1,
+                current.leader_epoch + 1,
+                current.isr.clone(),
+                ctx.epoch,
+            ),
+        };
+        let leader = next.leader;
+        if write_state(zk, ctx, &tp, next).await? {
+            if leader >= 0 {
+                tracing::info!(partition = %tp, leader, "elected new leader");
+            } else {
+                tracing::warn!(partition = %tp, "no live ISR member: partition offline");
+            }
+            changed.push(tp);
+        }
+    }
+    Ok(changed)
+}
+
+/// Removes dead brokers from the ISR of partitions they follow (the leader stays).
+pub async fn remove_dead_from_isr(
+    zk: &ZkClient,
+    ctx: &mut ControllerContext,
+) -> Result<Vec<TopicPartition>, ZkError> {
+    let shrink: Vec<TopicPartition> = ctx
+        .partition_states
+        .iter()
+        .filter(|(_, (s, _))| ctx.is_live(s.leader) && s.isr.iter().any(|&r| !ctx.is_live(r)))
+        .map(|(tp, _)| tp.clone())
+        .collect();
+    let mut changed = Vec::new();
+    for tp in shrink {
+        let (current, _) = ctx.partition_states[&tp].clone();
+        let isr: Vec<i32> = current
+            .isr
+            .iter()
+            .copied()
+            .filter(|&r| ctx.is_live(r))
+            .collect();
+        let next =
+            PartitionStateZnode::new(current.leader, current.leader_epoch + 1, isr, ctx.epoch);
+        if write_state(zk, ctx, &tp, next).await? {
+            changed.push(tp);
+        }
+    }
+    Ok(changed)
+}

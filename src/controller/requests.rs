@@ -1,0 +1,207 @@
+//! Builds the controller's requests to brokers from the controller context:
+//! LeaderAndIsr for the replicas a broker hosts, UpdateMetadata with the
+//! live brokers and partition states, StopReplica for deletions.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::leader_and_isr_request::{
+    LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
+};
+use kafka_protocol::messages::stop_replica_request::{
+    StopReplicaPartitionState, StopReplicaTopicState,
+};
+use kafka_protocol::messages::update_metadata_request::{
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
+    UpdateMetadataTopicState,
+};
+use kafka_protocol::messages::{
+    BrokerId, LeaderAndIsrRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::context::ControllerContext;
+use crate::metadata::LEADER_DURING_DELETE;
+use crate::model::TopicPartition;
+
+fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_owned()))
+}
+
+fn ids(list: &[i32]) -> Vec<BrokerId> {
+    list.iter().map(|&b| BrokerId(b)).collect()
+}
+
+fn group_by_topic(partitions: &[TopicPartition]) -> BTreeMap<&str, Vec<i32>> {
+    let mut grouped: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for tp in partitions {
+        grouped
+            .entry(tp.topic.as_str())
+            .or_default()
+            .push(tp.partition);
+    }
+    grouped
+}
+
+/// LeaderAndIsr for `partitions` (those with a state znode), as one broker should see them.
+pub fn leader_and_isr(
+    ctx: &ControllerContext,
+    controller_id: i32,
+    partitions: &[TopicPartition],
+) -> LeaderAndIsrRequest {
+    let mut leaders = std::collections::BTreeSet::new();
+    let topic_states = group_by_topic(partitions)
+        .into_iter()
+        .map(|(topic, parts)| {
+            let states = parts
+                .into_iter()
+                .filter_map(|p| {
+                    let tp = TopicPartition::new(topic, p);
+                    let (state, version) = ctx.partition_states.get(&tp)?;
+                    leaders.insert(state.leader);
+                    Some(
+                        LeaderAndIsrPartitionState::default()
+                            .with_topic_name(topic_name(topic))
+                            .with_partition_index(p)
+                            .with_controller_epoch(state.controller_epoch)
+                            .with_leader(BrokerId(state.leader))
+                            .with_leader_epoch(state.leader_epoch)
+                            .with_isr(ids(&state.isr))
+                            .with_partition_epoch(*version)
+                            .with_replicas(ids(ctx.replicas(&tp))),
+                    )
+                })
+                .collect();
+            LeaderAndIsrTopicState::default()
+                .with_topic_name(topic_name(topic))
+                .with_topic_id(ctx.topic_id(topic))
+                .with_partition_states(states)
+        })
+        .collect();
+    let live_leaders = leaders
+        .into_iter()
+        .filter_map(|id| ctx.live_brokers.get(&id))
+        .map(|b| {
+            LeaderAndIsrLiveLeader::default()
+                .with_broker_id(BrokerId(b.id))
+                .with_host_name(StrBytes::from_string(b.host.clone()))
+                .with_port(b.port as i32)
+        })
+        .collect();
+    LeaderAndIsrRequest::default()
+        .with_controller_id(BrokerId(controller_id))
+        .with_controller_epoch(ctx.epoch)
+        .with_broker_epoch(-1)
+        .with_topic_states(topic_states)
+        .with_live_leaders(live_leaders)
+}
+
+/// UpdateMetadata with every live broker, the states of `partitions`, and
+/// `deleted` partitions marked with Kafka's deletion leader (-2).
+pub fn update_metadata(
+    ctx: &ControllerContext,
+    controller_id: i32,
+    partitions: &[TopicPartition],
+    deleted: &[(TopicPartition, uuid::Uuid)],
+) -> UpdateMetadataRequest {
+    let mut topics: BTreeMap<String, UpdateMetadataTopicState> = BTreeMap::new();
+    let mut add = |tp: &TopicPartition, id: uuid::Uuid, state: UpdateMetadataPartitionState| {
+        topics
+            .entry(tp.topic.clone())
+            .or_insert_with(|| {
+                UpdateMetadataTopicState::default()
+                    .with_topic_name(topic_name(&tp.topic))
+                    .with_topic_id(id)
+            })
+            .partition_states
+            .push(state);
+    };
+    for tp in partitions {
+        let Some((state, version)) = ctx.partition_states.get(tp) else {
+            continue;
+        };
+        let replicas = ctx.replicas(tp);
+        let offline: Vec<i32> = replicas
+            .iter()
+            .copied()
+            .filter(|&r| !ctx.is_live(r))
+            .collect();
+        add(
+            tp,
+            ctx.topic_id(&tp.topic),
+            UpdateMetadataPartitionState::default()
+                .with_topic_name(topic_name(&tp.topic))
+                .with_partition_index(tp.partition)
+                .with_controller_epoch(state.controller_epoch)
+                .with_leader(BrokerId(state.leader))
+                .with_leader_epoch(state.leader_epoch)
+                .with_isr(ids(&state.isr))
+                .with_zk_version(*version)
+                .with_replicas(ids(replicas))
+                .with_offline_replicas(ids(&offline)),
+        );
+    }
+    for (tp, id) in deleted {
+        add(
+            tp,
+            *id,
+            UpdateMetadataPartitionState::default()
+                .with_topic_name(topic_name(&tp.topic))
+                .with_partition_index(tp.partition)
+                .with_controller_epoch(ctx.epoch)
+                .with_leader(BrokerId(LEADER_DURING_DELETE)),
+        );
+    }
+    let live_brokers = ctx
+        .live_brokers
+        .values()
+        .map(|b| {
+            UpdateMetadataBroker::default()
+                .with_id(BrokerId(b.id))
+                .with_endpoints(vec![
+                    UpdateMetadataEndpoint::default()
+                        .with_port(b.port as i32)
+                        .with_host(StrBytes::from_string(b.host.clone()))
+                        .with_listener(StrBytes::from_static_str("PLAINTEXT"))
+                        .with_security_protocol(0),
+                ])
+                .with_rack(b.rack.clone().map(StrBytes::from_string))
+        })
+        .collect();
+    UpdateMetadataRequest::default()
+        .with_controller_id(BrokerId(controller_id))
+        .with_controller_epoch(ctx.epoch)
+        .with_broker_epoch(-1)
+        .with_topic_states(topics.into_values().collect())
+        .with_live_brokers(live_brokers)
+}
+
+/// StopReplica with log deletion for `partitions` (topic deletion).
+pub fn stop_replica_delete(
+    ctx: &ControllerContext,
+    controller_id: i32,
+    partitions: &[TopicPartition],
+) -> StopReplicaRequest {
+    let topic_states = group_by_topic(partitions)
+        .into_iter()
+        .map(|(topic, parts)| {
+            StopReplicaTopicState::default()
+                .with_topic_name(topic_name(topic))
+                .with_partition_states(
+                    parts
+                        .into_iter()
+                        .map(|p| {
+                            StopReplicaPartitionState::default()
+                                .with_partition_index(p)
+                                .with_leader_epoch(-2)
+                                .with_delete_partition(true)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    StopReplicaRequest::default()
+        .with_controller_id(BrokerId(controller_id))
+        .with_controller_epoch(ctx.epoch)
+        .with_broker_epoch(-1)
+        .with_topic_states(topic_states)
+}

@@ -1,0 +1,25 @@
+//! Sluice: a Kafka-compatible message broker in Kafka's ZooKeeper-coordinated
+//! architecture. The crate map (ARCHITECTURE.md has the dependency rules):
+//!
+//! - `model`: value types shared by every room.
+//! - `config`: `server.properties` to a validated `BrokerConfig`.
+//! - `log`: durable local storage in Kafka's on-disk layout.
+//! - `zk`: every znode Sluice reads or writes, and the ZooKeeper session.
+//! - `metadata`: the broker's view of the cluster (brokers, topics, leaders).
+//! - `replica`: partitions this broker hosts, leader appends, high watermarks, waits.
+//! - `controller`: the elected controller: leaders, topic creation and deletion.
+//! - `protocol`: the thin, I/O-free layer over the `kafka-protocol` crate.
+//! - `server`: the network: connections, framing, dispatch, one handler per API.
+//! - `broker`: builds every component and owns start-up and shutdown order.
+
+pub mod broker;
+pub mod config;
+pub mod controller;
+pub mod log;
+pub mod metadata;
+pub mod model;
+pub mod protocol;
+pub mod replica;
+pub mod server;
+pub mod util;
+pub mod zk;
