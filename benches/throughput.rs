@@ -1,0 +1,740 @@
+//! Produce/consume throughput and latency of Sluice, measured next to
+//! librdkafka's in-process mock cluster, plus the memory of an idle broker.
+//!
+//! ```text
+//! cargo bench --bench throughput -- [--bootstrap HOST:PORT] [--records N]
+//!     [--size BYTES] [--topic NAME] [--acks 1|all|0] [--partitions N]
+//! cargo bench --bench throughput -- --bootstrap HOST:PORT --rss-pid PID
+//!     [--idle-partitions N]
+//! ```
+//! `scripts/bench.sh` starts ZooKeeper and a broker and runs both for you.
+//!
+//! For each target (always the mock cluster, and the Sluice broker at
+//! `--bootstrap` when given) it:
+//! 1. creates the topic (CreateTopics on Sluice; the mock has no CreateTopics,
+//!    so its own API there) and waits until Metadata shows a leader for every
+//!    partition;
+//! 2. produces `--records` key-less records of `--size` bytes with a
+//!    `ThreadedProducer` (linger.ms=5, default batch.size, no compression),
+//!    timing each record from `send` to its delivery report (the send time
+//!    rides in the delivery opaque), and reports records/s, MB/s (10^6 bytes)
+//!    and latency p50/p99/p99.9;
+//! 3. asks for the watermarks (ListOffsets), reads everything back from the
+//!    log start with a `BaseConsumer` (partitions assigned directly, its group
+//!    never joined, no commits) and reports records/s and MB/s, timed from the
+//!    first record received to the last. Every record carries its sequence
+//!    number and a payload derived from it, so a lost, duplicated, corrupted
+//!    or misnumbered record, or high watermarks that don't add up to the
+//!    records produced, make the run fail with a non-zero exit.
+//!
+//! librdkafka's mock keeps only the last ~5 MiB of each partition (hard-coded
+//! in rdkafka_mock.c), so for the mock the consume phase reads the retained
+//! window again, in passes, until it has read as many records as were
+//! produced (its consumer gets fetch.wait.max.ms=1 so the fetch that finds the
+//! end of a pass isn't held 500 ms). Sluice must hold and return everything
+//! in one pass with the default fetch.wait.max.ms.
+//!
+//! Why the ratio: the machine is shared and has two cores, which the broker,
+//! the client and (for Sluice) ZooKeeper all compete for, so absolute figures
+//! drift by tens of percent from run to run. The mock cluster runs in the same
+//! process, over the same loopback, with the same client settings and in the
+//! same minute, so the Sluice/mock ratio cancels most of that drift: steer by
+//! the ratio, not by the absolute numbers. (The mock keeps its log in
+//! memory and does no validation, so a ratio near 1 is already good.)
+//!
+//! `--rss-pid PID` measures memory only (no throughput run): it reads
+//! VmRSS/VmHWM of the broker process from /proc/PID/status, creates a topic
+//! with `--idle-partitions` partitions (default 100), waits for all leaders
+//! and ~2 s more, and reads them again. Give it a freshly started broker so
+//! buffers left over from producing don't count.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail, ensure};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{Client, ClientContext};
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{
+    BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
+use rdkafka::{Offset, TopicPartitionList};
+
+const USAGE: &str = "usage: cargo bench --bench throughput -- [--bootstrap HOST:PORT] \
+[--records N] [--size BYTES] [--topic NAME] [--acks 1|all|0] [--partitions N] \
+[--rss-pid PID [--idle-partitions N]]";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Args {
+    bootstrap: Option<String>,
+    records: usize,
+    size: usize,
+    topic: String,
+    acks: String,
+    partitions: i32,
+    rss_pid: Option<u32>,
+    idle_partitions: i32,
+}
+
+fn parse_args() -> Result<Args> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let mut a = Args {
+        bootstrap: None,
+        records: 200_000,
+        size: 100,
+        topic: format!("bench-{}-{stamp}", std::process::id()),
+        acks: "1".into(),
+        partitions: 1,
+        rss_pid: None,
+        idle_partitions: 100,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--bench" {
+            continue; // cargo bench passes it to harness = false targets
+        }
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = it
+            .next()
+            .ok_or_else(|| anyhow!("{flag} needs a value\n{USAGE}"))?;
+        let num = |what: &str| -> Result<u64> {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| anyhow!("{what}: not a positive number: {value}"))
+        };
+        match flag.as_str() {
+            "--bootstrap" => a.bootstrap = Some(value.clone()),
+            "--records" => a.records = num(&flag)? as usize,
+            "--size" => a.size = num(&flag)? as usize,
+            "--topic" => a.topic = value.clone(),
+            "--acks" => {
+                ensure!(
+                    matches!(value.as_str(), "0" | "1" | "all" | "-1"),
+                    "--acks: 0, 1 or all, not {value}"
+                );
+                a.acks = if value == "-1" {
+                    "all".into()
+                } else {
+                    value.clone()
+                };
+            }
+            "--partitions" => a.partitions = i32::try_from(num(&flag)?)?,
+            "--rss-pid" => a.rss_pid = Some(u32::try_from(num(&flag)?)?),
+            "--idle-partitions" => a.idle_partitions = i32::try_from(num(&flag)?)?,
+            _ => bail!("unknown argument {flag}\n{USAGE}"),
+        }
+    }
+    Ok(a)
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args = parse_args()?;
+    if let Some(pid) = args.rss_pid {
+        let bootstrap = args
+            .bootstrap
+            .as_deref()
+            .ok_or_else(|| anyhow!("--rss-pid needs --bootstrap"))?;
+        return idle_rss(
+            bootstrap,
+            pid,
+            &format!("{}-idle", args.topic),
+            args.idle_partitions,
+        );
+    }
+    println!("## Throughput: mock cluster vs Sluice\n");
+    println!(
+        "- records: {}, record size: {} B (key-less, incompressible), acks: {}",
+        args.records, args.size, args.acks
+    );
+    println!(
+        "- topic: {} ({} partition(s), RF 1)",
+        args.topic, args.partitions
+    );
+    println!("- producer: ThreadedProducer, linger.ms=5, default batch.size, compression none");
+    println!(
+        "- consumer: BaseConsumer, assign at the log start, no group join or commits, default fetch.wait.max.ms (mock: 1)"
+    );
+    println!("- librdkafka {}", rdkafka::util::get_rdkafka_version().1);
+    println!(
+        "- Sluice: {}\n",
+        args.bootstrap
+            .as_deref()
+            .unwrap_or("not measured (no --bootstrap)")
+    );
+
+    let mock = {
+        let cluster = MockCluster::new(1).context("starting the librdkafka mock cluster")?;
+        let bootstrap = cluster.bootstrap_servers();
+        run_target("mock", &bootstrap, Some(&cluster), &args)?
+        // the mock cluster stops here, before Sluice is measured
+    };
+    let sluice = match &args.bootstrap {
+        Some(b) => Some(run_target("sluice", b, None, &args)?),
+        None => None,
+    };
+    print_table(&mock, sluice.as_ref());
+    Ok(())
+}
+
+/// Prints librdkafka's warnings and errors, which would otherwise go to the
+/// `log` crate and be lost.
+struct Diag(&'static str);
+
+impl ClientContext for Diag {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, msg: &str) {
+        if level as i32 <= RDKafkaLogLevel::Warning as i32 {
+            eprintln!("[{}] librdkafka {fac}: {msg}", self.0);
+        }
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let KafkaError::Global(RDKafkaErrorCode::PartitionEOF) = error {
+            return; // enable.partition.eof also reports here; expected
+        }
+        eprintln!("[{}] librdkafka error: {error}: {reason}", self.0);
+    }
+}
+impl ConsumerContext for Diag {}
+
+/// Delivery reports: per-record latency in microseconds, and failures.
+struct Deliveries {
+    diag: Diag,
+    base: Instant,
+    latencies_us: Mutex<Vec<u32>>,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for Deliveries {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, msg: &str) {
+        self.diag.log(level, fac, msg);
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.diag.error(error, reason);
+    }
+}
+
+impl ProducerContext for Deliveries {
+    /// When `send` was called, in nanoseconds since `base`.
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, sent_ns: usize) {
+        let now_ns = self.base.elapsed().as_nanos() as u64;
+        match result {
+            Ok(_) => {
+                let us = now_ns.saturating_sub(sent_ns as u64) / 1000;
+                self.latencies_us
+                    .lock()
+                    .unwrap()
+                    .push(u32::try_from(us).unwrap_or(u32::MAX));
+            }
+            Err((e, _)) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.first_error
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+struct Results {
+    produce: Duration,
+    latencies_us: Vec<u32>, // sorted
+    consumed: Consumed,
+    records: usize,
+    size: usize,
+}
+
+impl Results {
+    fn produce_rate(&self) -> f64 {
+        self.records as f64 / self.produce.as_secs_f64()
+    }
+    fn consume_rate(&self) -> f64 {
+        self.consumed.records as f64 / self.consumed.elapsed.as_secs_f64()
+    }
+    /// The p-th percentile latency in milliseconds (nearest rank).
+    fn latency_ms(&self, p: f64) -> f64 {
+        let n = self.latencies_us.len();
+        let rank = ((p / 100.0 * n as f64).ceil() as usize).clamp(1, n);
+        f64::from(self.latencies_us[rank - 1]) / 1000.0
+    }
+}
+
+fn run_target(
+    name: &'static str,
+    bootstrap: &str,
+    mock: Option<&MockCluster<'static, DefaultProducerContext>>,
+    args: &Args,
+) -> Result<Results> {
+    eprintln!(
+        "[{name}] bootstrap {bootstrap}: creating topic {}",
+        args.topic
+    );
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", bootstrap);
+    match mock {
+        Some(cluster) => cluster
+            .create_topic(&args.topic, args.partitions, 1)
+            .context("mock create_topic")?,
+        None => create_topic(&cfg, &args.topic, args.partitions)?,
+    }
+
+    let producer: ThreadedProducer<Deliveries> = cfg
+        .clone()
+        .set("linger.ms", "5")
+        .set("acks", &args.acks)
+        .set("compression.type", "none")
+        .set("allow.auto.create.topics", "false")
+        .set(
+            "queue.buffering.max.messages",
+            args.records.clamp(100_000, i32::MAX as usize).to_string(),
+        )
+        .create_with_context(Deliveries {
+            diag: Diag(name),
+            base: Instant::now(),
+            latencies_us: Mutex::new(Vec::with_capacity(args.records)),
+            failed: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+        })
+        .context("creating the producer")?;
+    wait_for_leaders(producer.client(), &args.topic, args.partitions)?;
+
+    eprintln!(
+        "[{name}] producing {} records of {} B",
+        args.records, args.size
+    );
+    let mut payload = vec![0u8; args.size];
+    let ctx = producer.context();
+    let start = Instant::now();
+    for seq in 0..args.records {
+        fill_payload(&mut payload, seq as u64);
+        loop {
+            let sent_ns = ctx.base.elapsed().as_nanos() as usize;
+            let record = BaseRecord::<(), [u8], usize>::with_opaque_to(&args.topic, sent_ns)
+                .payload(&payload);
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    thread::sleep(Duration::from_millis(1))
+                }
+                Err((e, _)) => bail!("[{name}] send failed: {e}"),
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .with_context(|| format!("[{name}] flush"))?;
+    let produce = start.elapsed();
+    let failed = ctx.failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        bail!(
+            "[{name}] {failed} records failed delivery, first: {}",
+            ctx.first_error.lock().unwrap().clone().unwrap_or_default()
+        );
+    }
+    let mut latencies_us = std::mem::take(&mut *ctx.latencies_us.lock().unwrap());
+    ensure!(
+        latencies_us.len() == args.records,
+        "[{name}] {} delivery reports for {} records",
+        latencies_us.len(),
+        args.records
+    );
+    latencies_us.sort_unstable();
+    drop(producer);
+
+    eprintln!("[{name}] consuming them back");
+    let consumed = consume_all(name, &cfg, args, mock.is_some())?;
+    Ok(Results {
+        produce,
+        latencies_us,
+        consumed,
+        records: args.records,
+        size: args.size,
+    })
+}
+
+/// CreateTopics with RF 1, retried for up to 30 s while a just-started
+/// broker has not registered itself yet. The topic must not exist before
+/// (its old records would spoil the count).
+fn create_topic(cfg: &ClientConfig, topic: &str, partitions: i32) -> Result<()> {
+    let admin: AdminClient<Diag> = cfg
+        .create_with_context(Diag("sluice"))
+        .context("creating the admin client")?;
+    let opts = AdminOptions::new()
+        .request_timeout(Some(TIMEOUT))
+        .operation_timeout(Some(TIMEOUT));
+    let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let deadline = Instant::now() + TIMEOUT;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match rt.block_on(admin.create_topics([&new_topic], &opts)) {
+            Ok(results) => match results.into_iter().next() {
+                Some(Ok(_)) => return Ok(()),
+                // after a failed try the topic may be ours from that try
+                Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) if attempt > 1 => {
+                    return Ok(());
+                }
+                Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => {
+                    bail!("topic {topic} already exists; pick a new --topic")
+                }
+                Some(Err((_, code))) => code.to_string(),
+                None => "empty CreateTopics response".to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        ensure!(Instant::now() < deadline, "CreateTopics {topic}: {error}");
+        eprintln!("[sluice] CreateTopics {topic}: {error}; retrying");
+        thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Polls Metadata until the topic has `partitions` partitions, each with a
+/// leader and no error.
+fn wait_for_leaders<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    partitions: i32,
+) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::from("no answer yet");
+    while Instant::now() < deadline {
+        match client.fetch_metadata(Some(topic), Duration::from_secs(5)) {
+            Ok(md) => match md.topics().iter().find(|t| t.name() == topic) {
+                None => last = "topic missing from Metadata".into(),
+                Some(t) if t.error().is_some() => last = format!("topic error {:?}", t.error()),
+                Some(t) => {
+                    let ready = t
+                        .partitions()
+                        .iter()
+                        .filter(|p| p.leader() >= 0 && p.error().is_none())
+                        .count();
+                    if ready == partitions as usize && t.partitions().len() == ready {
+                        return Ok(());
+                    }
+                    last = format!(
+                        "{ready} of {partitions} partitions have a leader ({} listed)",
+                        t.partitions().len()
+                    );
+                }
+            },
+            Err(e) => last = format!("Metadata failed: {e}"),
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    bail!("topic {topic} not ready after 60 s: {last}")
+}
+
+/// What the consume phase measured.
+struct Consumed {
+    /// From the first record received to the last one.
+    elapsed: Duration,
+    /// Records read (more than produced when the mock's window was re-read).
+    records: usize,
+    /// Records the target still held (the mock keeps only ~5 MiB).
+    window: usize,
+}
+
+/// Reads every partition from its log start to its end and checks each
+/// record: size, sequence number seen once per pass, payload bytes,
+/// contiguous offsets within the ListOffsets watermarks, which must cover
+/// every produced record. Sluice must still hold all of them (log start 0).
+/// librdkafka's mock keeps only the last ~5 MiB of each partition, so there
+/// the retained window is read again, in passes, until at least as many
+/// records as were produced have been read.
+fn consume_all(
+    name: &'static str,
+    cfg: &ClientConfig,
+    args: &Args,
+    mock: bool,
+) -> Result<Consumed> {
+    let mut cfg = cfg.clone();
+    // librdkafka refuses assign() without a group.id; the group is never
+    // joined and nothing is committed.
+    cfg.set("group.id", format!("{}-reader", args.topic))
+        .set("enable.partition.eof", "true")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    if mock {
+        // Only matters for a fetch that finds no data, i.e. at the end of
+        // each pass; the mock would hold it 500 ms by default.
+        cfg.set("fetch.wait.max.ms", "1");
+    }
+    let consumer: BaseConsumer<Diag> = cfg
+        .create_with_context(Diag(name))
+        .context("creating the consumer")?;
+    let parts = args.partitions as usize;
+    let mut marks = Vec::with_capacity(parts);
+    for p in 0..args.partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(&args.topic, p, TIMEOUT)
+            .context("ListOffsets")?;
+        ensure!(
+            mock || low == 0,
+            "[{name}] partition {p}: log starts at {low}, not 0"
+        );
+        marks.push((low, high));
+    }
+    let high_sum: i64 = marks.iter().map(|m| m.1).sum();
+    ensure!(
+        high_sum == args.records as i64,
+        "[{name}] high watermarks add up to {high_sum}, not {}",
+        args.records
+    );
+    let window = marks.iter().map(|(l, h)| (h - l) as usize).sum::<usize>();
+    ensure!(window > 0, "[{name}] the topic holds no records");
+    let mut tpl = TopicPartitionList::new();
+    for (p, (low, _)) in marks.iter().enumerate() {
+        tpl.add_partition_offset(&args.topic, p as i32, Offset::Offset(*low))?;
+    }
+
+    let mut seen_in_pass = vec![0u32; args.records];
+    let mut expected = vec![0u8; args.size];
+    let mut total = 0usize;
+    let (mut first, mut last) = (None, Instant::now());
+    for pass in 1u32.. {
+        let mut next_offset: Vec<i64> = marks.iter().map(|m| m.0).collect();
+        let mut at_eof = vec![false; parts];
+        let mut count = 0usize;
+        let mut last_progress = Instant::now();
+        consumer.assign(&tpl)?;
+        while count < window || !at_eof.iter().all(|e| *e) {
+            ensure!(
+                last_progress.elapsed() < Duration::from_secs(20),
+                "[{name}] pass {pass}: read {count} of {window} records, nothing new for 20 s"
+            );
+            let m = match consumer.poll(Duration::from_millis(100)) {
+                None => continue,
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    at_eof[p as usize] = true;
+                    continue;
+                }
+                Some(Err(e)) => bail!("[{name}] consume error: {e}"),
+                Some(Ok(m)) => m,
+            };
+            let now = Instant::now();
+            first.get_or_insert(now);
+            (last, last_progress) = (now, now);
+            let (p, off) = (m.partition() as usize, m.offset());
+            at_eof[p] = false;
+            ensure!(
+                off == next_offset[p],
+                "[{name}] partition {p}: offset {off} where {} was expected",
+                next_offset[p]
+            );
+            ensure!(
+                off < marks[p].1,
+                "[{name}] partition {p}: offset {off} beyond the high watermark {}",
+                marks[p].1
+            );
+            next_offset[p] += 1;
+            let body = m.payload().unwrap_or_default();
+            ensure!(
+                body.len() == args.size,
+                "[{name}] record {p}/{off} has {} bytes, not {}",
+                body.len(),
+                args.size
+            );
+            if args.size >= 8 {
+                let seq = u64::from_le_bytes(body[..8].try_into()?) as usize;
+                ensure!(
+                    seq < args.records && seen_in_pass[seq] < pass,
+                    "[{name}] record {p}/{off}: sequence {seq} unknown or repeated"
+                );
+                seen_in_pass[seq] = pass;
+                fill_payload(&mut expected, seq as u64);
+                ensure!(
+                    body == expected.as_slice(),
+                    "[{name}] record {seq} at {p}/{off}: payload corrupted"
+                );
+            }
+            count += 1;
+        }
+        total += count;
+        if total >= args.records {
+            break;
+        }
+    }
+    eprintln!(
+        "[{name}] read {total} records ({window} held of {} produced), payloads and offsets verified",
+        args.records
+    );
+    Ok(Consumed {
+        elapsed: last - first.expect("records were read"),
+        records: total,
+        window,
+    })
+}
+/// Record `seq`: xorshift bytes seeded by it, the first 8 bytes replaced by
+/// `seq` itself (little-endian) when the record is big enough.
+fn fill_payload(buf: &mut [u8], seq: u64) {
+    let mut x = seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for chunk in buf.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    if buf.len() >= 8 {
+        buf[..8].copy_from_slice(&seq.to_le_bytes());
+    }
+}
+
+fn print_table(mock: &Results, sluice: Option<&Results>) {
+    type Metric = fn(&Results) -> f64;
+    let rows: [(&str, Metric, bool); 7] = [
+        ("produce records/s", |r| r.produce_rate(), true),
+        (
+            "produce MB/s",
+            |r| r.produce_rate() * r.size as f64 / 1e6,
+            true,
+        ),
+        ("produce latency p50 ms", |r| r.latency_ms(50.0), false),
+        ("produce latency p99 ms", |r| r.latency_ms(99.0), false),
+        ("produce latency p99.9 ms", |r| r.latency_ms(99.9), false),
+        ("consume records/s", |r| r.consume_rate(), true),
+        (
+            "consume MB/s",
+            |r| r.consume_rate() * r.size as f64 / 1e6,
+            true,
+        ),
+    ];
+    let fmt = |v: f64| {
+        if v >= 1000.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    let mut lines = vec![[
+        "metric".to_string(),
+        "mock cluster".into(),
+        "Sluice".into(),
+        "Sluice/mock".into(),
+    ]];
+    for (label, f, higher_better) in rows {
+        let m = f(mock);
+        let (s, ratio) = match sluice {
+            Some(r) => {
+                let s = f(r);
+                let dir = if higher_better {
+                    "higher is better"
+                } else {
+                    "lower is better"
+                };
+                (fmt(s), format!("{:.2} ({dir})", s / m))
+            }
+            None => ("-".into(), "-".into()),
+        };
+        lines.push([label.into(), fmt(m), s, ratio]);
+    }
+    let c = &mock.consumed;
+    let widths: Vec<usize> = (0..4)
+        .map(|c| lines.iter().map(|l| l[c].len()).max().unwrap_or(0))
+        .collect();
+    println!();
+    for (i, l) in lines.iter().enumerate() {
+        println!(
+            "| {:<w0$} | {:>w1$} | {:>w2$} | {:<w3$} |",
+            l[0],
+            l[1],
+            l[2],
+            l[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+        if i == 0 {
+            println!(
+                "|{}|{}:|{}:|{}|",
+                "-".repeat(widths[0] + 2),
+                "-".repeat(widths[1] + 1),
+                "-".repeat(widths[2] + 1),
+                "-".repeat(widths[3] + 2)
+            );
+        }
+    }
+    println!("\nConsume rates run from the first record received to the last.");
+    if c.window < mock.records {
+        println!(
+            "The mock kept only the last {} of {} records (librdkafka caps a mock partition at ~5 MiB); \
+             its consume rates come from reading that window {:.1} times.",
+            c.window,
+            mock.records,
+            c.records as f64 / c.window as f64
+        );
+    }
+    println!();
+}
+
+/// VmRSS and VmHWM of `pid`, in MiB.
+fn memory_mib(pid: u32) -> Result<(f64, f64)> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let field = |key: &str| -> Result<f64> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .ok_or_else(|| anyhow!("{key} missing in {path}"))?;
+        let kib: f64 = line[key.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()?;
+        Ok(kib / 1024.0)
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn idle_rss(bootstrap: &str, pid: u32, topic: &str, partitions: i32) -> Result<()> {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", bootstrap);
+    let client: BaseConsumer<Diag> = cfg.create_with_context(Diag("sluice"))?;
+    client
+        .fetch_metadata(None, TIMEOUT)
+        .context("Metadata from the broker")?;
+    let (rss0, hwm0) = memory_mib(pid)?;
+    eprintln!("[sluice] creating topic {topic} with {partitions} partitions");
+    create_topic(&cfg, topic, partitions)?;
+    wait_for_leaders(client.client(), topic, partitions)?;
+    drop(client);
+    thread::sleep(Duration::from_secs(2));
+    let (rss, hwm) = memory_mib(pid)?;
+    println!("## Idle broker memory (pid {pid})\n");
+    println!("| broker state | VmRSS MiB | VmHWM MiB |");
+    println!("|---|---:|---:|");
+    println!("| started, before the topic | {rss0:.1} | {hwm0:.1} |");
+    println!("| idle, topic with {partitions} partitions | {rss:.1} | {hwm:.1} |");
+    println!(
+        "\nidle broker with {partitions} partitions: RSS {rss:.1} MiB ({:+.1} MiB for the topic, {:.0} KiB per partition)\n",
+        rss - rss0,
+        (rss - rss0) * 1024.0 / f64::from(partitions)
+    );
+    Ok(())
+}

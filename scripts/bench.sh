@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Benchmark: Sluice next to librdkafka's in-process mock cluster.
+#
+#   scripts/bench.sh [EXTRA ARGS for the throughput runs]...
+#   BENCH_RECORDS=50000 scripts/bench.sh --acks all --partitions 4
+#
+# Takes a few minutes (the first time longer: it builds librdkafka and the
+# release binary). It:
+#  1. installs ZooKeeper (Debian package `zookeeper`) and the C/C++ tools the
+#     bundled librdkafka build needs, when missing (apt-get, as root or sudo);
+#  2. starts a throw-away ZooKeeper on a free port (temp dataDir);
+#  3. builds target/release/sluice and starts one broker (temp log dir, free
+#     port, chroot /sluice-bench);
+#  4. runs benches/throughput.rs against it with 100-byte and with 1 KiB
+#     records, BENCH_RECORDS records each (default 200000), plus any extra
+#     arguments given to this script (e.g. --acks all, --partitions 4; not
+#     --topic: each run needs a new topic, and gets a unique one by default);
+#  5. stops that broker and starts a fresh one (new log dir, chroot
+#     /sluice-bench-idle, so nothing left from producing counts), creates a
+#     topic with BENCH_IDLE_PARTITIONS partitions (default 100) and reads the
+#     broker's VmRSS/VmHWM;
+#  6. prints all the tables again at the end, and removes everything it
+#     started or wrote (BENCH_KEEP=1 keeps the temp folder with the logs).
+#
+# Steer by the Sluice/mock ratios, not the absolute figures: on a shared
+# two-core machine those drift from run to run (see benches/throughput.rs).
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$SLUICE_ROOT"
+
+RECORDS=${BENCH_RECORDS:-200000}
+IDLE_PARTITIONS=${BENCH_IDLE_PARTITIONS:-100}
+case "$RECORDS$IDLE_PARTITIONS" in *[!0-9]*) die "BENCH_RECORDS and BENCH_IDLE_PARTITIONS must be numbers" ;; esac
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+zk_pid=
+broker_pid=
+broker_log=
+
+# stop_pid PID NAME: SIGTERM, up to 20 s for a clean exit, then SIGKILL.
+stop_pid() {
+  local pid=$1 name=$2 _
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    info "$name (pid $pid) still running after 20 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+stop_broker() {
+  [ -n "$broker_pid" ] && stop_pid "$broker_pid" broker
+  broker_pid=
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "$rc" -ne 0 ] && [ -n "$broker_log" ] && [ -f "$broker_log" ]; then
+    printf '\n--- last lines of %s ---\n' "$broker_log" >&2
+    tail -n 40 "$broker_log" >&2 || true
+  fi
+  stop_broker
+  [ -n "$zk_pid" ] && stop_pid "$zk_pid" ZooKeeper
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    info "kept $work"
+  else
+    rm -rf "$work"
+  fi
+  [ "$rc" -eq 0 ] || printf '\n\033[1;31mscripts/bench.sh FAILED (exit %s)\033[0m\n' "$rc" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# free_port: a port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  local p _
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    port_open 127.0.0.1 "$p" || { echo "$p"; return 0; }
+  done
+  die "no free port found"
+}
+
+# start_broker NAME CHROOT: starts target/release/sluice with its own log
+# dir and port; sets broker_pid, broker_port and broker_log.
+start_broker() {
+  local name=$1 chroot=$2
+  broker_port=$(free_port)
+  broker_log="$work/$name.log"
+  cat >"$work/$name.properties" <<EOF
+broker.id=0
+listeners=PLAINTEXT://127.0.0.1:$broker_port
+log.dirs=$work/$name-logs
+zookeeper.connect=127.0.0.1:$zk_port$chroot
+num.partitions=1
+default.replication.factor=1
+offsets.topic.replication.factor=1
+auto.create.topics.enable=true
+group.initial.rebalance.delay.ms=0
+EOF
+  # setsid: Ctrl-C reaches only this script, which then stops the broker.
+  setsid target/release/sluice broker "$work/$name.properties" >"$broker_log" 2>&1 </dev/null &
+  broker_pid=$!
+  wait_for_port 127.0.0.1 "$broker_port" 60 "$broker_pid" || die "the broker did not start"
+  info "broker running: pid $broker_pid, 127.0.0.1:$broker_port, chroot $chroot, log $broker_log"
+}
+
+step "Installing what is missing (ZooKeeper, C/C++ build tools for librdkafka)"
+ensure_zookeeper
+pkgs=()
+{ command -v cc && command -v c++ && command -v make && command -v ar; } >/dev/null 2>&1 || pkgs+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || pkgs+=(pkg-config)
+if [ ${#pkgs[@]} -gt 0 ]; then apt_install "${pkgs[@]}"; fi
+info "ok"
+
+step "Starting ZooKeeper"
+zk_port=$(free_port)
+mkdir -p "$work/zk-data"
+cat >"$work/zoo.cfg" <<EOF
+tickTime=2000
+dataDir=$work/zk-data
+clientPort=$zk_port
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+EOF
+setsid scripts/zookeeper.sh --no-install "$work/zoo.cfg" >"$work/zookeeper.log" 2>&1 </dev/null &
+zk_pid=$!
+if ! wait_for_port 127.0.0.1 "$zk_port" 60 "$zk_pid"; then
+  tail -n 30 "$work/zookeeper.log" >&2
+  die "ZooKeeper did not start"
+fi
+info "ZooKeeper running: pid $zk_pid, 127.0.0.1:$zk_port, log $work/zookeeper.log"
+
+step "Building (cargo build --release, then the bench)"
+cargo build --release
+cargo bench --bench throughput --no-run
+
+step "Starting a broker"
+start_broker broker /sluice-bench
+
+results=()
+for size in 100 1024; do
+  step "Throughput: $RECORDS records of $size bytes $*"
+  out="$work/throughput-$size.md"
+  cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
+    --records "$RECORDS" --size "$size" "$@" | tee "$out"
+  results+=("$out")
+done
+
+step "Idle memory: fresh broker, one topic with $IDLE_PARTITIONS partitions"
+stop_broker
+start_broker broker-idle /sluice-bench-idle
+out="$work/idle-rss.md"
+cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
+  --rss-pid "$broker_pid" --idle-partitions "$IDLE_PARTITIONS" | tee "$out"
+results+=("$out")
+
+step "Results"
+for f in "${results[@]}"; do
+  cat "$f"
+done

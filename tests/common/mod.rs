@@ -1,0 +1,42 @@
+//! The harness of Sluice's integration tests: a real ZooKeeper, real
+//! `sluice broker` processes and real clients. Each test file starts with
+//! `mod common;` and uses what it needs:
+//!
+//! - [`zk_connect`] + [`unique_chroot`]: one ZooKeeper server per test binary,
+//!   started on first use and killed when the binary exits; every test works
+//!   under a chroot of its own, so tests share the server and stay independent.
+//! - [`Broker`] / [`BrokerSpec`] / [`TestCluster`]: brokers on free ports with
+//!   their own temp dirs and logs; kill, SIGTERM, pause, restart.
+//! - [`wait_until`]: poll a condition with a deadline; never sleep a fixed time.
+//! - [`kcat`], [`run_python`], [`future_producer`] / [`base_consumer`]: clients.
+//! - [`zk_get`] & co. (zkCli.sh, what an operator sees) and [`zk`] (fast Rust
+//!   client, for polling and writes): look into ZooKeeper.
+//!
+//! Run everything with `scripts/test.sh` (it installs ZooKeeper, kcat and the
+//! Python venv first). Set SLUICE_TEST_KEEP=1 to keep temp dirs and logs
+//! (target/tmp), SLUICE_TEST_RUST_LOG to change the brokers' RUST_LOG.
+#![allow(dead_code, unused_imports)]
+
+mod broker;
+mod clients;
+mod process;
+mod wait;
+mod zk;
+mod zookeeper;
+
+pub use broker::{BROKER_START_TIMEOUT, BROKER_STOP_TIMEOUT, Broker, BrokerSpec, TestCluster};
+pub use clients::{
+    CLIENT_TIMEOUT, base_consumer, consumer_config, future_producer, kcat, kcat_with_timeout,
+    producer_config, python, run_python, run_python_with_timeout, which,
+};
+pub use process::{
+    assert_success, describe_status, free_port, run_with_timeout, spawn_tied, tail_lines, temp_dir,
+    test_tmp_root,
+};
+pub use wait::{wait_until, wait_until_ok};
+pub use zk::{
+    Zk, chroot_path, zk, zk_children, zk_cli, zk_cli_body, zk_get, zk_stat_ephemeral_owner,
+};
+pub use zookeeper::{
+    ZooKeeper, four_letter_word, unique_chroot, zk_address, zk_connect, zookeeper,
+};
