@@ -11,10 +11,12 @@
 //! - `protocol`: the thin, I/O-free layer over the `kafka-protocol` crate.
 //! - `server`: the network: connections, framing, dispatch, one handler per API.
 //! - `broker`: builds every component and owns start-up and shutdown order.
+//! - `huge_alloc`: the global allocator that keeps absurd wire lengths from aborting.
 
 pub mod broker;
 pub mod config;
 pub mod controller;
+pub mod huge_alloc;
 pub mod log;
 pub mod metadata;
 pub mod model;

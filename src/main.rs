@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sluice::broker::Broker;
 use sluice::config::BrokerConfig;
+use sluice::huge_alloc::HugeAllocGuard;
+
+/// Huge blocks are mapped lazily so a request claiming an absurd array length
+/// cannot abort the process (see `huge_alloc`).
+#[global_allocator]
+static ALLOCATOR: HugeAllocGuard = HugeAllocGuard;
 
 #[derive(Parser)]
 #[command(
