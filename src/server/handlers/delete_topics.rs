@@ -55,9 +55,13 @@ pub async fn handle(
         }
         let error = match &name {
             None => Some(ResponseError::UnknownTopicId),
-            Some(_) if !services.config.delete_topic_enable => {
-                Some(ResponseError::TopicDeletionDisabled)
-            }
+            // Kafka answers INVALID_REQUEST to versions before 3, which
+            // predate TOPIC_DELETION_DISABLED.
+            Some(_) if !services.config.delete_topic_enable => Some(if ctx.version < 3 {
+                ResponseError::InvalidRequest
+            } else {
+                ResponseError::TopicDeletionDisabled
+            }),
             Some(n) if !snapshot.topics.contains_key(n) => {
                 Some(ResponseError::UnknownTopicOrPartition)
             }
