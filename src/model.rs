@@ -69,3 +69,23 @@ mod tests {
         assert_eq!(TopicPartition::parse_dir_name("nodash"), None);
     }
 }
+
+/// The 22-character text form of a Kafka `Uuid` (topic ids, the cluster id):
+/// URL-safe base64 without padding, as znodes and `partition.metadata` hold it.
+pub fn encode_kafka_uuid(bytes: &[u8; 16]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Parses the 22-character form; `None` unless it is exactly 16 bytes of
+/// URL-safe base64 without padding.
+pub fn decode_kafka_uuid(text: &str) -> Option<[u8; 16]> {
+    use base64::Engine;
+    if text.len() != 22 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    bytes.try_into().ok()
+}

@@ -69,6 +69,12 @@ pub enum LogError {
     },
     #[error("{path} is malformed: {reason}")]
     CorruptMetaProperties { path: PathBuf, reason: String },
+    #[error("{path} records topic id {found}, but the topic now has id {expected}")]
+    InconsistentTopicId {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error("partition {tp} has logs in two directories: {first} and {second}")]
     DuplicateLog {
         tp: TopicPartition,

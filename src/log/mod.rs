@@ -7,7 +7,7 @@
 //! Owns: batch validation (`batch`), segments and their indexes (`segment`,
 //! `offset_index`, `time_index`, `index_file`), one partition's log
 //! (`partition_log`, opened by `recovery`, trimmed by `retention`), all logs of
-//! the broker (`manager`), checkpoints (`checkpoint`, `meta_properties`).
+//! the broker (`manager`), checkpoints (`checkpoint`, `meta_properties`, `partition_metadata`).
 //!
 //! Must not touch: network, ZooKeeper, protocol or replication code. It
 //! depends only on `crate::model` and external crates; the replica room calls
@@ -20,6 +20,7 @@ mod error;
 mod index_file;
 mod meta_properties;
 mod partition_log;
+mod partition_metadata;
 mod records;
 mod recovery;
 mod retention;
@@ -48,3 +49,4 @@ pub use error::LogError;
 pub use manager::{CLEAN_SHUTDOWN_FILE, LogManager};
 pub use meta_properties::{META_PROPERTIES, read_meta_properties};
 pub use partition_log::{AppendInfo, Log, LogReadResult};
+pub use partition_metadata::{PARTITION_METADATA, read_topic_id, record_topic_id};

@@ -208,6 +208,12 @@ impl ReplicaManager {
         let log = self
             .log_manager
             .get_or_create_log(&update.tp, self.log_config)?;
+        if !update.topic_id.is_nil() {
+            crate::log::record_topic_id(
+                log.dir(),
+                &crate::model::encode_kafka_uuid(update.topic_id.as_bytes()),
+            )?;
+        }
         let checkpointed = self
             .checkpointed_high_watermarks
             .get(&update.tp)

@@ -2,9 +2,6 @@
 //! as 22 characters of URL-safe base64 without padding. Used for topic ids
 //! (`/brokers/topics/<t>` `topic_id`) and the cluster id (`/cluster/id`).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 /// Kafka's `Uuid.METADATA_TOPIC_ID` (0, 1), never handed out as a random id.
 const METADATA_TOPIC_ID: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
@@ -24,20 +21,7 @@ pub fn new_kafka_uuid() -> (String, [u8; 16]) {
     }
 }
 
-/// The 22-character URL-safe base64 form of 16 bytes.
-pub fn encode_kafka_uuid(bytes: &[u8; 16]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Parses the 22-character form; `None` unless it is exactly 16 bytes of
-/// URL-safe base64 without padding.
-pub fn decode_kafka_uuid(text: &str) -> Option<[u8; 16]> {
-    if text.len() != 22 {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-    bytes.try_into().ok()
-}
+pub use crate::model::{decode_kafka_uuid, encode_kafka_uuid};
 
 #[cfg(test)]
 mod tests {
