@@ -57,19 +57,6 @@ impl fmt::Display for TopicPartition {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dir_name_round_trips_topics_with_dashes() {
-        let tp = TopicPartition::new("my-topic", 12);
-        assert_eq!(tp.to_string(), "my-topic-12");
-        assert_eq!(TopicPartition::parse_dir_name("my-topic-12"), Some(tp));
-        assert_eq!(TopicPartition::parse_dir_name("nodash"), None);
-    }
-}
-
 /// The 22-character text form of a Kafka `Uuid` (topic ids, the cluster id):
 /// URL-safe base64 without padding, as znodes and `partition.metadata` hold it.
 pub fn encode_kafka_uuid(bytes: &[u8; 16]) -> String {
@@ -88,4 +75,17 @@ pub fn decode_kafka_uuid(text: &str) -> Option<[u8; 16]> {
         .decode(text)
         .ok()?;
     bytes.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_name_round_trips_topics_with_dashes() {
+        let tp = TopicPartition::new("my-topic", 12);
+        assert_eq!(tp.to_string(), "my-topic-12");
+        assert_eq!(TopicPartition::parse_dir_name("my-topic-12"), Some(tp));
+        assert_eq!(TopicPartition::parse_dir_name("nodash"), None);
+    }
 }

@@ -231,7 +231,23 @@ impl LogSegment {
             segment.time_index.write().reset();
             return Ok((segment, true));
         }
-        segment.load_tail_state()?;
+        match segment.load_tail_state() {
+            Ok(()) => {}
+            // A tail that cannot be walked (garbage from a torn write) is not
+            // an error here: the caller recovers the segment, cutting it.
+            Err(LogError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::InvalidData =>
+            {
+                tracing::warn!(
+                    segment = %segment.log_path.display(), error = %source,
+                    "unreadable segment tail; recovering the segment"
+                );
+                segment.offset_index.write().reset();
+                segment.time_index.write().reset();
+                return Ok((segment, true));
+            }
+            Err(e) => return Err(e),
+        }
         Ok((segment, false))
     }
 

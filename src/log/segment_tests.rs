@@ -162,6 +162,27 @@ fn open_rebuilds_missing_and_corrupt_indexes() {
 }
 
 #[test]
+fn open_asks_for_recovery_when_the_tail_cannot_be_walked() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = LogSegment::create(dir.path(), 0, 4096, 0).unwrap();
+    append_all(&seg, 0, (0..3).map(|_| batch(0, 2)).collect(), 0);
+    let good = seg.size_bytes();
+    drop(seg);
+    // A whole batch (its header is fine) and then bytes whose length field
+    // is negative: a torn write after a crash.
+    let path = dir.path().join(segment_file_name(0, LOG_SUFFIX));
+    let mut data = std::fs::read(&path).unwrap();
+    data.extend_from_slice(&batch(6, 2));
+    data.extend_from_slice(&[0xAB; 100]);
+    std::fs::write(&path, &data).unwrap();
+    let (seg, rebuild) = LogSegment::open(dir.path(), 0, 4096).unwrap();
+    assert!(rebuild);
+    assert_eq!(seg.recover(0).unwrap(), 100);
+    assert_eq!(seg.size_bytes(), good + batch(6, 2).len() as u64);
+    assert_eq!(seg.next_offset(), 8);
+}
+
+#[test]
 fn roll_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let config = LogConfig {
