@@ -187,11 +187,13 @@ impl Controller {
         .await?;
         partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?;
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[])
-            .await;
-        for broker in brokers {
+        // LeaderAndIsr before UpdateMetadata (each broker's queue is ordered):
+        // clients must not see a leader that does not know it leads yet.
+        for &broker in &brokers {
             self.send_leader_and_isr_for_broker(broker, None).await;
         }
+        self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[])
+            .await;
         self.on_topic_deletion().await
     }
 

@@ -136,17 +136,12 @@ pub async fn create_topic(
     if validate_only {
         return Ok(assignment);
     }
-    if !topic.configs.is_empty() {
-        services
-            .zk
-            .set_topic_config(&topic.name, &topic.configs)
-            .await
-            .map_err(zk_error)?;
-    }
     let (topic_id, _) = crate::zk::new_kafka_uuid();
+    // Writes /config/topics/<t> (the overrides, possibly none) first, as
+    // Kafka's AdminZkClient does, then the assignment.
     match services
         .zk
-        .create_topic(&topic.name, &assignment, &topic_id)
+        .create_topic_with_config(&topic.name, &assignment, &topic_id, &topic.configs)
         .await
     {
         Ok(()) => {}

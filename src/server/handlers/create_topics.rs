@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -13,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
-use crate::server::topic_admin::{NewTopic, create_topic, wait_for_leaders};
+use crate::server::topic_admin::{NewTopic, TopicAdminError, create_topic, wait_for_leaders};
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 
@@ -56,7 +57,11 @@ pub async fn handle(
                 .collect(),
         };
         let mut result = CreatableTopicResult::default().with_name(topic.name.clone());
-        match create_topic(services, &new_topic, request.validate_only).await {
+        let outcome = match invalid_request(services, &topic) {
+            Some(e) => Err(e),
+            None => create_topic(services, &new_topic, request.validate_only).await,
+        };
+        match outcome {
             Ok(assignment) => {
                 result.error_code = NONE;
                 if ctx.version >= 5 {
@@ -92,4 +97,46 @@ pub async fn handle(
         }
     }
     Some(CreateTopicsResponse::default().with_topics(results))
+}
+
+/// Kafka's checks of the request itself (after "already exists", which
+/// `create_topic` reports): null config values, and an explicit assignment
+/// together with a partition count or replication factor, are INVALID_REQUEST.
+fn invalid_request(services: &BrokerServices, topic: &CreatableTopic) -> Option<TopicAdminError> {
+    let invalid = |message: String| {
+        Some(TopicAdminError {
+            error: ResponseError::InvalidRequest,
+            message,
+        })
+    };
+    if services
+        .metadata
+        .snapshot()
+        .topics
+        .contains_key(topic.name.0.as_str())
+    {
+        return None;
+    }
+    let nulls: Vec<&str> = topic
+        .configs
+        .iter()
+        .filter(|c| c.value.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !nulls.is_empty() {
+        return invalid(format!(
+            "Null value not supported for topic configs : {}",
+            nulls.join(",")
+        ));
+    }
+    if (topic.num_partitions != -1 || topic.replication_factor != -1)
+        && !topic.assignments.is_empty()
+    {
+        return invalid(
+            "Both numPartitions or replicationFactor and replicasAssignments were set. \
+             Both cannot be used at the same time."
+                .to_owned(),
+        );
+    }
+    None
 }
