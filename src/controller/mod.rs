@@ -227,13 +227,15 @@ impl Controller {
         );
         changed.extend(partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        // New brokers need the full picture; everyone needs the new broker list.
-        self.send_update_metadata(&brokers, &all, &[]).await;
+        // Leaders learn they lead before anyone's metadata points clients at
+        // them; then new brokers get the full picture and everyone the new
+        // broker list.
         for id in &born {
             self.send_leader_and_isr_for_broker(*id, None).await;
         }
         self.send_leader_and_isr_for_partitions(&changed, &born)
             .await;
+        self.send_update_metadata(&brokers, &all, &[]).await;
         Ok(())
     }
 
