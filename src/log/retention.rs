@@ -2,8 +2,9 @@
 //! oldest first, while they breach `retention.ms` (largest timestamp older
 //! than now minus retention), `retention.bytes` (the log is over the limit by
 //! at least the segment's size), or lie wholly below the log start offset.
-//! The log start offset then moves to the first remaining segment. The active
-//! segment is never deleted here; `segment.ms` rolls it eventually.
+//! The log start offset then moves to the first remaining segment. A
+//! non-empty active segment that breaches retention is rolled first, so a
+//! quiet topic's data still expires; an empty active segment always stays.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,7 +13,7 @@ use super::error::LogError;
 use super::partition_log::Log;
 use super::segment::LogSegment;
 
-/// How many leading segments of `older` (all but the active one) may go.
+/// How many leading segments of `older` may go.
 /// Each rule deletes a prefix; deleting the longest prefix is the same as
 /// applying them one after another, as Kafka does.
 fn deletable_prefix(
@@ -65,15 +66,27 @@ impl Log {
             return Ok(0);
         }
         let config = self.config();
-        let segments = self.segments_snapshot();
-        let Some((_, older)) = segments.split_last() else {
+        let mut segments = self.segments_snapshot();
+        let Some(active) = segments.last() else {
             return Ok(0);
         };
-        let next_bases: Vec<i64> = segments[1..].iter().map(|s| s.base_offset()).collect();
+        // The active segment counts too unless it is empty, as in Kafka: when
+        // even it breaches retention, a new empty segment is rolled first and
+        // everything before it goes.
+        let candidates = if active.size_bytes() == 0 {
+            &segments[..segments.len() - 1]
+        } else {
+            &segments[..]
+        };
+        let next_bases: Vec<i64> = segments[1..]
+            .iter()
+            .map(|s| s.base_offset())
+            .chain(std::iter::once(self.log_end_offset()))
+            .collect();
         let total_bytes = segments.iter().map(|s| s.size_bytes()).sum();
         let count = deletable_prefix(
-            older,
-            &next_bases,
+            candidates,
+            &next_bases[..candidates.len()],
             total_bytes,
             config.retention_ms,
             config.retention_bytes,
@@ -82,6 +95,10 @@ impl Log {
         );
         if count == 0 {
             return Ok(0);
+        }
+        if count == segments.len() {
+            self.roll(self.log_end_offset(), &config, now_ms)?;
+            segments = self.segments_snapshot();
         }
         let new_start = segments[count].base_offset();
         {
@@ -143,12 +160,29 @@ mod tests {
         // too, but retention stops at the first segment it keeps.
         assert_eq!(log.delete_old_segments(5500).unwrap(), 1);
         assert_eq!(log.log_start_offset(), 1);
-        assert_eq!(log.delete_old_segments(1_000_000).unwrap(), 3);
-        assert_eq!(log.num_segments(), 1, "the active segment stays");
-        assert_eq!(log.log_start_offset(), 4);
-        assert!(log.read(0, 1000, i64::MAX, true).is_err());
-        let read = log.read(4, 1000, i64::MAX, true).unwrap();
-        assert_eq!(read.records.len() as u64, batch_bytes());
+        // At 6500 the active segment (7000) is still young: it stays.
+        assert_eq!(log.delete_old_segments(6500).unwrap(), 2);
+        assert_eq!(log.segment_base_offsets(), vec![3, 4]);
+        // Once even the active segment is old, a new empty one is rolled at
+        // the log end and everything before it goes, as in Kafka.
+        assert_eq!(log.delete_old_segments(1_000_000).unwrap(), 2);
+        assert_eq!(log.segment_base_offsets(), vec![5]);
+        assert_eq!(log.log_start_offset(), 5);
+        assert_eq!(log.log_end_offset(), 5);
+        assert!(log.read(4, 1000, i64::MAX, true).is_err());
+        assert!(
+            log.read(5, 1000, i64::MAX, true)
+                .unwrap()
+                .records
+                .is_empty()
+        );
+        assert_eq!(
+            log.delete_old_segments(2_000_000).unwrap(),
+            0,
+            "an empty active segment stays"
+        );
+        let mut b = batch_with_values(0, &[8000], 200);
+        assert_eq!(log.append_as_leader(&mut b, 8000).unwrap().first_offset, 5);
         let disabled = LogConfig {
             retention_ms: -1,
             ..config
