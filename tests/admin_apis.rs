@@ -1351,10 +1351,23 @@ impl Probe<'_> {
                     .conn
                     .send(version, &create_request(vec![creatable(&name, 1, 1)]));
                 assert_eq!(response.topics.len(), 1, "v{version}: {response:?}");
-                assert_eq!(
-                    response.topics[0].error_code, NONE,
-                    "v{version}: {response:?}"
-                );
+                let topic = &response.topics[0];
+                assert_eq!(topic.error_code, NONE, "v{version}: {response:?}");
+                // v5+ describe the created topic: counts and its configs.
+                if version >= 5 {
+                    assert_eq!(
+                        (topic.num_partitions, topic.replication_factor),
+                        (1, 1),
+                        "v{version}: {response:?}"
+                    );
+                    let configs = topic.configs.as_deref().unwrap_or_default();
+                    let retention = configs
+                        .iter()
+                        .find(|c| c.name.as_str() == "retention.ms")
+                        .unwrap_or_else(|| panic!("v{version}: no retention.ms: {response:?}"));
+                    assert_eq!(retention.value.as_deref(), Some("604800000"), "v{version}");
+                    assert!(configs.len() > 20, "v{version}: {} configs", configs.len());
+                }
             }
             ApiKey::DeleteTopics => {
                 let name = format!("probe-deleted-v{version}");

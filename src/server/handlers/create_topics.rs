@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
+use crate::server::handlers::describe_configs::effective_topic_configs;
 use crate::server::topic_admin::{NewTopic, TopicAdminError, create_topic, wait_for_leaders};
 
 pub const VERSIONS: (i16, i16) = (2, 7);
@@ -68,6 +71,17 @@ pub async fn handle(
                     result.num_partitions = assignment.len() as i32;
                     result.replication_factor =
                         assignment.values().next().map(Vec::len).unwrap_or(0) as i16;
+                    result.configs = Some(
+                        effective_topic_configs(services, &new_topic.configs)
+                            .into_iter()
+                            .map(|c| {
+                                CreatableTopicConfigs::default()
+                                    .with_name(StrBytes::from_static_str(c.default.name))
+                                    .with_value(Some(StrBytes::from_string(c.value)))
+                                    .with_config_source(c.source)
+                            })
+                            .collect(),
+                    );
                 }
                 if !request.validate_only {
                     created.push((results.len(), name, assignment.len()));

@@ -11,6 +11,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::config::TopicConfigDefault;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
@@ -18,9 +19,43 @@ use crate::server::errors::NONE;
 pub const VERSIONS: (i16, i16) = (0, 4);
 
 const TOPIC: i8 = 2;
-const SOURCE_TOPIC_CONFIG: i8 = 1;
-const SOURCE_STATIC_BROKER_CONFIG: i8 = 4;
-const SOURCE_DEFAULT_CONFIG: i8 = 5;
+pub const SOURCE_TOPIC_CONFIG: i8 = 1;
+pub const SOURCE_STATIC_BROKER_CONFIG: i8 = 4;
+pub const SOURCE_DEFAULT_CONFIG: i8 = 5;
+
+/// A topic's effective value of one topic-level key and where it comes from.
+pub struct EffectiveTopicConfig {
+    /// What the broker's configuration alone gives this key.
+    pub default: TopicConfigDefault,
+    pub value: String,
+    /// One of the `SOURCE_*` constants (Kafka's `ConfigSource`).
+    pub source: i8,
+}
+
+/// Every topic-level key with its effective value for a topic whose
+/// overrides (`/config/topics/<t>`) are `overrides`, sorted by name.
+pub fn effective_topic_configs(
+    services: &BrokerServices,
+    overrides: &std::collections::BTreeMap<String, String>,
+) -> Vec<EffectiveTopicConfig> {
+    services
+        .config
+        .topic_defaults()
+        .into_iter()
+        .map(|d| {
+            let (value, source) = match overrides.get(d.name) {
+                Some(v) => (v.clone(), SOURCE_TOPIC_CONFIG),
+                None if d.is_default => (d.value.clone(), SOURCE_DEFAULT_CONFIG),
+                None => (d.value.clone(), SOURCE_STATIC_BROKER_CONFIG),
+            };
+            EffectiveTopicConfig {
+                default: d,
+                value,
+                source,
+            }
+        })
+        .collect()
+}
 
 pub async fn handle(
     services: &BrokerServices,
@@ -65,32 +100,24 @@ pub async fn handle(
             }
         };
         let wanted = resource.configuration_keys.as_ref();
-        let configs = services
-            .config
-            .topic_defaults()
+        let configs = effective_topic_configs(services, &overrides)
             .into_iter()
-            .filter(|d| wanted.is_none_or(|keys| keys.iter().any(|k| k.as_str() == d.name)))
-            .map(|d| {
-                let broker_source = if d.is_default {
-                    SOURCE_DEFAULT_CONFIG
-                } else {
-                    SOURCE_STATIC_BROKER_CONFIG
-                };
+            .filter(|c| wanted.is_none_or(|keys| keys.iter().any(|k| k.as_str() == c.default.name)))
+            .map(|c| {
+                let EffectiveTopicConfig {
+                    default: d,
+                    value,
+                    source,
+                } = c;
                 let mut synonyms = Vec::new();
-                let (value, source) = match overrides.get(d.name) {
-                    Some(v) => {
-                        synonyms.push(synonym(d.name, v, SOURCE_TOPIC_CONFIG));
-                        (v.clone(), SOURCE_TOPIC_CONFIG)
-                    }
-                    None => (d.value.clone(), broker_source),
-                };
                 if request.include_synonyms && ctx.version >= 1 {
+                    if source == SOURCE_TOPIC_CONFIG {
+                        synonyms.push(synonym(d.name, &value, SOURCE_TOPIC_CONFIG));
+                    }
                     if let Some(key) = d.synonyms.first().filter(|_| !d.is_default) {
                         synonyms.push(synonym(key, &d.value, SOURCE_STATIC_BROKER_CONFIG));
                     }
                     synonyms.push(synonym(d.name, &d.value, SOURCE_DEFAULT_CONFIG));
-                } else {
-                    synonyms.clear();
                 }
                 let entry = DescribeConfigsResourceResult::default()
                     .with_name(StrBytes::from_static_str(d.name))
