@@ -14,13 +14,17 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::BrokerConfig;
-use crate::controller::{self, ControllerSettings};
+use crate::controller::{self, ControllerHandle, ControllerSettings};
+use crate::group::{GroupCoordinator, GroupSettings};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::MetadataCache;
-use crate::replica::ReplicaManager;
+use crate::replica::{ReplicaManager, ReplicationSettings};
 use crate::server::{self, BrokerServices, context::ProducerIdSource};
 use crate::util::now_ms;
 use crate::zk::{BrokerRegistration, SessionEvent, ZkClient, ZkConfig, ZkError};
+
+mod controlled_shutdown;
+use controlled_shutdown::ControlledShutdownSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -51,6 +55,23 @@ pub struct Broker {
     shutdown: CancellationToken,
     connections: TaskTracker,
     background: TaskTracker,
+    /// `None` when controlled.shutdown.enable=false.
+    controlled_shutdown: Option<ControlledShutdownSettings>,
+}
+
+/// The replication settings that follow from broker config.
+pub fn replication_settings(config: &BrokerConfig) -> ReplicationSettings {
+    let ms = |v: i32| Duration::from_millis(v.max(0) as u64);
+    ReplicationSettings {
+        num_replica_fetchers: config.num_replica_fetchers.max(1) as usize,
+        fetch_max_bytes: config.replica_fetch_max_bytes,
+        fetch_response_max_bytes: config.replica_fetch_response_max_bytes,
+        fetch_min_bytes: config.replica_fetch_min_bytes.max(1),
+        fetch_wait_max_ms: config.replica_fetch_wait_max_ms.max(0),
+        fetch_backoff: ms(config.replica_fetch_backoff_ms),
+        socket_timeout: ms(config.replica_socket_timeout_ms),
+        lag_time_max_ms: config.replica_lag_time_max_ms,
+    }
 }
 
 /// The topic-level log settings that follow from broker config.
@@ -101,6 +122,7 @@ impl Broker {
             log_manager.clone(),
             default_log_config,
             config.min_insync_replicas as usize,
+            replication_settings(&config),
             high_watermarks,
         ));
 
@@ -140,6 +162,13 @@ impl Broker {
             advertised.port
         };
 
+        let controller_handle = ControllerHandle::new();
+        let group_coordinator = Arc::new(GroupCoordinator::new(
+            broker_id,
+            group_settings(&config),
+            metadata.clone(),
+            zk.clone(),
+        ));
         let services = Arc::new(BrokerServices {
             config: config.clone(),
             broker_id,
@@ -149,10 +178,13 @@ impl Broker {
             replica_manager: replica_manager.clone(),
             zk: zk.clone(),
             producer_ids: ProducerIdSource::new(broker_id, now_ms()),
+            controller: controller_handle.clone(),
+            groups: group_coordinator.clone(),
         });
         let shutdown = CancellationToken::new();
         let connections = TaskTracker::new();
         let background = TaskTracker::new();
+        background.spawn(group_coordinator.run_timers(shutdown.clone()));
         background.spawn(server::run_acceptor(
             listener,
             services,
@@ -192,11 +224,25 @@ impl Broker {
                 unclean_leader_election_enable: config.unclean_leader_election_enable,
                 delete_topic_enable: config.delete_topic_enable,
                 socket_timeout: Duration::from_millis(config.controller_socket_timeout_ms as u64),
+                auto_leader_rebalance_enable: config.auto_leader_rebalance_enable,
+                leader_imbalance_check_interval: Duration::from_secs(
+                    config.leader_imbalance_check_interval_seconds.max(1) as u64,
+                ),
+                leader_imbalance_per_broker_percentage: config
+                    .leader_imbalance_per_broker_percentage,
             },
+            controller_handle,
             shutdown.clone(),
         ));
 
-        // 7. Log maintenance: retention, time-based flush, checkpoints.
+        // 7. ISR maintenance: shrink and expand the ISRs of led partitions.
+        background.spawn(crate::replica::run_isr_maintenance(
+            replica_manager.clone(),
+            zk.clone(),
+            shutdown.clone(),
+        ));
+
+        // 8. Log maintenance: retention, time-based flush, checkpoints.
         background.spawn(log_maintenance(
             log_manager.clone(),
             replica_manager.clone(),
@@ -213,13 +259,29 @@ impl Broker {
             shutdown,
             connections,
             background,
+            controlled_shutdown: config.controlled_shutdown_enable.then(|| {
+                ControlledShutdownSettings {
+                    max_retries: config.controlled_shutdown_max_retries.max(0) as u32,
+                    retry_backoff: Duration::from_millis(
+                        config.controlled_shutdown_retry_backoff_ms.max(0) as u64,
+                    ),
+                    attempt_timeout: Duration::from_millis(
+                        config.controller_socket_timeout_ms.max(1) as u64,
+                    ),
+                }
+            }),
         })
     }
 
-    /// Clean shutdown: stop accepting, let in-flight requests finish, flush and
-    /// checkpoint the logs, close the ZooKeeper session (our ephemerals vanish).
+    /// Clean shutdown: controlled shutdown (the controller moves our
+    /// leaderships away while we still serve), stop accepting, let in-flight
+    /// requests finish, flush and checkpoint the logs, close the ZooKeeper
+    /// session (our ephemerals vanish).
     pub async fn shutdown(self) -> Result<(), BrokerError> {
         tracing::info!(broker_id = self.broker_id, "shutting down");
+        if let Some(settings) = &self.controlled_shutdown {
+            controlled_shutdown::controlled_shutdown(&self.zk, self.broker_id, settings).await;
+        }
         self.shutdown.cancel();
         self.background.close();
         self.connections.close();
@@ -230,12 +292,27 @@ impl Broker {
             tracing::warn!("in-flight requests did not finish within 30 s");
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), self.background.wait()).await;
+        self.replica_manager.shutdown();
         self.log_manager
             .write_replication_checkpoints(&self.replica_manager.high_watermarks())?;
         self.log_manager.shutdown()?;
         self.zk.close().await;
         tracing::info!(broker_id = self.broker_id, "shut down cleanly");
         Ok(())
+    }
+}
+
+/// The group coordinator's settings from broker config.
+fn group_settings(config: &BrokerConfig) -> GroupSettings {
+    GroupSettings {
+        min_session_timeout_ms: config.group_min_session_timeout_ms,
+        max_session_timeout_ms: config.group_max_session_timeout_ms,
+        initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+        max_size: config.group_max_size,
+        // offset.metadata.max.bytes is not configurable yet: Kafka's default.
+        offset_metadata_max_bytes: 4096,
+        offsets_retention_ms: config.offsets_retention_minutes as i64 * 60_000,
+        offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
     }
 }
 

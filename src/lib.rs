@@ -8,14 +8,17 @@
 //! - `metadata`: the broker's view of the cluster (brokers, topics, leaders).
 //! - `replica`: partitions this broker hosts, leader appends, high watermarks, waits.
 //! - `controller`: the elected controller: leaders, topic creation and deletion.
+//! - `group`: the group coordinator (consumer groups) and committed offsets in ZooKeeper.
 //! - `protocol`: the thin, I/O-free layer over the `kafka-protocol` crate.
 //! - `server`: the network: connections, framing, dispatch, one handler per API.
+//! - `tools`: command-line tools over the Kafka protocol (`sluice consumer-groups`).
 //! - `broker`: builds every component and owns start-up and shutdown order.
 //! - `huge_alloc`: the global allocator that keeps absurd wire lengths from aborting.
 
 pub mod broker;
 pub mod config;
 pub mod controller;
+pub mod group;
 pub mod huge_alloc;
 pub mod log;
 pub mod metadata;
@@ -23,5 +26,6 @@ pub mod model;
 pub mod protocol;
 pub mod replica;
 pub mod server;
+pub mod tools;
 pub mod util;
 pub mod zk;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use sluice::broker::Broker;
 use sluice::config::BrokerConfig;
 use sluice::huge_alloc::HugeAllocGuard;
+use sluice::tools::consumer_groups::{self, ConsumerGroupsArgs};
 
 /// Huge blocks are mapped lazily so a request claiming an absurd array length
 /// cannot abort the process (see `huge_alloc`).
@@ -35,6 +36,9 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// List, describe, delete consumer groups and reset their offsets
+    /// (like kafka-consumer-groups.sh).
+    ConsumerGroups(ConsumerGroupsArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,23 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Broker { config, overrides } => run_broker(config, overrides),
+        Command::ConsumerGroups(args) => run_consumer_groups(&args),
+    }
+}
+
+fn run_consumer_groups(args: &ConsumerGroupsArgs) -> ExitCode {
+    let outcome = args
+        .action()
+        .and_then(|action| consumer_groups::run(&args.bootstrap_server, action));
+    match outcome {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1238,12 +1238,25 @@ const EXPECTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaderAndIsr, 2, 7),
     (ApiKey::StopReplica, 3, 4),
     (ApiKey::UpdateMetadata, 5, 8),
-    (ApiKey::FindCoordinator, 0, 3),
+    (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 0, 4),
+    (ApiKey::OffsetForLeaderEpoch, 0, 4),
+    (ApiKey::ControlledShutdown, 1, 3),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::OffsetCommit, 0, 8),
+    (ApiKey::OffsetFetch, 0, 8),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::ListGroups, 0, 4),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 /// State shared by the per-version probes of one broker.
@@ -1326,6 +1339,29 @@ impl Probe<'_> {
                 let count: usize = sets.iter().map(|s| s.records.len()).sum();
                 assert_eq!(count as i64, self.produced, "v{version}");
             }
+            // The topic's only leader epoch is 0 and ends at the log end.
+            ApiKey::OffsetForLeaderEpoch => {
+                let request = OffsetForLeaderEpochRequest::default()
+                    .with_replica_id(BrokerId(-1))
+                    .with_topics(vec![
+                        offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+                            .with_topic(topic_name(topic))
+                            .with_partitions(vec![
+                                offset_for_leader_epoch_request::OffsetForLeaderPartition::default(
+                                )
+                                .with_partition(0)
+                                .with_current_leader_epoch(-1)
+                                .with_leader_epoch(0),
+                            ]),
+                    ]);
+                let response = self.conn.send(version, &request);
+                let p = &response.topics[0].partitions[0];
+                assert_eq!(p.error_code, NONE, "v{version}: {response:?}");
+                assert_eq!(p.end_offset, self.produced, "v{version}: {response:?}");
+                if version >= 1 {
+                    assert_eq!(p.leader_epoch, 0, "v{version}: {response:?}");
+                }
+            }
             ApiKey::ListOffsets => {
                 let response = self.conn.send(
                     version,
@@ -1401,6 +1437,18 @@ impl Probe<'_> {
                 assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
                 assert!(response.producer_id.0 >= 0, "v{version}: {response:?}");
             }
+            ApiKey::FindCoordinator if version >= 4 => {
+                let response = self.conn.send(
+                    version,
+                    &FindCoordinatorRequest::default()
+                        .with_coordinator_keys(vec![str_bytes("probe-group"), str_bytes("g2")]),
+                );
+                assert_eq!(response.coordinators.len(), 2, "v{version}: {response:?}");
+                for c in &response.coordinators {
+                    assert_eq!(c.error_code, NONE, "v{version}: {response:?}");
+                    assert_eq!(c.node_id.0, self.broker.id(), "v{version}: {response:?}");
+                }
+            }
             ApiKey::FindCoordinator => {
                 let response = self.conn.send(
                     version,
@@ -1456,6 +1504,187 @@ impl Probe<'_> {
                     response.error_code, STALE_CONTROLLER_EPOCH,
                     "v{version}: {response:?}"
                 );
+            }
+            // From a broker id that is not registered: refused, nothing moves.
+            ApiKey::ControlledShutdown => {
+                let request = ControlledShutdownRequest::default()
+                    .with_broker_id(BrokerId(99))
+                    .with_broker_epoch(-1);
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, 8, "v{version}: {response:?}");
+                assert!(response.remaining_partitions.is_empty());
+            }
+            // The only replica already leads: ELECTION_NOT_NEEDED.
+            ApiKey::ElectLeaders => {
+                let request = ElectLeadersRequest::default()
+                    .with_election_type(0)
+                    .with_timeout_ms(10_000)
+                    .with_topic_partitions(Some(vec![
+                        elect_leaders_request::TopicPartitions::default()
+                            .with_topic(topic_name(topic))
+                            .with_partitions(vec![0]),
+                    ]));
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                let results = &response.replica_election_results;
+                assert_eq!(results.len(), 1, "v{version}: {response:?}");
+                assert_eq!(
+                    results[0].partition_result[0].error_code, 84,
+                    "v{version}: {response:?}"
+                );
+            }
+            // A simple (memberless) commit of offset 10+version to partition 0.
+            ApiKey::OffsetCommit => {
+                let request = OffsetCommitRequest::default()
+                    .with_group_id(GroupId(str_bytes("probe-group")))
+                    .with_topics(vec![
+                        offset_commit_request::OffsetCommitRequestTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partitions(vec![
+                                offset_commit_request::OffsetCommitRequestPartition::default()
+                                    .with_partition_index(0)
+                                    .with_committed_offset(10 + version as i64)
+                                    .with_committed_metadata(Some(str_bytes(""))),
+                            ]),
+                    ]);
+                let response = self.conn.send(version, &request);
+                let p = &response.topics[0].partitions[0];
+                assert_eq!(p.error_code, NONE, "v{version}: {response:?}");
+            }
+            // The last commit (v8: offset 18) reads back, from every version.
+            ApiKey::OffsetFetch if version >= 8 => {
+                let request = OffsetFetchRequest::default().with_groups(vec![
+                    offset_fetch_request::OffsetFetchRequestGroup::default()
+                        .with_group_id(GroupId(str_bytes("probe-group")))
+                        .with_topics(None),
+                ]);
+                let response = self.conn.send(version, &request);
+                let group = &response.groups[0];
+                assert_eq!(group.error_code, NONE, "v{version}: {response:?}");
+                assert_eq!(
+                    group.topics[0].partitions[0].committed_offset, 18,
+                    "v{version}: {response:?}"
+                );
+            }
+            ApiKey::OffsetFetch => {
+                let request = OffsetFetchRequest::default()
+                    .with_group_id(GroupId(str_bytes("probe-group")))
+                    .with_topics(Some(vec![
+                        offset_fetch_request::OffsetFetchRequestTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partition_indexes(vec![0]),
+                    ]));
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                let p = &response.topics[0].partitions[0];
+                assert_eq!(p.error_code, NONE, "v{version}: {response:?}");
+                assert_eq!(p.committed_offset, 18, "v{version}: {response:?}");
+            }
+            // From v4 a member without an id is told to come back with one.
+            ApiKey::JoinGroup => {
+                let request = JoinGroupRequest::default()
+                    .with_group_id(GroupId(str_bytes(&format!("probe-join-v{version}"))))
+                    .with_session_timeout_ms(10_000)
+                    .with_rebalance_timeout_ms(10_000)
+                    .with_protocol_type(str_bytes("consumer"))
+                    .with_protocols(vec![
+                        join_group_request::JoinGroupRequestProtocol::default()
+                            .with_name(str_bytes("range"))
+                            .with_metadata(Bytes::from_static(&[0, 0, 0, 0, 0, 0])),
+                    ]);
+                let response = self.conn.send(version, &request);
+                assert!(!response.member_id.is_empty(), "v{version}: {response:?}");
+                if version >= 4 {
+                    assert_eq!(response.error_code, 79, "v{version}: {response:?}");
+                } else {
+                    assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                    assert_eq!(response.generation_id, 1, "v{version}: {response:?}");
+                    assert_eq!(
+                        response.leader, response.member_id,
+                        "v{version}: {response:?}"
+                    );
+                }
+            }
+            // Unknown groups and members: UNKNOWN_MEMBER_ID (25).
+            ApiKey::Heartbeat => {
+                let request = HeartbeatRequest::default()
+                    .with_group_id(GroupId(str_bytes("probe-nobody")))
+                    .with_generation_id(1)
+                    .with_member_id(str_bytes("nobody"));
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, 25, "v{version}: {response:?}");
+            }
+            ApiKey::SyncGroup => {
+                let request = SyncGroupRequest::default()
+                    .with_group_id(GroupId(str_bytes("probe-nobody")))
+                    .with_generation_id(1)
+                    .with_member_id(str_bytes("nobody"));
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, 25, "v{version}: {response:?}");
+            }
+            ApiKey::LeaveGroup => {
+                let request = if version >= 3 {
+                    LeaveGroupRequest::default()
+                        .with_group_id(GroupId(str_bytes("probe-nobody")))
+                        .with_members(vec![
+                            leave_group_request::MemberIdentity::default()
+                                .with_member_id(str_bytes("nobody")),
+                        ])
+                } else {
+                    LeaveGroupRequest::default()
+                        .with_group_id(GroupId(str_bytes("probe-nobody")))
+                        .with_member_id(str_bytes("nobody"))
+                };
+                let response = self.conn.send(version, &request);
+                if version >= 3 {
+                    assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                    assert_eq!(
+                        response.members[0].error_code, 25,
+                        "v{version}: {response:?}"
+                    );
+                } else {
+                    assert_eq!(response.error_code, 25, "v{version}: {response:?}");
+                }
+            }
+            // The offsets-only group is Empty.
+            ApiKey::DescribeGroups => {
+                let request = DescribeGroupsRequest::default()
+                    .with_groups(vec![GroupId(str_bytes("probe-group"))]);
+                let response = self.conn.send(version, &request);
+                let group = &response.groups[0];
+                assert_eq!(group.error_code, NONE, "v{version}: {response:?}");
+                assert_eq!(
+                    group.group_state.as_str(),
+                    "Empty",
+                    "v{version}: {response:?}"
+                );
+            }
+            ApiKey::ListGroups => {
+                let response = self.conn.send(version, &ListGroupsRequest::default());
+                assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                assert!(
+                    response
+                        .groups
+                        .iter()
+                        .any(|g| g.group_id.0.as_str() == "probe-group"),
+                    "v{version}: {response:?}"
+                );
+            }
+            // GROUP_ID_NOT_FOUND (69).
+            ApiKey::DeleteGroups => {
+                let request = DeleteGroupsRequest::default()
+                    .with_groups_names(vec![GroupId(str_bytes("probe-nobody"))]);
+                let response = self.conn.send(version, &request);
+                assert_eq!(
+                    response.results[0].error_code, 69,
+                    "v{version}: {response:?}"
+                );
+            }
+            ApiKey::OffsetDelete => {
+                let request = OffsetDeleteRequest::default()
+                    .with_group_id(GroupId(str_bytes("probe-nobody")));
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, 69, "v{version}: {response:?}");
             }
             other => panic!("the broker advertises {other:?}, which this test has no probe for"),
         }

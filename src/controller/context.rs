@@ -28,16 +28,26 @@ pub struct TopicInfo {
 #[derive(Debug, Default)]
 pub struct ControllerContext {
     pub epoch: ControllerEpoch,
+    /// zkVersion of `/controller_epoch` as this controller wrote it: every
+    /// controller write is a multi that checks it (fencing).
+    pub epoch_zk_version: ZkVersion,
     pub live_brokers: BTreeMap<i32, LiveBroker>,
     pub topics: BTreeMap<String, TopicInfo>,
     /// Leader/ISR of every partition that has a state znode, with its version.
     pub partition_states: BTreeMap<TopicPartition, (PartitionStateZnode, ZkVersion)>,
     pub topics_being_deleted: BTreeSet<String>,
+    /// Live brokers in controlled shutdown: never chosen as leaders.
+    pub shutting_down: BTreeSet<i32>,
 }
 
 impl ControllerContext {
     pub fn is_live(&self, broker: i32) -> bool {
         self.live_brokers.contains_key(&broker)
+    }
+
+    /// Live and not shutting down: may become leader or stay in a new ISR.
+    pub fn is_eligible(&self, broker: i32) -> bool {
+        self.is_live(broker) && !self.shutting_down.contains(&broker)
     }
 
     pub fn replicas(&self, tp: &TopicPartition) -> &[i32] {
@@ -123,9 +133,14 @@ impl ControllerContext {
     }
 
     /// Loads the whole state from ZooKeeper (Kafka's initializeControllerContext).
-    pub async fn load(zk: &ZkClient, epoch: ControllerEpoch) -> Result<ControllerContext, ZkError> {
+    pub async fn load(
+        zk: &ZkClient,
+        epoch: ControllerEpoch,
+        epoch_zk_version: ZkVersion,
+    ) -> Result<ControllerContext, ZkError> {
         let mut ctx = ControllerContext {
             epoch,
+            epoch_zk_version,
             ..Default::default()
         };
         for id in zk.get_all_broker_ids().await? {

@@ -42,6 +42,59 @@ pub fn offline_partition_leader(
     None
 }
 
+/// Controlled shutdown of `shutting_down` brokers: the first replica in
+/// assignment order that is in the ISR, live and not shutting down leads; the
+/// shutting-down brokers leave the ISR. `None`: no such replica (the broker
+/// keeps leading until it is gone).
+pub fn controlled_shutdown_leader(
+    assignment: &[i32],
+    isr: &[i32],
+    is_live: impl Fn(i32) -> bool,
+    shutting_down: &[i32],
+) -> Option<Elected> {
+    let leader = *assignment
+        .iter()
+        .find(|&&r| isr.contains(&r) && is_live(r) && !shutting_down.contains(&r))?;
+    Some(Elected {
+        leader,
+        isr: isr
+            .iter()
+            .copied()
+            .filter(|r| !shutting_down.contains(r))
+            .collect(),
+    })
+}
+
+/// Why a preferred replica election does not move leadership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreferredSkip {
+    /// The preferred replica already leads.
+    AlreadyLeader,
+    /// The preferred replica is not live (or shutting down) or not in the ISR.
+    NotAvailable,
+}
+
+/// Preferred replica election: the first replica of the assignment leads if
+/// it is eligible (live, not shutting down) and in the ISR; the ISR stays.
+pub fn preferred_replica_leader(
+    assignment: &[i32],
+    isr: &[i32],
+    current_leader: i32,
+    is_eligible: impl Fn(i32) -> bool,
+) -> Result<Elected, PreferredSkip> {
+    let &preferred = assignment.first().ok_or(PreferredSkip::NotAvailable)?;
+    if preferred == current_leader {
+        return Err(PreferredSkip::AlreadyLeader);
+    }
+    if !is_eligible(preferred) || !isr.contains(&preferred) {
+        return Err(PreferredSkip::NotAvailable);
+    }
+    Ok(Elected {
+        leader: preferred,
+        isr: isr.to_vec(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +131,48 @@ mod tests {
                 leader: 2,
                 isr: vec![2]
             }
+        );
+    }
+    #[test]
+    fn controlled_shutdown_moves_leadership_to_the_next_isr_member() {
+        let live = |_| true;
+        let e = controlled_shutdown_leader(&[1, 2, 3], &[1, 2, 3], live, &[1]).unwrap();
+        assert_eq!(
+            e,
+            Elected {
+                leader: 2,
+                isr: vec![2, 3]
+            }
+        );
+        // Skips replicas out of the ISR, dead ones and other shutting-down ones.
+        let e =
+            controlled_shutdown_leader(&[1, 2, 3, 4], &[1, 2, 3, 4], |b| b != 3, &[1, 2]).unwrap();
+        assert_eq!(e.leader, 4);
+        assert_eq!(e.isr, vec![3, 4]);
+        assert_eq!(controlled_shutdown_leader(&[1, 2], &[1], live, &[1]), None);
+    }
+
+    #[test]
+    fn preferred_election_needs_the_first_replica_live_and_in_the_isr() {
+        let e = preferred_replica_leader(&[1, 2, 3], &[2, 3, 1], 2, |_| true).unwrap();
+        assert_eq!(
+            e,
+            Elected {
+                leader: 1,
+                isr: vec![2, 3, 1]
+            }
+        );
+        assert_eq!(
+            preferred_replica_leader(&[1, 2, 3], &[1, 2, 3], 1, |_| true),
+            Err(PreferredSkip::AlreadyLeader)
+        );
+        assert_eq!(
+            preferred_replica_leader(&[1, 2, 3], &[2, 3], 2, |_| true),
+            Err(PreferredSkip::NotAvailable)
+        );
+        assert_eq!(
+            preferred_replica_leader(&[1, 2, 3], &[1, 2, 3], 2, |b| b != 1),
+            Err(PreferredSkip::NotAvailable)
         );
     }
 }

@@ -19,6 +19,10 @@ pub enum ControllerEvent {
     IsrChangeNotification,
     /// /controller changed or vanished: maybe we are no longer controller.
     ControllerChange,
+    /// /admin/preferred_replica_election was created or changed.
+    PreferredReplicaElection,
+    /// Time for the periodic leader imbalance check (auto.leader.rebalance.enable).
+    AutoLeaderRebalance,
 }
 
 /// Spawns one watcher task per watched path; they stop with `stop`.
@@ -60,10 +64,40 @@ pub fn spawn_watchers(
             }
         });
     }
+    spawn_existence_watcher(
+        zk,
+        paths::admin_preferred_replica_election(),
+        ControllerEvent::PreferredReplicaElection,
+        true,
+        events.clone(),
+        stop,
+    );
+    spawn_existence_watcher(
+        zk,
+        paths::controller(),
+        ControllerEvent::ControllerChange,
+        false,
+        events,
+        stop,
+    );
+}
+
+/// Watches one znode's existence and data: posts `event` each time the watch
+/// fires (and once at the start if `post_at_start`, for a request written
+/// before we watched).
+fn spawn_existence_watcher(
+    zk: &ZkClient,
+    path: String,
+    event: ControllerEvent,
+    post_at_start: bool,
+    events: mpsc::Sender<ControllerEvent>,
+    stop: &CancellationToken,
+) {
     let (zk, stop) = (zk.clone(), stop.clone());
     tokio::spawn(async move {
+        let mut first = true;
         loop {
-            let fired = match zk.exists_and_watch(&paths::controller()).await {
+            let fired = match zk.exists_and_watch(&path).await {
                 Ok((_, watch)) => watch,
                 Err(_) => {
                     tokio::select! {
@@ -72,15 +106,15 @@ pub fn spawn_watchers(
                     }
                 }
             };
+            if first && post_at_start && events.send(event).await.is_err() {
+                return;
+            }
+            first = false;
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = fired => {}
             }
-            if events
-                .send(ControllerEvent::ControllerChange)
-                .await
-                .is_err()
-            {
+            if events.send(event).await.is_err() {
                 return;
             }
         }

@@ -11,10 +11,16 @@
 pub mod assignment;
 mod channel;
 mod context;
+mod controlled_shutdown;
 mod election;
 mod event;
+mod fenced_zk;
+mod handle;
 mod partition_state;
+mod preferred_election;
 mod requests;
+
+pub use handle::{ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType};
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -22,11 +28,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::TopicPartition;
-use crate::zk::{ZkClient, ZkError, paths};
+use crate::model::{TopicPartition, ZkVersion};
+use crate::zk::{ControllerElection, ZkClient, ZkError, paths};
 use channel::{ControllerChannelManager, ControllerRequest};
 use context::ControllerContext;
 use event::ControllerEvent;
+use handle::{ActiveGuard, ControllerApiRequest};
 
 /// The broker settings the controller acts on.
 #[derive(Debug, Clone)]
@@ -35,12 +42,16 @@ pub struct ControllerSettings {
     pub unclean_leader_election_enable: bool,
     pub delete_topic_enable: bool,
     pub socket_timeout: Duration,
+    pub auto_leader_rebalance_enable: bool,
+    pub leader_imbalance_check_interval: Duration,
+    pub leader_imbalance_per_broker_percentage: i32,
 }
 
 /// Runs the election loop until `shutdown`: campaign, serve while elected, campaign again.
 pub async fn run_election_loop(
     zk: ZkClient,
     settings: ControllerSettings,
+    handle: ControllerHandle,
     shutdown: CancellationToken,
 ) {
     let mut sessions = zk.subscribe_session_events();
@@ -49,7 +60,7 @@ pub async fn run_election_loop(
             return;
         }
         match campaign(&zk, settings.broker_id).await {
-            Ok(Some(epoch)) => {
+            Ok(Some((epoch, epoch_zk_version))) => {
                 tracing::info!(broker = settings.broker_id, epoch, "elected controller");
                 let resign = shutdown.child_token();
                 let session_watch = {
@@ -62,22 +73,30 @@ pub async fn run_election_loop(
                         }
                     })
                 };
-                if let Err(e) = serve(&zk, &settings, epoch, resign.clone()).await {
-                    tracing::warn!(error = %e, "controller stopped on a ZooKeeper error");
+                let served = serve(
+                    &zk,
+                    &settings,
+                    &handle,
+                    (epoch, epoch_zk_version),
+                    resign.clone(),
+                )
+                .await;
+                match served {
+                    Err(e @ ZkError::ControllerMoved { .. }) => {
+                        tracing::warn!(error = %e, "fenced: another controller took over");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "controller stopped on a ZooKeeper error"),
+                    Ok(()) => {}
                 }
                 resign.cancel();
                 session_watch.abort();
                 tracing::info!(broker = settings.broker_id, epoch, "resigned as controller");
                 if !shutdown.is_cancelled() {
-                    // Give up /controller if we still hold it, so another broker can take over.
-                    if let Ok(Some(id)) = zk.get_controller_id().await
-                        && id == settings.broker_id
-                    {
-                        let _ = zk.delete(&paths::controller(), None).await;
-                    }
+                    give_up_controller_znode(&zk, epoch_zk_version).await;
                 }
             }
             Ok(None) => {
+                handle.deactivate();
                 // Someone else is controller: wait until /controller changes.
                 match zk.exists_and_watch(&paths::controller()).await {
                     Ok((Some(_), watch)) => {
@@ -95,10 +114,30 @@ pub async fn run_election_loop(
                 }
             }
             Err(e) => {
+                handle.deactivate();
                 tracing::warn!(error = %e, "controller election failed; retrying");
                 backoff(&shutdown).await;
             }
         }
+    }
+}
+
+/// Deletes `/controller` if this session still holds it, so another broker
+/// (or this one, campaigning again) can take over. Fenced on our epoch when
+/// we still own it; when another controller bumped the epoch without
+/// taking `/controller` (so the fenced delete fails), our own ephemeral
+/// node is deleted by its version.
+async fn give_up_controller_znode(zk: &ZkClient, epoch_zk_version: ZkVersion) {
+    let path = paths::controller();
+    let Ok(Some(stat)) = zk.stat(&path).await else {
+        return;
+    };
+    if stat.ephemeral_owner != zk.session_id() {
+        return;
+    }
+    if let Err(e) = zk.delete_controller(epoch_zk_version).await {
+        tracing::info!(error = %e, "fenced delete of /controller failed; deleting our own node");
+        let _ = zk.delete(&path, Some(stat.version)).await;
     }
 }
 
@@ -109,18 +148,28 @@ async fn backoff(shutdown: &CancellationToken) {
     }
 }
 
-/// Tries to become controller; returns the new controller epoch if we won.
-async fn campaign(zk: &ZkClient, broker_id: i32) -> Result<Option<i32>, ZkError> {
-    if !zk.try_create_controller(broker_id).await? {
-        return Ok(None);
+/// Tries to become controller (creating `/controller` and bumping
+/// `/controller_epoch` in one multi); returns the new epoch and its zkVersion if we won.
+async fn campaign(zk: &ZkClient, broker_id: i32) -> Result<Option<(i32, ZkVersion)>, ZkError> {
+    match zk
+        .register_controller_and_increment_epoch(broker_id)
+        .await?
+    {
+        ControllerElection::Won {
+            epoch,
+            epoch_zk_version,
+        } => Ok(Some((epoch, epoch_zk_version))),
+        ControllerElection::Lost { .. } => Ok(None),
     }
-    match zk.increment_controller_epoch().await {
-        Ok((epoch, _version)) => Ok(Some(epoch)),
-        Err(e) => {
-            // Another controller bumped the epoch first: we are fenced; step back.
-            let _ = zk.delete(&paths::controller(), None).await;
-            Err(e)
+}
+
+/// Ticks `interval` if there is one; never completes otherwise.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
         }
+        None => std::future::pending().await,
     }
 }
 
@@ -128,10 +177,16 @@ async fn campaign(zk: &ZkClient, broker_id: i32) -> Result<Option<i32>, ZkError>
 async fn serve(
     zk: &ZkClient,
     settings: &ControllerSettings,
-    epoch: i32,
+    handle: &ControllerHandle,
+    (epoch, epoch_zk_version): (i32, ZkVersion),
     resign: CancellationToken,
 ) -> Result<(), ZkError> {
-    let ctx = ControllerContext::load(zk, epoch).await?;
+    // Active from the election on (Kafka's isActive); API requests queue
+    // until the failover below is done.
+    let (api_tx, mut api_requests) = mpsc::channel::<ControllerApiRequest>(16);
+    handle.activate(api_tx);
+    let _active = ActiveGuard(handle);
+    let ctx = ControllerContext::load(zk, epoch, epoch_zk_version).await?;
     let mut channels = ControllerChannelManager::new(settings.broker_id, settings.socket_timeout);
     for broker in ctx.live_brokers.values() {
         channels.add_broker(broker.id, broker.host.clone(), broker.port);
@@ -145,10 +200,21 @@ async fn serve(
     let (events_tx, mut events) = mpsc::channel(64);
     event::spawn_watchers(zk, events_tx, &resign);
     controller.on_failover().await?;
+    let mut rebalance = settings.auto_leader_rebalance_enable.then(|| {
+        let every = settings
+            .leader_imbalance_check_interval
+            .max(Duration::from_millis(100));
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+    });
     loop {
         let event = tokio::select! {
             _ = resign.cancelled() => break,
             e = events.recv() => match e { Some(e) => e, None => break },
+            Some(request) = api_requests.recv() => {
+                controller.on_api_request(request).await?;
+                continue;
+            }
+            _ = tick(&mut rebalance) => ControllerEvent::AutoLeaderRebalance,
         };
         tracing::debug!(?event, "controller event");
         match event {
@@ -161,6 +227,10 @@ async fn serve(
                     break;
                 }
             }
+            ControllerEvent::PreferredReplicaElection => {
+                controller.on_preferred_replica_election_request().await?
+            }
+            ControllerEvent::AutoLeaderRebalance => controller.check_leader_imbalance().await?,
         }
     }
     controller.channels.shutdown();
@@ -212,6 +282,7 @@ impl Controller {
         }
         for &id in &dead {
             self.ctx.live_brokers.remove(&id);
+            self.ctx.shutting_down.remove(&id);
             self.channels.remove_broker(id);
         }
         if born.is_empty() && dead.is_empty() {
@@ -273,7 +344,8 @@ impl Controller {
         for topic in requested {
             if !self.settings.delete_topic_enable {
                 tracing::info!(%topic, "delete.topic.enable is false: ignoring deletion request");
-                self.zk.remove_delete_topic_request(&topic).await?;
+                self.delete_fenced(&[paths::admin_delete_topic(&topic)])
+                    .await?;
                 continue;
             }
             let partitions = self.ctx.partitions_of(&topic);
@@ -294,8 +366,7 @@ impl Controller {
                     .send(broker, ControllerRequest::StopReplica(request))
                     .await;
             }
-            self.zk.delete_topic_znodes(&topic).await?;
-            self.zk.remove_delete_topic_request(&topic).await?;
+            self.delete_topic_znodes_fenced(&topic).await?;
             self.ctx.topics.remove(&topic);
             self.ctx.partition_states.retain(|tp, _| tp.topic != topic);
             self.ctx.topics_being_deleted.remove(&topic);
@@ -329,9 +400,8 @@ impl Controller {
         }
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &refreshed, &[]).await;
-        self.zk
-            .delete_isr_change_notifications(&notifications)
-            .await
+        let paths: Vec<String> = notifications.iter().map(|n| paths::isr_change(n)).collect();
+        self.delete_fenced(&paths).await
     }
 
     async fn send_update_metadata(

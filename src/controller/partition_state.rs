@@ -2,7 +2,10 @@
 //! get their first leader and ISR, partitions whose leader died get a new
 //! one, and dead replicas leave the ISR. Every write is a conditional update
 //! of the partition state znode on the version the controller last saw; on a
-//! version conflict the controller re-reads the znode and decides again.
+//! version conflict the controller re-reads the znode and decides again. Every
+//! write is also fenced on `/controller_epoch`'s zkVersion (one ZooKeeper
+//! multi with a check op): a deposed controller gets `ZkError::ControllerMoved`
+//! and resigns.
 
 use super::context::ControllerContext;
 use super::election::{new_partition_leader, offline_partition_leader};
@@ -20,13 +23,13 @@ pub async fn initialize_new_partitions(
         if ctx.partition_states.contains_key(tp) {
             continue;
         }
-        let Some(elected) = new_partition_leader(ctx.replicas(tp), |b| ctx.is_live(b)) else {
+        let Some(elected) = new_partition_leader(ctx.replicas(tp), |b| ctx.is_eligible(b)) else {
             tracing::warn!(partition = %tp, "no live replica: partition stays offline");
             continue;
         };
         let state = PartitionStateZnode::new(elected.leader, 0, elected.isr, ctx.epoch);
         match zk
-            .create_partition_state(&tp.topic, tp.partition, &state)
+            .create_partition_state_fenced(&tp.topic, tp.partition, &state, ctx.epoch_zk_version)
             .await
         {
             Ok(_version) => {
@@ -46,8 +49,35 @@ pub async fn initialize_new_partitions(
     Ok(done)
 }
 
+/// How often a decision is retried on fresh state after the state znode
+/// changed under the controller (a leader's ISR change, typically).
+const CONFLICT_ATTEMPTS: usize = 3;
+
+/// Decides the next state of `tp` from its current one with `decide` (`None`:
+/// leave it) and writes it conditionally; on a version conflict re-reads and
+/// decides again, up to `CONFLICT_ATTEMPTS` times. True if a state was written.
+pub(super) async fn update_state(
+    zk: &ZkClient,
+    ctx: &mut ControllerContext,
+    tp: &TopicPartition,
+    decide: impl Fn(&ControllerContext, &PartitionStateZnode) -> Option<PartitionStateZnode>,
+) -> Result<bool, ZkError> {
+    for _ in 0..CONFLICT_ATTEMPTS {
+        let Some((current, _)) = ctx.partition_states.get(tp) else {
+            return Ok(false);
+        };
+        let Some(next) = decide(ctx, current) else {
+            return Ok(false);
+        };
+        if write_state(zk, ctx, tp, next).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Writes `next` over the state of `tp` if nobody changed it since we read it;
-/// on a conflict re-reads, so the caller can decide again next time.
+/// on a conflict re-reads, so the caller can decide again.
 async fn write_state(
     zk: &ZkClient,
     ctx: &mut ControllerContext,
@@ -58,7 +88,13 @@ async fn write_state(
         return Ok(false);
     };
     match zk
-        .update_partition_state(&tp.topic, tp.partition, &next, *version)
+        .update_partition_state_fenced(
+            &tp.topic,
+            tp.partition,
+            &next,
+            *version,
+            ctx.epoch_zk_version,
+        )
         .await
     {
         Ok(new_version) => {
@@ -92,29 +128,36 @@ pub async fn elect_offline_partitions(
         .collect();
     let mut changed = Vec::new();
     for tp in offline {
-        let (current, _) = ctx.partition_states[&tp].clone();
-        let elected = offline_partition_leader(
-            ctx.replicas(&tp),
-            &current.isr,
-            |b| ctx.is_live(b),
-            unclean_allowed,
-        );
-        let next = match elected {
-            Some(e) => {
-                PartitionStateZnode::new(e.leader, current.leader_epoch + 1, e.isr, ctx.epoch)
+        let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
+            if ctx.is_live(current.leader) {
+                return None;
             }
-            None if current.leader == -1 => continue,
-            // Kafka keeps the last ISR member in the ISR of an offline partition,
-            // so it can lead again when it returns.
-            None => PartitionStateZnode::new(
-                -1,
-                current.leader_epoch + 1,
-                current.isr.clone(),
-                ctx.epoch,
-            ),
+            let elected = offline_partition_leader(
+                ctx.replicas(&tp),
+                &current.isr,
+                |b| ctx.is_eligible(b),
+                unclean_allowed,
+            );
+            match elected {
+                Some(e) => Some(PartitionStateZnode::new(
+                    e.leader,
+                    current.leader_epoch + 1,
+                    e.isr,
+                    ctx.epoch,
+                )),
+                None if current.leader == -1 => None,
+                // Kafka keeps the last ISR member in the ISR of an offline
+                // partition, so it can lead again when it returns.
+                None => Some(PartitionStateZnode::new(
+                    -1,
+                    current.leader_epoch + 1,
+                    current.isr.clone(),
+                    ctx.epoch,
+                )),
+            }
         };
-        let leader = next.leader;
-        if write_state(zk, ctx, &tp, next).await? {
+        if update_state(zk, ctx, &tp, decide).await? {
+            let leader = ctx.partition_states[&tp].0.leader;
             if leader >= 0 {
                 tracing::info!(partition = %tp, leader, "elected new leader");
             } else {
@@ -139,16 +182,24 @@ pub async fn remove_dead_from_isr(
         .collect();
     let mut changed = Vec::new();
     for tp in shrink {
-        let (current, _) = ctx.partition_states[&tp].clone();
-        let isr: Vec<i32> = current
-            .isr
-            .iter()
-            .copied()
-            .filter(|&r| ctx.is_live(r))
-            .collect();
-        let next =
-            PartitionStateZnode::new(current.leader, current.leader_epoch + 1, isr, ctx.epoch);
-        if write_state(zk, ctx, &tp, next).await? {
+        let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
+            if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
+                return None;
+            }
+            let isr: Vec<i32> = current
+                .isr
+                .iter()
+                .copied()
+                .filter(|&r| ctx.is_live(r))
+                .collect();
+            Some(PartitionStateZnode::new(
+                current.leader,
+                current.leader_epoch + 1,
+                isr,
+                ctx.epoch,
+            ))
+        };
+        if update_state(zk, ctx, &tp, decide).await? {
             changed.push(tp);
         }
     }

@@ -181,6 +181,17 @@ pub fn stop_replica_delete(
     controller_id: i32,
     partitions: &[TopicPartition],
 ) -> StopReplicaRequest {
+    stop_replica(ctx, controller_id, partitions, true)
+}
+
+/// StopReplica for `partitions`, deleting their logs if `delete` (with
+/// Kafka's deletion epoch -2; otherwise the current leader epoch).
+pub fn stop_replica(
+    ctx: &ControllerContext,
+    controller_id: i32,
+    partitions: &[TopicPartition],
+    delete: bool,
+) -> StopReplicaRequest {
     let topic_states = group_by_topic(partitions)
         .into_iter()
         .map(|(topic, parts)| {
@@ -190,10 +201,18 @@ pub fn stop_replica_delete(
                     parts
                         .into_iter()
                         .map(|p| {
+                            let leader_epoch = if delete {
+                                -2
+                            } else {
+                                ctx.partition_states
+                                    .get(&TopicPartition::new(topic, p))
+                                    .map(|(s, _)| s.leader_epoch)
+                                    .unwrap_or(-1)
+                            };
                             StopReplicaPartitionState::default()
                                 .with_partition_index(p)
-                                .with_leader_epoch(-2)
-                                .with_delete_partition(true)
+                                .with_leader_epoch(leader_epoch)
+                                .with_delete_partition(delete)
                         })
                         .collect(),
                 )

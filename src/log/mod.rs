@@ -33,7 +33,7 @@ pub mod segment;
 pub mod time_index;
 
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 
 pub use batch::{
     BatchError, BatchHeader, BatchInfo, check_client_batch, set_base_offset,

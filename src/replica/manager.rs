@@ -1,6 +1,8 @@
 //! ReplicaManager: the table of hosted partitions. Applies the controller's
-//! LeaderAndIsr and StopReplica, routes produce appends to partition leaders,
-//! serves reads, and announces every high-watermark advance to waiters.
+//! LeaderAndIsr (making this broker leader or follower, starting and stopping
+//! replica fetchers) and StopReplica, routes produce appends to partition
+//! leaders, records followers' fetches, serves reads, and announces every
+//! high-watermark advance to waiters.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,13 +10,17 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use parking_lot::RwLock;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
-use super::partition::{FetchIsolation, LeadershipState, Partition, ReadOutcome};
+use super::fetcher_manager::{FollowTarget, ReplicaFetcherManager};
+use super::leader_connection::BrokerEndpoint;
+use super::partition::{FetchIsolation, LeadershipChange, LeadershipState, Partition, ReadOutcome};
+use super::settings::ReplicationSettings;
 use super::{ReplicaError, wait_for};
 use crate::log::{AppendInfo, LogConfig, LogManager};
 use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
+use crate::util::now_ms;
 
 /// One partition's state from a LeaderAndIsr request.
 #[derive(Debug, Clone)]
@@ -26,6 +32,8 @@ pub struct PartitionStateUpdate {
     pub isr: Vec<i32>,
     pub replicas: Vec<i32>,
     pub zk_version: ZkVersion,
+    /// The topic's min.insync.replicas override, if it has one.
+    pub min_insync_replicas: Option<usize>,
 }
 
 /// Per-partition results of a LeaderAndIsr, in request order.
@@ -39,11 +47,15 @@ pub struct ReplicaManager {
     log_manager: Arc<LogManager>,
     log_config: LogConfig,
     min_insync_replicas: usize,
+    settings: ReplicationSettings,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     controller_epoch: AtomicI32,
     high_watermark_changes: watch::Sender<u64>,
     /// High watermarks read from replication-offset-checkpoint at start-up.
     checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
+    fetchers: ReplicaFetcherManager,
+    /// Poked when a follower caught up and may rejoin the ISR.
+    isr_change_wanted: Arc<Notify>,
 }
 
 impl ReplicaManager {
@@ -52,6 +64,7 @@ impl ReplicaManager {
         log_manager: Arc<LogManager>,
         log_config: LogConfig,
         min_insync_replicas: usize,
+        settings: ReplicationSettings,
         checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
     ) -> ReplicaManager {
         ReplicaManager {
@@ -59,15 +72,22 @@ impl ReplicaManager {
             log_manager,
             log_config,
             min_insync_replicas,
+            settings,
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(0),
             high_watermark_changes: watch::channel(0).0,
             checkpointed_high_watermarks,
+            fetchers: ReplicaFetcherManager::new(broker_id, settings),
+            isr_change_wanted: Arc::new(Notify::new()),
         }
     }
 
     pub fn broker_id(&self) -> i32 {
         self.broker_id
+    }
+
+    pub fn settings(&self) -> &ReplicationSettings {
+        &self.settings
     }
 
     pub fn log_manager(&self) -> &Arc<LogManager> {
@@ -76,6 +96,21 @@ impl ReplicaManager {
 
     pub fn get_partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
         self.partitions.read().get(tp).cloned()
+    }
+
+    /// Every partition this broker leads.
+    pub fn leader_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .values()
+            .filter(|p| p.is_leader())
+            .cloned()
+            .collect()
+    }
+
+    /// The partitions being replicated from a leader, with that leader's id.
+    pub fn followed_partitions(&self) -> Vec<(TopicPartition, i32)> {
+        self.fetchers.followed()
     }
 
     /// The partition if this broker leads it; Kafka's errors otherwise.
@@ -95,8 +130,12 @@ impl ReplicaManager {
         self.high_watermark_changes.subscribe()
     }
 
-    fn announce_high_watermark_change(&self) {
+    pub(super) fn announce_high_watermark_change(&self) {
         self.high_watermark_changes.send_modify(|v| *v += 1);
+    }
+
+    pub(super) fn isr_change_wanted(&self) -> Arc<Notify> {
+        self.isr_change_wanted.clone()
     }
 
     pub fn append_to_leader(
@@ -107,8 +146,7 @@ impl ReplicaManager {
         now_ms: i64,
     ) -> Result<AppendInfo, ReplicaError> {
         let partition = self.leader_partition(tp)?;
-        let info =
-            partition.append_as_leader(records, now_ms, required_acks, self.min_insync_replicas)?;
+        let info = partition.append_as_leader(records, now_ms, required_acks)?;
         // The high watermark may not move (followers behind), but fetchers
         // reading to the log end (followers) must still wake up.
         self.announce_high_watermark_change();
@@ -116,7 +154,9 @@ impl ReplicaManager {
     }
 
     /// acks=all: waits until the high watermark covers `required_offset`
-    /// (exclusive end of the appended batches) or the timeout passes.
+    /// (exclusive end of the appended batches), then checks that the ISR is
+    /// still at least min.insync.replicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    /// REQUEST_TIMED_OUT when `timeout` passes first.
     pub async fn wait_for_replication(
         &self,
         tp: &TopicPartition,
@@ -125,28 +165,23 @@ impl ReplicaManager {
     ) -> Result<(), ReplicaError> {
         let partition = self.leader_partition(tp)?;
         let done = wait_for(self.high_watermark_changes(), timeout, || {
-            if !partition.is_leader() {
-                return Some(Err(ReplicaError::NotLeaderOrFollower(tp.to_string())));
-            }
-            (partition.high_watermark() >= required_offset).then_some(Ok(()))
+            partition.check_replicated(required_offset)
         })
         .await;
-        match done {
-            Some(result) => result,
-            None => Err(ReplicaError::NotEnoughReplicas {
-                partition: tp.to_string(),
-                isr: partition.isr().len(),
-                min_isr: self.min_insync_replicas,
-            }),
-        }
+        done.unwrap_or_else(|| Err(ReplicaError::RequestTimedOut(tp.to_string())))
     }
 
     /// A follower fetched from `fetch_offset`: that is its log end offset now.
     pub fn record_follower_fetch(&self, tp: &TopicPartition, follower: i32, fetch_offset: Offset) {
-        if let Some(partition) = self.get_partition(tp)
-            && partition.update_follower_leo(follower, fetch_offset)
-        {
+        let Some(partition) = self.get_partition(tp) else {
+            return;
+        };
+        let outcome = partition.update_follower_fetch(follower, fetch_offset, now_ms());
+        if outcome.high_watermark_moved {
             self.announce_high_watermark_change();
+        }
+        if outcome.wants_isr_expansion {
+            self.isr_change_wanted.notify_one();
         }
     }
 
@@ -163,81 +198,139 @@ impl ReplicaManager {
         partition.read(fetch_offset, max_bytes, isolation, min_one_batch)
     }
 
-    /// Applies LeaderAndIsr. A request from an older controller is refused whole.
+    /// Applies LeaderAndIsr. A request from an older controller is refused
+    /// whole. Partitions we now follow are (re)added to the fetcher of their
+    /// leader, whose address comes from `leaders`; partitions we lead stop fetching.
     pub fn become_leader_or_follower(
-        &self,
+        self: &Arc<Self>,
         controller_epoch: ControllerEpoch,
         updates: Vec<PartitionStateUpdate>,
+        leaders: &HashMap<i32, BrokerEndpoint>,
     ) -> Result<LeaderAndIsrOutcome, ReplicaError> {
         self.check_controller_epoch(controller_epoch)?;
         let mut outcome = Vec::with_capacity(updates.len());
         let mut moved = false;
+        let mut stop_fetching = Vec::new();
+        let mut to_follow = Vec::new();
         for update in updates {
             let tp = update.tp.clone();
-            let result = self.apply_partition_state(update);
+            let result = self.apply_partition_state(controller_epoch, update);
+            let result = match result {
+                Ok(LeadershipChange::Leader | LeadershipChange::NoLeader) => {
+                    stop_fetching.push(tp.clone());
+                    Ok(())
+                }
+                Ok(LeadershipChange::StartFollowing {
+                    leader,
+                    leader_epoch,
+                }) => {
+                    match leaders.get(&leader) {
+                        Some(endpoint) => to_follow.push(FollowTarget {
+                            tp: tp.clone(),
+                            leader: endpoint.clone(),
+                            leader_epoch,
+                        }),
+                        None => {
+                            tracing::warn!(partition = %tp, leader, "LeaderAndIsr names no address for the leader; not fetching");
+                            stop_fetching.push(tp.clone());
+                        }
+                    }
+                    Ok(())
+                }
+                Ok(LeadershipChange::KeepFollowing) => Ok(()),
+                Err(e) => Err(e),
+            };
             moved |= result.is_ok();
             outcome.push((tp, result));
         }
+        self.fetchers.remove_partitions(&stop_fetching);
+        self.fetchers.add_partitions(self, to_follow);
         if moved {
             self.announce_high_watermark_change();
         }
         Ok(outcome)
     }
 
-    fn apply_partition_state(&self, update: PartitionStateUpdate) -> Result<(), ReplicaError> {
+    fn apply_partition_state(
+        &self,
+        controller_epoch: ControllerEpoch,
+        update: PartitionStateUpdate,
+    ) -> Result<LeadershipChange, ReplicaError> {
         if !update.replicas.contains(&self.broker_id) {
             return Err(ReplicaError::UnknownTopicOrPartition(update.tp.to_string()));
         }
+        let min_isr = update
+            .min_insync_replicas
+            .unwrap_or(self.min_insync_replicas);
         let state = LeadershipState {
             topic_id: update.topic_id,
             leader: update.leader,
             leader_epoch: update.leader_epoch,
             isr: update.isr,
-            follower_leos: HashMap::new(),
+            replicas: update.replicas,
+            zk_version: update.zk_version,
+            controller_epoch,
+            followers: HashMap::new(),
+            isr_changes_blocked: false,
         };
-        if let Some(existing) = self.get_partition(&update.tp) {
-            let current = existing.leader_epoch();
-            if !existing.update_leadership(state) {
-                return Err(ReplicaError::StaleControllerEpoch {
-                    request: update.leader_epoch,
-                    current,
-                });
-            }
-            return Ok(());
-        }
-        let log = self
-            .log_manager
-            .get_or_create_log(&update.tp, self.log_config)?;
-        if !update.topic_id.is_nil() {
-            crate::log::record_topic_id(
-                log.dir(),
-                &crate::model::encode_kafka_uuid(update.topic_id.as_bytes()),
-            )?;
-        }
-        let checkpointed = self
-            .checkpointed_high_watermarks
-            .get(&update.tp)
-            .copied()
-            .unwrap_or(0);
-        let partition = Arc::new(Partition::new(
-            update.tp.clone(),
-            self.broker_id,
-            log,
-            state,
-            checkpointed,
-        ));
-        partition.maybe_increment_high_watermark();
+        let partition = match self.get_partition(&update.tp) {
+            Some(existing) => existing,
+            None => self.create_partition(&update.tp, &state, min_isr)?,
+        };
+        partition.set_min_insync_replicas(min_isr);
+        let change = partition.make_leader_or_follower(state, now_ms())?;
         tracing::info!(
             partition = %update.tp,
             leader = update.leader,
             leader_epoch = update.leader_epoch,
-            "hosting partition"
+            ?change,
+            "applied LeaderAndIsr"
         );
-        self.partitions.write().insert(update.tp, partition);
-        Ok(())
+        Ok(change)
     }
 
-    /// StopReplica: stops hosting a partition, and deletes its log when asked.
+    /// Opens (or creates) the log and hosts the partition, not yet led or followed.
+    fn create_partition(
+        &self,
+        tp: &TopicPartition,
+        state: &LeadershipState,
+        min_isr: usize,
+    ) -> Result<Arc<Partition>, ReplicaError> {
+        let log = self.log_manager.get_or_create_log(tp, self.log_config)?;
+        if !state.topic_id.is_nil() {
+            crate::log::record_topic_id(
+                log.dir(),
+                &crate::model::encode_kafka_uuid(state.topic_id.as_bytes()),
+            )?;
+        }
+        let checkpointed = self
+            .checkpointed_high_watermarks
+            .get(tp)
+            .copied()
+            .unwrap_or(0);
+        // Neither leader nor follower until make_leader_or_follower.
+        let unled = LeadershipState {
+            leader: -1,
+            leader_epoch: -1,
+            isr: Vec::new(),
+            ..state.clone()
+        };
+        let partition = Arc::new(Partition::new(
+            tp.clone(),
+            self.broker_id,
+            log,
+            unled,
+            checkpointed,
+            min_isr,
+        )?);
+        self.partitions
+            .write()
+            .insert(tp.clone(), partition.clone());
+        Ok(partition)
+    }
+
+    /// StopReplica: stops hosting (and following) a partition, and deletes its
+    /// log when asked.
     pub fn stop_replica(
         &self,
         controller_epoch: ControllerEpoch,
@@ -245,6 +338,7 @@ impl ReplicaManager {
         delete: bool,
     ) -> Result<(), ReplicaError> {
         self.check_controller_epoch(controller_epoch)?;
+        self.fetchers.remove_partitions(std::slice::from_ref(tp));
         let removed = self.partitions.write().remove(tp);
         if delete && (removed.is_some() || self.log_manager.get_log(tp).is_some()) {
             self.log_manager.delete_log(tp)?;
@@ -262,7 +356,8 @@ impl ReplicaManager {
         Ok(())
     }
 
-    /// Every hosted partition's high watermark, for replication-offset-checkpoint.
+    /// Every hosted partition's high watermark (leaders' and followers'), for
+    /// replication-offset-checkpoint.
     pub fn high_watermarks(&self) -> Vec<(TopicPartition, Offset)> {
         self.partitions
             .read()
@@ -273,5 +368,10 @@ impl ReplicaManager {
 
     pub fn partition_count(&self) -> usize {
         self.partitions.read().len()
+    }
+
+    /// Stops every replica fetcher (broker shutdown).
+    pub fn shutdown(&self) {
+        self.fetchers.shutdown();
     }
 }

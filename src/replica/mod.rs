@@ -3,16 +3,37 @@
 //! long-poll fetch) that depend on the high watermark moving. Kafka's
 //! ReplicaManager and Partition.
 //!
-//! Depends on `log`, `model` and `metadata`; never on the network layer, so
-//! errors are this room's own enum and `server/errors.rs` maps them to codes.
+//! Replication between brokers lives here too: followers' fetcher tasks
+//! (`fetcher`, `fetcher_manager`, `leader_connection`), the leader's view of
+//! its followers (`follower_state`), leader epochs (`leader_epoch_cache`) and
+//! ISR changes (`isr`), and idempotent-producer state
+//! (`producer_state`) so retried batches are not stored twice.
+//!
+//! Depends on `log`, `model` and `metadata`, on `protocol` for the follower's
+//! requests to its leader, and on `zk` through `isr.rs` only; never on the
+//! server layer, so errors are this room's own enum and `server/errors.rs`
+//! maps them to codes.
 
 mod delayed;
+mod fetcher;
+mod fetcher_manager;
+mod follower_state;
+mod isr;
+mod leader_connection;
+mod leader_epoch_cache;
 mod manager;
 mod partition;
+mod producer_state;
+mod settings;
 
 pub use delayed::wait_for;
+pub use fetcher_manager::FollowTarget;
+pub use isr::run_isr_maintenance;
+pub use leader_connection::BrokerEndpoint;
+pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use manager::{LeaderAndIsrOutcome, PartitionRead, PartitionStateUpdate, ReplicaManager};
 pub use partition::{FetchIsolation, Partition};
+pub use settings::ReplicationSettings;
 
 use crate::log::LogError;
 
@@ -43,6 +64,16 @@ pub enum ReplicaError {
         isr: usize,
         min_isr: usize,
     },
+    #[error(
+        "ISR of {partition} shrank to {isr} members, fewer than min.insync.replicas {min_isr}, after the append"
+    )]
+    NotEnoughReplicasAfterAppend {
+        partition: String,
+        isr: usize,
+        min_isr: usize,
+    },
+    #[error("{0}: the ISR did not replicate the append within the request timeout")]
+    RequestTimedOut(String),
     #[error("log error: {0}")]
     Log(#[from] LogError),
 }

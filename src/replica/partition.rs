@@ -1,18 +1,26 @@
-//! Partition: one hosted replica of a topic-partition, its log, and what the
-//! controller last told us about it (leader, leader epoch, ISR, replicas).
-//! The leader keeps every follower's log end offset and moves the high
-//! watermark to the smallest log end offset in the ISR (Kafka's Partition).
+//! Partition: one hosted replica of a topic-partition, its log, its leader
+//! epoch cache, and what the controller last told us about it (leader, leader
+//! epoch, ISR, replicas, the state znode's zkVersion). As leader it tracks each
+//! follower's fetches, moves the high watermark to the smallest log end offset
+//! in the ISR, and proposes ISR changes; as follower it appends what the
+//! leader sent and takes the leader's high watermark (Kafka's Partition).
+//! Both keep the idempotent-producer state (`producer_state`) in step with
+//! the log, and a leader answers a retried idempotent batch with the offsets
+//! it was first stored at instead of appending it again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
 use super::ReplicaError;
-use crate::log::{AppendInfo, Log};
-use crate::model::{LeaderEpoch, Offset, TopicPartition};
+use super::follower_state::FollowerState;
+use super::leader_epoch_cache::LeaderEpochCache;
+use super::producer_state::{ProducerStateTable, whole_batch_headers};
+use crate::log::{AppendInfo, BatchHeader, Log, validate_batches};
+use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,16 +36,64 @@ pub(super) struct LeadershipState {
     pub leader: i32,
     pub leader_epoch: LeaderEpoch,
     pub isr: Vec<i32>,
-    /// Log end offsets of followers, known to the leader from their fetches.
-    pub follower_leos: HashMap<i32, Offset>,
+    pub replicas: Vec<i32>,
+    /// zkVersion of the partition state znode this state came from.
+    pub zk_version: ZkVersion,
+    pub controller_epoch: ControllerEpoch,
+    /// What the leader knows of each follower, from their fetches.
+    pub followers: HashMap<i32, FollowerState>,
+    /// An ISR write lost a zkVersion race: the controller changed the state,
+    /// so no ISR changes until its next LeaderAndIsr.
+    pub isr_changes_blocked: bool,
+}
+
+/// What a LeaderAndIsr did to this replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadershipChange {
+    /// We lead now (newly, or in a new epoch, or nothing changed).
+    Leader,
+    /// We follow `leader` in a new leader or epoch: (re)start fetching, truncating first.
+    StartFollowing {
+        leader: i32,
+        leader_epoch: LeaderEpoch,
+    },
+    /// Still following the same leader in the same epoch.
+    KeepFollowing,
+    /// The partition has no leader (offline): nothing to fetch from.
+    NoLeader,
+}
+
+/// A new ISR the leader wants to write to ZooKeeper, with the version it read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsrProposal {
+    pub tp: TopicPartition,
+    pub leader: i32,
+    pub leader_epoch: LeaderEpoch,
+    pub isr: Vec<i32>,
+    pub controller_epoch: ControllerEpoch,
+    pub zk_version: ZkVersion,
+}
+
+/// What a follower's fetch changed at the leader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FollowerFetchOutcome {
+    pub high_watermark_moved: bool,
+    /// The follower caught up to the high watermark but is not in the ISR.
+    pub wants_isr_expansion: bool,
 }
 
 pub struct Partition {
     pub tp: TopicPartition,
     local_broker: i32,
     log: Arc<Log>,
+    epoch_cache: LeaderEpochCache,
     state: RwLock<LeadershipState>,
+    /// Idempotent producers' recent batches. Its lock also serialises this
+    /// replica's appends and truncations, so a duplicate check and the append
+    /// it guards see the same log (lock order: `state`, then this, then the log's).
+    producer_state: Mutex<ProducerStateTable>,
     high_watermark: AtomicI64,
+    min_insync_replicas: AtomicUsize,
 }
 
 /// What one partition read produced, with the offsets a Fetch response carries.
@@ -56,15 +112,23 @@ impl Partition {
         log: Arc<Log>,
         state: LeadershipState,
         high_watermark: Offset,
-    ) -> Partition {
+        min_insync_replicas: usize,
+    ) -> Result<Partition, ReplicaError> {
         let hw = high_watermark.clamp(log.log_start_offset(), log.log_end_offset());
-        Partition {
+        let epoch_cache = LeaderEpochCache::load(log.dir())?;
+        // Recovery may have cut a torn tail: epochs past the log end are gone.
+        epoch_cache.truncate_from_end(log.log_end_offset())?;
+        let producer_state = ProducerStateTable::rebuild_from_log(&log)?;
+        Ok(Partition {
             tp,
             local_broker,
             log,
+            epoch_cache,
             state: RwLock::new(state),
+            producer_state: Mutex::new(producer_state),
             high_watermark: AtomicI64::new(hw),
-        }
+            min_insync_replicas: AtomicUsize::new(min_insync_replicas.max(1)),
+        })
     }
 
     pub fn log(&self) -> &Arc<Log> {
@@ -95,26 +159,77 @@ impl Partition {
         self.state.read().isr.clone()
     }
 
-    /// Replaces the leadership facts; returns false (and changes nothing) when
-    /// the new leader epoch is older than what we have.
-    pub(super) fn update_leadership(&self, next: LeadershipState) -> bool {
+    pub fn min_insync_replicas(&self) -> usize {
+        self.min_insync_replicas.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_min_insync_replicas(&self, min_isr: usize) {
+        self.min_insync_replicas
+            .store(min_isr.max(1), Ordering::Release);
+    }
+
+    /// The latest leader epoch in this replica's log, if any.
+    pub fn latest_epoch(&self) -> Option<LeaderEpoch> {
+        self.epoch_cache.latest_epoch()
+    }
+
+    /// OffsetsForLeaderEpoch: `(epoch, end offset)` of `requested` in this log.
+    pub fn end_offset_for_epoch(&self, requested: LeaderEpoch) -> (LeaderEpoch, Offset) {
+        self.epoch_cache
+            .end_offset_for(requested, self.log.log_end_offset())
+    }
+
+    /// Applies a LeaderAndIsr state. Refused (StaleControllerEpoch, nothing
+    /// changed) when its leader epoch is older than ours.
+    pub(super) fn make_leader_or_follower(
+        &self,
+        next: LeadershipState,
+        now_ms: i64,
+    ) -> Result<LeadershipChange, ReplicaError> {
         let mut state = self.state.write();
         if next.leader_epoch < state.leader_epoch {
-            return false;
+            return Err(ReplicaError::StaleControllerEpoch {
+                request: next.leader_epoch,
+                current: state.leader_epoch,
+            });
         }
-        let keep_leos = state.leader == next.leader && next.leader == self.local_broker;
-        let follower_leos = if keep_leos {
-            std::mem::take(&mut state.follower_leos)
+        let was_leader = state.leader == self.local_broker;
+        let same_epoch = state.leader == next.leader && state.leader_epoch == next.leader_epoch;
+        let followers = if was_leader && same_epoch {
+            std::mem::take(&mut state.followers)
         } else {
             HashMap::new()
         };
-        *state = LeadershipState {
-            follower_leos,
-            ..next
-        };
+        *state = LeadershipState { followers, ..next };
+        if state.leader != self.local_broker {
+            let change = if state.leader < 0 {
+                LeadershipChange::NoLeader
+            } else if !same_epoch {
+                LeadershipChange::StartFollowing {
+                    leader: state.leader,
+                    leader_epoch: state.leader_epoch,
+                }
+            } else {
+                LeadershipChange::KeepFollowing
+            };
+            return Ok(change);
+        }
+        if !(was_leader && same_epoch) {
+            // A new leadership: this epoch starts at our log end, and every
+            // follower starts unknown (ISR members get a full lag period).
+            self.epoch_cache
+                .assign(state.leader_epoch, self.log.log_end_offset())?;
+            let replicas = state.replicas.clone();
+            for replica in replicas.into_iter().filter(|&r| r != self.local_broker) {
+                let in_sync = state.isr.contains(&replica);
+                state
+                    .followers
+                    .insert(replica, FollowerState::new(now_ms, in_sync));
+            }
+        }
         drop(state);
         self.maybe_increment_high_watermark();
-        true
+        Ok(LeadershipChange::Leader)
     }
 
     /// Checks that a client's view of the leader epoch matches ours (-1 skips the check).
@@ -140,36 +255,122 @@ impl Partition {
         }
     }
 
-    /// Appends client batches as leader; the ISR check for acks=all comes first
-    /// so a refused write is not written at all (NOT_ENOUGH_REPLICAS).
+    /// Appends client batches as leader, stamped with our leader epoch; the
+    /// ISR check for acks=all comes first so a refused write is not written at
+    /// all (NOT_ENOUGH_REPLICAS). A batch an idempotent producer already
+    /// appended (see `producer_state`) is not appended again: the answer is
+    /// where it was stored the first time, and nothing of this append is
+    /// written (Kafka's duplicate handling in Log.append).
     pub fn append_as_leader(
         &self,
         records: &mut [u8],
         now_ms: i64,
         required_acks: i16,
-        min_insync_replicas: usize,
     ) -> Result<AppendInfo, ReplicaError> {
         let state = self.state.read();
         if state.leader != self.local_broker {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
         }
-        if required_acks == -1 && state.isr.len() < min_insync_replicas {
+        let min_isr = self.min_insync_replicas();
+        if required_acks == -1 && state.isr.len() < min_isr {
             return Err(ReplicaError::NotEnoughReplicas {
                 partition: self.tp.to_string(),
                 isr: state.isr.len(),
-                min_isr: min_insync_replicas,
+                min_isr,
             });
         }
-        let info = self.log.append_as_leader(records, now_ms)?;
+        let mut producers = self.producer_state.lock();
+        if let Some(original) = self.find_duplicate(&producers, records) {
+            return Ok(original);
+        }
+        let info = self
+            .log
+            .append_as_leader_in_epoch(records, Some(state.leader_epoch), now_ms)?;
+        producers.record_all(records);
+        drop(producers);
         drop(state);
         self.maybe_increment_high_watermark();
         Ok(info)
     }
 
-    /// Records a follower's log end offset from its fetch and maybe moves the high watermark.
-    pub fn update_follower_leo(&self, follower: i32, leo: Offset) -> bool {
-        self.state.write().follower_leos.insert(follower, leo);
-        self.maybe_increment_high_watermark()
+    /// Where the first batch of `records` that repeats a cached idempotent
+    /// batch was stored, if any, once `records` are known to be valid (an
+    /// invalid request goes on to the log, which rejects it).
+    fn find_duplicate(&self, producers: &ProducerStateTable, records: &[u8]) -> Option<AppendInfo> {
+        let original = whole_batch_headers(records)
+            .iter()
+            .find_map(|header| producers.find_duplicate(header))?;
+        validate_batches(records, self.log.config().max_message_bytes).ok()?;
+        tracing::debug!(
+            partition = %self.tp,
+            first_offset = original.first_offset,
+            first_sequence = original.first_sequence,
+            "duplicate idempotent batch: answered with its original offsets"
+        );
+        Some(AppendInfo {
+            first_offset: original.first_offset,
+            last_offset: original.last_offset,
+            max_timestamp: original.max_timestamp,
+            offset_of_max_timestamp: original.last_offset,
+            log_append_time_ms: -1,
+            record_count: 0,
+            bytes: 0,
+        })
+    }
+
+    /// acks=all: `None` while the high watermark is below `required_offset`;
+    /// then whether the ISR was still big enough (Kafka's checkEnoughReplicasReachOffset).
+    pub fn check_replicated(&self, required_offset: Offset) -> Option<Result<(), ReplicaError>> {
+        let state = self.state.read();
+        if state.leader != self.local_broker {
+            return Some(Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string())));
+        }
+        if self.high_watermark() < required_offset {
+            return None;
+        }
+        let min_isr = self.min_insync_replicas();
+        if state.isr.len() < min_isr {
+            return Some(Err(ReplicaError::NotEnoughReplicasAfterAppend {
+                partition: self.tp.to_string(),
+                isr: state.isr.len(),
+                min_isr,
+            }));
+        }
+        Some(Ok(()))
+    }
+
+    /// A follower fetched from `fetch_offset`: that is its log end offset now.
+    pub fn update_follower_fetch(
+        &self,
+        follower: i32,
+        fetch_offset: Offset,
+        now_ms: i64,
+    ) -> FollowerFetchOutcome {
+        let leader_leo = self.log.log_end_offset();
+        {
+            let mut state = self.state.write();
+            if state.leader != self.local_broker || !state.replicas.contains(&follower) {
+                return FollowerFetchOutcome::default();
+            }
+            state
+                .followers
+                .entry(follower)
+                .or_insert_with(|| FollowerState::new(now_ms, false))
+                .record_fetch(fetch_offset, leader_leo, now_ms);
+        }
+        let high_watermark_moved = self.maybe_increment_high_watermark();
+        let state = self.state.read();
+        let wants_isr_expansion = !state.isr_changes_blocked && !state.isr.contains(&follower) && {
+            let epoch_start = self
+                .epoch_cache
+                .end_offset_for(state.leader_epoch - 1, leader_leo)
+                .1;
+            fetch_offset >= self.high_watermark() && fetch_offset >= epoch_start
+        };
+        FollowerFetchOutcome {
+            high_watermark_moved,
+            wants_isr_expansion,
+        }
     }
 
     /// Moves the high watermark up to the smallest log end offset in the ISR.
@@ -187,13 +388,163 @@ impl Partition {
                 if id == self.local_broker {
                     local_leo
                 } else {
-                    state.follower_leos.get(&id).copied().unwrap_or(0)
+                    state.followers.get(&id).map_or(-1, |f| f.log_end_offset)
                 }
             })
             .min()
-            .unwrap_or(local_leo);
+            .unwrap_or(local_leo)
+            .min(local_leo);
         drop(state);
         self.high_watermark.fetch_max(new_hw, Ordering::AcqRel) < new_hw
+    }
+
+    /// The ISR this leader wants now: lagging followers out
+    /// (replica.lag.time.max.ms), caught-up replicas in. `None` when it is
+    /// unchanged, we do not lead, or ISR changes wait for the controller.
+    pub fn isr_change_proposal(&self, now_ms: i64, max_lag_ms: i64) -> Option<IsrProposal> {
+        let state = self.state.read();
+        if state.leader != self.local_broker || state.isr_changes_blocked {
+            return None;
+        }
+        let leader_leo = self.log.log_end_offset();
+        let hw = self.high_watermark();
+        let epoch_start = self
+            .epoch_cache
+            .end_offset_for(state.leader_epoch - 1, leader_leo)
+            .1;
+        let mut isr: Vec<i32> = state
+            .isr
+            .iter()
+            .copied()
+            .filter(|&id| {
+                id == self.local_broker
+                    || state
+                        .followers
+                        .get(&id)
+                        .is_none_or(|f| !f.is_lagging(leader_leo, now_ms, max_lag_ms))
+            })
+            .collect();
+        // Outsiders that reached the high watermark (and this epoch's start)
+        // and keep up join; a member just dropped above is no candidate.
+        for &replica in &state.replicas {
+            let caught_up = state.followers.get(&replica).is_some_and(|f| {
+                f.log_end_offset >= hw
+                    && f.log_end_offset >= epoch_start
+                    && !f.is_lagging(leader_leo, now_ms, max_lag_ms)
+            });
+            if replica != self.local_broker && !state.isr.contains(&replica) && caught_up {
+                isr.push(replica);
+            }
+        }
+        if !isr.contains(&self.local_broker) {
+            isr.insert(0, self.local_broker);
+        }
+        let mut current = state.isr.clone();
+        current.sort_unstable();
+        let mut proposed = isr.clone();
+        proposed.sort_unstable();
+        (current != proposed).then(|| IsrProposal {
+            tp: self.tp.clone(),
+            leader: state.leader,
+            leader_epoch: state.leader_epoch,
+            isr,
+            controller_epoch: state.controller_epoch,
+            zk_version: state.zk_version,
+        })
+    }
+
+    /// The proposal was written as zkVersion `new_zk_version`: adopt it,
+    /// unless a LeaderAndIsr replaced the state meanwhile.
+    pub fn apply_isr_change(&self, proposal: &IsrProposal, new_zk_version: ZkVersion) -> bool {
+        {
+            let mut state = self.state.write();
+            if state.leader_epoch != proposal.leader_epoch
+                || state.zk_version != proposal.zk_version
+            {
+                return false;
+            }
+            state.isr = proposal.isr.clone();
+            state.zk_version = new_zk_version;
+        }
+        self.maybe_increment_high_watermark();
+        true
+    }
+
+    /// The proposal's zkVersion was stale: the controller changed the state.
+    pub fn block_isr_changes(&self, proposal: &IsrProposal) {
+        let mut state = self.state.write();
+        if state.leader_epoch == proposal.leader_epoch && state.zk_version == proposal.zk_version {
+            state.isr_changes_blocked = true;
+        }
+    }
+
+    /// Appends batches fetched from the leader in `fetched_epoch`, keeping
+    /// their offsets; newer batch epochs enter the epoch cache; the high
+    /// watermark follows the leader's. Returns the new log end offset.
+    pub fn append_as_follower(
+        &self,
+        fetched_epoch: LeaderEpoch,
+        records: &[u8],
+        leader_high_watermark: Offset,
+    ) -> Result<Offset, ReplicaError> {
+        let state = self.state.read();
+        if state.leader == self.local_broker || state.leader_epoch != fetched_epoch {
+            return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
+        }
+        // Whole batches only: a leader may cut the last one short at the
+        // size limit (Kafka's do); it comes again with the next fetch.
+        let mut position = 0;
+        let mut new_epochs = Vec::new();
+        let mut latest = self.epoch_cache.latest_epoch().unwrap_or(-1);
+        while let Some(header) = BatchHeader::parse(&records[position..]) {
+            if header.batch_length < 0 || position + header.size_bytes() > records.len() {
+                break;
+            }
+            if header.partition_leader_epoch > latest {
+                latest = header.partition_leader_epoch;
+                new_epochs.push((latest, header.base_offset));
+            }
+            position += header.size_bytes();
+        }
+        if position > 0 {
+            let mut producers = self.producer_state.lock();
+            self.log.append_as_follower(&records[..position])?;
+            producers.record_all(&records[..position]);
+        }
+        for (epoch, start_offset) in new_epochs {
+            self.epoch_cache.assign(epoch, start_offset)?;
+        }
+        drop(state);
+        self.set_high_watermark_as_follower(leader_high_watermark);
+        Ok(self.log.log_end_offset())
+    }
+
+    /// Follower truncation before fetching: drops offsets `>= offset`.
+    pub fn truncate_to(&self, offset: Offset) -> Result<(), ReplicaError> {
+        let mut producers = self.producer_state.lock();
+        let before = self.log.log_end_offset();
+        self.log.truncate_to(offset)?;
+        if self.log.log_end_offset() != before {
+            // Cached batches past the cut are gone, and older ones they had
+            // evicted come back: read the tail again.
+            *producers = ProducerStateTable::rebuild_from_log(&self.log)?;
+        }
+        drop(producers);
+        let leo = self.log.log_end_offset();
+        self.epoch_cache.truncate_from_end(leo)?;
+        self.high_watermark.fetch_min(leo, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The leader's log starts past ours: start over empty at `offset`.
+    pub fn truncate_fully_and_start_at(&self, offset: Offset) -> Result<(), ReplicaError> {
+        let mut producers = self.producer_state.lock();
+        self.log.truncate_fully_and_start_at(offset)?;
+        *producers = ProducerStateTable::new();
+        drop(producers);
+        self.epoch_cache.clear()?;
+        self.high_watermark.store(offset, Ordering::Release);
+        Ok(())
     }
 
     /// Followers learn the high watermark from their leader's fetch responses.
@@ -232,3 +583,7 @@ impl Partition {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "partition_tests.rs"]
+mod tests;

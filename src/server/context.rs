@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::config::BrokerConfig;
+use crate::controller::ControllerHandle;
+use crate::group::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::replica::ReplicaManager;
 use crate::zk::ZkClient;
@@ -19,6 +21,10 @@ pub struct BrokerServices {
     pub replica_manager: Arc<ReplicaManager>,
     pub zk: ZkClient,
     pub producer_ids: ProducerIdSource,
+    /// This broker's controller: whether it is active, and its API requests.
+    pub controller: ControllerHandle,
+    /// The group coordinator (consumer groups and committed offsets).
+    pub groups: Arc<GroupCoordinator>,
 }
 
 /// Hands out producer ids for InitProducerId. Until ids come from blocks in

@@ -93,12 +93,25 @@ handler_table! {
     LeaderAndIsr => leader_and_isr, LeaderAndIsrRequest;
     StopReplica => stop_replica, StopReplicaRequest;
     UpdateMetadata => update_metadata, UpdateMetadataRequest;
+    ControlledShutdown => controlled_shutdown, ControlledShutdownRequest;
     FindCoordinator => find_coordinator, FindCoordinatorRequest;
     ApiVersions => api_versions, ApiVersionsRequest;
     CreateTopics => create_topics, CreateTopicsRequest;
     DeleteTopics => delete_topics, DeleteTopicsRequest;
     InitProducerId => init_producer_id, InitProducerIdRequest;
     DescribeConfigs => describe_configs, DescribeConfigsRequest;
+    OffsetForLeaderEpoch => offsets_for_leader_epoch, OffsetForLeaderEpochRequest;
+    ElectLeaders => elect_leaders, ElectLeadersRequest;
+    OffsetCommit => offset_commit, OffsetCommitRequest;
+    OffsetFetch => offset_fetch, OffsetFetchRequest;
+    JoinGroup => join_group, JoinGroupRequest;
+    Heartbeat => heartbeat, HeartbeatRequest;
+    LeaveGroup => leave_group, LeaveGroupRequest;
+    SyncGroup => sync_group, SyncGroupRequest;
+    DescribeGroups => describe_groups, DescribeGroupsRequest;
+    ListGroups => list_groups, ListGroupsRequest;
+    DeleteGroups => delete_groups, DeleteGroupsRequest;
+    OffsetDelete => offset_delete, OffsetDeleteRequest;
 }
 
 pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {

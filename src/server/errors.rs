@@ -3,6 +3,7 @@
 
 use kafka_protocol::ResponseError;
 
+use crate::controller::{ControllerApiError, ElectionOutcome};
 use crate::log::{BatchError, LogError};
 use crate::replica::ReplicaError;
 
@@ -20,6 +21,10 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
         ReplicaError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
         ReplicaError::StaleControllerEpoch { .. } => ResponseError::StaleControllerEpoch,
         ReplicaError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
+        ReplicaError::NotEnoughReplicasAfterAppend { .. } => {
+            ResponseError::NotEnoughReplicasAfterAppend
+        }
+        ReplicaError::RequestTimedOut(_) => ResponseError::RequestTimedOut,
         ReplicaError::Log(log) => return log_error_code(log),
     };
     e.code()
@@ -37,4 +42,63 @@ pub fn log_error_code(error: &LogError) -> i16 {
         _ => ResponseError::KafkaStorageError,
     };
     e.code()
+}
+
+pub fn controller_api_error_code(error: &ControllerApiError) -> i16 {
+    let e = match error {
+        ControllerApiError::NotController => ResponseError::NotController,
+        ControllerApiError::BrokerNotAvailable(_) => ResponseError::BrokerNotAvailable,
+        ControllerApiError::StaleBrokerEpoch { .. } => ResponseError::StaleBrokerEpoch,
+    };
+    e.code()
+}
+
+/// The code of one partition's ElectLeaders result.
+pub fn election_outcome_code(outcome: ElectionOutcome) -> i16 {
+    let e = match outcome {
+        ElectionOutcome::Elected => return NONE,
+        ElectionOutcome::NotNeeded => ResponseError::ElectionNotNeeded,
+        ElectionOutcome::PreferredLeaderNotAvailable => ResponseError::PreferredLeaderNotAvailable,
+        ElectionOutcome::EligibleLeadersNotAvailable => ResponseError::EligibleLeadersNotAvailable,
+        ElectionOutcome::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+        // Kafka's answer when the state znode changed under the election.
+        ElectionOutcome::Conflict => ResponseError::EligibleLeadersNotAvailable,
+    };
+    e.code()
+}
+
+/// The code of a group coordinator error.
+pub fn group_error_code(error: &crate::group::GroupError) -> i16 {
+    use crate::group::GroupError;
+    let e = match error {
+        GroupError::NotCoordinator => ResponseError::NotCoordinator,
+        GroupError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
+        GroupError::InvalidGroupId => ResponseError::InvalidGroupId,
+        GroupError::UnknownMemberId => ResponseError::UnknownMemberId,
+        GroupError::IllegalGeneration => ResponseError::IllegalGeneration,
+        GroupError::RebalanceInProgress => ResponseError::RebalanceInProgress,
+        GroupError::InconsistentGroupProtocol => ResponseError::InconsistentGroupProtocol,
+        GroupError::InvalidSessionTimeout => ResponseError::InvalidSessionTimeout,
+        GroupError::MemberIdRequired => ResponseError::MemberIdRequired,
+        GroupError::GroupMaxSizeReached => ResponseError::GroupMaxSizeReached,
+        GroupError::FencedInstanceId => ResponseError::FencedInstanceId,
+        GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
+        GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
+        GroupError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+        GroupError::OffsetMetadataTooLarge => ResponseError::OffsetMetadataTooLarge,
+        GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic,
+        // A group id ZooKeeper cannot hold as a path segment.
+        GroupError::Store(crate::zk::ZkError::InvalidPath { .. }) => ResponseError::InvalidGroupId,
+        // The store is unreachable for now: a retriable answer.
+        GroupError::Store(_) => ResponseError::CoordinatorNotAvailable,
+    };
+    e.code()
+}
+
+/// The code of an optional group error (NONE when absent).
+pub fn group_result_code<T>(result: &Result<T, crate::group::GroupError>) -> i16 {
+    match result {
+        Ok(_) => NONE,
+        Err(e) => group_error_code(e),
+    }
 }

@@ -1,6 +1,8 @@
 //! CreateTopics (key 19), versions 2-7: validates, writes the topic znodes,
 //! then waits (up to the request timeout) until the controller has elected a
-//! leader for every partition, so a client can produce right after.
+//! leader for every partition, so a client can produce right after. Only the
+//! active controller creates topics (Kafka's ZooKeeper mode): any other broker
+//! answers NOT_CONTROLLER so the client retries at the controller.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,6 +29,9 @@ pub async fn handle(
     request: CreateTopicsRequest,
 ) -> Option<CreateTopicsResponse> {
     let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+    if !services.controller.is_active_once_started(timeout).await {
+        return Some(not_controller(ctx, &request));
+    }
     let mut results = Vec::with_capacity(request.topics.len());
     let mut created = Vec::new();
     for topic in request.topics {
@@ -111,6 +116,25 @@ pub async fn handle(
         }
     }
     Some(CreateTopicsResponse::default().with_topics(results))
+}
+
+/// Every topic NOT_CONTROLLER: this broker is not the active controller.
+fn not_controller(ctx: &RequestContext, request: &CreateTopicsRequest) -> CreateTopicsResponse {
+    let results = request
+        .topics
+        .iter()
+        .map(|topic| {
+            let mut result = CreatableTopicResult::default()
+                .with_name(topic.name.clone())
+                .with_error_code(ResponseError::NotController.code());
+            if ctx.version >= 5 {
+                result.num_partitions = -1;
+                result.replication_factor = -1;
+            }
+            result
+        })
+        .collect();
+    CreateTopicsResponse::default().with_topics(results)
 }
 
 /// Kafka's checks of the request itself (after "already exists", which

@@ -1,6 +1,8 @@
 //! DeleteTopics (key 20), versions 1-6 (by name, or by topic id from v6):
 //! writes `/admin/delete_topics/<t>` for the controller to carry out and waits
 //! until the topic is gone from the metadata cache or the timeout passes.
+//! Only the active controller takes deletions (Kafka's ZooKeeper mode): any
+//! other broker answers NOT_CONTROLLER so the client retries at the controller.
 
 use std::time::Duration;
 
@@ -45,6 +47,7 @@ pub async fn handle(
     };
     let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
     let deadline = tokio::time::Instant::now() + timeout;
+    let is_controller = services.controller.is_active_once_started(timeout).await;
     let mut results = Vec::with_capacity(targets.len());
     let mut pending = Vec::new();
     for (name, id) in targets {
@@ -54,6 +57,7 @@ pub async fn handle(
             result.topic_id = id;
         }
         let error = match &name {
+            _ if !is_controller => Some(ResponseError::NotController),
             None => Some(ResponseError::UnknownTopicId),
             // Kafka answers INVALID_REQUEST to versions before 3, which
             // predate TOPIC_DELETION_DISABLED.

@@ -83,10 +83,18 @@ pub async fn handle(
     }
 
     if is_follower {
+        // A follower fetches from its log end: that is its log end offset now
+        // (only believed when it follows our current leader epoch).
         for w in &wanted {
-            services
+            let current = services
                 .replica_manager
-                .record_follower_fetch(&w.tp, replica_id, w.fetch_offset);
+                .get_partition(&w.tp)
+                .is_some_and(|p| p.check_leader_epoch(w.current_leader_epoch).is_ok());
+            if current {
+                services
+                    .replica_manager
+                    .record_follower_fetch(&w.tp, replica_id, w.fetch_offset);
+            }
         }
     }
 

@@ -1,36 +1,95 @@
-//! FindCoordinator (key 10), versions 0-3. Until the group coordinator issue,
-//! this broker coordinates every group it is asked about; transaction
-//! coordinators are not offered (COORDINATOR_NOT_AVAILABLE).
+//! FindCoordinator (key 10), versions 0-4 (v4 batches keys). The group
+//! coordinator is a deterministic function of the group id and the live
+//! brokers (`group::coordinator_choice`: abs(Java hashCode(group)) modulo
+//! the number of live brokers, indexing their ids sorted ascending), so any
+//! broker answers the same. Transaction coordinators are not offered
+//! (COORDINATOR_NOT_AVAILABLE).
 
 use kafka_protocol::ResponseError;
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 
-pub const VERSIONS: (i16, i16) = (0, 3);
+pub const VERSIONS: (i16, i16) = (0, 4);
 
 const GROUP: i8 = 0;
 
+/// How long a broker that has just started waits for its first
+/// UpdateMetadata (which tells it the live brokers) before answering
+/// COORDINATOR_NOT_AVAILABLE, so the first client after start-up is not
+/// sent away to retry.
+const FIRST_METADATA_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits (bounded) until the metadata cache knows at least one live broker.
+async fn wait_for_live_brokers(services: &BrokerServices) {
+    let mut updates = services.metadata.subscribe();
+    let known = || !services.metadata.snapshot().brokers.is_empty();
+    if known() {
+        return;
+    }
+    let _ = tokio::time::timeout(FIRST_METADATA_WAIT, async {
+        while !known() {
+            if updates.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+}
+
+/// (error code, node id, host, port) for one key.
+fn locate(services: &BrokerServices, key_type: i8, key: &str) -> (i16, i32, String, i32) {
+    let unavailable = (
+        ResponseError::CoordinatorNotAvailable.code(),
+        -1,
+        String::new(),
+        -1,
+    );
+    if key_type != GROUP {
+        return unavailable;
+    }
+    let Some(node) = services.groups.coordinator_of(key) else {
+        return unavailable;
+    };
+    let snapshot = services.metadata.snapshot();
+    match snapshot.brokers.get(&node) {
+        Some(endpoint) => (0, node, endpoint.host.clone(), endpoint.port as i32),
+        None => unavailable,
+    }
+}
+
 pub async fn handle(
     services: &BrokerServices,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: FindCoordinatorRequest,
 ) -> Option<FindCoordinatorResponse> {
+    wait_for_live_brokers(services).await;
     let response = FindCoordinatorResponse::default();
-    if request.key_type != GROUP {
-        return Some(
-            response
-                .with_error_code(ResponseError::CoordinatorNotAvailable.code())
-                .with_node_id(BrokerId(-1))
-                .with_port(-1),
-        );
+    if ctx.version >= 4 {
+        let coordinators = request
+            .coordinator_keys
+            .iter()
+            .map(|key| {
+                let (code, node, host, port) = locate(services, request.key_type, key);
+                Coordinator::default()
+                    .with_key(key.clone())
+                    .with_node_id(BrokerId(node))
+                    .with_host(StrBytes::from_string(host))
+                    .with_port(port)
+                    .with_error_code(code)
+            })
+            .collect();
+        return Some(response.with_coordinators(coordinators));
     }
+    let (code, node, host, port) = locate(services, request.key_type, &request.key);
     Some(
         response
-            .with_node_id(BrokerId(services.broker_id))
-            .with_host(StrBytes::from_string(services.advertised_host.clone()))
-            .with_port(services.advertised_port as i32),
+            .with_error_code(code)
+            .with_node_id(BrokerId(node))
+            .with_host(StrBytes::from_string(host))
+            .with_port(port),
     )
 }

@@ -1,6 +1,10 @@
 //! LeaderAndIsr (key 4), versions 2-7: the controller tells this broker which
 //! partitions it hosts and who leads them. Requests from an older controller
-//! epoch are refused with STALE_CONTROLLER_EPOCH.
+//! epoch are refused with STALE_CONTROLLER_EPOCH. The live leaders' addresses
+//! tell followers where to fetch from; each topic's min.insync.replicas
+//! override is read from `/config/topics/<t>` here.
+
+use std::collections::HashMap;
 
 use kafka_protocol::messages::leader_and_isr_response::{
     LeaderAndIsrPartitionError, LeaderAndIsrTopicError,
@@ -9,7 +13,7 @@ use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 
 use crate::model::TopicPartition;
-use crate::replica::PartitionStateUpdate;
+use crate::replica::{BrokerEndpoint, PartitionStateUpdate};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
@@ -25,6 +29,7 @@ pub async fn handle(
     let mut topic_ids = Vec::new();
     for topic in &request.topic_states {
         topic_ids.push((topic.topic_name.0.to_string(), topic.topic_id));
+        let min_insync_replicas = topic_min_insync_replicas(services, &topic.topic_name.0).await;
         for p in &topic.partition_states {
             updates.push(PartitionStateUpdate {
                 tp: TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index),
@@ -34,12 +39,27 @@ pub async fn handle(
                 isr: p.isr.iter().map(|b| b.0).collect(),
                 replicas: p.replicas.iter().map(|b| b.0).collect(),
                 zk_version: p.partition_epoch,
+                min_insync_replicas,
             });
         }
     }
-    let outcome = services
-        .replica_manager
-        .become_leader_or_follower(request.controller_epoch, updates);
+    let leaders: HashMap<i32, BrokerEndpoint> = request
+        .live_leaders
+        .iter()
+        .map(|l| {
+            let endpoint = BrokerEndpoint {
+                id: l.broker_id.0,
+                host: l.host_name.to_string(),
+                port: l.port.clamp(0, u16::MAX as i32) as u16,
+            };
+            (l.broker_id.0, endpoint)
+        })
+        .collect();
+    let outcome = services.replica_manager.become_leader_or_follower(
+        request.controller_epoch,
+        updates,
+        &leaders,
+    );
     let mut response = LeaderAndIsrResponse::default();
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -82,4 +102,19 @@ fn partition_error(tp: &TopicPartition, code: i16) -> LeaderAndIsrPartitionError
         .with_topic_name(TopicName(StrBytes::from_string(tp.topic.clone())))
         .with_partition_index(tp.partition)
         .with_error_code(code)
+}
+
+/// The topic's min.insync.replicas override from ZooKeeper, if any (an
+/// unreadable znode or value falls back to the broker default).
+async fn topic_min_insync_replicas(services: &BrokerServices, topic: &str) -> Option<usize> {
+    match services.zk.get_topic_config(topic).await {
+        Ok(config) => config
+            .get("min.insync.replicas")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n >= 1),
+        Err(e) => {
+            tracing::warn!(topic, error = %e, "cannot read topic config; using the broker's min.insync.replicas");
+            None
+        }
+    }
 }

@@ -2,6 +2,9 @@
 //! validated and appended as received; offsets are assigned by rewriting the
 //! batch header. acks=0 sends no response, acks=1 answers after the leader's
 //! append, acks=-1 waits until the ISR has the data (or the timeout passes).
+//! acks=-1 fails with NOT_ENOUGH_REPLICAS before the append when the ISR is
+//! smaller than the topic's min.insync.replicas, and with
+//! NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrank below it meanwhile.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,13 +82,10 @@ pub async fn handle(
                 .wait_for_replication(&tp, end_offset, left)
                 .await
             {
-                let response = &mut responses[t].partition_responses[p];
-                response.error_code = match e {
-                    crate::replica::ReplicaError::NotEnoughReplicas { .. } => {
-                        ResponseError::NotEnoughReplicasAfterAppend.code()
-                    }
-                    other => replica_error_code(&other),
-                };
+                // NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT or
+                // NOT_LEADER_OR_FOLLOWER (leadership moved while waiting).
+                tracing::debug!(partition = %tp, error = %e, "acks=all produce failed");
+                responses[t].partition_responses[p].error_code = replica_error_code(&e);
             }
         }
     }

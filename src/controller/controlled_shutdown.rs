@@ -1,0 +1,147 @@
+//! Controlled shutdown on the controller (Kafka's
+//! `KafkaController.doControlledShutdown`): a broker about to stop asks the
+//! controller to move its leaderships away first. For each partition with
+//! more than one replica: where the broker leads, the next live ISR member
+//! that is not shutting down takes over (leader epoch + 1, the broker out of
+//! the ISR); where it follows, it leaves the ISR and stops its replica
+//! (StopReplica without deletion). The answer lists the partitions it still
+//! leads (no other ISR member could take over), and the broker retries.
+
+use super::Controller;
+use super::ControllerRequest;
+use super::context::ControllerContext;
+use super::election::controlled_shutdown_leader;
+use super::handle::ControllerApiError;
+use super::partition_state::update_state;
+use super::requests;
+use crate::model::TopicPartition;
+use crate::zk::{PartitionStateZnode, ZkError};
+
+impl Controller {
+    /// Returns the partitions `broker_id` still leads, or why nothing was done.
+    pub(super) async fn on_controlled_shutdown(
+        &mut self,
+        broker_id: i32,
+        broker_epoch: i64,
+    ) -> Result<Result<Vec<TopicPartition>, ControllerApiError>, ZkError> {
+        if !self.ctx.is_live(broker_id) {
+            return Ok(Err(ControllerApiError::BrokerNotAvailable(broker_id)));
+        }
+        if broker_epoch >= 0
+            && let Some(current) = self.zk.get_broker_and_epoch(broker_id).await?
+            && broker_epoch < current.epoch
+        {
+            return Ok(Err(ControllerApiError::StaleBrokerEpoch {
+                broker: broker_id,
+                request: broker_epoch,
+                current: current.epoch,
+            }));
+        }
+        self.ctx.shutting_down.insert(broker_id);
+        let shutting_down: Vec<i32> = self.ctx.shutting_down.iter().copied().collect();
+        let hosted: Vec<TopicPartition> = self
+            .ctx
+            .partition_states
+            .iter()
+            .filter(|(tp, (state, _))| {
+                let replicas = self.ctx.replicas(tp);
+                replicas.len() > 1
+                    && replicas.contains(&broker_id)
+                    && state.leader >= 0
+                    && !self.ctx.topics_being_deleted.contains(&tp.topic)
+            })
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        let mut moved = Vec::new();
+        let mut shrunk = Vec::new();
+        let mut followed = Vec::new();
+        for tp in hosted {
+            let was_leader = self.ctx.partition_states[&tp].0.leader == broker_id;
+            if !was_leader {
+                followed.push(tp.clone());
+            }
+            let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
+                next_state(ctx, &tp, current, broker_id, &shutting_down)
+            };
+            if update_state(&self.zk, &mut self.ctx, &tp, decide).await? {
+                if was_leader {
+                    tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
+                    moved.push(tp);
+                } else {
+                    shrunk.push(tp);
+                }
+            }
+        }
+        // The broker stops following; new leaders (and the broker itself, now
+        // a follower) learn the new states; then everyone's metadata.
+        if !followed.is_empty() {
+            let request =
+                requests::stop_replica(&self.ctx, self.settings.broker_id, &followed, false);
+            self.channels
+                .send(broker_id, ControllerRequest::StopReplica(request))
+                .await;
+        }
+        self.send_leader_and_isr_for_partitions(&moved, &[]).await;
+        self.send_leader_and_isr_for_partitions(&shrunk, &[broker_id])
+            .await;
+        let changed: Vec<TopicPartition> = moved.into_iter().chain(shrunk).collect();
+        if !changed.is_empty() {
+            let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+            self.send_update_metadata(&brokers, &changed, &[]).await;
+        }
+        let remaining: Vec<TopicPartition> = self
+            .ctx
+            .partition_states
+            .iter()
+            .filter(|(tp, (state, _))| state.leader == broker_id && self.ctx.replicas(tp).len() > 1)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        tracing::info!(
+            broker = broker_id,
+            remaining = remaining.len(),
+            "controlled shutdown handled"
+        );
+        Ok(Ok(remaining))
+    }
+}
+
+/// The state of `tp` once `broker` is shutting down: led by the next eligible
+/// ISR member if `broker` leads it, without `broker` in the ISR if it follows;
+/// `None` if nothing changes (or no other ISR member can lead).
+fn next_state(
+    ctx: &ControllerContext,
+    tp: &TopicPartition,
+    current: &PartitionStateZnode,
+    broker: i32,
+    shutting_down: &[i32],
+) -> Option<PartitionStateZnode> {
+    if current.leader == broker {
+        let elected = controlled_shutdown_leader(
+            ctx.replicas(tp),
+            &current.isr,
+            |b| ctx.is_live(b),
+            shutting_down,
+        )?;
+        return Some(PartitionStateZnode::new(
+            elected.leader,
+            current.leader_epoch + 1,
+            elected.isr,
+            ctx.epoch,
+        ));
+    }
+    if !current.isr.contains(&broker) {
+        return None;
+    }
+    let isr: Vec<i32> = current
+        .isr
+        .iter()
+        .copied()
+        .filter(|&r| r != broker)
+        .collect();
+    Some(PartitionStateZnode::new(
+        current.leader,
+        current.leader_epoch + 1,
+        isr,
+        ctx.epoch,
+    ))
+}

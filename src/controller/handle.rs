@@ -1,0 +1,193 @@
+//! `ControllerHandle`: how request handlers reach this broker's controller.
+//! It knows whether this broker is the active controller (Kafka's
+//! `KafkaController.isActive`, which CreateTopics, DeleteTopics and
+//! ElectLeaders check) and carries controller API requests (ControlledShutdown,
+//! ElectLeaders) into the controller's event loop, where they run in order with
+//! every other controller event, and brings the answer back.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::model::TopicPartition;
+
+/// How long a controller API request waits for a starting broker's first
+/// election attempt.
+const STARTUP_WAIT: Duration = Duration::from_secs(10);
+
+/// Why the controller could not act on a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControllerApiError {
+    #[error("this broker is not the active controller")]
+    NotController,
+    #[error("broker {0} is not registered as live")]
+    BrokerNotAvailable(i32),
+    #[error("broker epoch {request} of broker {broker} is older than its registration's {current}")]
+    StaleBrokerEpoch {
+        broker: i32,
+        request: i64,
+        current: i64,
+    },
+}
+
+/// Which election ElectLeaders asks for (Kafka's `ElectionType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElectionType {
+    /// Move leadership to the first replica of the assignment (0).
+    Preferred,
+    /// Elect any live replica for partitions without a leader (1).
+    Unclean,
+}
+
+/// The outcome of one partition's election.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElectionOutcome {
+    Elected,
+    /// The leader already is the one the election would choose.
+    NotNeeded,
+    /// The preferred replica is not live or not in the ISR.
+    PreferredLeaderNotAvailable,
+    /// No live replica can lead (unclean election).
+    EligibleLeadersNotAvailable,
+    UnknownTopicOrPartition,
+    /// The state znode changed under the controller; the client may retry.
+    Conflict,
+}
+
+/// A request to the controller's event loop, with where to send the answer.
+#[derive(Debug)]
+pub enum ControllerApiRequest {
+    ControlledShutdown {
+        broker_id: i32,
+        broker_epoch: i64,
+        reply: oneshot::Sender<Result<Vec<TopicPartition>, ControllerApiError>>,
+    },
+    ElectLeaders {
+        election_type: ElectionType,
+        /// `None`: every partition.
+        partitions: Option<Vec<TopicPartition>>,
+        reply: oneshot::Sender<BTreeMap<TopicPartition, ElectionOutcome>>,
+    },
+}
+
+/// Where this broker stands in the controller election.
+#[derive(Debug, Clone)]
+enum ControllerState {
+    /// The first election attempt has not finished yet.
+    Starting,
+    /// Another broker is (or may become) controller.
+    Standby,
+    /// This broker is the controller; its API requests go here.
+    Active(mpsc::Sender<ControllerApiRequest>),
+}
+
+/// Shared between the controller's election loop and the request handlers;
+/// cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ControllerHandle {
+    state: Arc<watch::Sender<ControllerState>>,
+}
+
+impl Default for ControllerHandle {
+    fn default() -> Self {
+        ControllerHandle {
+            state: Arc::new(watch::Sender::new(ControllerState::Starting)),
+        }
+    }
+}
+
+impl ControllerHandle {
+    pub fn new() -> ControllerHandle {
+        ControllerHandle::default()
+    }
+
+    /// True while this broker is the elected controller.
+    pub fn is_active(&self) -> bool {
+        self.sender().is_some()
+    }
+
+    /// Like `is_active`, but while the broker is starting and its first
+    /// election attempt has not finished, waits for it (at most `max_wait`):
+    /// a request arriving right after start-up must not be turned away by a
+    /// broker that is about to become controller.
+    pub async fn is_active_once_started(&self, max_wait: Duration) -> bool {
+        let mut state = self.state.subscribe();
+        let _ = tokio::time::timeout(
+            max_wait,
+            state.wait_for(|s| !matches!(s, ControllerState::Starting)),
+        )
+        .await;
+        self.is_active()
+    }
+
+    pub(super) fn activate(&self, sender: mpsc::Sender<ControllerApiRequest>) {
+        self.state.send_replace(ControllerState::Active(sender));
+    }
+
+    /// Not (or no longer) the controller.
+    pub(super) fn deactivate(&self) {
+        self.state.send_replace(ControllerState::Standby);
+    }
+
+    fn sender(&self) -> Option<mpsc::Sender<ControllerApiRequest>> {
+        match &*self.state.borrow() {
+            ControllerState::Active(s) if !s.is_closed() => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Asks the controller to move `broker_id`'s leaderships away; returns the
+    /// partitions it still leads.
+    pub async fn controlled_shutdown(
+        &self,
+        broker_id: i32,
+        broker_epoch: i64,
+    ) -> Result<Vec<TopicPartition>, ControllerApiError> {
+        self.is_active_once_started(STARTUP_WAIT).await;
+        let sender = self.sender().ok_or(ControllerApiError::NotController)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(ControllerApiRequest::ControlledShutdown {
+                broker_id,
+                broker_epoch,
+                reply,
+            })
+            .await
+            .map_err(|_| ControllerApiError::NotController)?;
+        answer
+            .await
+            .map_err(|_| ControllerApiError::NotController)?
+    }
+
+    /// Runs an election for `partitions` (every partition when `None`).
+    pub async fn elect_leaders(
+        &self,
+        election_type: ElectionType,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> Result<BTreeMap<TopicPartition, ElectionOutcome>, ControllerApiError> {
+        self.is_active_once_started(STARTUP_WAIT).await;
+        let sender = self.sender().ok_or(ControllerApiError::NotController)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(ControllerApiRequest::ElectLeaders {
+                election_type,
+                partitions,
+                reply,
+            })
+            .await
+            .map_err(|_| ControllerApiError::NotController)?;
+        answer.await.map_err(|_| ControllerApiError::NotController)
+    }
+}
+
+/// Marks the handle active for as long as it lives (so every way out of
+/// serving, errors included, deactivates it).
+pub(super) struct ActiveGuard<'a>(pub &'a ControllerHandle);
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.deactivate();
+    }
+}

@@ -1,0 +1,44 @@
+//! What can go wrong in the group coordinator, in Kafka's terms; the codes
+//! clients see are chosen in `server/errors.rs`.
+
+use crate::zk::ZkError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("this broker does not coordinate the group")]
+    NotCoordinator,
+    #[error(
+        "no coordinator is available (no live brokers known yet, or the group is being unloaded)"
+    )]
+    CoordinatorNotAvailable,
+    #[error("invalid group id")]
+    InvalidGroupId,
+    #[error("unknown member id")]
+    UnknownMemberId,
+    #[error("the member's generation is not the group's")]
+    IllegalGeneration,
+    #[error("the group is rebalancing")]
+    RebalanceInProgress,
+    #[error("the member's protocols do not match the group's")]
+    InconsistentGroupProtocol,
+    #[error("session timeout outside group.min/max.session.timeout.ms")]
+    InvalidSessionTimeout,
+    #[error("a member id is required: rejoin with the one given")]
+    MemberIdRequired,
+    #[error("the group has group.max.size members already")]
+    GroupMaxSizeReached,
+    #[error("another member with the same group.instance.id replaced this one")]
+    FencedInstanceId,
+    #[error("the group still has members")]
+    NonEmptyGroup,
+    #[error("the group does not exist")]
+    GroupIdNotFound,
+    #[error("unknown topic or partition")]
+    UnknownTopicOrPartition,
+    #[error("offset metadata is longer than offset.metadata.max.bytes")]
+    OffsetMetadataTooLarge,
+    #[error("the group's members are subscribed to the topic")]
+    GroupSubscribedToTopic,
+    #[error("offset store: {0}")]
+    Store(#[from] ZkError),
+}

@@ -1,0 +1,397 @@
+//! One replica fetcher task (Kafka's ReplicaFetcherThread): it follows a set
+//! of partitions led by one source broker. A partition first truncates its
+//! log to the leader's epoch boundary (OffsetsForLeaderEpoch for its latest
+//! epoch), then fetches from its log end with Fetch (replica_id = our broker
+//! id), appending what arrives with the leader's offsets and taking the
+//! leader's high watermark. Errors pause the partition for
+//! replica.fetch.backoff.ms; the controller's next LeaderAndIsr decides
+//! where it fetches from next.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FetchRequest, FetchResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::leader_connection::{BrokerEndpoint, LeaderConnection};
+use super::leader_epoch_cache::UNDEFINED_EPOCH_OFFSET;
+use super::partition::Partition;
+use super::settings::ReplicationSettings;
+use super::{ReplicaError, ReplicaManager};
+use crate::model::{LeaderEpoch, Offset, TopicPartition};
+
+/// Fetch v12: topic names (not ids, so no dependency on UpdateMetadata
+/// having arrived), current leader epoch, last fetched epoch.
+pub const FETCH_VERSION: i16 = 12;
+/// OffsetsForLeaderEpoch v3: the first with replica_id.
+pub const OFFSETS_FOR_LEADER_EPOCH_VERSION: i16 = 3;
+
+/// Where one followed partition stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PartitionFetchState {
+    /// The leader epoch we follow in; fetches carry it as current_leader_epoch.
+    pub leader_epoch: LeaderEpoch,
+    pub fetch_offset: Offset,
+    /// Still has to truncate to the leader's epoch boundary before fetching.
+    pub truncating: bool,
+    /// Paused after an error until then.
+    pub retry_at: Option<Instant>,
+}
+
+impl PartitionFetchState {
+    pub fn new(leader_epoch: LeaderEpoch) -> Self {
+        PartitionFetchState {
+            leader_epoch,
+            fetch_offset: 0,
+            truncating: true,
+            retry_at: None,
+        }
+    }
+}
+
+/// The partitions a fetcher follows, shared with the fetcher manager.
+pub(super) type FetchStates = Arc<Mutex<HashMap<TopicPartition, PartitionFetchState>>>;
+
+pub(super) struct ReplicaFetcher {
+    pub broker_id: i32,
+    pub source: BrokerEndpoint,
+    pub settings: ReplicationSettings,
+    pub replica_manager: Arc<ReplicaManager>,
+    pub partitions: FetchStates,
+    pub wake: Arc<Notify>,
+    pub stop: CancellationToken,
+}
+
+impl ReplicaFetcher {
+    pub async fn run(self) {
+        let client_id = format!("sluice-replica-fetcher-{}", self.broker_id);
+        let mut connection =
+            LeaderConnection::new(&self.source, client_id, self.settings.socket_timeout);
+        tracing::info!(source = self.source.id, address = %self.source.address(), "replica fetcher started");
+        while !self.stop.is_cancelled() {
+            let (truncating, fetching, next_retry) = self.ready_partitions();
+            if !truncating.is_empty() {
+                tokio::select! {
+                    _ = self.stop.cancelled() => break,
+                    _ = self.truncate(&mut connection, truncating) => {}
+                }
+            } else if !fetching.is_empty() {
+                tokio::select! {
+                    _ = self.stop.cancelled() => break,
+                    _ = self.fetch(&mut connection, fetching) => {}
+                }
+            } else {
+                let until =
+                    next_retry.unwrap_or_else(|| Instant::now() + self.settings.fetch_backoff);
+                tokio::select! {
+                    _ = self.stop.cancelled() => break,
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep_until(until) => {}
+                }
+            }
+        }
+        tracing::info!(source = self.source.id, "replica fetcher stopped");
+    }
+
+    /// (partitions to truncate, partitions to fetch, earliest retry time).
+    #[allow(clippy::type_complexity)]
+    fn ready_partitions(
+        &self,
+    ) -> (
+        Vec<(TopicPartition, PartitionFetchState)>,
+        Vec<(TopicPartition, PartitionFetchState)>,
+        Option<Instant>,
+    ) {
+        let now = Instant::now();
+        let mut truncating = Vec::new();
+        let mut fetching = Vec::new();
+        let mut next_retry: Option<Instant> = None;
+        for (tp, state) in self.partitions.lock().iter() {
+            match state.retry_at {
+                Some(at) if at > now => {
+                    next_retry = Some(next_retry.map_or(at, |n| n.min(at)));
+                }
+                _ if state.truncating => truncating.push((tp.clone(), *state)),
+                _ => fetching.push((tp.clone(), *state)),
+            }
+        }
+        (truncating, fetching, next_retry)
+    }
+
+    /// Changes a partition's state if it is still followed in the same epoch.
+    fn update(
+        &self,
+        tp: &TopicPartition,
+        seen: &PartitionFetchState,
+        f: impl FnOnce(&mut PartitionFetchState),
+    ) {
+        if let Some(state) = self.partitions.lock().get_mut(tp)
+            && state.leader_epoch == seen.leader_epoch
+        {
+            f(state);
+        }
+    }
+
+    fn back_off(&self, tp: &TopicPartition, seen: &PartitionFetchState) {
+        let at = Instant::now() + self.settings.fetch_backoff;
+        self.update(tp, seen, |s| s.retry_at = Some(at));
+    }
+
+    /// Truncation is done: fetch from the log end from now on.
+    fn start_fetching(
+        &self,
+        tp: &TopicPartition,
+        seen: &PartitionFetchState,
+        partition: &Partition,
+    ) {
+        let log_end = partition.log().log_end_offset();
+        self.update(tp, seen, |s| {
+            s.truncating = false;
+            s.fetch_offset = log_end;
+            s.retry_at = None;
+        });
+        tracing::info!(partition = %tp, leader = self.source.id, leader_epoch = seen.leader_epoch, fetch_offset = log_end, "following leader");
+    }
+
+    async fn truncate(
+        &self,
+        connection: &mut LeaderConnection,
+        partitions: Vec<(TopicPartition, PartitionFetchState)>,
+    ) {
+        let mut asked = Vec::new();
+        let mut topics: HashMap<String, Vec<OffsetForLeaderPartition>> = HashMap::new();
+        for (tp, seen) in partitions {
+            let Some(partition) = self.replica_manager.get_partition(&tp) else {
+                continue;
+            };
+            match partition.latest_epoch() {
+                // No epochs in our log (empty, or written before epochs were
+                // stamped): truncate to the high watermark, as Kafka does.
+                None => {
+                    let hw = partition.high_watermark();
+                    match partition.truncate_to(hw) {
+                        Ok(()) => self.start_fetching(&tp, &seen, &partition),
+                        Err(e) => self.failed(&tp, &seen, &e),
+                    }
+                }
+                Some(epoch) => {
+                    topics.entry(tp.topic.clone()).or_default().push(
+                        OffsetForLeaderPartition::default()
+                            .with_partition(tp.partition)
+                            .with_current_leader_epoch(seen.leader_epoch)
+                            .with_leader_epoch(epoch),
+                    );
+                    asked.push((tp, seen, partition, epoch));
+                }
+            }
+        }
+        if asked.is_empty() {
+            return;
+        }
+        let request = OffsetForLeaderEpochRequest::default()
+            .with_replica_id(BrokerId(self.broker_id))
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        OffsetForLeaderTopic::default()
+                            .with_topic(TopicName(StrBytes::from_string(topic)))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            );
+        let response: OffsetForLeaderEpochResponse = match connection
+            .send(
+                ApiKey::OffsetForLeaderEpoch,
+                OFFSETS_FOR_LEADER_EPOCH_VERSION,
+                &request,
+            )
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::debug!(source = self.source.id, error = %e, "OffsetsForLeaderEpoch failed");
+                for (tp, seen, _, _) in &asked {
+                    self.back_off(tp, seen);
+                }
+                return;
+            }
+        };
+        let mut answers = HashMap::new();
+        for topic in response.topics {
+            for p in topic.partitions {
+                answers.insert(
+                    TopicPartition::new(topic.topic.0.to_string(), p.partition),
+                    p,
+                );
+            }
+        }
+        for (tp, seen, partition, our_epoch) in asked {
+            let Some(answer) = answers.get(&tp) else {
+                self.back_off(&tp, &seen);
+                continue;
+            };
+            if answer.error_code != 0 {
+                tracing::debug!(partition = %tp, error_code = answer.error_code, "leader refused OffsetsForLeaderEpoch");
+                self.back_off(&tp, &seen);
+                continue;
+            }
+            let log_end = partition.log().log_end_offset();
+            let target = if answer.end_offset == UNDEFINED_EPOCH_OFFSET {
+                partition.high_watermark()
+            } else if answer.leader_epoch == our_epoch {
+                answer.end_offset.min(log_end)
+            } else {
+                // The leader's last epoch up to ours is older: cut at our own
+                // end of that epoch too.
+                let (_, ours) = partition.end_offset_for_epoch(answer.leader_epoch);
+                let ours = if ours == UNDEFINED_EPOCH_OFFSET {
+                    log_end
+                } else {
+                    ours
+                };
+                answer.end_offset.min(ours).min(log_end)
+            };
+            if target < log_end {
+                tracing::info!(partition = %tp, from = log_end, to = target, leader_epoch = answer.leader_epoch, "truncating to the leader's epoch boundary");
+            }
+            match partition.truncate_to(target) {
+                Ok(()) => self.start_fetching(&tp, &seen, &partition),
+                Err(e) => self.failed(&tp, &seen, &e),
+            }
+        }
+    }
+
+    async fn fetch(
+        &self,
+        connection: &mut LeaderConnection,
+        partitions: Vec<(TopicPartition, PartitionFetchState)>,
+    ) {
+        let mut topics: HashMap<String, Vec<FetchPartition>> = HashMap::new();
+        for (tp, seen) in &partitions {
+            let log_start = self
+                .replica_manager
+                .get_partition(tp)
+                .map_or(-1, |p| p.log().log_start_offset());
+            topics.entry(tp.topic.clone()).or_default().push(
+                FetchPartition::default()
+                    .with_partition(tp.partition)
+                    .with_current_leader_epoch(seen.leader_epoch)
+                    .with_fetch_offset(seen.fetch_offset)
+                    .with_last_fetched_epoch(-1)
+                    .with_log_start_offset(log_start)
+                    .with_partition_max_bytes(self.settings.fetch_max_bytes),
+            );
+        }
+        let request = FetchRequest::default()
+            .with_replica_id(BrokerId(self.broker_id))
+            .with_max_wait_ms(self.settings.fetch_wait_max_ms)
+            .with_min_bytes(self.settings.fetch_min_bytes)
+            .with_max_bytes(self.settings.fetch_response_max_bytes)
+            .with_isolation_level(0)
+            .with_session_id(0)
+            .with_session_epoch(-1)
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        FetchTopic::default()
+                            .with_topic(TopicName(StrBytes::from_string(topic)))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            );
+        let response: FetchResponse = match connection
+            .send(ApiKey::Fetch, FETCH_VERSION, &request)
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::debug!(source = self.source.id, error = %e, "replica fetch failed");
+                for (tp, seen) in &partitions {
+                    self.back_off(tp, seen);
+                }
+                return;
+            }
+        };
+        let mut answers = HashMap::new();
+        for topic in response.responses {
+            for p in topic.partitions {
+                answers.insert(
+                    TopicPartition::new(topic.topic.0.to_string(), p.partition_index),
+                    p,
+                );
+            }
+        }
+        let mut moved = false;
+        for (tp, seen) in partitions {
+            let (Some(answer), Some(partition)) =
+                (answers.remove(&tp), self.replica_manager.get_partition(&tp))
+            else {
+                continue;
+            };
+            match ResponseError::try_from_code(answer.error_code) {
+                None => {
+                    let records = answer.records.unwrap_or_default();
+                    match partition.append_as_follower(
+                        seen.leader_epoch,
+                        &records,
+                        answer.high_watermark,
+                    ) {
+                        Ok(log_end) => {
+                            moved = true;
+                            self.update(&tp, &seen, |s| s.fetch_offset = log_end);
+                        }
+                        Err(e) => self.failed(&tp, &seen, &e),
+                    }
+                }
+                Some(ResponseError::OffsetOutOfRange) => {
+                    if seen.fetch_offset < answer.log_start_offset {
+                        // The leader deleted what we would fetch next: start over at its log start.
+                        tracing::info!(partition = %tp, fetch_offset = seen.fetch_offset, leader_log_start = answer.log_start_offset, "restarting the log at the leader's log start");
+                        match partition.truncate_fully_and_start_at(answer.log_start_offset) {
+                            Ok(()) => self.start_fetching(&tp, &seen, &partition),
+                            Err(e) => self.failed(&tp, &seen, &e),
+                        }
+                    } else {
+                        self.update(&tp, &seen, |s| s.truncating = true);
+                    }
+                }
+                Some(error) => {
+                    tracing::debug!(partition = %tp, ?error, "leader refused replica fetch");
+                    self.back_off(&tp, &seen);
+                }
+            }
+        }
+        if moved {
+            self.replica_manager.announce_high_watermark_change();
+        }
+    }
+
+    fn failed(&self, tp: &TopicPartition, seen: &PartitionFetchState, error: &ReplicaError) {
+        match error {
+            // A LeaderAndIsr moved the partition on; the manager updates us.
+            ReplicaError::NotLeaderOrFollower(_) => self.back_off(tp, seen),
+            other => {
+                tracing::warn!(partition = %tp, error = %other, "replication failed; truncating again after back-off");
+                let at = Instant::now() + self.settings.fetch_backoff;
+                self.update(tp, seen, |s| {
+                    s.truncating = true;
+                    s.retry_at = Some(at);
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The leader epoch cache of one partition (Kafka's LeaderEpochFileCache):
+//! the `(epoch, start offset)` pairs of every leader epoch that wrote to the
+//! log, persisted as the partition's `leader-epoch-checkpoint`. Leaders add an
+//! entry when they take over; followers add one when a replicated batch
+//! carries a newer epoch. OffsetsForLeaderEpoch answers from it, and followers
+//! truncate to the epoch boundary it yields.
+
+use std::path::Path;
+
+use parking_lot::Mutex;
+
+use crate::log::{CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOINT, LogError};
+use crate::model::{LeaderEpoch, Offset};
+
+/// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
+pub const UNDEFINED_EPOCH: LeaderEpoch = -1;
+pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
+
+#[derive(Debug)]
+pub struct LeaderEpochCache {
+    file: CheckpointFile,
+    entries: Mutex<Vec<EpochEntry>>,
+}
+
+impl LeaderEpochCache {
+    /// Loads `<partition dir>/leader-epoch-checkpoint` (missing: empty).
+    pub fn load(partition_dir: &Path) -> Result<LeaderEpochCache, LogError> {
+        let file = CheckpointFile::new(partition_dir.join(LEADER_EPOCH_CHECKPOINT));
+        let mut entries: Vec<EpochEntry> = file.read()?;
+        entries.sort_by_key(|e| e.epoch);
+        Ok(LeaderEpochCache {
+            file,
+            entries: Mutex::new(entries),
+        })
+    }
+
+    pub fn latest_epoch(&self) -> Option<LeaderEpoch> {
+        self.entries.lock().last().map(|e| e.epoch)
+    }
+
+    #[cfg(test)]
+    pub fn entries(&self) -> Vec<EpochEntry> {
+        self.entries.lock().clone()
+    }
+
+    /// Records that `epoch` starts at `start_offset`, if it is newer than the
+    /// latest epoch. Entries starting at or after `start_offset` conflict with
+    /// it and are dropped, as Kafka does.
+    pub fn assign(&self, epoch: LeaderEpoch, start_offset: Offset) -> Result<(), LogError> {
+        if epoch < 0 {
+            return Ok(());
+        }
+        let mut entries = self.entries.lock();
+        if entries.last().is_some_and(|e| e.epoch >= epoch) {
+            return Ok(());
+        }
+        entries.retain(|e| e.start_offset < start_offset);
+        entries.push(EpochEntry {
+            epoch,
+            start_offset,
+        });
+        self.file.write(&entries)
+    }
+
+    /// `(epoch, end offset)` for a requested epoch: the end offset is the start
+    /// of the first later epoch (the log end for the latest epoch), and the
+    /// epoch is the largest known one not above the request. Undefined when
+    /// the request is newer than every known epoch or the cache is empty.
+    pub fn end_offset_for(
+        &self,
+        requested: LeaderEpoch,
+        log_end_offset: Offset,
+    ) -> (LeaderEpoch, Offset) {
+        let entries = self.entries.lock();
+        end_offset_for(&entries, requested, log_end_offset)
+    }
+
+    /// Drops entries starting at or after `end_offset` (the log was truncated there).
+    pub fn truncate_from_end(&self, end_offset: Offset) -> Result<(), LogError> {
+        let mut entries = self.entries.lock();
+        let before = entries.len();
+        entries.retain(|e| e.start_offset < end_offset);
+        if entries.len() != before {
+            self.file.write(&entries)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets everything (the log was emptied and restarted elsewhere).
+    pub fn clear(&self) -> Result<(), LogError> {
+        let mut entries = self.entries.lock();
+        if !entries.is_empty() {
+            entries.clear();
+            self.file.write(&entries)?;
+        }
+        Ok(())
+    }
+}
+
+fn end_offset_for(
+    entries: &[EpochEntry],
+    requested: LeaderEpoch,
+    log_end_offset: Offset,
+) -> (LeaderEpoch, Offset) {
+    let undefined = (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET);
+    let Some(latest) = entries.last() else {
+        return undefined;
+    };
+    if requested == UNDEFINED_EPOCH {
+        return undefined;
+    }
+    if requested == latest.epoch {
+        return (latest.epoch, log_end_offset);
+    }
+    let Some(next) = entries.iter().find(|e| e.epoch > requested) else {
+        return undefined;
+    };
+    match entries.iter().rev().find(|e| e.epoch <= requested) {
+        Some(floor) => (floor.epoch, next.start_offset),
+        None => (requested, next.start_offset),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(epoch: i32, start_offset: i64) -> EpochEntry {
+        EpochEntry {
+            epoch,
+            start_offset,
+        }
+    }
+
+    #[test]
+    fn end_offsets_follow_kafka_rules() {
+        let entries = [entry(0, 0), entry(2, 10), entry(5, 30)];
+        assert_eq!(end_offset_for(&entries, 5, 42), (5, 42));
+        assert_eq!(end_offset_for(&entries, 2, 42), (2, 30));
+        assert_eq!(end_offset_for(&entries, 3, 42), (2, 30));
+        assert_eq!(end_offset_for(&entries, 0, 42), (0, 10));
+        assert_eq!(end_offset_for(&entries, 6, 42), (-1, -1));
+        assert_eq!(end_offset_for(&entries, -1, 42), (-1, -1));
+        assert_eq!(end_offset_for(&[], 0, 42), (-1, -1));
+        let later = [entry(3, 7)];
+        assert_eq!(end_offset_for(&later, 1, 42), (1, 7));
+    }
+
+    #[test]
+    fn assign_persists_and_truncation_drops_later_epochs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LeaderEpochCache::load(dir.path()).unwrap();
+        cache.assign(0, 0).unwrap();
+        cache.assign(0, 5).unwrap();
+        cache.assign(1, 5).unwrap();
+        cache.assign(3, 9).unwrap();
+        assert_eq!(cache.entries(), vec![entry(0, 0), entry(1, 5), entry(3, 9)]);
+        cache.truncate_from_end(9).unwrap();
+        let reloaded = LeaderEpochCache::load(dir.path()).unwrap();
+        assert_eq!(reloaded.entries(), vec![entry(0, 0), entry(1, 5)]);
+        assert_eq!(reloaded.latest_epoch(), Some(1));
+        let text = std::fs::read_to_string(dir.path().join(LEADER_EPOCH_CHECKPOINT)).unwrap();
+        assert_eq!(text, "0\n2\n0 0\n1 5\n");
+        // A new epoch starting below existing entries replaces them.
+        reloaded.assign(4, 3).unwrap();
+        assert_eq!(reloaded.entries(), vec![entry(0, 0), entry(4, 3)]);
+    }
+}

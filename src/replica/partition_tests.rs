@@ -1,0 +1,236 @@
+//! Partition as leader (high watermark, ISR proposals, acks=all checks) and
+//! as follower (appends with the leader's offsets, epochs, truncation).
+
+use super::*;
+use crate::log::test_util::batch;
+use crate::log::{LogConfig, LogManager};
+
+const LAG_MS: i64 = 3000;
+
+fn state(leader: i32, leader_epoch: i32, isr: &[i32]) -> LeadershipState {
+    LeadershipState {
+        topic_id: Uuid::nil(),
+        leader,
+        leader_epoch,
+        isr: isr.to_vec(),
+        replicas: vec![1, 2, 3],
+        zk_version: 0,
+        controller_epoch: 1,
+        followers: HashMap::new(),
+        isr_changes_blocked: false,
+    }
+}
+
+/// Broker 1's replica of t-0, not yet led or followed.
+fn partition(dir: &std::path::Path) -> (LogManager, Partition) {
+    let manager = LogManager::startup(&[dir.to_path_buf()], LogConfig::default()).unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let log = manager
+        .get_or_create_log(&tp, LogConfig::default())
+        .unwrap();
+    let partition = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+    (manager, partition)
+}
+
+fn append(p: &Partition, count: usize) {
+    let mut records = batch(0, count);
+    p.append_as_leader(&mut records, 0, -1).unwrap();
+}
+
+#[test]
+fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    let change = p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000);
+    assert_eq!(change.unwrap(), LeadershipChange::Leader);
+    append(&p, 5);
+    assert_eq!(p.high_watermark(), 0, "followers unknown yet");
+    p.update_follower_fetch(2, 5, 1100);
+    assert_eq!(p.high_watermark(), 0);
+    assert!(p.update_follower_fetch(3, 5, 1100).high_watermark_moved);
+    assert_eq!(p.high_watermark(), 5);
+
+    // Follower 3 stops fetching; 2 keeps up.
+    append(&p, 5);
+    p.update_follower_fetch(2, 10, 1200);
+    assert!(p.check_replicated(10).is_none());
+    assert_eq!(
+        p.isr_change_proposal(4000, LAG_MS),
+        None,
+        "3 is within its lag"
+    );
+    let shrink = p.isr_change_proposal(4101, LAG_MS).expect("3 lags");
+    assert_eq!(shrink.isr, vec![1, 2], "a dropped member is not re-added");
+    assert!(p.apply_isr_change(&shrink, 1));
+    assert_eq!(p.high_watermark(), 10);
+    assert!(matches!(p.check_replicated(10), Some(Ok(()))));
+
+    // min.insync.replicas 3: refused before the append, and after it.
+    p.set_min_insync_replicas(3);
+    assert!(matches!(
+        p.check_replicated(10),
+        Some(Err(ReplicaError::NotEnoughReplicasAfterAppend { .. }))
+    ));
+    let mut records = batch(0, 1);
+    assert!(matches!(
+        p.append_as_leader(&mut records, 0, -1),
+        Err(ReplicaError::NotEnoughReplicas { .. })
+    ));
+    assert!(
+        p.append_as_leader(&mut records, 0, 1).is_ok(),
+        "acks=1 is fine"
+    );
+
+    // 3 comes back and catches up to the high watermark: it rejoins.
+    p.update_follower_fetch(2, 11, 5000);
+    assert_eq!(p.high_watermark(), 11);
+    let outcome = p.update_follower_fetch(3, 11, 5000);
+    assert!(outcome.wants_isr_expansion);
+    let expand = p.isr_change_proposal(5000, LAG_MS).expect("3 caught up");
+    assert_eq!(expand.isr, vec![1, 2, 3]);
+    assert_eq!(expand.zk_version, 1);
+
+    // A lost zkVersion race stops ISR changes until the next LeaderAndIsr.
+    p.block_isr_changes(&expand);
+    assert_eq!(p.isr_change_proposal(5000, LAG_MS), None);
+    p.make_leader_or_follower(state(1, 1, &[1, 2]), 6000)
+        .unwrap();
+    assert!(
+        p.isr_change_proposal(6000, LAG_MS).is_none(),
+        "3 not yet fetched in epoch 1"
+    );
+    p.update_follower_fetch(3, 11, 6100);
+    assert!(p.isr_change_proposal(6100, LAG_MS).is_some());
+    assert_eq!(p.end_offset_for_epoch(0), (0, 11));
+    assert_eq!(p.end_offset_for_epoch(1), (1, 11));
+}
+
+#[test]
+fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    let change = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
+    assert_eq!(
+        change.unwrap(),
+        LeadershipChange::StartFollowing {
+            leader: 2,
+            leader_epoch: 3
+        }
+    );
+    // Same leader and epoch again: keep fetching as before.
+    let again = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
+    assert_eq!(again.unwrap(), LeadershipChange::KeepFollowing);
+
+    let mut first = batch(0, 4);
+    crate::log::set_partition_leader_epoch(&mut first, 2);
+    let mut second = batch(4, 2);
+    crate::log::set_partition_leader_epoch(&mut second, 3);
+    let mut fetched = [first.clone(), second.clone()].concat();
+    // The leader cut a third batch short at its size limit.
+    fetched.extend_from_slice(&batch(6, 3)[..20]);
+    assert_eq!(p.append_as_follower(3, &fetched, 5).unwrap(), 6);
+    assert_eq!(p.high_watermark(), 5);
+    assert_eq!(p.latest_epoch(), Some(3));
+    assert_eq!(p.end_offset_for_epoch(2), (2, 4));
+    assert!(
+        matches!(
+            p.append_as_follower(2, &batch(6, 1), 6),
+            Err(ReplicaError::NotLeaderOrFollower(_))
+        ),
+        "a fetch from an older epoch is dropped"
+    );
+
+    // Truncation to an epoch boundary drops later epochs too.
+    p.truncate_to(4).unwrap();
+    assert_eq!(p.log().log_end_offset(), 4);
+    assert_eq!(p.latest_epoch(), Some(2));
+    assert_eq!(p.high_watermark(), 4);
+
+    let no_leader = p.make_leader_or_follower(state(-1, 4, &[1]), 1000);
+    assert_eq!(no_leader.unwrap(), LeadershipChange::NoLeader);
+    let stale = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
+    assert!(matches!(
+        stale,
+        Err(ReplicaError::StaleControllerEpoch { .. })
+    ));
+}
+
+/// A batch of `count` records from idempotent producer `pid` (epoch 0) with
+/// first sequence `seq`, at `base_offset`.
+fn idempotent_batch(base_offset: i64, pid: i64, seq: i32, count: usize) -> Vec<u8> {
+    let mut b = batch(base_offset, count);
+    b[43..51].copy_from_slice(&pid.to_be_bytes());
+    b[51..53].copy_from_slice(&0i16.to_be_bytes());
+    b[53..57].copy_from_slice(&seq.to_be_bytes());
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+#[test]
+fn leader_answers_a_retried_idempotent_batch_with_its_first_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(1, 0, &[1]), 1000).unwrap();
+    let first = p
+        .append_as_leader(&mut idempotent_batch(0, 9, 0, 3), 0, 1)
+        .unwrap();
+    p.append_as_leader(&mut batch(0, 2), 0, 1).unwrap();
+    let retry = p
+        .append_as_leader(&mut idempotent_batch(0, 9, 0, 3), 0, 1)
+        .unwrap();
+    assert_eq!((retry.first_offset, retry.last_offset), (0, 2));
+    assert_eq!(retry.first_offset, first.first_offset);
+    assert_eq!(p.log().log_end_offset(), 5, "not stored twice");
+    // The next sequence is new; a corrupt retry is refused, not answered.
+    let next = p
+        .append_as_leader(&mut idempotent_batch(0, 9, 3, 1), 0, 1)
+        .unwrap();
+    assert_eq!(next.first_offset, 5);
+    let mut corrupt = idempotent_batch(0, 9, 0, 3);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    assert!(p.append_as_leader(&mut corrupt, 0, 1).is_err());
+    assert_eq!(p.log().log_end_offset(), 6);
+}
+
+#[test]
+fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let (manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(2, 0, &[1, 2]), 1000)
+        .unwrap();
+    let fetched = [
+        idempotent_batch(0, 9, 0, 3),
+        idempotent_batch(3, 9, 3, 2),
+        batch(5, 1),
+    ]
+    .concat();
+    assert_eq!(p.append_as_follower(0, &fetched, 0).unwrap(), 6);
+    p.make_leader_or_follower(state(1, 1, &[1]), 2000).unwrap();
+    let retry = p
+        .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
+        .unwrap();
+    assert_eq!((retry.first_offset, retry.last_offset), (3, 4));
+    assert_eq!(p.log().log_end_offset(), 6);
+
+    // Truncation forgets what it cut; a restarted replica reads the tail again.
+    p.make_leader_or_follower(state(2, 2, &[1, 2]), 3000)
+        .unwrap();
+    p.truncate_to(3).unwrap();
+    p.make_leader_or_follower(state(1, 3, &[1]), 4000).unwrap();
+    let after_cut = p
+        .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
+        .unwrap();
+    assert_eq!(after_cut.first_offset, 3, "appended again after the cut");
+    let log = Arc::clone(p.log());
+    drop(p);
+    let reopened =
+        Partition::new(TopicPartition::new("t", 0), 1, log, state(1, 3, &[1]), 0, 2).unwrap();
+    let from_disk = reopened
+        .append_as_leader(&mut idempotent_batch(0, 9, 0, 3), 0, 1)
+        .unwrap();
+    assert_eq!(from_disk.first_offset, 0);
+    assert_eq!(reopened.log().log_end_offset(), 5);
+    drop(manager);
+}
