@@ -7,7 +7,18 @@
 //! cargo bench --bench throughput -- --bootstrap HOST:PORT --rss-pid PID
 //!     [--idle-partitions N]
 //! ```
-//! `scripts/bench.sh` starts ZooKeeper and a broker and runs both for you.
+//! cargo bench --bench throughput -- --bootstrap HOST:PORT,... --cluster
+//!     [--records N] [--size BYTES] [--failover-pids ID=PID,ID=PID,...]
+//! ```
+//! `scripts/bench.sh` starts ZooKeeper and a broker and runs both for you
+//! (`BENCH_CLUSTER=1` adds a three-broker cluster and `--cluster`).
+//!
+//! `--cluster` measures a replicated cluster instead (no mock): produce and
+//! consume for RF=1 and RF=3, each with acks=1 and acks=all, as below; then,
+//! with `--failover-pids`, how long a leader failover takes (see
+//! `throughput/cluster.rs`).
+//!
+//! ```text
 //!
 //! For each target (always the mock cluster, and the Sluice broker at
 //! `--bootstrap` when given) it:
@@ -70,9 +81,13 @@ use rdkafka::{Offset, TopicPartitionList};
 
 const USAGE: &str = "usage: cargo bench --bench throughput -- [--bootstrap HOST:PORT] \
 [--records N] [--size BYTES] [--topic NAME] [--acks 1|all|0] [--partitions N] \
-[--rss-pid PID [--idle-partitions N]]";
+[--rss-pid PID [--idle-partitions N]] [--cluster [--failover-pids ID=PID,...]]";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+#[path = "throughput/cluster.rs"]
+mod cluster;
+
+#[derive(Clone)]
 struct Args {
     bootstrap: Option<String>,
     records: usize,
@@ -82,6 +97,11 @@ struct Args {
     partitions: i32,
     rss_pid: Option<u32>,
     idle_partitions: i32,
+    /// Replication factor of the created topic (1 outside `--cluster`).
+    replication_factor: i32,
+    cluster: bool,
+    /// broker id -> pid, for the failover measurement of `--cluster`.
+    failover_pids: Vec<(i32, u32)>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -98,6 +118,9 @@ fn parse_args() -> Result<Args> {
         partitions: 1,
         rss_pid: None,
         idle_partitions: 100,
+        replication_factor: 1,
+        cluster: false,
+        failover_pids: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -107,6 +130,10 @@ fn parse_args() -> Result<Args> {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
             std::process::exit(0);
+        }
+        if flag == "--cluster" {
+            a.cluster = true;
+            continue;
         }
         let value = it
             .next()
@@ -137,6 +164,7 @@ fn parse_args() -> Result<Args> {
             "--partitions" => a.partitions = i32::try_from(num(&flag)?)?,
             "--rss-pid" => a.rss_pid = Some(u32::try_from(num(&flag)?)?),
             "--idle-partitions" => a.idle_partitions = i32::try_from(num(&flag)?)?,
+            "--failover-pids" => a.failover_pids = cluster::parse_pids(&value)?,
             _ => bail!("unknown argument {flag}\n{USAGE}"),
         }
     }
@@ -163,6 +191,9 @@ fn run() -> Result<()> {
             &format!("{}-idle", args.topic),
             args.idle_partitions,
         );
+    }
+    if args.cluster {
+        return cluster::run(&args);
     }
     println!("## Throughput: mock cluster vs Sluice\n");
     println!(
@@ -300,7 +331,7 @@ fn run_target(
         Some(cluster) => cluster
             .create_topic(&args.topic, args.partitions, 1)
             .context("mock create_topic")?,
-        None => create_topic(&cfg, &args.topic, args.partitions)?,
+        None => create_topic(&cfg, &args.topic, args.partitions, args.replication_factor)?,
     }
 
     let producer: ThreadedProducer<Deliveries> = cfg
@@ -377,17 +408,17 @@ fn run_target(
     })
 }
 
-/// CreateTopics with RF 1, retried for up to 30 s while a just-started
-/// broker has not registered itself yet. The topic must not exist before
-/// (its old records would spoil the count).
-fn create_topic(cfg: &ClientConfig, topic: &str, partitions: i32) -> Result<()> {
+/// CreateTopics with replication factor `rf`, retried for up to 30 s while a
+/// just-started broker has not registered itself yet. The topic must not
+/// exist before (its old records would spoil the count).
+fn create_topic(cfg: &ClientConfig, topic: &str, partitions: i32, rf: i32) -> Result<()> {
     let admin: AdminClient<Diag> = cfg
         .create_with_context(Diag("sluice"))
         .context("creating the admin client")?;
     let opts = AdminOptions::new()
         .request_timeout(Some(TIMEOUT))
         .operation_timeout(Some(TIMEOUT));
-    let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(rf));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -498,15 +529,26 @@ fn consume_all(
         .context("creating the consumer")?;
     let parts = args.partitions as usize;
     let mut marks = Vec::with_capacity(parts);
-    for p in 0..args.partitions {
-        let (low, high) = consumer
-            .fetch_watermarks(&args.topic, p, TIMEOUT)
-            .context("ListOffsets")?;
-        ensure!(
-            mock || low == 0,
-            "[{name}] partition {p}: log starts at {low}, not 0"
-        );
-        marks.push((low, high));
+    // With acks=1 on a replicated topic the high watermark (what consumers
+    // may read) follows the followers, a moment after the last ack.
+    let watermarks_deadline = Instant::now() + TIMEOUT;
+    loop {
+        marks.clear();
+        for p in 0..args.partitions {
+            let (low, high) = consumer
+                .fetch_watermarks(&args.topic, p, TIMEOUT)
+                .context("ListOffsets")?;
+            ensure!(
+                mock || low == 0,
+                "[{name}] partition {p}: log starts at {low}, not 0"
+            );
+            marks.push((low, high));
+        }
+        let high_sum: i64 = marks.iter().map(|m| m.1).sum();
+        if high_sum >= args.records as i64 || Instant::now() > watermarks_deadline {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
     }
     let high_sum: i64 = marks.iter().map(|m| m.1).sum();
     ensure!(
@@ -729,7 +771,7 @@ fn idle_rss(bootstrap: &str, pid: u32, topic: &str, partitions: i32) -> Result<(
         .context("Metadata from the broker")?;
     let (rss0, hwm0) = memory_mib(pid)?;
     eprintln!("[sluice] creating topic {topic} with {partitions} partitions");
-    create_topic(&cfg, topic, partitions)?;
+    create_topic(&cfg, topic, partitions, 1)?;
     wait_for_leaders(client.client(), topic, partitions)?;
     drop(client);
     thread::sleep(Duration::from_secs(2));

@@ -19,7 +19,14 @@
 #     /sluice-bench-idle, so nothing left from producing counts), creates a
 #     topic with BENCH_IDLE_PARTITIONS partitions (default 100) and reads the
 #     broker's VmRSS/VmHWM;
-#  6. prints all the tables again at the end, and removes everything it
+#  6. with BENCH_CLUSTER=1 (or =only, which skips steps 3-5): starts three
+#     brokers (ids 1-3, chroot /sluice-bench-cluster,
+#     zookeeper.session.timeout.ms=BENCH_ZK_SESSION_MS, default 6000) and runs
+#     the bench with --cluster: RF=1 vs RF=3 with acks=1 and acks=all
+#     (BENCH_CLUSTER_RECORDS records of 100 bytes each, default BENCH_RECORDS),
+#     then the time from SIGKILL of a partition leader to the first
+#     acknowledged produce;
+#  7. prints all the tables again at the end, and removes everything it
 #     started or wrote (BENCH_KEEP=1 keeps the temp folder with the logs).
 #
 # Steer by the Sluice/mock ratios, not the absolute figures: on a shared
@@ -32,11 +39,17 @@ cd "$SLUICE_ROOT"
 RECORDS=${BENCH_RECORDS:-200000}
 IDLE_PARTITIONS=${BENCH_IDLE_PARTITIONS:-100}
 case "$RECORDS$IDLE_PARTITIONS" in *[!0-9]*) die "BENCH_RECORDS and BENCH_IDLE_PARTITIONS must be numbers" ;; esac
+CLUSTER=${BENCH_CLUSTER:-0}
+CLUSTER_RECORDS=${BENCH_CLUSTER_RECORDS:-$RECORDS}
+ZK_SESSION_MS=${BENCH_ZK_SESSION_MS:-6000}
+case "$CLUSTER" in 0 | 1 | only) ;; *) die "BENCH_CLUSTER must be 0, 1 or only" ;; esac
+case "$CLUSTER_RECORDS$ZK_SESSION_MS" in *[!0-9]*) die "BENCH_CLUSTER_RECORDS and BENCH_ZK_SESSION_MS must be numbers" ;; esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
 zk_pid=
 broker_pid=
 broker_log=
+cluster_pids=()
 
 # stop_pid PID NAME: SIGTERM, up to 20 s for a clean exit, then SIGKILL.
 stop_pid() {
@@ -67,6 +80,15 @@ cleanup() {
     tail -n 40 "$broker_log" >&2 || true
   fi
   stop_broker
+  local p
+  for p in "${cluster_pids[@]}"; do
+    # The failover measurement SIGKILLs one: reap it rather than wait on a zombie.
+    if [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" = Z ]; then
+      wait "$p" 2>/dev/null || true
+    else
+      stop_pid "$p" "cluster broker"
+    fi
+  done
   [ -n "$zk_pid" ] && stop_pid "$zk_pid" ZooKeeper
   if [ "${BENCH_KEEP:-0}" = 1 ]; then
     info "kept $work"
@@ -114,6 +136,35 @@ EOF
   info "broker running: pid $broker_pid, 127.0.0.1:$broker_port, chroot $chroot, log $broker_log"
 }
 
+# start_cluster_broker ID: starts broker ID of the three-broker cluster
+# (chroot /sluice-bench-cluster); appends its pid to cluster_pids, its
+# address to cluster_bootstrap and ID=PID to failover_pids; sets broker_log
+# for error reports.
+start_cluster_broker() {
+  local id=$1 port pid
+  port=$(free_port)
+  broker_log="$work/cluster-$id.log"
+  cat >"$work/cluster-$id.properties" <<EOF
+broker.id=$id
+listeners=PLAINTEXT://127.0.0.1:$port
+log.dirs=$work/cluster-$id-logs
+zookeeper.connect=127.0.0.1:$zk_port/sluice-bench-cluster
+zookeeper.session.timeout.ms=$ZK_SESSION_MS
+num.partitions=1
+default.replication.factor=1
+offsets.topic.replication.factor=1
+auto.leader.rebalance.enable=false
+group.initial.rebalance.delay.ms=0
+EOF
+  setsid target/release/sluice broker "$work/cluster-$id.properties" >"$broker_log" 2>&1 </dev/null &
+  pid=$!
+  cluster_pids+=("$pid")
+  wait_for_port 127.0.0.1 "$port" 60 "$pid" || die "cluster broker $id did not start"
+  cluster_bootstrap="${cluster_bootstrap:+$cluster_bootstrap,}127.0.0.1:$port"
+  failover_pids="${failover_pids:+$failover_pids,}$id=$pid"
+  info "cluster broker $id running: pid $pid, 127.0.0.1:$port, log $broker_log"
+}
+
 step "Installing what is missing (ZooKeeper, C/C++ build tools for librdkafka)"
 ensure_zookeeper
 pkgs=()
@@ -145,25 +196,43 @@ step "Building (cargo build --release, then the bench)"
 cargo build --release
 cargo bench --bench throughput --no-run
 
-step "Starting a broker"
-start_broker broker /sluice-bench
-
 results=()
-for size in 100 1024; do
-  step "Throughput: $RECORDS records of $size bytes $*"
-  out="$work/throughput-$size.md"
-  cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
-    --records "$RECORDS" --size "$size" "$@" | tee "$out"
-  results+=("$out")
-done
+if [ "$CLUSTER" != only ]; then
+  step "Starting a broker"
+  start_broker broker /sluice-bench
 
-step "Idle memory: fresh broker, one topic with $IDLE_PARTITIONS partitions"
-stop_broker
-start_broker broker-idle /sluice-bench-idle
-out="$work/idle-rss.md"
-cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
-  --rss-pid "$broker_pid" --idle-partitions "$IDLE_PARTITIONS" | tee "$out"
-results+=("$out")
+  for size in 100 1024; do
+    step "Throughput: $RECORDS records of $size bytes $*"
+    out="$work/throughput-$size.md"
+    cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
+      --records "$RECORDS" --size "$size" "$@" | tee "$out"
+    results+=("$out")
+  done
+
+  step "Idle memory: fresh broker, one topic with $IDLE_PARTITIONS partitions"
+  stop_broker
+  start_broker broker-idle /sluice-bench-idle
+  out="$work/idle-rss.md"
+  cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
+    --rss-pid "$broker_pid" --idle-partitions "$IDLE_PARTITIONS" | tee "$out"
+  results+=("$out")
+  stop_broker
+fi
+
+if [ "$CLUSTER" != 0 ]; then
+  step "Three-broker cluster: RF=1 vs RF=3, acks=1 vs acks=all, leader failover"
+  cluster_bootstrap=
+  failover_pids=
+  for id in 1 2 3; do start_cluster_broker "$id"; done
+  out="$work/cluster.md"
+  {
+    cargo bench -q --bench throughput -- --bootstrap "$cluster_bootstrap" --cluster \
+      --records "$CLUSTER_RECORDS" --size 100 --failover-pids "$failover_pids"
+    echo "Brokers: zookeeper.session.timeout.ms=$ZK_SESSION_MS, other settings at their defaults."
+    echo
+  } | tee "$out"
+  results+=("$out")
+fi
 
 step "Results"
 for f in "${results[@]}"; do
