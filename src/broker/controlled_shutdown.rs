@@ -9,19 +9,14 @@
 
 use std::time::Duration;
 
-use bytes::BytesMut;
+use crate::replica::{BrokerEndpoint, ConnectionError, LeaderConnection};
+use crate::zk::{ZkClient, ZkError};
 use kafka_protocol::messages::{
     ApiKey, BrokerId, ControlledShutdownRequest, ControlledShutdownResponse,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-use crate::protocol::{ProtocolError, decode_response, encode_request};
-use crate::zk::{ZkClient, ZkError};
 
 /// The version sent: the newest, with the broker epoch.
 const CONTROLLED_SHUTDOWN_VERSION: i16 = 3;
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// controlled.shutdown.* and controller.socket.timeout.ms.
 #[derive(Debug, Clone)]
@@ -42,12 +37,8 @@ enum AttemptError {
     NotRegistered,
     #[error("ZooKeeper: {0}")]
     Zk(#[from] ZkError),
-    #[error("i/o: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("{0}")]
-    Protocol(#[from] ProtocolError),
-    #[error("bad response frame size {0}")]
-    BadFrame(i32),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
     #[error("timed out")]
     TimedOut,
 }
@@ -104,15 +95,7 @@ async fn attempt_once(
         .await?
         .ok_or(AttemptError::NoControllerEndpoint(controller))?;
     let (host, port) = registration
-        .endpoint("PLAINTEXT")
-        .or_else(|| {
-            registration
-                .parsed_endpoints()
-                .ok()?
-                .into_iter()
-                .next()
-                .map(|e| (e.host, e.port))
-        })
+        .inter_broker_endpoint()
         .ok_or(AttemptError::NoControllerEndpoint(controller))?;
     let broker_epoch = zk
         .get_broker_and_epoch(broker_id)
@@ -127,27 +110,22 @@ async fn attempt_once(
     let request = ControlledShutdownRequest::default()
         .with_broker_id(BrokerId(broker_id))
         .with_broker_epoch(broker_epoch);
-    let correlation_id = 1;
-    let frame = encode_request(
-        ApiKey::ControlledShutdown,
-        CONTROLLED_SHUTDOWN_VERSION,
-        correlation_id,
-        &format!("sluice-broker-{broker_id}"),
-        &request,
-    )?;
-    let mut stream = TcpStream::connect((host.as_str(), port)).await?;
-    stream.set_nodelay(true)?;
-    stream.write_all(&frame).await?;
-    let size = stream.read_i32().await?;
-    if size < 0 || size as usize > MAX_RESPONSE_BYTES {
-        return Err(AttemptError::BadFrame(size));
-    }
-    let mut buf = BytesMut::zeroed(size as usize);
-    stream.read_exact(&mut buf).await?;
-    Ok(decode_response(
-        ApiKey::ControlledShutdown,
-        CONTROLLED_SHUTDOWN_VERSION,
-        correlation_id,
-        buf.freeze(),
-    )?)
+    let controller_endpoint = BrokerEndpoint {
+        id: controller,
+        host,
+        port,
+    };
+    // The attempt is bounded by the caller's timeout.
+    let mut connection = LeaderConnection::new(
+        &controller_endpoint,
+        format!("sluice-broker-{broker_id}"),
+        Duration::MAX,
+    );
+    Ok(connection
+        .send(
+            ApiKey::ControlledShutdown,
+            CONTROLLED_SHUTDOWN_VERSION,
+            &request,
+        )
+        .await?)
 }

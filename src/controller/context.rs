@@ -93,20 +93,7 @@ impl ControllerContext {
         let Some(registration) = zk.get_broker(id).await? else {
             return Ok(None);
         };
-        let first_endpoint = registration
-            .parsed_endpoints()
-            .ok()
-            .and_then(|endpoints| endpoints.into_iter().next())
-            .map(|e| (e.host, e.port));
-        let (host, port) = registration
-            .endpoint("PLAINTEXT")
-            .or(first_endpoint)
-            .unwrap_or_else(|| {
-                (
-                    registration.host.clone().unwrap_or_default(),
-                    registration.port as u16,
-                )
-            });
+        let (host, port) = registration.inter_broker_endpoint().unwrap_or_default();
         Ok(Some(LiveBroker {
             id,
             host,

@@ -1,6 +1,7 @@
 //! A follower's connection to a leader broker (Kafka's BlockingSend): one
 //! TCP connection carrying one request at a time over the Kafka protocol,
-//! reconnected lazily after any failure.
+//! reconnected lazily after any failure. The broker's controlled shutdown
+//! uses it too, to reach the controller.
 
 use std::time::Duration;
 

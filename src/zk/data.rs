@@ -291,6 +291,20 @@ impl BrokerRegistration {
             .collect()
     }
 
+    /// Where other brokers reach this one: the PLAINTEXT listener, else the
+    /// first advertised endpoint, else the legacy host/port fields.
+    pub fn inter_broker_endpoint(&self) -> Option<(String, u16)> {
+        self.endpoint("PLAINTEXT")
+            .or_else(|| {
+                let first = self.parsed_endpoints().ok()?.into_iter().next()?;
+                Some((first.host, first.port))
+            })
+            .or_else(|| {
+                let host = self.host.clone()?;
+                u16::try_from(self.port).ok().map(|port| (host, port))
+            })
+    }
+
     /// Host and port of the listener named `listener_name`, if advertised.
     pub fn endpoint(&self, listener_name: &str) -> Option<(String, u16)> {
         self.parsed_endpoints()
