@@ -15,12 +15,19 @@ use uuid::Uuid;
 use crate::model::{BrokerId, ControllerEpoch, LeaderEpoch, ZkVersion};
 
 /// Where a live broker listens, as advertised in its registration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BrokerEndpoint {
     pub id: BrokerId,
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+}
+
+impl BrokerEndpoint {
+    /// `host:port`, for connecting.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
 }
 
 /// Leader, ISR and replicas of one partition, as the controller last announced them.

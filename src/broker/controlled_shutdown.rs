@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use crate::replica::{BrokerEndpoint, ConnectionError, LeaderConnection};
+use crate::metadata::BrokerEndpoint;
+use crate::replica::{ConnectionError, LeaderConnection};
 use crate::zk::{ZkClient, ZkError};
 use kafka_protocol::messages::{
     ApiKey, BrokerId, ControlledShutdownRequest, ControlledShutdownResponse,
@@ -111,9 +112,10 @@ async fn attempt_once(
         .with_broker_id(BrokerId(broker_id))
         .with_broker_epoch(broker_epoch);
     let controller_endpoint = BrokerEndpoint {
-        id: controller,
+        id: crate::model::BrokerId(controller),
         host,
         port,
+        rack: None,
     };
     // The attempt is bounded by the caller's timeout.
     let mut connection = LeaderConnection::new(

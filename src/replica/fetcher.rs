@@ -25,11 +25,12 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::leader_connection::{BrokerEndpoint, LeaderConnection};
+use super::leader_connection::LeaderConnection;
 use super::leader_epoch_cache::UNDEFINED_EPOCH_OFFSET;
 use super::partition::Partition;
 use super::settings::ReplicationSettings;
 use super::{ReplicaError, ReplicaManager};
+use crate::metadata::BrokerEndpoint;
 use crate::model::{LeaderEpoch, Offset, TopicPartition};
 
 /// Fetch v12: topic names (not ids, so no dependency on UpdateMetadata
@@ -79,7 +80,7 @@ impl ReplicaFetcher {
         let client_id = format!("sluice-replica-fetcher-{}", self.broker_id);
         let mut connection =
             LeaderConnection::new(&self.source, client_id, self.settings.socket_timeout);
-        tracing::info!(source = self.source.id, address = %self.source.address(), "replica fetcher started");
+        tracing::info!(source = self.source.id.0, address = %self.source.address(), "replica fetcher started");
         while !self.stop.is_cancelled() {
             let (truncating, fetching, next_retry) = self.ready_partitions();
             if !truncating.is_empty() {
@@ -102,7 +103,7 @@ impl ReplicaFetcher {
                 }
             }
         }
-        tracing::info!(source = self.source.id, "replica fetcher stopped");
+        tracing::info!(source = self.source.id.0, "replica fetcher stopped");
     }
 
     /// (partitions to truncate, partitions to fetch, earliest retry time).
@@ -162,7 +163,7 @@ impl ReplicaFetcher {
             s.fetch_offset = log_end;
             s.retry_at = None;
         });
-        tracing::info!(partition = %tp, leader = self.source.id, leader_epoch = seen.leader_epoch, fetch_offset = log_end, "following leader");
+        tracing::info!(partition = %tp, leader = self.source.id.0, leader_epoch = seen.leader_epoch, fetch_offset = log_end, "following leader");
     }
 
     async fn truncate(
@@ -222,7 +223,7 @@ impl ReplicaFetcher {
         {
             Ok(response) => response,
             Err(e) => {
-                tracing::debug!(source = self.source.id, error = %e, "OffsetsForLeaderEpoch failed");
+                tracing::debug!(source = self.source.id.0, error = %e, "OffsetsForLeaderEpoch failed");
                 for (tp, seen, _, _) in &asked {
                     self.back_off(tp, seen);
                 }
@@ -319,7 +320,7 @@ impl ReplicaFetcher {
         {
             Ok(response) => response,
             Err(e) => {
-                tracing::debug!(source = self.source.id, error = %e, "replica fetch failed");
+                tracing::debug!(source = self.source.id.0, error = %e, "replica fetch failed");
                 for (tp, seen) in &partitions {
                     self.back_off(tp, seen);
                 }

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::ReplicaManager;
 use super::fetcher::{FetchStates, PartitionFetchState, ReplicaFetcher};
-use super::leader_connection::BrokerEndpoint;
 use super::settings::ReplicationSettings;
+use crate::metadata::BrokerEndpoint;
 use crate::model::{LeaderEpoch, TopicPartition};
 
 struct FetcherHandle {
@@ -67,7 +67,7 @@ impl ReplicaFetcherManager {
         self.remove_partitions(&tps);
         let mut fetchers = self.fetchers.lock();
         for target in targets {
-            let key = (target.leader.id, self.fetcher_index(&target.tp));
+            let key = (target.leader.id.0, self.fetcher_index(&target.tp));
             let moved = match fetchers.get(&key) {
                 Some(existing) if existing.source != target.leader => {
                     // The leader moved to another address: restart its fetcher.

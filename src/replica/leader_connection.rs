@@ -10,6 +10,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::metadata::BrokerEndpoint;
 use crate::protocol::{ProtocolError, decode_response, encode_request};
 
 /// Larger responses are refused (a broken peer, not a real fetch).
@@ -28,20 +29,6 @@ pub enum ConnectionError {
     BadFrame { address: String, size: i32 },
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
-}
-
-/// Where a leader listens.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct BrokerEndpoint {
-    pub id: i32,
-    pub host: String,
-    pub port: u16,
-}
-
-impl BrokerEndpoint {
-    pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
 }
 
 pub struct LeaderConnection {

@@ -14,11 +14,11 @@ use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use super::fetcher_manager::{FollowTarget, ReplicaFetcherManager};
-use super::leader_connection::BrokerEndpoint;
 use super::partition::{FetchIsolation, LeadershipChange, LeadershipState, Partition, ReadOutcome};
 use super::settings::ReplicationSettings;
 use super::{ReplicaError, wait_for};
 use crate::log::{AppendInfo, LogConfig, LogManager};
+use crate::metadata::BrokerEndpoint;
 use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
 use crate::util::now_ms;
 

@@ -29,7 +29,7 @@ mod settings;
 pub use delayed::wait_for;
 pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;
-pub use leader_connection::{BrokerEndpoint, ConnectionError, LeaderConnection};
+pub use leader_connection::{ConnectionError, LeaderConnection};
 pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use manager::{LeaderAndIsrOutcome, PartitionRead, PartitionStateUpdate, ReplicaManager};
 pub use partition::{FetchIsolation, Partition};

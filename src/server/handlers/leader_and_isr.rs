@@ -12,8 +12,10 @@ use kafka_protocol::messages::leader_and_isr_response::{
 use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::metadata::BrokerEndpoint;
+use crate::model::BrokerId;
 use crate::model::TopicPartition;
-use crate::replica::{BrokerEndpoint, PartitionStateUpdate};
+use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
@@ -48,9 +50,10 @@ pub async fn handle(
         .iter()
         .map(|l| {
             let endpoint = BrokerEndpoint {
-                id: l.broker_id.0,
+                id: BrokerId(l.broker_id.0),
                 host: l.host_name.to_string(),
                 port: l.port.clamp(0, u16::MAX as i32) as u16,
+                rack: None,
             };
             (l.broker_id.0, endpoint)
         })
