@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$SLUICE_ROOT"
 
 # Pinned Python client versions (kafka-python: the last 2.x line).
-PY_PACKAGES=(kafka-python==2.3.3 confluent-kafka==2.16.1)
+PY_PACKAGES=(kafka-python==2.3.3 confluent-kafka==2.16.1 PyYAML==6.0.3)
 VENV="$SLUICE_ROOT/.venv"
 
 trap 'rc=$?; [ $rc -eq 0 ] || printf "\n\033[1;31mscripts/test.sh FAILED (exit %s)\033[0m\n" "$rc" >&2' EXIT
@@ -66,7 +66,7 @@ PY
 else
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${PY_PACKAGES[@]}"
 fi
-"$VENV/bin/python" -c 'import kafka, confluent_kafka; print("    kafka-python", kafka.__version__, "/ confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0])'
+"$VENV/bin/python" -c 'import kafka, confluent_kafka, yaml; print("    kafka-python", kafka.__version__, "/ PyYAML", yaml.__version__, "/ confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0])'
 export SLUICE_TEST_PYTHON="$VENV/bin/python"
 
 step "[3/5] cargo fmt --check"
