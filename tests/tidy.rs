@@ -1,0 +1,225 @@
+//! Tidiness rules that keep the code a newcomer can live in, checked on the
+//! source text (no broker, no ZooKeeper):
+//!
+//! - the dependency rules between rooms from ARCHITECTURE.md: which top-level
+//!   modules each room may name through `crate::` (and `main.rs` through
+//!   `sluice::`), with `replica` reaching `zk` only from `isr.rs`;
+//! - every source file opens with a `//!` doc comment saying what it owns;
+//! - no source file over 800 lines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Longest source file allowed (DESIGN.md: "no file over ~800 lines").
+const MAX_FILE_LINES: usize = 800;
+
+/// Rooms that depend on nothing internal may be used by every room.
+const LEAF_ROOMS: &[&str] = &["model", "util"];
+
+/// Which rooms each room may use, besides itself and [`LEAF_ROOMS`]: the
+/// table in ARCHITECTURE.md. `None` means any room except `broker`.
+fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
+    Some(match room {
+        "model" | "util" | "huge_alloc" | "protocol" | "config" | "metrics" => &[],
+        "log" | "zk" | "metadata" => &[],
+        "replica" => &["log", "metadata", "protocol", "zk", "metrics"],
+        "controller" => &["zk", "protocol", "metadata", "metrics"],
+        "group" => &["zk", "metadata", "metrics"],
+        "tools" => &["protocol", "group"],
+        "main" => &["broker", "config", "huge_alloc", "tools"],
+        "server" | "broker" => return None,
+        other => panic!(
+            "room `{other}` is not in tests/tidy.rs's table: add it here and to ARCHITECTURE.md"
+        ),
+    })
+}
+
+/// Files of a room allowed one more room (the exception the table names).
+fn file_exceptions(room: &str, file: &Path) -> &'static [&'static str] {
+    match (room, file.file_name().and_then(|f| f.to_str())) {
+        ("replica", Some("isr.rs")) => &["zk"],
+        _ => &[],
+    }
+}
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The room a source file belongs to: its top-level module (`src/log/x.rs`
+/// and `src/log.rs` are both `log`; `src/broker/x.rs` is `broker`).
+fn room_of(file: &Path) -> String {
+    let relative = file.strip_prefix(src_dir()).unwrap();
+    let first = relative.components().next().unwrap().as_os_str();
+    let first = first.to_str().unwrap();
+    first.strip_suffix(".rs").unwrap_or(first).to_owned()
+}
+
+/// The code of a file without comments (so a doc comment naming
+/// `crate::zk` doesn't count as a use). String literals are kept: the
+/// source has no `crate::` inside strings worth special-casing.
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.find("//") {
+            Some(i) => &line[..i],
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every top-level module named after `prefix::` (e.g. `crate::`), including
+/// the groups of `use crate::{a::X, b}`.
+fn rooms_named(code: &str, prefix: &str) -> BTreeSet<String> {
+    let mut rooms = BTreeSet::new();
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    for (i, _) in code.match_indices(prefix) {
+        // Not the tail of a longer path such as `foo_crate::`.
+        let before = code[..i].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &code[i + prefix.len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Top-level items of the group: split at depth-0 commas.
+            let mut depth = 0usize;
+            let mut start = 0usize;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        rooms.insert(ident(group[start..j].trim()));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        rooms.insert(ident(group[start..j].trim()));
+                        start = j + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            rooms.insert(ident(rest));
+        }
+    }
+    rooms.remove("");
+    rooms.remove("self");
+    rooms
+}
+
+#[test]
+fn rooms_use_only_what_architecture_md_allows() {
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    let mut broken: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in &files {
+        let room = room_of(file);
+        if room == "lib" {
+            continue;
+        }
+        let code = without_comments(&std::fs::read_to_string(file).unwrap());
+        let prefix = if room == "main" {
+            "sluice::"
+        } else {
+            "crate::"
+        };
+        let Some(allowed) = allowed_rooms(&room) else {
+            // server and broker may use anything but each other's owner.
+            if room == "server" && rooms_named(&code, prefix).contains("broker") {
+                broken
+                    .entry(room.clone())
+                    .or_default()
+                    .push(format!("{}: uses broker", file.display()));
+            }
+            continue;
+        };
+        for used in rooms_named(&code, prefix) {
+            let ok = used == room
+                || LEAF_ROOMS.contains(&used.as_str())
+                || allowed.contains(&used.as_str())
+                || file_exceptions(&room, file).contains(&used.as_str());
+            if !ok {
+                broken
+                    .entry(room.clone())
+                    .or_default()
+                    .push(format!("{}: uses {used}", file.display()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "dependency rules broken (see the room table in ARCHITECTURE.md):\n{broken:#?}"
+    );
+}
+
+#[test]
+fn the_rule_checker_sees_grouped_and_plain_paths() {
+    let code = "use crate::{log::{Log, LogError}, model::Offset};\n\
+                fn f() { crate::zk::paths::x(); my_crate::nope(); }";
+    let rooms: Vec<String> = rooms_named(code, "crate::").into_iter().collect();
+    assert_eq!(rooms, ["log", "model", "zk"]);
+    assert_eq!(
+        without_comments("let a = 1; // crate::zk\n//! crate::log"),
+        "let a = 1; \n"
+    );
+}
+
+#[test]
+fn every_source_file_opens_with_a_module_doc_comment() {
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    let tests_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    rust_files(&tests_dir, &mut files);
+    let missing: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            !first.starts_with("//!")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a leading `//!` doc comment saying what they own:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn no_source_file_is_longer_than_800_lines() {
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > MAX_FILE_LINES).then(|| format!("{}: {lines} lines", f.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these files (one concept per file):\n{}",
+        long.join("\n")
+    );
+}
