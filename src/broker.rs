@@ -19,11 +19,13 @@ use crate::group::{GroupCoordinator, GroupSettings};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::MetadataCache;
 use crate::replica::{ReplicaManager, ReplicationSettings};
-use crate::server::{self, BrokerServices, context::ProducerIdSource};
+use crate::server::{self, BrokerServices, producer_id_manager::ProducerIdManager};
 use crate::util::now_ms;
 use crate::zk::{BrokerRegistration, SessionEvent, ZkClient, ZkConfig, ZkError};
 
 mod controlled_shutdown;
+mod log_cleaner_task;
+mod metrics_state;
 use controlled_shutdown::ControlledShutdownSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,17 +78,7 @@ pub fn replication_settings(config: &BrokerConfig) -> ReplicationSettings {
 
 /// The topic-level log settings that follow from broker config.
 pub fn log_config(config: &BrokerConfig) -> LogConfig {
-    LogConfig {
-        segment_bytes: config.log_segment_bytes as u64,
-        segment_ms: config.log_roll_ms,
-        retention_ms: config.log_retention_ms,
-        retention_bytes: config.log_retention_bytes,
-        index_interval_bytes: config.log_index_interval_bytes as u32,
-        max_index_size_bytes: config.log_index_size_max_bytes as u32,
-        flush_interval_messages: config.log_flush_interval_messages as u64,
-        flush_interval_ms: config.log_flush_interval_ms,
-        max_message_bytes: config.message_max_bytes as usize,
-    }
+    server::dynamic_config::topic_log_config(config, &Default::default())
 }
 
 impl Broker {
@@ -177,14 +169,48 @@ impl Broker {
             metadata,
             replica_manager: replica_manager.clone(),
             zk: zk.clone(),
-            producer_ids: ProducerIdSource::new(broker_id, now_ms()),
+            producer_ids: ProducerIdManager::new(broker_id, zk.clone()),
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
+            dynamic_configs: Arc::new(server::dynamic_config::DynamicConfigs::new(config.clone())),
         });
+        server::dynamic_config::load_broker_configs(&services).await;
         let shutdown = CancellationToken::new();
         let connections = TaskTracker::new();
         let background = TaskTracker::new();
+        if let Some(metrics_address) = &config.metrics_listener {
+            let metrics_listener =
+                TcpListener::bind(metrics_address)
+                    .await
+                    .map_err(|source| BrokerError::Bind {
+                        address: format!("{metrics_address} (metrics.listener)"),
+                        source,
+                    })?;
+            let source = Arc::new(metrics_state::BrokerStateSource {
+                replica_manager: replica_manager.clone(),
+                metadata: services.metadata.clone(),
+                controller: services.controller.clone(),
+                zk: zk.clone(),
+            });
+            let bound = metrics_listener
+                .local_addr()
+                .map_err(|source| BrokerError::Bind {
+                    address: format!("{metrics_address} (metrics.listener)"),
+                    source,
+                })?;
+            tracing::info!(address = %bound, "metrics endpoint listening (GET /metrics)");
+            background.spawn(crate::metrics::run_metrics_server(
+                metrics_listener,
+                source,
+                shutdown.clone(),
+                connections.clone(),
+            ));
+        }
         background.spawn(group_coordinator.run_timers(shutdown.clone()));
+        background.spawn(server::dynamic_config::run_config_change_listener(
+            services.clone(),
+            shutdown.clone(),
+        ));
         background.spawn(server::run_acceptor(
             listener,
             services,
@@ -242,7 +268,27 @@ impl Broker {
             shutdown.clone(),
         ));
 
-        // 8. Log maintenance: retention, time-based flush, checkpoints.
+        // 7b. Idle idempotent producers are forgotten (producer.id.expiration.ms).
+        background.spawn(crate::replica::run_producer_expiration(
+            replica_manager.clone(),
+            i64::from(config.producer_id_expiration_ms),
+            Duration::from_millis(config.producer_id_expiration_check_interval_ms.max(1) as u64),
+            shutdown.clone(),
+        ));
+
+        // 8. Log maintenance: retention, time-based flush, checkpoints; the log cleaner.
+        if config.log_cleaner_enable && config.log_cleaner_threads > 0 {
+            let cleaner = Arc::new(crate::log::LogCleaner::new(
+                log_manager.clone(),
+                config.log_cleaner_dedupe_buffer_size.max(0) as u64,
+            ));
+            background.spawn(log_cleaner_task::run_log_cleaner(
+                cleaner,
+                replica_manager.clone(),
+                Duration::from_millis(config.log_cleaner_backoff_ms.max(0) as u64),
+                shutdown.clone(),
+            ));
+        }
         background.spawn(log_maintenance(
             log_manager.clone(),
             replica_manager.clone(),

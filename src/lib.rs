@@ -6,6 +6,7 @@
 //! - `log`: durable local storage in Kafka's on-disk layout.
 //! - `zk`: every znode Sluice reads or writes, and the ZooKeeper session.
 //! - `metadata`: the broker's view of the cluster (brokers, topics, leaders).
+//! - `metrics`: every metric name, the hot-path counters, the Prometheus endpoint.
 //! - `replica`: partitions this broker hosts, leader appends, high watermarks, waits.
 //! - `controller`: the elected controller: leaders, topic creation and deletion.
 //! - `group`: the group coordinator (consumer groups) and committed offsets in ZooKeeper.
@@ -22,6 +23,7 @@ pub mod group;
 pub mod huge_alloc;
 pub mod log;
 pub mod metadata;
+pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod replica;

@@ -9,6 +9,7 @@ use sluice::broker::Broker;
 use sluice::config::BrokerConfig;
 use sluice::huge_alloc::HugeAllocGuard;
 use sluice::tools::consumer_groups::{self, ConsumerGroupsArgs};
+use sluice::tools::{admin_client, configs, leader_election, reassign_partitions, topics};
 
 /// Huge blocks are mapped lazily so a request claiming an absurd array length
 /// cannot abort the process (see `huge_alloc`).
@@ -39,10 +40,29 @@ enum Command {
     /// List, describe, delete consumer groups and reset their offsets
     /// (like kafka-consumer-groups.sh).
     ConsumerGroups(ConsumerGroupsArgs),
+    /// Create, list, describe, alter and delete topics (like kafka-topics.sh).
+    Topics(topics::TopicsArgs),
+    /// Describe and change topic and broker configs (like kafka-configs.sh).
+    Configs(configs::ConfigsArgs),
+    /// Move partition replicas between brokers (like kafka-reassign-partitions.sh).
+    ReassignPartitions(reassign_partitions::ReassignPartitionsArgs),
+    /// Elect preferred or unclean leaders (like kafka-leader-election.sh).
+    LeaderElection(leader_election::LeaderElectionArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Like Kafka's tools: a bad flag prints the reason and exits with 1.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -54,6 +74,20 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Broker { config, overrides } => run_broker(config, overrides),
         Command::ConsumerGroups(args) => run_consumer_groups(&args),
+        Command::Topics(args) => {
+            admin_client::exit_code(topics::run(&args, &mut std::io::stdout().lock()), "topic")
+        }
+        Command::Configs(args) => {
+            admin_client::exit_code(configs::run(&args, &mut std::io::stdout().lock()), "config")
+        }
+        Command::ReassignPartitions(args) => admin_client::exit_code(
+            reassign_partitions::run(&args, &mut std::io::stdout().lock()),
+            "reassign-partitions",
+        ),
+        Command::LeaderElection(args) => admin_client::exit_code(
+            leader_election::run(&args, &mut std::io::stdout().lock()),
+            "leader-election",
+        ),
     }
 }
 

@@ -1141,26 +1141,38 @@ fn describe_configs_reports_topic_configs_derived_from_the_broker() {
         .collect();
     assert_eq!(names, ["segment.bytes"], "{response:?}");
 
-    // Unknown topic, and a broker resource: errors, and the connection and
-    // the broker carry on. Broker configs are not served yet (INVALID_REQUEST
-    // by design until the operations release; Kafka describes them): when
-    // they are, this becomes a NONE with Kafka's broker keys.
+    // Unknown topic: an error, and the connection and the broker carry on.
+    // This broker's resource describes its configs; another id is
+    // INVALID_REQUEST, as in Kafka.
     for version in [0, 4] {
         let result = describe_topic_configs(&mut conn, version, "no-such-topic");
         assert_eq!(
             result.error_code, UNKNOWN_TOPIC_OR_PARTITION,
             "v{version}: {result:?}"
         );
-        let broker_resource = DescribeConfigsResource::default()
-            .with_resource_type(RESOURCE_BROKER)
-            .with_resource_name(str_bytes("1"))
-            .with_configuration_keys(None);
+        let broker_resource = |id: &str| {
+            DescribeConfigsResource::default()
+                .with_resource_type(RESOURCE_BROKER)
+                .with_resource_name(str_bytes(id))
+                .with_configuration_keys(None)
+        };
         let response = conn.send(
             version,
-            &describe_configs_request(version, vec![broker_resource]),
+            &describe_configs_request(version, vec![broker_resource("1")]),
         );
         assert_eq!(response.results.len(), 1, "{response:?}");
-        assert_ne!(response.results[0].error_code, NONE, "{response:?}");
+        assert_eq!(response.results[0].error_code, NONE, "{response:?}");
+        let values = config_values(&response.results[0]);
+        assert_eq!(
+            values.get("log.segment.bytes"),
+            Some(&Some("123456".to_owned())),
+            "v{version}"
+        );
+        let other = conn.send(
+            version,
+            &describe_configs_request(version, vec![broker_resource("2")]),
+        );
+        assert_eq!(other.results[0].error_code, INVALID_REQUEST, "{other:?}");
     }
     assert_eq!(describe_topic_configs(&mut conn, 4, "cfg").error_code, NONE);
     assert!(broker.is_running());
@@ -1244,6 +1256,8 @@ const EXPECTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 0, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
     (ApiKey::ControlledShutdown, 1, 3),
     (ApiKey::ElectLeaders, 0, 2),
@@ -1257,6 +1271,12 @@ const EXPECTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListGroups, 0, 4),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::DescribeLogDirs, 0, 4),
+    (ApiKey::DescribeCluster, 0, 1),
 ];
 
 /// State shared by the per-version probes of one broker.
@@ -1426,6 +1446,52 @@ impl Probe<'_> {
                 let result = describe_topic_configs(&mut self.conn, version, topic);
                 assert_eq!(result.error_code, NONE, "v{version}: {result:?}");
                 assert!(!result.configs.is_empty(), "v{version}: {result:?}");
+            }
+            // validate_only: checked, answered, nothing written.
+            ApiKey::AlterConfigs => {
+                use kafka_protocol::messages::alter_configs_request::{
+                    AlterConfigsResource, AlterableConfig,
+                };
+                let request = AlterConfigsRequest::default()
+                    .with_validate_only(true)
+                    .with_resources(vec![
+                        AlterConfigsResource::default()
+                            .with_resource_type(RESOURCE_TOPIC)
+                            .with_resource_name(str_bytes(topic))
+                            .with_configs(vec![
+                                AlterableConfig::default()
+                                    .with_name(str_bytes("retention.ms"))
+                                    .with_value(Some(str_bytes("60000"))),
+                            ]),
+                    ]);
+                let response = self.conn.send(version, &request);
+                assert_eq!(
+                    response.responses[0].error_code, NONE,
+                    "v{version}: {response:?}"
+                );
+            }
+            ApiKey::IncrementalAlterConfigs => {
+                use kafka_protocol::messages::incremental_alter_configs_request::{
+                    AlterConfigsResource, AlterableConfig,
+                };
+                let request = IncrementalAlterConfigsRequest::default()
+                    .with_validate_only(true)
+                    .with_resources(vec![
+                        AlterConfigsResource::default()
+                            .with_resource_type(RESOURCE_TOPIC)
+                            .with_resource_name(str_bytes(topic))
+                            .with_configs(vec![
+                                AlterableConfig::default()
+                                    .with_name(str_bytes("retention.ms"))
+                                    .with_config_operation(0)
+                                    .with_value(Some(str_bytes("60000"))),
+                            ]),
+                    ]);
+                let response = self.conn.send(version, &request);
+                assert_eq!(
+                    response.responses[0].error_code, NONE,
+                    "v{version}: {response:?}"
+                );
             }
             ApiKey::InitProducerId => {
                 let response = self.conn.send(
@@ -1685,6 +1751,98 @@ impl Probe<'_> {
                     .with_group_id(GroupId(str_bytes("probe-nobody")));
                 let response = self.conn.send(version, &request);
                 assert_eq!(response.error_code, 69, "v{version}: {response:?}");
+            }
+            ApiKey::CreatePartitions => {
+                use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+                let request = CreatePartitionsRequest::default()
+                    .with_timeout_ms(5_000)
+                    .with_topics(vec![
+                        CreatePartitionsTopic::default()
+                            .with_name(TopicName(str_bytes("probe-no-such-topic")))
+                            .with_count(2),
+                    ]);
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.results.len(), 1, "v{version}: {response:?}");
+                assert_eq!(
+                    response.results[0].error_code, 3,
+                    "v{version}: {response:?}"
+                );
+            }
+            ApiKey::DeleteRecords => {
+                use kafka_protocol::messages::delete_records_request::{
+                    DeleteRecordsPartition, DeleteRecordsTopic,
+                };
+                let request = DeleteRecordsRequest::default()
+                    .with_timeout_ms(5_000)
+                    .with_topics(vec![
+                        DeleteRecordsTopic::default()
+                            .with_name(TopicName(str_bytes("probe-no-such-topic")))
+                            .with_partitions(vec![
+                                DeleteRecordsPartition::default().with_offset(-1),
+                            ]),
+                    ]);
+                let response = self.conn.send(version, &request);
+                let p = &response.topics[0].partitions[0];
+                assert_eq!(p.error_code, 3, "v{version}: {response:?}");
+            }
+            ApiKey::DescribeLogDirs => {
+                let response = self.conn.send(
+                    version,
+                    &DescribeLogDirsRequest::default().with_topics(None),
+                );
+                assert_eq!(response.results.len(), 1, "v{version}: {response:?}");
+                let dir = &response.results[0];
+                assert_eq!(dir.error_code, NONE, "v{version}: {response:?}");
+                assert!(
+                    dir.topics.iter().any(|t| t.name.0.as_str() == topic),
+                    "v{version}: {response:?}"
+                );
+                if version >= 4 {
+                    assert!(dir.total_bytes > 0, "v{version}: {response:?}");
+                }
+            }
+            ApiKey::DescribeCluster => {
+                let request = DescribeClusterRequest::default().with_endpoint_type(1);
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                assert_eq!(response.brokers.len(), 1, "v{version}: {response:?}");
+                assert_eq!(
+                    response.brokers[0].port,
+                    self.broker.port() as i32,
+                    "v{version}"
+                );
+            }
+            // Cancelling a reassignment that is not running: NO_REASSIGNMENT_IN_PROGRESS.
+            ApiKey::AlterPartitionReassignments => {
+                use kafka_protocol::messages::alter_partition_reassignments_request::{
+                    ReassignablePartition, ReassignableTopic,
+                };
+                let request = AlterPartitionReassignmentsRequest::default()
+                    .with_timeout_ms(5_000)
+                    .with_topics(vec![
+                        ReassignableTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partitions(vec![
+                                ReassignablePartition::default()
+                                    .with_partition_index(0)
+                                    .with_replicas(None),
+                            ]),
+                    ]);
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                assert_eq!(
+                    response.responses[0].partitions[0].error_code, 85,
+                    "v{version}: {response:?}"
+                );
+            }
+            // Nothing is being reassigned.
+            ApiKey::ListPartitionReassignments => {
+                let request = ListPartitionReassignmentsRequest::default()
+                    .with_timeout_ms(5_000)
+                    .with_topics(None);
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, NONE, "v{version}: {response:?}");
+                assert!(response.topics.is_empty(), "v{version}: {response:?}");
             }
             other => panic!("the broker advertises {other:?}, which this test has no probe for"),
         }

@@ -199,7 +199,7 @@ fn dockerfile_copies_a_complete_package_and_runs_as_non_root() {
     let user = dockerfile
         .lines()
         .filter_map(|l| l.trim().strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER line");
     assert!(!matches!(user.trim(), "root" | "0"), "USER {user}");
     let entrypoint = root.join("docker/entrypoint.sh");

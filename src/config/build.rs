@@ -14,6 +14,7 @@ use super::enums::{CleanupPolicy, CompressionType, TimestampType};
 use super::error::{ConfigError, invalid};
 use super::known_keys;
 use super::listener;
+use super::metrics_listener;
 use super::reader::{Reader, check_kind};
 
 const MS_PER_MINUTE: i64 = 60 * 1000;
@@ -41,7 +42,10 @@ pub(super) fn build(props: &BTreeMap<String, String>) -> Result<BrokerConfig, Co
     let max_connections_per_ip = r.int("max.connections.per.ip", i32::MAX, 0)?;
     let queued_max_requests = r.int("queued.max.requests", 500, 1)?;
     let request_timeout_ms = r.int("request.timeout.ms", 30_000, 0)?;
-    let metrics_listener = r.opt_string("metrics.listener");
+    let metrics_listener = r
+        .opt_string(metrics_listener::KEY)
+        .map(|v| metrics_listener::parse(&v))
+        .transpose()?;
 
     // ZooKeeper
     let zookeeper_connect = read_zookeeper_connect(&mut r)?;
@@ -184,6 +188,14 @@ pub(super) fn build(props: &BTreeMap<String, String>) -> Result<BrokerConfig, Co
             0.0,
             1.0,
         )?,
+        log_cleaner_enable: r.bool("log.cleaner.enable", true)?,
+        log_cleaner_threads: r.int("log.cleaner.threads", 1, 0)?,
+        log_cleaner_backoff_ms: r.long("log.cleaner.backoff.ms", 15_000, 0)?,
+        log_cleaner_dedupe_buffer_size: r.long(
+            "log.cleaner.dedupe.buffer.size",
+            128 * 1024 * 1024,
+            i64::MIN,
+        )?,
         replica_lag_time_max_ms,
         num_replica_fetchers: r.int("num.replica.fetchers", 1, i32::MIN)?,
         replica_fetch_max_bytes: r.int("replica.fetch.max.bytes", 1_048_576, 0)?,
@@ -231,6 +243,12 @@ pub(super) fn build(props: &BTreeMap<String, String>) -> Result<BrokerConfig, Co
         offsets_retention_minutes: r.int("offsets.retention.minutes", 10_080, 1)?,
         offsets_retention_check_interval_ms: r.long(
             "offsets.retention.check.interval.ms",
+            600_000,
+            1,
+        )?,
+        producer_id_expiration_ms: r.int("producer.id.expiration.ms", 86_400_000, 1)?,
+        producer_id_expiration_check_interval_ms: r.int(
+            "producer.id.expiration.check.interval.ms",
             600_000,
             1,
         )?,

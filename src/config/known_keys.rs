@@ -56,13 +56,9 @@ const KEYS: &[(&str, Kind)] = &[
     ("inter.broker.protocol.version", Text),
     ("log.message.format.version", Text),
     // Log cleaner (compaction) and other log details
-    ("log.cleaner.enable", Bool),
-    ("log.cleaner.threads", Int),
     ("log.cleaner.io.max.bytes.per.second", Double),
-    ("log.cleaner.dedupe.buffer.size", Long),
     ("log.cleaner.io.buffer.size", Int),
     ("log.cleaner.io.buffer.load.factor", Double),
-    ("log.cleaner.backoff.ms", Long),
     ("log.message.timestamp.before.max.ms", Long),
     ("log.message.timestamp.after.max.ms", Long),
     ("replica.socket.receive.buffer.bytes", Int),
@@ -91,8 +87,6 @@ const KEYS: &[(&str, Kind)] = &[
         "transaction.remove.expired.transaction.cleanup.interval.ms",
         Int,
     ),
-    ("producer.id.expiration.ms", Int),
-    ("producer.id.expiration.check.interval.ms", Int),
     // Quotas
     ("quota.window.num", Int),
     ("quota.window.size.seconds", Int),

@@ -16,13 +16,16 @@
 //! Files: `properties.rs` (syntax, overrides), `reader.rs` (typed reads),
 //! `enums.rs`, `listener.rs`, `known_keys.rs` (accepted-but-ignored keys),
 //! `build.rs` (key to field, cross-key checks), `topic_defaults.rs`
-//! (DescribeConfigs defaults), `error.rs`.
+//! (DescribeConfigs defaults), `dynamic.rs` (topic-key validation, the
+//! dynamically updatable broker keys, static + dynamic layers), `error.rs`.
 
 mod build;
+pub mod dynamic;
 mod enums;
 mod error;
 mod known_keys;
 mod listener;
+mod metrics_listener;
 mod properties;
 mod reader;
 mod topic_defaults;
@@ -77,7 +80,8 @@ pub struct BrokerConfig {
     /// `request.timeout.ms` (30000, >= 0), for the broker's own requests.
     pub request_timeout_ms: i32,
     /// `metrics.listener` (unset). Sluice-specific, not a Kafka key: the
-    /// `host:port` the metrics endpoint will serve on; unset means no endpoint.
+    /// `host:port` the metrics endpoint serves on (`http://` and `/metrics`
+    /// accepted and stripped, see `metrics_listener.rs`); unset means no endpoint.
     pub metrics_listener: Option<String>,
 
     // ---- ZooKeeper
@@ -163,6 +167,14 @@ pub struct BrokerConfig {
     pub log_cleaner_max_compaction_lag_ms: i64,
     /// `log.cleaner.min.cleanable.ratio` (0.5, 0..=1).
     pub log_cleaner_min_cleanable_ratio: f64,
+    /// `log.cleaner.enable` (true): run the log cleaner for compacted topics.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.threads` (1, >= 0); Sluice runs one cleaner task.
+    pub log_cleaner_threads: i32,
+    /// `log.cleaner.backoff.ms` (15000, >= 0): sleep when no log needs cleaning.
+    pub log_cleaner_backoff_ms: i64,
+    /// `log.cleaner.dedupe.buffer.size` (134217728): memory for the key map.
+    pub log_cleaner_dedupe_buffer_size: i64,
 
     // ---- Replication
     /// `replica.lag.time.max.ms` (30000).
@@ -213,6 +225,11 @@ pub struct BrokerConfig {
     pub offsets_retention_minutes: i32,
     /// `offsets.retention.check.interval.ms` (600000, >= 1).
     pub offsets_retention_check_interval_ms: i64,
+    /// `producer.id.expiration.ms` (86400000, >= 1): idempotent producers
+    /// whose last batch is this old are forgotten by each partition.
+    pub producer_id_expiration_ms: i32,
+    /// `producer.id.expiration.check.interval.ms` (600000, >= 1).
+    pub producer_id_expiration_check_interval_ms: i32,
 
     // ---- What was given
     /// Keys no one knows (typos, other products' keys), sorted; warned about once.

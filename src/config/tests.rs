@@ -676,3 +676,24 @@ fn shipped_zookeeper_properties_parses() {
     assert_eq!(get("maxClientCnxns"), Some("0"));
     assert_eq!(get("admin.enableServer"), Some("false"));
 }
+
+#[test]
+fn log_cleaner_keys_have_kafkas_defaults_and_ranges() {
+    let c = config(&[]).unwrap();
+    assert!(c.log_cleaner_enable);
+    assert_eq!(c.log_cleaner_threads, 1);
+    assert_eq!(c.log_cleaner_backoff_ms, 15_000);
+    assert_eq!(c.log_cleaner_dedupe_buffer_size, 128 * 1024 * 1024);
+    invalid_key(&[("log.cleaner.threads", "-1")], "log.cleaner.threads");
+    invalid_key(
+        &[("log.cleaner.backoff.ms", "-5")],
+        "log.cleaner.backoff.ms",
+    );
+    let c = config(&[
+        ("log.cleaner.enable", "false"),
+        ("log.cleaner.backoff.ms", "100"),
+    ])
+    .unwrap();
+    assert!(!c.log_cleaner_enable && c.ignored_keys.is_empty());
+    assert_eq!(c.log_cleaner_backoff_ms, 100);
+}

@@ -38,6 +38,8 @@ pub struct ControllerContext {
     pub topics_being_deleted: BTreeSet<String>,
     /// Live brokers in controlled shutdown: never chosen as leaders.
     pub shutting_down: BTreeSet<i32>,
+    /// Partitions being reassigned: what their replicas (RS) add and remove.
+    pub reassigning: BTreeMap<TopicPartition, super::reassignment::ReassigningReplicas>,
 }
 
 impl ControllerContext {

@@ -23,6 +23,10 @@ pub enum ControllerEvent {
     PreferredReplicaElection,
     /// Time for the periodic leader imbalance check (auto.leader.rebalance.enable).
     AutoLeaderRebalance,
+    /// Some /brokers/topics/<t> znode changed: maybe partitions were added.
+    PartitionModifications,
+    /// /admin/reassign_partitions was created or changed.
+    PartitionReassignment,
 }
 
 /// Spawns one watcher task per watched path; they stop with `stop`.
@@ -64,10 +68,19 @@ pub fn spawn_watchers(
             }
         });
     }
+    super::partition_modifications::spawn_watchers(zk, events.clone(), stop);
     spawn_existence_watcher(
         zk,
         paths::admin_preferred_replica_election(),
         ControllerEvent::PreferredReplicaElection,
+        true,
+        events.clone(),
+        stop,
+    );
+    spawn_existence_watcher(
+        zk,
+        paths::admin_reassign_partitions(),
+        ControllerEvent::PartitionReassignment,
         true,
         events.clone(),
         stop,

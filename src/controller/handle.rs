@@ -15,7 +15,7 @@ use crate::model::TopicPartition;
 
 /// How long a controller API request waits for a starting broker's first
 /// election attempt.
-const STARTUP_WAIT: Duration = Duration::from_secs(10);
+pub(super) const STARTUP_WAIT: Duration = Duration::from_secs(10);
 
 /// Why the controller could not act on a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +70,8 @@ pub enum ControllerApiRequest {
         partitions: Option<Vec<TopicPartition>>,
         reply: oneshot::Sender<BTreeMap<TopicPartition, ElectionOutcome>>,
     },
+    /// AlterPartitionReassignments / ListPartitionReassignments.
+    Reassignment(super::reassignment::ReassignmentApiRequest),
 }
 
 /// Where this broker stands in the controller election.
@@ -131,7 +133,7 @@ impl ControllerHandle {
         self.state.send_replace(ControllerState::Standby);
     }
 
-    fn sender(&self) -> Option<mpsc::Sender<ControllerApiRequest>> {
+    pub(super) fn sender(&self) -> Option<mpsc::Sender<ControllerApiRequest>> {
         match &*self.state.borrow() {
             ControllerState::Active(s) if !s.is_closed() => Some(s.clone()),
             _ => None,

@@ -16,11 +16,14 @@ mod election;
 mod event;
 mod fenced_zk;
 mod handle;
+mod partition_modifications;
 mod partition_state;
 mod preferred_election;
+mod reassignment;
 mod requests;
 
 pub use handle::{ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType};
+pub use reassignment::{ReassignmentError, ReplicaAssignment};
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -231,6 +234,12 @@ async fn serve(
                 controller.on_preferred_replica_election_request().await?
             }
             ControllerEvent::AutoLeaderRebalance => controller.check_leader_imbalance().await?,
+            ControllerEvent::PartitionModifications => {
+                controller.on_partition_modifications().await?
+            }
+            ControllerEvent::PartitionReassignment => {
+                controller.on_partition_reassignment_request().await?
+            }
         }
     }
     controller.channels.shutdown();
@@ -264,6 +273,7 @@ impl Controller {
         }
         self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[])
             .await;
+        self.resume_reassignments().await?;
         self.on_topic_deletion().await
     }
 
@@ -315,6 +325,9 @@ impl Controller {
         self.ctx.topics.retain(|name, _| current.contains(name));
         self.ctx
             .partition_states
+            .retain(|tp, _| current.contains(&tp.topic));
+        self.ctx
+            .reassigning
             .retain(|tp, _| current.contains(&tp.topic));
         let mut new_partitions = Vec::new();
         for name in current {
@@ -369,6 +382,7 @@ impl Controller {
             self.delete_topic_znodes_fenced(&topic).await?;
             self.ctx.topics.remove(&topic);
             self.ctx.partition_states.retain(|tp, _| tp.topic != topic);
+            self.ctx.reassigning.retain(|tp, _| tp.topic != topic);
             self.ctx.topics_being_deleted.remove(&topic);
             let deleted: Vec<(TopicPartition, uuid::Uuid)> =
                 partitions.into_iter().map(|tp| (tp, topic_id)).collect();
@@ -400,6 +414,7 @@ impl Controller {
         }
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &refreshed, &[]).await;
+        self.on_reassignment_isr_change(&refreshed).await?;
         let paths: Vec<String> = notifications.iter().map(|n| paths::isr_change(n)).collect();
         self.delete_fenced(&paths).await
     }

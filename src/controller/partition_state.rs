@@ -128,6 +128,7 @@ pub async fn elect_offline_partitions(
         .collect();
     let mut changed = Vec::new();
     for tp in offline {
+        let unclean_allowed = unclean_leader_election_enable(zk, &tp.topic, unclean_allowed).await;
         let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
             if ctx.is_live(current.leader) {
                 return None;
@@ -159,7 +160,8 @@ pub async fn elect_offline_partitions(
         if update_state(zk, ctx, &tp, decide).await? {
             let leader = ctx.partition_states[&tp].0.leader;
             if leader >= 0 {
-                tracing::info!(partition = %tp, leader, "elected new leader");
+                let state = &ctx.partition_states[&tp].0;
+                tracing::info!(partition = %tp, leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "elected new leader");
             } else {
                 tracing::warn!(partition = %tp, "no live ISR member: partition offline");
             }
@@ -200,8 +202,29 @@ pub async fn remove_dead_from_isr(
             ))
         };
         if update_state(zk, ctx, &tp, decide).await? {
+            let state = &ctx.partition_states[&tp].0;
+            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
             changed.push(tp);
         }
     }
     Ok(changed)
+}
+
+/// `unclean.leader.election.enable` for `topic` as Kafka's controller reads
+/// it when electing: the topic's override (`/config/topics/<t>`), else the
+/// cluster default (`/config/brokers/<default>`), else `static_value`. An
+/// unreadable znode counts as unset.
+async fn unclean_leader_election_enable(zk: &ZkClient, topic: &str, static_value: bool) -> bool {
+    const KEY: &str = "unclean.leader.election.enable";
+    let topic_config = zk.get_topic_config(topic).await.unwrap_or_default();
+    let value = match topic_config.get(KEY) {
+        Some(v) => Some(v.clone()),
+        None => zk
+            .get_broker_config("<default>")
+            .await
+            .unwrap_or_default()
+            .get(KEY)
+            .cloned(),
+    };
+    value.map_or(static_value, |v| v.trim().eq_ignore_ascii_case("true"))
 }

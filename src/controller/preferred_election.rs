@@ -67,6 +67,9 @@ impl Controller {
                 let outcome = self.elect_leaders(election_type, &partitions).await?;
                 let _ = reply.send(outcome);
             }
+            ControllerApiRequest::Reassignment(request) => {
+                self.on_reassignment_api_request(request).await?
+            }
         }
         Ok(())
     }

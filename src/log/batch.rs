@@ -332,6 +332,15 @@ pub fn check_client_batch(info: &BatchInfo) -> Result<(), BatchError> {
             "control batches cannot be produced by clients".to_string(),
         ));
     }
+    if info.producer_id >= 0 && info.base_sequence < 0 {
+        return Err(invalid(
+            position,
+            format!(
+                "invalid sequence number {} in record batch with producer id {}",
+                info.base_sequence, info.producer_id
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -340,6 +349,19 @@ pub fn check_client_batch(info: &BatchInfo) -> Result<(), BatchError> {
 pub fn set_base_offset(batch: &mut [u8], offset: i64) {
     assert!(batch.len() >= LOG_OVERHEAD, "not a record batch");
     batch[..8].copy_from_slice(&offset.to_be_bytes());
+}
+
+/// Stamps the batch starting at `batch[0]` with the broker's clock
+/// (`LogAppendTime`, as Kafka's `setMaxTimestamp`): the timestamp-type
+/// attribute is set, `maxTimestamp` becomes `now_ms`, and the CRC is
+/// recomputed (both fields are inside it).
+pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
+    assert!(batch.len() >= HEADER_SIZE, "not a record batch");
+    let attributes = be_i16(batch, ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_MASK;
+    batch[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..]);
+    batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// Rewrites the partition leader epoch of the batch starting at `batch[0]`
@@ -468,10 +490,33 @@ mod tests {
     }
 
     #[test]
+    fn log_append_time_stamp_keeps_crc_valid() {
+        let mut b = batch(0, 4);
+        set_log_append_time(&mut b, 1_700_000_000_123);
+        let info = validate_batches(&b, 1 << 20).unwrap()[0];
+        assert!(info.is_log_append_time);
+        assert_eq!(info.max_timestamp, 1_700_000_000_123);
+    }
+
+    #[test]
     fn client_checks_reject_inconsistent_counts() {
         let mut b = batch(0, 4);
         // record count 3 with lastOffsetDelta 3: fix the CRC after editing.
         b[RECORD_COUNT_OFFSET..RECORD_COUNT_OFFSET + 4].copy_from_slice(&3i32.to_be_bytes());
+        let crc = crc32c::crc32c(&b[ATTRIBUTES_OFFSET..]);
+        b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+        let info = validate_batches(&b, 1 << 20).unwrap()[0];
+        assert!(matches!(
+            check_client_batch(&info),
+            Err(BatchError::InvalidRecord { .. })
+        ));
+    }
+
+    #[test]
+    fn client_checks_reject_a_producer_id_without_a_sequence() {
+        let mut b = batch(0, 2);
+        b[PRODUCER_ID_OFFSET..PRODUCER_ID_OFFSET + 8].copy_from_slice(&5i64.to_be_bytes());
+        b[BASE_SEQUENCE_OFFSET..BASE_SEQUENCE_OFFSET + 4].copy_from_slice(&(-1i32).to_be_bytes());
         let crc = crc32c::crc32c(&b[ATTRIBUTES_OFFSET..]);
         b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
         let info = validate_batches(&b, 1 << 20).unwrap()[0];

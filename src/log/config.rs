@@ -7,7 +7,7 @@ use super::offset_index::OFFSET_INDEX_ENTRY_BYTES;
 use super::time_index::TIME_INDEX_ENTRY_BYTES;
 
 /// Settings of one partition's log. `Copy` so the hot path reads a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes` / `log.segment.bytes`: roll before an append would pass it.
     pub segment_bytes: u64,
@@ -27,6 +27,24 @@ pub struct LogConfig {
     pub flush_interval_ms: i64,
     /// `max.message.bytes` / `message.max.bytes`: the largest batch accepted.
     pub max_message_bytes: usize,
+    /// `cleanup.policy` / `log.cleanup.policy` contains `delete`: retention
+    /// by time and size applies.
+    pub cleanup_policy_delete: bool,
+    /// `cleanup.policy` / `log.cleanup.policy` contains `compact` (the log cleaner's business).
+    pub cleanup_policy_compact: bool,
+    /// `message.timestamp.type` / `log.message.timestamp.type` is
+    /// `LogAppendTime`: the leader stamps each batch with its own clock.
+    pub message_timestamp_log_append_time: bool,
+    /// `min.cleanable.dirty.ratio` / `log.cleaner.min.cleanable.ratio`.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `delete.retention.ms` / `log.cleaner.delete.retention.ms`: how long
+    /// tombstones stay in a compacted log.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms` / `log.cleaner.min.compaction.lag.ms`.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms` / `log.cleaner.max.compaction.lag.ms`: a log
+    /// whose oldest dirty record is older is cleaned whatever its dirty ratio.
+    pub max_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -41,6 +59,13 @@ impl Default for LogConfig {
             flush_interval_messages: i64::MAX as u64,
             flush_interval_ms: i64::MAX,
             max_message_bytes: 1_048_588,
+            cleanup_policy_delete: true,
+            cleanup_policy_compact: false,
+            message_timestamp_log_append_time: false,
+            min_cleanable_dirty_ratio: 0.5,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
         }
     }
 }
@@ -92,6 +117,28 @@ impl LogConfig {
         }
         if self.max_message_bytes == 0 {
             return bad("max.message.bytes", "must be positive".to_string());
+        }
+        if !(0.0..=1.0).contains(&self.min_cleanable_dirty_ratio) {
+            return bad(
+                "min.cleanable.dirty.ratio",
+                format!("{} is outside [0, 1]", self.min_cleanable_dirty_ratio),
+            );
+        }
+        if self.delete_retention_ms < 0 || self.min_compaction_lag_ms < 0 {
+            return bad(
+                "delete.retention.ms",
+                "delete.retention.ms and min.compaction.lag.ms must not be negative".to_string(),
+            );
+        }
+        if self.max_compaction_lag_ms < 1 || self.min_compaction_lag_ms > self.max_compaction_lag_ms
+        {
+            return bad(
+                "max.compaction.lag.ms",
+                format!(
+                    "{} must be at least 1 and at least min.compaction.lag.ms ({})",
+                    self.max_compaction_lag_ms, self.min_compaction_lag_ms
+                ),
+            );
         }
         Ok(())
     }

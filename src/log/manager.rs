@@ -257,6 +257,10 @@ impl LogManager {
     /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint`
     /// in every log dir for the logs it holds.
     pub fn checkpoint(&self) -> Result<(), LogError> {
+        // One writer at a time: the periodic checkpoint and DeleteRecords
+        // (replica/delete_records.rs) share the files' temporary copies.
+        static WRITING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+        let _writing = WRITING.lock();
         let logs = self.all_logs();
         for dir in &self.log_dirs {
             let mut recovery_points = HashMap::new();

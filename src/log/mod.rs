@@ -7,7 +7,9 @@
 //! Owns: batch validation (`batch`), segments and their indexes (`segment`,
 //! `offset_index`, `time_index`, `index_file`), one partition's log
 //! (`partition_log`, opened by `recovery`, trimmed by `retention`), all logs of
-//! the broker (`manager`), checkpoints (`checkpoint`, `meta_properties`, `partition_metadata`).
+//! the broker (`manager`), checkpoints (`checkpoint`, `meta_properties`, `partition_metadata`),
+//! and log compaction (`cleaner_manager` picks logs, `cleaner` cleans one,
+//! `cleaner_offset_map`, `cleaner_records`, `cleaner_swap`).
 //!
 //! Must not touch: network, ZooKeeper, protocol or replication code. It
 //! depends only on `crate::model` and external crates; the replica room calls
@@ -15,9 +17,15 @@
 //! state are the replica room's; this room only provides the file formats.
 
 mod batch_reader;
+mod cleaner;
+mod cleaner_manager;
+mod cleaner_offset_map;
+mod cleaner_records;
+mod cleaner_swap;
 mod config;
 mod error;
 mod index_file;
+mod log_start;
 mod meta_properties;
 mod partition_log;
 mod partition_metadata;
@@ -44,6 +52,8 @@ pub use checkpoint::{
     CheckpointEntry, CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOINT,
     LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT, REPLICATION_OFFSET_CHECKPOINT,
 };
+pub use cleaner::{CleanStats, CleanerError};
+pub use cleaner_manager::{CLEANER_OFFSET_CHECKPOINT, LogCleaner};
 pub use config::LogConfig;
 pub use error::LogError;
 pub use manager::{CLEAN_SHUTDOWN_FILE, LogManager};

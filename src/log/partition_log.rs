@@ -20,8 +20,8 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
 use super::batch::{
-    self, BatchInfo, check_client_batch, set_base_offset, set_partition_leader_epoch,
-    validate_batches,
+    self, BatchInfo, check_client_batch, set_base_offset, set_log_append_time,
+    set_partition_leader_epoch, validate_batches,
 };
 use super::config::LogConfig;
 use super::error::LogError;
@@ -38,7 +38,7 @@ pub struct AppendInfo {
     pub max_timestamp: i64,
     /// Last offset of the batch holding `max_timestamp` (Kafka's shallow offset).
     pub offset_of_max_timestamp: i64,
-    /// Always -1: Sluice keeps producer (CreateTime) timestamps.
+    /// The broker's stamp under `message.timestamp.type=LogAppendTime`, else -1.
     pub log_append_time_ms: i64,
     pub record_count: u64,
     pub bytes: usize,
@@ -130,6 +130,11 @@ impl Log {
         self.segments.read().keys().copied().collect()
     }
 
+    /// Base offset of the active segment (it changes when the log rolls).
+    pub fn active_segment_base_offset(&self) -> i64 {
+        self.active_segment().base_offset()
+    }
+
     pub(super) fn active_segment(&self) -> Arc<LogSegment> {
         let segments = self.segments.read();
         let (_, active) = segments
@@ -178,6 +183,10 @@ impl Log {
         for info in &infos {
             check_client_batch(info)?;
         }
+        if config.cleanup_policy_compact {
+            let tp = self.tp.to_string();
+            super::cleaner_records::check_keys_for_compaction(records, &infos, &tp)?;
+        }
         self.check_fits_segment(records.len(), &config)?;
         let _append = self.append_lock.lock();
         self.ensure_open()?;
@@ -191,9 +200,17 @@ impl Log {
                 set_partition_leader_epoch(bytes, epoch);
                 info.partition_leader_epoch = epoch;
             }
+            if config.message_timestamp_log_append_time {
+                set_log_append_time(bytes, now_ms);
+                info.max_timestamp = now_ms;
+                info.is_log_append_time = true;
+            }
             next_offset = info.last_offset() + 1;
         }
-        let append_info = summarize(&infos, records.len());
+        let mut append_info = summarize(&infos, records.len());
+        if config.message_timestamp_log_append_time {
+            append_info.log_append_time_ms = now_ms;
+        }
         self.append_locked(records, &infos, &append_info, &config, now_ms)?;
         Ok(append_info)
     }
@@ -357,11 +374,15 @@ impl Log {
             {
                 return Ok(result(bytes));
             }
-            segment = self
-                .segments
-                .read()
-                .range(seg.base_offset() + 1..)
-                .next()
+            // The segment holding `fetch_offset` again: the cleaner may have
+            // swapped `seg` for a segment that also covers later offsets.
+            // Otherwise (or if it is `seg` itself) the next one.
+            let segments = self.segments.read();
+            segment = segments
+                .range(..=fetch_offset)
+                .next_back()
+                .filter(|(_, s)| !Arc::ptr_eq(s, &seg) && s.base_offset() >= seg.base_offset())
+                .or_else(|| segments.range(seg.base_offset() + 1..).next())
                 .map(|(_, s)| Arc::clone(s));
         }
         Ok(result(Bytes::new()))

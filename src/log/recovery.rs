@@ -22,8 +22,8 @@ use crate::model::TopicPartition;
 
 /// Suffixes of files Kafka leaves behind mid-operation; none are needed after a restart.
 const LEFTOVER_SUFFIXES: [&str; 3] = [".deleted", ".cleaned", ".tmp"];
-/// A compaction swap file (Kafka only; Sluice does not compact). Left alone:
-/// completing or undoing the swap is Kafka's cleaner's job.
+/// A compaction swap file. `cleaner_swap::complete_swaps` has finished every
+/// swap before the scan, so one seen here is not a segment file: left alone.
 const SWAP_SUFFIX: &str = ".swap";
 
 /// Segment base offsets with a `.log` file; removes leftovers and orphan indexes.
@@ -80,6 +80,7 @@ impl Log {
         config.validate()?;
         fs::create_dir_all(dir)
             .map_err(|e| LogError::io(format!("create log dir {}", dir.display()), e))?;
+        super::cleaner_swap::complete_swaps(dir)?;
         let bases = scan_dir(dir)?;
         let mut segments: Vec<Arc<LogSegment>> = Vec::with_capacity(bases.len());
         // Per segment: truncated bytes when its indexes had to be rebuilt.

@@ -88,8 +88,17 @@ impl Log {
             candidates,
             &next_bases[..candidates.len()],
             total_bytes,
-            config.retention_ms,
-            config.retention_bytes,
+            // Kafka applies time and size retention only under cleanup.policy=delete.
+            if config.cleanup_policy_delete {
+                config.retention_ms
+            } else {
+                -1
+            },
+            if config.cleanup_policy_delete {
+                config.retention_bytes
+            } else {
+                -1
+            },
             self.log_start_offset(),
             now_ms,
         );

@@ -353,6 +353,8 @@ impl ReplicaFetcher {
                     ) {
                         Ok(log_end) => {
                             moved = true;
+                            self.replica_manager
+                                .follow_leader_log_start(&partition, answer.log_start_offset);
                             self.update(&tp, &seen, |s| s.fetch_offset = log_end);
                         }
                         Err(e) => self.failed(&tp, &seen, &e),

@@ -8,6 +8,8 @@ use crate::model::Offset;
 pub struct FollowerState {
     /// The follower's log end offset: the offset of its latest fetch.
     pub log_end_offset: Offset,
+    /// The follower's log start offset, from its fetches (-1 until known).
+    pub log_start_offset: Offset,
     /// The last time the follower's log end offset reached the leader's.
     pub last_caught_up_ms: i64,
     /// The leader's log end offset at the follower's previous fetch.
@@ -21,6 +23,7 @@ impl FollowerState {
     pub fn new(now_ms: i64, in_sync: bool) -> FollowerState {
         FollowerState {
             log_end_offset: -1,
+            log_start_offset: -1,
             last_caught_up_ms: if in_sync { now_ms } else { 0 },
             last_fetch_leader_leo: -1,
             last_fetch_ms: 0,

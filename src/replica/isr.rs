@@ -79,7 +79,9 @@ async fn write_isr_changes(
             .await
         {
             Ok(new_version) => {
+                let isr_before = partition.isr().len();
                 if partition.apply_isr_change(&proposal, new_version) {
+                    crate::metrics::global().record_isr_change(isr_before, proposal.isr.len());
                     tracing::info!(partition = %proposal.tp, isr = ?proposal.isr, zk_version = new_version, "ISR changed");
                     changed.push(proposal.tp);
                 }

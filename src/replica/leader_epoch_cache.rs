@@ -86,6 +86,30 @@ impl LeaderEpochCache {
         Ok(())
     }
 
+    /// The log start offset moved to `start_offset`: entries starting at or
+    /// before it go, except the last of them, which now starts there
+    /// (Kafka's truncateFromStart).
+    pub fn truncate_from_start(&self, start_offset: Offset) -> Result<(), LogError> {
+        let mut entries = self.entries.lock();
+        let below = entries
+            .iter()
+            .take_while(|e| e.start_offset <= start_offset)
+            .count();
+        if below == 0 {
+            return Ok(());
+        }
+        let epoch = entries[below - 1].epoch;
+        entries.drain(..below);
+        entries.insert(
+            0,
+            EpochEntry {
+                epoch,
+                start_offset,
+            },
+        );
+        self.file.write(&entries)
+    }
+
     /// Forgets everything (the log was emptied and restarted elsewhere).
     pub fn clear(&self) -> Result<(), LogError> {
         let mut entries = self.entries.lock();
@@ -164,5 +188,21 @@ mod tests {
         // A new epoch starting below existing entries replaces them.
         reloaded.assign(4, 3).unwrap();
         assert_eq!(reloaded.entries(), vec![entry(0, 0), entry(4, 3)]);
+    }
+
+    #[test]
+    fn truncation_from_the_start_keeps_the_epoch_holding_the_new_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LeaderEpochCache::load(dir.path()).unwrap();
+        cache.assign(0, 0).unwrap();
+        cache.assign(1, 5).unwrap();
+        cache.assign(3, 9).unwrap();
+        cache.truncate_from_start(0).unwrap();
+        assert_eq!(cache.entries(), vec![entry(0, 0), entry(1, 5), entry(3, 9)]);
+        cache.truncate_from_start(7).unwrap();
+        assert_eq!(cache.entries(), vec![entry(1, 7), entry(3, 9)]);
+        cache.truncate_from_start(9).unwrap();
+        let reloaded = LeaderEpochCache::load(dir.path()).unwrap();
+        assert_eq!(reloaded.entries(), vec![entry(3, 9)]);
     }
 }

@@ -98,6 +98,23 @@ impl ReplicaManager {
         self.partitions.read().get(tp).cloned()
     }
 
+    /// Sets a hosted partition's min.insync.replicas (a dynamic config
+    /// change); false if the partition is not hosted here.
+    pub fn set_min_insync_replicas(&self, tp: &TopicPartition, min_isr: usize) -> bool {
+        match self.get_partition(tp) {
+            Some(p) => {
+                p.set_min_insync_replicas(min_isr);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every hosted partition, led or followed.
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions.read().values().cloned().collect()
+    }
+
     /// Every partition this broker leads.
     pub fn leader_partitions(&self) -> Vec<Arc<Partition>> {
         self.partitions
@@ -370,8 +387,12 @@ impl ReplicaManager {
         self.partitions.read().len()
     }
 
-    /// Stops every replica fetcher (broker shutdown).
+    /// Stops every replica fetcher and snapshots producer state (broker shutdown).
     pub fn shutdown(&self) {
         self.fetchers.shutdown();
+        // Producer state snapshots at each log end (Kafka's clean-shutdown snapshot).
+        for partition in self.all_partitions() {
+            partition.write_shutdown_snapshot();
+        }
     }
 }

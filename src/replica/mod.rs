@@ -15,6 +15,7 @@
 //! maps them to codes.
 
 mod delayed;
+mod delete_records;
 mod fetcher;
 mod fetcher_manager;
 mod follower_state;
@@ -23,16 +24,21 @@ mod leader_connection;
 mod leader_epoch_cache;
 mod manager;
 mod partition;
+mod producer_expiration;
+mod producer_snapshot;
 mod producer_state;
 mod settings;
 
 pub use delayed::wait_for;
+pub use delete_records::DELETE_TO_HIGH_WATERMARK;
 pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;
 pub use leader_connection::{ConnectionError, LeaderConnection};
 pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use manager::{LeaderAndIsrOutcome, PartitionRead, PartitionStateUpdate, ReplicaManager};
 pub use partition::{FetchIsolation, Partition};
+pub use producer_expiration::run_producer_expiration;
+pub use producer_state::ProducerStateError;
 pub use settings::ReplicationSettings;
 
 use crate::log::LogError;
@@ -76,4 +82,10 @@ pub enum ReplicaError {
     RequestTimedOut(String),
     #[error("log error: {0}")]
     Log(#[from] LogError),
+    /// An idempotent batch the leader refused (epoch or sequence).
+    #[error("{partition}: {source}")]
+    ProducerState {
+        partition: String,
+        source: ProducerStateError,
+    },
 }

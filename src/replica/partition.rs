@@ -5,8 +5,10 @@
 //! in the ISR, and proposes ISR changes; as follower it appends what the
 //! leader sent and takes the leader's high watermark (Kafka's Partition).
 //! Both keep the idempotent-producer state (`producer_state`) in step with
-//! the log, and a leader answers a retried idempotent batch with the offsets
-//! it was first stored at instead of appending it again.
+//! the log (snapshots at each roll and at clean shutdown, reloaded after
+//! truncation); a leader checks idempotent batches (epoch, sequence) and
+//! answers a retried one with the offsets it was first stored at instead of
+//! appending it again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,8 +20,9 @@ use uuid::Uuid;
 use super::ReplicaError;
 use super::follower_state::FollowerState;
 use super::leader_epoch_cache::LeaderEpochCache;
-use super::producer_state::{ProducerStateTable, whole_batch_headers};
-use crate::log::{AppendInfo, BatchHeader, Log, validate_batches};
+use super::producer_snapshot;
+use super::producer_state::{CachedBatch, ProducerStateTable, whole_batch_headers};
+use crate::log::{AppendInfo, BatchHeader, Log, check_client_batch, validate_batches};
 use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
@@ -118,7 +121,7 @@ impl Partition {
         let epoch_cache = LeaderEpochCache::load(log.dir())?;
         // Recovery may have cut a torn tail: epochs past the log end are gone.
         epoch_cache.truncate_from_end(log.log_end_offset())?;
-        let producer_state = ProducerStateTable::rebuild_from_log(&log)?;
+        let producer_state = ProducerStateTable::load(&log)?;
         Ok(Partition {
             tp,
             local_broker,
@@ -280,34 +283,61 @@ impl Partition {
             });
         }
         let mut producers = self.producer_state.lock();
-        if let Some(original) = self.find_duplicate(&producers, records) {
+        if let Some(original) = self.check_producer_state(&producers, records)? {
             return Ok(original);
         }
+        let base_before = self.log.active_segment_base_offset();
         let info = self
             .log
             .append_as_leader_in_epoch(records, Some(state.leader_epoch), now_ms)?;
-        producers.record_all(records);
+        self.record_appended(&mut producers, records, base_before, info.first_offset);
         drop(producers);
         drop(state);
         self.maybe_increment_high_watermark();
         Ok(info)
     }
 
-    /// Where the first batch of `records` that repeats a cached idempotent
-    /// batch was stored, if any, once `records` are known to be valid (an
-    /// invalid request goes on to the log, which rejects it).
-    fn find_duplicate(&self, producers: &ProducerStateTable, records: &[u8]) -> Option<AppendInfo> {
-        let original = whole_batch_headers(records)
-            .iter()
-            .find_map(|header| producers.find_duplicate(header))?;
-        validate_batches(records, self.log.config().max_message_bytes).ok()?;
+    /// The leader's producer-state check of a client append: `Some` (the
+    /// original offsets) when a batch repeats a cached idempotent batch, an
+    /// error for a fenced epoch or a sequence gap. Either way only once the
+    /// records are known to be valid, so a corrupt request gets the log's
+    /// answer; the CRC walk is skipped for ordinary appends (the log does it).
+    fn check_producer_state(
+        &self,
+        producers: &ProducerStateTable,
+        records: &[u8],
+    ) -> Result<Option<AppendInfo>, ReplicaError> {
+        let outcome = producers.check_append(&whole_batch_headers(records));
+        if matches!(outcome, Ok(None)) {
+            return Ok(None);
+        }
+        let infos = validate_batches(records, self.log.config().max_message_bytes)
+            .map_err(crate::log::LogError::from)?;
+        for info in &infos {
+            check_client_batch(info).map_err(crate::log::LogError::from)?;
+        }
+        match outcome {
+            Ok(Some(original)) => Ok(Some(self.duplicate_answer(original))),
+            Ok(None) => Ok(None),
+            Err(source) => {
+                tracing::debug!(partition = %self.tp, error = %source, "idempotent batch refused");
+                Err(ReplicaError::ProducerState {
+                    partition: self.tp.to_string(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// What a duplicate is answered with: where it was stored the first time.
+    fn duplicate_answer(&self, original: CachedBatch) -> AppendInfo {
         tracing::debug!(
             partition = %self.tp,
             first_offset = original.first_offset,
             first_sequence = original.first_sequence,
             "duplicate idempotent batch: answered with its original offsets"
         );
-        Some(AppendInfo {
+        AppendInfo {
             first_offset: original.first_offset,
             last_offset: original.last_offset,
             max_timestamp: original.max_timestamp,
@@ -315,7 +345,62 @@ impl Partition {
             log_append_time_ms: -1,
             record_count: 0,
             bytes: 0,
-        })
+        }
+    }
+
+    /// After an append (leader or follower, producer lock held): records its
+    /// batches, and when the log rolled for it writes a producer snapshot at
+    /// the new segment's base offset (Kafka's roll-time snapshot), holding
+    /// the state of everything below that offset.
+    fn record_appended(
+        &self,
+        producers: &mut ProducerStateTable,
+        records: &[u8],
+        base_before: Offset,
+        first_offset: Offset,
+    ) {
+        let base_after = self.log.active_segment_base_offset();
+        let rolled = base_after != base_before;
+        if rolled && base_after <= first_offset {
+            self.write_snapshot(producers, base_after, false);
+        }
+        producers.record_all(records);
+        // Retention rolled at the log end meanwhile: the state after this append.
+        if rolled && base_after > first_offset && base_after == self.log.log_end_offset() {
+            self.write_snapshot(producers, base_after, false);
+        }
+    }
+
+    /// Writes the snapshot at `offset` and drops those below the oldest
+    /// segment (keeping the latest). A failure only costs a longer replay.
+    fn write_snapshot(&self, producers: &ProducerStateTable, offset: Offset, sync: bool) {
+        let dir = self.log.dir();
+        let result =
+            producer_snapshot::write_snapshot(dir, offset, &producers.snapshot_entries(), sync)
+                .and_then(|()| {
+                    let oldest = self.log.segment_base_offsets().first().copied();
+                    producer_snapshot::delete_snapshots_below(dir, oldest.unwrap_or(offset))
+                });
+        match result {
+            Ok(()) => tracing::debug!(partition = %self.tp, offset, "wrote producer snapshot"),
+            Err(e) => {
+                tracing::warn!(partition = %self.tp, offset, error = %e, "producer snapshot failed")
+            }
+        }
+    }
+
+    /// Drops idle idempotent producers (see `producer_expiration`); returns how many.
+    pub fn remove_expired_producers(&self, now_ms: i64, expiration_ms: i64) -> usize {
+        self.producer_state
+            .lock()
+            .remove_expired(now_ms, expiration_ms)
+    }
+
+    /// Clean shutdown: a synced snapshot at the log end, so the next start
+    /// replays nothing.
+    pub fn write_shutdown_snapshot(&self) {
+        let producers = self.producer_state.lock();
+        self.write_snapshot(&producers, self.log.log_end_offset(), true);
     }
 
     /// acks=all: `None` while the high watermark is below `required_offset`;
@@ -371,6 +456,46 @@ impl Partition {
             high_watermark_moved,
             wants_isr_expansion,
         }
+    }
+
+    /// A follower's fetch reported its log start offset (DeleteRecords waits
+    /// on it). Returns whether it changed.
+    pub fn update_follower_log_start_offset(&self, follower: i32, log_start: Offset) -> bool {
+        let mut state = self.state.write();
+        if state.leader != self.local_broker {
+            return false;
+        }
+        match state.followers.get_mut(&follower) {
+            Some(f) if f.log_start_offset != log_start => {
+                f.log_start_offset = log_start;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The log start offset moved to `offset`: epochs wholly before it go
+    /// from the leader epoch cache.
+    pub(super) fn truncate_epochs_from_start(&self, offset: Offset) -> Result<(), ReplicaError> {
+        Ok(self.epoch_cache.truncate_from_start(offset)?)
+    }
+
+    /// The smallest log start offset among this leader and its live replicas
+    /// (Kafka's lowWatermarkIfLeader); one not heard from yet counts as -1.
+    pub fn low_watermark_if_leader(
+        &self,
+        is_live: impl Fn(i32) -> bool,
+    ) -> Result<Offset, ReplicaError> {
+        let state = self.state.read();
+        if state.leader != self.local_broker {
+            return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
+        }
+        Ok(state
+            .replicas
+            .iter()
+            .filter(|&&r| r != self.local_broker && is_live(r))
+            .map(|r| state.followers.get(r).map_or(-1, |f| f.log_start_offset))
+            .fold(self.log.log_start_offset(), Offset::min))
     }
 
     /// Moves the high watermark up to the smallest log end offset in the ISR.
@@ -508,8 +633,14 @@ impl Partition {
         }
         if position > 0 {
             let mut producers = self.producer_state.lock();
-            self.log.append_as_follower(&records[..position])?;
-            producers.record_all(&records[..position]);
+            let base_before = self.log.active_segment_base_offset();
+            let info = self.log.append_as_follower(&records[..position])?;
+            self.record_appended(
+                &mut producers,
+                &records[..position],
+                base_before,
+                info.first_offset,
+            );
         }
         for (epoch, start_offset) in new_epochs {
             self.epoch_cache.assign(epoch, start_offset)?;
@@ -526,8 +657,8 @@ impl Partition {
         self.log.truncate_to(offset)?;
         if self.log.log_end_offset() != before {
             // Cached batches past the cut are gone, and older ones they had
-            // evicted come back: read the tail again.
-            *producers = ProducerStateTable::rebuild_from_log(&self.log)?;
+            // evicted come back: reload (snapshots past the cut are deleted).
+            *producers = ProducerStateTable::load(&self.log)?;
         }
         drop(producers);
         let leo = self.log.log_end_offset();
@@ -540,6 +671,9 @@ impl Partition {
     pub fn truncate_fully_and_start_at(&self, offset: Offset) -> Result<(), ReplicaError> {
         let mut producers = self.producer_state.lock();
         self.log.truncate_fully_and_start_at(offset)?;
+        if let Err(e) = producer_snapshot::delete_snapshots_above(self.log.dir(), -1) {
+            tracing::warn!(partition = %self.tp, error = %e, "cannot delete producer snapshots");
+        }
         *producers = ProducerStateTable::new();
         drop(producers);
         self.epoch_cache.clear()?;

@@ -234,3 +234,50 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
     assert_eq!(reopened.log().log_end_offset(), 5);
     drop(manager);
 }
+
+#[test]
+fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    let config = LogConfig {
+        segment_bytes: 300,
+        ..LogConfig::default()
+    };
+    p.log().set_config(config).unwrap();
+    p.make_leader_or_follower(state(1, 0, &[1]), 1000).unwrap();
+    for i in 0..10 {
+        p.append_as_leader(&mut idempotent_batch(0, 9, i * 2, 2), 0, 1)
+            .unwrap();
+    }
+    let snapshots = || producer_snapshot::list_snapshots(p.log().dir()).unwrap();
+    let rolled: Vec<i64> = p.log().segment_base_offsets()[1..].to_vec();
+    assert!(rolled.len() >= 2, "segments: {rolled:?}");
+    assert_eq!(snapshots(), rolled, "one snapshot per roll");
+
+    // A gap and an old epoch are refused whole; nothing is written.
+    let gap = p.append_as_leader(&mut idempotent_batch(0, 9, 25, 1), 0, 1);
+    assert!(matches!(
+        gap,
+        Err(ReplicaError::ProducerState {
+            source: super::super::ProducerStateError::OutOfOrderSequence { .. },
+            ..
+        })
+    ));
+    assert_eq!(p.log().log_end_offset(), 20);
+
+    // Truncation below the newest snapshot deletes it and reloads the state.
+    let cut = rolled[rolled.len() - 1] - 2;
+    p.make_leader_or_follower(state(2, 1, &[1, 2]), 2000)
+        .unwrap();
+    p.truncate_to(cut).unwrap();
+    assert!(snapshots().iter().all(|&s| s <= cut), "{:?}", snapshots());
+    p.make_leader_or_follower(state(1, 2, &[1]), 3000).unwrap();
+    let next = p
+        .append_as_leader(&mut idempotent_batch(0, 9, cut as i32, 2), 0, 1)
+        .unwrap();
+    assert_eq!(next.first_offset, cut, "the sequence after the cut goes on");
+    p.make_leader_or_follower(state(2, 3, &[1, 2]), 4000)
+        .unwrap();
+    p.truncate_fully_and_start_at(100).unwrap();
+    assert_eq!(snapshots(), Vec::<i64>::new());
+}

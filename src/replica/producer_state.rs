@@ -1,30 +1,43 @@
-//! Per-partition idempotent-producer state: for each producer id, the last
-//! few batches it appended (epoch, sequence range, offsets), so that a batch
-//! a producer retries, because its acknowledgement was lost, is recognised
-//! and answered with its original offsets instead of being stored twice.
-//! Kafka's ProducerStateManager, reduced to duplicate detection.
+//! Per-partition idempotent-producer state (Kafka's ProducerStateManager and
+//! ProducerAppendInfo, without transactions): for each producer id its
+//! current epoch and the last five batches it appended (sequence range and
+//! offsets).
 //!
-//! The state follows the log: the leader records what it appends, a
-//! follower records the batches it replicates (so a new leader already knows
-//! them), and a replica that opens or truncates its log rebuilds the state
-//! from a bounded tail of the log ([`ProducerStateTable::rebuild_from_log`]).
-//! There are no snapshot files: a producer whose batches are older than the
-//! scanned tail is simply unknown, and its retry would be appended again.
+//! The leader checks every idempotent batch of a client append against it
+//! ([`ProducerStateTable::check_append`]), as Kafka 3.x does: an exact repeat
+//! of a cached batch is answered with its original offsets and not written
+//! again; an epoch older than the producer's current one is
+//! INVALID_PRODUCER_EPOCH; a new epoch must start at sequence 0 and a batch
+//! in the current epoch must follow the last sequence (wrapping past
+//! i32::MAX), else OUT_OF_ORDER_SEQUENCE_NUMBER. A producer with no state
+//! here (new, or its batches deleted by retention) may start at any
+//! sequence: since KIP-360 Kafka no longer answers UNKNOWN_PRODUCER_ID on
+//! produce. Followers record what they replicate without checking, so a new
+//! leader already knows the producers.
 //!
-//! Deliberately not here (issue 6): sequence-gap checks
-//! (OUT_OF_ORDER_SEQUENCE_NUMBER), producer-epoch fencing
-//! (INVALID_PRODUCER_EPOCH), UNKNOWN_PRODUCER_ID, producer-id expiration and
-//! transactions. Only a batch matching a cached one exactly (same producer
-//! epoch, same first and last sequence) is treated specially.
+//! The state survives restarts through `<offset>.snapshot` files
+//! (`producer_snapshot.rs`, written by `partition.rs` on roll and clean
+//! shutdown): [`ProducerStateTable::load`] takes the latest valid snapshot at
+//! or below the log end and replays the log after it; with no snapshot it
+//! reads a bounded tail of the log ([`ProducerStateTable::rebuild_from_log`]).
+//! A snapshot keeps only each producer's last batch (Kafka's format), so
+//! after a restart only a retry of that batch is recognised, as in Kafka.
+//!
+//! Producers idle longer than `producer.id.expiration.ms` are dropped by
+//! [`ProducerStateTable::remove_expired`] (`producer_expiration.rs`).
+//! Not here: transactions.
 
 use std::collections::{HashMap, VecDeque};
 
+use super::producer_snapshot::{self, SnapshotEntry, SnapshotError};
 use crate::log::{BatchHeader, Log, LogError};
 use crate::model::Offset;
 
 /// Batches remembered per producer (Kafka's NUM_BATCHES_TO_RETAIN, which is
 /// also the producer's max.in.flight.requests.per.connection with idempotence).
 pub const BATCHES_PER_PRODUCER: usize = 5;
+/// Kafka's RecordBatch.NO_PRODUCER_EPOCH: no state for the producer.
+const NO_PRODUCER_EPOCH: i16 = -1;
 /// Rebuilding starts at most this many offsets before the log end...
 const TAIL_SCAN_OFFSETS: i64 = 100_000;
 /// ...and reads at most about this many bytes of log.
@@ -43,11 +56,67 @@ pub struct CachedBatch {
     pub max_timestamp: i64,
 }
 
+/// Why the leader refused an idempotent batch (nothing of the append is written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProducerStateError {
+    /// INVALID_PRODUCER_EPOCH (Kafka answers this, not PRODUCER_FENCED, on produce since 2.7).
+    #[error(
+        "producer {producer_id} has epoch {epoch}, older than its current epoch {current_epoch}"
+    )]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current_epoch: i16,
+    },
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER.
+    #[error(
+        "out of order sequence for producer {producer_id} epoch {epoch}: batch starts at {first_sequence}, {expected}"
+    )]
+    OutOfOrderSequence {
+        producer_id: i64,
+        epoch: i16,
+        first_sequence: i32,
+        expected: String,
+    },
+}
+
 /// What one producer id last appended, in its current epoch, oldest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct ProducerEntry {
     producer_epoch: i16,
     batches: VecDeque<CachedBatch>,
+}
+
+impl ProducerEntry {
+    fn empty() -> Self {
+        ProducerEntry {
+            producer_epoch: NO_PRODUCER_EPOCH,
+            batches: VecDeque::with_capacity(BATCHES_PER_PRODUCER),
+        }
+    }
+
+    /// Kafka's ProducerStateEntry.addBatch: a new epoch forgets the old batches.
+    fn add_batch(&mut self, batch: CachedBatch) {
+        if self.producer_epoch != batch.producer_epoch {
+            self.producer_epoch = batch.producer_epoch;
+            self.batches.clear();
+        }
+        if self.batches.len() == BATCHES_PER_PRODUCER {
+            self.batches.pop_front();
+        }
+        self.batches.push_back(batch);
+    }
+
+    fn find_duplicate(&self, header: &BatchHeader) -> Option<CachedBatch> {
+        if self.producer_epoch != header.producer_epoch {
+            return None;
+        }
+        let last = last_sequence(header);
+        self.batches
+            .iter()
+            .find(|b| b.first_sequence == header.base_sequence && b.last_sequence == last)
+            .copied()
+    }
 }
 
 /// The idempotent-producer state of one partition.
@@ -62,15 +131,43 @@ pub fn is_idempotent(header: &BatchHeader) -> bool {
     header.producer_id >= 0 && header.base_sequence >= 0
 }
 
-/// The batch's last sequence; sequences wrap from i32::MAX to 0 (Kafka's
-/// `DefaultRecordBatch.incrementSequence`).
-pub fn last_sequence(header: &BatchHeader) -> i32 {
-    let base = header.base_sequence;
-    let delta = header.last_offset_delta.max(0);
-    if base > i32::MAX - delta {
-        delta - (i32::MAX - base) - 1
+/// `sequence + delta` with Kafka's wrap from i32::MAX to 0
+/// (`DefaultRecordBatch.incrementSequence`).
+fn increment_sequence(sequence: i32, delta: i32) -> i32 {
+    if sequence > i32::MAX - delta {
+        delta - (i32::MAX - sequence) - 1
     } else {
-        base + delta
+        sequence + delta
+    }
+}
+
+/// `sequence - delta`, the inverse (`DefaultRecordBatch.decrementSequence`).
+fn decrement_sequence(sequence: i32, delta: i32) -> i32 {
+    if sequence < delta {
+        i32::MAX - (delta - sequence) + 1
+    } else {
+        sequence - delta
+    }
+}
+
+/// The batch's last sequence; sequences wrap from i32::MAX to 0.
+pub fn last_sequence(header: &BatchHeader) -> i32 {
+    increment_sequence(header.base_sequence, header.last_offset_delta.max(0))
+}
+
+/// Kafka's ProducerAppendInfo.inSequence.
+fn in_sequence(last: i32, next: i32) -> bool {
+    i64::from(next) == i64::from(last) + 1 || (next == 0 && last == i32::MAX)
+}
+
+fn cached(header: &BatchHeader) -> CachedBatch {
+    CachedBatch {
+        producer_epoch: header.producer_epoch,
+        first_sequence: header.base_sequence,
+        last_sequence: last_sequence(header),
+        first_offset: header.base_offset,
+        last_offset: header.last_offset(),
+        max_timestamp: header.max_timestamp,
     }
 }
 
@@ -102,20 +199,73 @@ impl ProducerStateTable {
 
     /// The cached batch `header` repeats: same producer id and epoch, same
     /// first and last sequence. `None` for non-idempotent batches.
+    #[cfg(test)]
     pub fn find_duplicate(&self, header: &BatchHeader) -> Option<CachedBatch> {
         if !is_idempotent(header) {
             return None;
         }
-        let entry = self.producers.get(&header.producer_id)?;
-        if entry.producer_epoch != header.producer_epoch {
-            return None;
+        self.producers
+            .get(&header.producer_id)?
+            .find_duplicate(header)
+    }
+
+    /// The leader's check of a client append, batch by batch in order
+    /// (Kafka's UnifiedLog.analyzeAndValidateProducerState with
+    /// ProducerAppendInfo): `Ok(Some(original))` when a batch repeats a cached
+    /// one (the append is answered with it and nothing is written), `Ok(None)`
+    /// when every idempotent batch may be appended, or the first violation.
+    /// The table itself is not changed; `record_all` follows the append.
+    pub fn check_append(
+        &self,
+        headers: &[BatchHeader],
+    ) -> Result<Option<CachedBatch>, ProducerStateError> {
+        // Per producer of this append: (updated entry, had no state before).
+        let mut updated: HashMap<i64, (ProducerEntry, bool)> = HashMap::new();
+        for header in headers.iter().filter(|h| is_idempotent(h)) {
+            let pid = header.producer_id;
+            let current = self.producers.get(&pid);
+            if let Some(original) = current.and_then(|e| e.find_duplicate(header)) {
+                return Ok(Some(original));
+            }
+            let (entry, unknown) = updated.entry(pid).or_insert_with(|| match current {
+                Some(e) => (e.clone(), e.producer_epoch == NO_PRODUCER_EPOCH),
+                None => (ProducerEntry::empty(), true),
+            });
+            let epoch = header.producer_epoch;
+            if epoch < entry.producer_epoch {
+                return Err(ProducerStateError::InvalidProducerEpoch {
+                    producer_id: pid,
+                    epoch,
+                    current_epoch: entry.producer_epoch,
+                });
+            }
+            let first = header.base_sequence;
+            if epoch != entry.producer_epoch {
+                if first != 0 && entry.producer_epoch != NO_PRODUCER_EPOCH {
+                    return Err(ProducerStateError::OutOfOrderSequence {
+                        producer_id: pid,
+                        epoch,
+                        first_sequence: first,
+                        expected: format!(
+                            "a new epoch (current {}) must start at 0",
+                            entry.producer_epoch
+                        ),
+                    });
+                }
+            } else {
+                let last = entry.batches.back().map_or(-1, |b| b.last_sequence);
+                if !(*unknown || in_sequence(last, first)) {
+                    return Err(ProducerStateError::OutOfOrderSequence {
+                        producer_id: pid,
+                        epoch,
+                        first_sequence: first,
+                        expected: format!("the last appended sequence is {last}"),
+                    });
+                }
+            }
+            entry.add_batch(cached(header));
         }
-        let last = last_sequence(header);
-        entry
-            .batches
-            .iter()
-            .find(|b| b.first_sequence == header.base_sequence && b.last_sequence == last)
-            .copied()
+        Ok(None)
     }
 
     /// Remembers an appended batch (its offsets assigned). A new producer
@@ -124,28 +274,24 @@ impl ProducerStateTable {
         if !is_idempotent(header) {
             return;
         }
-        let entry = self
-            .producers
+        self.producers
             .entry(header.producer_id)
-            .or_insert_with(|| ProducerEntry {
-                producer_epoch: header.producer_epoch,
-                batches: VecDeque::with_capacity(BATCHES_PER_PRODUCER),
-            });
-        if entry.producer_epoch != header.producer_epoch {
-            entry.producer_epoch = header.producer_epoch;
-            entry.batches.clear();
-        }
-        if entry.batches.len() == BATCHES_PER_PRODUCER {
-            entry.batches.pop_front();
-        }
-        entry.batches.push_back(CachedBatch {
-            producer_epoch: header.producer_epoch,
-            first_sequence: header.base_sequence,
-            last_sequence: last_sequence(header),
-            first_offset: header.base_offset,
-            last_offset: header.last_offset(),
-            max_timestamp: header.max_timestamp,
+            .or_insert_with(ProducerEntry::empty)
+            .add_batch(cached(header));
+    }
+
+    /// Forgets the producers whose last batch's timestamp is at least
+    /// `expiration_ms` old (Kafka's isProducerExpired without transactions);
+    /// returns how many.
+    pub fn remove_expired(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
+        let before = self.producers.len();
+        self.producers.retain(|_, entry| {
+            entry
+                .batches
+                .back()
+                .is_some_and(|b| now_ms.saturating_sub(b.max_timestamp) < expiration_ms)
         });
+        before - self.producers.len()
     }
 
     /// Remembers every whole batch in `records` (offsets assigned).
@@ -153,6 +299,123 @@ impl ProducerStateTable {
         for header in whole_batch_headers(records) {
             self.record(&header);
         }
+    }
+
+    /// Each producer's last batch, as a snapshot holds it (ordered by producer id).
+    pub fn snapshot_entries(&self) -> Vec<SnapshotEntry> {
+        let mut entries: Vec<SnapshotEntry> = self
+            .producers
+            .iter()
+            .filter_map(|(&producer_id, entry)| {
+                let last = entry.batches.back()?;
+                Some(SnapshotEntry {
+                    producer_id,
+                    producer_epoch: entry.producer_epoch,
+                    last_sequence: last.last_sequence,
+                    last_offset: last.last_offset,
+                    offset_delta: (last.last_offset - last.first_offset) as i32,
+                    timestamp: last.max_timestamp,
+                    coordinator_epoch: -1,
+                    current_txn_first_offset: -1,
+                })
+            })
+            .collect();
+        entries.sort_unstable_by_key(|e| e.producer_id);
+        entries
+    }
+
+    /// The state a snapshot describes, without producers whose last batch
+    /// is below `log_start_offset` (deleted: they count as unknown, as in Kafka).
+    pub fn from_snapshot_entries(entries: &[SnapshotEntry], log_start_offset: Offset) -> Self {
+        let mut table = ProducerStateTable::new();
+        for e in entries.iter().filter(|e| e.last_offset >= log_start_offset) {
+            let delta = e.offset_delta.max(0);
+            table
+                .producers
+                .entry(e.producer_id)
+                .or_insert_with(ProducerEntry::empty)
+                .add_batch(CachedBatch {
+                    producer_epoch: e.producer_epoch,
+                    first_sequence: decrement_sequence(e.last_sequence, delta),
+                    last_sequence: e.last_sequence,
+                    first_offset: e.last_offset - i64::from(delta),
+                    last_offset: e.last_offset,
+                    max_timestamp: e.timestamp,
+                });
+        }
+        table
+    }
+
+    /// The state of `log` when opened or truncated: snapshots above the log
+    /// end are deleted (their offsets are gone); the latest readable one is
+    /// loaded and the log after it replayed (however long: after a crash the
+    /// snapshot may be a whole segment old). A corrupt snapshot is deleted
+    /// with a warning and the next older one tried. No snapshot at all: the
+    /// bounded tail of `rebuild_from_log`.
+    pub fn load(log: &Log) -> Result<ProducerStateTable, LogError> {
+        let dir = log.dir();
+        let log_end = log.log_end_offset();
+        let snapshots = producer_snapshot::delete_snapshots_above(dir, log_end)
+            .and_then(|()| producer_snapshot::list_snapshots(dir));
+        let snapshots = match snapshots {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(tp = %log.topic_partition(), error = %e, "cannot list producer snapshots");
+                Vec::new()
+            }
+        };
+        for &offset in snapshots.iter().rev() {
+            match producer_snapshot::read_snapshot(dir, offset) {
+                Ok(entries) => {
+                    let mut table = Self::from_snapshot_entries(&entries, log.log_start_offset());
+                    table.replay(log, offset)?;
+                    tracing::debug!(
+                        tp = %log.topic_partition(), snapshot_offset = offset, log_end,
+                        producers = table.producers.len(), "loaded producer state"
+                    );
+                    return Ok(table);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        tp = %log.topic_partition(), snapshot_offset = offset, error = %e,
+                        "ignoring unreadable producer snapshot; rebuilding from the log"
+                    );
+                    if matches!(e, SnapshotError::Corrupt(_))
+                        && let Err(e) = producer_snapshot::delete_snapshot(dir, offset)
+                    {
+                        tracing::warn!(error = %e, "cannot delete corrupt producer snapshot");
+                    }
+                }
+            }
+        }
+        Self::rebuild_from_log(log)
+    }
+
+    /// Records every batch from `from` to the log end.
+    fn replay(&mut self, log: &Log, from: Offset) -> Result<(), LogError> {
+        let log_end = log.log_end_offset();
+        let mut offset = from.max(log.log_start_offset());
+        while offset < log_end {
+            let chunk = match log.read(offset, SCAN_CHUNK_BYTES, log_end, true) {
+                Ok(read) => read.records,
+                Err(LogError::OffsetOutOfRange { .. }) if log.log_start_offset() > offset => {
+                    offset = log.log_start_offset();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let headers = whole_batch_headers(&chunk);
+            let Some(last) = headers.last() else { break };
+            let next = last.last_offset() + 1;
+            for header in headers.iter().filter(|h| h.last_offset() >= offset) {
+                self.record(header);
+            }
+            if next <= offset {
+                break;
+            }
+            offset = next;
+        }
+        Ok(())
     }
 
     /// The state of a log whose tail is read afresh: the batches from at most
@@ -338,5 +601,183 @@ mod tests {
         assert_eq!(after.find_duplicate(&retry), None, "truncated away");
         let kept = BatchHeader::parse(&idempotent_batch(3, 0, 72, 4)).unwrap();
         assert_eq!(after.find_duplicate(&kept).unwrap().first_offset, 108);
+    }
+
+    fn check(
+        table: &ProducerStateTable,
+        batches: &[Vec<u8>],
+    ) -> Result<Option<CachedBatch>, ProducerStateError> {
+        let headers: Vec<BatchHeader> = batches
+            .iter()
+            .map(|b| BatchHeader::parse(b).unwrap())
+            .collect();
+        table.check_append(&headers)
+    }
+
+    #[test]
+    fn the_leader_checks_epochs_and_sequences_like_kafka() {
+        let mut table = ProducerStateTable::new();
+        // Unknown producer: any first sequence is accepted (KIP-360).
+        assert_eq!(check(&table, &[idempotent_batch(9, 2, 17, 3)]), Ok(None));
+        table.record(&header_at(9, 2, 17, 3, 0));
+        // In sequence, also two batches in one append.
+        assert_eq!(
+            check(
+                &table,
+                &[idempotent_batch(9, 2, 20, 1), idempotent_batch(9, 2, 21, 2)]
+            ),
+            Ok(None)
+        );
+        // Gap, in the first or second batch of an append.
+        assert!(matches!(
+            check(&table, &[idempotent_batch(9, 2, 21, 1)]),
+            Err(ProducerStateError::OutOfOrderSequence {
+                first_sequence: 21,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(
+                &table,
+                &[idempotent_batch(9, 2, 20, 1), idempotent_batch(9, 2, 22, 1)]
+            ),
+            Err(ProducerStateError::OutOfOrderSequence { .. })
+        ));
+        // Exact repeat: the original.
+        assert_eq!(
+            check(&table, &[idempotent_batch(9, 2, 17, 3)])
+                .unwrap()
+                .unwrap()
+                .first_offset,
+            0
+        );
+        // Older epoch: fenced, even for a batch that would repeat one.
+        assert_eq!(
+            check(&table, &[idempotent_batch(9, 1, 17, 3)]),
+            Err(ProducerStateError::InvalidProducerEpoch {
+                producer_id: 9,
+                epoch: 1,
+                current_epoch: 2
+            })
+        );
+        // New epoch: only from sequence 0.
+        assert!(matches!(
+            check(&table, &[idempotent_batch(9, 3, 20, 1)]),
+            Err(ProducerStateError::OutOfOrderSequence { .. })
+        ));
+        assert_eq!(check(&table, &[idempotent_batch(9, 3, 0, 1)]), Ok(None));
+        // Sequence wrap.
+        let mut wrapped = ProducerStateTable::new();
+        wrapped.record(&header_at(4, 0, i32::MAX - 1, 2, 0));
+        assert_eq!(check(&wrapped, &[idempotent_batch(4, 0, 0, 1)]), Ok(None));
+        assert!(check(&wrapped, &[idempotent_batch(4, 0, 1, 1)]).is_err());
+        // Non-idempotent batches are not checked.
+        assert_eq!(check(&table, &[batch(0, 2)]), Ok(None));
+    }
+
+    fn test_log(dir: &std::path::Path) -> (LogManager, std::sync::Arc<Log>) {
+        let manager = LogManager::startup(&[dir.to_path_buf()], LogConfig::default()).unwrap();
+        let log = manager
+            .get_or_create_log(&TopicPartition::new("t", 0), LogConfig::default())
+            .unwrap();
+        (manager, log)
+    }
+
+    #[test]
+    fn loading_takes_the_snapshot_and_replays_the_log_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_manager, log) = test_log(dir.path());
+        let mut table = ProducerStateTable::new();
+        for i in 0..4 {
+            let mut records = idempotent_batch(5, 1, i * 2, 2);
+            log.append_as_leader(&mut records, 0).unwrap();
+            table.record_all(&records);
+        }
+        // Snapshot at offset 4 (two batches in), log runs on to 8.
+        let mut at_four = ProducerStateTable::new();
+        at_four.record(&header_at(5, 1, 0, 2, 0));
+        at_four.record(&header_at(5, 1, 2, 2, 2));
+        producer_snapshot::write_snapshot(log.dir(), 4, &at_four.snapshot_entries(), false)
+            .unwrap();
+        // A stale snapshot past the log end is deleted.
+        producer_snapshot::write_snapshot(log.dir(), 50, &[], false).unwrap();
+        let loaded = ProducerStateTable::load(&log).unwrap();
+        assert_eq!(
+            producer_snapshot::list_snapshots(log.dir()).unwrap(),
+            vec![4]
+        );
+        let last = BatchHeader::parse(&idempotent_batch(5, 1, 6, 2)).unwrap();
+        assert_eq!(loaded.find_duplicate(&last).unwrap().first_offset, 6);
+        let replayed = BatchHeader::parse(&idempotent_batch(5, 1, 4, 2)).unwrap();
+        assert_eq!(loaded.find_duplicate(&replayed).unwrap().first_offset, 4);
+        // The snapshot keeps only the last batch before it.
+        let before = BatchHeader::parse(&idempotent_batch(5, 1, 0, 2)).unwrap();
+        assert_eq!(loaded.find_duplicate(&before), None);
+        assert_eq!(check(&loaded, &[idempotent_batch(5, 1, 8, 1)]), Ok(None));
+        assert!(check(&loaded, &[idempotent_batch(5, 1, 9, 1)]).is_err());
+    }
+
+    #[test]
+    fn a_corrupt_snapshot_is_ignored_and_the_state_rebuilt_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_manager, log) = test_log(dir.path());
+        let mut records = idempotent_batch(6, 0, 0, 3);
+        log.append_as_leader(&mut records, 0).unwrap();
+        // A snapshot at the log end claiming another producer, then corrupted.
+        let mut other = ProducerStateTable::new();
+        other.record(&header_at(77, 0, 0, 3, 0));
+        producer_snapshot::write_snapshot(log.dir(), 3, &other.snapshot_entries(), false).unwrap();
+        let path = producer_snapshot::snapshot_path(log.dir(), 3);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes[n - 1] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let loaded = ProducerStateTable::load(&log).unwrap();
+        assert!(!path.exists(), "corrupt snapshot deleted");
+        let retry = BatchHeader::parse(&idempotent_batch(6, 0, 0, 3)).unwrap();
+        assert_eq!(loaded.find_duplicate(&retry).unwrap().first_offset, 0);
+        let wrong = BatchHeader::parse(&idempotent_batch(77, 0, 0, 3)).unwrap();
+        assert_eq!(loaded.find_duplicate(&wrong), None);
+    }
+
+    #[test]
+    fn snapshot_entries_round_trip_the_last_batch() {
+        let mut table = ProducerStateTable::new();
+        table.record(&header_at(1, 0, 0, 2, 0));
+        table.record(&header_at(1, 0, i32::MAX, 3, 2));
+        table.record(&header_at(2, 4, 10, 1, 5));
+        let entries = table.snapshot_entries();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            (
+                entries[0].last_sequence,
+                entries[0].last_offset,
+                entries[0].offset_delta
+            ),
+            (1, 4, 2)
+        );
+        let back = ProducerStateTable::from_snapshot_entries(&entries, 0);
+        let h = BatchHeader::parse(&idempotent_batch(1, 0, i32::MAX, 3)).unwrap();
+        assert_eq!(back.find_duplicate(&h).unwrap().first_offset, 2);
+        // Producers whose last batch is below the log start are dropped.
+        let trimmed = ProducerStateTable::from_snapshot_entries(&entries, 5);
+        assert_eq!(trimmed.producer_count(), 1);
+    }
+
+    #[test]
+    fn idle_producers_expire_by_their_last_batch_timestamp() {
+        let mut table = ProducerStateTable::new();
+        table.record(&header_at(1, 0, 0, 1, 0));
+        table.record(&header_at(2, 0, 0, 1, 1));
+        let now = header_at(1, 0, 0, 1, 0).max_timestamp;
+        assert_eq!(table.remove_expired(now + 999, 1000), 0);
+        table.record(&header_at(1, 0, 1, 1, 2));
+        let mut late = header_at(2, 0, 1, 1, 3);
+        late.max_timestamp = now + 5000;
+        table.record(&late);
+        assert_eq!(table.remove_expired(now + 1000, 1000), 1, "producer 1 idle");
+        assert_eq!(table.producer_count(), 1);
+        // An expired producer is unknown: any sequence goes.
+        assert_eq!(check(&table, &[idempotent_batch(1, 0, 50, 1)]), Ok(None));
     }
 }

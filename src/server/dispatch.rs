@@ -100,8 +100,12 @@ handler_table! {
     DeleteTopics => delete_topics, DeleteTopicsRequest;
     InitProducerId => init_producer_id, InitProducerIdRequest;
     DescribeConfigs => describe_configs, DescribeConfigsRequest;
+    AlterConfigs => alter_configs, AlterConfigsRequest;
+    IncrementalAlterConfigs => incremental_alter_configs, IncrementalAlterConfigsRequest;
     OffsetForLeaderEpoch => offsets_for_leader_epoch, OffsetForLeaderEpochRequest;
     ElectLeaders => elect_leaders, ElectLeadersRequest;
+    AlterPartitionReassignments => alter_partition_reassignments, AlterPartitionReassignmentsRequest;
+    ListPartitionReassignments => list_partition_reassignments, ListPartitionReassignmentsRequest;
     OffsetCommit => offset_commit, OffsetCommitRequest;
     OffsetFetch => offset_fetch, OffsetFetchRequest;
     JoinGroup => join_group, JoinGroupRequest;
@@ -112,6 +116,10 @@ handler_table! {
     ListGroups => list_groups, ListGroupsRequest;
     DeleteGroups => delete_groups, DeleteGroupsRequest;
     OffsetDelete => offset_delete, OffsetDeleteRequest;
+    CreatePartitions => create_partitions, CreatePartitionsRequest;
+    DeleteRecords => delete_records, DeleteRecordsRequest;
+    DescribeLogDirs => describe_log_dirs, DescribeLogDirsRequest;
+    DescribeCluster => describe_cluster, DescribeClusterRequest;
 }
 
 pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {
@@ -135,12 +143,15 @@ pub async fn handle_request(
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let key = ApiKey::try_from(raw_key).map_err(|_| DispatchError::UnknownApiKey(raw_key))?;
     let Some((min, max)) = supported_range(key) else {
+        crate::metrics::global().record_request(key, std::time::Duration::ZERO, true);
         return Err(DispatchError::UnknownApiKey(raw_key));
     };
     if version < min || version > max {
         if key == ApiKey::ApiVersions {
+            crate::metrics::global().record_request(key, std::time::Duration::ZERO, false);
             return api_versions::unsupported_version_response(correlation_id).map(Some);
         }
+        crate::metrics::global().record_request(key, std::time::Duration::ZERO, true);
         return Err(DispatchError::UnsupportedVersion { key, version });
     }
     let header =
@@ -157,7 +168,12 @@ pub async fn handle_request(
         header,
         peer,
     };
-    let response = route(services, ctx, &mut frame).await?;
+    let started = std::time::Instant::now();
+    let response = route(services, ctx, &mut frame).await;
+    let elapsed = started.elapsed();
+    crate::metrics::global().record_request(key, elapsed, response.is_err());
+    tracing::debug!(api = ?key, version, correlation_id, elapsed_us = elapsed.as_micros() as u64, ok = response.is_ok(), "request");
+    let response = response?;
     if frame.has_remaining() {
         tracing::debug!(
             ?key,

@@ -5,7 +5,7 @@ use kafka_protocol::ResponseError;
 
 use crate::controller::{ControllerApiError, ElectionOutcome};
 use crate::log::{BatchError, LogError};
-use crate::replica::ReplicaError;
+use crate::replica::{ProducerStateError, ReplicaError};
 
 pub const NONE: i16 = 0;
 
@@ -26,6 +26,12 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
         }
         ReplicaError::RequestTimedOut(_) => ResponseError::RequestTimedOut,
         ReplicaError::Log(log) => return log_error_code(log),
+        ReplicaError::ProducerState { source, .. } => match source {
+            ProducerStateError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+            ProducerStateError::OutOfOrderSequence { .. } => {
+                ResponseError::OutOfOrderSequenceNumber
+            }
+        },
     };
     e.code()
 }
@@ -33,6 +39,7 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
 pub fn log_error_code(error: &LogError) -> i16 {
     let e = match error {
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        LogError::RecordListTooLarge { .. } => ResponseError::RecordListTooLarge,
         LogError::Batch(batch) => match batch {
             BatchError::RecordTooLarge { .. } => ResponseError::MessageTooLarge,
             BatchError::UnsupportedMagic { .. } => ResponseError::UnsupportedForMessageFormat,
@@ -101,4 +108,21 @@ pub fn group_result_code<T>(result: &Result<T, crate::group::GroupError>) -> i16
         Ok(_) => NONE,
         Err(e) => group_error_code(e),
     }
+}
+
+/// InitProducerId without a producer id block (ZooKeeper unreachable or
+/// contended): retriable, as Kafka's RPC producer id manager answers.
+pub fn producer_id_error_code(_error: &crate::server::producer_id_manager::ProducerIdError) -> i16 {
+    ResponseError::CoordinatorLoadInProgress.code()
+}
+
+/// The code of one partition's AlterPartitionReassignments result.
+pub fn reassignment_error_code(error: &crate::controller::ReassignmentError) -> i16 {
+    use crate::controller::ReassignmentError as E;
+    let e = match error {
+        E::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
+        E::NoReassignmentInProgress => ResponseError::NoReassignmentInProgress,
+        E::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+    };
+    e.code()
 }

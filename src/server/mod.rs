@@ -3,11 +3,15 @@
 //! `broker.rs` and `main.rs` use this room.
 
 pub mod api_versions;
+pub mod config_alter;
+pub mod config_describe;
 pub mod connection;
 pub mod context;
 pub mod dispatch;
+pub mod dynamic_config;
 pub mod errors;
 pub mod handlers;
+pub mod producer_id_manager;
 pub mod topic_admin;
 
 use std::sync::Arc;

@@ -11,7 +11,6 @@ use std::time::Duration;
 use kafka_protocol::ResponseError;
 
 use super::context::BrokerServices;
-use crate::config::TopicConfigDefault;
 use crate::controller::assignment::{AssignmentError, assign_replicas_randomly};
 use crate::replica::wait_for;
 use crate::zk::ZkError;
@@ -101,9 +100,8 @@ pub async fn create_topic(
             ),
         ));
     }
-    let defaults = services.config.topic_defaults();
     for (key, value) in &topic.configs {
-        validate_topic_config(&defaults, key, value)
+        crate::config::dynamic::validate_topic_config(key, value)
             .map_err(|m| TopicAdminError::new(ResponseError::InvalidConfig, m))?;
     }
     let assignment = if topic.assignment.is_empty() {
@@ -155,24 +153,6 @@ pub async fn create_topic(
     }
     tracing::info!(topic = %topic.name, partitions = assignment.len(), "created topic");
     Ok(assignment)
-}
-
-/// A topic config override must name a topic-level key; numeric keys take numbers.
-fn validate_topic_config(
-    defaults: &[TopicConfigDefault],
-    key: &str,
-    value: &str,
-) -> Result<(), String> {
-    let Some(default) = defaults.iter().find(|d| d.name == key) else {
-        return Err(format!("Unknown topic config name: {key}"));
-    };
-    let numeric = default.value.parse::<f64>().is_ok();
-    if numeric && value.trim().parse::<f64>().is_err() {
-        return Err(format!(
-            "Invalid value {value} for configuration {key}: not a number"
-        ));
-    }
-    Ok(())
 }
 
 fn validate_manual_assignment(assignment: &BTreeMap<i32, Vec<i32>>) -> Result<(), TopicAdminError> {

@@ -2,7 +2,18 @@
 //! Kafka's `bin/*.sh` scripts.
 //!
 //! - `kafka_client`: a small blocking Kafka-protocol connection.
+//! - `admin_client`: what the admin tools share (bootstrap, API versions,
+//!   metadata, controller, errors in plain words).
 //! - `consumer_groups`: `sluice consumer-groups` (kafka-consumer-groups.sh).
+//! - `topics`: `sluice topics` (kafka-topics.sh).
+//! - `configs`: `sluice configs` (kafka-configs.sh).
+//! - `reassign_partitions`: `sluice reassign-partitions` (kafka-reassign-partitions.sh).
+//! - `leader_election`: `sluice leader-election` (kafka-leader-election.sh).
 
+pub mod admin_client;
+pub mod configs;
 pub mod consumer_groups;
 pub mod kafka_client;
+pub mod leader_election;
+pub mod reassign_partitions;
+pub mod topics;

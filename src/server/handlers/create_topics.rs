@@ -15,10 +15,10 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::server::config_describe::topic_entries;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
-use crate::server::handlers::describe_configs::effective_topic_configs;
 use crate::server::topic_admin::{NewTopic, TopicAdminError, create_topic, wait_for_leaders};
 
 pub const VERSIONS: (i16, i16) = (2, 7);
@@ -76,13 +76,16 @@ pub async fn handle(
                     result.num_partitions = assignment.len() as i32;
                     result.replication_factor =
                         assignment.values().next().map(Vec::len).unwrap_or(0) as i16;
+                    let configs = &services.dynamic_configs;
                     result.configs = Some(
-                        effective_topic_configs(services, &new_topic.configs)
+                        topic_entries(&configs.effective(), &configs.layers(), &new_topic.configs)
                             .into_iter()
                             .map(|c| {
                                 CreatableTopicConfigs::default()
-                                    .with_name(StrBytes::from_static_str(c.default.name))
-                                    .with_value(Some(StrBytes::from_string(c.value)))
+                                    .with_name(StrBytes::from_string(c.name))
+                                    .with_value(c.value.map(StrBytes::from_string))
+                                    .with_read_only(c.read_only)
+                                    .with_is_sensitive(c.is_sensitive)
                                     .with_config_source(c.source)
                             })
                             .collect(),

@@ -29,6 +29,8 @@ struct Wanted {
     fetch_offset: i64,
     partition_max_bytes: usize,
     current_leader_epoch: i32,
+    /// A follower's log start offset (-1 from consumers).
+    log_start_offset: i64,
 }
 
 pub async fn handle(
@@ -75,6 +77,7 @@ pub async fn handle(
                         fetch_offset: p.fetch_offset,
                         partition_max_bytes: p.partition_max_bytes.max(0) as usize,
                         current_leader_epoch: p.current_leader_epoch,
+                        log_start_offset: p.log_start_offset,
                     });
                 }
             }
@@ -94,6 +97,11 @@ pub async fn handle(
                 services
                     .replica_manager
                     .record_follower_fetch(&w.tp, replica_id, w.fetch_offset);
+                services.replica_manager.record_follower_log_start(
+                    &w.tp,
+                    replica_id,
+                    w.log_start_offset,
+                );
             }
         }
     }
@@ -121,9 +129,18 @@ pub async fn handle(
         .unwrap_or_else(read_all)
     };
 
+    let metrics = crate::metrics::global();
     for (w, data) in wanted.iter().zip(results.partitions) {
+        metrics.record_fetch(
+            &w.tp.topic,
+            data.records.as_deref().unwrap_or(&[]),
+            is_follower,
+        );
         topics[w.topic_index].partitions.push(data);
     }
+    let failed = topics.iter().flat_map(|t| &t.partitions);
+    let failed = failed.filter(|p| p.error_code != NONE).count();
+    metrics.record_partition_errors(kafka_protocol::messages::ApiKey::Fetch, failed);
     Some(FetchResponse::default().with_responses(topics))
 }
 

@@ -1,10 +1,11 @@
 //! LeaderAndIsr (key 4), versions 2-7: the controller tells this broker which
 //! partitions it hosts and who leads them. Requests from an older controller
 //! epoch are refused with STALE_CONTROLLER_EPOCH. The live leaders' addresses
-//! tell followers where to fetch from; each topic's min.insync.replicas
-//! override is read from `/config/topics/<t>` here.
+//! tell followers where to fetch from; each topic's overrides are read from
+//! `/config/topics/<t>` here and applied to its logs (min.insync.replicas,
+//! retention, segment and message settings).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use kafka_protocol::messages::leader_and_isr_response::{
     LeaderAndIsrPartitionError, LeaderAndIsrTopicError,
@@ -18,6 +19,7 @@ use crate::model::TopicPartition;
 use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
+use crate::server::dynamic_config::apply_topic_overrides;
 use crate::server::errors::{NONE, replica_error_code};
 
 pub const VERSIONS: (i16, i16) = (2, 7);
@@ -29,9 +31,12 @@ pub async fn handle(
 ) -> Option<LeaderAndIsrResponse> {
     let mut updates = Vec::new();
     let mut topic_ids = Vec::new();
+    let mut topic_overrides = Vec::new();
     for topic in &request.topic_states {
         topic_ids.push((topic.topic_name.0.to_string(), topic.topic_id));
-        let min_insync_replicas = topic_min_insync_replicas(services, &topic.topic_name.0).await;
+        let overrides = topic_config(services, &topic.topic_name.0).await;
+        let min_insync_replicas = Some(services.dynamic_configs.min_insync_replicas(&overrides));
+        topic_overrides.push((topic.topic_name.0.to_string(), overrides));
         for p in &topic.partition_states {
             updates.push(PartitionStateUpdate {
                 tp: TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index),
@@ -63,6 +68,10 @@ pub async fn handle(
         updates,
         &leaders,
     );
+    // The topic's overrides on top of the broker's (dynamic) log settings.
+    for (topic, overrides) in &topic_overrides {
+        apply_topic_overrides(services, topic, overrides);
+    }
     let mut response = LeaderAndIsrResponse::default();
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -107,17 +116,11 @@ fn partition_error(tp: &TopicPartition, code: i16) -> LeaderAndIsrPartitionError
         .with_error_code(code)
 }
 
-/// The topic's min.insync.replicas override from ZooKeeper, if any (an
-/// unreadable znode or value falls back to the broker default).
-async fn topic_min_insync_replicas(services: &BrokerServices, topic: &str) -> Option<usize> {
-    match services.zk.get_topic_config(topic).await {
-        Ok(config) => config
-            .get("min.insync.replicas")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n >= 1),
-        Err(e) => {
-            tracing::warn!(topic, error = %e, "cannot read topic config; using the broker's min.insync.replicas");
-            None
-        }
-    }
+/// The topic's overrides from ZooKeeper (an unreadable znode gives none:
+/// the broker's settings).
+async fn topic_config(services: &BrokerServices, topic: &str) -> BTreeMap<String, String> {
+    services.zk.get_topic_config(topic).await.unwrap_or_else(|e| {
+        tracing::warn!(topic, error = %e, "cannot read topic config; using the broker's settings");
+        BTreeMap::new()
+    })
 }

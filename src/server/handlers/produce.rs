@@ -5,6 +5,11 @@
 //! acks=-1 fails with NOT_ENOUGH_REPLICAS before the append when the ISR is
 //! smaller than the topic's min.insync.replicas, and with
 //! NOT_ENOUGH_REPLICAS_AFTER_APPEND when it shrank below it meanwhile.
+//! Idempotent batches are checked by the leader's producer state
+//! (`replica/producer_state.rs`): a retry of one of a producer's last five
+//! batches gets its original base offset (error NONE, nothing written), a
+//! sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER, an old producer epoch
+//! INVALID_PRODUCER_EPOCH; only that partition fails.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +94,10 @@ pub async fn handle(
             }
         }
     }
+    let failed = responses.iter().flat_map(|t| &t.partition_responses);
+    let failed = failed.filter(|p| p.error_code != NONE).count();
+    crate::metrics::global()
+        .record_partition_errors(kafka_protocol::messages::ApiKey::Produce, failed);
     Some(ProduceResponse::default().with_responses(responses))
 }
 
@@ -111,6 +120,11 @@ fn append(
         .append_to_leader(tp, &mut batch, acks, now_ms)
     {
         Ok(info) => {
+            crate::metrics::global().record_produce(
+                &tp.topic,
+                info.record_count,
+                info.bytes as u64,
+            );
             if acks == -1 {
                 awaiting.push((
                     topic_index,
@@ -127,6 +141,7 @@ fn append(
             response
                 .with_error_code(NONE)
                 .with_base_offset(info.first_offset)
+                .with_log_append_time_ms(info.log_append_time_ms)
                 .with_log_start_offset(log_start)
         }
         Err(e) => {

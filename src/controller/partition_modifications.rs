@@ -1,0 +1,197 @@
+//! Partition additions (Kafka's PartitionModificationsHandler and
+//! processPartitionModifications): the controller watches the data of every
+//! `/brokers/topics/<t>` znode; when one gains partitions (CreatePartitions
+//! rewrote it), the new partitions are added to the controller context and
+//! brought online like a new topic's (state znodes, LeaderAndIsr to their
+//! replicas, UpdateMetadata to every broker). Existing partitions are never
+//! touched here: a rewrite that adds none (a reassignment changing replicas,
+//! a topic id being assigned) is ignored.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::Controller;
+use super::event::ControllerEvent;
+use super::partition_state;
+use crate::model::TopicPartition;
+use crate::zk::{TopicZnode, ZkClient, ZkError, ZnodeJson, paths};
+
+/// How long a failed watch waits before re-arming.
+const REARM_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Partitions present in the znode's assignment but unknown to the controller.
+fn added_partitions(
+    known: &BTreeMap<i32, Vec<i32>>,
+    znode: &BTreeMap<i32, Vec<i32>>,
+) -> BTreeMap<i32, Vec<i32>> {
+    znode
+        .iter()
+        .filter(|(p, _)| !known.contains_key(p))
+        .map(|(p, r)| (*p, r.clone()))
+        .collect()
+}
+
+impl Controller {
+    /// Some topic znode changed: bring every partition the controller does
+    /// not know yet online. Topics being deleted get no new partitions.
+    pub(super) async fn on_partition_modifications(&mut self) -> Result<(), ZkError> {
+        let topics: Vec<String> = self.ctx.topics.keys().cloned().collect();
+        let topic_paths: Vec<String> = topics.iter().map(|t| paths::topic(t)).collect();
+        let data = self.zk.get_data_many(&topic_paths).await?;
+        let mut added = Vec::new();
+        for ((name, path), entry) in topics.iter().zip(&topic_paths).zip(data) {
+            let Some((bytes, _)) = entry else {
+                continue;
+            };
+            let znode = match TopicZnode::decode(path, &bytes) {
+                Ok(z) => z,
+                Err(e) => {
+                    tracing::warn!(topic = %name, error = %e, "unreadable topic znode; ignored");
+                    continue;
+                }
+            };
+            let Some(info) = self.ctx.topics.get_mut(name) else {
+                continue;
+            };
+            let new = added_partitions(&info.assignment, znode.assignment());
+            if new.is_empty() {
+                continue;
+            }
+            if self.ctx.topics_being_deleted.contains(name) {
+                tracing::warn!(topic = %name, partitions = ?new.keys().collect::<Vec<_>>(),
+                    "skipping partitions added to a topic being deleted");
+                continue;
+            }
+            tracing::info!(topic = %name, partitions = ?new, "new partitions to be added");
+            for (partition, replicas) in new {
+                info.assignment.insert(partition, replicas);
+                added.push(TopicPartition::new(name.clone(), partition));
+            }
+        }
+        if added.is_empty() {
+            return Ok(());
+        }
+        let online =
+            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &added).await?;
+        self.send_leader_and_isr_for_partitions(&online, &[]).await;
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&brokers, &online, &[]).await;
+        Ok(())
+    }
+}
+
+/// Watches the data of every topic znode, posting
+/// `ControllerEvent::PartitionModifications` when one changes. Topics that
+/// appear after the start post one event when their watch is armed, so a
+/// change made before the watch existed is not missed.
+pub(super) fn spawn_watchers(
+    zk: &ZkClient,
+    events: mpsc::Sender<ControllerEvent>,
+    stop: &CancellationToken,
+) {
+    let (zk, stop) = (zk.clone(), stop.clone());
+    let watched: Arc<Mutex<HashSet<String>>> = Arc::default();
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let fired = match zk.get_children_and_watch(&paths::brokers_topics()).await {
+                Ok((children, watch)) => {
+                    for topic in children {
+                        if watched.lock().insert(topic.clone()) {
+                            spawn_topic_watcher(
+                                &zk,
+                                topic,
+                                !first,
+                                events.clone(),
+                                &stop,
+                                watched.clone(),
+                            );
+                        }
+                    }
+                    first = false;
+                    watch
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot watch topics; retrying");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
+                    }
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = fired => {}
+            }
+        }
+    });
+}
+
+/// One topic znode's data watch; ends (leaving `watched`) when the znode is gone.
+fn spawn_topic_watcher(
+    zk: &ZkClient,
+    topic: String,
+    post_at_start: bool,
+    events: mpsc::Sender<ControllerEvent>,
+    stop: &CancellationToken,
+    watched: Arc<Mutex<HashSet<String>>>,
+) {
+    let (zk, stop) = (zk.clone(), stop.clone());
+    tokio::spawn(async move {
+        let path = paths::topic(&topic);
+        let mut post = post_at_start;
+        loop {
+            let fired = match zk.get_data_and_watch(&path).await {
+                Ok((Some(_), watch)) => watch,
+                Ok((None, _)) => {
+                    watched.lock().remove(&topic);
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(%path, error = %e, "cannot watch topic znode; retrying");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
+                    }
+                }
+            };
+            if post
+                && events
+                    .send(ControllerEvent::PartitionModifications)
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            post = true;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = fired => {}
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unknown_partitions_count_as_added() {
+        let known: BTreeMap<i32, Vec<i32>> = [(0, vec![1, 2]), (1, vec![2, 3])].into();
+        // A reassignment of partition 1 adds nothing.
+        let moved: BTreeMap<i32, Vec<i32>> = [(0, vec![1, 2]), (1, vec![3, 1])].into();
+        assert!(added_partitions(&known, &moved).is_empty());
+        let grown: BTreeMap<i32, Vec<i32>> =
+            [(0, vec![1, 2]), (1, vec![2, 3]), (2, vec![3, 1])].into();
+        assert_eq!(
+            added_partitions(&known, &grown),
+            BTreeMap::from([(2, vec![3, 1])])
+        );
+    }
+}

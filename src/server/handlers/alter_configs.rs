@@ -1,0 +1,65 @@
+//! AlterConfigs (key 33), versions 0-2: replaces each topic's or broker's
+//! whole dynamic config (Kafka's legacy, non-incremental semantics); the
+//! validation and ZooKeeper writes are in `server::config_alter`.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::server::config_alter::{AlterError, resolve, validate_and_write};
+use crate::server::context::BrokerServices;
+use crate::server::dispatch::RequestContext;
+use crate::server::errors::NONE;
+
+pub const VERSIONS: (i16, i16) = (0, 2);
+
+pub async fn handle(
+    services: &BrokerServices,
+    _ctx: &RequestContext,
+    request: AlterConfigsRequest,
+) -> Option<AlterConfigsResponse> {
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for resource in &request.resources {
+        let outcome = alter(services, resource, request.validate_only).await;
+        let mut response = AlterConfigsResourceResponse::default()
+            .with_resource_type(resource.resource_type)
+            .with_resource_name(resource.resource_name.clone())
+            .with_error_code(NONE);
+        if let Err(e) = outcome {
+            tracing::info!(resource = %resource.resource_name, error = %e.message, "AlterConfigs refused");
+            response.error_code = e.error.code();
+            response.error_message = Some(StrBytes::from_string(e.message));
+        }
+        responses.push(response);
+    }
+    Some(AlterConfigsResponse::default().with_responses(responses))
+}
+
+async fn alter(
+    services: &BrokerServices,
+    resource: &kafka_protocol::messages::alter_configs_request::AlterConfigsResource,
+    validate_only: bool,
+) -> Result<(), AlterError> {
+    let entity = resolve(services, resource.resource_type, &resource.resource_name).await?;
+    let nulls: Vec<&str> = resource
+        .configs
+        .iter()
+        .filter(|c| c.value.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !nulls.is_empty() {
+        return Err(AlterError {
+            error: ResponseError::InvalidRequest,
+            message: format!("Null value not supported for : {}", nulls.join(",")),
+        });
+    }
+    let config: BTreeMap<String, String> = resource
+        .configs
+        .iter()
+        .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+        .collect();
+    validate_and_write(services, &entity, config, validate_only).await
+}

@@ -1,0 +1,59 @@
+//! IncrementalAlterConfigs (key 44), versions 0-1: SET, DELETE, APPEND and
+//! SUBTRACT (list keys only) on a topic's or broker's dynamic config; the
+//! operations, validation and ZooKeeper writes are in `server::config_alter`.
+
+use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::server::config_alter::{
+    AlterError, IncrementalOp, apply_incremental, current, resolve, validate_and_write,
+};
+use crate::server::context::BrokerServices;
+use crate::server::dispatch::RequestContext;
+use crate::server::errors::NONE;
+
+pub const VERSIONS: (i16, i16) = (0, 1);
+
+pub async fn handle(
+    services: &BrokerServices,
+    _ctx: &RequestContext,
+    request: IncrementalAlterConfigsRequest,
+) -> Option<IncrementalAlterConfigsResponse> {
+    let mut responses = Vec::with_capacity(request.resources.len());
+    for resource in &request.resources {
+        let outcome = alter(services, resource, request.validate_only).await;
+        let mut response = AlterConfigsResourceResponse::default()
+            .with_resource_type(resource.resource_type)
+            .with_resource_name(resource.resource_name.clone())
+            .with_error_code(NONE);
+        if let Err(e) = outcome {
+            tracing::info!(resource = %resource.resource_name, error = %e.message, "IncrementalAlterConfigs refused");
+            response.error_code = e.error.code();
+            response.error_message = Some(StrBytes::from_string(e.message));
+        }
+        responses.push(response);
+    }
+    Some(IncrementalAlterConfigsResponse::default().with_responses(responses))
+}
+
+async fn alter(
+    services: &BrokerServices,
+    resource: &AlterConfigsResource,
+    validate_only: bool,
+) -> Result<(), AlterError> {
+    let entity = resolve(services, resource.resource_type, &resource.resource_name).await?;
+    let ops: Vec<IncrementalOp> = resource
+        .configs
+        .iter()
+        .map(|c| IncrementalOp {
+            name: c.name.to_string(),
+            op: c.config_operation,
+            value: c.value.as_ref().map(|v| v.to_string()),
+        })
+        .collect();
+    let mut config = current(services, &entity).await?;
+    apply_incremental(&entity, &mut config, &ops)?;
+    validate_and_write(services, &entity, config, validate_only).await
+}

@@ -1,0 +1,459 @@
+//! `sluice reassign-partitions`: Kafka 3.x's kafka-reassign-partitions.sh
+//! --execute and --verify over the Kafka protocol. The JSON file is Kafka's
+//! (`{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],
+//! "log_dirs":["any","any"]}]}`). --execute prints the current assignment as
+//! rollback JSON and sends AlterPartitionReassignments to the controller;
+//! --verify compares ListPartitionReassignments and Metadata with the file
+//! and prints `Reassignment of partition t-0 is completed.` or `... is
+//! still in progress.`, then clears replication throttles once all are done.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Write;
+
+use kafka_protocol::messages::alter_partition_reassignments_request::{
+    ReassignablePartition, ReassignableTopic,
+};
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+use kafka_protocol::messages::*;
+use serde_json::Value;
+
+use super::admin_client::{
+    Admin, ClusterMetadata, ToolError, ToolResult, check, emit, join_ids, one_action, read_file, sb,
+};
+
+const TIMEOUT_MS: i32 = 30_000;
+
+/// The command line, as kafka-reassign-partitions.sh spells it.
+#[derive(clap::Args, Debug)]
+pub struct ReassignPartitionsArgs {
+    /// HOST:PORT[,HOST:PORT...] of any broker.
+    #[arg(long = "bootstrap-server")]
+    pub bootstrap_server: String,
+    /// The reassignment JSON: {"version":1,"partitions":[{"topic":..,"partition":..,"replicas":[..]}]}.
+    #[arg(long = "reassignment-json-file")]
+    pub reassignment_json_file: Option<String>,
+    /// Start the reassignment in the file.
+    #[arg(long)]
+    pub execute: bool,
+    /// Check whether the reassignment in the file is done (and clear throttles once it is).
+    #[arg(long)]
+    pub verify: bool,
+    /// With --execute: start even if other reassignments are in progress.
+    #[arg(long)]
+    pub additional: bool,
+    /// With --verify: keep the replication throttles.
+    #[arg(long = "preserve-throttles")]
+    pub preserve_throttles: bool,
+}
+
+/// (topic, partition) -> target replicas, in file order checked for duplicates.
+type Plan = BTreeMap<(String, i32), Vec<i32>>;
+
+/// Runs the tool, writing what kafka-reassign-partitions.sh prints to `out`.
+pub fn run(args: &ReassignPartitionsArgs, out: &mut dyn Write) -> ToolResult<()> {
+    let action = one_action(&[(args.execute, "--execute"), (args.verify, "--verify")])?;
+    let Some(path) = &args.reassignment_json_file else {
+        return Err(ToolError::Usage(
+            "Missing required argument \"[reassignment-json-file]\": add --reassignment-json-file FILE"
+                .to_string(),
+        ));
+    };
+    let plan = parse_plan(&read_file(path)?)?;
+    let mut admin = Admin::connect(&args.bootstrap_server)?;
+    if action == 0 {
+        execute(&mut admin, &plan, args.additional, out)
+    } else {
+        verify(&mut admin, &plan, args.preserve_throttles, out)
+    }
+}
+
+fn bad_json(detail: impl std::fmt::Display) -> ToolError {
+    ToolError::Usage(format!(
+        "Invalid reassignment JSON: {detail}. Expected {{\"version\":1,\"partitions\":[{{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,2]}}]}}"
+    ))
+}
+
+/// Parses and checks Kafka's reassignment JSON.
+pub fn parse_plan(text: &str) -> ToolResult<Plan> {
+    let json: Value = serde_json::from_str(text).map_err(bad_json)?;
+    let partitions = json
+        .get("partitions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad_json("no \"partitions\" array"))?;
+    if partitions.is_empty() {
+        return Err(ToolError::Usage(
+            "Partition reassignment list cannot be empty".to_string(),
+        ));
+    }
+    let mut plan = Plan::new();
+    for p in partitions {
+        let topic = p
+            .get("topic")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_json("an entry has no \"topic\" string"))?;
+        let partition = p
+            .get("partition")
+            .and_then(Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| bad_json(format!("{topic}: no integer \"partition\"")))?;
+        let replicas: Vec<i32> = p
+            .get("replicas")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad_json(format!("{topic}-{partition}: no \"replicas\" array")))?
+            .iter()
+            .map(|r| r.as_i64().and_then(|n| i32::try_from(n).ok()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad_json(format!("{topic}-{partition}: replicas must be broker ids")))?;
+        if replicas.is_empty() {
+            return Err(ToolError::Usage(format!(
+                "Partition replica list cannot be empty ({topic}-{partition})"
+            )));
+        }
+        let unique: BTreeSet<i32> = replicas.iter().copied().collect();
+        if unique.len() != replicas.len() {
+            return Err(ToolError::Usage(format!(
+                "Partition replica lists may not contain duplicate entries: {topic}-{partition} has {}",
+                join_ids(replicas.iter().copied())
+            )));
+        }
+        if let Some(dirs) = p.get("log_dirs") {
+            let dirs = dirs
+                .as_array()
+                .ok_or_else(|| bad_json("\"log_dirs\" must be an array"))?;
+            if dirs.len() != replicas.len() {
+                return Err(ToolError::Usage(format!(
+                    "Size of replicas list {replicas:?} is different from size of log dirs list for partition {topic}-{partition}"
+                )));
+            }
+            if dirs.iter().any(|d| d.as_str() != Some("any")) {
+                return Err(ToolError::Usage(format!(
+                    "{topic}-{partition}: Sluice does not move replicas between log directories; set every log_dirs entry to \"any\""
+                )));
+            }
+        }
+        if plan
+            .insert((topic.to_string(), partition), replicas)
+            .is_some()
+        {
+            return Err(ToolError::Usage(format!(
+                "Cannot reassign a partition twice: {topic}-{partition} appears more than once"
+            )));
+        }
+    }
+    Ok(plan)
+}
+
+/// Kafka's reassignment JSON of `assignment`, keys in Kafka's order.
+pub fn format_json(assignment: &Plan) -> String {
+    let entries: Vec<String> = assignment
+        .iter()
+        .map(|((topic, partition), replicas)| {
+            format!(
+                "{{\"topic\":{},\"partition\":{partition},\"replicas\":[{}],\"log_dirs\":[{}]}}",
+                Value::String(topic.clone()),
+                join_ids(replicas.iter().copied()),
+                vec!["\"any\""; replicas.len()].join(",")
+            )
+        })
+        .collect();
+    format!("{{\"version\":1,\"partitions\":[{}]}}", entries.join(","))
+}
+
+/// Ongoing reassignments (target replicas) among `plan`'s partitions.
+fn ongoing(
+    admin: &mut Admin,
+    cluster: &ClusterMetadata,
+    plan: &Plan,
+) -> ToolResult<BTreeMap<(String, i32), Vec<i32>>> {
+    let version = admin.version::<ListPartitionReassignmentsRequest>()?;
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for (topic, partition) in plan.keys() {
+        by_topic.entry(topic).or_default().push(*partition);
+    }
+    let request = ListPartitionReassignmentsRequest::default()
+        .with_timeout_ms(TIMEOUT_MS)
+        .with_topics(Some(
+            by_topic
+                .into_iter()
+                .map(|(t, ps)| {
+                    ListPartitionReassignmentsTopics::default()
+                        .with_name(TopicName(sb(t)))
+                        .with_partition_indexes(ps)
+                })
+                .collect(),
+        ));
+    let response = admin.send_to_controller(cluster, version, &request)?;
+    check(
+        response.error_code,
+        response.error_message.as_ref(),
+        "cannot list ongoing reassignments",
+    )?;
+    let mut found = BTreeMap::new();
+    for t in response.topics {
+        for p in t.partitions {
+            found.insert(
+                (t.name.0.to_string(), p.partition_index),
+                p.replicas.iter().map(|b| b.0).collect(),
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// The plan's partitions' current replicas; an error naming the first one
+/// that does not exist.
+fn current_assignment(cluster: &ClusterMetadata, plan: &Plan) -> ToolResult<Plan> {
+    let mut current = Plan::new();
+    for (topic, partition) in plan.keys() {
+        let info = cluster
+            .topics
+            .get(topic)
+            .ok_or_else(|| ToolError::UnknownTopic(topic.clone()))?;
+        let part = info
+            .partitions
+            .get(partition)
+            .ok_or_else(|| ToolError::Failed {
+                what: "cannot reassign".to_string(),
+                message: format!(
+                    "partition {topic}-{partition} does not exist (the topic has {} partitions)",
+                    info.partitions.len()
+                ),
+            })?;
+        current.insert((topic.clone(), *partition), part.replicas.clone());
+    }
+    Ok(current)
+}
+
+fn tp_list<'a>(keys: impl Iterator<Item = &'a (String, i32)>) -> String {
+    keys.map(|(t, p)| format!("{t}-{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn execute(
+    admin: &mut Admin,
+    plan: &Plan,
+    additional: bool,
+    out: &mut dyn Write,
+) -> ToolResult<()> {
+    let topics: Vec<String> = plan.keys().map(|(t, _)| t.clone()).collect();
+    let cluster = admin.metadata(Some(&topics))?;
+    let current = current_assignment(&cluster, plan)?;
+    let unknown: BTreeSet<i32> = plan
+        .values()
+        .flatten()
+        .copied()
+        .filter(|b| !cluster.brokers.contains_key(b))
+        .collect();
+    if let Some(b) = unknown.first() {
+        return Err(ToolError::Failed {
+            what: "cannot reassign".to_string(),
+            message: format!(
+                "Unknown broker id {b} (live brokers: {})",
+                cluster.broker_list()
+            ),
+        });
+    }
+    let version = admin.version::<AlterPartitionReassignmentsRequest>()?;
+    if !additional && !ongoing(admin, &cluster, plan)?.is_empty() {
+        return Err(ToolError::Failed {
+            what: "cannot execute".to_string(),
+            message: "Cannot execute because there is an existing partition assignment. Use --additional to override this and create a new partition assignment in addition to the existing one.".to_string(),
+        });
+    }
+    let mut text = format!(
+        "Current partition replica assignment\n\n{}\n\nSave this to use as the --reassignment-json-file option during rollback\n",
+        format_json(&current)
+    );
+    let mut by_topic: BTreeMap<&str, Vec<ReassignablePartition>> = BTreeMap::new();
+    for ((topic, partition), replicas) in plan {
+        by_topic.entry(topic).or_default().push(
+            ReassignablePartition::default()
+                .with_partition_index(*partition)
+                .with_replicas(Some(replicas.iter().copied().map(BrokerId).collect())),
+        );
+    }
+    let request = AlterPartitionReassignmentsRequest::default()
+        .with_timeout_ms(TIMEOUT_MS)
+        .with_topics(
+            by_topic
+                .into_iter()
+                .map(|(t, ps)| {
+                    ReassignableTopic::default()
+                        .with_name(TopicName(sb(t)))
+                        .with_partitions(ps)
+                })
+                .collect(),
+        );
+    let response = admin.send_to_controller(&cluster, version, &request)?;
+    check(
+        response.error_code,
+        response.error_message.as_ref(),
+        "cannot start the reassignment",
+    )?;
+    let mut failures = Vec::new();
+    for t in &response.responses {
+        for p in &t.partitions {
+            if let Err(e) = check(
+                p.error_code,
+                p.error_message.as_ref(),
+                &format!("{}-{}", t.name.0, p.partition_index),
+            ) {
+                failures.push(e.to_string());
+            }
+        }
+    }
+    if !failures.is_empty() {
+        emit(out, &text)?;
+        return Err(ToolError::Failed {
+            what: "Error reassigning partition(s)".to_string(),
+            message: failures.join("; "),
+        });
+    }
+    let _ = writeln!(
+        text,
+        "Successfully started partition reassignment{} for {}",
+        if plan.len() == 1 { "" } else { "s" },
+        tp_list(plan.keys())
+    );
+    emit(out, &text)
+}
+
+fn verify(
+    admin: &mut Admin,
+    plan: &Plan,
+    preserve_throttles: bool,
+    out: &mut dyn Write,
+) -> ToolResult<()> {
+    let topics: Vec<String> = plan.keys().map(|(t, _)| t.clone()).collect();
+    let first = admin.metadata(Some(&topics))?;
+    current_assignment(&first, plan)?;
+    // Like Kafka: ongoing moves first, then the replica sets, so a move that
+    // finishes in between reads as completed, not as a mismatch.
+    let moving = ongoing(admin, &first, plan)?;
+    let cluster = admin.controller_metadata(&first, Some(&topics))?;
+    let current = current_assignment(&cluster, plan)?;
+    let mut text = String::from("Status of partition reassignment:\n");
+    let mut all_done = true;
+    for (tp, target) in plan {
+        let (topic, partition) = tp;
+        if moving.contains_key(tp) {
+            all_done = false;
+            let _ = writeln!(
+                text,
+                "Reassignment of partition {topic}-{partition} is still in progress."
+            );
+        } else if current.get(tp) == Some(target) {
+            let _ = writeln!(
+                text,
+                "Reassignment of partition {topic}-{partition} is completed."
+            );
+        } else {
+            let _ = writeln!(
+                text,
+                "There is no active reassignment of partition {topic}-{partition}, but replica set is {} rather than {}.",
+                join_ids(current.get(tp).into_iter().flatten().copied()),
+                join_ids(target.iter().copied())
+            );
+        }
+    }
+    if all_done && !preserve_throttles {
+        let distinct: BTreeSet<&String> = topics.iter().collect();
+        let _ = write!(
+            text,
+            "\nClearing broker-level throttles on brokers {}\nClearing topic-level throttles on topic{} {}\n",
+            cluster.broker_list(),
+            if distinct.len() == 1 { "" } else { "s" },
+            distinct
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        clear_throttles(admin, &cluster, &distinct);
+    }
+    emit(out, &text)
+}
+
+/// Removes Kafka's replication-throttle configs from every broker and the
+/// moved topics (IncrementalAlterConfigs DELETE). Best effort, like the
+/// tool's own clean-up: a cluster without these configs has nothing to do.
+fn clear_throttles(admin: &mut Admin, cluster: &ClusterMetadata, topics: &BTreeSet<&String>) {
+    let Ok(version) = admin.version::<IncrementalAlterConfigsRequest>() else {
+        return;
+    };
+    let deletes = |keys: &[&str]| -> Vec<AlterableConfig> {
+        keys.iter()
+            .map(|k| {
+                AlterableConfig::default()
+                    .with_name(sb(k))
+                    .with_config_operation(1)
+                    .with_value(None)
+            })
+            .collect()
+    };
+    for id in cluster.brokers.keys() {
+        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(sb(&id.to_string()))
+                .with_configs(deletes(&[
+                    "leader.replication.throttled.rate",
+                    "follower.replication.throttled.rate",
+                    "replica.alter.log.dirs.io.max.bytes.per.second",
+                ])),
+        ]);
+        if let Err(e) = admin.send_to(*id, cluster, version, &request) {
+            tracing::debug!("clearing broker {id} throttles: {e}");
+        }
+    }
+    let request = IncrementalAlterConfigsRequest::default().with_resources(
+        topics
+            .iter()
+            .map(|t| {
+                AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(sb(t))
+                    .with_configs(deletes(&[
+                        "leader.replication.throttled.replicas",
+                        "follower.replication.throttled.replicas",
+                    ]))
+            })
+            .collect(),
+    );
+    if let Err(e) = admin.send(version, &request) {
+        tracing::debug!("clearing topic throttles: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_round_trips_through_kafkas_json() {
+        let text = r#"{"version":1,"partitions":[{"topic":"t","partition":1,"replicas":[2,3],"log_dirs":["any","any"]},{"topic":"t","partition":0,"replicas":[1,2]}]}"#;
+        let plan = parse_plan(text).unwrap();
+        assert_eq!(
+            format_json(&plan),
+            r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["any","any"]},{"topic":"t","partition":1,"replicas":[2,3],"log_dirs":["any","any"]}]}"#
+        );
+    }
+
+    #[test]
+    fn bad_plans_are_refused() {
+        for bad in [
+            "{}",
+            r#"{"partitions":[]}"#,
+            r#"{"partitions":[{"topic":"t","partition":0,"replicas":[1,1]}]}"#,
+            r#"{"partitions":[{"topic":"t","partition":0,"replicas":[1],"log_dirs":["/x"]}]}"#,
+            r#"{"partitions":[{"topic":"t","partition":0,"replicas":[1]},{"topic":"t","partition":0,"replicas":[2]}]}"#,
+        ] {
+            assert!(parse_plan(bad).is_err(), "{bad}");
+        }
+    }
+}
