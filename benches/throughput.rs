@@ -14,7 +14,8 @@
 //! (`BENCH_CLUSTER=1` adds a three-broker cluster and `--cluster`).
 //!
 //! `--cluster` measures a replicated cluster instead (no mock): produce and
-//! consume for RF=1 and RF=3, each with acks=1 and acks=all, as below; then,
+//! consume for RF=1 and RF=3, each with acks=1, acks=all, and acks=all from
+//! an idempotent producer, as below; then,
 //! with `--failover-pids`, how long a leader failover takes (see
 //! `throughput/cluster.rs`).
 //!
@@ -62,7 +63,7 @@
 //! buffers left over from producing don't count.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -99,6 +100,10 @@ struct Args {
     idle_partitions: i32,
     /// Replication factor of the created topic (1 outside `--cluster`).
     replication_factor: i32,
+    /// enable.idempotence for the producer (`--cluster` rows only).
+    idempotence: bool,
+    /// Pause between the leaders appearing and the clock starting.
+    settle: Duration,
     cluster: bool,
     /// broker id -> pid, for the failover measurement of `--cluster`.
     failover_pids: Vec<(i32, u32)>,
@@ -119,6 +124,8 @@ fn parse_args() -> Result<Args> {
         rss_pid: None,
         idle_partitions: 100,
         replication_factor: 1,
+        idempotence: false,
+        settle: Duration::ZERO,
         cluster: false,
         failover_pids: Vec::new(),
     };
@@ -256,6 +263,8 @@ struct Deliveries {
     latencies_us: Mutex<Vec<u32>>,
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
+    /// An idempotent producer has its producer id (librdkafka's statistics).
+    pid_assigned: AtomicBool,
 }
 
 impl ClientContext for Deliveries {
@@ -264,6 +273,11 @@ impl ClientContext for Deliveries {
     }
     fn error(&self, error: KafkaError, reason: &str) {
         self.diag.error(error, reason);
+    }
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        if statistics.eos.is_some_and(|e| e.idemp_state == "Assigned") {
+            self.pid_assigned.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -338,6 +352,11 @@ fn run_target(
         .clone()
         .set("linger.ms", "5")
         .set("acks", &args.acks)
+        .set("enable.idempotence", args.idempotence.to_string())
+        .set(
+            "statistics.interval.ms",
+            if args.idempotence { "20" } else { "0" },
+        )
         .set("compression.type", "none")
         .set("allow.auto.create.topics", "false")
         .set(
@@ -350,9 +369,22 @@ fn run_target(
             latencies_us: Mutex::new(Vec::with_capacity(args.records)),
             failed: AtomicU64::new(0),
             first_error: Mutex::new(None),
+            pid_assigned: AtomicBool::new(false),
         })
         .context("creating the producer")?;
     wait_for_leaders(producer.client(), &args.topic, args.partitions)?;
+    thread::sleep(args.settle);
+    // An idempotent producer asks for its producer id once at start, retrying
+    // every 500 ms until a broker connection is up: not the broker's
+    // throughput, so the clock starts once it has one.
+    let deadline = Instant::now() + TIMEOUT;
+    while args.idempotence && !producer.context().pid_assigned.load(Ordering::Relaxed) {
+        ensure!(
+            Instant::now() < deadline,
+            "[{name}] no producer id after {TIMEOUT:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
 
     eprintln!(
         "[{name}] producing {} records of {} B",

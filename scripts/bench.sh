@@ -22,8 +22,9 @@
 #  6. with BENCH_CLUSTER=1 (or =only, which skips steps 3-5): starts three
 #     brokers (ids 1-3, chroot /sluice-bench-cluster,
 #     zookeeper.session.timeout.ms=BENCH_ZK_SESSION_MS, default 6000) and runs
-#     the bench with --cluster: RF=1 vs RF=3 with acks=1 and acks=all
-#     (BENCH_CLUSTER_RECORDS records of 100 bytes each, default BENCH_RECORDS),
+#     the bench with --cluster: RF=1 vs RF=3 with acks=1, acks=all, and
+#     acks=all from an idempotent producer (BENCH_CLUSTER_RECORDS records of
+#     100 bytes each, default BENCH_RECORDS),
 #     then the time from SIGKILL of a partition leader to the first
 #     acknowledged produce;
 #  7. prints all the tables again at the end, and removes everything it

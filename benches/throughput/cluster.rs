@@ -1,10 +1,12 @@
 //! `--cluster`: the benchmark on a replicated cluster (started by
 //! `scripts/bench.sh` with `BENCH_CLUSTER=1`).
 //!
-//! 1. Produce and consume, exactly as for one broker (`run_target`), on four
-//!    fresh topics: RF=1 and RF=3, each with acks=1 and acks=all; printed as
-//!    one table with each row's produce rate relative to RF=1 acks=1 (the
-//!    machine's drift cancels in the ratio, as with the mock).
+//! 1. Produce and consume, exactly as for one broker (`run_target`), on six
+//!    fresh topics: RF=1 and RF=3, each with acks=1, acks=all, and acks=all
+//!    from an idempotent producer (enable.idempotence=true, so at most 5
+//!    requests in flight per connection); printed as one table with each
+//!    row's produce rate relative to RF=1 acks=1 (the machine's drift
+//!    cancels in the ratio, as with the mock).
 //! 2. With `--failover-pids ID=PID,...`: a topic with RF=3 and
 //!    min.insync.replicas=2, a steady acks=all stream (one record every 2 ms,
 //!    librdkafka retrying), SIGKILL to the partition leader's process, and
@@ -63,16 +65,28 @@ pub fn run(args: &Args) -> Result<()> {
         args.records, args.size, args.partitions
     );
     println!("- producer: ThreadedProducer, linger.ms=5, default batch.size, compression none");
+    println!(
+        "- RF=3 rows start 1.5 s after the leaders appear (followers fetching); idempotent \
+         rows once the producer has its producer id"
+    );
     println!("- librdkafka {}\n", rdkafka::util::get_rdkafka_version().1);
-    let mut rows: Vec<(i32, &str, Results)> = Vec::new();
-    for (rf, acks) in [(1, "1"), (1, "all"), (3, "1"), (3, "all")] {
-        let mut run_args = args.clone();
-        run_args.topic = format!("{}-rf{rf}-acks{acks}", args.topic);
-        run_args.acks = acks.to_owned();
-        run_args.replication_factor = rf;
-        let results = run_target("sluice", &bootstrap, None, &run_args)
-            .with_context(|| format!("RF {rf}, acks={acks}"))?;
-        rows.push((rf, acks, results));
+    let mut rows: Vec<Row> = Vec::new();
+    for rf in [1, 3] {
+        for (acks, idempotence) in [("1", false), ("all", false), ("all", true)] {
+            let mut run_args = args.clone();
+            let idem = if idempotence { "-idempotent" } else { "" };
+            run_args.topic = format!("{}-rf{rf}-acks{acks}{idem}", args.topic);
+            run_args.acks = acks.to_owned();
+            run_args.replication_factor = rf;
+            run_args.idempotence = idempotence;
+            // A follower whose first fetch reached the leader before the
+            // leader's own LeaderAndIsr backs off replica.fetch.backoff.ms
+            // (1 s), as in Kafka; the first acks=all produce would wait it out.
+            run_args.settle = Duration::from_millis(if rf > 1 { 1500 } else { 0 });
+            let results = run_target("sluice", &bootstrap, None, &run_args)
+                .with_context(|| format!("RF {rf}, acks={acks}{idem}"))?;
+            rows.push((rf, acks, idempotence, results));
+        }
     }
     print_matrix(&rows);
     if !args.failover_pids.is_empty() {
@@ -81,15 +95,19 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn print_matrix(rows: &[(i32, &str, Results)]) {
-    let base = rows[0].2.produce_rate();
+/// RF, acks, enable.idempotence, what was measured.
+type Row<'a> = (i32, &'a str, bool, Results);
+
+fn print_matrix(rows: &[Row]) {
+    let base = rows[0].3.produce_rate();
     println!(
-        "| RF | acks | produce records/s | produce MB/s | vs RF=1 acks=1 | latency p50 ms | latency p99 ms | consume records/s |"
+        "| RF | acks | idempotent | produce records/s | produce MB/s | vs RF=1 acks=1 | latency p50 ms | latency p99 ms | consume records/s |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
-    for (rf, acks, r) in rows {
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|");
+    for (rf, acks, idempotence, r) in rows {
+        let idempotence = if *idempotence { "yes" } else { "no" };
         println!(
-            "| {rf} | {acks} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            "| {rf} | {acks} | {idempotence} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
             r.produce_rate(),
             r.produce_rate() * r.size as f64 / 1e6,
             r.produce_rate() / base,
@@ -98,7 +116,23 @@ fn print_matrix(rows: &[(i32, &str, Results)]) {
             r.consume_rate()
         );
     }
-    println!("\nLatency: from send to the delivery report, per record.\n");
+    for rf in [1, 3] {
+        let rate = |idem: bool| {
+            rows.iter()
+                .find(|(r, acks, i, _)| *r == rf && *acks == "all" && *i == idem)
+                .map(|row| row.3.produce_rate())
+        };
+        if let (Some(plain), Some(idem)) = (rate(false), rate(true)) {
+            println!(
+                "\nRF={rf}, acks=all: idempotent / non-idempotent produce rate = {:.2}",
+                idem / plain
+            );
+        }
+    }
+    println!(
+        "\nLatency: from send to the delivery report, per record. Non-idempotent rows use \
+         librdkafka's default max.in.flight (1000000 per connection); idempotent ones at most 5.\n"
+    );
 }
 
 /// Every delivery report of the failover stream: (sent, acknowledged or
