@@ -136,6 +136,8 @@ ${bold}A three-broker Sluice cluster is running on $bootstrap${plain}
     kcat -b $bootstrap -t test -C -e
   Cluster metadata (brokers, topics, leaders, ISR):
     kcat -b $bootstrap -L
+  Prometheus metrics (metrics.listener of each broker):
+$(for f in "${broker_cfgs[@]}"; do m=$(prop_value "$f" metrics.listener); [ -n "$m" ] && printf '    curl -s %s/metrics\n' "${m%/}"; done)
   What the brokers wrote to ZooKeeper:
     $ZK_CLI -server localhost:$zk_port ls $zk_chroot/brokers/ids
 
