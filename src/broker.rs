@@ -24,6 +24,7 @@ use crate::util::now_ms;
 use crate::zk::{BrokerRegistration, SessionEvent, ZkClient, ZkConfig, ZkError};
 
 mod controlled_shutdown;
+mod listeners;
 mod log_cleaner_task;
 mod metrics_state;
 use controlled_shutdown::ControlledShutdownSettings;
@@ -118,42 +119,18 @@ impl Broker {
             high_watermarks,
         ));
 
-        // 4. The listener, bound before we announce ourselves.
-        let listener_config = config
-            .listeners
-            .first()
-            .ok_or_else(|| BrokerError::Listener("no listener configured".into()))?;
-        let bind_host = if listener_config.host.is_empty() {
-            "0.0.0.0"
-        } else {
-            &listener_config.host
-        };
-        let address = format!("{bind_host}:{}", listener_config.port);
-        let listener = TcpListener::bind(&address)
-            .await
-            .map_err(|source| BrokerError::Bind {
-                address: address.clone(),
-                source,
-            })?;
-        let bound_port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or(listener_config.port);
-        let advertised = config
-            .advertised_listeners
-            .first()
-            .unwrap_or(listener_config);
-        let advertised_host = if advertised.host.is_empty() || advertised.host == "0.0.0.0" {
-            local_hostname()
-        } else {
-            advertised.host.clone()
-        };
-        let advertised_port = if advertised.port == 0 {
-            bound_port
-        } else {
-            advertised.port
-        };
-
+        // 4. Every listener, bound before we announce ourselves (Kafka's
+        //    SocketServer: one acceptor per listener).
+        let bound = listeners::bind_all(&config).await?;
+        let bound_port = bound.first().map_or(0, |b| b.port);
+        let advertised_listeners = listeners::advertised(&config, &bound, &local_hostname());
+        let inter_broker = advertised_listeners
+            .iter()
+            .find(|l| l.listener == config.inter_broker_listener_name)
+            .or_else(|| advertised_listeners.first())
+            .cloned()
+            .ok_or_else(|| BrokerError::Listener("no advertised listener".into()))?;
+        let (advertised_host, advertised_port) = (inter_broker.host, inter_broker.port);
         let controller_handle = ControllerHandle::new();
         let group_coordinator = Arc::new(GroupCoordinator::new(
             broker_id,
@@ -166,6 +143,7 @@ impl Broker {
             broker_id,
             advertised_host: advertised_host.clone(),
             advertised_port,
+            advertised_listeners: advertised_listeners.clone(),
             metadata,
             replica_manager: replica_manager.clone(),
             zk: zk.clone(),
@@ -211,18 +189,34 @@ impl Broker {
             services.clone(),
             shutdown.clone(),
         ));
-        background.spawn(server::run_acceptor(
-            listener,
-            services,
-            config.max_connections.max(1) as usize,
-            shutdown.clone(),
-            connections.clone(),
-        ));
-        tracing::info!(%address, %advertised_host, advertised_port, "listening");
+        let permits = server::connection_permits(config.max_connections.max(1) as usize);
+        for b in bound {
+            tracing::info!(listener = %b.name, address = %b.address, "listening");
+            background.spawn(server::run_acceptor(
+                b.socket,
+                b.name.as_str().into(),
+                services.clone(),
+                permits.clone(),
+                shutdown.clone(),
+                connections.clone(),
+            ));
+        }
 
         // 5. Registration: the ephemeral /brokers/ids/<id>.
-        let registration = BrokerRegistration::new(
-            &[format!("PLAINTEXT://{advertised_host}:{advertised_port}")],
+        let endpoints: Vec<String> = advertised_listeners
+            .iter()
+            .map(|l| {
+                crate::config::Listener {
+                    name: l.listener.clone(),
+                    host: l.host.clone(),
+                    port: l.port,
+                }
+                .to_string()
+            })
+            .collect();
+        let registration = BrokerRegistration::with_protocol_map(
+            &endpoints,
+            &config.listener_security_protocol_map,
             config.broker_rack.as_deref(),
         )
         .map_err(|e| BrokerError::Listener(e.to_string()))?;
@@ -256,6 +250,7 @@ impl Broker {
                 ),
                 leader_imbalance_per_broker_percentage: config
                     .leader_imbalance_per_broker_percentage,
+                inter_broker_listener_name: config.inter_broker_listener_name.clone(),
             },
             controller_handle,
             shutdown.clone(),
@@ -314,15 +309,18 @@ impl Broker {
                     attempt_timeout: Duration::from_millis(
                         config.controller_socket_timeout_ms.max(1) as u64,
                     ),
+                    inter_broker_listener_name: config.inter_broker_listener_name.clone(),
                 }
             }),
         })
     }
 
     /// Clean shutdown: controlled shutdown (the controller moves our
-    /// leaderships away while we still serve), stop accepting, let in-flight
+    /// leaderships away while we still serve; skipped when the ZooKeeper
+    /// session is not connected), stop accepting, let in-flight
     /// requests finish, flush and checkpoint the logs, close the ZooKeeper
-    /// session (our ephemerals vanish).
+    /// session (our ephemerals vanish; not waited for when ZooKeeper is
+    /// unreachable).
     pub async fn shutdown(self) -> Result<(), BrokerError> {
         tracing::info!(broker_id = self.broker_id, "shutting down");
         if let Some(settings) = &self.controlled_shutdown {
@@ -432,6 +430,7 @@ async fn log_maintenance(
                 let deleted = log_manager.cleanup(now_ms());
                 if deleted > 0 {
                     tracing::info!(segments = deleted, "retention deleted old segments");
+                    replica_manager.follow_log_start_offsets();
                 }
             }
             _ = flush.tick() => log_manager.flush_due(now_ms()),

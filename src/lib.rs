@@ -2,6 +2,7 @@
 //! architecture. The crate map (ARCHITECTURE.md has the dependency rules):
 //!
 //! - `model`: value types shared by every room.
+//! - `assignment`: Kafka's rack-unaware replica assignment (topics, tools).
 //! - `config`: `server.properties` to a validated `BrokerConfig`.
 //! - `log`: durable local storage in Kafka's on-disk layout.
 //! - `zk`: every znode Sluice reads or writes, and the ZooKeeper session.
@@ -16,6 +17,7 @@
 //! - `broker`: builds every component and owns start-up and shutdown order.
 //! - `huge_alloc`: the global allocator that keeps absurd wire lengths from aborting.
 
+pub mod assignment;
 pub mod broker;
 pub mod config;
 pub mod controller;

@@ -15,18 +15,37 @@ use uuid::Uuid;
 use crate::model::{BrokerId, ControllerEpoch, LeaderEpoch, ZkVersion};
 
 /// Where a live broker listens, as advertised in its registration.
+/// `host`/`port` are the endpoint other brokers use (this broker's
+/// `inter.broker.listener.name`); `listeners` has every advertised endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BrokerEndpoint {
     pub id: BrokerId,
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+    /// Every advertised endpoint, by listener name (empty when only the
+    /// inter-broker endpoint is known, as in LeaderAndIsr's live leaders).
+    pub listeners: Vec<ListenerEndpoint>,
+}
+
+/// One advertised endpoint of a broker: `NAME://host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListenerEndpoint {
+    pub listener: String,
+    pub host: String,
+    pub port: u16,
 }
 
 impl BrokerEndpoint {
     /// `host:port`, for connecting.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// The endpoint of the listener named `listener`, if this broker has it
+    /// (Kafka's `Broker.getNode(listenerName)`).
+    pub fn on_listener(&self, listener: &str) -> Option<&ListenerEndpoint> {
+        self.listeners.iter().find(|l| l.listener == listener)
     }
 }
 
@@ -170,6 +189,11 @@ mod tests {
             host: "h".into(),
             port: 9092,
             rack: None,
+            listeners: vec![ListenerEndpoint {
+                listener: "EXTERNAL".into(),
+                host: "x".into(),
+                port: 19092,
+            }],
         };
         cache.apply(MetadataUpdate {
             controller_id: 1,
@@ -190,6 +214,12 @@ mod tests {
             ],
         });
         assert!(cache.snapshot().topics.is_empty());
+        let snap = cache.snapshot();
+        assert_eq!(
+            snap.brokers[&1].on_listener("EXTERNAL").map(|l| l.port),
+            Some(19092)
+        );
+        assert!(snap.brokers[&1].on_listener("INTERNAL").is_none());
         assert_eq!(*cache.subscribe().borrow(), 2);
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! - the compose file is valid YAML (PyYAML from the test venv) naming paths
 //!   that exist, with three brokers whose ids, ports and advertised
-//!   addresses agree;
+//!   addresses agree: INTERNAL on 29092 advertised as the service name (the
+//!   inter-broker listener), EXTERNAL on 909(N+1) advertised as localhost and
+//!   published on the host;
 //! - everything the Dockerfile copies exists and is not dropped by
 //!   .dockerignore, and the copied files alone are a complete cargo package
 //!   for the same lock file (`cargo metadata --locked --offline`);
@@ -61,13 +63,23 @@ fn broker_services(compose: &serde_json::Value) -> Vec<(String, serde_json::Valu
         .collect()
 }
 
-/// The port of a `NAME://host:port` listener value.
-fn listener_port(value: &str) -> u16 {
+/// A `NAME://host:port,...` listener list as name -> (host, port).
+fn listener_map(value: &str) -> BTreeMap<String, (String, u16)> {
     value
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in listener {value:?}"))
+        .split(',')
+        .map(|item| {
+            let (name, address) = item
+                .split_once("://")
+                .unwrap_or_else(|| panic!("no NAME:// in listener {item:?}"));
+            let (host, port) = address
+                .rsplit_once(':')
+                .unwrap_or_else(|| panic!("no port in listener {item:?}"));
+            let port = port
+                .parse()
+                .unwrap_or_else(|_| panic!("bad port in listener {item:?}"));
+            (name.to_owned(), (host.to_owned(), port))
+        })
+        .collect()
 }
 
 #[test]
@@ -104,14 +116,39 @@ fn compose_file_is_valid_yaml_naming_existing_paths() {
             env["SLUICE_ZOOKEEPER_CONNECT"], "zookeeper:2181",
             "{name}: ZooKeeper is the compose service"
         );
-        let port = listener_port(&env["SLUICE_LISTENERS"]);
-        assert_eq!(listener_port(&env["SLUICE_ADVERTISED_LISTENERS"]), port);
-        assert!(
-            env["SLUICE_ADVERTISED_LISTENERS"].contains(&format!("//{name}:")),
-            "{name} advertises its own service name: {env:?}"
+        let listeners = listener_map(&env["SLUICE_LISTENERS"]);
+        let advertised = listener_map(&env["SLUICE_ADVERTISED_LISTENERS"]);
+        let names = |m: &BTreeMap<String, (String, u16)>| m.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            names(&listeners),
+            ["EXTERNAL", "INTERNAL"],
+            "{name}: {env:?}"
         );
-        let published = service["ports"][0].as_str().unwrap();
-        assert_eq!(published, format!("{port}:{port}"), "{name}: ports");
+        assert_eq!(names(&advertised), names(&listeners), "{name}: {env:?}");
+        assert_eq!(
+            env["SLUICE_LISTENER_SECURITY_PROTOCOL_MAP"], "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+            "{name}"
+        );
+        assert_eq!(
+            env["SLUICE_INTER_BROKER_LISTENER_NAME"], "INTERNAL",
+            "{name}"
+        );
+        // INTERNAL: the compose network's address, the same port on every broker.
+        assert_eq!(listeners["INTERNAL"], (String::new(), 29092), "{name}");
+        assert_eq!(advertised["INTERNAL"], (name.clone(), 29092), "{name}");
+        // EXTERNAL: a port of its own, published on the host, advertised as localhost.
+        let port = listeners["EXTERNAL"].1;
+        assert_eq!(listeners["EXTERNAL"].0, "", "{name}");
+        assert_eq!(
+            advertised["EXTERNAL"],
+            ("localhost".to_owned(), port),
+            "{name}"
+        );
+        assert_eq!(
+            service["ports"],
+            serde_json::json!([format!("{port}:{port}")]),
+            "{name}: only EXTERNAL is published"
+        );
         ids.push(env["SLUICE_BROKER_ID"].clone());
         ports.push(port);
 
@@ -265,23 +302,20 @@ fn entrypoint(env: &BTreeMap<String, String>) -> Command {
 }
 
 /// The environment compose gives `service`, with what points at the compose
-/// network pointed at this test's ZooKeeper, port and data dir instead.
+/// network pointed at this test's ZooKeeper, ports (`internal`, `external`)
+/// and data dir instead; the listener names, protocol map and inter-broker
+/// listener stay compose's.
 fn test_env_for(
     service: &serde_json::Value,
     chroot: &str,
-    port: u16,
+    (internal, external): (u16, u16),
     data: &Path,
 ) -> BTreeMap<String, String> {
     let mut env = service_env(service);
     env.insert("SLUICE_ZOOKEEPER_CONNECT".into(), zk_connect(chroot));
-    env.insert(
-        "SLUICE_LISTENERS".into(),
-        format!("PLAINTEXT://127.0.0.1:{port}"),
-    );
-    env.insert(
-        "SLUICE_ADVERTISED_LISTENERS".into(),
-        format!("PLAINTEXT://127.0.0.1:{port}"),
-    );
+    let listeners = format!("INTERNAL://127.0.0.1:{internal},EXTERNAL://127.0.0.1:{external}");
+    env.insert("SLUICE_LISTENERS".into(), listeners.clone());
+    env.insert("SLUICE_ADVERTISED_LISTENERS".into(), listeners);
     // The Dockerfile's ENV sets this one; the test's dir stands in for the volume.
     env.insert("SLUICE_LOG_DIRS".into(), data.display().to_string());
     env
@@ -293,9 +327,9 @@ fn entrypoint_maps_compose_environment_onto_broker_keys() {
     let (name, service) = broker_services(&compose).remove(1);
     let id: i32 = service_env(&service)["SLUICE_BROKER_ID"].parse().unwrap();
     let chroot = unique_chroot("docker-env");
-    let port = free_port();
+    let (port, external) = (free_port(), free_port());
     let data = temp_dir("docker-env-data");
-    let mut env = test_env_for(&service, &chroot, port, data.path());
+    let mut env = test_env_for(&service, &chroot, (port, external), data.path());
     // One more key, beyond what compose sets.
     env.insert(
         "SLUICE_LOG_RETENTION_CHECK_INTERVAL_MS".into(),
@@ -321,6 +355,14 @@ fn entrypoint_maps_compose_environment_onto_broker_keys() {
         },
     );
     assert_eq!(registration["port"], port, "{registration}");
+    assert_eq!(
+        registration["endpoints"],
+        serde_json::json!([
+            format!("INTERNAL://127.0.0.1:{port}"),
+            format!("EXTERNAL://127.0.0.1:{external}")
+        ]),
+        "{registration}"
+    );
     let log_text = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         log_text.contains("--override min.insync.replicas=2")
@@ -332,7 +374,8 @@ fn entrypoint_maps_compose_environment_onto_broker_keys() {
     // The broker serves clients: a record round trip on an RF=1 topic
     // (default.replication.factor=3 from compose needs three brokers, and
     // min.insync.replicas=2 from compose refuses acks=all on one replica).
-    let bootstrap = format!("127.0.0.1:{port}");
+    // Through EXTERNAL, as a client on the host would.
+    let bootstrap = format!("127.0.0.1:{external}");
     let created = run_python(
         "import sys\n\
          from confluent_kafka.admin import AdminClient, NewTopic\n\
@@ -383,7 +426,7 @@ fn entrypoint_refuses_a_bad_value_naming_the_key() {
     let (_, service) = broker_services(&compose).remove(0);
     let chroot = unique_chroot("docker-bad");
     let data = temp_dir("docker-bad-data");
-    let mut env = test_env_for(&service, &chroot, free_port(), data.path());
+    let mut env = test_env_for(&service, &chroot, (free_port(), free_port()), data.path());
     env.insert("SLUICE_LOG_RETENTION_HOURS".into(), "a week".into());
     let out = run_with_timeout(entrypoint(&env), None, Duration::from_secs(30));
     assert!(!out.status.success(), "started with a bad value");

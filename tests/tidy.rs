@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 const MAX_FILE_LINES: usize = 800;
 
 /// Rooms that depend on nothing internal may be used by every room.
-const LEAF_ROOMS: &[&str] = &["model", "util"];
+const LEAF_ROOMS: &[&str] = &["model", "util", "assignment"];
 
 /// Which rooms each room may use, besides itself and [`LEAF_ROOMS`]: the
 /// table in ARCHITECTURE.md. `None` means any room except `broker`.
 fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
     Some(match room {
-        "model" | "util" | "huge_alloc" | "protocol" | "config" | "metrics" => &[],
+        "model" | "util" | "assignment" | "huge_alloc" | "protocol" | "config" | "metrics" => &[],
         "log" | "zk" | "metadata" => &[],
         "replica" => &["log", "metadata", "protocol", "zk", "metrics"],
         "controller" => &["zk", "protocol", "metadata", "metrics"],

@@ -6,6 +6,11 @@
 //! controlled.shutdown.max.retries attempts, controlled.shutdown.retry.backoff.ms
 //! apart; an attempt succeeds when the controller answers with no error and
 //! no partition still led here. If none succeeds the broker shuts down anyway.
+//!
+//! Without a connected ZooKeeper session there is no known controller to ask
+//! (and the controller could not act on the answer): controlled shutdown is
+//! then skipped, or abandoned as soon as the session drops mid-way, so a
+//! broker cut off from ZooKeeper still stops within seconds.
 
 use std::time::Duration;
 
@@ -26,6 +31,8 @@ pub struct ControlledShutdownSettings {
     pub retry_backoff: Duration,
     /// Bound on one attempt (finding the controller, the round trip).
     pub attempt_timeout: Duration,
+    /// This broker's inter.broker.listener.name: the controller's endpoint used.
+    pub inter_broker_listener_name: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +51,25 @@ enum AttemptError {
     TimedOut,
 }
 
+/// How often an attempt or a backoff checks that ZooKeeper is still connected.
+const ZK_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Returns once the ZooKeeper session is not connected.
+async fn zookeeper_lost(zk: &ZkClient) {
+    while zk.is_connected() {
+        tokio::time::sleep(ZK_CHECK_INTERVAL).await;
+    }
+}
+
+fn log_skipped(broker_id: i32, attempt: u32) {
+    tracing::warn!(
+        broker_id,
+        attempt,
+        "skipping controlled shutdown: the ZooKeeper session is not connected, so there is \
+         no known controller to move leaderships away; shutting down without it"
+    );
+}
+
 /// Runs controlled shutdown; true if the controller moved every leadership away.
 pub async fn controlled_shutdown(
     zk: &ZkClient,
@@ -51,9 +77,21 @@ pub async fn controlled_shutdown(
     settings: &ControlledShutdownSettings,
 ) -> bool {
     for attempt in 1..=settings.max_retries {
-        let outcome = tokio::time::timeout(settings.attempt_timeout, attempt_once(zk, broker_id))
-            .await
-            .unwrap_or(Err(AttemptError::TimedOut));
+        if !zk.is_connected() {
+            log_skipped(broker_id, attempt);
+            return false;
+        }
+        let bounded = tokio::time::timeout(
+            settings.attempt_timeout,
+            attempt_once(zk, broker_id, &settings.inter_broker_listener_name),
+        );
+        let outcome = tokio::select! {
+            outcome = bounded => outcome.unwrap_or(Err(AttemptError::TimedOut)),
+            () = zookeeper_lost(zk) => {
+                log_skipped(broker_id, attempt);
+                return false;
+            }
+        };
         match outcome {
             Ok(response)
                 if response.error_code == 0 && response.remaining_partitions.is_empty() =>
@@ -73,7 +111,13 @@ pub async fn controlled_shutdown(
             }
         }
         if attempt < settings.max_retries {
-            tokio::time::sleep(settings.retry_backoff).await;
+            tokio::select! {
+                () = tokio::time::sleep(settings.retry_backoff) => {}
+                () = zookeeper_lost(zk) => {
+                    log_skipped(broker_id, attempt + 1);
+                    return false;
+                }
+            }
         }
     }
     tracing::warn!(
@@ -86,6 +130,7 @@ pub async fn controlled_shutdown(
 async fn attempt_once(
     zk: &ZkClient,
     broker_id: i32,
+    inter_broker_listener_name: &str,
 ) -> Result<ControlledShutdownResponse, AttemptError> {
     let controller = zk
         .get_controller_id()
@@ -96,7 +141,8 @@ async fn attempt_once(
         .await?
         .ok_or(AttemptError::NoControllerEndpoint(controller))?;
     let (host, port) = registration
-        .inter_broker_endpoint()
+        .endpoint(inter_broker_listener_name)
+        .or_else(|| registration.inter_broker_endpoint())
         .ok_or(AttemptError::NoControllerEndpoint(controller))?;
     let broker_epoch = zk
         .get_broker_and_epoch(broker_id)
@@ -116,6 +162,7 @@ async fn attempt_once(
         host,
         port,
         rack: None,
+        listeners: Vec::new(),
     };
     // The attempt is bounded by the caller's timeout.
     let mut connection = LeaderConnection::new(

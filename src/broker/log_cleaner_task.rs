@@ -3,7 +3,8 @@
 //! `log.cleaner.backoff.ms` when there is none. Each pass runs on a blocking
 //! thread (it reads and writes whole segments), bounded by the partition's
 //! high watermark. Started only when `log.cleaner.enable` is true and
-//! `log.cleaner.threads` is positive.
+//! `log.cleaner.threads` is positive. After each pass the replica room
+//! deletes the producer snapshots of the segments the swaps merged away.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +31,13 @@ pub async fn run_log_cleaner(
         let pass = tokio::task::spawn_blocking(move || {
             let high_watermark =
                 |tp: &TopicPartition| rm.get_partition(tp).map(|p| p.high_watermark());
-            c.clean_filthiest(now_ms(), &high_watermark)
-                .is_some_and(|(_, r)| r.is_ok_and(|stats| stats.swaps_aborted == 0))
+            let Some((tp, result)) = c.clean_filthiest(now_ms(), &high_watermark) else {
+                return false;
+            };
+            result.is_ok_and(|stats| {
+                rm.on_segments_cleaned(&tp, &stats.removed_segment_bases);
+                stats.swaps_aborted == 0
+            })
         });
         let more_work = pass.await.unwrap_or(false);
         if shutdown.is_cancelled() {

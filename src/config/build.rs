@@ -21,6 +21,16 @@ const MS_PER_MINUTE: i64 = 60 * 1000;
 const MS_PER_HOUR: i64 = 60 * MS_PER_MINUTE;
 
 pub(super) fn build(props: &BTreeMap<String, String>) -> Result<BrokerConfig, ConfigError> {
+    build_with_catalogue(props).map(|(config, _)| config)
+}
+
+/// Every key `build` reads, with the type and default of its read.
+pub(super) type Catalogue = BTreeMap<&'static str, (super::dynamic::ConfigType, Option<String>)>;
+
+/// `build`, also returning the catalogue of the keys it read.
+pub(super) fn build_with_catalogue(
+    props: &BTreeMap<String, String>,
+) -> Result<(BrokerConfig, Catalogue), ConfigError> {
     let mut r = Reader::new(props);
 
     // Server basics
@@ -269,7 +279,7 @@ pub(super) fn build(props: &BTreeMap<String, String>) -> Result<BrokerConfig, Co
             None => config.unknown_keys.push(key.clone()),
         }
     }
-    Ok(config)
+    Ok((config, r.into_catalogue()))
 }
 
 /// Kafka's rule: with generation on, a configured id may not reach into the

@@ -15,9 +15,12 @@ pub enum ConfigType {
     Boolean = 1,
     String = 2,
     Int = 3,
+    Short = 4,
     Long = 5,
     Double = 6,
     List = 7,
+    Class = 8,
+    Password = 9,
 }
 
 /// What values a topic key accepts besides its type.
@@ -247,33 +250,10 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
 ];
 
 /// Kafka's default of a broker key that is a topic key's synonym (`None`
-/// where `KafkaConfig` has no default, e.g. `log.retention.ms`).
+/// where `KafkaConfig` has no default, e.g. `log.retention.ms`), from the
+/// broker key catalogue.
 pub fn kafka_broker_default(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "log.cleanup.policy" => "delete",
-        "compression.type" => "producer",
-        "log.cleaner.delete.retention.ms" => "86400000",
-        "log.segment.delete.delay.ms" => "60000",
-        "log.flush.interval.messages" | "log.flush.scheduler.interval.ms" => "9223372036854775807",
-        "log.cleaner.max.compaction.lag.ms" => "9223372036854775807",
-        "log.message.timestamp.difference.max.ms" => "9223372036854775807",
-        "log.index.interval.bytes" => "4096",
-        "message.max.bytes" => "1048588",
-        "log.message.downconversion.enable" => "true",
-        "log.message.format.version" => "3.0-IV1",
-        "log.message.timestamp.type" => "CreateTime",
-        "log.cleaner.min.cleanable.ratio" => "0.5",
-        "log.cleaner.min.compaction.lag.ms" => "0",
-        "min.insync.replicas" => "1",
-        "log.preallocate" => "false",
-        "log.retention.bytes" => "-1",
-        "log.retention.hours" | "log.roll.hours" => "168",
-        "log.segment.bytes" => "1073741824",
-        "log.index.size.max.bytes" => "10485760",
-        "log.roll.jitter.hours" => "0",
-        "unclean.leader.election.enable" => "false",
-        _ => return None,
-    })
+    super::broker_keys::broker_default(key)
 }
 
 /// The topic key `name`, if Kafka has one.
@@ -365,6 +345,7 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), String> {
             }
             _ => {}
         },
+        ConfigType::Short | ConfigType::Class | ConfigType::Password => {}
     }
     Ok(())
 }

@@ -19,6 +19,7 @@
 //! (DescribeConfigs defaults), `dynamic.rs` (topic-key validation, the
 //! dynamically updatable broker keys, static + dynamic layers), `error.rs`.
 
+mod broker_keys;
 mod build;
 pub mod dynamic;
 mod enums;
@@ -36,6 +37,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use broker_keys::{BrokerKey, broker_default, broker_key, broker_keys};
 pub use enums::{CleanupPolicy, CompressionType, TimestampType};
 pub use error::ConfigError;
 pub use listener::{Listener, PLAINTEXT};

@@ -2,13 +2,16 @@
 //! values are trimmed; INT, SHORT and LONG are decimal integers of that width;
 //! BOOLEAN is exactly `true` or `false` in any case; LIST is comma separated
 //! with blanks around commas ignored. The reader records every key it was
-//! asked for, so the keys nobody read can be classed as ignored or unknown.
+//! asked for, so the keys nobody read can be classed as ignored or unknown,
+//! with the type and default the read used (the broker key catalogue that
+//! DescribeConfigs lists, `broker_keys.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::num::{IntErrorKind, ParseIntError};
 use std::str::FromStr;
 
+use super::dynamic::ConfigType;
 use super::enums::Named;
 use super::error::{ConfigError, invalid};
 
@@ -20,8 +23,28 @@ pub(super) enum Kind {
     Int,
     Long,
     Double,
-    /// STRING, LIST, PASSWORD and CLASS: any text is accepted.
+    /// STRING: any text is accepted (as for the three below).
     Text,
+    List,
+    Password,
+    Class,
+}
+
+impl Kind {
+    /// The DescribeConfigs type.
+    pub(super) fn config_type(self) -> ConfigType {
+        match self {
+            Kind::Bool => ConfigType::Boolean,
+            Kind::Short => ConfigType::Short,
+            Kind::Int => ConfigType::Int,
+            Kind::Long => ConfigType::Long,
+            Kind::Double => ConfigType::Double,
+            Kind::Text => ConfigType::String,
+            Kind::List => ConfigType::List,
+            Kind::Password => ConfigType::Password,
+            Kind::Class => ConfigType::Class,
+        }
+    }
 }
 
 /// Checks that `value` parses as `kind`, naming `key` if not.
@@ -33,7 +56,7 @@ pub(super) fn check_kind(key: &str, value: &str, kind: Kind) -> Result<(), Confi
         Kind::Int => parse_int::<i32>(key, value, "32-bit").map(drop),
         Kind::Long => parse_int::<i64>(key, value, "64-bit").map(drop),
         Kind::Double => parse_double(key, value).map(drop),
-        Kind::Text => Ok(()),
+        Kind::Text | Kind::List | Kind::Password | Kind::Class => Ok(()),
     }
 }
 
@@ -41,6 +64,8 @@ pub(super) fn check_kind(key: &str, value: &str, kind: Kind) -> Result<(), Confi
 pub(super) struct Reader<'a> {
     props: &'a BTreeMap<String, String>,
     read: BTreeSet<&'static str>,
+    /// Each key read, with its type and default (`None`: no default).
+    catalogue: BTreeMap<&'static str, (ConfigType, Option<String>)>,
 }
 
 impl<'a> Reader<'a> {
@@ -48,7 +73,18 @@ impl<'a> Reader<'a> {
         Self {
             props,
             read: BTreeSet::new(),
+            catalogue: BTreeMap::new(),
         }
+    }
+
+    /// Every key read, with its type and default.
+    pub(super) fn into_catalogue(self) -> BTreeMap<&'static str, (ConfigType, Option<String>)> {
+        self.catalogue
+    }
+
+    /// Records the type and default of `key` (a later record wins).
+    fn note(&mut self, key: &'static str, config_type: ConfigType, default: Option<String>) {
+        self.catalogue.insert(key, (config_type, default));
     }
 
     /// Whether `key` was read by one of the typed reads.
@@ -59,12 +95,17 @@ impl<'a> Reader<'a> {
     /// The trimmed raw value, if the key is set.
     pub(super) fn raw(&mut self, key: &'static str) -> Option<&'a str> {
         self.read.insert(key);
+        self.catalogue
+            .entry(key)
+            .or_insert((ConfigType::String, None));
         self.props.get(key).map(|v| v.trim())
     }
 
     /// A STRING with a default.
     pub(super) fn string(&mut self, key: &'static str, default: &str) -> String {
-        self.raw(key).unwrap_or(default).to_string()
+        let value = self.raw(key).unwrap_or(default).to_string();
+        self.note(key, ConfigType::String, Some(default.to_string()));
+        value
     }
 
     /// A STRING with no default; an empty value counts as unset.
@@ -74,10 +115,13 @@ impl<'a> Reader<'a> {
 
     /// A LIST with no default; `None` when unset, empty entries dropped.
     pub(super) fn opt_list(&mut self, key: &'static str) -> Option<Vec<String>> {
-        self.raw(key).map(split_list)
+        let value = self.raw(key).map(split_list);
+        self.note(key, ConfigType::List, None);
+        value
     }
 
     pub(super) fn bool(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        self.note(key, ConfigType::Boolean, Some(default.to_string()));
         self.raw(key)
             .map_or(Ok(default), |value| parse_bool(key, value))
     }
@@ -89,7 +133,9 @@ impl<'a> Reader<'a> {
         default: i32,
         min: i32,
     ) -> Result<i32, ConfigError> {
-        Ok(self.opt_int(key, min)?.unwrap_or(default))
+        let value = self.opt_int(key, min)?.unwrap_or(default);
+        self.note(key, ConfigType::Int, Some(default.to_string()));
+        Ok(value)
     }
 
     /// An INT of at least `min`, with no default.
@@ -98,6 +144,7 @@ impl<'a> Reader<'a> {
         key: &'static str,
         min: i32,
     ) -> Result<Option<i32>, ConfigError> {
+        self.note(key, ConfigType::Int, None);
         self.number(key, min, "32-bit")
     }
 
@@ -108,7 +155,9 @@ impl<'a> Reader<'a> {
         default: i64,
         min: i64,
     ) -> Result<i64, ConfigError> {
-        Ok(self.opt_long(key, min)?.unwrap_or(default))
+        let value = self.opt_long(key, min)?.unwrap_or(default);
+        self.note(key, ConfigType::Long, Some(default.to_string()));
+        Ok(value)
     }
 
     /// A LONG of at least `min`, with no default.
@@ -117,6 +166,7 @@ impl<'a> Reader<'a> {
         key: &'static str,
         min: i64,
     ) -> Result<Option<i64>, ConfigError> {
+        self.note(key, ConfigType::Long, None);
         self.number(key, min, "64-bit")
     }
 
@@ -128,6 +178,7 @@ impl<'a> Reader<'a> {
         low: f64,
         high: f64,
     ) -> Result<f64, ConfigError> {
+        self.note(key, ConfigType::Double, Some(default.to_string()));
         let Some(value) = self.raw(key) else {
             return Ok(default);
         };
@@ -148,6 +199,7 @@ impl<'a> Reader<'a> {
         key: &'static str,
         default: T,
     ) -> Result<T, ConfigError> {
+        self.note(key, ConfigType::String, Some(default.name().to_string()));
         match self.raw(key) {
             None => Ok(default),
             Some(value) => find::<T>(key, value, value),
@@ -160,6 +212,8 @@ impl<'a> Reader<'a> {
         key: &'static str,
         default: &[T],
     ) -> Result<Vec<T>, ConfigError> {
+        let default_names: Vec<&str> = default.iter().map(|d| d.name()).collect();
+        self.note(key, ConfigType::List, Some(default_names.join(",")));
         let Some(value) = self.raw(key) else {
             return Ok(default.to_vec());
         };

@@ -498,11 +498,11 @@ fn ignored_keys_are_not_also_typed() {
         Kind::Bool => "true",
         Kind::Short | Kind::Int | Kind::Long => "1",
         Kind::Double => "0.5",
-        Kind::Text => "x",
+        Kind::Text | Kind::List | Kind::Password | Kind::Class => "x",
     };
     let mut pairs: Vec<(&str, &str)> = known_keys::all()
         .iter()
-        .map(|(k, kind)| (*k, sample(*kind)))
+        .map(|(k, kind, _)| (*k, sample(*kind)))
         .collect();
     pairs.push(ZK);
     let c = BrokerConfig::from_properties(&props(&pairs)).unwrap();

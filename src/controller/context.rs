@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use crate::model::{ControllerEpoch, TopicPartition, ZkVersion};
-use crate::zk::{PartitionStateZnode, ZkClient, ZkError, decode_kafka_uuid};
+use crate::zk::{EndPoint, PartitionStateZnode, ZkClient, ZkError, decode_kafka_uuid};
 
 /// A live broker as its registration znode describes it.
 #[derive(Debug, Clone)]
@@ -17,6 +17,20 @@ pub struct LiveBroker {
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+    /// Every advertised endpoint (listener name, protocol, host, port).
+    pub endpoints: Vec<EndPoint>,
+}
+
+impl LiveBroker {
+    /// Host and port of the listener named `listener` (Kafka's
+    /// `broker.node(listenerName)`), else the PLAINTEXT-or-first endpoint.
+    pub fn endpoint_for(&self, listener: &str) -> (String, u16) {
+        self.endpoints
+            .iter()
+            .find(|e| e.listener_name == listener)
+            .map(|e| (e.host.clone(), e.port))
+            .unwrap_or_else(|| (self.host.clone(), self.port))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +54,9 @@ pub struct ControllerContext {
     pub shutting_down: BTreeSet<i32>,
     /// Partitions being reassigned: what their replicas (RS) add and remove.
     pub reassigning: BTreeMap<TopicPartition, super::reassignment::ReassigningReplicas>,
+    /// The controller broker's inter.broker.listener.name: the endpoint used
+    /// for the channel to each broker and in LeaderAndIsr's live leaders.
+    pub inter_broker_listener_name: String,
 }
 
 impl ControllerContext {
@@ -101,6 +118,7 @@ impl ControllerContext {
             host,
             port,
             rack: registration.rack.clone(),
+            endpoints: registration.parsed_endpoints().unwrap_or_default(),
         }))
     }
 

@@ -8,7 +8,6 @@
 //! it (`event.rs`). Depends on `zk`, `protocol`, `model` (and `metadata` for
 //! the deletion marker); never on the network server or the replica room.
 
-pub mod assignment;
 mod channel;
 mod context;
 mod controlled_shutdown;
@@ -48,6 +47,8 @@ pub struct ControllerSettings {
     pub auto_leader_rebalance_enable: bool,
     pub leader_imbalance_check_interval: Duration,
     pub leader_imbalance_per_broker_percentage: i32,
+    /// inter.broker.listener.name: which endpoint of each broker the controller uses.
+    pub inter_broker_listener_name: String,
 }
 
 /// Runs the election loop until `shutdown`: campaign, serve while elected, campaign again.
@@ -189,10 +190,12 @@ async fn serve(
     let (api_tx, mut api_requests) = mpsc::channel::<ControllerApiRequest>(16);
     handle.activate(api_tx);
     let _active = ActiveGuard(handle);
-    let ctx = ControllerContext::load(zk, epoch, epoch_zk_version).await?;
+    let mut ctx = ControllerContext::load(zk, epoch, epoch_zk_version).await?;
+    ctx.inter_broker_listener_name = settings.inter_broker_listener_name.clone();
     let mut channels = ControllerChannelManager::new(settings.broker_id, settings.socket_timeout);
     for broker in ctx.live_brokers.values() {
-        channels.add_broker(broker.id, broker.host.clone(), broker.port);
+        let (host, port) = broker.endpoint_for(&settings.inter_broker_listener_name);
+        channels.add_broker(broker.id, host, port);
     }
     let mut controller = Controller {
         zk: zk.clone(),
@@ -284,8 +287,8 @@ impl Controller {
         let mut born = Vec::new();
         for &id in current.difference(&known) {
             if let Some(broker) = ControllerContext::read_broker(&self.zk, id).await? {
-                self.channels
-                    .add_broker(id, broker.host.clone(), broker.port);
+                let (host, port) = broker.endpoint_for(&self.settings.inter_broker_listener_name);
+                self.channels.add_broker(id, host, port);
                 self.ctx.live_brokers.insert(id, broker);
                 born.push(id);
             }
@@ -361,9 +364,12 @@ impl Controller {
                     .await?;
                 continue;
             }
+            self.ctx.topics_being_deleted.insert(topic.clone());
+            if self.reassignment_blocks_deletion(&topic) {
+                continue;
+            }
             let partitions = self.ctx.partitions_of(&topic);
             let topic_id = self.ctx.topic_id(&topic);
-            self.ctx.topics_being_deleted.insert(topic.clone());
             // Every live replica stops and deletes its log.
             let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
                 Default::default();

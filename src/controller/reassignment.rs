@@ -14,6 +14,10 @@
 //! TRS (new leader epoch), removed replicas get StopReplica with deletion and
 //! the topic znode is rewritten with TRS alone. A new controller resumes
 //! reassignments from the topic znodes' `adding_replicas` / `removing_replicas`.
+//! A topic whose deletion is requested while partitions of it move is
+//! ineligible for deletion until they are done (Kafka's
+//! `markTopicIneligibleForDeletion` / `resumeDeletionForTopics`); meanwhile
+//! new reassignments of it get UNKNOWN_TOPIC_OR_PARTITION.
 
 use std::collections::BTreeMap;
 
@@ -417,7 +421,9 @@ impl Controller {
         partitions: &[TopicPartition],
     ) -> Result<(), ZkError> {
         for tp in partitions {
-            if !self.ctx.reassigning.contains_key(tp) || !self.ctx.partition_exists(tp) {
+            // A topic queued for deletion still finishes its reassignment
+            // (the deletion waits for it, see `reassignment_blocks_deletion`).
+            if !self.ctx.reassigning.contains_key(tp) || self.ctx.replicas(tp).is_empty() {
                 continue;
             }
             let assignment = self.ctx.full_assignment(tp);
@@ -518,7 +524,30 @@ impl Controller {
             .await;
         let leader = self.ctx.partition_states.get(tp).map(|(s, _)| s.leader);
         tracing::info!(partition = %tp, replicas = ?target, ?leader, "reassignment completed");
-        Ok(())
+        self.resume_deletion_after_reassignment(&tp.topic).await
+    }
+
+    /// Kafka's `TopicDeletionManager.markTopicIneligibleForDeletion`: a topic
+    /// queued for deletion while partitions of it are being reassigned is
+    /// not deleted yet (its `/admin/delete_topics` znode stays); new
+    /// reassignments of it are refused meanwhile (`partition_exists`).
+    pub(super) fn reassignment_blocks_deletion(&self, topic: &str) -> bool {
+        let blocked = self.ctx.reassigning.keys().any(|tp| tp.topic == topic);
+        if blocked {
+            tracing::info!(%topic, "topic ineligible for deletion: a reassignment of its partitions is in progress");
+        }
+        blocked
+    }
+
+    /// Kafka's `resumeDeletionForTopics` once a reassignment completed: the
+    /// topic's deletion goes on when none of its partitions is moving.
+    async fn resume_deletion_after_reassignment(&mut self, topic: &str) -> Result<(), ZkError> {
+        let still_moving = self.ctx.reassigning.keys().any(|tp| tp.topic == topic);
+        if !self.ctx.topics_being_deleted.contains(topic) || still_moving {
+            return Ok(());
+        }
+        tracing::info!(%topic, "reassignment done: resuming topic deletion");
+        self.on_topic_deletion().await
     }
 
     /// `removed` replicas leave `tp` (whose replicas are now `replicas`): out
@@ -747,6 +776,7 @@ mod tests {
                     host: "h".into(),
                     port: 1,
                     rack: None,
+                    endpoints: Vec::new(),
                 },
             );
         }

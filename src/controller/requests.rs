@@ -19,7 +19,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::context::ControllerContext;
+use super::context::{ControllerContext, LiveBroker};
 use crate::metadata::LEADER_DURING_DELETE;
 use crate::model::TopicPartition;
 
@@ -81,10 +81,11 @@ pub fn leader_and_isr(
         .into_iter()
         .filter_map(|id| ctx.live_brokers.get(&id))
         .map(|b| {
+            let (host, port) = b.endpoint_for(&ctx.inter_broker_listener_name);
             LeaderAndIsrLiveLeader::default()
                 .with_broker_id(BrokerId(b.id))
-                .with_host_name(StrBytes::from_string(b.host.clone()))
-                .with_port(b.port as i32)
+                .with_host_name(StrBytes::from_string(host))
+                .with_port(i32::from(port))
         })
         .collect();
     LeaderAndIsrRequest::default()
@@ -157,13 +158,7 @@ pub fn update_metadata(
         .map(|b| {
             UpdateMetadataBroker::default()
                 .with_id(BrokerId(b.id))
-                .with_endpoints(vec![
-                    UpdateMetadataEndpoint::default()
-                        .with_port(b.port as i32)
-                        .with_host(StrBytes::from_string(b.host.clone()))
-                        .with_listener(StrBytes::from_static_str("PLAINTEXT"))
-                        .with_security_protocol(0),
-                ])
+                .with_endpoints(update_metadata_endpoints(b))
                 .with_rack(b.rack.clone().map(StrBytes::from_string))
         })
         .collect();
@@ -173,6 +168,41 @@ pub fn update_metadata(
         .with_broker_epoch(-1)
         .with_topic_states(topics.into_values().collect())
         .with_live_brokers(live_brokers)
+}
+
+/// Every advertised endpoint of `broker`, as UpdateMetadata carries them
+/// (the legacy host/port as PLAINTEXT when the registration had none).
+fn update_metadata_endpoints(broker: &LiveBroker) -> Vec<UpdateMetadataEndpoint> {
+    let endpoint = |listener: &str, protocol: &str, host: &str, port: u16| {
+        UpdateMetadataEndpoint::default()
+            .with_port(i32::from(port))
+            .with_host(StrBytes::from_string(host.to_owned()))
+            .with_listener(StrBytes::from_string(listener.to_owned()))
+            .with_security_protocol(security_protocol_id(protocol))
+    };
+    if broker.endpoints.is_empty() {
+        return vec![endpoint(
+            "PLAINTEXT",
+            "PLAINTEXT",
+            &broker.host,
+            broker.port,
+        )];
+    }
+    broker
+        .endpoints
+        .iter()
+        .map(|e| endpoint(&e.listener_name, &e.security_protocol, &e.host, e.port))
+        .collect()
+}
+
+/// Kafka's `SecurityProtocol` ids.
+fn security_protocol_id(protocol: &str) -> i16 {
+    match protocol {
+        "SSL" => 1,
+        "SASL_PLAINTEXT" => 2,
+        "SASL_SSL" => 3,
+        _ => 0,
+    }
 }
 
 /// StopReplica with log deletion for `partitions` (topic deletion).

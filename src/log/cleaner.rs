@@ -72,6 +72,9 @@ pub struct CleanStats {
     pub swaps_aborted: usize,
     /// When the earliest kept tombstone may go (`None`: none kept).
     pub tombstone_expiry_ms: Option<i64>,
+    /// Base offsets of the old segments the swaps merged away (every one
+    /// of a group but the first), whose producer snapshots must go.
+    pub removed_segment_bases: Vec<i64>,
 }
 
 /// The offsets bounding one pass: `[first_dirty, first_uncleanable)`.
@@ -519,6 +522,9 @@ impl Log {
         match outcome {
             SwapOutcome::Swapped => {
                 stats.segments_replaced += group.len();
+                stats
+                    .removed_segment_bases
+                    .extend(group[1..].iter().map(|s| s.base_offset()));
                 stats.bytes_written += written;
                 if kept_tombstone {
                     let expiry = group_mtime.saturating_add(pass.delete_retention_ms);

@@ -16,6 +16,7 @@ use kafka_protocol::compression::{Compressor, Decompressor, Gzip, Lz4, Snappy, Z
 use thiserror::Error;
 
 use super::batch::{BatchError, BatchHeader, BatchInfo, HEADER_SIZE, LOG_OVERHEAD};
+use super::records::read_varlong;
 
 const RECORD_COUNT_OFFSET: usize = 57;
 const MAX_TIMESTAMP_OFFSET: usize = 35;
@@ -64,20 +65,6 @@ impl DecodedBatch {
     pub fn key(&self, record: &RawRecord) -> Option<&[u8]> {
         record.key.clone().map(|r| &self.records[r])
     }
-}
-
-/// Zigzag varint as Kafka writes it; `None` when malformed or cut.
-fn read_varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
-    let mut raw: u64 = 0;
-    for shift in (0..70).step_by(7) {
-        let byte = *buf.get(*pos)?;
-        *pos += 1;
-        raw |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(((raw >> 1) as i64) ^ -((raw & 1) as i64));
-        }
-    }
-    None
 }
 
 /// The xerial snappy stream header the Java client writes: magic, then

@@ -37,6 +37,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod manager;
 pub mod offset_index;
+pub mod produce_records;
 pub mod segment;
 pub mod time_index;
 

@@ -8,8 +8,9 @@
 
 use super::batch::{BatchError, BatchHeader, HEADER_SIZE};
 
-/// Decodes one zigzag varlong at `buf[*pos]`, advancing `pos`.
-fn read_varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
+/// Decodes one zigzag varlong (or varint) at `buf[*pos]`, advancing `pos`;
+/// `None` when malformed or cut. Also used by the cleaner's record decoder.
+pub(super) fn read_varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
     let mut raw: u64 = 0;
     for shift in (0..70).step_by(7) {
         let byte = *buf.get(*pos)?;

@@ -49,6 +49,7 @@ impl Partition {
         }
         log.delete_segments_below_log_start()?;
         self.truncate_epochs_from_start(log.log_start_offset())?;
+        self.follow_log_start_offset();
         tracing::info!(partition = %self.tp, log_start_offset = log.log_start_offset(), "log start offset moved");
         Ok(true)
     }

@@ -25,6 +25,7 @@ mod leader_epoch_cache;
 mod manager;
 mod partition;
 mod producer_expiration;
+mod producer_log_start;
 mod producer_snapshot;
 mod producer_state;
 mod settings;

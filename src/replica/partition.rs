@@ -95,6 +95,8 @@ pub struct Partition {
     /// replica's appends and truncations, so a duplicate check and the append
     /// it guards see the same log (lock order: `state`, then this, then the log's).
     producer_state: Mutex<ProducerStateTable>,
+    /// The log start offset the producer state last followed (`producer_log_start.rs`).
+    producer_log_start: AtomicI64,
     high_watermark: AtomicI64,
     min_insync_replicas: AtomicUsize,
 }
@@ -122,6 +124,13 @@ impl Partition {
         // Recovery may have cut a torn tail: epochs past the log end are gone.
         epoch_cache.truncate_from_end(log.log_end_offset())?;
         let producer_state = ProducerStateTable::load(&log)?;
+        // Snapshots below the log start describe deleted data (Kafka drops
+        // them when it loads the producer state too).
+        let log_start = log.log_start_offset();
+        if let Err(e) = producer_snapshot::delete_snapshots_before(log.dir(), log_start) {
+            tracing::warn!(partition = %tp, error = %e, "cannot delete producer snapshots below the log start offset");
+        }
+        let producer_log_start = AtomicI64::new(log_start);
         Ok(Partition {
             tp,
             local_broker,
@@ -129,6 +138,7 @@ impl Partition {
             epoch_cache,
             state: RwLock::new(state),
             producer_state: Mutex::new(producer_state),
+            producer_log_start,
             high_watermark: AtomicI64::new(hw),
             min_insync_replicas: AtomicUsize::new(min_insync_replicas.max(1)),
         })
@@ -387,6 +397,12 @@ impl Partition {
                 tracing::warn!(partition = %self.tp, offset, error = %e, "producer snapshot failed")
             }
         }
+    }
+
+    /// The producer state and the log start offset it last followed (see
+    /// `producer_log_start.rs`).
+    pub(super) fn producer_state_and_log_start(&self) -> (&Mutex<ProducerStateTable>, &AtomicI64) {
+        (&self.producer_state, &self.producer_log_start)
     }
 
     /// Drops idle idempotent producers (see `producer_expiration`); returns how many.

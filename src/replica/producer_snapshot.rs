@@ -14,7 +14,9 @@
 //! delete); what goes in and when is `producer_state.rs` and `partition.rs`.
 //! It lives in the replica room because producer state is the replica
 //! room's; the log room never needs snapshots (the partition prunes them when
-//! it writes a new one, and `.tmp` leftovers are removed by log recovery).
+//! it writes a new one and when the log start moves or the cleaner merges
+//! segments, see `producer_log_start.rs`; `.tmp` leftovers are removed by
+//! log recovery).
 
 use std::fs;
 use std::io::Write;
@@ -252,6 +254,18 @@ pub fn delete_snapshots_below(dir: &Path, offset: i64) -> Result<(), SnapshotErr
     Ok(())
 }
 
+/// Kafka's `ProducerStateManager.deleteSnapshotsBefore`: deletes every
+/// snapshot strictly below `offset` (the new log start offset), the latest
+/// one included. Returns how many went.
+pub fn delete_snapshots_before(dir: &Path, offset: i64) -> Result<usize, SnapshotError> {
+    let mut deleted = 0;
+    for old in list_snapshots(dir)?.into_iter().filter(|&o| o < offset) {
+        delete_snapshot(dir, old)?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +330,18 @@ mod tests {
         // The latest always stays, even below the bound.
         delete_snapshots_below(dir.path(), 100).unwrap();
         assert_eq!(list_snapshots(dir.path()).unwrap(), vec![30]);
+    }
+
+    #[test]
+    fn snapshots_before_the_log_start_all_go() {
+        let dir = tempfile::tempdir().unwrap();
+        for offset in [10, 20, 30] {
+            write_snapshot(dir.path(), offset, &[entry(offset)], false).unwrap();
+        }
+        assert_eq!(delete_snapshots_before(dir.path(), 20).unwrap(), 1);
+        assert_eq!(list_snapshots(dir.path()).unwrap(), vec![20, 30]);
+        // Unlike pruning, the latest goes too when it is below the log start.
+        assert_eq!(delete_snapshots_before(dir.path(), 31).unwrap(), 2);
+        assert_eq!(list_snapshots(dir.path()).unwrap(), Vec::<i64>::new());
     }
 }

@@ -294,6 +294,20 @@ impl ProducerStateTable {
         before - self.producers.len()
     }
 
+    /// Kafka's `ProducerStateManager.truncateHead`: forgets the producers
+    /// whose last batch lies below `log_start_offset` (their data is gone,
+    /// so they count as unknown, as after a reload); returns how many.
+    pub fn truncate_head(&mut self, log_start_offset: Offset) -> usize {
+        let before = self.producers.len();
+        self.producers.retain(|_, entry| {
+            entry
+                .batches
+                .back()
+                .is_some_and(|b| b.last_offset >= log_start_offset)
+        });
+        before - self.producers.len()
+    }
+
     /// Remembers every whole batch in `records` (offsets assigned).
     pub fn record_all(&mut self, records: &[u8]) {
         for header in whole_batch_headers(records) {

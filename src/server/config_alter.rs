@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use kafka_protocol::ResponseError;
+use kafka_protocol::protocol::StrBytes;
 
 use crate::config::dynamic::{
     BrokerConfigLayers, ConfigType, kafka_broker_default, topic_key, validate_broker_config,
@@ -22,6 +23,7 @@ use crate::config::dynamic::{
 };
 use crate::server::context::BrokerServices;
 use crate::server::dynamic_config::DEFAULT_BROKER_ENTITY;
+use crate::server::errors::NONE;
 use crate::zk::paths;
 
 /// Kafka's `ConfigResource.Type` codes.
@@ -39,6 +41,34 @@ pub const OP_SUBTRACT: i8 = 3;
 pub struct AlterError {
     pub error: ResponseError,
     pub message: String,
+}
+
+/// A resource's (error code, error message) in an AlterConfigs or
+/// IncrementalAlterConfigs answer: NONE, or the refusal, logged under `api`.
+pub fn answer_fields(
+    api: &str,
+    resource_name: &str,
+    outcome: Result<(), AlterError>,
+) -> (i16, Option<StrBytes>) {
+    match outcome {
+        Ok(()) => (NONE, None),
+        Err(e) => {
+            tracing::info!(resource = %resource_name, error = %e.message, "{api} refused");
+            (e.error.code(), Some(StrBytes::from_string(e.message)))
+        }
+    }
+}
+
+/// The names of the configs in a request that came without a value, joined
+/// with commas (Kafka refuses those with INVALID_REQUEST); `None` if all
+/// have one. `configs`: (name, whether its value is null).
+pub fn null_value_names<'a>(configs: impl IntoIterator<Item = (&'a str, bool)>) -> Option<String> {
+    let nulls: Vec<&str> = configs
+        .into_iter()
+        .filter(|(_, null)| *null)
+        .map(|(name, _)| name)
+        .collect();
+    (!nulls.is_empty()).then(|| nulls.join(","))
 }
 
 fn fail<T>(error: ResponseError, message: impl Into<String>) -> Result<T, AlterError> {

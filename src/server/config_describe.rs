@@ -5,11 +5,12 @@
 //! STATIC_BROKER_CONFIG, DEFAULT_CONFIG), each listed only when set, and the
 //! first broker synonym's name leading the broker part (Kafka drops the
 //! synonyms before it, so `retention.ms` on a default broker has none).
+//! A broker lists every key of the broker key catalogue, set or not.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::BrokerConfig;
 use crate::config::dynamic::{BrokerConfigLayers, TOPIC_KEYS, TopicKey, kafka_broker_default};
+use crate::config::{BrokerConfig, broker_key, broker_keys};
 
 /// Kafka's `ConfigSource` ids.
 pub const SOURCE_TOPIC_CONFIG: i8 = 1;
@@ -140,14 +141,20 @@ pub fn topic_entries(
         .collect()
 }
 
-/// Whether Kafka treats a broker key as a password.
+/// Whether Kafka treats a broker key as a password: PASSWORD keys of the
+/// catalogue; for keys outside it (`listener.name.*`), by name.
 fn is_sensitive(key: &str) -> bool {
-    key.contains("password") || key.ends_with(".jaas.config") || key.contains("secret")
+    match broker_key(key) {
+        Some(k) => k.is_sensitive(),
+        None => key.contains("password") || key.ends_with(".jaas.config") || key.contains("secret"),
+    }
 }
 
 /// This broker's configs (`per_broker`), or the cluster default's dynamic
-/// ones: every key set in a layer plus every broker key a topic key
-/// inherits from, sorted by name.
+/// ones. For this broker, like Kafka's `KafkaConfig` describe: every broker
+/// key Sluice knows (`config::broker_keys`, with Kafka's type and default,
+/// value null where Kafka has no default) plus any other key set in a layer,
+/// sorted by name.
 pub fn broker_entries(layers: &BrokerConfigLayers, per_broker: bool) -> Vec<ConfigEntry> {
     let names: BTreeSet<String> = if per_broker {
         let mut names: BTreeSet<String> = layers
@@ -157,6 +164,7 @@ pub fn broker_entries(layers: &BrokerConfigLayers, per_broker: bool) -> Vec<Conf
             .chain(layers.dynamic_broker.keys())
             .cloned()
             .collect();
+        names.extend(broker_keys().iter().map(|k| k.name.to_string()));
         for key in TOPIC_KEYS {
             names.extend(key.broker_synonyms.iter().map(|s| s.to_string()));
         }
@@ -196,13 +204,7 @@ pub fn broker_entries(layers: &BrokerConfigLayers, per_broker: bool) -> Vec<Conf
                 source: synonyms.first().map_or(SOURCE_DEFAULT_CONFIG, |s| s.source),
                 read_only: !dynamic,
                 is_sensitive: sensitive,
-                config_type: topic.map_or(0, |k| {
-                    if k.broker_synonyms.first() == Some(&name.as_str()) {
-                        k.config_type as i8
-                    } else {
-                        0
-                    }
-                }),
+                config_type: broker_key(&name).map_or(0, |k| k.config_type as i8),
                 documentation: topic.map(|k| k.documentation.to_string()),
                 synonyms,
                 name,

@@ -29,6 +29,7 @@ pub enum ConnectionError {
 
 pub async fn serve(
     stream: TcpStream,
+    listener_name: Arc<str>,
     services: Arc<BrokerServices>,
     shutdown: CancellationToken,
 ) -> Result<(), ConnectionError> {
@@ -58,7 +59,7 @@ pub async fn serve(
             });
         }
         let frame = read_frame(&mut reader, size as usize).await?;
-        let response = dispatch::handle_request(&services, frame, peer).await?;
+        let response = dispatch::handle_request(&services, frame, peer, &listener_name).await?;
         if let Some(body) = response {
             writer.write_u32(body.len() as u32).await?;
             writer.write_all(&body).await?;

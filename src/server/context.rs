@@ -17,6 +17,9 @@ pub struct BrokerServices {
     /// The host and port this broker advertises to clients.
     pub advertised_host: String,
     pub advertised_port: u16,
+    /// Every advertised listener with its real host and port (the bound port
+    /// where the config says 0): what clients of each listener are told.
+    pub advertised_listeners: Vec<crate::metadata::ListenerEndpoint>,
     pub metadata: Arc<MetadataCache>,
     pub replica_manager: Arc<ReplicaManager>,
     pub zk: ZkClient,

@@ -47,6 +47,8 @@ pub struct RequestContext {
     pub version: i16,
     pub header: RequestHeader,
     pub peer: Option<SocketAddr>,
+    /// The listener the connection came in on (e.g. `PLAINTEXT`, `EXTERNAL`).
+    pub listener_name: Arc<str>,
 }
 
 impl RequestContext {
@@ -134,6 +136,7 @@ pub async fn handle_request(
     services: &Arc<BrokerServices>,
     mut frame: Bytes,
     peer: Option<SocketAddr>,
+    listener_name: &Arc<str>,
 ) -> Result<Option<BytesMut>, DispatchError> {
     if frame.len() < 8 {
         return Err(DispatchError::Truncated(frame.len()));
@@ -167,6 +170,7 @@ pub async fn handle_request(
         version,
         header,
         peer,
+        listener_name: listener_name.clone(),
     };
     let started = std::time::Instant::now();
     let response = route(services, ctx, &mut frame).await;

@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod dynamic_config;
 pub mod errors;
 pub mod handlers;
+pub mod listener_view;
 pub mod producer_id_manager;
 pub mod topic_admin;
 
@@ -23,19 +24,25 @@ use tokio_util::task::TaskTracker;
 
 pub use context::BrokerServices;
 
-/// Accepts connections until `shutdown`; each connection runs as its own task
-/// on `tracker`, so shutdown can wait for in-flight requests to finish.
-/// At most `max_connections` are open at once; more wait in the backlog.
+/// The shared connection limit of every listener: at most `max_connections`
+/// connections open at once; more wait in the backlog.
+pub fn connection_permits(max_connections: usize) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(
+        max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ))
+}
+
+/// Accepts connections on one listener (Kafka's per-listener Acceptor) until
+/// `shutdown`; each connection runs as its own task on `tracker`, so shutdown
+/// can wait for in-flight requests to finish, and knows its listener's name.
 pub async fn run_acceptor(
     listener: TcpListener,
+    listener_name: Arc<str>,
     services: Arc<BrokerServices>,
-    max_connections: usize,
+    permits: Arc<Semaphore>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let permits = Arc::new(Semaphore::new(
-        max_connections.clamp(1, Semaphore::MAX_PERMITS),
-    ));
     loop {
         let permit = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -58,12 +65,13 @@ pub async fn run_acceptor(
         };
         let services = services.clone();
         let shutdown = shutdown.clone();
+        let listener_name = listener_name.clone();
         tracker.spawn(async move {
-            if let Err(e) = connection::serve(stream, services, shutdown).await {
+            if let Err(e) = connection::serve(stream, listener_name, services, shutdown).await {
                 tracing::info!(%peer, error = %e, "closed connection");
             }
             drop(permit);
         });
     }
-    tracing::info!("stopped accepting connections");
+    tracing::info!(listener = %listener_name, "stopped accepting connections");
 }

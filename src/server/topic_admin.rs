@@ -11,7 +11,7 @@ use std::time::Duration;
 use kafka_protocol::ResponseError;
 
 use super::context::BrokerServices;
-use crate::controller::assignment::{AssignmentError, assign_replicas_randomly};
+use crate::assignment::{AssignmentError, assign_replicas_randomly};
 use crate::replica::wait_for;
 use crate::zk::ZkError;
 

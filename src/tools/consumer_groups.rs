@@ -3,8 +3,10 @@
 //! coordinator (FindCoordinator), reads members (DescribeGroups), committed
 //! offsets (OffsetFetch) and log end offsets (ListOffsets from each leader)
 //! and prints Kafka's table; --delete sends DeleteGroups; --reset-offsets
-//! computes new offsets and, with --execute, commits them (OffsetCommit with
-//! no generation, which only an inactive group accepts).
+//! computes new offsets (--to-earliest, --to-latest, --to-offset, --shift-by,
+//! --to-datetime, --by-duration; the last two through ListOffsets by
+//! timestamp, formats in `reset_time.rs`) and, with --execute, commits them
+//! (OffsetCommit with no generation, which only an inactive group accepts).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -20,6 +22,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
 use super::kafka_client::KafkaConnection;
+use super::reset_time;
 use crate::group::consumer_protocol::assignment_partitions;
 
 /// The command line, as kafka-consumer-groups.sh spells it.
@@ -50,6 +53,15 @@ pub struct ConsumerGroupsArgs {
     pub to_latest: bool,
     #[arg(long = "to-offset")]
     pub to_offset: Option<i64>,
+    /// Move each committed offset by N (negative: back), kept within the log.
+    #[arg(long = "shift-by", allow_negative_numbers = true)]
+    pub shift_by: Option<i64>,
+    /// The first offset at or after YYYY-MM-DDTHH:mm:SS.sss[Z|+HH:MM] (UTC without a zone).
+    #[arg(long = "to-datetime")]
+    pub to_datetime: Option<String>,
+    /// The first offset at or after now minus a duration: PnDTnHnMnS, e.g. PT1H.
+    #[arg(long = "by-duration")]
+    pub by_duration: Option<String>,
     /// Apply the reset (otherwise it is only shown).
     #[arg(long)]
     pub execute: bool,
@@ -84,13 +96,50 @@ impl ConsumerGroupsArgs {
         if self.delete {
             return Ok(Action::Delete { group: group()? });
         }
-        let to = match (self.to_earliest, self.to_latest, self.to_offset) {
-            (true, false, None) => ResetTo::Earliest,
-            (false, true, None) => ResetTo::Latest,
-            (false, false, Some(n)) => ResetTo::Offset(n),
-            _ => bail!(
-                "Option [--reset-offsets] takes exactly one of --to-earliest, --to-latest, --to-offset"
-            ),
+        if self.execute && self.dry_run {
+            bail!("Option [reset-offsets] only accepts one of [execute] and [dry-run]");
+        }
+        if !self.execute && !self.dry_run {
+            // Kafka's own words (stderr), before the dry run's table.
+            eprintln!(
+                "WARN: No action will be performed as the --execute option is missing.In a future major release, the default behavior of this command will be to prompt the user before executing the reset rather than doing a dry run. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting."
+            );
+        }
+        let scenarios = [
+            self.to_earliest,
+            self.to_latest,
+            self.to_offset.is_some(),
+            self.shift_by.is_some(),
+            self.to_datetime.is_some(),
+            self.by_duration.is_some(),
+        ];
+        if scenarios.iter().filter(|b| **b).count() != 1 {
+            bail!(
+                "Option [--reset-offsets] takes exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime, --by-duration"
+            );
+        }
+        let to = if self.to_earliest {
+            ResetTo::Earliest
+        } else if self.to_latest {
+            ResetTo::Latest
+        } else if let Some(n) = self.to_offset {
+            ResetTo::Offset(n)
+        } else if let Some(n) = self.shift_by {
+            ResetTo::ShiftBy(n)
+        } else if let Some(text) = &self.to_datetime {
+            ResetTo::DateTime(reset_time::parse_datetime_ms(text).with_context(|| {
+                format!(
+                    "Invalid --to-datetime '{text}': expected YYYY-MM-DDTHH:mm:SS.sss with an optional zone (Z, +HH:MM, -HHMM), e.g. 2024-05-01T12:00:00.000Z"
+                )
+            })?)
+        } else {
+            let text = self.by_duration.as_deref().unwrap_or_default();
+            let ms = reset_time::parse_duration_ms(text).with_context(|| {
+                format!(
+                    "Invalid --by-duration '{text}': expected PnDTnHnMnS, e.g. PT1H (one hour) or P1DT12H"
+                )
+            })?;
+            ResetTo::ByDuration(ms)
         };
         Ok(Action::ResetOffsets {
             group: group()?,
@@ -99,7 +148,7 @@ impl ConsumerGroupsArgs {
                 .clone()
                 .context("Option [--reset-offsets] needs --topic")?,
             to,
-            execute: self.execute && !self.dry_run,
+            execute: self.execute,
         })
     }
 }
@@ -126,6 +175,12 @@ pub enum ResetTo {
     Earliest,
     Latest,
     Offset(i64),
+    /// Committed offset plus N.
+    ShiftBy(i64),
+    /// Milliseconds since the epoch.
+    DateTime(i64),
+    /// Milliseconds before now.
+    ByDuration(i64),
 }
 
 fn sb(s: &str) -> StrBytes {
@@ -502,22 +557,8 @@ fn reset_offsets(
             g.group_state
         );
     }
-    let new_offsets: BTreeMap<(String, i32), i64> = match to {
-        ResetTo::Earliest => cluster.list_offsets(&tps, -2)?,
-        ResetTo::Latest => cluster.list_offsets(&tps, -1)?,
-        ResetTo::Offset(n) => {
-            // Clamped to the partition's range, as Kafka's tool does.
-            let start = cluster.list_offsets(&tps, -2)?;
-            let end = cluster.list_offsets(&tps, -1)?;
-            tps.iter()
-                .map(|tp| {
-                    let lo = start.get(tp).copied().unwrap_or(0);
-                    let hi = end.get(tp).copied().unwrap_or(n);
-                    (tp.clone(), n.clamp(lo, hi.max(lo)))
-                })
-                .collect()
-        }
-    };
+    let mut out = String::new();
+    let new_offsets = new_offsets(&cluster, &mut coordinator, group, &tps, to, &mut out)?;
     if execute {
         let request = OffsetCommitRequest::default()
             .with_group_id(GroupId(sb(group)))
@@ -550,7 +591,7 @@ fn reset_offsets(
     }
     let group_w = group.len().max(5);
     let topic_w = topic.len().max(5);
-    let mut out = String::from("\n");
+    out.push('\n');
     let _ = writeln!(
         out,
         "{:<group_w$} {:<topic_w$} {:<10} NEW-OFFSET",
@@ -560,4 +601,101 @@ fn reset_offsets(
         let _ = writeln!(out, "{:<group_w$} {:<topic_w$} {:<10} {}", group, t, p, o);
     }
     Ok(out)
+}
+
+/// Kafka's `checkOffsetsRange`: a requested offset past the log end becomes
+/// the log end, one before the log start becomes the log start.
+fn clamp_to_log(
+    cluster: &Cluster,
+    requested: BTreeMap<(String, i32), i64>,
+) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+    let tps: BTreeSet<(String, i32)> = requested.keys().cloned().collect();
+    let start = cluster.list_offsets(&tps, -2)?;
+    let end = cluster.list_offsets(&tps, -1)?;
+    Ok(requested
+        .into_iter()
+        .map(|(tp, n)| {
+            let lo = start.get(&tp).copied().unwrap_or(0);
+            let hi = end.get(&tp).copied().unwrap_or(n).max(lo);
+            if n > hi {
+                tracing::warn!(
+                    "New offset ({n}) is higher than latest offset for topic partition {}-{}. Value will be set to {hi}",
+                    tp.0,
+                    tp.1
+                );
+            } else if n < lo {
+                tracing::warn!(
+                    "New offset ({n}) is lower than earliest offset for topic partition {}-{}. Value will be set to {lo}",
+                    tp.0,
+                    tp.1
+                );
+            }
+            (tp, n.clamp(lo, hi))
+        })
+        .collect())
+}
+
+/// The first offset at or after `timestamp_ms` of each partition; like
+/// Kafka, a partition with no such record falls back to its log end, with
+/// a warning in `out`.
+fn offsets_for_time(
+    cluster: &Cluster,
+    tps: &BTreeSet<(String, i32)>,
+    timestamp_ms: i64,
+    out: &mut String,
+) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+    let found = cluster.list_offsets(tps, timestamp_ms.max(0))?;
+    let (mut offsets, missing): (BTreeMap<_, _>, BTreeMap<_, _>) = tps
+        .iter()
+        .map(|tp| (tp.clone(), found.get(tp).copied().unwrap_or(-1)))
+        .partition(|(_, offset)| *offset >= 0);
+    for (topic, partition) in missing.keys() {
+        let _ = writeln!(
+            out,
+            "\nWarn: Partition {partition} from topic {topic} is empty. Falling back to latest known offset."
+        );
+    }
+    if !missing.is_empty() {
+        let missing: BTreeSet<(String, i32)> = missing.into_keys().collect();
+        offsets.extend(cluster.list_offsets(&missing, -1)?);
+    }
+    Ok(offsets)
+}
+
+/// The offsets a reset moves `tps` to.
+fn new_offsets(
+    cluster: &Cluster,
+    coordinator: &mut KafkaConnection,
+    group: &str,
+    tps: &BTreeSet<(String, i32)>,
+    to: ResetTo,
+    out: &mut String,
+) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+    match to {
+        ResetTo::Earliest => cluster.list_offsets(tps, -2),
+        ResetTo::Latest => cluster.list_offsets(tps, -1),
+        ResetTo::Offset(n) => clamp_to_log(cluster, tps.iter().map(|tp| (tp.clone(), n)).collect()),
+        ResetTo::ShiftBy(n) => {
+            let current = committed(coordinator, group)?;
+            let requested = tps
+                .iter()
+                .map(|tp| match current.get(tp) {
+                    Some(offset) => Ok((tp.clone(), offset.saturating_add(n))),
+                    None => bail!(
+                        "Cannot shift offset for partition {}-{} since there is no current committed offset",
+                        tp.0,
+                        tp.1
+                    ),
+                })
+                .collect::<anyhow::Result<_>>()?;
+            clamp_to_log(cluster, requested)
+        }
+        ResetTo::DateTime(ms) => offsets_for_time(cluster, tps, ms, out),
+        ResetTo::ByDuration(ms) => {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            offsets_for_time(cluster, tps, now_ms.saturating_sub(ms), out)
+        }
+    }
 }

@@ -5,9 +5,11 @@
 //! - `admin_client`: what the admin tools share (bootstrap, API versions,
 //!   metadata, controller, errors in plain words).
 //! - `consumer_groups`: `sluice consumer-groups` (kafka-consumer-groups.sh).
+//! - `reset_time`: the --to-datetime and --by-duration formats of `consumer-groups`.
 //! - `topics`: `sluice topics` (kafka-topics.sh).
 //! - `configs`: `sluice configs` (kafka-configs.sh).
 //! - `reassign_partitions`: `sluice reassign-partitions` (kafka-reassign-partitions.sh).
+//! - `reassign_generate`: `sluice reassign-partitions --generate`.
 //! - `leader_election`: `sluice leader-election` (kafka-leader-election.sh).
 
 pub mod admin_client;
@@ -15,5 +17,7 @@ pub mod configs;
 pub mod consumer_groups;
 pub mod kafka_client;
 pub mod leader_election;
+pub mod reassign_generate;
 pub mod reassign_partitions;
+pub mod reset_time;
 pub mod topics;

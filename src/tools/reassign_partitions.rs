@@ -5,7 +5,11 @@
 //! rollback JSON and sends AlterPartitionReassignments to the controller;
 //! --verify compares ListPartitionReassignments and Metadata with the file
 //! and prints `Reassignment of partition t-0 is completed.` or `... is
-//! still in progress.`, then clears replication throttles once all are done.
+//! still in progress.`, then clears replication throttles once all are done;
+//! --cancel sends AlterPartitionReassignments with no target replicas for the
+//! file's partitions that are moving (`Successfully cancelled partition
+//! reassignment for: t-0`), then clears the throttles; --generate proposes an
+//! assignment (`reassign_generate.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -24,6 +28,7 @@ use serde_json::Value;
 use super::admin_client::{
     Admin, ClusterMetadata, ToolError, ToolResult, check, emit, join_ids, one_action, read_file, sb,
 };
+use super::reassign_generate;
 
 const TIMEOUT_MS: i32 = 30_000;
 
@@ -36,26 +41,65 @@ pub struct ReassignPartitionsArgs {
     /// The reassignment JSON: {"version":1,"partitions":[{"topic":..,"partition":..,"replicas":[..]}]}.
     #[arg(long = "reassignment-json-file")]
     pub reassignment_json_file: Option<String>,
+    /// Propose an assignment of the topics in --topics-to-move-json-file over --broker-list.
+    #[arg(long)]
+    pub generate: bool,
     /// Start the reassignment in the file.
     #[arg(long)]
     pub execute: bool,
     /// Check whether the reassignment in the file is done (and clear throttles once it is).
     #[arg(long)]
     pub verify: bool,
+    /// Cancel the moves of the file's partitions that are in progress (replicas go back).
+    #[arg(long)]
+    pub cancel: bool,
+    /// With --generate: {"topics":[{"topic":"foo"}],"version":1}.
+    #[arg(long = "topics-to-move-json-file")]
+    pub topics_to_move_json_file: Option<String>,
+    /// With --generate: the brokers to spread the replicas over, e.g. 1,2,3.
+    #[arg(long = "broker-list")]
+    pub broker_list: Option<String>,
+    /// With --generate: ignore racks (Sluice's assignment is rack-unaware already).
+    #[arg(long = "disable-rack-aware")]
+    pub disable_rack_aware: bool,
     /// With --execute: start even if other reassignments are in progress.
     #[arg(long)]
     pub additional: bool,
-    /// With --verify: keep the replication throttles.
+    /// With --verify / --cancel: keep the replication throttles.
     #[arg(long = "preserve-throttles")]
     pub preserve_throttles: bool,
 }
 
 /// (topic, partition) -> target replicas, in file order checked for duplicates.
-type Plan = BTreeMap<(String, i32), Vec<i32>>;
+pub type Plan = BTreeMap<(String, i32), Vec<i32>>;
 
 /// Runs the tool, writing what kafka-reassign-partitions.sh prints to `out`.
 pub fn run(args: &ReassignPartitionsArgs, out: &mut dyn Write) -> ToolResult<()> {
-    let action = one_action(&[(args.execute, "--execute"), (args.verify, "--verify")])?;
+    let action = one_action(&[
+        (args.generate, "--generate"),
+        (args.execute, "--execute"),
+        (args.verify, "--verify"),
+        (args.cancel, "--cancel"),
+    ])?;
+    if action == 0 {
+        let missing = |name: &str| {
+            ToolError::Usage(format!(
+                "Missing required argument \"[{name}]\": --generate needs --topics-to-move-json-file FILE and --broker-list 1,2,3"
+            ))
+        };
+        let file = args
+            .topics_to_move_json_file
+            .as_ref()
+            .ok_or_else(|| missing("topics-to-move-json-file"))?;
+        let brokers = args
+            .broker_list
+            .as_ref()
+            .ok_or_else(|| missing("broker-list"))?;
+        let brokers = reassign_generate::parse_broker_list(brokers)?;
+        let topics = reassign_generate::parse_topics_to_move(&read_file(file)?)?;
+        let mut admin = Admin::connect(&args.bootstrap_server)?;
+        return reassign_generate::generate(&mut admin, &topics, &brokers, out);
+    }
     let Some(path) = &args.reassignment_json_file else {
         return Err(ToolError::Usage(
             "Missing required argument \"[reassignment-json-file]\": add --reassignment-json-file FILE"
@@ -64,10 +108,10 @@ pub fn run(args: &ReassignPartitionsArgs, out: &mut dyn Write) -> ToolResult<()>
     };
     let plan = parse_plan(&read_file(path)?)?;
     let mut admin = Admin::connect(&args.bootstrap_server)?;
-    if action == 0 {
-        execute(&mut admin, &plan, args.additional, out)
-    } else {
-        verify(&mut admin, &plan, args.preserve_throttles, out)
+    match action {
+        1 => execute(&mut admin, &plan, args.additional, out),
+        2 => verify(&mut admin, &plan, args.preserve_throttles, out),
+        _ => cancel(&mut admin, &plan, args.preserve_throttles, out),
     }
 }
 
@@ -269,44 +313,19 @@ fn execute(
         "Current partition replica assignment\n\n{}\n\nSave this to use as the --reassignment-json-file option during rollback\n",
         format_json(&current)
     );
-    let mut by_topic: BTreeMap<&str, Vec<ReassignablePartition>> = BTreeMap::new();
-    for ((topic, partition), replicas) in plan {
-        by_topic.entry(topic).or_default().push(
-            ReassignablePartition::default()
-                .with_partition_index(*partition)
-                .with_replicas(Some(replicas.iter().copied().map(BrokerId).collect())),
-        );
-    }
-    let request = AlterPartitionReassignmentsRequest::default()
-        .with_timeout_ms(TIMEOUT_MS)
-        .with_topics(
-            by_topic
-                .into_iter()
-                .map(|(t, ps)| {
-                    ReassignableTopic::default()
-                        .with_name(TopicName(sb(t)))
-                        .with_partitions(ps)
-                })
-                .collect(),
-        );
-    let response = admin.send_to_controller(&cluster, version, &request)?;
-    check(
-        response.error_code,
-        response.error_message.as_ref(),
+    let moves = plan
+        .iter()
+        .map(|((topic, partition), replicas)| (topic.as_str(), *partition, Some(replicas)));
+    let failures: Vec<String> = alter_reassignments(
+        admin,
+        &cluster,
+        version,
+        moves,
         "cannot start the reassignment",
-    )?;
-    let mut failures = Vec::new();
-    for t in &response.responses {
-        for p in &t.partitions {
-            if let Err(e) = check(
-                p.error_code,
-                p.error_message.as_ref(),
-                &format!("{}-{}", t.name.0, p.partition_index),
-            ) {
-                failures.push(e.to_string());
-            }
-        }
-    }
+    )?
+    .into_iter()
+    .map(|(_, e)| e.to_string())
+    .collect();
     if !failures.is_empty() {
         emit(out, &text)?;
         return Err(ToolError::Failed {
@@ -367,6 +386,129 @@ fn verify(
             text,
             "\nClearing broker-level throttles on brokers {}\nClearing topic-level throttles on topic{} {}\n",
             cluster.broker_list(),
+            if distinct.len() == 1 { "" } else { "s" },
+            distinct
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        clear_throttles(admin, &cluster, &distinct);
+    }
+    emit(out, &text)
+}
+
+/// Sends one AlterPartitionReassignments to the controller: each
+/// `(topic, partition, target)` moves to `target`, or with `None` cancels
+/// its move. A request-level error is returned as `what`; the result lists
+/// the partitions that were refused, each with its error.
+fn alter_reassignments<'a>(
+    admin: &mut Admin,
+    cluster: &ClusterMetadata,
+    version: i16,
+    moves: impl Iterator<Item = (&'a str, i32, Option<&'a Vec<i32>>)>,
+    what: &str,
+) -> ToolResult<Vec<((String, i32), ToolError)>> {
+    let mut by_topic: BTreeMap<&str, Vec<ReassignablePartition>> = BTreeMap::new();
+    for (topic, partition, target) in moves {
+        let replicas = target.map(|r| r.iter().copied().map(BrokerId).collect());
+        by_topic.entry(topic).or_default().push(
+            ReassignablePartition::default()
+                .with_partition_index(partition)
+                .with_replicas(replicas),
+        );
+    }
+    let topics = by_topic
+        .into_iter()
+        .map(|(t, ps)| {
+            ReassignableTopic::default()
+                .with_name(TopicName(sb(t)))
+                .with_partitions(ps)
+        })
+        .collect();
+    let request = AlterPartitionReassignmentsRequest::default()
+        .with_timeout_ms(TIMEOUT_MS)
+        .with_topics(topics);
+    let response = admin.send_to_controller(cluster, version, &request)?;
+    check(response.error_code, response.error_message.as_ref(), what)?;
+    let mut refused = Vec::new();
+    for t in &response.responses {
+        for p in &t.partitions {
+            let tp = format!("{}-{}", t.name.0, p.partition_index);
+            if let Err(e) = check(p.error_code, p.error_message.as_ref(), &tp) {
+                refused.push(((t.name.0.to_string(), p.partition_index), e));
+            }
+        }
+    }
+    Ok(refused)
+}
+
+/// Cancels the ongoing moves among `plan`'s partitions: each goes back to
+/// its replicas from before the move.
+fn cancel(
+    admin: &mut Admin,
+    plan: &Plan,
+    preserve_throttles: bool,
+    out: &mut dyn Write,
+) -> ToolResult<()> {
+    let topics: Vec<String> = plan.keys().map(|(t, _)| t.clone()).collect();
+    let cluster = admin.metadata(Some(&topics))?;
+    current_assignment(&cluster, plan)?;
+    let moving = ongoing(admin, &cluster, plan)?;
+    let mut text = String::new();
+    if moving.is_empty() {
+        text.push_str("None of the specified partition reassignments are active.\n");
+    } else {
+        let version = admin.version::<AlterPartitionReassignmentsRequest>()?;
+        let cancels = moving
+            .keys()
+            .map(|(topic, partition)| (topic.as_str(), *partition, None));
+        let failures: BTreeMap<(String, i32), String> = alter_reassignments(
+            admin,
+            &cluster,
+            version,
+            cancels,
+            "cannot cancel the reassignment",
+        )?
+        .into_iter()
+        .filter_map(|(tp, e)| match e {
+            ToolError::Failed { message, .. } => Some((tp, message)),
+            _ => None,
+        })
+        .collect();
+        if !failures.is_empty() {
+            return Err(ToolError::Failed {
+                what: format!(
+                    "Error cancelling partition reassignment{} for",
+                    if failures.len() == 1 { "" } else { "s" }
+                ),
+                message: failures
+                    .iter()
+                    .map(|((t, p), m)| format!("\n{t}-{p}: {m}"))
+                    .collect(),
+            });
+        }
+        let _ = writeln!(
+            text,
+            "Successfully cancelled partition reassignment{} for: {}",
+            if moving.len() == 1 { "" } else { "s" },
+            tp_list(moving.keys())
+        );
+    }
+    text.push_str("None of the specified partition moves are active.\n");
+    if !preserve_throttles {
+        let brokers: BTreeSet<i32> = cluster
+            .brokers
+            .keys()
+            .chain(plan.values().flatten())
+            .copied()
+            .collect();
+        let distinct: BTreeSet<&String> = topics.iter().collect();
+        let _ = write!(
+            text,
+            "Clearing broker-level throttles on broker{} {}\nClearing topic-level throttles on topic{} {}\n",
+            if brokers.len() == 1 { "" } else { "s" },
+            join_ids(brokers.iter().copied()),
             if distinct.len() == 1 { "" } else { "s" },
             distinct
                 .iter()

@@ -5,9 +5,10 @@
 //! moves from ListPartitionReassignments when served) and one tab-separated
 //! line per partition, or only the under-replicated / unavailable ones;
 //! --alter --partitions sends CreatePartitions; --delete sends DeleteTopics.
-//! Like Kafka 3.x, --alter and --delete print nothing on success.
+//! Like Kafka 3.x, --alter and --delete print nothing on success, and --topic
+//! is a regular expression matching whole names (`topic_pattern`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -125,22 +126,35 @@ pub fn run(args: &TopicsArgs, out: &mut dyn Write) -> ToolResult<()> {
     }
 }
 
-/// Topics named by --topic (exact name, or a comma-separated list; all
-/// topics without it), sorted; internal ones left out with --exclude-internal.
-fn selected_topics(cluster: &ClusterMetadata, args: &TopicsArgs) -> Vec<String> {
-    let wanted: Option<BTreeSet<&str>> = args
-        .topic
-        .as_deref()
-        .map(|t| t.split(',').map(str::trim).collect());
-    cluster
+/// Kafka's `TopicFilter.IncludeList` of --topic: a regular expression that
+/// must match a whole topic name (an exact name matches itself; `,` separates
+/// alternatives, spaces and surrounding quotes are dropped).
+pub fn topic_pattern(topic: &str) -> ToolResult<regex::Regex> {
+    let raw: String = topic.trim().replace(',', "|").replace(' ', "");
+    let raw = raw
+        .trim_start_matches(['"', '\''])
+        .trim_end_matches(['"', '\'']);
+    regex::Regex::new(&format!("^(?:{raw})$")).map_err(|e| {
+        ToolError::Usage(format!(
+            "Invalid --topic '{topic}': it is not a valid regular expression ({}). Give a topic name or a pattern such as 'orders.*'",
+            e.to_string().lines().last().unwrap_or_default().trim()
+        ))
+    })
+}
+
+/// Topics matched by --topic (a name or a regular expression; all topics
+/// without it), sorted; internal ones left out with --exclude-internal.
+fn selected_topics(cluster: &ClusterMetadata, args: &TopicsArgs) -> ToolResult<Vec<String>> {
+    let pattern = args.topic.as_deref().map(topic_pattern).transpose()?;
+    Ok(cluster
         .topics
         .iter()
         .filter(|(name, info)| {
-            wanted.as_ref().is_none_or(|w| w.contains(name.as_str()))
+            pattern.as_ref().is_none_or(|p| p.is_match(name))
                 && !(args.exclude_internal && info.internal)
         })
         .map(|(name, _)| name.clone())
-        .collect()
+        .collect())
 }
 
 fn ensure_exists(found: &[String], args: &TopicsArgs) -> ToolResult<()> {
@@ -152,7 +166,7 @@ fn ensure_exists(found: &[String], args: &TopicsArgs) -> ToolResult<()> {
 
 fn list(admin: &mut Admin, args: &TopicsArgs, out: &mut dyn Write) -> ToolResult<()> {
     let cluster = admin.metadata(None)?;
-    let topics = selected_topics(&cluster, args);
+    let topics = selected_topics(&cluster, args)?;
     emit(out, &format!("{}\n", topics.join("\n")))
 }
 
@@ -272,7 +286,7 @@ fn create(admin: &mut Admin, args: &TopicsArgs, out: &mut dyn Write) -> ToolResu
 
 fn alter(admin: &mut Admin, args: &TopicsArgs) -> ToolResult<()> {
     let cluster = admin.metadata(None)?;
-    let topics = selected_topics(&cluster, args);
+    let topics = selected_topics(&cluster, args)?;
     ensure_exists(&topics, args)?;
     if topics.is_empty() {
         return Ok(());
@@ -324,7 +338,7 @@ fn alter(admin: &mut Admin, args: &TopicsArgs) -> ToolResult<()> {
 
 fn delete(admin: &mut Admin, args: &TopicsArgs) -> ToolResult<()> {
     let cluster = admin.metadata(None)?;
-    let topics = selected_topics(&cluster, args);
+    let topics = selected_topics(&cluster, args)?;
     ensure_exists(&topics, args)?;
     if topics.is_empty() {
         return Ok(());
@@ -444,7 +458,7 @@ fn topic_configs(admin: &mut Admin, topics: &[String]) -> ToolResult<TopicConfig
 
 fn describe(admin: &mut Admin, args: &TopicsArgs, out: &mut dyn Write) -> ToolResult<()> {
     let cluster = admin.metadata(None)?;
-    let topics = selected_topics(&cluster, args);
+    let topics = selected_topics(&cluster, args)?;
     ensure_exists(&topics, args)?;
     if topics.is_empty() {
         return Ok(());
@@ -589,5 +603,18 @@ mod tests {
         );
         assert!(parse_assignment("1:2,3").is_err());
         assert!(parse_assignment("1:x").is_err());
+    }
+
+    #[test]
+    fn topic_patterns_match_whole_names_like_kafkas_include_list() {
+        let p = topic_pattern("orders.*").unwrap();
+        assert!(p.is_match("orders") && p.is_match("orders-eu"));
+        assert!(!p.is_match("old-orders"));
+        let exact = topic_pattern("orders").unwrap();
+        assert!(exact.is_match("orders") && !exact.is_match("orders2"));
+        let list = topic_pattern("a, b").unwrap();
+        assert!(list.is_match("a") && list.is_match("b") && !list.is_match("ab"));
+        assert!(topic_pattern("'x.*'").unwrap().is_match("xy"));
+        assert!(topic_pattern("(").is_err());
     }
 }

@@ -183,7 +183,14 @@ impl ZkClient {
         self.session.subscribe()
     }
 
-    /// Closes the session; its ephemeral znodes vanish at once.
+    /// Whether the session is connected to a ZooKeeper server right now
+    /// (false while disconnected, between sessions and after `close`).
+    pub fn is_connected(&self) -> bool {
+        self.session.is_connected()
+    }
+
+    /// Closes the session; its ephemeral znodes vanish at once (without
+    /// waiting when ZooKeeper is unreachable).
     pub async fn close(&self) {
         self.session.close().await
     }

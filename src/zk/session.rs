@@ -65,6 +65,8 @@ pub(super) struct Session {
 const SESSION_EVENT_CAPACITY: usize = 64;
 const REBUILD_BACKOFF_MIN: Duration = Duration::from_millis(100);
 const REBUILD_BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long `close` waits for the server to confirm the end of the session.
+const CLOSE_CONFIRM_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Session {
     /// Connects and starts the task that supervises the session.
@@ -108,6 +110,16 @@ impl Session {
         self.slot.borrow().closed
     }
 
+    /// Whether the current session is connected to a server right now.
+    pub(super) fn is_connected(&self) -> bool {
+        self.slot.borrow().client.as_ref().is_some_and(|c| {
+            matches!(
+                c.state(),
+                zkc::SessionState::SyncConnected | zkc::SessionState::ConnectedReadOnly
+            )
+        })
+    }
+
     /// The client to run an operation on `path` with: the current one unless
     /// its session is over, in which case wait (up to the connection timeout)
     /// for the supervisor to install a new one.
@@ -141,7 +153,10 @@ impl Session {
     }
 
     /// Closes the session: its ephemeral znodes vanish at once. Operations
-    /// after this fail with `ZkError::Closed`.
+    /// after this fail with `ZkError::Closed`. Waits at most
+    /// `CLOSE_CONFIRM_TIMEOUT` (bounded by the session timeout) for the
+    /// server's answer, and not at all when no server is reachable: the
+    /// server then expires the session by itself.
     pub(super) async fn close(&self) {
         let mut taken = None;
         self.slot.send_modify(|slot| {
@@ -151,14 +166,25 @@ impl Session {
         let Some(client) = taken else { return };
         let session_id = client.session_id().0;
         let mut state = client.state_watcher();
+        let connected = matches!(
+            client.state(),
+            zkc::SessionState::SyncConnected | zkc::SessionState::ConnectedReadOnly
+        );
         drop(client);
+        if !connected {
+            warn!(
+                session_id = %format!("{session_id:#x}"),
+                "ZooKeeper is unreachable: not waiting for the session close; the server will expire the session"
+            );
+            return;
+        }
         // Dropping the last handle sends CloseSession; wait for the server's answer.
         let wait = async {
             while !state.peek_state().is_terminated() {
                 state.changed().await;
             }
         };
-        let timeout = Duration::from_millis(self.cfg.session_timeout_ms);
+        let timeout = Duration::from_millis(self.cfg.session_timeout_ms).min(CLOSE_CONFIRM_TIMEOUT);
         if tokio::time::timeout(timeout, wait).await.is_err() {
             warn!(
                 session_id = %format!("{session_id:#x}"),

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
-use kafka_protocol::protocol::StrBytes;
 
-use crate::server::config_alter::{AlterError, resolve, validate_and_write};
+use crate::server::config_alter::{
+    AlterError, answer_fields, null_value_names, resolve, validate_and_write,
+};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
-use crate::server::errors::NONE;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
 
@@ -24,16 +24,15 @@ pub async fn handle(
     let mut responses = Vec::with_capacity(request.resources.len());
     for resource in &request.resources {
         let outcome = alter(services, resource, request.validate_only).await;
-        let mut response = AlterConfigsResourceResponse::default()
-            .with_resource_type(resource.resource_type)
-            .with_resource_name(resource.resource_name.clone())
-            .with_error_code(NONE);
-        if let Err(e) = outcome {
-            tracing::info!(resource = %resource.resource_name, error = %e.message, "AlterConfigs refused");
-            response.error_code = e.error.code();
-            response.error_message = Some(StrBytes::from_string(e.message));
-        }
-        responses.push(response);
+        let (error_code, error_message) =
+            answer_fields("AlterConfigs", &resource.resource_name, outcome);
+        responses.push(
+            AlterConfigsResourceResponse::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone())
+                .with_error_code(error_code)
+                .with_error_message(error_message),
+        );
     }
     Some(AlterConfigsResponse::default().with_responses(responses))
 }
@@ -44,16 +43,11 @@ async fn alter(
     validate_only: bool,
 ) -> Result<(), AlterError> {
     let entity = resolve(services, resource.resource_type, &resource.resource_name).await?;
-    let nulls: Vec<&str> = resource
-        .configs
-        .iter()
-        .filter(|c| c.value.is_none())
-        .map(|c| c.name.as_str())
-        .collect();
-    if !nulls.is_empty() {
+    let configs = resource.configs.iter();
+    if let Some(nulls) = null_value_names(configs.map(|c| (c.name.as_str(), c.value.is_none()))) {
         return Err(AlterError {
             error: ResponseError::InvalidRequest,
-            message: format!("Null value not supported for : {}", nulls.join(",")),
+            message: format!("Null value not supported for : {nulls}"),
         });
     }
     let config: BTreeMap<String, String> = resource

@@ -15,6 +15,7 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::server::config_alter::null_value_names;
 use crate::server::config_describe::topic_entries;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
@@ -158,16 +159,10 @@ fn invalid_request(services: &BrokerServices, topic: &CreatableTopic) -> Option<
     {
         return None;
     }
-    let nulls: Vec<&str> = topic
-        .configs
-        .iter()
-        .filter(|c| c.value.is_none())
-        .map(|c| c.name.as_str())
-        .collect();
-    if !nulls.is_empty() {
+    let configs = topic.configs.iter();
+    if let Some(nulls) = null_value_names(configs.map(|c| (c.name.as_str(), c.value.is_none()))) {
         return invalid(format!(
-            "Null value not supported for topic configs : {}",
-            nulls.join(",")
+            "Null value not supported for topic configs : {nulls}"
         ));
     }
     if (topic.num_partitions != -1 || topic.replication_factor != -1)

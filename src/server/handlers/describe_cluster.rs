@@ -1,6 +1,7 @@
 //! DescribeCluster (key 60), versions 0-1: the cluster id, the active
-//! controller (-1 while unknown) and every live broker with its advertised
-//! host, port and rack, from the metadata cache. Authorized operations are
+//! controller (-1 while unknown) and every live broker with its host and port
+//! on the request's listener (brokers without it left out) and rack, from the
+//! metadata cache. Authorized operations are
 //! Int.MinValue unless asked for (no authorizer: every cluster operation).
 //! v1's endpoint type must be 1 (brokers); controllers are not separately
 //! addressable in ZooKeeper mode (UNSUPPORTED_ENDPOINT_TYPE otherwise).
@@ -12,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
+use crate::server::listener_view;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
 
@@ -52,26 +54,19 @@ pub async fn handle(
         );
     }
     let snapshot = services.metadata.snapshot();
-    let mut brokers: Vec<DescribeClusterBroker> = snapshot
-        .brokers
-        .values()
-        .map(|b| {
-            DescribeClusterBroker::default()
-                .with_broker_id(BrokerId(b.id.0))
-                .with_host(StrBytes::from_string(b.host.clone()))
-                .with_port(b.port as i32)
-                .with_rack(b.rack.clone().map(StrBytes::from_string))
-        })
-        .collect();
-    if brokers.is_empty() {
-        // Before the first UpdateMetadata: ourselves, as Metadata answers.
-        brokers.push(
-            DescribeClusterBroker::default()
-                .with_broker_id(BrokerId(services.broker_id))
-                .with_host(StrBytes::from_string(services.advertised_host.clone()))
-                .with_port(services.advertised_port as i32),
-        );
-    }
+    // The brokers as seen through the request's listener (before the first
+    // UpdateMetadata: ourselves, as Metadata answers).
+    let brokers: Vec<DescribeClusterBroker> =
+        listener_view::alive_brokers(services, &snapshot, &ctx.listener_name)
+            .into_iter()
+            .map(|b| {
+                DescribeClusterBroker::default()
+                    .with_broker_id(BrokerId(b.id))
+                    .with_host(StrBytes::from_string(b.host))
+                    .with_port(i32::from(b.port))
+                    .with_rack(b.rack.map(StrBytes::from_string))
+            })
+            .collect();
     response.error_code = NONE;
     response.controller_id = BrokerId(snapshot.controller_id.unwrap_or(-1));
     response.brokers = brokers;

@@ -2,8 +2,9 @@
 //! coordinator is a deterministic function of the group id and the live
 //! brokers (`group::coordinator_choice`: abs(Java hashCode(group)) modulo
 //! the number of live brokers, indexing their ids sorted ascending), so any
-//! broker answers the same. Transaction coordinators are not offered
-//! (COORDINATOR_NOT_AVAILABLE).
+//! broker answers the same. The coordinator's endpoint is the one on the
+//! request's listener; a coordinator without that listener, like transaction
+//! coordinators (not offered), is COORDINATOR_NOT_AVAILABLE.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -12,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
+use crate::server::listener_view;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
@@ -40,8 +42,14 @@ async fn wait_for_live_brokers(services: &BrokerServices) {
     .await;
 }
 
-/// (error code, node id, host, port) for one key.
-fn locate(services: &BrokerServices, key_type: i8, key: &str) -> (i16, i32, String, i32) {
+/// (error code, node id, host, port) for one key, as reached through
+/// `listener`: a coordinator without that listener is not available.
+fn locate(
+    services: &BrokerServices,
+    listener: &str,
+    key_type: i8,
+    key: &str,
+) -> (i16, i32, String, i32) {
     let unavailable = (
         ResponseError::CoordinatorNotAvailable.code(),
         -1,
@@ -55,8 +63,8 @@ fn locate(services: &BrokerServices, key_type: i8, key: &str) -> (i16, i32, Stri
         return unavailable;
     };
     let snapshot = services.metadata.snapshot();
-    match snapshot.brokers.get(&node) {
-        Some(endpoint) => (0, node, endpoint.host.clone(), endpoint.port as i32),
+    match listener_view::endpoint(&snapshot, node, listener) {
+        Some(endpoint) => (0, node, endpoint.host.clone(), i32::from(endpoint.port)),
         None => unavailable,
     }
 }
@@ -73,7 +81,8 @@ pub async fn handle(
             .coordinator_keys
             .iter()
             .map(|key| {
-                let (code, node, host, port) = locate(services, request.key_type, key);
+                let (code, node, host, port) =
+                    locate(services, &ctx.listener_name, request.key_type, key);
                 Coordinator::default()
                     .with_key(key.clone())
                     .with_node_id(BrokerId(node))
@@ -84,7 +93,8 @@ pub async fn handle(
             .collect();
         return Some(response.with_coordinators(coordinators));
     }
-    let (code, node, host, port) = locate(services, request.key_type, &request.key);
+    let (code, node, host, port) =
+        locate(services, &ctx.listener_name, request.key_type, &request.key);
     Some(
         response
             .with_error_code(code)

@@ -5,14 +5,13 @@
 use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
-use kafka_protocol::protocol::StrBytes;
 
 use crate::server::config_alter::{
-    AlterError, IncrementalOp, apply_incremental, current, resolve, validate_and_write,
+    AlterError, IncrementalOp, answer_fields, apply_incremental, current, resolve,
+    validate_and_write,
 };
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
-use crate::server::errors::NONE;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
 
@@ -24,16 +23,15 @@ pub async fn handle(
     let mut responses = Vec::with_capacity(request.resources.len());
     for resource in &request.resources {
         let outcome = alter(services, resource, request.validate_only).await;
-        let mut response = AlterConfigsResourceResponse::default()
-            .with_resource_type(resource.resource_type)
-            .with_resource_name(resource.resource_name.clone())
-            .with_error_code(NONE);
-        if let Err(e) = outcome {
-            tracing::info!(resource = %resource.resource_name, error = %e.message, "IncrementalAlterConfigs refused");
-            response.error_code = e.error.code();
-            response.error_message = Some(StrBytes::from_string(e.message));
-        }
-        responses.push(response);
+        let (error_code, error_message) =
+            answer_fields("IncrementalAlterConfigs", &resource.resource_name, outcome);
+        responses.push(
+            AlterConfigsResourceResponse::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone())
+                .with_error_code(error_code)
+                .with_error_message(error_message),
+        );
     }
     Some(IncrementalAlterConfigsResponse::default().with_responses(responses))
 }

@@ -50,15 +50,32 @@ pub async fn handle(
             });
         }
     }
+    // Followers fetch over this broker's inter.broker.listener.name: the
+    // leader's endpoint for it from the metadata cache when known (Kafka's
+    // makeFollowers), else the controller's live-leader address.
+    let snapshot = services.metadata.snapshot();
+    let inter_broker = services.config.inter_broker_listener_name.as_str();
     let leaders: HashMap<i32, BrokerEndpoint> = request
         .live_leaders
         .iter()
         .map(|l| {
+            let known = snapshot
+                .brokers
+                .get(&l.broker_id.0)
+                .and_then(|b| b.on_listener(inter_broker));
+            let (host, port) = match known {
+                Some(e) => (e.host.clone(), e.port),
+                None => (
+                    l.host_name.to_string(),
+                    l.port.clamp(0, u16::MAX as i32) as u16,
+                ),
+            };
             let endpoint = BrokerEndpoint {
                 id: BrokerId(l.broker_id.0),
-                host: l.host_name.to_string(),
-                port: l.port.clamp(0, u16::MAX as i32) as u16,
+                host,
+                port,
                 rack: None,
+                listeners: Vec::new(),
             };
             (l.broker_id.0, endpoint)
         })

@@ -2,7 +2,10 @@
 //! replicas, ISR and offline replicas, all from the metadata cache. Unknown
 //! topics are auto-created when allowed (LEADER_NOT_AVAILABLE until the
 //! controller has elected leaders); topic ids (v10+) are the ids in the
-//! topic znodes.
+//! topic znodes. Brokers are shown with their endpoints on the listener the
+//! request came in on; a partition whose leader lacks that listener has no
+//! leader and LISTENER_NOT_FOUND (v6+; LEADER_NOT_AVAILABLE before), as in
+//! Kafka's MetadataCache.
 
 use std::sync::Arc;
 
@@ -18,6 +21,7 @@ use crate::metadata::{ClusterSnapshot, TopicMetadata};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
+use crate::server::listener_view;
 use crate::server::topic_admin::{maybe_auto_create, validate_topic_name};
 
 pub const VERSIONS: (i16, i16) = (0, 12);
@@ -42,7 +46,7 @@ pub async fn handle(
             names.sort();
             names
                 .into_iter()
-                .map(|name| describe_topic(&snapshot, name, &snapshot.topics[name]))
+                .map(|name| describe_topic(&snapshot, ctx, name, &snapshot.topics[name]))
                 .collect()
         }
         Some(list) => list
@@ -56,7 +60,7 @@ pub async fn handle(
                 match name {
                     None => error_topic(None, t.topic_id, ResponseError::UnknownTopicId),
                     Some(name) => match snapshot.topics.get(&name) {
-                        Some(topic) => describe_topic(&snapshot, &name, topic),
+                        Some(topic) => describe_topic(&snapshot, ctx, &name, topic),
                         None => unknown_topic(services, &name, allow_auto_create),
                     },
                 }
@@ -64,34 +68,17 @@ pub async fn handle(
             .collect(),
     };
 
-    let mut brokers: Vec<MetadataResponseBroker> = snapshot
-        .brokers
-        .values()
-        .map(|b| {
-            MetadataResponseBroker::default()
-                .with_node_id(BrokerId(b.id.0))
-                .with_host(StrBytes::from_string(b.host.clone()))
-                .with_port(b.port as i32)
-                .with_rack(b.rack.clone().map(StrBytes::from_string))
-        })
-        .collect();
-    if brokers.is_empty() {
-        // Before the controller's first UpdateMetadata, clients still need a
-        // broker to talk to: ourselves.
-        brokers.push(
-            MetadataResponseBroker::default()
-                .with_node_id(BrokerId(services.broker_id))
-                .with_host(StrBytes::from_string(services.advertised_host.clone()))
-                .with_port(services.advertised_port as i32)
-                .with_rack(
-                    services
-                        .config
-                        .broker_rack
-                        .clone()
-                        .map(StrBytes::from_string),
-                ),
-        );
-    }
+    let brokers: Vec<MetadataResponseBroker> =
+        listener_view::alive_brokers(services, &snapshot, &ctx.listener_name)
+            .into_iter()
+            .map(|b| {
+                MetadataResponseBroker::default()
+                    .with_node_id(BrokerId(b.id))
+                    .with_host(StrBytes::from_string(b.host))
+                    .with_port(i32::from(b.port))
+                    .with_rack(b.rack.map(StrBytes::from_string))
+            })
+            .collect();
     Some(
         MetadataResponse::default()
             .with_brokers(brokers)
@@ -105,6 +92,7 @@ pub async fn handle(
 
 fn describe_topic(
     snapshot: &ClusterSnapshot,
+    ctx: &RequestContext,
     name: &str,
     topic: &TopicMetadata,
 ) -> MetadataResponseTopic {
@@ -112,10 +100,16 @@ fn describe_topic(
         .partitions
         .iter()
         .map(|(&index, p)| {
-            let error = if p.leader < 0 {
-                ResponseError::LeaderNotAvailable.code()
+            let no_listener =
+                listener_view::alive_without_listener(snapshot, p.leader, &ctx.listener_name);
+            let (error, leader) = if p.leader < 0 {
+                (ResponseError::LeaderNotAvailable.code(), p.leader)
+            } else if no_listener && ctx.version >= 6 {
+                (ResponseError::ListenerNotFound.code(), -1)
+            } else if no_listener {
+                (ResponseError::LeaderNotAvailable.code(), -1)
             } else {
-                NONE
+                (NONE, p.leader)
             };
             let offline: Vec<BrokerId> = p
                 .replicas
@@ -126,7 +120,7 @@ fn describe_topic(
             MetadataResponsePartition::default()
                 .with_error_code(error)
                 .with_partition_index(index)
-                .with_leader_id(BrokerId(p.leader))
+                .with_leader_id(BrokerId(leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(p.replicas.iter().map(|&r| BrokerId(r)).collect())
                 .with_isr_nodes(p.isr.iter().map(|&r| BrokerId(r)).collect())

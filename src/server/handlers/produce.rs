@@ -10,6 +10,10 @@
 //! batches gets its original base offset (error NONE, nothing written), a
 //! sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER, an old producer epoch
 //! INVALID_PRODUCER_EPOCH; only that partition fails.
+//! Before any append, a known partition's records must be exactly one
+//! complete magic-2 batch (Kafka's `ProduceRequest.validateRecords`):
+//! otherwise INVALID_RECORD, or UNSUPPORTED_COMPRESSION_TYPE for zstd
+//! before v7 (`log/produce_records.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +24,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::log::produce_records::{ProduceRecordsError, check_produce_records};
 use crate::model::TopicPartition;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
@@ -30,7 +35,7 @@ pub const VERSIONS: (i16, i16) = (3, 9);
 
 pub async fn handle(
     services: &Arc<BrokerServices>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: ProduceRequest,
 ) -> Option<ProduceResponse> {
     let acks = request.acks;
@@ -53,17 +58,23 @@ pub async fn handle(
             } else {
                 match data.records {
                     None => response.with_error_code(ResponseError::InvalidRecord.code()),
-                    Some(records) => append(
-                        services,
-                        &tp,
-                        &records,
-                        acks,
-                        now_ms,
-                        response,
-                        &mut awaiting,
-                        responses.len(),
-                        partitions.len(),
-                    ),
+                    Some(records) => match check_records(services, &tp, &records, ctx) {
+                        Err(e) => {
+                            tracing::debug!(partition = %tp, error = %e, "produce records refused");
+                            response.with_error_code(produce_records_error_code(&e))
+                        }
+                        Ok(()) => append(
+                            services,
+                            &tp,
+                            &records,
+                            acks,
+                            now_ms,
+                            response,
+                            &mut awaiting,
+                            responses.len(),
+                            partitions.len(),
+                        ),
+                    },
                 }
             };
             partitions.push(response);
@@ -99,6 +110,33 @@ pub async fn handle(
     crate::metrics::global()
         .record_partition_errors(kafka_protocol::messages::ApiKey::Produce, failed);
     Some(ProduceResponse::default().with_responses(responses))
+}
+
+/// Kafka's `ProduceRequest.validateRecords`, which `KafkaApis` runs only
+/// for partitions its metadata knows: an unknown partition keeps its
+/// UNKNOWN_TOPIC_OR_PARTITION answer (and auto-creation) from the append.
+fn check_records(
+    services: &Arc<BrokerServices>,
+    tp: &TopicPartition,
+    records: &[u8],
+    ctx: &RequestContext,
+) -> Result<(), ProduceRecordsError> {
+    let known = services
+        .metadata
+        .snapshot()
+        .partition(&tp.topic, tp.partition)
+        .is_some();
+    if !known {
+        return Ok(());
+    }
+    check_produce_records(records, ctx.version)
+}
+
+fn produce_records_error_code(error: &ProduceRecordsError) -> i16 {
+    match error {
+        ProduceRecordsError::ZstdBeforeV7(_) => ResponseError::UnsupportedCompressionType.code(),
+        _ => ResponseError::InvalidRecord.code(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,19 +1,17 @@
 //! UpdateMetadata (key 6), versions 5-8: the controller's picture of live
-//! brokers and partition leaders, applied to the metadata cache. Requests
-//! from an older controller epoch get STALE_CONTROLLER_EPOCH.
+//! brokers (every advertised endpoint of each) and partition leaders, applied
+//! to the metadata cache. Requests from an older controller epoch get
+//! STALE_CONTROLLER_EPOCH.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
 
-use crate::metadata::{BrokerEndpoint, MetadataUpdate, PartitionMetadata};
+use crate::metadata::{BrokerEndpoint, ListenerEndpoint, MetadataUpdate, PartitionMetadata};
 use crate::model::BrokerId;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (5, 8);
-
-/// The listener clients use; the only one until security protocols arrive.
-const CLIENT_LISTENER: &str = "PLAINTEXT";
 
 pub async fn handle(
     services: &BrokerServices,
@@ -32,20 +30,34 @@ pub async fn handle(
                 .with_error_code(ResponseError::StaleControllerEpoch.code()),
         );
     }
+    // Every endpoint of every live broker is kept; host/port are the one on
+    // this broker's inter.broker.listener.name (else PLAINTEXT, else the first).
+    let inter_broker = services.config.inter_broker_listener_name.as_str();
     let live_brokers = request
         .live_brokers
         .iter()
         .filter_map(|b| {
-            let endpoint = b
+            let listeners: Vec<ListenerEndpoint> = b
                 .endpoints
                 .iter()
-                .find(|e| e.listener.as_str() == CLIENT_LISTENER)
-                .or_else(|| b.endpoints.first())?;
+                .map(|e| ListenerEndpoint {
+                    listener: e.listener.to_string(),
+                    host: e.host.to_string(),
+                    port: e.port.clamp(0, i32::from(u16::MAX)) as u16,
+                })
+                .collect();
+            let endpoint = listeners
+                .iter()
+                .find(|e| e.listener == inter_broker)
+                .or_else(|| listeners.iter().find(|e| e.listener == "PLAINTEXT"))
+                .or_else(|| listeners.first())?
+                .clone();
             Some(BrokerEndpoint {
                 id: BrokerId(b.id.0),
-                host: endpoint.host.to_string(),
-                port: endpoint.port as u16,
+                host: endpoint.host,
+                port: endpoint.port,
                 rack: b.rack.as_ref().map(|r| r.to_string()),
+                listeners,
             })
         })
         .collect();

@@ -1,7 +1,9 @@
-//! Replica assignment for new topics and partitions: Kafka's rack-unaware
-//! scheme. Leaders (first replicas) go round-robin from a random broker;
-//! followers follow at a shift that changes every full round, so replicas of
-//! consecutive partitions spread over different brokers.
+//! Replica assignment for new topics and partitions and for
+//! `sluice reassign-partitions --generate`: Kafka's rack-unaware scheme.
+//! Leaders (first replicas) go round-robin from a random broker; followers
+//! follow at a shift that changes every full round, so replicas of
+//! consecutive partitions spread over different brokers. A leaf room: the
+//! controller, the server's topic admin and the tools all use it.
 
 use std::collections::BTreeMap;
 
