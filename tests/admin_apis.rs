@@ -34,18 +34,14 @@ use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::stop_replica_request::{
     StopReplicaPartitionState, StopReplicaTopicState,
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Record, RecordBatchDecoder, TimestampType};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -186,14 +182,6 @@ fn api_name(key: i16) -> String {
     ApiKey::try_from(key)
         .map(|k| format!("{k:?}"))
         .unwrap_or_else(|_| format!("api {key}"))
-}
-
-fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_owned()))
-}
-
-fn str_bytes(s: &str) -> StrBytes {
-    StrBytes::from_string(s.to_owned())
 }
 
 // ----------------------------------------------------- request builders
@@ -364,17 +352,7 @@ fn record_batch(value: &str) -> Bytes {
         value: Some(Bytes::from(value.to_owned())),
         headers: Default::default(),
     };
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        [&record],
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode a record batch");
-    buf.freeze()
+    encode_batch(&[record])
 }
 
 // ------------------------------------------------------------- ZooKeeper
@@ -1312,19 +1290,7 @@ impl Probe<'_> {
                 assert_eq!(found.error_code, NONE, "v{version}: {response:?}");
             }
             ApiKey::Produce => {
-                let request =
-                    ProduceRequest::default()
-                        .with_acks(-1)
-                        .with_timeout_ms(30_000)
-                        .with_topic_data(vec![
-                            TopicProduceData::default()
-                                .with_name(topic_name(topic))
-                                .with_partition_data(vec![
-                                    PartitionProduceData::default().with_index(0).with_records(
-                                        Some(record_batch(&format!("produce-v{version}"))),
-                                    ),
-                                ]),
-                        ]);
+                let request = produce_request(topic, record_batch(&format!("produce-v{version}")));
                 let response = self.conn.send(version, &request);
                 let p = &response.responses[0].partition_responses[0];
                 assert_eq!(p.error_code, NONE, "v{version}: {response:?}");
@@ -1383,20 +1349,7 @@ impl Probe<'_> {
                 }
             }
             ApiKey::ListOffsets => {
-                let response = self.conn.send(
-                    version,
-                    &ListOffsetsRequest::default()
-                        .with_replica_id(BrokerId(-1))
-                        .with_topics(vec![
-                            ListOffsetsTopic::default()
-                                .with_name(topic_name(topic))
-                                .with_partitions(vec![
-                                    ListOffsetsPartition::default()
-                                        .with_partition_index(0)
-                                        .with_timestamp(-1),
-                                ]),
-                        ]),
-                );
+                let response = self.conn.send(version, &list_offsets_request(topic, -1));
                 let p = &response.topics[0].partitions[0];
                 assert_eq!(p.error_code, NONE, "v{version}: {response:?}");
                 assert_eq!(p.offset, self.produced, "v{version}: {response:?}");

@@ -21,14 +21,9 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use common::*;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 
 // Kafka error codes (org.apache.kafka.common.protocol.Errors).
 const NONE: i16 = 0;
@@ -251,55 +246,9 @@ fn assert_kcat_round_trip(broker: &Broker, topic: &str) {
     assert_eq!(text.lines().collect::<Vec<_>>(), ["still", "working"]);
 }
 
+/// A plain batch of `values`, stamped now.
 fn record_batch(values: &[&[u8]]) -> Bytes {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: -1,
-            timestamp: now,
-            key: None,
-            value: Some(Bytes::copy_from_slice(v)),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode a record batch");
-    buf.freeze()
-}
-
-fn produce_request(topic: &str, records: Bytes) -> ProduceRequest {
-    ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(30_000)
-        .with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-                .with_partition_data(vec![
-                    PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(records)),
-                ]),
-        ])
+    plain_batch(values, now_ms())
 }
 
 /// Produces `records` to partition 0 of `topic`: (error code, base offset).
@@ -319,18 +268,7 @@ fn produce(conn: &mut Conn, correlation_id: i32, topic: &str, records: Bytes) ->
 
 /// The log end offset (ListOffsets, latest) of partition 0 of `topic`.
 fn latest_offset(conn: &mut Conn, correlation_id: i32, topic: &str) -> i64 {
-    let request = ListOffsetsRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_topics(vec![
-            ListOffsetsTopic::default()
-                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-                .with_partitions(vec![
-                    ListOffsetsPartition::default()
-                        .with_partition_index(0)
-                        .with_current_leader_epoch(-1)
-                        .with_timestamp(-1),
-                ]),
-        ]);
+    let request = list_offsets_request(topic, -1);
     let response: ListOffsetsResponse = conn.call(ApiKey::ListOffsets, 4, correlation_id, &request);
     let partition = &response.topics[0].partitions[0];
     assert_eq!(
@@ -354,7 +292,7 @@ fn create_topics(
                 .iter()
                 .map(|n| {
                     CreatableTopic::default()
-                        .with_name(TopicName(StrBytes::from_string((*n).to_owned())))
+                        .with_name(topic_name(n))
                         .with_num_partitions(1)
                         .with_replication_factor(1)
                 })
@@ -699,10 +637,7 @@ fn invalid_and_colliding_topic_names_are_refused() {
         .with_topics(Some(
             wanted
                 .iter()
-                .map(|n| {
-                    MetadataRequestTopic::default()
-                        .with_name(Some(TopicName(StrBytes::from_string((*n).to_owned()))))
-                })
+                .map(|n| MetadataRequestTopic::default().with_name(Some(topic_name(n))))
                 .collect(),
         ));
     let response: MetadataResponse = conn.call(ApiKey::Metadata, 9, 4, &request);

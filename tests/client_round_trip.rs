@@ -182,7 +182,7 @@ print(json.dumps(out))
     );
     assert_eq!(produced["kafka-python too big"], "MessageSizeTooLargeError");
     assert_eq!(produced["confluent-kafka too big"], "MSG_SIZE_TOO_LARGE");
-    let rd_producer = producer_with(&b, &[("message.max.bytes", "2000000")]);
+    let rd_producer = future_producer_with(&b, &[("message.max.bytes", "2000000")]);
     let record = FutureRecord::to(topic).key("rdkafka").payload(&values[3]);
     let delivery = block_on(rd_producer.send(record, Duration::from_secs(30)));
     let delivery = delivery.unwrap_or_else(|(e, _)| panic!("rdkafka 1 MB record: {e}"));
@@ -288,7 +288,7 @@ fn every_compression_codec_is_stored_as_sent_and_read_by_other_clients() {
             &records(c),
             &[&codec_setting, "linger.ms=50"],
         );
-        let rd = producer_with(&b, &[("compression.codec", c), ("linger.ms", "50")]);
+        let rd = future_producer_with(&b, &[("compression.codec", c), ("linger.ms", "50")]);
         assert_eq!(
             rd_produce(&rd, &topic(c, "rdkafka"), &records(c)),
             offsets_0_to(30)
@@ -381,7 +381,7 @@ fn a_hundred_thousand_records_stay_complete_and_in_order_on_one_partition() {
     let broker = start_broker("rt-many", &[]);
     let b = broker.bootstrap();
     let topic = "many";
-    let producer = producer_with(
+    let producer = future_producer_with(
         &b,
         &[
             ("enable.idempotence", "true"),
@@ -621,7 +621,7 @@ print(json.dumps(out))
         &b,
         &specs_json(&records),
     );
-    let rd = producer_with(&b, &[("enable.idempotence", "true"), ("linger.ms", "20")]);
+    let rd = future_producer_with(&b, &[("enable.idempotence", "true"), ("linger.ms", "20")]);
     let rd_offsets = rd_produce(&rd, "idem-rdkafka", &records);
     assert_eq!(rd_offsets, offsets_0_to(100), "rdkafka delivery reports");
     for t in ["idem-kafka-python", "idem-confluent-kafka"] {

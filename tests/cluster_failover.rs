@@ -23,36 +23,29 @@
 //! After each step every live broker's Metadata must agree with the znodes
 //! (`cluster_view::assert_metadata_agrees`).
 //!
-//! Beside this file, in `cluster_failover/`: `setup.rs` (cluster settings,
+//! Shared with other tests, in `common/`: `cluster.rs` (cluster settings,
 //! topics, full ISR, identical replicas), `cluster_view.rs` (znodes, raw
 //! Metadata, the agreement check), `ack_stream.rs` (librdkafka producers
 //! and the acknowledged-message check), `raw.rs` (raw requests to one
-//! broker), `frozen.rs` (the SIGSTOP tests), `self_check.rs` (tests that
-//! the checks catch what they claim).
+//! broker). Beside this file, in `cluster_failover/`: `frozen.rs` (the
+//! SIGSTOP tests), `self_check.rs` (tests that the checks catch what they
+//! claim).
 
 mod common;
 
-#[path = "cluster_failover/ack_stream.rs"]
-mod ack_stream;
-#[path = "cluster_failover/cluster_view.rs"]
-mod cluster_view;
 #[path = "cluster_failover/frozen.rs"]
 mod frozen;
-#[path = "cluster_failover/raw.rs"]
-mod raw;
 #[path = "cluster_failover/self_check.rs"]
 mod self_check;
-#[path = "cluster_failover/setup.rs"]
-mod setup;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use ack_stream::*;
-use cluster_view::*;
+use common::ack_stream::*;
+use common::cluster::*;
+use common::cluster_view::*;
 use common::*;
 use rdkafka::types::RDKafkaErrorCode;
-use setup::*;
 
 #[test]
 fn leader_sigkill_under_acks_all_stream_keeps_every_acknowledged_message() {
@@ -107,13 +100,11 @@ fn leader_sigkill_under_acks_all_stream_keeps_every_acknowledged_message() {
     stream.wait_for_progress(200, PROGRESS_TIMEOUT, "from the new leader");
 
     cluster.broker(leader).restart();
-    wait_for_state(
-        &cluster.chroot,
+    wait_all_in_isr(
+        &cluster,
         topic,
         0,
         &format!("the restarted broker {leader} back in the ISR"),
-        ISR_JOIN_TIMEOUT,
-        |s| s.isr_set() == ALL.into(),
     );
     assert_metadata_agrees(&cluster, &ALL, &[topic], "after the restart");
     stream.wait_for_progress(100, PROGRESS_TIMEOUT, "after the restart");
@@ -214,13 +205,11 @@ fn killed_leader_with_an_unreplicated_tail_throws_it_away_when_it_returns() {
     stream.wait_for_progress(100, PROGRESS_TIMEOUT, "from the new leader");
 
     cluster.broker(leader).restart();
-    wait_for_state(
-        &cluster.chroot,
+    wait_all_in_isr(
+        &cluster,
         topic,
         0,
         &format!("the old leader {leader} back in the ISR"),
-        ISR_JOIN_TIMEOUT,
-        |s| s.isr_set() == ALL.into(),
     );
     assert_metadata_agrees(&cluster, &ALL, &[topic], "after the old leader returned");
     stream.wait_for_progress(50, PROGRESS_TIMEOUT, "after the old leader returned");

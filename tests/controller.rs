@@ -9,80 +9,22 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use common::*;
-use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use serde_json::{Value, json};
 
 const NONE: i16 = 0;
 const NOT_CONTROLLER: i16 = 41;
 /// Leader moves, controller failover after a SIGKILL (session timeout 6 s).
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(60);
-const RAW_TIMEOUT: Duration = Duration::from_secs(60);
-
-// ------------------------------------------------------------- raw client
-
-/// Sends one request to a broker and decodes the answer.
-fn send<R: Request + Encodable>(broker: &Broker, version: i16, request: &R) -> R::Response
-where
-    R::Response: Decodable + HeaderVersion,
-{
-    let mut stream = TcpStream::connect(("127.0.0.1", broker.port()))
-        .unwrap_or_else(|e| panic!("connect to broker {}: {e}", broker.id()));
-    stream.set_read_timeout(Some(RAW_TIMEOUT)).unwrap();
-    let correlation_id = 0x0C0_FFEE;
-    let header = RequestHeader::default()
-        .with_request_api_key(R::KEY)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("controller-test")));
-    let mut body = BytesMut::new();
-    header
-        .encode(&mut body, R::header_version(version))
-        .expect("encode header");
-    request.encode(&mut body, version).expect("encode request");
-    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-    frame.extend_from_slice(&body);
-    stream.write_all(&frame).expect("write request");
-    let mut size = [0u8; 4];
-    stream.read_exact(&mut size).expect("read response size");
-    let mut response = vec![0u8; u32::from_be_bytes(size) as usize];
-    stream.read_exact(&mut response).expect("read response");
-    let mut response = Bytes::from(response);
-    let header = ResponseHeader::decode(&mut response, R::Response::header_version(version))
-        .expect("decode response header");
-    assert_eq!(header.correlation_id, correlation_id);
-    R::Response::decode(&mut response, version).expect("decode response")
-}
-
-fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_owned()))
-}
 
 /// CreateTopics v7 for one topic with an explicit assignment (partition -> replicas).
 fn create_assigned(broker: &Broker, name: &str, assignment: &[&[i32]]) -> i16 {
-    let topic = CreatableTopic::default()
-        .with_name(topic_name(name))
-        .with_num_partitions(-1)
-        .with_replication_factor(-1)
-        .with_assignments(
-            assignment
-                .iter()
-                .enumerate()
-                .map(|(p, replicas)| {
-                    CreatableReplicaAssignment::default()
-                        .with_partition_index(p as i32)
-                        .with_broker_ids(replicas.iter().map(|&b| BrokerId(b)).collect())
-                })
-                .collect(),
-        );
+    let topic = assigned_topic(name, assignment);
     create(broker, topic)
 }
 
@@ -90,7 +32,7 @@ fn create(broker: &Broker, topic: CreatableTopic) -> i16 {
     let request = CreateTopicsRequest::default()
         .with_topics(vec![topic])
         .with_timeout_ms(30_000);
-    let response = send(broker, 7, &request);
+    let response = send_request(broker, 7, &request);
     assert_eq!(response.topics.len(), 1, "{response:?}");
     response.topics[0].error_code
 }
@@ -104,7 +46,7 @@ fn elect_preferred(broker: &Broker, topic: &str, partitions: Vec<i32>) -> ElectL
                 .with_topic(topic_name(topic))
                 .with_partitions(partitions),
         ]));
-    send(broker, 2, &request)
+    send_request(broker, 2, &request)
 }
 
 // ------------------------------------------------------------- znodes
@@ -278,7 +220,7 @@ fn admin_requests_at_a_broker_that_is_not_the_controller_get_not_controller() {
                     .with_replication_factor(1),
             ])
             .with_timeout_ms(30_000);
-        let response = send(cluster.broker(other), version, &request);
+        let response = send_request(cluster.broker(other), version, &request);
         let result = &response.topics[0];
         assert_eq!(
             result.error_code, NOT_CONTROLLER,
@@ -303,7 +245,7 @@ fn admin_requests_at_a_broker_that_is_not_the_controller_get_not_controller() {
     let request = DeleteTopicsRequest::default()
         .with_topic_names(vec![topic_name("refused")])
         .with_timeout_ms(30_000);
-    let response = send(cluster.broker(other), 4, &request);
+    let response = send_request(cluster.broker(other), 4, &request);
     assert_eq!(
         response.responses[0].error_code, NOT_CONTROLLER,
         "{response:?}"

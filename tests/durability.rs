@@ -19,12 +19,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::*;
 use rdkafka::ClientContext;
@@ -41,21 +40,6 @@ const FILE_WAIT: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------
 // Clients
 // ---------------------------------------------------------------------------
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(future)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
-}
 
 /// Creates `topic` with `partitions` partitions (replication factor 1) through
 /// CreateTopics, as an admin client would.
@@ -106,17 +90,6 @@ fn wait_for_leaders(bootstrap: &str, topic: &str, partitions: usize) {
             })
         },
     );
-}
-
-/// A FutureProducer for `bootstrap` (acks=all) with `extra` settings.
-fn producer_with(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
-    let mut config = producer_config(bootstrap);
-    for (key, value) in extra {
-        config.set(*key, *value);
-    }
-    config
-        .create()
-        .unwrap_or_else(|e| panic!("create producer for {bootstrap}: {e}"))
 }
 
 /// Queues every `(value, timestamp)` to `topic`/`partition` at once (so the
@@ -186,25 +159,7 @@ struct Consumed {
 /// Everything in `topic`/`partition` from `from` (kcat's `-o`: `beginning`,
 /// `end` or an offset) up to the high watermark, read with kcat.
 fn consume(bootstrap: &str, topic: &str, partition: i32, from: &str) -> Vec<Consumed> {
-    let partition_arg = partition.to_string();
-    let out = kcat(
-        &[
-            "-b",
-            bootstrap,
-            "-C",
-            "-t",
-            topic,
-            "-p",
-            &partition_arg,
-            "-o",
-            from,
-            "-e",
-            "-q",
-            "-f",
-            "%o %T %s\n",
-        ],
-        None,
-    );
+    let out = kcat_read_partition(bootstrap, topic, partition, from, "%o %T %s\n");
     let text = assert_success(
         &out,
         &format!("kcat consume {topic}-{partition} from {from}"),
@@ -517,7 +472,7 @@ fn clean_shutdown_leaves_kafka_layout_and_restart_keeps_everything() {
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "t", 3);
     let counts = [5i64, 7, 11];
-    let producer = producer_with(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
     for (p, &n) in counts.iter().enumerate() {
         let offsets = produce(
             &producer,
@@ -631,7 +586,7 @@ fn clean_shutdown_leaves_kafka_layout_and_restart_keeps_everything() {
         assert_eq!(records.len() as i64, n, "t-{p} after restart: {records:?}");
         assert_contiguous(&records, 0, |o| format!("p{p}-{o}"), "t after restart");
     }
-    let producer = producer_with(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
     let offsets = produce(
         &producer,
         "t",
@@ -663,7 +618,7 @@ fn segments_roll_by_size_and_are_named_by_their_base_offset() {
     create_topic(&bootstrap, "rolled", 1);
     let n = 300;
     // Batches well under a segment, several per segment.
-    let producer = producer_with(&bootstrap, &[("linger.ms", "5"), ("batch.size", "700")]);
+    let producer = future_producer_with(&bootstrap, &[("linger.ms", "5"), ("batch.size", "700")]);
     let offsets = produce(
         &producer,
         "rolled",
@@ -739,7 +694,7 @@ fn segments_roll_when_a_batch_is_log_roll_ms_newer_than_the_first() {
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "explicit", 1);
     create_topic(&bootstrap, "wallclock", 1);
-    let producer = producer_with(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
 
     // Explicit timestamps a day old: Kafka rolls when the incoming batch's
     // timestamp minus the segment's first timestamp is more than log.roll.ms.
@@ -823,7 +778,7 @@ fn retention_by_bytes_deletes_oldest_segments_and_moves_earliest() {
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "sized", 1);
     let n = 250;
-    let producer = producer_with(&bootstrap, &[("linger.ms", "5"), ("batch.size", "400")]);
+    let producer = future_producer_with(&bootstrap, &[("linger.ms", "5"), ("batch.size", "400")]);
     let offsets = produce(
         &producer,
         "sized",
@@ -890,7 +845,7 @@ fn retention_by_time_deletes_segments_whose_records_are_all_old() {
     );
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "aged", 1);
-    let producer = producer_with(&bootstrap, &[("linger.ms", "5"), ("batch.size", "400")]);
+    let producer = future_producer_with(&bootstrap, &[("linger.ms", "5"), ("batch.size", "400")]);
     // 100 records ten minutes old, then 20 fresh ones.
     let old_ts = now_ms() - 600_000;
     let old: Vec<(String, Option<i64>)> = (0..100)
@@ -1055,7 +1010,7 @@ fn sigkill_mid_produce_loses_no_acknowledged_record() {
     // next records of the stream (written but not acknowledged), no gaps.
     assert_contiguous(&records, 0, |o| format!("rec-{o}"), "after SIGKILL");
 
-    let producer = producer_with(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
     let offsets = produce(
         &producer,
         "stream",
@@ -1079,7 +1034,7 @@ fn torn_tail_is_cut_at_restart_and_flushed_records_survive_sigkill() {
     );
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "torn", 2);
-    let producer = producer_with(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
     for p in 0..2 {
         let records = values((0..20).map(|i| format!("t{p}-{i}")));
         assert_eq!(
@@ -1134,7 +1089,7 @@ fn torn_tail_is_cut_at_restart_and_flushed_records_survive_sigkill() {
     );
     let bootstrap = broker.bootstrap();
     wait_for_leaders(&bootstrap, "torn", 2);
-    let producer = producer_with(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
     for p in 0..2 {
         let records = consume(&bootstrap, "torn", p, "beginning");
         assert_eq!(records.len(), 20, "torn-{p}: {records:?}");
@@ -1167,7 +1122,7 @@ fn list_offsets_earliest_latest_and_by_timestamp() {
     // several segments.
     let base = now_ms() - 3_600_000;
     let n = 60;
-    let producer = producer_with(&bootstrap, &[("linger.ms", "20"), ("batch.size", "400")]);
+    let producer = future_producer_with(&bootstrap, &[("linger.ms", "20"), ("batch.size", "400")]);
     let records: Vec<(String, Option<i64>)> = (0..n)
         .map(|i| (padded("m", i, 40), Some(base + 10 * i)))
         .collect();

@@ -11,22 +11,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use common::*;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
-use sluice::protocol::{decode_response, encode_request};
+use kafka_protocol::records::RecordBatchDecoder;
 
 const NONE: i16 = 0;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -41,98 +33,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(40);
 // Raw protocol
 // ---------------------------------------------------------------------------
 
-/// One connection speaking the Kafka protocol.
-struct Conn {
-    stream: TcpStream,
-    correlation_id: i32,
-}
-
-impl Conn {
-    fn open(port: u16) -> Result<Conn, String> {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .map_err(|e| format!("connect to port {port}: {e}"))?;
-        stream.set_read_timeout(Some(Duration::from_secs(40))).ok();
-        stream.set_write_timeout(Some(Duration::from_secs(40))).ok();
-        Ok(Conn {
-            stream,
-            correlation_id: 0,
-        })
-    }
-
-    fn send<Req: Encodable, Resp: Decodable>(
-        &mut self,
-        key: ApiKey,
-        version: i16,
-        request: &Req,
-    ) -> Result<Resp, String> {
-        self.correlation_id += 1;
-        let frame = encode_request(
-            key,
-            version,
-            self.correlation_id,
-            "idempotence-test",
-            request,
-        )
-        .map_err(|e| e.to_string())?;
-        self.stream
-            .write_all(&frame)
-            .map_err(|e| format!("send {key:?}: {e}"))?;
-        let mut size = [0u8; 4];
-        self.stream
-            .read_exact(&mut size)
-            .map_err(|e| format!("read {key:?} response size: {e}"))?;
-        let mut body = vec![0u8; u32::from_be_bytes(size) as usize];
-        self.stream
-            .read_exact(&mut body)
-            .map_err(|e| format!("read {key:?} response: {e}"))?;
-        decode_response(key, version, self.correlation_id, body.into()).map_err(|e| e.to_string())
-    }
-}
-
-fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_owned()))
-}
-
-/// Wall-clock milliseconds: records this recent are safe from time retention.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
-}
+/// How long a raw read or write may block.
+const IO_TIMEOUT: Duration = Duration::from_secs(40);
 
 /// A producer's batch: `values.len()` records from `producer_id` in
 /// `epoch`, the first with sequence `first_sequence`.
 fn batch(producer_id: i64, epoch: i16, first_sequence: i32, values: &[String]) -> Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: first_sequence + i as i32,
-            timestamp: now_ms(),
-            key: None,
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode a record batch");
-    buf.freeze()
+    idempotent_batch(producer_id, epoch, first_sequence, values, now_ms())
 }
 
 /// The values of a batch with sequences `first..first+count`.
@@ -143,19 +50,8 @@ fn values(tag: &str, first: i32, count: i32) -> Vec<String> {
 }
 
 /// Produce v8, acks=all, of `records` to `topic`-0: (error code, base offset).
-fn produce(conn: &mut Conn, topic: &str, records: Bytes) -> Result<(i16, i64), String> {
-    let request = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(30_000)
-        .with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(topic_name(topic))
-                .with_partition_data(vec![
-                    PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(records)),
-                ]),
-        ]);
+fn produce(conn: &mut RawConn, topic: &str, records: Bytes) -> Result<(i16, i64), String> {
+    let request = produce_request(topic, records);
     let response: ProduceResponse = conn.send(ApiKey::Produce, 8, &request)?;
     let p = response
         .responses
@@ -166,7 +62,7 @@ fn produce(conn: &mut Conn, topic: &str, records: Bytes) -> Result<(i16, i64), S
 }
 
 /// InitProducerId v4 without a transactional id: (producer id, epoch).
-fn init_producer_id(conn: &mut Conn) -> (i64, i16) {
+fn init_producer_id(conn: &mut RawConn) -> (i64, i16) {
     let request = InitProducerIdRequest::default()
         .with_transactional_id(None)
         .with_transaction_timeout_ms(60_000)
@@ -185,7 +81,7 @@ type Stored = (i64, i64, i16, i32, String);
 
 /// Every record of `topic`-0 up to the high watermark (Fetch v12, again
 /// from the next offset until nothing comes: a read stops at a segment end).
-fn fetch_all(conn: &mut Conn, topic: &str) -> Result<Vec<Stored>, String> {
+fn fetch_all(conn: &mut RawConn, topic: &str) -> Result<Vec<Stored>, String> {
     let mut all: Vec<Stored> = Vec::new();
     loop {
         let from = all.last().map_or(0, |r| r.0 + 1);
@@ -197,22 +93,8 @@ fn fetch_all(conn: &mut Conn, topic: &str) -> Result<Vec<Stored>, String> {
     }
 }
 
-fn fetch_from(conn: &mut Conn, topic: &str, offset: i64) -> Result<Vec<Stored>, String> {
-    let request = FetchRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(0)
-        .with_min_bytes(0)
-        .with_max_bytes(16 << 20)
-        .with_topics(vec![
-            FetchTopic::default()
-                .with_topic(topic_name(topic))
-                .with_partitions(vec![
-                    FetchPartition::default()
-                        .with_partition(0)
-                        .with_fetch_offset(offset)
-                        .with_partition_max_bytes(16 << 20),
-                ]),
-        ]);
+fn fetch_from(conn: &mut RawConn, topic: &str, offset: i64) -> Result<Vec<Stored>, String> {
+    let request = fetch_request(topic, 0, offset, -1, 16 << 20);
     let response: FetchResponse = conn.send(ApiKey::Fetch, 12, &request)?;
     let data = response
         .responses
@@ -255,7 +137,7 @@ fn create_topic(ports: &[u16], topic: &str, replication_factor: i16) {
         ]);
     let code = wait_until("the controller to create the topic", READY_TIMEOUT, || {
         ports.iter().find_map(|&port| {
-            let response: CreateTopicsResponse = Conn::open(port)
+            let response: CreateTopicsResponse = RawConn::open(port, IO_TIMEOUT)
                 .ok()?
                 .send(ApiKey::CreateTopics, 5, &request)
                 .ok()?;
@@ -271,7 +153,7 @@ fn leader_of(port: u16, topic: &str) -> Option<i32> {
     let request = MetadataRequest::default().with_topics(Some(vec![
         metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name(topic))),
     ]));
-    let response: MetadataResponse = Conn::open(port)
+    let response: MetadataResponse = RawConn::open(port, IO_TIMEOUT)
         .ok()?
         .send(ApiKey::Metadata, 9, &request)
         .ok()?;
@@ -287,7 +169,7 @@ fn produce_when_led(port: u16, topic: &str, records: &Bytes) -> (i16, i64) {
         &format!("a leader of {topic}-0 at port {port} to answer"),
         READY_TIMEOUT,
         || {
-            let mut conn = Conn::open(port).ok()?;
+            let mut conn = RawConn::open(port, IO_TIMEOUT).ok()?;
             let answer = produce(&mut conn, topic, records.clone()).ok()?;
             (!matches!(
                 answer.0,
@@ -373,7 +255,7 @@ fn a_retried_batch_is_answered_with_its_original_offset_and_stored_once() {
     let broker = start_broker("idem-retry", &[]);
     let topic = "idem-retry";
     create_topic(&[broker.port()], topic, 1);
-    let mut conn = Conn::open(broker.port()).unwrap();
+    let mut conn = RawConn::open(broker.port(), IO_TIMEOUT).unwrap();
     let (pid, epoch) = init_producer_id(&mut conn);
     let first = batch(pid, epoch, 0, &values("a", 0, 3));
     assert_eq!(produce_when_led(broker.port(), topic, &first), (NONE, 0));
@@ -411,7 +293,7 @@ fn a_sequence_gap_is_out_of_order_and_writes_nothing() {
     let broker = start_broker("idem-gap", &[]);
     let topic = "idem-gap";
     create_topic(&[broker.port()], topic, 1);
-    let mut conn = Conn::open(broker.port()).unwrap();
+    let mut conn = RawConn::open(broker.port(), IO_TIMEOUT).unwrap();
     let (pid, epoch) = init_producer_id(&mut conn);
     let first = batch(pid, epoch, 0, &values("g", 0, 2));
     assert_eq!(produce_when_led(broker.port(), topic, &first), (NONE, 0));
@@ -448,7 +330,7 @@ fn older_epochs_are_fenced_and_new_epochs_start_at_sequence_zero() {
     let broker = start_broker("idem-epoch", &[]);
     let topic = "idem-epoch";
     create_topic(&[broker.port()], topic, 1);
-    let mut conn = Conn::open(broker.port()).unwrap();
+    let mut conn = RawConn::open(broker.port(), IO_TIMEOUT).unwrap();
     let (pid, _) = init_producer_id(&mut conn);
     let epoch0 = batch(pid, 0, 0, &values("e0", 0, 2));
     assert_eq!(produce_when_led(broker.port(), topic, &epoch0), (NONE, 0));
@@ -490,7 +372,7 @@ fn producer_state_survives_clean_and_unclean_restarts_through_snapshots() {
     let topic = "idem-restart";
     create_topic(&[broker.port()], topic, 1);
     let dir = broker.log_dir().join(format!("{topic}-0"));
-    let mut conn = Conn::open(broker.port()).unwrap();
+    let mut conn = RawConn::open(broker.port(), IO_TIMEOUT).unwrap();
     let (pid, epoch) = init_producer_id(&mut conn);
     let mut next_sequence = 0;
     let mut send_next = |port: u16, expected_offset: i64| -> Bytes {
@@ -530,7 +412,7 @@ fn producer_state_survives_clean_and_unclean_restarts_through_snapshots() {
         (NONE, 22),
         "retry after restart"
     );
-    let mut conn = Conn::open(broker.port()).unwrap();
+    let mut conn = RawConn::open(broker.port(), IO_TIMEOUT).unwrap();
     let gap = batch(pid, epoch, 40, &values("r", 40, 1));
     assert_eq!(
         produce(&mut conn, topic, gap.clone()).unwrap(),
@@ -550,7 +432,7 @@ fn producer_state_survives_clean_and_unclean_restarts_through_snapshots() {
         (NONE, 28),
         "retry after SIGKILL"
     );
-    let mut conn = Conn::open(broker.port()).unwrap();
+    let mut conn = RawConn::open(broker.port(), IO_TIMEOUT).unwrap();
     assert_eq!(
         produce(&mut conn, topic, gap).unwrap(),
         (OUT_OF_ORDER_SEQUENCE_NUMBER, -1)
@@ -578,7 +460,7 @@ fn a_new_leader_recognises_retries_of_batches_it_replicated() {
     create_topic(&all_ports, topic, 3);
     let port_of = |id: i32| ports.iter().find(|(b, _)| *b == id).unwrap().1;
     let leader = wait_until("a leader", READY_TIMEOUT, || leader_of(ports[0].1, topic));
-    let mut conn = Conn::open(port_of(leader)).unwrap();
+    let mut conn = RawConn::open(port_of(leader), IO_TIMEOUT).unwrap();
     let (pid, epoch) = init_producer_id(&mut conn);
     let mut last = Bytes::new();
     for i in 0..4 {
@@ -598,7 +480,7 @@ fn a_new_leader_recognises_retries_of_batches_it_replicated() {
         (NONE, 9),
         "retry at the new leader"
     );
-    let mut conn = Conn::open(port).unwrap();
+    let mut conn = RawConn::open(port, IO_TIMEOUT).unwrap();
     let gap = batch(pid, epoch, 20, &values("f", 20, 1));
     assert_eq!(
         produce(&mut conn, topic, gap).unwrap(),
@@ -625,7 +507,7 @@ fn idle_producers_expire_after_producer_id_expiration_ms() {
     );
     let topic = "idem-expire";
     create_topic(&[broker.port()], topic, 1);
-    let mut conn = Conn::open(broker.port()).unwrap();
+    let mut conn = RawConn::open(broker.port(), IO_TIMEOUT).unwrap();
     let (pid, epoch) = init_producer_id(&mut conn);
     let first = batch(pid, epoch, 0, &values("x", 0, 2));
     assert_eq!(produce_when_led(broker.port(), topic, &first), (NONE, 0));

@@ -16,39 +16,27 @@
 //!   sent within each partition, at the offset its delivery report gave.
 //!
 //! The three-broker setup, topic creation and leader waits are shared with
-//! `cluster_failover.rs` (its `setup`, `cluster_view`, `ack_stream` and
-//! `raw` submodules); the keyed stream and its check are in
+//! `cluster_failover.rs` (`common::cluster`, `common::cluster_view`,
+//! `common::ack_stream` and `common::raw`); the keyed stream and its check are in
 //! `idempotent_producers/keyed_stream.rs`.
 
 mod common;
 
-#[allow(dead_code, unused_imports)]
-#[path = "cluster_failover/ack_stream.rs"]
-mod ack_stream;
-#[allow(dead_code, unused_imports)]
-#[path = "cluster_failover/cluster_view.rs"]
-mod cluster_view;
 #[path = "idempotent_producers/keyed_stream.rs"]
 mod keyed_stream;
-#[allow(dead_code, unused_imports)]
-#[path = "cluster_failover/raw.rs"]
-mod raw;
-#[allow(dead_code, unused_imports)]
-#[path = "cluster_failover/setup.rs"]
-mod setup;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::thread;
 
-use cluster_view::*;
+use common::cluster::*;
+use common::cluster_view::*;
 use common::*;
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use keyed_stream::*;
-use setup::*;
 use sluice::server::producer_id_manager::ProducerIdManager;
 use sluice::zk::{ZkClient, ZkConfig, ZkError};
 
@@ -74,7 +62,7 @@ fn init_producer_id(
         .with_transaction_timeout_ms(60_000)
         .with_producer_id(ProducerId(producer_id))
         .with_producer_epoch(producer_epoch);
-    raw::exchange(port, ApiKey::InitProducerId, version, &request)
+    exchange(port, ApiKey::InitProducerId, version, &request)
         .unwrap_or_else(|e| panic!("InitProducerId v{version} to port {port}: {e}"))
 }
 
@@ -323,10 +311,10 @@ fn init_producer_id_answers_as_kafka_does() {
 /// Partitions of the failover topic; the leader of partition 0 is disturbed.
 const PARTITIONS: i32 = 3;
 
-#[test]
-fn idempotent_stream_survives_a_sigkilled_leader_exactly_once_in_order() {
-    let topic = "idem-kill";
-    let mut cluster = start_cluster("idem-kill", &[]);
+/// Three brokers (the cluster named after `topic`) and `topic` fully
+/// replicated: [`PARTITIONS`] partitions, three replicas, min.insync.replicas 2.
+fn cluster_with_failover_topic(topic: &str) -> (TestCluster, BTreeMap<i32, PartitionState>) {
+    let cluster = start_cluster(topic, &[]);
     let states = create_replicated_topic(
         &cluster,
         &ALL,
@@ -335,6 +323,13 @@ fn idempotent_stream_survives_a_sigkilled_leader_exactly_once_in_order() {
         3,
         &[("min.insync.replicas", "2")],
     );
+    (cluster, states)
+}
+
+#[test]
+fn idempotent_stream_survives_a_sigkilled_leader_exactly_once_in_order() {
+    let topic = "idem-kill";
+    let (mut cluster, states) = cluster_with_failover_topic(topic);
     let old = states[&0].clone();
     let stream = KeyedStream::start(&cluster.bootstrap(), topic, STREAM_MESSAGES, &[]);
     stream.wait_acked(STREAM_MESSAGES as usize * 3 / 10, PROGRESS_TIMEOUT);
@@ -362,15 +357,7 @@ fn idempotent_stream_survives_a_sigkilled_leader_exactly_once_in_order() {
 #[test]
 fn idempotent_stream_survives_a_frozen_leader_exactly_once_in_order() {
     let topic = "idem-frozen";
-    let mut cluster = start_cluster("idem-frozen", &[]);
-    let states = create_replicated_topic(
-        &cluster,
-        &ALL,
-        topic,
-        PARTITIONS,
-        3,
-        &[("min.insync.replicas", "2")],
-    );
+    let (mut cluster, states) = cluster_with_failover_topic(topic);
     let leader = states[&0].leader;
     let port = port_of(&cluster, leader);
     // Requests time out long before the frozen broker's ZooKeeper session

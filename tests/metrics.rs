@@ -170,14 +170,6 @@ fn start_with_metrics(id: i32, chroot: &str, extra: &[(&str, &str)]) -> (Broker,
     (Broker::start(spec), port)
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(future)
-}
-
 /// Produces `values` to `topic`-0 one by one (acks=all).
 fn produce(bootstrap: &str, topic: &str, values: &[String]) {
     let producer: FutureProducer = future_producer(bootstrap);

@@ -17,21 +17,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use common::*;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::delete_records_request::{
-    DeleteRecordsPartition, DeleteRecordsTopic,
-};
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
@@ -46,46 +38,6 @@ const INVALID_PARTITIONS: i16 = 37;
 const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
 /// Leader elections, replication and client round trips.
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(60);
-const RAW_TIMEOUT: Duration = Duration::from_secs(60);
-
-// ------------------------------------------------------------- raw client
-
-/// Sends one request to a broker and decodes the answer.
-fn send<R: Request + Encodable>(broker: &Broker, version: i16, request: &R) -> R::Response
-where
-    R::Response: Decodable + HeaderVersion,
-{
-    let mut stream = TcpStream::connect(("127.0.0.1", broker.port()))
-        .unwrap_or_else(|e| panic!("connect to broker {}: {e}", broker.id()));
-    stream.set_read_timeout(Some(RAW_TIMEOUT)).unwrap();
-    let correlation_id = 0x5EED;
-    let header = RequestHeader::default()
-        .with_request_api_key(R::KEY)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("partition-admin-test")));
-    let mut body = BytesMut::new();
-    header
-        .encode(&mut body, R::header_version(version))
-        .expect("encode header");
-    request.encode(&mut body, version).expect("encode request");
-    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-    frame.extend_from_slice(&body);
-    stream.write_all(&frame).expect("write request");
-    let mut size = [0u8; 4];
-    stream.read_exact(&mut size).expect("read response size");
-    let mut response = vec![0u8; u32::from_be_bytes(size) as usize];
-    stream.read_exact(&mut response).expect("read response");
-    let mut response = Bytes::from(response);
-    let header = ResponseHeader::decode(&mut response, R::Response::header_version(version))
-        .expect("decode response header");
-    assert_eq!(header.correlation_id, correlation_id);
-    R::Response::decode(&mut response, version).expect("decode response")
-}
-
-fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_owned()))
-}
 
 /// CreateTopics v7 at `broker` (the controller); returns the error code.
 fn create_topic(
@@ -112,68 +64,25 @@ fn create_topic(
     let request = CreateTopicsRequest::default()
         .with_topics(vec![topic])
         .with_timeout_ms(30_000);
-    let response = send(broker, 7, &request);
+    let response = send_request(broker, 7, &request);
     response.topics[0].error_code
 }
 
 /// Fetch v12 of one partition from `offset`: (error code, record bytes).
 fn fetch(broker: &Broker, topic: &str, offset: i64) -> (i16, usize) {
-    let request = FetchRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(0)
-        .with_min_bytes(0)
-        .with_max_bytes(1 << 20)
-        .with_topics(vec![
-            FetchTopic::default()
-                .with_topic(topic_name(topic))
-                .with_partitions(vec![
-                    FetchPartition::default()
-                        .with_partition(0)
-                        .with_fetch_offset(offset)
-                        .with_current_leader_epoch(-1)
-                        .with_partition_max_bytes(1 << 20),
-                ]),
-        ]);
-    let response = send(broker, 12, &request);
+    let request = fetch_request(topic, 0, offset, -1, 1 << 20);
+    let response = send_request(broker, 12, &request);
     let p = &response.responses[0].partitions[0];
     (p.error_code, p.records.as_ref().map_or(0, |r| r.len()))
 }
 
 /// ListOffsets v5 of partition 0 at `timestamp` (-2 earliest, -1 latest).
 fn list_offset(broker: &Broker, topic: &str, timestamp: i64) -> (i16, i64) {
-    let request = ListOffsetsRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_topics(vec![
-            ListOffsetsTopic::default()
-                .with_name(topic_name(topic))
-                .with_partitions(vec![
-                    ListOffsetsPartition::default()
-                        .with_partition_index(0)
-                        .with_current_leader_epoch(-1)
-                        .with_timestamp(timestamp),
-                ]),
-        ]);
-    let response = send(broker, 5, &request);
-    let p = &response.topics[0].partitions[0];
-    (p.error_code, p.offset)
-}
-
-/// DeleteRecords v2 of partition 0 up to `offset`: (error code, low watermark).
-fn delete_records(broker: &Broker, topic: &str, offset: i64) -> (i16, i64) {
-    let request = DeleteRecordsRequest::default()
-        .with_timeout_ms(30_000)
-        .with_topics(vec![
-            DeleteRecordsTopic::default()
-                .with_name(topic_name(topic))
-                .with_partitions(vec![
-                    DeleteRecordsPartition::default()
-                        .with_partition_index(0)
-                        .with_offset(offset),
-                ]),
-        ]);
-    let response = send(broker, 2, &request);
-    let p = &response.topics[0].partitions[0];
-    (p.error_code, p.low_watermark)
+    list_offsets_answer(&send_request(
+        broker,
+        5,
+        &list_offsets_request(topic, timestamp),
+    ))
 }
 
 // ------------------------------------------------------------- znodes and disk
@@ -345,7 +254,7 @@ fn create_partitions_adds_led_partitions_and_leaves_existing_ones_alone() {
                 .with_name(topic_name("grow"))
                 .with_count(3),
         ]);
-    let refused = send(cluster.broker(other), 3, &request);
+    let refused = send_request(cluster.broker(other), 3, &request);
     assert_eq!(refused.results[0].error_code, NOT_CONTROLLER, "{refused:?}");
 
     let result = python_json(CREATE_PARTITIONS_SCRIPT, &[&cluster.bootstrap()]);
@@ -480,7 +389,7 @@ fn create_partitions_adds_led_partitions_and_leaves_existing_ones_alone() {
             &format!("broker {} to describe its log dir", broker.id()),
             CLUSTER_TIMEOUT,
             || {
-                let response = send(
+                let response = send_request(
                     broker,
                     4,
                     &DescribeLogDirsRequest::default().with_topics(None),
@@ -507,7 +416,7 @@ fn create_partitions_adds_led_partitions_and_leaves_existing_ones_alone() {
     let filter = describe_log_dirs_request::DescribableLogDirTopic::default()
         .with_topic(topic_name("grow"))
         .with_partitions(vec![0, 1, 2, 3, 99]);
-    let response = send(
+    let response = send_request(
         broker,
         1,
         &DescribeLogDirsRequest::default().with_topics(Some(vec![filter])),
@@ -650,7 +559,7 @@ print(json.dumps({"forty": delete(40), "too_far": delete(1000)}))
     // The stopped broker must be gone from the new leader's view of live
     // brokers, or the low watermark would wait for it.
     wait_until("the new leader to see two brokers", CLUSTER_TIMEOUT, || {
-        let response = send(
+        let response = send_request(
             new_leader_broker,
             9,
             &MetadataRequest::default().with_topics(Some(vec![])),

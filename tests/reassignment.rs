@@ -13,24 +13,16 @@
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "cluster_failover/ack_stream.rs"]
-mod ack_stream;
-
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use common::ack_stream;
 use common::*;
 use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
-use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
 use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use serde_json::{Value, json};
 
 const NONE: i16 = 0;
@@ -42,66 +34,13 @@ const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 const MOVE_TIMEOUT: Duration = Duration::from_secs(60);
 const RAW_TIMEOUT: Duration = Duration::from_secs(30);
 
-// ------------------------------------------------------------- raw client
-
-/// Sends one request to a broker and decodes the answer.
-fn send<R: Request + Encodable>(broker: &Broker, version: i16, request: &R) -> R::Response
-where
-    R::Response: Decodable + HeaderVersion,
-{
-    let mut stream = TcpStream::connect(("127.0.0.1", broker.port()))
-        .unwrap_or_else(|e| panic!("connect to broker {}: {e}", broker.id()));
-    stream.set_read_timeout(Some(RAW_TIMEOUT)).unwrap();
-    let correlation_id = 0x5EA5516;
-    let header = RequestHeader::default()
-        .with_request_api_key(R::KEY)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("reassignment-test")));
-    let mut body = BytesMut::new();
-    header
-        .encode(&mut body, R::header_version(version))
-        .expect("encode header");
-    request.encode(&mut body, version).expect("encode request");
-    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-    frame.extend_from_slice(&body);
-    stream.write_all(&frame).expect("write request");
-    let mut size = [0u8; 4];
-    stream.read_exact(&mut size).expect("read response size");
-    let mut response = vec![0u8; u32::from_be_bytes(size) as usize];
-    stream.read_exact(&mut response).expect("read response");
-    let mut response = Bytes::from(response);
-    let header = ResponseHeader::decode(&mut response, R::Response::header_version(version))
-        .expect("decode response header");
-    assert_eq!(header.correlation_id, correlation_id);
-    R::Response::decode(&mut response, version).expect("decode response")
-}
-
-fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_owned()))
-}
-
 /// CreateTopics v7 with an explicit assignment (partition -> replicas).
 fn create_assigned(broker: &Broker, name: &str, assignment: &[&[i32]]) {
-    let topic = CreatableTopic::default()
-        .with_name(topic_name(name))
-        .with_num_partitions(-1)
-        .with_replication_factor(-1)
-        .with_assignments(
-            assignment
-                .iter()
-                .enumerate()
-                .map(|(p, replicas)| {
-                    CreatableReplicaAssignment::default()
-                        .with_partition_index(p as i32)
-                        .with_broker_ids(replicas.iter().map(|&b| BrokerId(b)).collect())
-                })
-                .collect(),
-        );
+    let topic = assigned_topic(name, assignment);
     let request = CreateTopicsRequest::default()
         .with_topics(vec![topic])
         .with_timeout_ms(30_000);
-    let response = send(broker, 7, &request);
+    let response = send_request_with_timeout(broker, 7, &request, RAW_TIMEOUT);
     assert_eq!(response.topics[0].error_code, NONE, "{response:?}");
 }
 
@@ -126,7 +65,7 @@ fn alter(
                 .with_name(topic_name(topic))
                 .with_partitions(partitions),
         ]);
-    send(broker, 0, &request)
+    send_request_with_timeout(broker, 0, &request, RAW_TIMEOUT)
 }
 
 /// The error code of the only partition in an AlterPartitionReassignments answer.
@@ -149,7 +88,7 @@ fn list(broker: &Broker, partitions: Option<(&str, &[i32])>) -> (i16, Listed) {
                     .with_partition_indexes(ps.to_vec()),
             ]
         }));
-    let response = send(broker, 0, &request);
+    let response = send_request_with_timeout(broker, 0, &request, RAW_TIMEOUT);
     let ids = |l: &[BrokerId]| l.iter().map(|b| b.0).collect::<Vec<_>>();
     let mut listed = BTreeMap::new();
     for t in &response.topics {

@@ -14,19 +14,12 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::cluster::try_create_topic;
 use common::*;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use kafka_protocol::messages::{ApiKey, ProduceResponse};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::util::Timeout;
 
 /// replica.lag.time.max.ms in these clusters.
 const LAG_MS: u64 = 3000;
@@ -48,33 +41,11 @@ fn start_cluster(name: &str, extra: &[(&str, &str)]) -> TestCluster {
     })
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(future)
-}
-
 /// Creates a one-partition topic with replication factor 3 and `configs`,
 /// and waits until its state znode has a leader and all three in the ISR.
 fn create_topic(cluster: &TestCluster, topic: &str, configs: &[(&str, &str)]) -> PartitionState {
-    let admin: AdminClient<DefaultClientContext> = producer_config(&cluster.bootstrap())
-        .create()
-        .unwrap_or_else(|e| panic!("create admin client: {e}"));
-    let mut new_topic = NewTopic::new(topic, 1, TopicReplication::Fixed(3));
-    for (k, v) in configs {
-        new_topic = new_topic.set(k, v);
-    }
-    let options =
-        AdminOptions::new().operation_timeout(Some(Timeout::After(Duration::from_secs(30))));
-    let results = block_on(admin.create_topics([&new_topic], &options))
-        .unwrap_or_else(|e| panic!("CreateTopics {topic}: {e}"));
-    for result in results {
-        if let Err((name, code)) = result {
-            panic!("CreateTopics {name}: {code:?}");
-        }
-    }
+    try_create_topic(&cluster.bootstrap(), topic, 1, 3, configs)
+        .unwrap_or_else(|code| panic!("CreateTopics {topic}: {code:?}"));
     wait_for_isr(cluster, topic, &[1, 2, 3], "after creation")
 }
 
@@ -156,16 +127,6 @@ fn wait_identical_logs(cluster: &TestCluster, ids: &[i32], topic: &str, records:
     );
 }
 
-fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
-    let mut config = producer_config(bootstrap);
-    for (k, v) in extra {
-        config.set(*k, *v);
-    }
-    config
-        .create()
-        .unwrap_or_else(|e| panic!("create producer: {e}"))
-}
-
 /// Sends `values` to partition 0 at once and returns each delivery result.
 fn produce(
     producer: &FutureProducer,
@@ -206,24 +167,7 @@ fn values(prefix: &str, range: std::ops::Range<i64>) -> Vec<String> {
 
 /// Everything in `topic`-0 up to the high watermark, read with kcat.
 fn consume(bootstrap: &str, topic: &str) -> Vec<(i64, String)> {
-    let out = kcat(
-        &[
-            "-b",
-            bootstrap,
-            "-C",
-            "-t",
-            topic,
-            "-p",
-            "0",
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-            "-f",
-            "%o %s\n",
-        ],
-        None,
-    );
+    let out = kcat_read_partition(bootstrap, topic, 0, "beginning", "%o %s\n");
     let text = assert_success(&out, &format!("kcat consume {topic}-0"));
     text.lines()
         .map(|line| {
@@ -258,7 +202,7 @@ fn followers_replicate_byte_identical_logs_and_keep_the_isr_full() {
     let topic = "replicated";
     let state = create_topic(&cluster, topic, &[]);
 
-    let producer = producer(&cluster.bootstrap(), &[]);
+    let producer = future_producer_with(&cluster.bootstrap(), &[]);
     produce_ok(&producer, topic, &values("a", 0..300), 0);
     wait_identical_logs(&cluster, &[1, 2, 3], topic, 300);
 
@@ -312,7 +256,7 @@ fn a_dead_follower_leaves_the_isr_and_rejoins_after_catching_up() {
     let live: Vec<i32> = [1, 2, 3].into_iter().filter(|&b| b != follower).collect();
 
     let bootstrap = cluster.bootstrap();
-    let producer = producer(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
     produce_ok(&producer, topic, &values("before", 0..50), 0);
     wait_identical_logs(&cluster, &[1, 2, 3], topic, 50);
 
@@ -352,12 +296,12 @@ fn acks_all_needs_min_insync_replicas_in_the_isr() {
     let live: Vec<i32> = [1, 2, 3].into_iter().filter(|&b| b != follower).collect();
 
     let bootstrap = cluster.bootstrap();
-    let all = producer(&bootstrap, &[("message.send.max.retries", "0")]);
+    let all = future_producer_with(&bootstrap, &[("message.send.max.retries", "0")]);
     produce_ok(&all, topic, &values("full", 0..10), 0);
 
     // With a follower dead the ISR shrinks to two (acks=1 writes make it lag).
     cluster.broker(follower).kill();
-    let one = producer(&bootstrap, &[("acks", "1")]);
+    let one = future_producer_with(&bootstrap, &[("acks", "1")]);
     produce_ok(&one, topic, &values("one", 10..20), 10);
     wait_for_isr(&cluster, topic, &live, "after the follower died");
 
@@ -382,7 +326,7 @@ fn a_follower_promoted_to_leader_serves_and_replicates() {
     let topic = "promoted";
     let state = create_topic(&cluster, topic, &[("min.insync.replicas", "2")]);
     let bootstrap = cluster.bootstrap();
-    let producer = producer(&bootstrap, &[]);
+    let producer = future_producer_with(&bootstrap, &[]);
     produce_ok(&producer, topic, &values("first", 0..100), 0);
     wait_identical_logs(&cluster, &[1, 2, 3], topic, 100);
 
@@ -426,7 +370,7 @@ fn a_returning_old_leader_truncates_its_unreplicated_tail() {
     let old_leader = state.leader;
     let followers: Vec<i32> = [1, 2, 3].into_iter().filter(|&b| b != old_leader).collect();
     let bootstrap = cluster.bootstrap();
-    let all = producer(&bootstrap, &[]);
+    let all = future_producer_with(&bootstrap, &[]);
     produce_ok(&all, topic, &values("kept", 0..50), 0);
     wait_identical_logs(&cluster, &[1, 2, 3], topic, 50);
 
@@ -435,7 +379,7 @@ fn a_returning_old_leader_truncates_its_unreplicated_tail() {
     for &f in &followers {
         cluster.broker(f).kill();
     }
-    let one = producer(&cluster.broker(old_leader).bootstrap(), &[("acks", "1")]);
+    let one = future_producer_with(&cluster.broker(old_leader).bootstrap(), &[("acks", "1")]);
     produce_ok(&one, topic, &values("tail", 50..55), 50);
     cluster.broker(old_leader).kill();
     assert_eq!(
@@ -495,76 +439,17 @@ fn a_returning_old_leader_truncates_its_unreplicated_tail() {
     );
 }
 
-/// One magic-2 batch from idempotent producer `producer_id` (epoch 0) whose
-/// first record has sequence `first_sequence`, as a producer sends it.
-fn idempotent_batch(producer_id: i64, first_sequence: i32, values: &[&str]) -> bytes::Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id,
-            producer_epoch: 0,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: first_sequence + i as i32,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(bytes::Bytes::copy_from_slice(v.as_bytes())),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode a record batch");
-    buf.freeze()
-}
+/// The timestamp of the raw batches below.
+const BATCH_TIMESTAMP_MS: i64 = 1_700_000_000_000;
 
 /// A raw Produce v7 (acks=all) of `records` to `topic`-0 on the broker at
 /// `port`: (error code, base offset), or why the exchange failed.
 fn raw_produce(port: u16, topic: &str, records: bytes::Bytes) -> Result<(i16, i64), String> {
-    use std::io::{Read, Write};
-    let request = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(30_000)
-        .with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-                .with_partition_data(vec![
-                    PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(records)),
-                ]),
-        ]);
-    let correlation_id = 0x1D3;
-    let frame = sluice::protocol::encode_request(
+    let response: ProduceResponse = RawConn::open(port, Duration::from_secs(40))?.send(
         ApiKey::Produce,
         7,
-        correlation_id,
-        "replication-test",
-        &request,
-    )
-    .map_err(|e| e.to_string())?;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
-        .map_err(|e| format!("connect to port {port}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(40))).ok();
-    stream.write_all(&frame).map_err(|e| e.to_string())?;
-    let mut size = [0u8; 4];
-    stream.read_exact(&mut size).map_err(|e| e.to_string())?;
-    let mut body = vec![0u8; u32::from_be_bytes(size) as usize];
-    stream.read_exact(&mut body).map_err(|e| e.to_string())?;
-    let response: ProduceResponse =
-        sluice::protocol::decode_response(ApiKey::Produce, 7, correlation_id, body.into())
-            .map_err(|e| e.to_string())?;
+        &produce_request(topic, records),
+    )?;
     let partition = &response.responses[0].partition_responses[0];
     Ok((partition.error_code, partition.base_offset))
 }
@@ -593,8 +478,8 @@ fn a_retried_idempotent_batch_is_stored_once_before_and_after_a_failover() {
     let topic = "retried";
     let state = create_topic(&cluster, topic, &[("min.insync.replicas", "2")]);
     let leader_port = cluster.broker(state.leader).port();
-    let first = idempotent_batch(4242, 0, &["a", "b", "c"]);
-    let second = idempotent_batch(4242, 3, &["d", "e"]);
+    let first = idempotent_batch(4242, 0, 0, &["a", "b", "c"], BATCH_TIMESTAMP_MS);
+    let second = idempotent_batch(4242, 0, 3, &["d", "e"], BATCH_TIMESTAMP_MS);
     assert_eq!(raw_produce(leader_port, topic, first.clone()), Ok((0, 0)));
     assert_eq!(raw_produce(leader_port, topic, second.clone()), Ok((0, 3)));
     // Retries (the acknowledgement was lost) get the original offsets.
@@ -616,7 +501,7 @@ fn a_retried_idempotent_batch_is_stored_once_before_and_after_a_failover() {
         3
     );
     assert_eq!(raw_produce(new_port, topic, first), Ok((0, 0)));
-    let third = idempotent_batch(4242, 5, &["f"]);
+    let third = idempotent_batch(4242, 0, 5, &["f"], BATCH_TIMESTAMP_MS);
     assert_eq!(raw_produce(new_port, topic, third), Ok((0, 5)));
     wait_identical_logs(&cluster, &live, topic, 6);
     let consumed: Vec<String> = consume(&cluster.broker(new_state.leader).bootstrap(), topic)

@@ -3,7 +3,6 @@
 //! confluent-kafka and rdkafka produce and read them the same way.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -296,22 +295,6 @@ pub fn kcat_consume(bootstrap: &str, topic: &str) -> Vec<Rec> {
             }
         })
         .collect()
-}
-
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(future)
-}
-
-pub fn producer_with(bootstrap: &str, settings: &[(&str, &str)]) -> FutureProducer {
-    let mut config = producer_config(bootstrap);
-    for (k, v) in settings {
-        config.set(*k, *v);
-    }
-    config.create().expect("create rdkafka producer")
 }
 
 /// rdkafka sends every record at once, then waits for all delivery reports;

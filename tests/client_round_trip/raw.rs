@@ -2,24 +2,20 @@
 //! exact fetch responses, their timing, and the stored batch headers
 //! (compression codec, producer id, sequence numbers).
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::ErrorKind;
 use std::time::Duration;
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
-use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse};
 use kafka_protocol::records::RecordBatchDecoder;
-use sluice::protocol::{decode_response, encode_request};
 
 use crate::common::*;
 
 /// One connection to a broker.
 pub struct Raw {
-    stream: TcpStream,
+    conn: RawConn,
     broker_port: u16,
-    correlation_id: i32,
 }
 
 /// The newest Fetch version that names topics (v13 uses topic ids).
@@ -27,14 +23,10 @@ const FETCH_VERSION: i16 = 12;
 
 impl Raw {
     pub fn connect(broker: &Broker) -> Raw {
-        let stream = TcpStream::connect(broker.bootstrap()).expect("connect to the broker");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(40)))
-            .unwrap();
         Raw {
-            stream,
+            conn: RawConn::open(broker.port(), Duration::from_secs(40))
+                .expect("connect to the broker"),
             broker_port: broker.port(),
-            correlation_id: 0,
         }
     }
 
@@ -46,7 +38,6 @@ impl Raw {
         max_wait_ms: i32,
         min_bytes: i32,
     ) -> i32 {
-        self.correlation_id += 1;
         let partition = FetchPartition::default()
             .with_partition(0)
             .with_fetch_offset(offset)
@@ -56,32 +47,20 @@ impl Raw {
             .with_min_bytes(min_bytes)
             .with_topics(vec![
                 FetchTopic::default()
-                    .with_topic(TopicName(StrBytes::from_string(topic.to_owned())))
+                    .with_topic(topic_name(topic))
                     .with_partitions(vec![partition]),
             ]);
-        let frame = encode_request(
-            ApiKey::Fetch,
-            FETCH_VERSION,
-            self.correlation_id,
-            "round-trip-test",
-            &request,
-        )
-        .expect("encode Fetch");
-        self.stream.write_all(&frame).expect("send Fetch");
-        self.correlation_id
+        self.conn
+            .write_request(ApiKey::Fetch, FETCH_VERSION, &request)
+            .expect("send Fetch")
     }
 
     /// Reads the response to the Fetch `correlation_id`; returns its one partition.
     pub fn receive_fetch(&mut self, correlation_id: i32) -> PartitionData {
-        let mut size = [0u8; 4];
-        self.stream
-            .read_exact(&mut size)
-            .expect("read response size");
-        let mut frame = vec![0u8; u32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut frame).expect("read response");
-        let response: FetchResponse =
-            decode_response(ApiKey::Fetch, FETCH_VERSION, correlation_id, frame.into())
-                .expect("decode Fetch response");
+        let response: FetchResponse = self
+            .conn
+            .read_response(ApiKey::Fetch, FETCH_VERSION, correlation_id)
+            .expect("read and decode the Fetch response");
         assert_eq!(response.responses.len(), 1, "{response:?}");
         let mut partitions = response.responses.into_iter().next().unwrap().partitions;
         assert_eq!(partitions.len(), 1);
@@ -101,9 +80,10 @@ impl Raw {
 
     /// True if a response has (at least partly) arrived, without reading it.
     pub fn response_arrived(&self) -> bool {
-        self.stream.set_nonblocking(true).unwrap();
-        let peeked = self.stream.peek(&mut [0u8; 1]);
-        self.stream.set_nonblocking(false).unwrap();
+        let stream = self.conn.stream();
+        stream.set_nonblocking(true).unwrap();
+        let peeked = stream.peek(&mut [0u8; 1]);
+        stream.set_nonblocking(false).unwrap();
         match peeked {
             Ok(n) => n > 0,
             Err(e) if e.kind() == ErrorKind::WouldBlock => false,
@@ -115,7 +95,7 @@ impl Raw {
     /// (its socket's receive queue in /proc/net/tcp is empty), so a request
     /// just sent is being handled, not still in flight.
     pub fn wait_until_broker_read_request(&self) {
-        let client_port = self.stream.local_addr().unwrap().port();
+        let client_port = self.conn.stream().local_addr().unwrap().port();
         let local = format!("0100007F:{:04X}", self.broker_port);
         let remote = format!("0100007F:{client_port:04X}");
         wait_until(

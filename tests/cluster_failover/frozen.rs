@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::ack_stream::*;
-use crate::cluster_view::*;
+use crate::common::ack_stream::*;
+use crate::common::cluster::*;
+use crate::common::cluster_view::*;
+use crate::common::raw;
 use crate::common::wait_until;
-use crate::raw;
-use crate::setup::*;
 
 #[test]
 fn frozen_leader_past_its_session_is_replaced_and_rejoins_as_a_follower() {
@@ -83,13 +83,11 @@ fn frozen_leader_past_its_session_is_replaced_and_rejoins_as_a_follower() {
         FAILOVER_TIMEOUT,
         || registration_owner(&cluster.chroot, frozen).filter(|s| *s != old_session),
     );
-    let rejoined = wait_for_state(
-        &cluster.chroot,
+    let rejoined = wait_all_in_isr(
+        &cluster,
         topic,
         partition,
         &format!("the woken broker {frozen} back in the ISR as a follower"),
-        ISR_JOIN_TIMEOUT,
-        |s| s.isr_set() == ALL.into(),
     );
     assert_eq!(
         rejoined.leader, new.leader,

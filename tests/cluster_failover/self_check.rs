@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::ack_stream::acknowledged_problems;
-use crate::cluster_view::{ZkView, assert_metadata_agrees, disagreements, fetch_metadata, port_of};
+use crate::common::ack_stream::acknowledged_problems;
+use crate::common::cluster::{ALL, create_replicated_topic, start_cluster};
+use crate::common::cluster_view::{
+    ZkView, assert_metadata_agrees, disagreements, fetch_metadata, port_of,
+};
 use crate::common::zk;
-use crate::setup::{ALL, create_replicated_topic, start_cluster};
 
 #[test]
 fn acknowledged_check_names_lost_moved_reordered_and_duplicated_messages() {

@@ -27,6 +27,26 @@ pub fn kcat(args: &[&str], stdin: Option<&[u8]>) -> Output {
     kcat_with_timeout(args, stdin, CLIENT_TIMEOUT)
 }
 
+/// kcat reading `topic`-`partition` from `from` (kcat's `-o`: `beginning`,
+/// `end` or an offset) up to the high watermark, one `format` (kcat's `-f`)
+/// per record; its output, checked by the caller.
+pub fn kcat_read_partition(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    from: &str,
+    format: &str,
+) -> Output {
+    let partition = partition.to_string();
+    kcat(
+        &[
+            "-b", bootstrap, "-C", "-t", topic, "-p", &partition, "-o", from, "-e", "-q", "-f",
+            format,
+        ],
+        None,
+    )
+}
+
 pub fn kcat_with_timeout(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Output {
     let mut cmd = Command::new("kcat");
     cmd.args(args);
@@ -105,6 +125,18 @@ pub fn future_producer(bootstrap: &str) -> FutureProducer {
         .unwrap_or_else(|e| panic!("create rdkafka producer for {bootstrap}: {e}"))
 }
 
+/// A FutureProducer for `bootstrap` ([`producer_config`]) with `extra`
+/// settings on top.
+pub fn future_producer_with(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
+    let mut config = producer_config(bootstrap);
+    for (key, value) in extra {
+        config.set(*key, *value);
+    }
+    config
+        .create()
+        .unwrap_or_else(|e| panic!("create rdkafka producer for {bootstrap}: {e}"))
+}
+
 pub fn base_consumer(bootstrap: &str, group: &str) -> BaseConsumer {
     consumer_config(bootstrap, group)
         .create()
@@ -116,4 +148,14 @@ pub fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(program))
         .find(|p| p.is_file())
+}
+
+/// Runs a client future (an rdkafka admin call, a delivery) to completion
+/// on a throw-away single-threaded runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
 }

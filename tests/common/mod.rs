@@ -11,28 +11,46 @@
 //! - [`kcat`], [`run_python`], [`future_producer`] / [`base_consumer`]: clients.
 //! - [`zk_get`] & co. (zkCli.sh, what an operator sees) and [`zk`] (fast Rust
 //!   client, for polling and writes): look into ZooKeeper.
+//! - [`raw`]: raw Kafka requests ([`send_request`], [`RawConn`],
+//!   [`exchange`]), record batches and common request builders.
+//! - [`cluster`] (three-broker cluster settings, replicated topics, full ISR,
+//!   identical replicas), [`cluster_view`] (znodes vs. each broker's
+//!   Metadata) and [`ack_stream`] (librdkafka streams and the
+//!   acknowledged-message check): what failover tests share.
 //!
 //! Run everything with `scripts/test.sh` (it installs ZooKeeper, kcat and the
 //! Python venv first). Set SLUICE_TEST_KEEP=1 to keep temp dirs and logs
 //! (target/tmp), SLUICE_TEST_RUST_LOG to change the brokers' RUST_LOG.
 #![allow(dead_code, unused_imports)]
 
+pub mod ack_stream;
 mod broker;
 mod clients;
+pub mod cluster;
+pub mod cluster_view;
 mod process;
+pub mod raw;
+mod tcp_proxy;
 mod wait;
 mod zk;
 mod zookeeper;
 
 pub use broker::{BROKER_START_TIMEOUT, BROKER_STOP_TIMEOUT, Broker, BrokerSpec, TestCluster};
 pub use clients::{
-    CLIENT_TIMEOUT, base_consumer, consumer_config, future_producer, kcat, kcat_with_timeout,
-    producer_config, python, run_python, run_python_with_timeout, which,
+    CLIENT_TIMEOUT, base_consumer, block_on, consumer_config, future_producer,
+    future_producer_with, kcat, kcat_read_partition, kcat_with_timeout, producer_config, python,
+    run_python, run_python_with_timeout, which,
 };
 pub use process::{
     assert_success, describe_status, free_port, run_with_timeout, spawn_tied, tail_lines, temp_dir,
     test_tmp_root,
 };
+pub use raw::{
+    RAW_TIMEOUT, RawConn, assigned_topic, delete_records, encode_batch, exchange, fetch_request,
+    idempotent_batch, list_offsets_answer, list_offsets_request, now_ms, plain_batch,
+    produce_request, send_request, send_request_with_timeout, str_bytes, topic_name,
+};
+pub use tcp_proxy::TcpProxy;
 pub use wait::{wait_until, wait_until_ok};
 pub use zk::{
     Zk, chroot_path, zk, zk_children, zk_cli, zk_cli_body, zk_get, zk_stat_ephemeral_owner,

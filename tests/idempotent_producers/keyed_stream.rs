@@ -15,7 +15,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use crate::ack_stream::read_partition;
+use crate::common::ack_stream::read_partition;
 use crate::common::{producer_config, wait_until_ok};
 
 /// Messages sent but not yet reported on, at most.

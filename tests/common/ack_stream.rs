@@ -18,7 +18,7 @@ use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseRecord, FutureRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use crate::common::{Broker, consumer_config, producer_config, wait_until_ok};
+use super::{Broker, consumer_config, producer_config, wait_until_ok};
 
 /// How long a one-shot produce, a flush or a full read may take.
 pub const CLIENT_WAIT: Duration = Duration::from_secs(60);

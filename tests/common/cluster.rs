@@ -10,9 +10,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
 
-use crate::ack_stream::replica_log_bytes;
-use crate::cluster_view::{PartitionState, assignment, bootstrap_of, wait_for_state};
-use crate::common::{TestCluster, producer_config, wait_until, wait_until_ok};
+use super::ack_stream::replica_log_bytes;
+use super::cluster_view::{PartitionState, assignment, bootstrap_of, wait_for_state};
+use super::{TestCluster, block_on, producer_config, wait_until, wait_until_ok};
 
 /// How long the cluster may take to react to a dead broker: its ZooKeeper
 /// session expires (6 s), then the controller elects and writes.
@@ -49,15 +49,6 @@ pub fn start_cluster(name: &str, extra: &[(&str, &str)]) -> TestCluster {
 
 /// The broker ids of every test cluster.
 pub const ALL: [i32; 3] = [1, 2, 3];
-
-/// Runs an admin-client future on a throw-away runtime.
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(future)
-}
 
 /// CreateTopics through librdkafka's admin client; the per-topic result.
 pub fn try_create_topic(
@@ -133,6 +124,24 @@ pub fn wait_fully_replicated(
             (p, state)
         })
         .collect()
+}
+
+/// Waits until all three brokers are in the ISR of `topic`-`partition`
+/// (`what`: who is expected back); returns the state.
+pub fn wait_all_in_isr(
+    cluster: &TestCluster,
+    topic: &str,
+    partition: i32,
+    what: &str,
+) -> PartitionState {
+    wait_for_state(
+        &cluster.chroot,
+        topic,
+        partition,
+        what,
+        ISR_JOIN_TIMEOUT,
+        |s| s.isr_set() == ALL.into(),
+    )
 }
 
 /// Waits until every replica of `topic`-`partition` in `replicas` stores

@@ -10,8 +10,8 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::common::{TestCluster, wait_until_ok, zk};
-use crate::raw::exchange;
+use super::raw::exchange;
+use super::{TestCluster, wait_until_ok, zk};
 
 /// LEADER_NOT_AVAILABLE: what Metadata says for a partition without a leader.
 pub const LEADER_NOT_AVAILABLE: i16 = 5;
