@@ -7,9 +7,12 @@
 //! the session timeout gets its partitions back with no rebalance; a group
 //! whose coordinator is SIGKILLed moves to another broker and resumes from
 //! the committed offsets; `sluice consumer-groups` lists, describes (with
-//! lag), resets and deletes a group.
+//! lag), resets and deletes a group, and resets by datetime, duration and
+//! shift (`consumer_groups/reset_by_time.rs`).
 
 mod common;
+#[path = "consumer_groups/reset_by_time.rs"]
+mod reset_by_time;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
