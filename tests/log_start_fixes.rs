@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::*;
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
@@ -31,28 +30,6 @@ const INVALID_RECORD: i16 = 87;
 const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 // ------------------------------------------------------------- requests
-
-/// CreateTopics v7 of a one-partition topic with `configs`; the error code.
-fn create_topic(broker: &Broker, name: &str, configs: &[(&str, &str)]) -> i16 {
-    let topic = CreatableTopic::default()
-        .with_name(topic_name(name))
-        .with_num_partitions(1)
-        .with_replication_factor(1)
-        .with_configs(
-            configs
-                .iter()
-                .map(|(k, v)| {
-                    CreatableTopicConfig::default()
-                        .with_name(StrBytes::from_string(k.to_string()))
-                        .with_value(Some(StrBytes::from_string(v.to_string())))
-                })
-                .collect(),
-        );
-    let request = CreateTopicsRequest::default()
-        .with_topics(vec![topic])
-        .with_timeout_ms(30_000);
-    send_request(broker, 7, &request).topics[0].error_code
-}
 
 /// One plain magic-2 batch holding one record with `value`.
 fn record_batch(value: &str) -> Bytes {
@@ -159,7 +136,7 @@ fn start_broker(name: &str, settings: &[(&str, &str)]) -> Broker {
 fn produce_with_two_batches_in_a_partition_is_refused() {
     let broker = start_broker("one-batch", &[]);
     let topic = "one-batch";
-    assert_eq!(create_topic(&broker, topic, &[]), NONE);
+    assert_eq!(create_topic_with_configs(&broker, topic, 1, 1, &[]), NONE);
     let first = wait_until("the topic to take produce", WAIT_TIMEOUT, || {
         let (code, offset) = produce(&broker, 9, topic, record_batch("first"));
         (code == NONE).then_some(offset)
@@ -199,7 +176,7 @@ fn snapshots_below_the_log_start_are_deleted_when_it_moves() {
     let broker = start_broker("snapshots", &[("log.retention.check.interval.ms", "200")]);
     let topic = "snaps";
     assert_eq!(
-        create_topic(&broker, topic, &[("segment.bytes", "1024")]),
+        create_topic_with_configs(&broker, topic, 1, 1, &[("segment.bytes", "1024")]),
         NONE
     );
     let producer = produce_idempotently(&broker, topic, 300, |i| format!("key-{i}"));
@@ -247,7 +224,10 @@ fn a_cleaner_swap_deletes_the_snapshots_of_merged_segments() {
         ("segment.bytes", "1024"),
         ("min.cleanable.dirty.ratio", "0.01"),
     ];
-    assert_eq!(create_topic(&broker, topic, &configs), NONE);
+    assert_eq!(
+        create_topic_with_configs(&broker, topic, 1, 1, &configs),
+        NONE
+    );
     // Five keys: compaction leaves a few records of the many segments.
     let producer = produce_idempotently(&broker, topic, 300, |i| format!("key-{}", i % 5));
     let dir = broker.log_dir().join(format!("{topic}-0"));

@@ -21,9 +21,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
@@ -38,35 +36,6 @@ const INVALID_PARTITIONS: i16 = 37;
 const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
 /// Leader elections, replication and client round trips.
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// CreateTopics v7 at `broker` (the controller); returns the error code.
-fn create_topic(
-    broker: &Broker,
-    name: &str,
-    partitions: i32,
-    replication_factor: i16,
-    configs: &[(&str, &str)],
-) -> i16 {
-    let topic = CreatableTopic::default()
-        .with_name(topic_name(name))
-        .with_num_partitions(partitions)
-        .with_replication_factor(replication_factor)
-        .with_configs(
-            configs
-                .iter()
-                .map(|(k, v)| {
-                    CreatableTopicConfig::default()
-                        .with_name(StrBytes::from_string(k.to_string()))
-                        .with_value(Some(StrBytes::from_string(v.to_string())))
-                })
-                .collect(),
-        );
-    let request = CreateTopicsRequest::default()
-        .with_topics(vec![topic])
-        .with_timeout_ms(30_000);
-    let response = send_request(broker, 7, &request);
-    response.topics[0].error_code
-}
 
 /// Fetch v12 of one partition from `offset`: (error code, record bytes).
 fn fetch(broker: &Broker, topic: &str, offset: i64) -> (i16, usize) {
@@ -237,7 +206,7 @@ fn create_partitions_adds_led_partitions_and_leaves_existing_ones_alone() {
     let mut cluster = TestCluster::start("partition-admin-grow", 3);
     let controller = controller_id(&cluster);
     assert_eq!(
-        create_topic(cluster.broker(controller), "grow", 2, 2, &[]),
+        create_topic_with_configs(cluster.broker(controller), "grow", 2, 2, &[]),
         NONE
     );
     wait_for_leaders(&cluster, "grow", 2);
@@ -445,7 +414,7 @@ fn delete_records_moves_the_log_start_on_the_leader_and_its_followers() {
     let mut cluster = TestCluster::start("partition-admin-trim", 3);
     let controller = controller_id(&cluster);
     assert_eq!(
-        create_topic(
+        create_topic_with_configs(
             cluster.broker(controller),
             topic,
             1,

@@ -736,4 +736,4 @@ impl Partition {
 
 #[cfg(test)]
 #[path = "partition_tests.rs"]
-mod tests;
+pub(super) mod tests;

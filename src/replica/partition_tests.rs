@@ -21,6 +21,25 @@ fn state(leader: i32, leader_epoch: i32, isr: &[i32]) -> LeadershipState {
     }
 }
 
+/// Broker 1 leading t-0 of `replicas` (all in sync) at leader epoch 0, with
+/// `config`: the fixture other replica modules' tests start from.
+pub(in crate::replica) fn leading_partition(
+    dir: &std::path::Path,
+    config: LogConfig,
+    replicas: &[i32],
+) -> (LogManager, Partition) {
+    let manager = LogManager::startup(&[dir.to_path_buf()], LogConfig::default()).unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let log = manager.get_or_create_log(&tp, config).unwrap();
+    let state = LeadershipState {
+        replicas: replicas.to_vec(),
+        ..state(1, 0, replicas)
+    };
+    let partition = Partition::new(tp, 1, log, state.clone(), 0, 1).unwrap();
+    partition.make_leader_or_follower(state, 1000).unwrap();
+    (manager, partition)
+}
+
 /// Broker 1's replica of t-0, not yet led or followed.
 fn partition(dir: &std::path::Path) -> (LogManager, Partition) {
     let manager = LogManager::startup(&[dir.to_path_buf()], LogConfig::default()).unwrap();

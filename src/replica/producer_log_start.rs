@@ -87,38 +87,18 @@ impl ReplicaManager {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use uuid::Uuid;
-
     use super::*;
     use crate::log::test_util::batch;
     use crate::log::{LogConfig, LogManager};
-    use crate::replica::partition::LeadershipState;
+    use crate::replica::partition::tests::leading_partition;
 
     /// Broker 1 leading t-0 alone, with 300-byte segments.
     fn leader(dir: &std::path::Path) -> (LogManager, Partition) {
-        let manager = LogManager::startup(&[dir.to_path_buf()], LogConfig::default()).unwrap();
-        let tp = TopicPartition::new("t", 0);
         let config = LogConfig {
             segment_bytes: 300,
             ..LogConfig::default()
         };
-        let log = manager.get_or_create_log(&tp, config).unwrap();
-        let state = LeadershipState {
-            topic_id: Uuid::nil(),
-            leader: 1,
-            leader_epoch: 0,
-            isr: vec![1],
-            replicas: vec![1],
-            zk_version: 0,
-            controller_epoch: 1,
-            followers: HashMap::new(),
-            isr_changes_blocked: false,
-        };
-        let partition = Partition::new(tp, 1, log, state.clone(), 0, 1).unwrap();
-        partition.make_leader_or_follower(state, 1000).unwrap();
-        (manager, partition)
+        leading_partition(dir, config, &[1])
     }
 
     /// `count` records from idempotent producer `pid` (epoch 0), first sequence `seq`.

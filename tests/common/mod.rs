@@ -46,9 +46,9 @@ pub use process::{
     test_tmp_root,
 };
 pub use raw::{
-    RAW_TIMEOUT, RawConn, assigned_topic, delete_records, encode_batch, exchange, fetch_request,
-    idempotent_batch, list_offsets_answer, list_offsets_request, now_ms, plain_batch,
-    produce_request, send_request, send_request_with_timeout, str_bytes, topic_name,
+    RAW_TIMEOUT, RawConn, assigned_topic, create_topic_with_configs, delete_records, encode_batch,
+    exchange, fetch_request, idempotent_batch, list_offsets_answer, list_offsets_request, now_ms,
+    plain_batch, produce_request, send_request, send_request_with_timeout, str_bytes, topic_name,
 };
 pub use tcp_proxy::TcpProxy;
 pub use wait::{wait_until, wait_until_ok};

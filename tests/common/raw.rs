@@ -14,7 +14,9 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
+use kafka_protocol::messages::create_topics_request::{
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+};
 use kafka_protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsTopic,
 };
@@ -22,8 +24,9 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, DeleteRecordsRequest, FetchRequest, FetchResponse, LeaderAndIsrRequest,
-    LeaderAndIsrResponse, ListOffsetsRequest, ListOffsetsResponse, ProduceRequest, TopicName,
+    ApiKey, BrokerId, CreateTopicsRequest, DeleteRecordsRequest, FetchRequest, FetchResponse,
+    LeaderAndIsrRequest, LeaderAndIsrResponse, ListOffsetsRequest, ListOffsetsResponse,
+    ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use kafka_protocol::records::{
@@ -293,6 +296,36 @@ pub fn list_offsets_request(topic: &str, timestamp: i64) -> ListOffsetsRequest {
 pub fn list_offsets_answer(response: &ListOffsetsResponse) -> (i16, i64) {
     let p = &response.topics[0].partitions[0];
     (p.error_code, p.offset)
+}
+
+/// CreateTopics v7 of `name` with `configs` at `broker` (the controller, or
+/// any broker of a one-broker cluster): the topic's error code.
+pub fn create_topic_with_configs(
+    broker: &Broker,
+    name: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: &[(&str, &str)],
+) -> i16 {
+    let topic = CreatableTopic::default()
+        .with_name(topic_name(name))
+        .with_num_partitions(partitions)
+        .with_replication_factor(replication_factor)
+        .with_configs(
+            configs
+                .iter()
+                .map(|(k, v)| {
+                    CreatableTopicConfig::default()
+                        .with_name(StrBytes::from_string(k.to_string()))
+                        .with_value(Some(StrBytes::from_string(v.to_string())))
+                })
+                .collect(),
+        );
+    let request = CreateTopicsRequest::default()
+        .with_topics(vec![topic])
+        .with_timeout_ms(30_000);
+    let response = send_request(broker, 7, &request);
+    response.topics[0].error_code
 }
 
 /// DeleteRecords v2 of `topic`-0 up to `offset` (-1: the high watermark),
