@@ -261,9 +261,12 @@ fn dockerfile_copies_a_complete_package_and_runs_as_non_root() {
             std::fs::copy(&from, &to).unwrap();
         }
     }
+    // Offline, and only this platform's packages: a fresh machine's cargo
+    // cache holds what the build downloaded, not Windows-only crates.
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .args(["--filter-platform", &host_triple()])
         .current_dir(context.path());
     let out = run_with_timeout(cargo, None, Duration::from_secs(120));
     let text = assert_success(&out, "cargo metadata in the Docker build context");
@@ -283,6 +286,19 @@ fn dockerfile_copies_a_complete_package_and_runs_as_non_root() {
         "no sluice bin target: {}",
         sluice["targets"]
     );
+}
+
+/// The platform rustc builds for here (`host:` of `rustc -vV`).
+fn host_triple() -> String {
+    let mut rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()));
+    rustc.arg("-vV");
+    let out = run_with_timeout(rustc, None, Duration::from_secs(30));
+    let text = assert_success(&out, "rustc -vV");
+    text.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .trim()
+        .to_owned()
 }
 
 /// The entrypoint with exactly `env` (plus PATH), running the test's build
