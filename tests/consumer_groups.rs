@@ -214,20 +214,7 @@ fn librdkafka_consumes_in_a_group_and_commits() {
         .create()
         .expect("consumer");
     consumer.subscribe(&["rd"]).expect("subscribe");
-    let mut got = BTreeSet::new();
-    wait_until(
-        "120 records through the group",
-        Duration::from_secs(60),
-        || {
-            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-                assert!(got.insert((m.partition(), m.offset())), "duplicate {m:?}");
-            }
-            (got.len() == 120).then_some(())
-        },
-    );
-    consumer
-        .commit_consumer_state(CommitMode::Sync)
-        .expect("commit");
+    assert_no_duplicates(&consume_and_commit(&consumer, 120));
     for p in 0..6 {
         assert_eq!(
             committed_in_zk(&chroot, "rd-group", "rd", p).as_deref(),
@@ -251,6 +238,32 @@ fn librdkafka_consumes_in_a_group_and_commits() {
 
 /// Unsubscribes (serving the revocation in poll) before the consumer is
 /// dropped: librdkafka's close otherwise waits for a poll that never comes.
+/// Polls `consumer` until `count` records arrived, then commits its
+/// position synchronously; the (partition, offset) of each record, in
+/// arrival order.
+fn consume_and_commit(consumer: &BaseConsumer, count: usize) -> Vec<(i32, i64)> {
+    let mut got = Vec::with_capacity(count);
+    wait_until(
+        &format!("{count} records through the group"),
+        Duration::from_secs(60),
+        || {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                got.push((m.partition(), m.offset()));
+            }
+            (got.len() == count).then_some(())
+        },
+    );
+    consumer
+        .commit_consumer_state(CommitMode::Sync)
+        .expect("commit");
+    got
+}
+
+fn assert_no_duplicates(records: &[(i32, i64)]) {
+    let distinct: BTreeSet<&(i32, i64)> = records.iter().collect();
+    assert_eq!(distinct.len(), records.len(), "duplicates in {records:?}");
+}
+
 fn leave(consumer: BaseConsumer) {
     consumer.unsubscribe();
     for _ in 0..10 {
@@ -292,16 +305,7 @@ fn the_consumer_groups_tool_lists_describes_resets_and_deletes() {
         .create()
         .expect("consumer");
     consumer.subscribe(&["lagging"]).expect("subscribe");
-    let mut got = 0;
-    wait_until("60 records", Duration::from_secs(60), || {
-        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(200)) {
-            got += 1;
-        }
-        (got == 60).then_some(())
-    });
-    consumer
-        .commit_consumer_state(CommitMode::Sync)
-        .expect("commit");
+    consume_and_commit(&consumer, 60);
     produce(&b, "lagging", 5, 6, "b");
 
     let (ok, listed, err) = consumer_groups_tool(&["--bootstrap-server", &b, "--list"]);
@@ -630,16 +634,7 @@ fn a_group_moves_when_its_coordinator_is_killed_and_resumes_from_committed_offse
         .create()
         .expect("consumer");
     consumer.subscribe(&["moving"]).expect("subscribe");
-    let mut got: BTreeSet<(i32, i64)> = BTreeSet::new();
-    wait_until("40 records", Duration::from_secs(60), || {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            assert!(got.insert((m.partition(), m.offset())), "duplicate {m:?}");
-        }
-        (got.len() == 40).then_some(())
-    });
-    consumer
-        .commit_consumer_state(CommitMode::Sync)
-        .expect("commit");
+    assert_no_duplicates(&consume_and_commit(&consumer, 40));
     for p in 0..4 {
         assert_eq!(
             committed_in_zk(&cluster.chroot, group, "moving", p).as_deref(),

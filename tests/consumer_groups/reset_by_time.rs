@@ -8,7 +8,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::*;
@@ -68,16 +68,7 @@ fn reset_offsets_to_datetime_by_duration_and_shift_by() {
         .create()
         .expect("consumer");
     consumer.subscribe(&["timed"]).expect("subscribe");
-    let mut got = 0;
-    wait_until("20 records", Duration::from_secs(60), || {
-        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(200)) {
-            got += 1;
-        }
-        (got == 20).then_some(())
-    });
-    consumer
-        .commit_consumer_state(CommitMode::Sync)
-        .expect("commit");
+    consume_and_commit(&consumer, 20);
     leave(consumer);
     wait_until("the group is empty", Duration::from_secs(30), || {
         let (_, text, _) =
