@@ -22,6 +22,18 @@ pub struct LiveBroker {
 }
 
 impl LiveBroker {
+    /// A broker at `h:1` with no endpoints, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests(id: i32) -> LiveBroker {
+        LiveBroker {
+            id,
+            host: "h".into(),
+            port: 1,
+            rack: None,
+            endpoints: Vec::new(),
+        }
+    }
+
     /// Host and port of the listener named `listener` (Kafka's
     /// `broker.node(listenerName)`), else the PLAINTEXT-or-first endpoint.
     pub fn endpoint_for(&self, listener: &str) -> (String, u16) {

@@ -63,13 +63,15 @@ impl Controller {
             let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
                 next_state(ctx, &tp, current, broker_id, &shutting_down)
             };
-            if update_state(&self.zk, &mut self.ctx, &tp, decide).await? {
-                if was_leader {
-                    tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
-                    moved.push(tp);
-                } else {
-                    shrunk.push(tp);
-                }
+            let update = update_state(&self.zk, &mut self.ctx, &tp, decide).await?;
+            if update.written() && was_leader {
+                tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
+                moved.push(tp);
+            } else if update.written() {
+                shrunk.push(tp);
+            } else if update.changed() {
+                // Written by someone else meanwhile: announced to every replica.
+                moved.push(tp);
             }
         }
         // The broker stops following; new leaders (and the broker itself, now

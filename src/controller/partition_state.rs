@@ -9,7 +9,7 @@
 
 use super::context::ControllerContext;
 use super::election::{new_partition_leader, offline_partition_leader};
-use crate::model::TopicPartition;
+use crate::model::{TopicPartition, ZkVersion};
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
 /// Creates state znodes for partitions that have none. Returns those now initialised.
@@ -53,60 +53,193 @@ pub async fn initialize_new_partitions(
 /// changed under the controller (a leader's ISR change, typically).
 const CONFLICT_ATTEMPTS: usize = 3;
 
+/// Where the partition states are written: ZooKeeper, each write a
+/// conditional set fenced on the controller epoch (`FencedStates`); unit tests
+/// use an in-memory store.
+pub(super) trait StateStore {
+    /// Writes `next` if the state's zkVersion is still `expected`; returns the
+    /// new zkVersion, or `ZkError::BadVersion`.
+    async fn write(
+        &self,
+        tp: &TopicPartition,
+        next: &PartitionStateZnode,
+        expected: ZkVersion,
+    ) -> Result<ZkVersion, ZkError>;
+
+    /// The state and its zkVersion, `None` if the znode is gone.
+    async fn read(
+        &self,
+        tp: &TopicPartition,
+    ) -> Result<Option<(PartitionStateZnode, ZkVersion)>, ZkError>;
+}
+
+/// The partition state znodes in ZooKeeper, written fenced on `/controller_epoch`.
+pub(super) struct FencedStates<'a> {
+    pub zk: &'a ZkClient,
+    pub epoch_zk_version: ZkVersion,
+}
+
+impl StateStore for FencedStates<'_> {
+    async fn write(
+        &self,
+        tp: &TopicPartition,
+        next: &PartitionStateZnode,
+        expected: ZkVersion,
+    ) -> Result<ZkVersion, ZkError> {
+        self.zk
+            .update_partition_state_fenced(
+                &tp.topic,
+                tp.partition,
+                next,
+                expected,
+                self.epoch_zk_version,
+            )
+            .await
+    }
+
+    async fn read(
+        &self,
+        tp: &TopicPartition,
+    ) -> Result<Option<(PartitionStateZnode, ZkVersion)>, ZkError> {
+        self.zk.get_partition_state(&tp.topic, tp.partition).await
+    }
+}
+
+/// What `update_state` came to for one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StateUpdate {
+    /// Nothing to do: the state is what brokers were last told.
+    Unchanged,
+    /// The decision is the partition's state now.
+    Written,
+    /// The state znode changed under the controller and the decision no
+    /// longer applies; the state read back is new to brokers.
+    Refreshed,
+}
+
+impl StateUpdate {
+    /// The partition's state differs from what brokers were last told: it
+    /// must be announced (LeaderAndIsr, UpdateMetadata), whoever wrote it.
+    pub fn changed(self) -> bool {
+        self != StateUpdate::Unchanged
+    }
+
+    pub fn written(self) -> bool {
+        self == StateUpdate::Written
+    }
+}
+
 /// Decides the next state of `tp` from its current one with `decide` (`None`:
 /// leave it) and writes it conditionally; on a version conflict re-reads and
-/// decides again, up to `CONFLICT_ATTEMPTS` times. True if a state was written.
+/// decides again, up to `CONFLICT_ATTEMPTS` times.
 pub(super) async fn update_state(
     zk: &ZkClient,
     ctx: &mut ControllerContext,
     tp: &TopicPartition,
     decide: impl Fn(&ControllerContext, &PartitionStateZnode) -> Option<PartitionStateZnode>,
-) -> Result<bool, ZkError> {
+) -> Result<StateUpdate, ZkError> {
+    let store = FencedStates {
+        zk,
+        epoch_zk_version: ctx.epoch_zk_version,
+    };
+    update_state_in(&store, ctx, tp, decide).await
+}
+
+/// `update_state` on any store. The outcome does not depend on who won the
+/// compare-and-set: a state found already written as decided (our own
+/// earlier attempt, its reply lost) counts as written, and a state someone
+/// else wrote meanwhile counts as changed, so either is announced.
+pub(super) async fn update_state_in(
+    store: &impl StateStore,
+    ctx: &mut ControllerContext,
+    tp: &TopicPartition,
+    decide: impl Fn(&ControllerContext, &PartitionStateZnode) -> Option<PartitionStateZnode>,
+) -> Result<StateUpdate, ZkError> {
+    let Some((_, start_version)) = ctx.partition_states.get(tp) else {
+        return Ok(StateUpdate::Unchanged);
+    };
+    let start_version = *start_version;
+    let changed_meanwhile = |ctx: &ControllerContext| {
+        if ctx
+            .partition_states
+            .get(tp)
+            .is_some_and(|(_, v)| *v != start_version)
+        {
+            StateUpdate::Refreshed
+        } else {
+            StateUpdate::Unchanged
+        }
+    };
     for _ in 0..CONFLICT_ATTEMPTS {
         let Some((current, _)) = ctx.partition_states.get(tp) else {
-            return Ok(false);
+            return Ok(StateUpdate::Unchanged);
         };
         let Some(next) = decide(ctx, current) else {
-            return Ok(false);
+            return Ok(changed_meanwhile(ctx));
         };
-        if write_state(zk, ctx, tp, next).await? {
-            return Ok(true);
+        match write_state(store, ctx, tp, next).await? {
+            WriteOutcome::Written => return Ok(StateUpdate::Written),
+            WriteOutcome::Conflict => {}
+            WriteOutcome::Gone => return Ok(StateUpdate::Unchanged),
         }
     }
-    Ok(false)
+    Ok(changed_meanwhile(ctx))
+}
+
+/// What one conditional write came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteOutcome {
+    /// The znode holds what we wrote (now in the context).
+    Written,
+    /// It holds something else (now in the context): decide again.
+    Conflict,
+    /// The znode is gone (its topic was deleted).
+    Gone,
+}
+
+/// After a BadVersion, the state read back: if it is exactly what we tried
+/// to write, our own attempt landed before its reply was lost (the client
+/// retries a write after ConnectionLoss) and we adopt its version (Kafka's
+/// `checkLeaderAndIsrZkData`).
+fn is_our_write(
+    next: &PartitionStateZnode,
+    fresh: &Option<(PartitionStateZnode, ZkVersion)>,
+) -> bool {
+    fresh.as_ref().is_some_and(|(state, _)| state == next)
 }
 
 /// Writes `next` over the state of `tp` if nobody changed it since we read it;
-/// on a conflict re-reads, so the caller can decide again.
+/// on a conflict re-reads (into the context), so the caller can decide again.
 async fn write_state(
-    zk: &ZkClient,
+    store: &impl StateStore,
     ctx: &mut ControllerContext,
     tp: &TopicPartition,
     next: PartitionStateZnode,
-) -> Result<bool, ZkError> {
+) -> Result<WriteOutcome, ZkError> {
     let Some((_, version)) = ctx.partition_states.get(tp) else {
-        return Ok(false);
+        return Ok(WriteOutcome::Gone);
     };
-    match zk
-        .update_partition_state_fenced(
-            &tp.topic,
-            tp.partition,
-            &next,
-            *version,
-            ctx.epoch_zk_version,
-        )
-        .await
-    {
+    match store.write(tp, &next, *version).await {
         Ok(new_version) => {
             ctx.partition_states.insert(tp.clone(), (next, new_version));
-            Ok(true)
+            Ok(WriteOutcome::Written)
         }
         Err(ZkError::BadVersion { .. }) => {
-            tracing::warn!(partition = %tp, "partition state changed under the controller; re-reading");
-            if let Some(fresh) = zk.get_partition_state(&tp.topic, tp.partition).await? {
-                ctx.partition_states.insert(tp.clone(), fresh);
+            let fresh = store.read(tp).await?;
+            if is_our_write(&next, &fresh) {
+                tracing::info!(partition = %tp, "partition state already holds our write (its reply was lost); adopting it");
+                ctx.partition_states
+                    .insert(tp.clone(), fresh.expect("checked by is_our_write"));
+                return Ok(WriteOutcome::Written);
             }
-            Ok(false)
+            tracing::warn!(partition = %tp, "partition state changed under the controller; re-read");
+            match fresh {
+                Some(fresh) => {
+                    ctx.partition_states.insert(tp.clone(), fresh);
+                    Ok(WriteOutcome::Conflict)
+                }
+                None => Ok(WriteOutcome::Gone),
+            }
         }
         Err(e) => Err(e),
     }
@@ -157,9 +290,12 @@ pub async fn elect_offline_partitions(
                 )),
             }
         };
-        if update_state(zk, ctx, &tp, decide).await? {
+        let update = update_state(zk, ctx, &tp, decide).await?;
+        if update.changed() {
             let leader = ctx.partition_states[&tp].0.leader;
-            if leader >= 0 {
+            if !update.written() {
+                tracing::info!(partition = %tp, leader, "partition state was changed by another writer; announcing it");
+            } else if leader >= 0 {
                 let state = &ctx.partition_states[&tp].0;
                 tracing::info!(partition = %tp, leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "elected new leader");
             } else {
@@ -201,9 +337,12 @@ pub async fn remove_dead_from_isr(
                 ctx.epoch,
             ))
         };
-        if update_state(zk, ctx, &tp, decide).await? {
+        let update = update_state(zk, ctx, &tp, decide).await?;
+        if update.changed() {
             let state = &ctx.partition_states[&tp].0;
-            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
+            if update.written() {
+                tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
+            }
             changed.push(tp);
         }
     }
@@ -228,3 +367,7 @@ async fn unclean_leader_election_enable(zk: &ZkClient, topic: &str, static_value
     };
     value.map_or(static_value, |v| v.trim().eq_ignore_ascii_case("true"))
 }
+
+#[cfg(test)]
+#[path = "partition_state_tests.rs"]
+mod tests;

@@ -149,13 +149,16 @@ impl Controller {
             let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
                 elect(ctx, tp, current, election_type).ok()
             };
-            if update_state(&self.zk, &mut self.ctx, tp, decide).await? {
+            let update = update_state(&self.zk, &mut self.ctx, tp, decide).await?;
+            if update.written() {
                 let leader = self.ctx.partition_states[tp].0.leader;
                 tracing::info!(partition = %tp, leader, ?election_type, "elected leader on request");
                 outcome.insert(tp.clone(), ElectionOutcome::Elected);
-                changed.push(tp.clone());
             } else {
                 outcome.insert(tp.clone(), ElectionOutcome::Conflict);
+            }
+            if update.changed() {
+                changed.push(tp.clone());
             }
         }
         if !changed.is_empty() {

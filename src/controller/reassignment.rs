@@ -504,8 +504,12 @@ impl Controller {
         }
         let decide =
             |ctx: &ControllerContext, s: &PartitionStateZnode| shrink_to_replicas(ctx, &target, s);
-        if !update_state(&self.zk, &mut self.ctx, tp, decide).await? {
+        let update = update_state(&self.zk, &mut self.ctx, tp, decide).await?;
+        if !update.written() {
             tracing::warn!(partition = %tp, "could not write the reassigned partition's state; retrying on the next ISR change");
+            if update.changed() {
+                self.announce(tp).await;
+            }
             return Ok(());
         }
         let done = ReplicaAssignment {
@@ -566,7 +570,10 @@ impl Controller {
             let decide = |ctx: &ControllerContext, s: &PartitionStateZnode| {
                 shrink_to_replicas(ctx, replicas, s)
             };
-            if update_state(&self.zk, &mut self.ctx, tp, decide).await? {
+            if update_state(&self.zk, &mut self.ctx, tp, decide)
+                .await?
+                .changed()
+            {
                 self.announce(tp).await;
             }
         }
