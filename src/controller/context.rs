@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use crate::model::{ControllerEpoch, TopicPartition, ZkVersion};
-use crate::zk::{EndPoint, PartitionStateZnode, ZkClient, ZkError, decode_kafka_uuid};
+use crate::zk::{
+    BrokerAndEpoch, EndPoint, PartitionStateZnode, ZkClient, ZkError, decode_kafka_uuid,
+};
 
 /// A live broker as its registration znode describes it.
 #[derive(Debug, Clone)]
@@ -19,6 +21,9 @@ pub struct LiveBroker {
     pub rack: Option<String>,
     /// Every advertised endpoint (listener name, protocol, host, port).
     pub endpoints: Vec<EndPoint>,
+    /// The broker epoch: the czxid of its registration znode, larger on
+    /// every new registration (a restarted broker has a larger one).
+    pub epoch: i64,
 }
 
 impl LiveBroker {
@@ -31,6 +36,21 @@ impl LiveBroker {
             port: 1,
             rack: None,
             endpoints: Vec::new(),
+            epoch: 100 + i64::from(id),
+        }
+    }
+
+    /// A live broker from its registration znode and epoch.
+    pub fn from_registration(broker: BrokerAndEpoch) -> LiveBroker {
+        let registration = broker.registration;
+        let (host, port) = registration.inter_broker_endpoint().unwrap_or_default();
+        LiveBroker {
+            id: broker.id,
+            host,
+            port,
+            rack: registration.rack.clone(),
+            endpoints: registration.parsed_endpoints().unwrap_or_default(),
+            epoch: broker.epoch,
         }
     }
 
@@ -76,6 +96,12 @@ impl ControllerContext {
         self.live_brokers.contains_key(&broker)
     }
 
+    /// The epoch of live `broker` as controller requests carry it; -1
+    /// (unknown, accepted by every broker) if it is not live.
+    pub fn broker_epoch(&self, broker: i32) -> i64 {
+        self.live_brokers.get(&broker).map_or(-1, |b| b.epoch)
+    }
+
     /// Live and not shutting down: may become leader or stay in a new ISR.
     pub fn is_eligible(&self, broker: i32) -> bool {
         self.is_live(broker) && !self.shutting_down.contains(&broker)
@@ -119,21 +145,6 @@ impl ControllerContext {
             .unwrap_or_default()
     }
 
-    /// Reads one broker's registration; `None` if it vanished meanwhile.
-    pub async fn read_broker(zk: &ZkClient, id: i32) -> Result<Option<LiveBroker>, ZkError> {
-        let Some(registration) = zk.get_broker(id).await? else {
-            return Ok(None);
-        };
-        let (host, port) = registration.inter_broker_endpoint().unwrap_or_default();
-        Ok(Some(LiveBroker {
-            id,
-            host,
-            port,
-            rack: registration.rack.clone(),
-            endpoints: registration.parsed_endpoints().unwrap_or_default(),
-        }))
-    }
-
     /// Reads one topic's assignment and id; `None` if it does not exist.
     pub async fn read_topic(zk: &ZkClient, name: &str) -> Result<Option<TopicInfo>, ZkError> {
         let Some(znode) = zk.get_topic(name).await? else {
@@ -162,10 +173,9 @@ impl ControllerContext {
             epoch_zk_version,
             ..Default::default()
         };
-        for id in zk.get_all_broker_ids().await? {
-            if let Some(broker) = Self::read_broker(zk, id).await? {
-                ctx.live_brokers.insert(id, broker);
-            }
+        for (id, broker) in zk.get_all_brokers().await? {
+            ctx.live_brokers
+                .insert(id, LiveBroker::from_registration(broker));
         }
         for name in zk.get_all_topics().await? {
             if let Some(info) = Self::read_topic(zk, &name).await? {

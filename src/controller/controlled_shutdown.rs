@@ -79,17 +79,14 @@ impl Controller {
         if !followed.is_empty() {
             let request =
                 requests::stop_replica(&self.ctx, self.settings.broker_id, &followed, false);
-            self.channels
-                .send(broker_id, ControllerRequest::StopReplica(request))
-                .await;
+            self.send(broker_id, ControllerRequest::StopReplica(request));
         }
-        self.send_leader_and_isr_for_partitions(&moved, &[]).await;
-        self.send_leader_and_isr_for_partitions(&shrunk, &[broker_id])
-            .await;
+        self.send_leader_and_isr_for_partitions(&moved, &[]);
+        self.send_leader_and_isr_for_partitions(&shrunk, &[broker_id]);
         let changed: Vec<TopicPartition> = moved.into_iter().chain(shrunk).collect();
         if !changed.is_empty() {
             let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-            self.send_update_metadata(&brokers, &changed, &[]).await;
+            self.send_update_metadata(&brokers, &changed, &[]);
         }
         let remaining: Vec<TopicPartition> = self
             .ctx

@@ -9,6 +9,7 @@
 //! the deletion marker); never on the network server or the replica room.
 
 mod channel;
+mod channel_queue;
 mod context;
 mod controlled_shutdown;
 mod election;
@@ -32,8 +33,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::{TopicPartition, ZkVersion};
 use crate::zk::{ControllerElection, ZkClient, ZkError, paths};
-use channel::{ControllerChannelManager, ControllerRequest};
-use context::ControllerContext;
+use channel::{ChannelReport, ControllerChannelManager, ControllerRequest};
+use context::{ControllerContext, LiveBroker};
 use event::ControllerEvent;
 use handle::{ActiveGuard, ControllerApiRequest};
 
@@ -192,7 +193,9 @@ async fn serve(
     let _active = ActiveGuard(handle);
     let mut ctx = ControllerContext::load(zk, epoch, epoch_zk_version).await?;
     ctx.inter_broker_listener_name = settings.inter_broker_listener_name.clone();
-    let mut channels = ControllerChannelManager::new(settings.broker_id, settings.socket_timeout);
+    let (reports_tx, mut reports) = mpsc::channel(channel::REPORT_CAPACITY);
+    let mut channels =
+        ControllerChannelManager::new(settings.broker_id, settings.socket_timeout, reports_tx);
     for broker in ctx.live_brokers.values() {
         let (host, port) = broker.endpoint_for(&settings.inter_broker_listener_name);
         channels.add_broker(broker.id, host, port);
@@ -218,6 +221,10 @@ async fn serve(
             e = events.recv() => match e { Some(e) => e, None => break },
             Some(request) = api_requests.recv() => {
                 controller.on_api_request(request).await?;
+                continue;
+            }
+            Some(report) = reports.recv() => {
+                controller.on_channel_report(report).await?;
                 continue;
             }
             _ = tick(&mut rebalance) => ControllerEvent::AutoLeaderRebalance,
@@ -272,21 +279,22 @@ impl Controller {
         // LeaderAndIsr before UpdateMetadata (each broker's queue is ordered):
         // clients must not see a leader that does not know it leads yet.
         for &broker in &brokers {
-            self.send_leader_and_isr_for_broker(broker, None).await;
+            self.send_leader_and_isr_for_broker(broker, None);
         }
-        self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[])
-            .await;
+        self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[]);
         self.resume_reassignments().await?;
         self.on_topic_deletion().await
     }
 
     async fn on_broker_change(&mut self) -> Result<(), ZkError> {
-        let current: BTreeSet<i32> = self.zk.get_all_broker_ids().await?.into_iter().collect();
+        let mut registered = self.zk.get_all_brokers().await?;
+        let current: BTreeSet<i32> = registered.keys().copied().collect();
         let known: BTreeSet<i32> = self.ctx.live_brokers.keys().copied().collect();
         let dead: Vec<i32> = known.difference(&current).copied().collect();
         let mut born = Vec::new();
         for &id in current.difference(&known) {
-            if let Some(broker) = ControllerContext::read_broker(&self.zk, id).await? {
+            if let Some(registration) = registered.remove(&id) {
+                let broker = LiveBroker::from_registration(registration);
                 let (host, port) = broker.endpoint_for(&self.settings.inter_broker_listener_name);
                 self.channels.add_broker(id, host, port);
                 self.ctx.live_brokers.insert(id, broker);
@@ -315,11 +323,10 @@ impl Controller {
         // them; then new brokers get the full picture and everyone the new
         // broker list.
         for id in &born {
-            self.send_leader_and_isr_for_broker(*id, None).await;
+            self.send_leader_and_isr_for_broker(*id, None);
         }
-        self.send_leader_and_isr_for_partitions(&changed, &born)
-            .await;
-        self.send_update_metadata(&brokers, &all, &[]).await;
+        self.send_leader_and_isr_for_partitions(&changed, &born);
+        self.send_update_metadata(&brokers, &all, &[]);
         Ok(())
     }
 
@@ -349,9 +356,9 @@ impl Controller {
         let online =
             partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &new_partitions)
                 .await?;
-        self.send_leader_and_isr_for_partitions(&online, &[]).await;
+        self.send_leader_and_isr_for_partitions(&online, &[]);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, &online, &[]).await;
+        self.send_update_metadata(&brokers, &online, &[]);
         Ok(())
     }
 
@@ -381,9 +388,7 @@ impl Controller {
             for (broker, parts) in by_broker {
                 let request =
                     requests::stop_replica_delete(&self.ctx, self.settings.broker_id, &parts);
-                self.channels
-                    .send(broker, ControllerRequest::StopReplica(request))
-                    .await;
+                self.send_reported(broker, ControllerRequest::StopReplica(request));
             }
             self.delete_topic_znodes_fenced(&topic).await?;
             self.ctx.topics.remove(&topic);
@@ -393,7 +398,7 @@ impl Controller {
             let deleted: Vec<(TopicPartition, uuid::Uuid)> =
                 partitions.into_iter().map(|tp| (tp, topic_id)).collect();
             let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-            self.send_update_metadata(&brokers, &[], &deleted).await;
+            self.send_update_metadata(&brokers, &[], &deleted);
             tracing::info!(%topic, "deleted topic");
         }
         Ok(())
@@ -419,13 +424,50 @@ impl Controller {
             }
         }
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, &refreshed, &[]).await;
+        self.send_update_metadata(&brokers, &refreshed, &[]);
         self.on_reassignment_isr_change(&refreshed).await?;
         let paths: Vec<String> = notifications.iter().map(|n| paths::isr_change(n)).collect();
         self.delete_fenced(&paths).await
     }
 
-    async fn send_update_metadata(
+    /// What a broker's channel reports: a StopReplica answer, or a broker
+    /// whose dropped queue must be made up for with its full state.
+    async fn on_channel_report(&mut self, report: ChannelReport) -> Result<(), ZkError> {
+        match report {
+            ChannelReport::Resync { broker } => {
+                if !self.ctx.is_live(broker) {
+                    return Ok(());
+                }
+                tracing::info!(
+                    broker,
+                    "broker answers again after its controller queue was dropped: sending it its full state"
+                );
+                self.send_leader_and_isr_for_broker(broker, None);
+                let all = self.ctx.all_partitions();
+                self.send_update_metadata(&[broker], &all, &[]);
+            }
+            ChannelReport::StopReplicaAnswered { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Queues `request` for `broker`, carrying that broker's epoch.
+    fn send(&self, broker: i32, request: ControllerRequest) {
+        self.channels.send(
+            broker,
+            request.with_broker_epoch(self.ctx.broker_epoch(broker)),
+        );
+    }
+
+    /// `send`, and the broker's answer comes back as a `ChannelReport`.
+    fn send_reported(&self, broker: i32, request: ControllerRequest) {
+        self.channels.send_reported(
+            broker,
+            request.with_broker_epoch(self.ctx.broker_epoch(broker)),
+        );
+    }
+
+    fn send_update_metadata(
         &self,
         brokers: &[i32],
         partitions: &[TopicPartition],
@@ -434,14 +476,12 @@ impl Controller {
         let request =
             requests::update_metadata(&self.ctx, self.settings.broker_id, partitions, deleted);
         for &broker in brokers {
-            self.channels
-                .send(broker, ControllerRequest::UpdateMetadata(request.clone()))
-                .await;
+            self.send(broker, ControllerRequest::UpdateMetadata(request.clone()));
         }
     }
 
     /// LeaderAndIsr to one broker for all its replicas (or just `only`).
-    async fn send_leader_and_isr_for_broker(&self, broker: i32, only: Option<&[TopicPartition]>) {
+    fn send_leader_and_isr_for_broker(&self, broker: i32, only: Option<&[TopicPartition]>) {
         let hosted: Vec<TopicPartition> = match only {
             Some(list) => list.to_vec(),
             None => self
@@ -455,17 +495,11 @@ impl Controller {
             return;
         }
         let request = requests::leader_and_isr(&self.ctx, self.settings.broker_id, &hosted);
-        self.channels
-            .send(broker, ControllerRequest::LeaderAndIsr(request))
-            .await;
+        self.send(broker, ControllerRequest::LeaderAndIsr(request));
     }
 
     /// LeaderAndIsr for `partitions` to each of their live replicas, except brokers in `skip`.
-    async fn send_leader_and_isr_for_partitions(
-        &self,
-        partitions: &[TopicPartition],
-        skip: &[i32],
-    ) {
+    fn send_leader_and_isr_for_partitions(&self, partitions: &[TopicPartition], skip: &[i32]) {
         let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
             Default::default();
         for tp in partitions {
@@ -476,8 +510,7 @@ impl Controller {
             }
         }
         for (broker, parts) in by_broker {
-            self.send_leader_and_isr_for_broker(broker, Some(&parts))
-                .await;
+            self.send_leader_and_isr_for_broker(broker, Some(&parts));
         }
     }
 }

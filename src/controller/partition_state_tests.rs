@@ -98,8 +98,7 @@ fn context(live: &[i32], state: &PartitionStateZnode, version: ZkVersion) -> Con
             assignment: [(0, vec![1, 2, 3])].into(),
         },
     );
-    ctx.partition_states
-        .insert(tp(), (state.clone(), version));
+    ctx.partition_states.insert(tp(), (state.clone(), version));
     ctx
 }
 
@@ -126,7 +125,9 @@ async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
     *store.lose_next_reply.lock().unwrap() = true;
     let mut ctx = context(&[2, 3], &old, 10);
 
-    let update = update_state_in(&store, &mut ctx, &tp(), elect).await.unwrap();
+    let update = update_state_in(&store, &mut ctx, &tp(), elect)
+        .await
+        .unwrap();
 
     let elected = PartitionStateZnode::new(2, 6, vec![2], 7);
     assert_eq!(store.current(), (elected.clone(), 11));
@@ -136,7 +137,11 @@ async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
         "the controller's own election must be announced"
     );
     assert_eq!(ctx.partition_states[&tp()], (elected, 11));
-    assert_eq!(*store.writes.lock().unwrap(), 1, "adopted, not written again");
+    assert_eq!(
+        *store.writes.lock().unwrap(),
+        1,
+        "adopted, not written again"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +154,9 @@ async fn a_state_someone_else_wrote_meanwhile_is_announced_too() {
     store.overwrite(theirs.clone());
     let mut ctx = context(&[2, 3], &old, 10);
 
-    let update = update_state_in(&store, &mut ctx, &tp(), elect).await.unwrap();
+    let update = update_state_in(&store, &mut ctx, &tp(), elect)
+        .await
+        .unwrap();
 
     assert_eq!(ctx.partition_states[&tp()], (theirs, 11));
     assert_eq!(update, StateUpdate::Refreshed);
@@ -164,7 +171,9 @@ async fn a_leaders_isr_change_meanwhile_is_decided_again_and_written() {
     store.overwrite(PartitionStateZnode::new(1, 5, vec![1, 3], 3));
     let mut ctx = context(&[2, 3], &old, 10);
 
-    let update = update_state_in(&store, &mut ctx, &tp(), elect).await.unwrap();
+    let update = update_state_in(&store, &mut ctx, &tp(), elect)
+        .await
+        .unwrap();
 
     let elected = PartitionStateZnode::new(3, 6, vec![3], 7);
     assert_eq!(update, StateUpdate::Written);
@@ -178,7 +187,9 @@ async fn nothing_to_decide_writes_nothing() {
     let store = MemStore::new(state.clone(), 10);
     let mut ctx = context(&[2, 3], &state, 10);
 
-    let update = update_state_in(&store, &mut ctx, &tp(), elect).await.unwrap();
+    let update = update_state_in(&store, &mut ctx, &tp(), elect)
+        .await
+        .unwrap();
 
     assert_eq!(update, StateUpdate::Unchanged);
     assert_eq!(*store.writes.lock().unwrap(), 0);

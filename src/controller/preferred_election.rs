@@ -162,9 +162,9 @@ impl Controller {
             }
         }
         if !changed.is_empty() {
-            self.send_leader_and_isr_for_partitions(&changed, &[]).await;
+            self.send_leader_and_isr_for_partitions(&changed, &[]);
             let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-            self.send_update_metadata(&brokers, &changed, &[]).await;
+            self.send_update_metadata(&brokers, &changed, &[]);
         }
         Ok(outcome)
     }
