@@ -21,3 +21,5 @@ mod common;
 
 #[path = "controller_safety/stuck_broker.rs"]
 mod stuck_broker;
+#[path = "controller_safety/zk_write_retry.rs"]
+mod zk_write_retry;
