@@ -19,7 +19,13 @@
 
 mod common;
 
+#[path = "controller_safety/broker_bounce.rs"]
+mod broker_bounce;
+#[path = "controller_safety/restart.rs"]
+mod restart;
 #[path = "controller_safety/stuck_broker.rs"]
 mod stuck_broker;
+#[path = "controller_safety/topic_deletion.rs"]
+mod topic_deletion;
 #[path = "controller_safety/zk_write_retry.rs"]
 mod zk_write_retry;

@@ -84,6 +84,8 @@ pub struct ControllerContext {
     pub topics_being_deleted: BTreeSet<String>,
     /// Live brokers in controlled shutdown: never chosen as leaders.
     pub shutting_down: BTreeSet<i32>,
+    /// Where each replica of the topics being deleted stands.
+    pub replica_deletion: BTreeMap<(TopicPartition, i32), super::topic_deletion::ReplicaDeletion>,
     /// Partitions being reassigned: what their replicas (RS) add and remove.
     pub reassigning: BTreeMap<TopicPartition, super::reassignment::ReassigningReplicas>,
     /// The controller broker's inter.broker.listener.name: the endpoint used

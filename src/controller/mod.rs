@@ -8,6 +8,7 @@
 //! it (`event.rs`). Depends on `zk`, `protocol`, `model` (and `metadata` for
 //! the deletion marker); never on the network server or the replica room.
 
+mod broker_change;
 mod channel;
 mod channel_queue;
 mod context;
@@ -21,8 +22,11 @@ mod partition_state;
 mod preferred_election;
 mod reassignment;
 mod requests;
+mod topic_deletion;
 
-pub use handle::{ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType};
+pub use handle::{
+    ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType, UNKNOWN_BROKER_EPOCH,
+};
 pub use reassignment::{ReassignmentError, ReplicaAssignment};
 
 use std::collections::BTreeSet;
@@ -33,8 +37,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::{TopicPartition, ZkVersion};
 use crate::zk::{ControllerElection, ZkClient, ZkError, paths};
-use channel::{ChannelReport, ControllerChannelManager, ControllerRequest};
-use context::{ControllerContext, LiveBroker};
+use channel::{ControllerChannelManager, ControllerRequest};
+use context::ControllerContext;
 use event::ControllerEvent;
 use handle::{ActiveGuard, ControllerApiRequest};
 
@@ -286,50 +290,6 @@ impl Controller {
         self.on_topic_deletion().await
     }
 
-    async fn on_broker_change(&mut self) -> Result<(), ZkError> {
-        let mut registered = self.zk.get_all_brokers().await?;
-        let current: BTreeSet<i32> = registered.keys().copied().collect();
-        let known: BTreeSet<i32> = self.ctx.live_brokers.keys().copied().collect();
-        let dead: Vec<i32> = known.difference(&current).copied().collect();
-        let mut born = Vec::new();
-        for &id in current.difference(&known) {
-            if let Some(registration) = registered.remove(&id) {
-                let broker = LiveBroker::from_registration(registration);
-                let (host, port) = broker.endpoint_for(&self.settings.inter_broker_listener_name);
-                self.channels.add_broker(id, host, port);
-                self.ctx.live_brokers.insert(id, broker);
-                born.push(id);
-            }
-        }
-        for &id in &dead {
-            self.ctx.live_brokers.remove(&id);
-            self.ctx.shutting_down.remove(&id);
-            self.channels.remove_broker(id);
-        }
-        if born.is_empty() && dead.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(?born, ?dead, "broker change");
-        let unclean = self.settings.unclean_leader_election_enable;
-        let all = self.ctx.all_partitions();
-        let mut changed =
-            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
-        changed.extend(
-            partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?,
-        );
-        changed.extend(partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        // Leaders learn they lead before anyone's metadata points clients at
-        // them; then new brokers get the full picture and everyone the new
-        // broker list.
-        for id in &born {
-            self.send_leader_and_isr_for_broker(*id, None);
-        }
-        self.send_leader_and_isr_for_partitions(&changed, &born);
-        self.send_update_metadata(&brokers, &all, &[]);
-        Ok(())
-    }
-
     async fn on_topic_change(&mut self) -> Result<(), ZkError> {
         let current: BTreeSet<String> = self.zk.get_all_topics().await?.into_iter().collect();
         self.ctx.topics.retain(|name, _| current.contains(name));
@@ -362,48 +322,6 @@ impl Controller {
         Ok(())
     }
 
-    async fn on_topic_deletion(&mut self) -> Result<(), ZkError> {
-        let requested = self.zk.get_delete_topic_requests().await?;
-        for topic in requested {
-            if !self.settings.delete_topic_enable {
-                tracing::info!(%topic, "delete.topic.enable is false: ignoring deletion request");
-                self.delete_fenced(&[paths::admin_delete_topic(&topic)])
-                    .await?;
-                continue;
-            }
-            self.ctx.topics_being_deleted.insert(topic.clone());
-            if self.reassignment_blocks_deletion(&topic) {
-                continue;
-            }
-            let partitions = self.ctx.partitions_of(&topic);
-            let topic_id = self.ctx.topic_id(&topic);
-            // Every live replica stops and deletes its log.
-            let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
-                Default::default();
-            for tp in &partitions {
-                for &r in self.ctx.replicas(tp) {
-                    by_broker.entry(r).or_default().push(tp.clone());
-                }
-            }
-            for (broker, parts) in by_broker {
-                let request =
-                    requests::stop_replica_delete(&self.ctx, self.settings.broker_id, &parts);
-                self.send_reported(broker, ControllerRequest::StopReplica(request));
-            }
-            self.delete_topic_znodes_fenced(&topic).await?;
-            self.ctx.topics.remove(&topic);
-            self.ctx.partition_states.retain(|tp, _| tp.topic != topic);
-            self.ctx.reassigning.retain(|tp, _| tp.topic != topic);
-            self.ctx.topics_being_deleted.remove(&topic);
-            let deleted: Vec<(TopicPartition, uuid::Uuid)> =
-                partitions.into_iter().map(|tp| (tp, topic_id)).collect();
-            let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-            self.send_update_metadata(&brokers, &[], &deleted);
-            tracing::info!(%topic, "deleted topic");
-        }
-        Ok(())
-    }
-
     /// Leaders changed ISRs and left notifications: refresh those partitions and tell everyone.
     async fn on_isr_change(&mut self) -> Result<(), ZkError> {
         let notifications = self.zk.get_isr_change_notifications().await?;
@@ -428,27 +346,6 @@ impl Controller {
         self.on_reassignment_isr_change(&refreshed).await?;
         let paths: Vec<String> = notifications.iter().map(|n| paths::isr_change(n)).collect();
         self.delete_fenced(&paths).await
-    }
-
-    /// What a broker's channel reports: a StopReplica answer, or a broker
-    /// whose dropped queue must be made up for with its full state.
-    async fn on_channel_report(&mut self, report: ChannelReport) -> Result<(), ZkError> {
-        match report {
-            ChannelReport::Resync { broker } => {
-                if !self.ctx.is_live(broker) {
-                    return Ok(());
-                }
-                tracing::info!(
-                    broker,
-                    "broker answers again after its controller queue was dropped: sending it its full state"
-                );
-                self.send_leader_and_isr_for_broker(broker, None);
-                let all = self.ctx.all_partitions();
-                self.send_update_metadata(&[broker], &all, &[]);
-            }
-            ChannelReport::StopReplicaAnswered { .. } => {}
-        }
-        Ok(())
     }
 
     /// Queues `request` for `broker`, carrying that broker's epoch.
@@ -488,7 +385,7 @@ impl Controller {
                 .ctx
                 .all_partitions()
                 .into_iter()
-                .filter(|tp| self.ctx.replicas(tp).contains(&broker))
+                .filter(|tp| self.ctx.replicas(tp).contains(&broker) && !self.ctx.is_deleting(tp))
                 .collect(),
         };
         if hosted.is_empty() {

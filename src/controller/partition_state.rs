@@ -20,7 +20,7 @@ pub async fn initialize_new_partitions(
 ) -> Result<Vec<TopicPartition>, ZkError> {
     let mut done = Vec::new();
     for tp in partitions {
-        if ctx.partition_states.contains_key(tp) {
+        if ctx.partition_states.contains_key(tp) || ctx.is_deleting(tp) {
             continue;
         }
         let Some(elected) = new_partition_leader(ctx.replicas(tp), |b| ctx.is_eligible(b)) else {
@@ -315,7 +315,9 @@ pub async fn remove_dead_from_isr(
     let shrink: Vec<TopicPartition> = ctx
         .partition_states
         .iter()
-        .filter(|(_, (s, _))| ctx.is_live(s.leader) && s.isr.iter().any(|&r| !ctx.is_live(r)))
+        .filter(|(tp, (s, _))| {
+            ctx.is_live(s.leader) && s.isr.iter().any(|&r| !ctx.is_live(r)) && !ctx.is_deleting(tp)
+        })
         .map(|(tp, _)| tp.clone())
         .collect();
     let mut changed = Vec::new();

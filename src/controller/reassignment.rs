@@ -549,7 +549,7 @@ impl Controller {
             return Ok(());
         }
         tracing::info!(%topic, "reassignment done: resuming topic deletion");
-        self.on_topic_deletion().await
+        self.resume_deletions().await
     }
 
     /// `removed` replicas leave `tp` (whose replicas are now `replicas`): out

@@ -1,6 +1,7 @@
 //! StopReplica (key 5), versions 3-4: stop hosting partitions, deleting their
 //! logs when the controller asks (topic deletion).
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
 use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
 
@@ -17,6 +18,19 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: StopReplicaRequest,
 ) -> Option<StopReplicaResponse> {
+    if services
+        .controller
+        .is_broker_epoch_stale(request.broker_epoch)
+    {
+        tracing::warn!(
+            request_epoch = request.broker_epoch,
+            current = services.controller.broker_epoch(),
+            "refused StopReplica meant for an older registration of this broker"
+        );
+        return Some(
+            StopReplicaResponse::default().with_error_code(ResponseError::StaleBrokerEpoch.code()),
+        );
+    }
     let mut errors = Vec::new();
     for topic in &request.topic_states {
         for p in &topic.partition_states {
