@@ -2,10 +2,12 @@
 //! ControllerChannelManager): one bounded queue (`channel_queue.rs`) and one
 //! sender task per broker, sending LeaderAndIsr, UpdateMetadata and
 //! StopReplica over the Kafka protocol in order, retrying each request until
-//! it is answered or the broker is removed. The controller never waits on a
-//! broker; what it must learn (StopReplica answers for topic deletion, a
-//! dropped queue's broker answering again) comes back as `ChannelReport`s
-//! through a bounded channel into its event loop.
+//! it is answered or the broker is removed. A request is sent again only on
+//! a new connection after the old one failed, never while the broker may
+//! still be working on it. The controller never waits on a broker; what it
+//! must learn (StopReplica answers for topic deletion, a dropped queue's
+//! broker answering again) comes back as `ChannelReport`s through a bounded
+//! channel into its event loop.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -309,6 +311,10 @@ impl BrokerSender {
     }
 
     /// Sends `request` until the broker answers (`None`: stopped first).
+    /// A request is sent again only on a new connection, after the old one
+    /// failed: never while the broker may still be working on it (a large
+    /// LeaderAndIsr can take longer than controller.socket.timeout.ms, and
+    /// sending it again would only double the broker's work).
     async fn deliver(
         &self,
         connection: &mut Option<TcpStream>,
@@ -321,10 +327,10 @@ impl BrokerSender {
             let started = std::time::Instant::now();
             let attempt = tokio::select! {
                 _ = self.stop.cancelled() => return None,
-                r = tokio::time::timeout(self.socket_timeout, self.send_once(connection, request, *correlation_id)) => r,
+                r = self.send_once(connection, request, *correlation_id) => r,
             };
             match attempt {
-                Ok(Ok(answer)) => {
+                Ok(answer) => {
                     if answer.error_code != 0 {
                         tracing::warn!(
                             broker = self.broker_id,
@@ -341,16 +347,9 @@ impl BrokerSender {
                     );
                     return Some(answer);
                 }
-                Ok(Err(e)) => {
-                    tracing::debug!(broker = self.broker_id, request = request.name(), error = %e, "controller request failed; retrying");
+                Err(e) => {
+                    tracing::debug!(broker = self.broker_id, request = request.name(), error = %e, "controller request failed; reconnecting to send it again");
                 }
-                Err(_) => tracing::warn!(
-                    broker = self.broker_id,
-                    request = request.name(),
-                    timeout_ms = self.socket_timeout.as_millis() as u64,
-                    "controller request not answered within controller.socket.timeout.ms; \
-                     reconnecting and sending it again"
-                ),
             }
             *connection = None;
             tokio::select! {
@@ -361,6 +360,12 @@ impl BrokerSender {
         }
     }
 
+    /// One attempt on the current connection (a new one if there is none):
+    /// the answer, or why the connection is unusable. Connecting is bounded
+    /// by controller.socket.timeout.ms; so is a peer that stops
+    /// acknowledging at the TCP level (`set_liveness_timeouts`). A live
+    /// broker that is slow to answer is waited for, with a warning each
+    /// controller.socket.timeout.ms.
     async fn send_once(
         &self,
         connection: &mut Option<TcpStream>,
@@ -368,20 +373,97 @@ impl BrokerSender {
         correlation_id: i32,
     ) -> Result<Answer, ChannelError> {
         if connection.is_none() {
-            let stream = TcpStream::connect(&self.address).await?;
+            let stream =
+                tokio::time::timeout(self.socket_timeout, TcpStream::connect(&self.address))
+                    .await
+                    .map_err(|_| ChannelError::ConnectTimeout)??;
             stream.set_nodelay(true)?;
+            set_liveness_timeouts(&stream, self.socket_timeout)?;
             *connection = Some(stream);
         }
         let stream = connection.as_mut().expect("connected above");
         let frame = request.encode(correlation_id, &self.client_id)?;
         stream.write_all(&frame).await?;
-        let size = stream.read_i32().await?;
-        if size < 0 || size as usize > MAX_RESPONSE_BYTES {
-            return Err(ChannelError::BadFrame(size));
-        }
-        let mut buf = BytesMut::zeroed(size as usize);
-        stream.read_exact(&mut buf).await?;
-        Ok(request.decode_answer(correlation_id, buf.freeze())?)
+        let started = std::time::Instant::now();
+        let read = read_frame(stream);
+        tokio::pin!(read);
+        let buf = loop {
+            tokio::select! {
+                frame = &mut read => break frame?,
+                _ = tokio::time::sleep(self.socket_timeout) => tracing::warn!(
+                    broker = self.broker_id,
+                    request = request.name(),
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "controller request not answered yet; still waiting on the live connection"
+                ),
+            }
+        };
+        Ok(request.decode_answer(correlation_id, buf)?)
+    }
+}
+
+/// Reads one size-prefixed response frame.
+async fn read_frame(stream: &mut TcpStream) -> Result<bytes::Bytes, ChannelError> {
+    let size = stream.read_i32().await?;
+    if size < 0 || size as usize > MAX_RESPONSE_BYTES {
+        return Err(ChannelError::BadFrame(size));
+    }
+    let mut buf = BytesMut::zeroed(size as usize);
+    stream.read_exact(&mut buf).await?;
+    Ok(buf.freeze())
+}
+
+/// Makes a peer that stops acknowledging at the TCP level (its host died,
+/// the network dropped) fail the connection after about `timeout`: TCP
+/// keepalive probes while waiting for an answer, and a limit on how long
+/// sent data may stay unacknowledged (`TCP_USER_TIMEOUT`). A live broker
+/// that is merely busy keeps acknowledging, so its connection stays.
+#[cfg(target_os = "linux")]
+fn set_liveness_timeouts(stream: &TcpStream, timeout: Duration) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    let probe_secs = (timeout.as_secs() / 3).clamp(1, i32::MAX as u64) as libc::c_int;
+    let user_timeout_ms = timeout.as_millis().clamp(1, u32::MAX as u128) as libc::c_uint;
+    set_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, probe_secs)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, probe_secs)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3)?;
+    set_option(
+        fd,
+        libc::IPPROTO_TCP,
+        libc::TCP_USER_TIMEOUT,
+        user_timeout_ms,
+    )
+}
+
+/// Elsewhere only keepalive, with the system's timings.
+#[cfg(not(target_os = "linux"))]
+fn set_liveness_timeouts(stream: &TcpStream, _timeout: Duration) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    set_option(stream.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
+}
+
+fn set_option<T: Copy>(
+    fd: std::os::fd::RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: T,
+) -> std::io::Result<()> {
+    // SAFETY: `value` lives across the call and its size is passed along;
+    // `fd` is an open socket owned by the caller's stream.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -430,4 +512,10 @@ enum ChannelError {
     Protocol(#[from] ProtocolError),
     #[error("bad response frame size {0}")]
     BadFrame(i32),
+    #[error("could not connect within controller.socket.timeout.ms")]
+    ConnectTimeout,
 }
+
+#[cfg(test)]
+#[path = "channel_tests.rs"]
+mod tests;
