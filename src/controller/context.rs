@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::model::{ControllerEpoch, TopicPartition, ZkVersion};
 use crate::zk::{
-    BrokerAndEpoch, EndPoint, PartitionStateZnode, ZkClient, ZkError, decode_kafka_uuid,
+    BrokerAndEpoch, EndPoint, PartitionStateZnode, TopicZnode, ZkClient, ZkError, ZnodeJson,
+    decode_kafka_uuid, paths,
 };
 
 /// A live broker as its registration znode describes it.
@@ -69,6 +70,22 @@ impl LiveBroker {
 pub struct TopicInfo {
     pub topic_id: Uuid,
     pub assignment: BTreeMap<i32, Vec<i32>>,
+}
+
+impl TopicInfo {
+    /// The assignment and id of a topic znode (a nil id if it has none).
+    pub fn from_znode(znode: TopicZnode) -> TopicInfo {
+        let topic_id = znode
+            .topic_id
+            .as_deref()
+            .and_then(decode_kafka_uuid)
+            .map(Uuid::from_bytes)
+            .unwrap_or_else(Uuid::nil);
+        TopicInfo {
+            topic_id,
+            assignment: znode.assignment().clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -149,19 +166,7 @@ impl ControllerContext {
 
     /// Reads one topic's assignment and id; `None` if it does not exist.
     pub async fn read_topic(zk: &ZkClient, name: &str) -> Result<Option<TopicInfo>, ZkError> {
-        let Some(znode) = zk.get_topic(name).await? else {
-            return Ok(None);
-        };
-        let topic_id = znode
-            .topic_id
-            .as_deref()
-            .and_then(decode_kafka_uuid)
-            .map(Uuid::from_bytes)
-            .unwrap_or_else(Uuid::nil);
-        Ok(Some(TopicInfo {
-            topic_id,
-            assignment: znode.assignment().clone(),
-        }))
+        Ok(zk.get_topic(name).await?.map(TopicInfo::from_znode))
     }
 
     /// Loads the whole state from ZooKeeper (Kafka's initializeControllerContext).
@@ -179,17 +184,22 @@ impl ControllerContext {
             ctx.live_brokers
                 .insert(id, LiveBroker::from_registration(broker));
         }
-        for name in zk.get_all_topics().await? {
-            if let Some(info) = Self::read_topic(zk, &name).await? {
-                for &p in info.assignment.keys() {
-                    if let Some(state) = zk.get_partition_state(&name, p).await? {
-                        ctx.partition_states
-                            .insert(TopicPartition::new(name.clone(), p), state);
-                    }
-                }
-                ctx.topics.insert(name, info);
+        // Few round trips (multi-reads), not one per topic and partition:
+        // a new controller of thousands of partitions is in charge sooner.
+        let names = zk.get_all_topics().await?;
+        let topic_paths: Vec<String> = names.iter().map(|t| paths::topic(t)).collect();
+        for ((name, path), data) in names
+            .into_iter()
+            .zip(&topic_paths)
+            .zip(zk.get_data_many(&topic_paths).await?)
+        {
+            if let Some((bytes, _)) = data {
+                let znode = TopicZnode::decode(path, &bytes)?;
+                ctx.topics.insert(name, TopicInfo::from_znode(znode));
             }
         }
+        let partitions = ctx.all_partitions();
+        ctx.partition_states = zk.get_partition_states(&partitions).await?;
         ctx.topics_being_deleted = zk.get_delete_topic_requests().await?.into_iter().collect();
         Ok(ctx)
     }

@@ -12,8 +12,8 @@ use super::ControllerRequest;
 use super::context::ControllerContext;
 use super::election::controlled_shutdown_leader;
 use super::handle::ControllerApiError;
-use super::partition_state::update_state;
 use super::requests;
+use super::state_write::update_states;
 use crate::model::TopicPartition;
 use crate::zk::{PartitionStateZnode, ZkError};
 
@@ -52,18 +52,18 @@ impl Controller {
             })
             .map(|(tp, _)| tp.clone())
             .collect();
+        let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = hosted
+            .iter()
+            .cloned()
+            .partition(|tp| self.ctx.partition_states[tp].0.leader == broker_id);
+        let decide =
+            |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
+                next_state(ctx, tp, current, broker_id, &shutting_down)
+            };
         let mut moved = Vec::new();
         let mut shrunk = Vec::new();
-        let mut followed = Vec::new();
-        for tp in hosted {
-            let was_leader = self.ctx.partition_states[&tp].0.leader == broker_id;
-            if !was_leader {
-                followed.push(tp.clone());
-            }
-            let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
-                next_state(ctx, &tp, current, broker_id, &shutting_down)
-            };
-            let update = update_state(&self.zk, &mut self.ctx, &tp, decide).await?;
+        for (tp, update) in update_states(&self.zk, &mut self.ctx, &hosted, decide).await? {
+            let was_leader = led.contains(&tp);
             if update.written() && was_leader {
                 tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
                 moved.push(tp);

@@ -22,6 +22,7 @@ mod partition_state;
 mod preferred_election;
 mod reassignment;
 mod requests;
+mod state_write;
 mod topic_deletion;
 
 pub use handle::{
@@ -334,9 +335,10 @@ impl Controller {
             .await?
             .into_iter()
             .collect();
+        let partitions: Vec<TopicPartition> = partitions.into_iter().collect();
         let mut refreshed = Vec::new();
-        for tp in partitions {
-            if let Some(state) = self.zk.get_partition_state(&tp.topic, tp.partition).await? {
+        for (tp, state) in self.zk.get_partition_states(&partitions).await? {
+            if self.ctx.topics.contains_key(&tp.topic) {
                 self.ctx.partition_states.insert(tp.clone(), state);
                 refreshed.push(tp);
             }

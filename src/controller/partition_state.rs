@@ -7,18 +7,24 @@
 //! multi with a check op): a deposed controller gets `ZkError::ControllerMoved`
 //! and resigns.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::context::ControllerContext;
 use super::election::{new_partition_leader, offline_partition_leader};
-use crate::model::{TopicPartition, ZkVersion};
+use tokio::task::JoinSet;
+
+use super::state_write::{PIPELINE_DEPTH, update_states};
+use crate::model::TopicPartition;
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
-/// Creates state znodes for partitions that have none. Returns those now initialised.
+/// Creates state znodes for partitions that have none (up to
+/// `PIPELINE_DEPTH` at a time). Returns those now initialised.
 pub async fn initialize_new_partitions(
     zk: &ZkClient,
     ctx: &mut ControllerContext,
     partitions: &[TopicPartition],
 ) -> Result<Vec<TopicPartition>, ZkError> {
-    let mut done = Vec::new();
+    let mut planned = Vec::new();
     for tp in partitions {
         if ctx.partition_states.contains_key(tp) || ctx.is_deleting(tp) {
             continue;
@@ -28,221 +34,53 @@ pub async fn initialize_new_partitions(
             continue;
         };
         let state = PartitionStateZnode::new(elected.leader, 0, elected.isr, ctx.epoch);
-        match zk
-            .create_partition_state_fenced(&tp.topic, tp.partition, &state, ctx.epoch_zk_version)
-            .await
-        {
-            Ok(_version) => {
-                ctx.partition_states.insert(tp.clone(), (state, 0));
+        planned.push((tp.clone(), state));
+    }
+    let mut done = Vec::with_capacity(planned.len());
+    let mut pending = planned.into_iter();
+    let mut in_flight = JoinSet::new();
+    loop {
+        while in_flight.len() < PIPELINE_DEPTH {
+            let Some((tp, state)) = pending.next() else {
+                break;
+            };
+            let (zk, epoch_zk_version) = (zk.clone(), ctx.epoch_zk_version);
+            in_flight.spawn(async move {
+                let created = zk
+                    .create_partition_state_fenced(
+                        &tp.topic,
+                        tp.partition,
+                        &state,
+                        epoch_zk_version,
+                    )
+                    .await;
+                (tp, state, created)
+            });
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
+        let (tp, state, created) = joined.expect("a partition state creation panicked");
+        match created {
+            Ok(version) => {
+                ctx.partition_states.insert(tp.clone(), (state, version));
             }
             Err(ZkError::NodeExists { .. }) => {
-                // Written by an earlier controller: take what is there.
+                // Written by an earlier controller (or by our own attempt
+                // whose reply was lost): take what is there.
                 if let Some(existing) = zk.get_partition_state(&tp.topic, tp.partition).await? {
                     ctx.partition_states.insert(tp.clone(), existing);
                 }
             }
             Err(e) => return Err(e),
         }
-        tracing::info!(partition = %tp, leader = ctx.partition_states[tp].0.leader, "partition online");
-        done.push(tp.clone());
+        if let Some((state, _)) = ctx.partition_states.get(&tp) {
+            tracing::info!(partition = %tp, leader = state.leader, "partition online");
+            done.push(tp);
+        }
     }
+    done.sort();
     Ok(done)
-}
-
-/// How often a decision is retried on fresh state after the state znode
-/// changed under the controller (a leader's ISR change, typically).
-const CONFLICT_ATTEMPTS: usize = 3;
-
-/// Where the partition states are written: ZooKeeper, each write a
-/// conditional set fenced on the controller epoch (`FencedStates`); unit tests
-/// use an in-memory store.
-pub(super) trait StateStore {
-    /// Writes `next` if the state's zkVersion is still `expected`; returns the
-    /// new zkVersion, or `ZkError::BadVersion`.
-    async fn write(
-        &self,
-        tp: &TopicPartition,
-        next: &PartitionStateZnode,
-        expected: ZkVersion,
-    ) -> Result<ZkVersion, ZkError>;
-
-    /// The state and its zkVersion, `None` if the znode is gone.
-    async fn read(
-        &self,
-        tp: &TopicPartition,
-    ) -> Result<Option<(PartitionStateZnode, ZkVersion)>, ZkError>;
-}
-
-/// The partition state znodes in ZooKeeper, written fenced on `/controller_epoch`.
-pub(super) struct FencedStates<'a> {
-    pub zk: &'a ZkClient,
-    pub epoch_zk_version: ZkVersion,
-}
-
-impl StateStore for FencedStates<'_> {
-    async fn write(
-        &self,
-        tp: &TopicPartition,
-        next: &PartitionStateZnode,
-        expected: ZkVersion,
-    ) -> Result<ZkVersion, ZkError> {
-        self.zk
-            .update_partition_state_fenced(
-                &tp.topic,
-                tp.partition,
-                next,
-                expected,
-                self.epoch_zk_version,
-            )
-            .await
-    }
-
-    async fn read(
-        &self,
-        tp: &TopicPartition,
-    ) -> Result<Option<(PartitionStateZnode, ZkVersion)>, ZkError> {
-        self.zk.get_partition_state(&tp.topic, tp.partition).await
-    }
-}
-
-/// What `update_state` came to for one partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum StateUpdate {
-    /// Nothing to do: the state is what brokers were last told.
-    Unchanged,
-    /// The decision is the partition's state now.
-    Written,
-    /// The state znode changed under the controller and the decision no
-    /// longer applies; the state read back is new to brokers.
-    Refreshed,
-}
-
-impl StateUpdate {
-    /// The partition's state differs from what brokers were last told: it
-    /// must be announced (LeaderAndIsr, UpdateMetadata), whoever wrote it.
-    pub fn changed(self) -> bool {
-        self != StateUpdate::Unchanged
-    }
-
-    pub fn written(self) -> bool {
-        self == StateUpdate::Written
-    }
-}
-
-/// Decides the next state of `tp` from its current one with `decide` (`None`:
-/// leave it) and writes it conditionally; on a version conflict re-reads and
-/// decides again, up to `CONFLICT_ATTEMPTS` times.
-pub(super) async fn update_state(
-    zk: &ZkClient,
-    ctx: &mut ControllerContext,
-    tp: &TopicPartition,
-    decide: impl Fn(&ControllerContext, &PartitionStateZnode) -> Option<PartitionStateZnode>,
-) -> Result<StateUpdate, ZkError> {
-    let store = FencedStates {
-        zk,
-        epoch_zk_version: ctx.epoch_zk_version,
-    };
-    update_state_in(&store, ctx, tp, decide).await
-}
-
-/// `update_state` on any store. The outcome does not depend on who won the
-/// compare-and-set: a state found already written as decided (our own
-/// earlier attempt, its reply lost) counts as written, and a state someone
-/// else wrote meanwhile counts as changed, so either is announced.
-pub(super) async fn update_state_in(
-    store: &impl StateStore,
-    ctx: &mut ControllerContext,
-    tp: &TopicPartition,
-    decide: impl Fn(&ControllerContext, &PartitionStateZnode) -> Option<PartitionStateZnode>,
-) -> Result<StateUpdate, ZkError> {
-    let Some((_, start_version)) = ctx.partition_states.get(tp) else {
-        return Ok(StateUpdate::Unchanged);
-    };
-    let start_version = *start_version;
-    let changed_meanwhile = |ctx: &ControllerContext| {
-        if ctx
-            .partition_states
-            .get(tp)
-            .is_some_and(|(_, v)| *v != start_version)
-        {
-            StateUpdate::Refreshed
-        } else {
-            StateUpdate::Unchanged
-        }
-    };
-    for _ in 0..CONFLICT_ATTEMPTS {
-        let Some((current, _)) = ctx.partition_states.get(tp) else {
-            return Ok(StateUpdate::Unchanged);
-        };
-        let Some(next) = decide(ctx, current) else {
-            return Ok(changed_meanwhile(ctx));
-        };
-        match write_state(store, ctx, tp, next).await? {
-            WriteOutcome::Written => return Ok(StateUpdate::Written),
-            WriteOutcome::Conflict => {}
-            WriteOutcome::Gone => return Ok(StateUpdate::Unchanged),
-        }
-    }
-    Ok(changed_meanwhile(ctx))
-}
-
-/// What one conditional write came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WriteOutcome {
-    /// The znode holds what we wrote (now in the context).
-    Written,
-    /// It holds something else (now in the context): decide again.
-    Conflict,
-    /// The znode is gone (its topic was deleted).
-    Gone,
-}
-
-/// After a BadVersion, the state read back: if it is exactly what we tried
-/// to write, our own attempt landed before its reply was lost (the client
-/// retries a write after ConnectionLoss) and we adopt its version (Kafka's
-/// `checkLeaderAndIsrZkData`).
-fn is_our_write(
-    next: &PartitionStateZnode,
-    fresh: &Option<(PartitionStateZnode, ZkVersion)>,
-) -> bool {
-    fresh.as_ref().is_some_and(|(state, _)| state == next)
-}
-
-/// Writes `next` over the state of `tp` if nobody changed it since we read it;
-/// on a conflict re-reads (into the context), so the caller can decide again.
-async fn write_state(
-    store: &impl StateStore,
-    ctx: &mut ControllerContext,
-    tp: &TopicPartition,
-    next: PartitionStateZnode,
-) -> Result<WriteOutcome, ZkError> {
-    let Some((_, version)) = ctx.partition_states.get(tp) else {
-        return Ok(WriteOutcome::Gone);
-    };
-    match store.write(tp, &next, *version).await {
-        Ok(new_version) => {
-            ctx.partition_states.insert(tp.clone(), (next, new_version));
-            Ok(WriteOutcome::Written)
-        }
-        Err(ZkError::BadVersion { .. }) => {
-            let fresh = store.read(tp).await?;
-            if is_our_write(&next, &fresh) {
-                tracing::info!(partition = %tp, "partition state already holds our write (its reply was lost); adopting it");
-                ctx.partition_states
-                    .insert(tp.clone(), fresh.expect("checked by is_our_write"));
-                return Ok(WriteOutcome::Written);
-            }
-            tracing::warn!(partition = %tp, "partition state changed under the controller; re-read");
-            match fresh {
-                Some(fresh) => {
-                    ctx.partition_states.insert(tp.clone(), fresh);
-                    Ok(WriteOutcome::Conflict)
-                }
-                None => Ok(WriteOutcome::Gone),
-            }
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// Elects leaders for partitions whose leader is not live. Returns the partitions changed.
@@ -259,50 +97,52 @@ pub async fn elect_offline_partitions(
         })
         .map(|(tp, _)| tp.clone())
         .collect();
-    let mut changed = Vec::new();
-    for tp in offline {
-        let unclean_allowed = unclean_leader_election_enable(zk, &tp.topic, unclean_allowed).await;
-        let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
-            if ctx.is_live(current.leader) {
-                return None;
-            }
-            let elected = offline_partition_leader(
-                ctx.replicas(&tp),
-                &current.isr,
-                |b| ctx.is_eligible(b),
-                unclean_allowed,
-            );
-            match elected {
-                Some(e) => Some(PartitionStateZnode::new(
-                    e.leader,
-                    current.leader_epoch + 1,
-                    e.isr,
-                    ctx.epoch,
-                )),
-                None if current.leader == -1 => None,
-                // Kafka keeps the last ISR member in the ISR of an offline
-                // partition, so it can lead again when it returns.
-                None => Some(PartitionStateZnode::new(
-                    -1,
-                    current.leader_epoch + 1,
-                    current.isr.clone(),
-                    ctx.epoch,
-                )),
-            }
-        };
-        let update = update_state(zk, ctx, &tp, decide).await?;
-        if update.changed() {
-            let leader = ctx.partition_states[&tp].0.leader;
-            if !update.written() {
-                tracing::info!(partition = %tp, leader, "partition state was changed by another writer; announcing it");
-            } else if leader >= 0 {
-                let state = &ctx.partition_states[&tp].0;
-                tracing::info!(partition = %tp, leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "elected new leader");
-            } else {
-                tracing::warn!(partition = %tp, "no live ISR member: partition offline");
-            }
-            changed.push(tp);
+    if offline.is_empty() {
+        return Ok(Vec::new());
+    }
+    let unclean = unclean_leader_election_enable(zk, &offline, unclean_allowed).await;
+    let decide = |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
+        if ctx.is_live(current.leader) {
+            return None;
         }
+        let elected = offline_partition_leader(
+            ctx.replicas(tp),
+            &current.isr,
+            |b| ctx.is_eligible(b),
+            unclean.get(&tp.topic).copied().unwrap_or(unclean_allowed),
+        );
+        match elected {
+            Some(e) => Some(PartitionStateZnode::new(
+                e.leader,
+                current.leader_epoch + 1,
+                e.isr,
+                ctx.epoch,
+            )),
+            None if current.leader == -1 => None,
+            // Kafka keeps the last ISR member in the ISR of an offline
+            // partition, so it can lead again when it returns.
+            None => Some(PartitionStateZnode::new(
+                -1,
+                current.leader_epoch + 1,
+                current.isr.clone(),
+                ctx.epoch,
+            )),
+        }
+    };
+    let mut changed = Vec::new();
+    for (tp, update) in update_states(zk, ctx, &offline, decide).await? {
+        if !update.changed() {
+            continue;
+        }
+        let state = &ctx.partition_states[&tp].0;
+        if !update.written() {
+            tracing::info!(partition = %tp, leader = state.leader, "partition state was changed by another writer; announcing it");
+        } else if state.leader >= 0 {
+            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "elected new leader");
+        } else {
+            tracing::warn!(partition = %tp, "no live ISR member: partition offline");
+        }
+        changed.push(tp);
     }
     Ok(changed)
 }
@@ -320,29 +160,28 @@ pub async fn remove_dead_from_isr(
         })
         .map(|(tp, _)| tp.clone())
         .collect();
+    let decide = |ctx: &ControllerContext, _: &TopicPartition, current: &PartitionStateZnode| {
+        if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
+            return None;
+        }
+        let isr: Vec<i32> = current
+            .isr
+            .iter()
+            .copied()
+            .filter(|&r| ctx.is_live(r))
+            .collect();
+        Some(PartitionStateZnode::new(
+            current.leader,
+            current.leader_epoch + 1,
+            isr,
+            ctx.epoch,
+        ))
+    };
     let mut changed = Vec::new();
-    for tp in shrink {
-        let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
-            if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
-                return None;
-            }
-            let isr: Vec<i32> = current
-                .isr
-                .iter()
-                .copied()
-                .filter(|&r| ctx.is_live(r))
-                .collect();
-            Some(PartitionStateZnode::new(
-                current.leader,
-                current.leader_epoch + 1,
-                isr,
-                ctx.epoch,
-            ))
-        };
-        let update = update_state(zk, ctx, &tp, decide).await?;
+    for (tp, update) in update_states(zk, ctx, &shrink, decide).await? {
         if update.changed() {
-            let state = &ctx.partition_states[&tp].0;
             if update.written() {
+                let state = &ctx.partition_states[&tp].0;
                 tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
             }
             changed.push(tp);
@@ -351,25 +190,40 @@ pub async fn remove_dead_from_isr(
     Ok(changed)
 }
 
-/// `unclean.leader.election.enable` for `topic` as Kafka's controller reads
-/// it when electing: the topic's override (`/config/topics/<t>`), else the
-/// cluster default (`/config/brokers/<default>`), else `static_value`. An
-/// unreadable znode counts as unset.
-async fn unclean_leader_election_enable(zk: &ZkClient, topic: &str, static_value: bool) -> bool {
+/// `unclean.leader.election.enable` for the topics of `partitions`, as
+/// Kafka's controller reads it when electing: each topic's override
+/// (`/config/topics/<t>`), else the cluster default
+/// (`/config/brokers/<default>`, read once), else `static_value`. An
+/// unreadable znode counts as unset. One read per topic, not per partition.
+async fn unclean_leader_election_enable(
+    zk: &ZkClient,
+    partitions: &[TopicPartition],
+    static_value: bool,
+) -> BTreeMap<String, bool> {
     const KEY: &str = "unclean.leader.election.enable";
-    let topic_config = zk.get_topic_config(topic).await.unwrap_or_default();
-    let value = match topic_config.get(KEY) {
-        Some(v) => Some(v.clone()),
-        None => zk
-            .get_broker_config("<default>")
-            .await
-            .unwrap_or_default()
-            .get(KEY)
-            .cloned(),
-    };
-    value.map_or(static_value, |v| v.trim().eq_ignore_ascii_case("true"))
+    let parse = |v: &str| v.trim().eq_ignore_ascii_case("true");
+    let topics: BTreeSet<&str> = partitions.iter().map(|tp| tp.topic.as_str()).collect();
+    let mut cluster_default: Option<bool> = None;
+    let mut decided = BTreeMap::new();
+    for topic in topics {
+        let topic_config = zk.get_topic_config(topic).await.unwrap_or_default();
+        let value = match topic_config.get(KEY) {
+            Some(v) => parse(v),
+            None => match cluster_default {
+                Some(v) => v,
+                None => {
+                    let v = zk
+                        .get_broker_config("<default>")
+                        .await
+                        .unwrap_or_default()
+                        .get(KEY)
+                        .map_or(static_value, |v| parse(v));
+                    cluster_default = Some(v);
+                    v
+                }
+            },
+        };
+        decided.insert(topic.to_owned(), value);
+    }
+    decided
 }
-
-#[cfg(test)]
-#[path = "partition_state_tests.rs"]
-mod tests;

@@ -28,8 +28,8 @@ use super::channel::ControllerRequest;
 use super::context::ControllerContext;
 use super::handle::ControllerHandle;
 use super::handle::{ControllerApiError, ControllerApiRequest};
-use super::partition_state::update_state;
 use super::requests;
+use super::state_write::update_state;
 use crate::model::TopicPartition;
 use crate::zk::{
     PartitionStateZnode, ReassignPartitions, TopicZnode, ZkError, ZkOp, ZnodeJson, paths,
