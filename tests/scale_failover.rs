@@ -86,6 +86,28 @@ fn measure(
     since.elapsed()
 }
 
+/// Waits until broker `at`'s metadata shows every one of `replicas` in the
+/// ISR of every partition.
+fn wait_full_isr(cluster: &TestCluster, at: i32, topics: &[&str], replicas: &[i32]) {
+    wait_until_ok(
+        &format!("every partition's ISR to hold {replicas:?}"),
+        SETUP_TIMEOUT,
+        || {
+            let meta = fetch_metadata(port_of(cluster, at), topics)?;
+            let short = meta
+                .partitions
+                .values()
+                .filter(|p| !replicas.iter().all(|r| p.isr.contains(r)))
+                .count();
+            if short == 0 {
+                Ok(())
+            } else {
+                Err(format!("{short} partitions with a short ISR"))
+            }
+        },
+    );
+}
+
 #[test]
 fn every_partition_gets_a_live_leader_after_the_controller_then_a_broker_dies() {
     let total = partitions();
@@ -130,19 +152,7 @@ fn every_partition_gets_a_live_leader_after_the_controller_then_a_broker_dies() 
         SETUP_TIMEOUT,
         "every partition to have a leader after creation",
     );
-    wait_until_ok(
-        "every partition's ISR to hold all three replicas",
-        SETUP_TIMEOUT,
-        || {
-            let meta = fetch_metadata(port_of(&cluster, controller_id), &topic_refs)?;
-            let short = meta.partitions.values().filter(|p| p.isr.len() < 3).count();
-            if short == 0 {
-                Ok(())
-            } else {
-                Err(format!("{short} partitions with a short ISR"))
-            }
-        },
-    );
+    wait_full_isr(&cluster, controller_id, &topic_refs, &ALL);
     steps.push((
         format!("create {total} partitions (RF 3)"),
         started.elapsed(),
@@ -164,9 +174,20 @@ fn every_partition_gets_a_live_leader_after_the_controller_then_a_broker_dies() 
         ),
     );
     steps.push((format!("SIGKILL controller {controller_id}"), took));
+    eprintln!(
+        "controller {controller_id} killed: every partition led by a live broker after {:.1} s",
+        took.as_secs_f64()
+    );
     let new_controller = wait_until("a new controller", FAILOVER_TIMEOUT, || {
         controller(&cluster.chroot).filter(|c| *c != controller_id)
     });
+
+    // Every partition's ISR must hold both survivors again (lagging
+    // followers may have left it meanwhile), or killing one of them leaves
+    // partitions without a clean leader, as Kafka would.
+    let rejoined = Instant::now();
+    wait_full_isr(&cluster, new_controller, &topic_refs, &live);
+    steps.push(("survivors back in every ISR".to_owned(), rejoined.elapsed()));
 
     // Then another broker (not the new controller).
     let victim = *live.iter().find(|&&b| b != new_controller).unwrap();

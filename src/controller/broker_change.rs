@@ -72,9 +72,8 @@ impl Controller {
             self.ctx.shutting_down.remove(&id);
             self.channels.remove_broker(id);
         }
-        let mut changed = Vec::new();
         if !gone.is_empty() {
-            changed.extend(self.on_broker_failure(&gone).await?);
+            self.on_broker_failure(&gone).await?;
         }
         // Then born, like a new broker.
         let arrived: Vec<i32> = change.born.iter().chain(&change.bounced).copied().collect();
@@ -85,9 +84,8 @@ impl Controller {
         }
         let unclean = self.settings.unclean_leader_election_enable;
         let all = self.ctx.all_partitions();
-        changed.extend(
-            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?,
-        );
+        let mut changed =
+            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
         changed.extend(
             partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?,
         );
@@ -97,8 +95,6 @@ impl Controller {
         for &id in &arrived {
             self.send_leader_and_isr_for_broker(id, None);
         }
-        changed.sort();
-        changed.dedup();
         self.send_leader_and_isr_for_partitions(&changed, &arrived);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &all, &[]);
@@ -107,17 +103,31 @@ impl Controller {
         self.resume_deletions().await
     }
 
-    /// `brokers` are gone (dead, or an old incarnation of a bounced one):
-    /// elect new leaders for what they led, take them out of ISRs, and mark
-    /// their replica deletions in flight as failed. Returns the partitions
-    /// whose state changed.
-    async fn on_broker_failure(&mut self, brokers: &[i32]) -> Result<Vec<TopicPartition>, ZkError> {
+    /// `brokers` are gone (dead, or an old incarnation of a bounced one).
+    /// As Kafka's `onBrokerFailure`, in two announced steps: new leaders for
+    /// what they led (so clients can use them as soon as the new leaders
+    /// applied those), then their removal from the ISRs of what they
+    /// followed. Their replica deletions in flight are marked failed.
+    async fn on_broker_failure(&mut self, brokers: &[i32]) -> Result<(), ZkError> {
         let unclean = self.settings.unclean_leader_election_enable;
-        let mut changed =
+        let elected =
             partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?;
-        changed.extend(partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?);
+        self.announce_partitions(&elected);
+        let shrunk = partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?;
+        self.announce_partitions(&shrunk);
         self.ctx.fail_replica_deletions_on(brokers);
-        Ok(changed)
+        Ok(())
+    }
+
+    /// LeaderAndIsr for `partitions` to their live replicas, then
+    /// UpdateMetadata for them to every live broker.
+    fn announce_partitions(&self, partitions: &[TopicPartition]) {
+        if partitions.is_empty() {
+            return;
+        }
+        self.send_leader_and_isr_for_partitions(partitions, &[]);
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&brokers, partitions, &[]);
     }
 
     fn add_live_broker(&mut self, registration: BrokerAndEpoch) {

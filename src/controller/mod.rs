@@ -272,21 +272,38 @@ impl Controller {
     /// A new controller: bring every partition online it can, then tell every broker everything.
     async fn on_failover(&mut self) -> Result<(), ZkError> {
         let all = self.ctx.all_partitions();
-        partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
-        partition_state::elect_offline_partitions(
-            &self.zk,
-            &mut self.ctx,
-            self.settings.unclean_leader_election_enable,
-        )
-        .await?;
-        partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?;
+        let unclean = self.settings.unclean_leader_election_enable;
+        let mut changed =
+            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
+        changed.extend(
+            partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?,
+        );
+        changed.extend(partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?);
+        changed.sort();
+        changed.dedup();
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        // LeaderAndIsr before UpdateMetadata (each broker's queue is ordered):
-        // clients must not see a leader that does not know it leads yet.
+        // LeaderAndIsr before UpdateMetadata (each broker's queue is
+        // ordered): clients must not see a leader that does not know it
+        // leads yet. What this failover changed goes first, so clients can
+        // use the new leaders as soon as those few are applied; then every
+        // broker's metadata; then every broker's full state (Kafka's replica
+        // state machine start-up), which at thousands of partitions takes
+        // brokers seconds to apply.
+        self.send_leader_and_isr_for_partitions(&changed, &[]);
+        self.send_update_metadata(&brokers, &all, &[]);
+        let changed: BTreeSet<TopicPartition> = changed.into_iter().collect();
         for &broker in &brokers {
-            self.send_leader_and_isr_for_broker(broker, None);
+            let rest: Vec<TopicPartition> = all
+                .iter()
+                .filter(|tp| {
+                    !changed.contains(*tp)
+                        && self.ctx.replicas(tp).contains(&broker)
+                        && !self.ctx.is_deleting(tp)
+                })
+                .cloned()
+                .collect();
+            self.send_leader_and_isr_for_broker(broker, Some(&rest));
         }
-        self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[]);
         self.resume_reassignments().await?;
         self.on_topic_deletion().await
     }
