@@ -4,7 +4,8 @@
 //! led by a live broker in every live broker's metadata within the
 //! ZooKeeper session timeout plus 10 s. The time each step took is printed
 //! (a table on stderr; `--nocapture` shows it); only the bound is
-//! asserted. `scripts/scale_failover.sh` runs it repeatedly.
+//! asserted. Loop it to look for rare failures, e.g.
+//! `for i in $(seq 10); do cargo test --test scale_failover -- --nocapture; done`.
 //!
 //! SCALE_PARTITIONS overrides the partition count (default 3000).
 
