@@ -27,14 +27,14 @@ impl Controller {
         if !self.ctx.is_live(broker_id) {
             return Ok(Err(ControllerApiError::BrokerNotAvailable(broker_id)));
         }
-        if broker_epoch >= 0
-            && let Some(current) = self.zk.get_broker_and_epoch(broker_id).await?
-            && broker_epoch < current.epoch
-        {
+        // Kafka's check against the epoch the controller knows: a request
+        // from an older registration of this broker is refused.
+        let current = self.ctx.broker_epoch(broker_id);
+        if broker_epoch >= 0 && broker_epoch < current {
             return Ok(Err(ControllerApiError::StaleBrokerEpoch {
                 broker: broker_id,
                 request: broker_epoch,
-                current: current.epoch,
+                current,
             }));
         }
         self.ctx.shutting_down.insert(broker_id);
