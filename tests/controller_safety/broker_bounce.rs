@@ -10,8 +10,9 @@ use kafka_protocol::messages::stop_replica_request::{
     StopReplicaPartitionState, StopReplicaTopicState,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, LeaderAndIsrRequest, LeaderAndIsrResponse, StopReplicaRequest,
-    StopReplicaResponse, UpdateMetadataRequest, UpdateMetadataResponse,
+    ApiKey, BrokerId, ControlledShutdownRequest, ControlledShutdownResponse, LeaderAndIsrRequest,
+    LeaderAndIsrResponse, StopReplicaRequest, StopReplicaResponse, UpdateMetadataRequest,
+    UpdateMetadataResponse,
 };
 
 use crate::common::cluster::*;
@@ -149,6 +150,18 @@ fn brokers_refuse_controller_requests_for_an_older_registration() {
     // The broker kept its metadata: the refused UpdateMetadata had none.
     let meta = fetch_metadata(port, &[]).unwrap();
     assert_eq!(meta.brokers, ALL.into());
+    // The controller refuses a controlled shutdown for an older registration.
+    let request = ControlledShutdownRequest::default()
+        .with_broker_id(BrokerId(target))
+        .with_broker_epoch(older);
+    let response: ControlledShutdownResponse = exchange(
+        port_of(&cluster, controller_id),
+        ApiKey::ControlledShutdown,
+        3,
+        &request,
+    )
+    .unwrap();
+    assert_eq!(response.error_code, STALE_BROKER_EPOCH);
     // Unknown (-1), the current epoch and a newer one are accepted.
     for epoch in [-1, current, current + 1] {
         assert_eq!(stop_replica(epoch), Ok(0), "broker epoch {epoch}");
