@@ -25,12 +25,17 @@
 //!   ZooKeeper every 200 ms), never two brokers claiming the group at once
 //!   (DescribeGroups to every broker every 100 ms), metadata agreeing with
 //!   ZooKeeper at the end.
+//! - The end (`faults/final_check.rs`): everything healed, the workload
+//!   stopped, full ISRs awaited, every partition read back, every check run.
 //! - Report (`faults/report.rs`): faults by kind with recovery p50 / max,
 //!   and every check's count; written to `target/tmp/faults-<seed>-*.md`.
+//!   Checks of the checker itself: `faults/checker_tests.rs`.
 //!
 //! CI runs [`CI_FAULTS`] faults with [`CI_SEED`]. `scripts/faults.sh` runs
 //! longer ones: SLUICE_FAULTS (count), SLUICE_FAULT_SEED (seed),
-//! SLUICE_FAULT_KINDS (comma-separated kind names, default all).
+//! SLUICE_FAULT_KINDS (comma-separated kind names, default all),
+//! SLUICE_FAULT_CONTINUE=1 (go on after a fault the cluster did not recover
+//! from; by default the run stops injecting there and checks).
 
 mod common;
 
@@ -74,6 +79,8 @@ struct Settings {
     seed: u64,
     faults: usize,
     kinds: Vec<FaultKind>,
+    /// Go on after a fault the cluster did not recover from.
+    keep_going: bool,
 }
 
 fn settings() -> Settings {
@@ -100,10 +107,12 @@ fn settings() -> Settings {
             })
             .collect()
     });
+    let keep_going = var("SLUICE_FAULT_CONTINUE").is_some_and(|v| v != "0");
     Settings {
         seed,
         faults,
         kinds,
+        keep_going,
     }
 }
 
@@ -155,7 +164,7 @@ fn a_seeded_run_of_faults_keeps_every_guarantee() {
             let record = nemesis.run(i + 1, plan);
             let stuck = record.recovered.is_none();
             records.push(record);
-            if stuck {
+            if stuck && !s.keep_going {
                 nemesis.timeline.log(format!(
                     "stopping: fault #{} did not recover, the remaining {} faults are skipped",
                     i + 1,

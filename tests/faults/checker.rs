@@ -27,6 +27,10 @@ pub struct RecordFindings {
     /// Records stored although their produce was not acknowledged (allowed:
     /// a write can succeed after its acknowledgement was lost).
     pub unacked_present: u64,
+    /// Acknowledgements without an offset (librdkafka's implicit acks: a
+    /// batch whose answer was lost, acknowledged by a later batch's success;
+    /// checked by value instead).
+    pub acked_without_offset: u64,
     pub examples: Vec<String>,
 }
 
@@ -43,6 +47,7 @@ impl RecordFindings {
         self.reordered += other.reordered;
         self.foreign += other.foreign;
         self.unacked_present += other.unacked_present;
+        self.acked_without_offset += other.acked_without_offset;
         for e in &other.examples {
             self.example(e.clone());
         }
@@ -50,7 +55,8 @@ impl RecordFindings {
 }
 
 /// Checks `log` ((offset, value) in offset order) of `partition` against
-/// `acked` (seq -> acknowledged offset).
+/// `acked` (seq -> acknowledged offset; negative: acknowledged without one,
+/// then it must be stored somewhere).
 pub fn check_records(
     partition: i32,
     log: &[(i64, String)],
@@ -92,6 +98,16 @@ pub fn check_records(
     }
     for (&seq, &offset) in acked {
         let value = crate::workload::value_of(partition, seq);
+        if offset < 0 {
+            found.acked_without_offset += 1;
+            if !where_stored.contains_key(&seq) {
+                found.lost += 1;
+                found.example(format!(
+                    "p{partition}: {value:?} acknowledged (without an offset) is not in the log"
+                ));
+            }
+            continue;
+        }
         if by_offset.get(&offset) == Some(&value.as_str()) {
             continue;
         }

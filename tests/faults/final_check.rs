@@ -86,17 +86,18 @@ pub fn run(
                 nemesis
                     .timeline
                     .log(format!("final: recovered in {secs:.1} s"));
+                // A little more traffic on the healed cluster.
+                let target = obs.producer.acked_count() + FINAL_ACKS;
+                let deadline = Instant::now() + RECOVERY_TIMEOUT;
+                while obs.producer.acked_count() < target && Instant::now() < deadline {
+                    thread::sleep(Duration::from_millis(100));
+                }
             }
             Err(problems) => {
                 v.detail("final recovery", problems.join("; "));
                 nemesis.timeline.log("final: NOT RECOVERED".into());
             }
         }
-    }
-    let target = obs.producer.acked_count() + FINAL_ACKS;
-    let deadline = Instant::now() + RECOVERY_TIMEOUT;
-    while obs.producer.acked_count() < target && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(100));
     }
 
     timeline.log("final: stopping the producer".into());
@@ -177,6 +178,7 @@ pub fn run(
     v.reordered = findings.reordered;
     v.foreign = findings.foreign;
     v.unacked_present = findings.unacked_present;
+    v.acked_without_offset = findings.acked_without_offset;
     for e in &findings.examples {
         v.detail("records", e.clone());
     }

@@ -92,6 +92,7 @@ pub struct Verdict {
     pub reordered: u64,
     pub foreign: u64,
     pub unacked_present: u64,
+    pub acked_without_offset: u64,
     pub delivery_errors: u64,
     pub producer_fatal: u64,
     pub unsettled: u64,
@@ -184,7 +185,7 @@ pub fn render(info: &RunInfo, records: &[FaultRecord], verdict: &Verdict) -> Str
     let _ = writeln!(out, "{}\n", fault_row("**all**", &all));
 
     let v = verdict;
-    let rows: [(&str, u64, bool); 20] = [
+    let rows: Vec<(&str, u64, bool)> = vec![
         ("records acknowledged", v.acked, false),
         ("acknowledged records lost", v.lost, true),
         ("records duplicated", v.duplicated, true),
@@ -218,6 +219,11 @@ pub fn render(info: &RunInfo, records: &[FaultRecord], verdict: &Verdict) -> Str
         (
             "stored but not acknowledged (allowed)",
             v.unacked_present,
+            false,
+        ),
+        (
+            "acknowledged without an offset (checked by value)",
+            v.acked_without_offset,
             false,
         ),
         ("delivery errors (allowed)", v.delivery_errors, false),

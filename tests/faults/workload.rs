@@ -28,8 +28,9 @@ const WINDOW: u64 = 64;
 const PACE: Duration = Duration::from_millis(4);
 /// How often the producer looks for a fatal (idempotence) error.
 const FATAL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-/// How long `finish` waits for the last deliveries.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long `finish` waits for the last deliveries (what is still
+/// outstanding then counts as unsettled, and is purged).
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often each group member commits what it consumed.
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 /// At most this many error lines are kept per kind (the counts are exact).
@@ -63,6 +64,8 @@ struct ProducerState {
     fatal: Vec<String>,
     sent: u64,
     settled: u64,
+    /// Sent but not settled when the final flush gave up.
+    unsettled_at_end: u64,
 }
 
 struct Ctx(Arc<Tracker>);
@@ -188,7 +191,7 @@ impl Producer {
         let state = std::mem::take(&mut *self.tracker.state.lock().unwrap());
         ProducerOutcome {
             sent: state.sent,
-            unsettled: state.sent - state.settled,
+            unsettled: state.unsettled_at_end,
             acked: state.acked,
             error_count: state.error_count,
             errors: state.errors,
@@ -262,6 +265,12 @@ fn send_loop(
         }
     }
     let _ = producer.flush(FLUSH_TIMEOUT);
+    {
+        let mut state = tracker.state.lock().unwrap();
+        state.unsettled_at_end = state.sent - state.settled;
+    }
+    producer.purge(PurgeConfig::default().queue().inflight());
+    let _ = producer.flush(Duration::from_secs(5));
 }
 
 /// What one group member did.
