@@ -12,7 +12,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use crate::common::cluster::create_replicated_topic;
-use crate::common::cluster_view::{controller, partition_state};
+use crate::common::cluster_view::{controller, fetch_metadata, partition_state};
 use crate::common::{
     BROKER_START_TIMEOUT, Broker, BrokerSpec, Direction, TcpProxy, TestCluster, ZkProxy, free_port,
     unique_chroot, wait_until_ok, zk, zookeeper,
@@ -122,6 +122,27 @@ impl FaultCluster {
             fc.wait_registered(id, None)
                 .unwrap_or_else(|e| panic!("start-up: {e}"));
         }
+        // Every broker knows every broker and the controller before a client
+        // asks (librdkafka's admin client otherwise may wait minutes for a
+        // controller it was told is unknown).
+        let ports: Vec<u16> = BROKERS.iter().map(|&id| fc.broker(id).port()).collect();
+        wait_until_ok(
+            "every broker's Metadata to list all brokers and a controller",
+            BROKER_START_TIMEOUT,
+            || {
+                ports
+                    .iter()
+                    .map(|&port| match fetch_metadata(port, &[]) {
+                        Ok(m) if m.controller >= 0 && m.brokers.len() == BROKERS.len() => Ok(()),
+                        Ok(m) => Err(format!(
+                            "port {port}: controller {}, brokers {:?}",
+                            m.controller, m.brokers
+                        )),
+                        Err(e) => Err(e),
+                    })
+                    .collect::<Result<Vec<()>, String>>()
+            },
+        );
         create_replicated_topic(
             &fc.cluster,
             &BROKERS,

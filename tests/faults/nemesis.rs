@@ -180,6 +180,18 @@ impl Nemesis<'_> {
         let mut record = FaultRecord::new(index, plan.kind, self.timeline.now());
         self.timeline
             .log(format!("fault #{index} {plan}: injecting"));
+        // After a fault the cluster did not recover from (SLUICE_FAULT_CONTINUE),
+        // say so: this fault's own recovery may then fail for the old reason.
+        let leftover = self.recovery_problems(record.injected - Duration::from_secs(5));
+        if !leftover.is_empty() {
+            self.note(
+                &mut record,
+                format!(
+                    "injected while still not recovered: {}",
+                    leftover.join("; ")
+                ),
+            );
+        }
         self.inject_hold_heal(plan, &mut record);
         // Whatever the fault did, nothing of it may linger.
         self.fc.heal_network();

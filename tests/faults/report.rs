@@ -250,9 +250,18 @@ pub fn render(info: &RunInfo, records: &[FaultRecord], verdict: &Verdict) -> Str
     if !v.details.is_empty() || !unrecovered.is_empty() || !failed.is_empty() {
         let _ = writeln!(out, "\nViolations:");
         for r in unrecovered {
+            let carried = if r
+                .notes
+                .iter()
+                .any(|n| n.starts_with("injected while still not recovered"))
+            {
+                " (injected while an earlier fault had not recovered)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "- fault #{} {} not recovered within the deadline: {}",
+                "- fault #{} {} not recovered within the deadline{carried}: {}",
                 r.index,
                 r.kind,
                 r.unrecovered.join("; ")
