@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::checker::{
     batches, check_records, claim_runs, compare_replicas, consumed_not_in_log, overlaps,
 };
-use crate::nemesis::{FaultKind, schedule};
+use crate::nemesis::{FaultKind, partition_of, schedule};
 use crate::probes::{Answer, Probe};
 use crate::workload::{parse_value, value_of};
 
@@ -205,4 +205,13 @@ fn a_seed_gives_one_schedule_with_every_kind_once_per_round() {
     assert_eq!(a.len(), 25);
     let only = schedule(1, 3, &[FaultKind::ZkRestart]);
     assert!(only.iter().all(|p| p.kind == FaultKind::ZkRestart));
+}
+
+#[test]
+fn the_partition_of_a_state_path_is_found() {
+    assert_eq!(
+        partition_of("/c/brokers/topics/faults/partitions/12/state"),
+        Some(12)
+    );
+    assert_eq!(partition_of("/c/brokers/topics/faults"), None);
 }

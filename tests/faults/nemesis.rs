@@ -13,7 +13,9 @@ use rand::{RngExt, SeedableRng};
 
 use crate::cluster::{BROKERS, FaultCluster, Liveness, SESSION_TIMEOUT, catch};
 use crate::common::cluster_view::fetch_metadata;
-use crate::common::{AfterFire, Direction, WriteTrigger, wait_until_ok, zk, zk_proxy, zookeeper};
+use crate::common::{
+    AfterFire, Direction, Fired, WriteTrigger, wait_until_ok, zk, zk_proxy, zookeeper,
+};
 use crate::report::{FaultRecord, Timeline};
 use crate::workload::Producer;
 
@@ -23,6 +25,16 @@ use crate::workload::Producer;
 pub const RECOVERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an armed ZooKeeper proxy may wait for the write it targets.
 const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a partition with two of its three replicas alive may take to
+/// take writes again after its leader's lost ISR update.
+const AVAILABILITY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The partition of a `.../partitions/<p>/state` path.
+pub fn partition_of(path: &str) -> Option<i32> {
+    let mut parts = path.rsplit('/');
+    (parts.next()? == "state").then_some(())?;
+    parts.next()?.parse().ok()
+}
 
 /// The kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -409,34 +421,52 @@ impl Nemesis<'_> {
         }
     }
 
-    /// Waits for the armed proxy of `broker`; notes what fired; keeps the
-    /// link cut for `plan.delay` if so planned.
-    fn await_trigger(&mut self, record: &mut FaultRecord, broker: i32, plan: &FaultPlan) -> bool {
-        let fired = self.fc.links(broker).zk.wait_fired(TRIGGER_TIMEOUT);
-        match fired {
-            Some(f) => {
-                self.note(
-                    record,
-                    format!(
-                        "dropped broker {broker}'s reply to {} of {:?} (zxid {:#x}) and cut its link",
-                        zk_proxy::op::name(f.op),
-                        f.paths,
-                        f.zxid
-                    ),
-                );
-                if !plan.delay.is_zero() {
-                    thread::sleep(plan.delay);
-                    self.fc.links(broker).zk.restore();
-                    self.note(record, format!("restored broker {broker}'s ZooKeeper link"));
-                }
-                true
+    /// Waits for the first of the armed proxies of `brokers` to fire (the
+    /// others are disarmed); notes what fired; keeps that link cut for
+    /// `plan.delay` if so planned.
+    fn await_trigger(
+        &mut self,
+        record: &mut FaultRecord,
+        brokers: &[i32],
+        plan: &FaultPlan,
+    ) -> Option<(i32, Fired)> {
+        let deadline = Instant::now() + TRIGGER_TIMEOUT;
+        let fired = loop {
+            let fired = brokers
+                .iter()
+                .find_map(|&b| self.fc.links(b).zk.fired().map(|f| (b, f)));
+            if fired.is_some() || Instant::now() >= deadline {
+                break fired;
             }
-            None => {
-                self.fc.links(broker).zk.disarm();
-                self.note(record, format!("the write on broker {broker}'s link did not come within {TRIGGER_TIMEOUT:?}; disarmed"));
-                false
-            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        for &b in brokers {
+            self.fc.links(b).zk.disarm();
         }
+        let Some((broker, f)) = fired else {
+            self.note(
+                record,
+                format!(
+                    "no such write on the links of brokers {brokers:?} within {TRIGGER_TIMEOUT:?}; disarmed"
+                ),
+            );
+            return None;
+        };
+        self.note(
+            record,
+            format!(
+                "dropped broker {broker}'s reply to {} of {:?} (zxid {:#x}) and cut its link",
+                zk_proxy::op::name(f.op),
+                f.paths,
+                f.zxid
+            ),
+        );
+        if !plan.delay.is_zero() {
+            thread::sleep(plan.delay);
+            self.fc.links(broker).zk.restore();
+            self.note(record, format!("restored broker {broker}'s ZooKeeper link"));
+        }
+        Some((broker, f))
     }
 
     /// Arms a partition leader's link for its next ISR update, then freezes
@@ -468,10 +498,49 @@ impl Nemesis<'_> {
         );
         self.fc.pause(follower);
         self.note(record, format!("SIGSTOP follower {follower}"));
-        self.await_trigger(record, leader, plan);
+        let fired = self.await_trigger(record, &[leader], plan);
+        if let Some(q) = fired.and_then(|(_, f)| f.paths.first().and_then(|p| partition_of(p))) {
+            self.await_available_without(record, q, follower);
+        }
         thread::sleep(plan.hold);
         self.fc.resume(follower);
         self.note(record, format!("SIGCONT follower {follower}"));
+    }
+
+    /// With only `follower` down, partition `q` (whose ISR update by its
+    /// leader was applied in ZooKeeper, reply lost) must take acks=all
+    /// writes again: two live replicas meet min.insync.replicas=2 once the
+    /// leader knows its shrunk ISR (Kafka's leader re-reads the znode and
+    /// adopts its own write).
+    fn await_available_without(&mut self, record: &mut FaultRecord, q: i32, follower: i32) {
+        let topic = self.fc.topic.clone();
+        let since = Instant::now();
+        let deadline = since + AVAILABILITY_TIMEOUT;
+        loop {
+            let silent = self
+                .producer
+                .partitions_not_acked_since(since, self.fc.partitions);
+            if !silent.contains(&q) {
+                self.note(
+                    record,
+                    format!(
+                        "{topic}-{q} acknowledged again {:.1} s after its leader's link was back \
+                         (follower {follower} still down)",
+                        since.elapsed().as_secs_f64()
+                    ),
+                );
+                return;
+            }
+            if Instant::now() >= deadline {
+                record.step_failed(format!(
+                    "{topic}-{q} acknowledged nothing for {AVAILABILITY_TIMEOUT:?} after its leader's \
+                     ISR update was applied and the leader reconnected, with only follower \
+                     {follower} down (2 of 3 replicas alive, min.insync.replicas=2)"
+                ));
+                return;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Arms the controller's link for its next partition-state multi, then
@@ -482,52 +551,41 @@ impl Nemesis<'_> {
         record: &mut FaultRecord,
         topic: &str,
     ) {
-        let Some(controller) = self
-            .fc
-            .controller()
-            .filter(|&c| self.fc.liveness(c) == Liveness::Running)
-        else {
-            record.step_failed("no live controller".into());
+        // The victim leads a partition, so its death needs an election; the
+        // links of all the others are armed, since the controller may be the
+        // victim (then its successor elects).
+        let Some((p, victim)) = self.pick_leader(plan.pick) else {
+            record.step_failed("no partition has a live leader to kill".into());
             return;
         };
-        // Prefer a victim that leads partitions: its death needs elections.
-        let others: Vec<i32> = self
+        let armed: Vec<i32> = self
             .fc
             .live()
             .into_iter()
-            .filter(|&b| b != controller)
+            .filter(|&b| b != victim)
             .collect();
-        let leaders: Vec<i32> = others
-            .iter()
-            .copied()
-            .filter(|&b| {
-                self.fc
-                    .partition_ids()
-                    .any(|p| self.fc.leader_of(p) == Some(b))
-            })
-            .collect();
-        let pool = if leaders.is_empty() {
-            &others
-        } else {
-            &leaders
-        };
-        let Some(&victim) = pool.get(plan.pick as usize % pool.len().max(1)) else {
-            record.step_failed("no broker besides the controller is live".into());
-            return;
-        };
         let trigger = WriteTrigger::multi(format!("/brokers/topics/{topic}/partitions/"));
-        self.fc
-            .links(controller)
-            .zk
-            .arm(trigger, Self::after_fire(plan));
+        for &b in &armed {
+            self.fc
+                .links(b)
+                .zk
+                .arm(trigger.clone(), Self::after_fire(plan));
+        }
         self.note(
             record,
-            format!("armed controller {controller}'s ZooKeeper link for a partition-state multi"),
+            format!(
+                "armed the ZooKeeper links of brokers {armed:?} (controller: {:?}) for a \
+                 partition-state multi",
+                self.fc.controller()
+            ),
         );
         let role = self.role(victim);
         self.fc.kill(victim);
-        self.note(record, format!("SIGKILL broker {victim}{role}"));
-        self.await_trigger(record, controller, plan);
+        self.note(
+            record,
+            format!("SIGKILL broker {victim}, leader of {topic}-{p}{role}"),
+        );
+        self.await_trigger(record, &armed, plan);
         thread::sleep(plan.hold);
         match self.fc.restart(victim) {
             Ok(()) => self.note(record, format!("broker {victim} restarted")),
