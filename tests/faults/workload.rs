@@ -21,8 +21,9 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use crate::common::{consumer_config, producer_config};
 
-/// Messages the producer may have unacknowledged at once.
-const WINDOW: u64 = 64;
+/// Messages the producer may have unacknowledged at once per partition (a
+/// partition that stops taking writes does not hold up the others).
+const PARTITION_WINDOW: u64 = 16;
 /// One message per this interval while under the window (about 250/s: a
 /// steady load that leaves the 2-core machine room for three brokers).
 const PACE: Duration = Duration::from_millis(4);
@@ -64,6 +65,8 @@ struct ProducerState {
     fatal: Vec<String>,
     sent: u64,
     settled: u64,
+    /// partition -> sent and not settled yet
+    outstanding: BTreeMap<i32, u64>,
     /// Sent but not settled when the final flush gave up.
     unsettled_at_end: u64,
 }
@@ -97,6 +100,9 @@ impl ProducerContext for Ctx {
             }
         }
         state.settled += 1;
+        if let Some(n) = state.outstanding.get_mut(&partition) {
+            *n = n.saturating_sub(1);
+        }
         self.0.changed.notify_all();
     }
 }
@@ -231,13 +237,20 @@ fn send_loop(
             }
         }
         {
+            // The next partition (round robin) with room in its window.
             let state = tracker.state.lock().unwrap();
-            if state.sent - state.settled >= WINDOW {
-                let _ = tracker
-                    .changed
-                    .wait_timeout(state, Duration::from_millis(100))
-                    .unwrap();
-                continue;
+            let open = (0..partitions)
+                .map(|i| (partition + i) % partitions)
+                .find(|p| state.outstanding.get(p).copied().unwrap_or(0) < PARTITION_WINDOW);
+            match open {
+                Some(p) => partition = p,
+                None => {
+                    let _ = tracker
+                        .changed
+                        .wait_timeout(state, Duration::from_millis(100))
+                        .unwrap();
+                    continue;
+                }
             }
         }
         let seq = next_seq[partition as usize];
@@ -248,9 +261,20 @@ fn send_loop(
         )
         .partition(partition)
         .payload(&value);
-        match producer.send(record) {
+        // Counted before the send: the delivery report may come first.
+        {
+            let mut state = tracker.state.lock().unwrap();
+            state.sent += 1;
+            *state.outstanding.entry(partition).or_default() += 1;
+        }
+        let result = producer.send(record);
+        if result.is_err() {
+            let mut state = tracker.state.lock().unwrap();
+            state.sent -= 1;
+            *state.outstanding.entry(partition).or_default() -= 1;
+        }
+        match result {
             Ok(()) => {
-                tracker.state.lock().unwrap().sent += 1;
                 next_seq[partition as usize] += 1;
                 partition = (partition + 1) % partitions;
             }
