@@ -647,7 +647,7 @@ impl Nemesis<'_> {
             if Instant::now() >= deadline {
                 return Err(problems);
             }
-            thread::sleep(Duration::from_millis(200));
+            thread::sleep(Duration::from_millis(50));
         }
     }
 }
