@@ -1,6 +1,27 @@
-//! Group coordination under faults and at the edges (issue 11): the settle
-//! bug of kafka-python consumers polled in turn (`settle.rs`).
+//! Group coordination under faults and at the edges (issue 11), against real
+//! ZooKeeper and brokers, with raw group requests (`member.rs`) where the
+//! test must see generations and error codes, and real clients elsewhere:
+//!
+//! - `moves.rs`: SIGKILL, SIGTERM and a new broker move a group's
+//!   coordinator; members keep their ids and generation (no rebalance) and
+//!   ZooKeeper shows `ids/`, `owners/` and the owner record.
+//! - `fence.rs`: a deposed coordinator's commit fails the owner fence; a
+//!   broker with stale metadata and the new coordinator never both accept
+//!   commits; a frozen coordinator serves nothing after SIGCONT.
+//! - `encoding.rs`: group id "team/app" with kafka-python.
+//! - `retention.rs`: offsets of a group no broker holds in memory expire.
+//! - `settle.rs`: three kafka-python consumers polled in turn settle.
 
 mod common;
+#[path = "group_coordination/encoding.rs"]
+mod encoding;
+#[path = "group_coordination/fence.rs"]
+mod fence;
+#[path = "group_coordination/member.rs"]
+mod member;
+#[path = "group_coordination/moves.rs"]
+mod moves;
+#[path = "group_coordination/retention.rs"]
+mod retention;
 #[path = "group_coordination/settle.rs"]
 mod settle;

@@ -86,8 +86,14 @@ impl SessionLease {
                     self.valid(Instant::now())
                 }
             };
+            let valid = lease.is_some_and(|l| l.valid_until > Instant::now());
             self.set(lease);
-            let every = (timeout / 6).clamp(REFRESH_MIN, REFRESH_MAX);
+            // Without a lease (start-up, a new session) try again soon.
+            let every = if valid {
+                (timeout / 6).clamp(REFRESH_MIN, REFRESH_MAX)
+            } else {
+                REFRESH_MIN
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}

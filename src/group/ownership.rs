@@ -126,7 +126,7 @@ impl GroupCoordinator {
                     let owner = zk.stat(&paths::broker_id(record.broker_id)).await?;
                     if owner.is_some_and(|s| s.czxid == record.broker_epoch) {
                         tracing::debug!(
-                            group,
+                            group = %group,
                             owner = record.broker_id,
                             "group still held by a live broker; waiting for it to release"
                         );
@@ -159,7 +159,7 @@ impl GroupCoordinator {
         let (loaded, needs_rebalance) =
             super::persist::restore(group, persisted, fence, lease.broker_epoch, Instant::now());
         tracing::info!(
-            group,
+            group = %group,
             previous_owner = current.as_ref().map_or(-1, |(r, _)| r.broker_id),
             owner_version = version,
             state = loaded.state.name(),
@@ -183,7 +183,7 @@ impl GroupCoordinator {
     /// parked requests get NOT_COORDINATOR. No release: the record is not ours.
     pub(super) fn unload_lost(&self, group: &str, why: &str) {
         if let Some(stale) = self.groups.lock().remove(group) {
-            tracing::warn!(group, reason = why, "no longer coordinating the group");
+            tracing::warn!(group = %group, reason = %why, "no longer coordinating the group");
             super::timers::fail_parked(stale, GroupError::NotCoordinator);
         }
     }
@@ -210,7 +210,7 @@ impl GroupCoordinator {
             let data = match crate::zk::data::ZnodeJson::encode(&record, &path) {
                 Ok(data) => data,
                 Err(e) => {
-                    tracing::warn!(group, error = %e, "cannot encode a released owner record");
+                    tracing::warn!(group = %group, error = %e, "cannot encode a released owner record");
                     continue;
                 }
             };
@@ -219,10 +219,10 @@ impl GroupCoordinator {
                 .set_data(&path, &data, Some(fence.owner_version))
                 .await
             {
-                Ok(_) => tracing::info!(group, "released the group's coordination"),
+                Ok(_) => tracing::info!(group = %group, "released the group's coordination"),
                 Err(ZkError::BadVersion { .. } | ZkError::NoNode { .. }) => {}
                 Err(e) => {
-                    tracing::warn!(group, error = %e, "releasing the group failed; will retry");
+                    tracing::warn!(group = %group, error = %e, "releasing the group failed; will retry");
                     self.releases.lock().entry(group).or_insert(fence);
                 }
             }

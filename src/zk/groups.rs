@@ -187,7 +187,7 @@ impl ZkClient {
         {
             match GroupStateZnode::decode(&group_path, &data) {
                 Ok(state) => persisted.state = Some(state),
-                Err(e) => warn!(group, error = %e, "ignoring the group's state znode"),
+                Err(e) => warn!(group = %group, error = %e, "ignoring the group's state znode"),
             }
         }
         let ids_path = paths::consumer_group_ids(group);
@@ -363,7 +363,7 @@ impl ZkClient {
             Err(e @ (ZkError::NodeExists { .. } | ZkError::NoNode { .. }))
                 if !lost_fence(&e, group) =>
             {
-                warn!(group, error = %e, "partition owners of the group not updated");
+                warn!(group = %group, error = %e, "partition owners of the group not updated");
                 Ok(())
             }
             Err(e) => Err(e),

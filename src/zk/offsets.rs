@@ -101,7 +101,7 @@ impl ZkClient {
                 Err(e @ (ZkError::NodeExists { .. } | ZkError::NoNode { .. }))
                     if !lost_fence(&e, group) && attempt < COMMIT_ATTEMPTS =>
                 {
-                    warn!(group, error = %e, "offset commit raced with another writer; retrying");
+                    warn!(group = %group, error = %e, "offset commit raced with another writer; retrying");
                 }
                 Err(e) => return Err(e),
             }
