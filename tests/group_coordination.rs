@@ -9,6 +9,7 @@
 //!   broker with stale metadata and the new coordinator never both accept
 //!   commits; a frozen coordinator serves nothing after SIGCONT.
 //! - `encoding.rs`: group id "team/app" with kafka-python.
+//! - `race.rs`: a stale generation's slow commit never lands last.
 //! - `retention.rs`: offsets of a group no broker holds in memory expire.
 //! - `settle.rs`: three kafka-python consumers polled in turn settle.
 
@@ -21,6 +22,8 @@ mod fence;
 mod member;
 #[path = "group_coordination/moves.rs"]
 mod moves;
+#[path = "group_coordination/race.rs"]
+mod race;
 #[path = "group_coordination/retention.rs"]
 mod retention;
 #[path = "group_coordination/settle.rs"]

@@ -18,6 +18,19 @@ pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
 pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const NOT_COORDINATOR: i16 = 16;
 
+/// How long a group request may take (JoinGroup waits for the join phase;
+/// some tests slow the broker's ZooKeeper link).
+const GROUP_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn ask<Req: kafka_protocol::protocol::Encodable, Resp: kafka_protocol::protocol::Decodable>(
+    port: u16,
+    key: ApiKey,
+    version: i16,
+    request: &Req,
+) -> Result<Resp, String> {
+    RawConn::open(port, GROUP_REQUEST_TIMEOUT)?.send(key, version, request)
+}
+
 /// The consumer protocol's Subscription v0 of `topics`.
 pub fn subscription(topics: &[&str]) -> Bytes {
     let mut b = BytesMut::new();
@@ -47,6 +60,7 @@ pub fn assignment(topic: &str, partitions: &[i32]) -> Bytes {
 }
 
 /// One group member: its id and generation once joined.
+#[derive(Clone)]
 pub struct RawMember {
     pub group: String,
     pub topic: String,
@@ -76,7 +90,7 @@ impl RawMember {
                     .with_name(str_bytes("range"))
                     .with_metadata(subscription(&[&self.topic])),
             ]);
-        exchange(port, ApiKey::JoinGroup, 5, &request)
+        ask(port, ApiKey::JoinGroup, 5, &request)
     }
 
     /// Joins as the only member (JoinGroup twice: MEMBER_ID_REQUIRED first)
@@ -106,7 +120,7 @@ impl RawMember {
                     .with_member_id(str_bytes(&self.member_id))
                     .with_assignment(assignment(&self.topic, partitions)),
             ]);
-        let synced: SyncGroupResponse = exchange(port, ApiKey::SyncGroup, 3, &sync)?;
+        let synced: SyncGroupResponse = ask(port, ApiKey::SyncGroup, 3, &sync)?;
         Ok(synced.error_code)
     }
 
@@ -128,18 +142,67 @@ impl RawMember {
         );
     }
 
+    /// Sends JoinGroup (a first join takes two: MEMBER_ID_REQUIRED) on its
+    /// own thread; the answer arrives when the join phase ends.
+    pub fn join_in_background(
+        mut self,
+        port: u16,
+    ) -> std::thread::JoinHandle<(RawMember, JoinGroupResponse)> {
+        std::thread::spawn(move || {
+            let mut response = self.join_once(port).expect("JoinGroup");
+            if response.error_code == 79 {
+                self.member_id = response.member_id.to_string();
+                response = self.join_once(port).expect("JoinGroup");
+            }
+            assert_eq!(response.error_code, NONE, "JoinGroup of {}", self.member_id);
+            self.member_id = response.member_id.to_string();
+            self.generation = response.generation_id;
+            (self, response)
+        })
+    }
+
+    /// SyncGroup with `assignments` (leader) or none (follower); the error code.
+    pub fn sync(&self, port: u16, assignments: Vec<(String, Bytes)>) -> Result<i16, String> {
+        let sync = SyncGroupRequest::default()
+            .with_group_id(GroupId(str_bytes(&self.group)))
+            .with_generation_id(self.generation)
+            .with_member_id(str_bytes(&self.member_id))
+            .with_assignments(
+                assignments
+                    .into_iter()
+                    .map(|(member, assignment)| {
+                        SyncGroupRequestAssignment::default()
+                            .with_member_id(str_bytes(&member))
+                            .with_assignment(assignment)
+                    })
+                    .collect(),
+            );
+        let synced: SyncGroupResponse = ask(port, ApiKey::SyncGroup, 3, &sync)?;
+        Ok(synced.error_code)
+    }
+
     pub fn heartbeat(&self, port: u16) -> Result<i16, String> {
         let request = HeartbeatRequest::default()
             .with_group_id(GroupId(str_bytes(&self.group)))
             .with_generation_id(self.generation)
             .with_member_id(str_bytes(&self.member_id));
-        let response: HeartbeatResponse = exchange(port, ApiKey::Heartbeat, 3, &request)?;
+        let response: HeartbeatResponse = ask(port, ApiKey::Heartbeat, 3, &request)?;
         Ok(response.error_code)
     }
 
     /// Commits `offset` for every partition in `partitions`; the first
     /// partition's error code.
     pub fn commit(&self, port: u16, partitions: &[i32], offset: i64) -> Result<i16, String> {
+        Ok(self.commit_codes(port, partitions, offset)?[0])
+    }
+
+    /// Commits `offset` for every partition in `partitions`; every error code.
+    pub fn commit_codes(
+        &self,
+        port: u16,
+        partitions: &[i32],
+        offset: i64,
+    ) -> Result<Vec<i16>, String> {
         let request = OffsetCommitRequest::default()
             .with_group_id(GroupId(str_bytes(&self.group)))
             .with_generation_id_or_member_epoch(self.generation)
@@ -158,15 +221,19 @@ impl RawMember {
                             .collect(),
                     ),
             ]);
-        let response: OffsetCommitResponse = exchange(port, ApiKey::OffsetCommit, 7, &request)?;
-        Ok(response.topics[0].partitions[0].error_code)
+        let response: OffsetCommitResponse = ask(port, ApiKey::OffsetCommit, 7, &request)?;
+        Ok(response.topics[0]
+            .partitions
+            .iter()
+            .map(|p| p.error_code)
+            .collect())
     }
 }
 
 /// DescribeGroups of `group` at `port`: (error, state, member ids).
 pub fn describe(port: u16, group: &str) -> Result<(i16, String, Vec<String>), String> {
     let request = DescribeGroupsRequest::default().with_groups(vec![GroupId(str_bytes(group))]);
-    let response: DescribeGroupsResponse = exchange(port, ApiKey::DescribeGroups, 5, &request)?;
+    let response: DescribeGroupsResponse = ask(port, ApiKey::DescribeGroups, 5, &request)?;
     let g = &response.groups[0];
     Ok((
         g.error_code,
