@@ -10,10 +10,15 @@
 //!   commits; a frozen coordinator serves nothing after SIGCONT.
 //! - `encoding.rs`: group id "team/app" with kafka-python.
 //! - `race.rs`: a stale generation's slow commit never lands last.
+//! - `precedence.rs`: member, then generation, then state (Kafka's order).
+//! - `commit_size.rs`: a commit that cannot be one ZooKeeper request is
+//!   refused whole.
 //! - `retention.rs`: offsets of a group no broker holds in memory expire.
 //! - `settle.rs`: three kafka-python consumers polled in turn settle.
 
 mod common;
+#[path = "group_coordination/commit_size.rs"]
+mod commit_size;
 #[path = "group_coordination/encoding.rs"]
 mod encoding;
 #[path = "group_coordination/fence.rs"]
@@ -22,6 +27,8 @@ mod fence;
 mod member;
 #[path = "group_coordination/moves.rs"]
 mod moves;
+#[path = "group_coordination/precedence.rs"]
+mod precedence;
 #[path = "group_coordination/race.rs"]
 mod race;
 #[path = "group_coordination/retention.rs"]

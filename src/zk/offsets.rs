@@ -61,6 +61,18 @@ impl ZkClient {
             .iter()
             .map(|(tp, _)| paths::consumers_offsets(group, &tp.topic, tp.partition))
             .collect();
+        // Refused before anything is sent when even the smallest form (every
+        // znode set, none created) cannot fit; the read below is about as big.
+        let smallest: Vec<ZkOp> = offsets
+            .iter()
+            .zip(&offset_paths)
+            .map(|((_, offset), path)| ZkOp::SetData {
+                path: path.clone(),
+                data: encode_decimal(offset),
+                expected_version: None,
+            })
+            .collect();
+        self.check_multi_size(&smallest)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
