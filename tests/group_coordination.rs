@@ -9,6 +9,7 @@
 //!   broker with stale metadata and the new coordinator never both accept
 //!   commits; a frozen coordinator serves nothing after SIGCONT.
 //! - `encoding.rs`: group id "team/app" with kafka-python.
+//! - `legacy.rs`: a group an old ZooKeeper-based consumer registered in.
 //! - `race.rs`: a stale generation's slow commit never lands last.
 //! - `precedence.rs`: member, then generation, then state (Kafka's order).
 //! - `commit_size.rs`: a commit that cannot be one ZooKeeper request is
@@ -16,13 +17,15 @@
 //! - `retention.rs`: offsets of a group no broker holds in memory expire.
 //! - `settle.rs`: three kafka-python consumers polled in turn settle.
 
-mod common;
 #[path = "group_coordination/commit_size.rs"]
 mod commit_size;
+mod common;
 #[path = "group_coordination/encoding.rs"]
 mod encoding;
 #[path = "group_coordination/fence.rs"]
 mod fence;
+#[path = "group_coordination/legacy.rs"]
+mod legacy;
 #[path = "group_coordination/member.rs"]
 mod member;
 #[path = "group_coordination/moves.rs"]

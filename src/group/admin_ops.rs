@@ -143,7 +143,12 @@ impl GroupCoordinator {
             let groups = self.groups.lock();
             match groups.get(group_id) {
                 Some(g) if g.state == GroupState::Dead => return Err(GroupError::GroupIdNotFound),
-                Some(g) if g.state != GroupState::Empty || !g.pending_members.is_empty() => {
+                // Old ZooKeeper-based consumers registered in it: not ours to delete.
+                Some(g)
+                    if g.state != GroupState::Empty
+                        || !g.pending_members.is_empty()
+                        || g.persisted.foreign_ids =>
+                {
                     return Err(GroupError::NonEmptyGroup);
                 }
                 Some(_) => {}

@@ -29,10 +29,10 @@ impl GroupCoordinator {
             self.broker_id,
             shutdown.clone(),
         ));
+        // A retention pass may take a while (it reads every group's offsets):
+        // it runs beside the tick, not in its way.
+        tokio::spawn(self.clone().run_retention(shutdown.clone()));
         let mut tick = tokio::time::interval(TICK);
-        let retention_every =
-            Duration::from_millis(self.settings.offsets_retention_check_interval_ms.max(1) as u64);
-        let mut retention = tokio::time::interval(retention_every);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -41,6 +41,17 @@ impl GroupCoordinator {
                     self.release_queued().await;
                 }
                 _ = self.dirty_notify.notified() => self.persist_dirty().await,
+            }
+        }
+    }
+
+    async fn run_retention(self: Arc<Self>, shutdown: CancellationToken) {
+        let every =
+            Duration::from_millis(self.settings.offsets_retention_check_interval_ms.max(1) as u64);
+        let mut retention = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
                 _ = retention.tick() => self.expire_offsets().await,
             }
         }

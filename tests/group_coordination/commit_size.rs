@@ -20,17 +20,26 @@ fn a_commit_too_large_for_one_zookeeper_request_is_refused_whole() {
     let group = format!("g{}", "x".repeat(9_000));
     let simple = RawMember::new(&group, "t");
     let all: Vec<i32> = (0..150).collect();
-    let codes = wait_until("the topic in the broker's metadata", Duration::from_secs(30), || {
-        let codes = simple.commit_codes(broker.port(), &all, 5).ok()?;
-        codes.iter().all(|c| *c != 3).then_some(codes)
-    });
-    assert!(codes.iter().all(|c| *c == INVALID_COMMIT_OFFSET_SIZE), "{codes:?}");
+    let codes = wait_until(
+        "the topic in the broker's metadata",
+        Duration::from_secs(30),
+        || {
+            let codes = simple.commit_codes(broker.port(), &all, 5).ok()?;
+            codes.iter().all(|c| *c != 3).then_some(codes)
+        },
+    );
+    assert!(
+        codes.iter().all(|c| *c == INVALID_COMMIT_OFFSET_SIZE),
+        "{codes:?}"
+    );
     let zk = zk(&chroot);
     assert!(!zk.exists(&format!("/consumers/{group}/offsets")));
 
     let fits: Vec<i32> = (0..100).collect();
     let codes = simple.commit_codes(broker.port(), &fits, 6).unwrap();
     assert!(codes.iter().all(|c| *c == NONE), "{codes:?}");
-    let written = zk.children(&format!("/consumers/{group}/offsets/t")).unwrap();
+    let written = zk
+        .children(&format!("/consumers/{group}/offsets/t"))
+        .unwrap();
     assert_eq!(written.len(), 100);
 }

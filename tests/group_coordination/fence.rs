@@ -188,7 +188,10 @@ fn a_frozen_coordinator_never_serves_the_group_again_after_another_took_it() {
             );
             break;
         }
-        assert_eq!(offset_in_zk(&cluster.chroot, &group, 0).as_deref(), Some("20"));
+        assert_eq!(
+            offset_in_zk(&cluster.chroot, &group, 0).as_deref(),
+            Some("20")
+        );
         if let Ok((NONE, state, _)) = describe(port3, &group) {
             assert!(
                 state == "Dead" || takeovers(&mut cluster) > takeovers_before,

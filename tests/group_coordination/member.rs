@@ -181,6 +181,22 @@ impl RawMember {
         Ok(synced.error_code)
     }
 
+    /// LeaveGroup (v3, by member id); the member's error code.
+    pub fn leave_and_check(&self, port: u16) -> i16 {
+        use kafka_protocol::messages::leave_group_request::MemberIdentity;
+        let request = LeaveGroupRequest::default()
+            .with_group_id(GroupId(str_bytes(&self.group)))
+            .with_members(vec![
+                MemberIdentity::default().with_member_id(str_bytes(&self.member_id)),
+            ]);
+        let response: LeaveGroupResponse =
+            ask(port, ApiKey::LeaveGroup, 3, &request).expect("LeaveGroup");
+        response
+            .members
+            .first()
+            .map_or(response.error_code, |m| m.error_code)
+    }
+
     pub fn heartbeat(&self, port: u16) -> Result<i16, String> {
         let request = HeartbeatRequest::default()
             .with_group_id(GroupId(str_bytes(&self.group)))

@@ -28,10 +28,14 @@ fn a_stale_generations_slow_commit_never_lands_after_the_new_generations_commit(
     let all: Vec<i32> = (0..PARTITIONS).collect();
     let mut a = RawMember::new("race", "wide");
     a.join_when_ready(broker.port(), &all);
-    wait_until("every partition known to the broker", Duration::from_secs(120), || {
-        let codes = a.commit_codes(broker.port(), &all, 1).ok()?;
-        codes.iter().all(|c| *c == NONE).then_some(())
-    });
+    wait_until(
+        "every partition known to the broker",
+        Duration::from_secs(120),
+        || {
+            let codes = a.commit_codes(broker.port(), &all, 1).ok()?;
+            codes.iter().all(|c| *c == NONE).then_some(())
+        },
+    );
     let zk = zk(&chroot);
     let offset = |p: i32| zk.get_string(&format!("/consumers/race/offsets/wide/{p}"));
 
@@ -40,11 +44,12 @@ fn a_stale_generations_slow_commit_never_lands_after_the_new_generations_commit(
     partition_0_last.push(0);
     let stale = a.clone();
     let port = broker.port();
-    let stale_commit =
-        std::thread::spawn(move || stale.commit_codes(port, &partition_0_last, 100));
-    wait_until("A's commit to start landing", Duration::from_secs(60), || {
-        (offset(1).as_deref() == Some("100")).then_some(())
-    });
+    let stale_commit = std::thread::spawn(move || stale.commit_codes(port, &partition_0_last, 100));
+    wait_until(
+        "A's commit to start landing",
+        Duration::from_secs(60),
+        || (offset(1).as_deref() == Some("100")).then_some(()),
+    );
 
     // B joins; once the group waits for A, A rejoins: generation 2.
     let b_joined = RawMember::new("race", "wide").join_in_background(port);
@@ -80,6 +85,8 @@ fn a_stale_generations_slow_commit_never_lands_after_the_new_generations_commit(
         offset(0).as_deref(),
         Some("200"),
         "the new generation's commit of partition 0 was overwritten (A's commit: {:?})",
-        stale_codes.iter().collect::<std::collections::BTreeSet<_>>()
+        stale_codes
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
     );
 }
