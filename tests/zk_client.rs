@@ -714,6 +714,7 @@ async fn consumer_offsets_round_trip_in_one_multi() {
     let tp = |t: &str, p| TopicPartition::new(t, p);
     zk.set_consumer_offsets(
         "g1",
+        None,
         &[(tp("a", 0), 10), (tp("a", 1), 11), (tp("b", 0), 20)],
     )
     .await
@@ -735,7 +736,7 @@ async fn consumer_offsets_round_trip_in_one_multi() {
     );
 
     // Mixed: updates existing znodes and creates new ones atomically.
-    zk.set_consumer_offsets("g1", &[(tp("a", 0), 15), (tp("c", 3), 30)])
+    zk.set_consumer_offsets("g1", None, &[(tp("a", 0), 15), (tp("c", 3), 30)])
         .await
         .unwrap();
     assert_eq!(
@@ -756,13 +757,27 @@ async fn consumer_offsets_round_trip_in_one_multi() {
     );
     assert_eq!(other.get_consumer_groups().await.unwrap(), ["g1"]);
 
-    // Group ids must be a single path segment.
-    let err = zk
-        .set_consumer_offsets("bad/group", &[(tp("a", 0), 1)])
+    // Group ids are encoded into one path segment, reversibly.
+    zk.set_consumer_offsets("bad/group", None, &[(tp("a", 0), 1)])
         .await
-        .unwrap_err();
-    assert!(matches!(err, ZkError::InvalidPath { .. }), "{err:?}");
-    zk.delete_consumer_offsets("g1").await.unwrap();
+        .unwrap();
+    assert!(
+        zk.exists("/consumers/bad%2Fgroup/offsets/a/0")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        other
+            .get_consumer_offset("bad/group", "a", 0)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        other.get_consumer_groups().await.unwrap(),
+        ["bad/group", "g1"]
+    );
+    zk.delete_recursive("/consumers/g1").await.unwrap();
     assert!(zk.get_consumer_offsets("g1").await.unwrap().is_empty());
 }
 

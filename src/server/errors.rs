@@ -80,6 +80,8 @@ pub fn group_error_code(error: &crate::group::GroupError) -> i16 {
     let e = match error {
         GroupError::NotCoordinator => ResponseError::NotCoordinator,
         GroupError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
+        GroupError::CoordinatorLoadInProgress => ResponseError::CoordinatorLoadInProgress,
+        GroupError::OffsetCommitTooLarge => ResponseError::InvalidCommitOffsetSize,
         GroupError::InvalidGroupId => ResponseError::InvalidGroupId,
         GroupError::UnknownMemberId => ResponseError::UnknownMemberId,
         GroupError::IllegalGeneration => ResponseError::IllegalGeneration,
