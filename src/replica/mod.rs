@@ -65,6 +65,18 @@ pub enum ReplicaError {
     },
     #[error("controller epoch {request} is older than {current}")]
     StaleControllerEpoch { request: i32, current: i32 },
+    /// A LeaderAndIsr partition state not newer than the applied one
+    /// (answered STALE_CONTROLLER_EPOCH, as Kafka does).
+    #[error(
+        "LeaderAndIsr for {partition} at leader epoch {request_epoch} (zkVersion {request_zk_version}) is not newer than leader epoch {current_epoch} (zkVersion {current_zk_version})"
+    )]
+    StaleLeaderAndIsr {
+        partition: String,
+        request_epoch: i32,
+        request_zk_version: i32,
+        current_epoch: i32,
+        current_zk_version: i32,
+    },
     #[error("ISR of {partition} has {isr} members, fewer than min.insync.replicas {min_isr}")]
     NotEnoughReplicas {
         partition: String,

@@ -192,28 +192,42 @@ impl Partition {
             .end_offset_for(requested, self.log.log_end_offset())
     }
 
-    /// Applies a LeaderAndIsr state. Refused (StaleControllerEpoch, nothing
-    /// changed) when its leader epoch is older than ours.
+    /// Whether a LeaderAndIsr state at `leader_epoch` / `zk_version` is newer
+    /// than what this replica applied (Kafka's becomeLeaderOrFollower and
+    /// partition-epoch rules): a newer leader epoch, or the same epoch with a
+    /// newer zkVersion; never an older zkVersion.
+    pub(super) fn accepts_state(&self, leader_epoch: LeaderEpoch, zk_version: ZkVersion) -> bool {
+        let state = self.state.read();
+        is_newer_state(&state, leader_epoch, zk_version)
+    }
+
+    /// Applies a LeaderAndIsr state. Refused (StaleLeaderAndIsr, nothing
+    /// changed) unless it is newer than ours (see `accepts_state`): a
+    /// controller's failover copy or a resent request must not bring back an
+    /// older ISR and zkVersion.
     pub(super) fn make_leader_or_follower(
         &self,
         next: LeadershipState,
         now_ms: i64,
     ) -> Result<LeadershipChange, ReplicaError> {
         let mut state = self.state.write();
-        if next.leader_epoch < state.leader_epoch {
-            return Err(ReplicaError::StaleControllerEpoch {
-                request: next.leader_epoch,
-                current: state.leader_epoch,
+        if !is_newer_state(&state, next.leader_epoch, next.zk_version) {
+            return Err(ReplicaError::StaleLeaderAndIsr {
+                partition: self.tp.to_string(),
+                request_epoch: next.leader_epoch,
+                request_zk_version: next.zk_version,
+                current_epoch: state.leader_epoch,
+                current_zk_version: state.zk_version,
             });
         }
         let was_leader = state.leader == self.local_broker;
         let same_epoch = state.leader == next.leader && state.leader_epoch == next.leader_epoch;
-        let followers = if was_leader && same_epoch {
+        let mut known = if was_leader {
             std::mem::take(&mut state.followers)
         } else {
             HashMap::new()
         };
-        *state = LeadershipState { followers, ..next };
+        *state = next;
         if state.leader != self.local_broker {
             let change = if state.leader < 0 {
                 LeadershipChange::NoLeader
@@ -227,17 +241,28 @@ impl Partition {
             };
             return Ok(change);
         }
-        if !(was_leader && same_epoch) {
-            // A new leadership: this epoch starts at our log end, and every
-            // follower starts unknown (ISR members get a full lag period).
+        if same_epoch {
+            // A newer zkVersion of the same leadership: nothing restarts.
+            state.followers = known;
+        } else {
+            // This epoch starts at our log end. Followers' log ends are kept
+            // across an epoch bump of the same leader and unknown to a new
+            // leader (Kafka's makeLeader, isNewLeader); either way each one's
+            // lag clock restarts (ISR members get a full lag period).
             self.epoch_cache
                 .assign(state.leader_epoch, self.log.log_end_offset())?;
+            let leader_leo = self.log.log_end_offset();
             let replicas = state.replicas.clone();
             for replica in replicas.into_iter().filter(|&r| r != self.local_broker) {
                 let in_sync = state.isr.contains(&replica);
-                state
-                    .followers
-                    .insert(replica, FollowerState::new(now_ms, in_sync));
+                let follower = match known.remove(&replica) {
+                    Some(mut kept) => {
+                        kept.restart_lag_clock(leader_leo, now_ms, in_sync);
+                        kept
+                    }
+                    None => FollowerState::new(now_ms, in_sync),
+                };
+                state.followers.insert(replica, follower);
             }
         }
         drop(state);
@@ -732,6 +757,17 @@ impl Partition {
             log_end_offset,
         })
     }
+}
+
+/// Kafka's rule for a LeaderAndIsr state against the applied one: a newer
+/// leader epoch, or the same epoch with a newer partition epoch (zkVersion);
+/// never an older zkVersion.
+fn is_newer_state(current: &LeadershipState, leader_epoch: LeaderEpoch, zk_version: ZkVersion) -> bool {
+    if zk_version < current.zk_version {
+        return false;
+    }
+    leader_epoch > current.leader_epoch
+        || (leader_epoch == current.leader_epoch && zk_version > current.zk_version)
 }
 
 #[cfg(test)]

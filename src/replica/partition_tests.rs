@@ -35,7 +35,12 @@ pub(in crate::replica) fn leading_partition(
         replicas: replicas.to_vec(),
         ..state(1, 0, replicas)
     };
-    let partition = Partition::new(tp, 1, log, state.clone(), 0, 1).unwrap();
+    let unled = LeadershipState {
+        leader: -1,
+        leader_epoch: -1,
+        ..state.clone()
+    };
+    let partition = Partition::new(tp, 1, log, unled, 0, 1).unwrap();
     partition.make_leader_or_follower(state, 1000).unwrap();
     (manager, partition)
 }
@@ -112,14 +117,15 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     // A lost zkVersion race stops ISR changes until the next LeaderAndIsr.
     p.block_isr_changes(&expand);
     assert_eq!(p.isr_change_proposal(5000, LAG_MS), None);
-    p.make_leader_or_follower(state(1, 1, &[1, 2]), 6000)
-        .unwrap();
-    assert!(
-        p.isr_change_proposal(6000, LAG_MS).is_none(),
-        "3 not yet fetched in epoch 1"
-    );
-    p.update_follower_fetch(3, 11, 6100);
-    assert!(p.isr_change_proposal(6100, LAG_MS).is_some());
+    let next = LeadershipState {
+        zk_version: 2,
+        ..state(1, 1, &[1, 2])
+    };
+    p.make_leader_or_follower(next, 6000).unwrap();
+    // Same leader: 3's log end is kept across the epoch bump, and it reached
+    // this epoch's start.
+    let again = p.isr_change_proposal(6000, LAG_MS).expect("changes resume");
+    assert_eq!(again.isr, vec![1, 2, 3]);
     assert_eq!(p.end_offset_for_epoch(0), (0, 11));
     assert_eq!(p.end_offset_for_epoch(1), (1, 11));
 }
@@ -136,9 +142,19 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
             leader_epoch: 3
         }
     );
-    // Same leader and epoch again: keep fetching as before.
-    let again = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
+    // Same leader and epoch again: ignored; with a newer zkVersion (an ISR
+    // change) taken, and fetching goes on as before.
+    assert!(
+        p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000)
+            .is_err()
+    );
+    let newer = LeadershipState {
+        zk_version: 1,
+        ..state(2, 3, &[1, 2])
+    };
+    let again = p.make_leader_or_follower(newer, 1000);
     assert_eq!(again.unwrap(), LeadershipChange::KeepFollowing);
+    assert_eq!(p.isr(), vec![1, 2]);
 
     let mut first = batch(0, 4);
     crate::log::set_partition_leader_epoch(&mut first, 2);
@@ -165,12 +181,16 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     assert_eq!(p.latest_epoch(), Some(2));
     assert_eq!(p.high_watermark(), 4);
 
-    let no_leader = p.make_leader_or_follower(state(-1, 4, &[1]), 1000);
+    let no_leader = LeadershipState {
+        zk_version: 2,
+        ..state(-1, 4, &[1])
+    };
+    let no_leader = p.make_leader_or_follower(no_leader, 1000);
     assert_eq!(no_leader.unwrap(), LeadershipChange::NoLeader);
     let stale = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
     assert!(matches!(
         stale,
-        Err(ReplicaError::StaleControllerEpoch { .. })
+        Err(ReplicaError::StaleLeaderAndIsr { .. })
     ));
 }
 
@@ -299,4 +319,121 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
         .unwrap();
     p.truncate_fully_and_start_at(100).unwrap();
     assert_eq!(snapshots(), Vec::<i64>::new());
+}
+
+/// A LeaderAndIsr that is not newer than what this replica applied (a new
+/// controller's failover copy, a resent request): Kafka ignores an equal
+/// leader epoch unless its partition epoch (zkVersion) is newer, and never
+/// goes back to an older zkVersion.
+#[test]
+fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    let led = LeadershipState {
+        zk_version: 10,
+        ..state(1, 5, &[1, 2])
+    };
+    p.make_leader_or_follower(led.clone(), 1000).unwrap();
+    let expand = IsrProposal {
+        tp: p.tp.clone(),
+        leader: 1,
+        leader_epoch: 5,
+        isr: vec![1, 2, 3],
+        controller_epoch: 1,
+        zk_version: 10,
+    };
+    assert!(p.apply_isr_change(&expand, 11));
+
+    let stale = p.make_leader_or_follower(led.clone(), 2000);
+    assert!(
+        matches!(stale, Err(ReplicaError::StaleLeaderAndIsr { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(p.isr(), vec![1, 2, 3], "the ISR went back to a stale value");
+    assert_eq!(p.state.read().zk_version, 11);
+
+    // The same state again (a resend after our own write) changes nothing either.
+    let same = LeadershipState {
+        zk_version: 11,
+        ..state(1, 5, &[1, 2, 3])
+    };
+    assert!(p.make_leader_or_follower(same, 2000).is_err());
+
+    // A newer zkVersion in the same epoch is the controller's word: taken,
+    // and it lifts a block on ISR changes.
+    p.block_isr_changes(&IsrProposal {
+        isr: vec![1, 2],
+        zk_version: 11,
+        ..expand.clone()
+    });
+    let newer = LeadershipState {
+        zk_version: 12,
+        ..state(1, 5, &[1, 2])
+    };
+    assert_eq!(
+        p.make_leader_or_follower(newer, 3000).unwrap(),
+        LeadershipChange::Leader
+    );
+    assert_eq!(p.isr(), vec![1, 2]);
+    assert!(!p.state.read().isr_changes_blocked);
+
+    // A newer leader epoch carrying an older zkVersion is refused too.
+    let older_version = LeadershipState {
+        zk_version: 9,
+        ..state(1, 6, &[1])
+    };
+    assert!(p.make_leader_or_follower(older_version, 4000).is_err());
+    assert_eq!((p.leader_epoch(), p.isr()), (5, vec![1, 2]));
+}
+
+/// Kafka resets what a leader knows of its followers only when it newly
+/// leads: an epoch bump with the same leader (a dead replica removed from
+/// the ISR, another broker's controlled shutdown) keeps their log ends, so
+/// the high watermark and acks=all do not pause until every follower fetched
+/// again.
+#[test]
+fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
+        .unwrap();
+    append(&p, 5);
+    p.update_follower_fetch(2, 5, 1100);
+    p.update_follower_fetch(3, 5, 1100);
+    assert_eq!(p.high_watermark(), 5);
+    append(&p, 5);
+    p.update_follower_fetch(2, 10, 1200);
+    assert_eq!(p.high_watermark(), 5, "3 is behind");
+
+    // The controller removes 3 (dead) from the ISR: epoch 1, same leader.
+    let bumped = LeadershipState {
+        zk_version: 1,
+        ..state(1, 1, &[1, 2])
+    };
+    assert_eq!(
+        p.make_leader_or_follower(bumped, 1300).unwrap(),
+        LeadershipChange::Leader
+    );
+    assert_eq!(
+        p.high_watermark(),
+        10,
+        "2's log end is still known: the high watermark moves at once"
+    );
+    assert_eq!(p.end_offset_for_epoch(0), (0, 10), "epoch 1 starts at 10");
+
+    // A new leader knows nothing of its followers yet.
+    let follow = LeadershipState {
+        zk_version: 2,
+        ..state(2, 2, &[1, 2])
+    };
+    p.make_leader_or_follower(follow, 1400).unwrap();
+    let mut fetched = batch(10, 2);
+    crate::log::set_partition_leader_epoch(&mut fetched, 2);
+    p.append_as_follower(2, &fetched, 10).unwrap();
+    let lead = LeadershipState {
+        zk_version: 3,
+        ..state(1, 3, &[1, 2])
+    };
+    p.make_leader_or_follower(lead, 1500).unwrap();
+    assert_eq!(p.state.read().followers[&2].log_end_offset, -1);
 }

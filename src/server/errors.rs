@@ -20,6 +20,7 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
         ReplicaError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
         ReplicaError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
         ReplicaError::StaleControllerEpoch { .. } => ResponseError::StaleControllerEpoch,
+        ReplicaError::StaleLeaderAndIsr { .. } => ResponseError::StaleControllerEpoch,
         ReplicaError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
         ReplicaError::NotEnoughReplicasAfterAppend { .. } => {
             ResponseError::NotEnoughReplicasAfterAppend
