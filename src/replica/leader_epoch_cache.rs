@@ -121,7 +121,8 @@ impl LeaderEpochCache {
     }
 }
 
-fn end_offset_for(
+/// Kafka's LeaderEpochFileCache.endOffsetFor over `entries` (sorted by epoch).
+pub(super) fn end_offset_for(
     entries: &[EpochEntry],
     requested: LeaderEpoch,
     log_end_offset: Offset,

@@ -29,6 +29,7 @@ mod producer_log_start;
 mod producer_snapshot;
 mod producer_state;
 mod settings;
+mod truncation;
 
 pub use delayed::wait_for;
 pub use delete_records::DELETE_TO_HIGH_WATERMARK;

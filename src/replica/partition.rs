@@ -691,8 +691,19 @@ impl Partition {
         Ok(self.log.log_end_offset())
     }
 
-    /// Follower truncation before fetching: drops offsets `>= offset`.
-    pub fn truncate_to(&self, offset: Offset) -> Result<(), ReplicaError> {
+    /// Follower truncation before fetching: drops offsets `>= offset`. Only
+    /// while this replica still follows in `leader_epoch` (the epoch the
+    /// fetcher asked in): the state lock is held throughout, so a
+    /// LeaderAndIsr making us leader waits for a truncation in progress, and
+    /// a truncation decided before it is refused afterwards
+    /// (NotLeaderOrFollower), as Kafka's fetcher-removal and partition locks do.
+    pub fn truncate_to(
+        &self,
+        offset: Offset,
+        leader_epoch: LeaderEpoch,
+    ) -> Result<(), ReplicaError> {
+        let state = self.state.read();
+        self.check_following(&state, leader_epoch)?;
         let mut producers = self.producer_state.lock();
         let before = self.log.log_end_offset();
         self.log.truncate_to(offset)?;
@@ -705,11 +716,19 @@ impl Partition {
         let leo = self.log.log_end_offset();
         self.epoch_cache.truncate_from_end(leo)?;
         self.high_watermark.fetch_min(leo, Ordering::AcqRel);
+        drop(state);
         Ok(())
     }
 
-    /// The leader's log starts past ours: start over empty at `offset`.
-    pub fn truncate_fully_and_start_at(&self, offset: Offset) -> Result<(), ReplicaError> {
+    /// The leader's log starts past ours: start over empty at `offset`. Only
+    /// while following in `leader_epoch` (see `truncate_to`).
+    pub fn truncate_fully_and_start_at(
+        &self,
+        offset: Offset,
+        leader_epoch: LeaderEpoch,
+    ) -> Result<(), ReplicaError> {
+        let state = self.state.read();
+        self.check_following(&state, leader_epoch)?;
         let mut producers = self.producer_state.lock();
         self.log.truncate_fully_and_start_at(offset)?;
         if let Err(e) = producer_snapshot::delete_snapshots_above(self.log.dir(), -1) {
@@ -719,7 +738,22 @@ impl Partition {
         drop(producers);
         self.epoch_cache.clear()?;
         self.high_watermark.store(offset, Ordering::Release);
+        drop(state);
         Ok(())
+    }
+
+    /// Refuses follower-only log changes unless `state` follows a leader in `leader_epoch`.
+    fn check_following(
+        &self,
+        state: &LeadershipState,
+        leader_epoch: LeaderEpoch,
+    ) -> Result<(), ReplicaError> {
+        let following = state.leader >= 0 && state.leader != self.local_broker;
+        if following && state.leader_epoch == leader_epoch {
+            return Ok(());
+        }
+        tracing::info!(partition = %self.tp, leader = state.leader, leader_epoch = state.leader_epoch, fetcher_epoch = leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
+        Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()))
     }
 
     /// Followers learn the high watermark from their leader's fetch responses.
@@ -762,7 +796,11 @@ impl Partition {
 /// Kafka's rule for a LeaderAndIsr state against the applied one: a newer
 /// leader epoch, or the same epoch with a newer partition epoch (zkVersion);
 /// never an older zkVersion.
-fn is_newer_state(current: &LeadershipState, leader_epoch: LeaderEpoch, zk_version: ZkVersion) -> bool {
+fn is_newer_state(
+    current: &LeadershipState,
+    leader_epoch: LeaderEpoch,
+    zk_version: ZkVersion,
+) -> bool {
     if zk_version < current.zk_version {
         return false;
     }

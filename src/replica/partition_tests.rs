@@ -176,7 +176,7 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     );
 
     // Truncation to an epoch boundary drops later epochs too.
-    p.truncate_to(4).unwrap();
+    p.truncate_to(4, 3).unwrap();
     assert_eq!(p.log().log_end_offset(), 4);
     assert_eq!(p.latest_epoch(), Some(2));
     assert_eq!(p.high_watermark(), 4);
@@ -188,10 +188,7 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     let no_leader = p.make_leader_or_follower(no_leader, 1000);
     assert_eq!(no_leader.unwrap(), LeadershipChange::NoLeader);
     let stale = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
-    assert!(matches!(
-        stale,
-        Err(ReplicaError::StaleLeaderAndIsr { .. })
-    ));
+    assert!(matches!(stale, Err(ReplicaError::StaleLeaderAndIsr { .. })));
 }
 
 /// A batch of `count` records from idempotent producer `pid` (epoch 0) with
@@ -256,7 +253,7 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
     // Truncation forgets what it cut; a restarted replica reads the tail again.
     p.make_leader_or_follower(state(2, 2, &[1, 2]), 3000)
         .unwrap();
-    p.truncate_to(3).unwrap();
+    p.truncate_to(3, 2).unwrap();
     p.make_leader_or_follower(state(1, 3, &[1]), 4000).unwrap();
     let after_cut = p
         .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
@@ -308,7 +305,7 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
     let cut = rolled[rolled.len() - 1] - 2;
     p.make_leader_or_follower(state(2, 1, &[1, 2]), 2000)
         .unwrap();
-    p.truncate_to(cut).unwrap();
+    p.truncate_to(cut, 1).unwrap();
     assert!(snapshots().iter().all(|&s| s <= cut), "{:?}", snapshots());
     p.make_leader_or_follower(state(1, 2, &[1]), 3000).unwrap();
     let next = p
@@ -317,7 +314,7 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
     assert_eq!(next.first_offset, cut, "the sequence after the cut goes on");
     p.make_leader_or_follower(state(2, 3, &[1, 2]), 4000)
         .unwrap();
-    p.truncate_fully_and_start_at(100).unwrap();
+    p.truncate_fully_and_start_at(100, 3).unwrap();
     assert_eq!(snapshots(), Vec::<i64>::new());
 }
 
@@ -436,4 +433,42 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     };
     p.make_leader_or_follower(lead, 1500).unwrap();
     assert_eq!(p.state.read().followers[&2].log_end_offset, -1);
+}
+
+/// Finding 3: a fetcher asked OffsetsForLeaderEpoch while following in epoch
+/// 1; before the answer came, this replica became leader in epoch 2 and took
+/// appends. The fetcher's truncation must be refused, not cut the leader's log.
+#[test]
+fn a_truncation_for_an_older_leadership_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(2, 1, &[1, 2]), 1000)
+        .unwrap();
+    let mut fetched = batch(0, 5);
+    crate::log::set_partition_leader_epoch(&mut fetched, 1);
+    p.append_as_follower(1, &fetched, 5).unwrap();
+    let lead = LeadershipState {
+        zk_version: 1,
+        ..state(1, 2, &[1])
+    };
+    p.make_leader_or_follower(lead, 2000).unwrap();
+    p.append_as_leader(&mut batch(0, 5), 0, 1).unwrap();
+    assert_eq!(p.high_watermark(), 10);
+
+    assert!(p.truncate_to(5, 1).is_err(), "a leader's log was truncated");
+    assert!(p.truncate_fully_and_start_at(100, 1).is_err());
+    assert!(p.truncate_to(5, 2).is_err(), "a leader never truncates");
+    assert_eq!(p.log().log_end_offset(), 10);
+    assert_eq!(p.latest_epoch(), Some(2));
+    assert_eq!(p.high_watermark(), 10);
+
+    // Following again in epoch 3: only a truncation for epoch 3 runs.
+    let follow = LeadershipState {
+        zk_version: 2,
+        ..state(2, 3, &[1, 2])
+    };
+    p.make_leader_or_follower(follow, 3000).unwrap();
+    assert!(p.truncate_to(5, 1).is_err());
+    p.truncate_to(5, 3).unwrap();
+    assert_eq!(p.log().log_end_offset(), 5);
 }
