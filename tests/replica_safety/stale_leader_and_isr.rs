@@ -36,7 +36,10 @@ fn a_resent_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     let (shrunk, shrunk_version) = wait_for_state(&cluster, topic, 0, "3 out of the ISR", |s| {
         !s.isr.contains(&3)
     });
-    assert_eq!(shrunk.leader_epoch, before.leader_epoch, "the leader shrank it");
+    assert_eq!(
+        shrunk.leader_epoch, before.leader_epoch,
+        "the leader shrank it"
+    );
     assert!(shrunk_version > before_version);
 
     // The controller's earlier copy arrives again (a failover or a resend).
