@@ -6,12 +6,16 @@
 //!   in the same leader epoch (a new controller's failover copy, a resent
 //!   request) is ignored with STALE_CONTROLLER_EPOCH and does not roll back
 //!   the leader's ISR;
+//! - `lost_isr_reply.rs`: the leader's ISR write lands but its reply is lost
+//!   (ZooKeeper proxy): the leader adopts its own write and announces it;
 //!
 //! Helpers shared by the submodules are below: topics with an explicit
 //! assignment, the state znode with its zkVersion, raw LeaderAndIsr.
 
 mod common;
 
+#[path = "replica_safety/lost_isr_reply.rs"]
+mod lost_isr_reply;
 #[path = "replica_safety/stale_leader_and_isr.rs"]
 mod stale_leader_and_isr;
 
