@@ -8,12 +8,17 @@
 //!   the leader's ISR;
 //! - `lost_isr_reply.rs`: the leader's ISR write lands but its reply is lost
 //!   (ZooKeeper proxy): the leader adopts its own write and announces it;
+//! - `forged_follower_fetch.rs`: a Fetch claiming to be a replica, without a
+//!   leader epoch or past the log end, moves neither the high watermark nor
+//!   the ISR;
 //!
 //! Helpers shared by the submodules are below: topics with an explicit
 //! assignment, the state znode with its zkVersion, raw LeaderAndIsr.
 
 mod common;
 
+#[path = "replica_safety/forged_follower_fetch.rs"]
+mod forged_follower_fetch;
 #[path = "replica_safety/lost_isr_reply.rs"]
 mod lost_isr_reply;
 #[path = "replica_safety/stale_leader_and_isr.rs"]

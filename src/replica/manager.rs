@@ -191,18 +191,28 @@ impl ReplicaManager {
         done.unwrap_or_else(|| Err(ReplicaError::RequestTimedOut(tp.to_string())))
     }
 
-    /// A follower fetched from `fetch_offset`: that is its log end offset now.
-    pub fn record_follower_fetch(&self, tp: &TopicPartition, follower: i32, fetch_offset: Offset) {
+    /// A follower fetched from `fetch_offset` in `current_leader_epoch`: that
+    /// is its log end offset now, if the fetch is one this leader can serve
+    /// (see `Partition::update_follower_fetch`). Returns whether it was believed.
+    pub fn record_follower_fetch(
+        &self,
+        tp: &TopicPartition,
+        follower: i32,
+        fetch_offset: Offset,
+        current_leader_epoch: LeaderEpoch,
+    ) -> bool {
         let Some(partition) = self.get_partition(tp) else {
-            return;
+            return false;
         };
-        let outcome = partition.update_follower_fetch(follower, fetch_offset, now_ms());
+        let outcome =
+            partition.update_follower_fetch(follower, fetch_offset, current_leader_epoch, now_ms());
         if outcome.high_watermark_moved {
             self.announce_high_watermark_change();
         }
         if outcome.wants_isr_expansion {
             self.isr_change_wanted.notify_one();
         }
+        outcome.recorded
     }
 
     /// Reads for a consumer (bounded by the high watermark) or a follower (by the log end).

@@ -80,6 +80,8 @@ pub struct IsrProposal {
 /// What a follower's fetch changed at the leader.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FollowerFetchOutcome {
+    /// The fetch was believed: the follower's state changed.
+    pub recorded: bool,
     pub high_watermark_moved: bool,
     /// The follower caught up to the high watermark but is not in the ISR.
     pub wants_isr_expansion: bool,
@@ -465,17 +467,31 @@ impl Partition {
         Some(Ok(()))
     }
 
-    /// A follower fetched from `fetch_offset`: that is its log end offset now.
+    /// A follower fetched from `fetch_offset` in `current_leader_epoch`: that
+    /// is its log end offset now. Believed only for a fetch this leader can
+    /// serve (Kafka updates follower state after a successful read): from a
+    /// replica of the partition, in our leader epoch (a replica must send
+    /// one), at an offset within our log. Anything else changes nothing
+    /// (`recorded` false): a forged or confused fetch past the log end must
+    /// not move the high watermark or make its sender an ISR candidate.
     pub fn update_follower_fetch(
         &self,
         follower: i32,
         fetch_offset: Offset,
+        current_leader_epoch: LeaderEpoch,
         now_ms: i64,
     ) -> FollowerFetchOutcome {
         let leader_leo = self.log.log_end_offset();
         {
             let mut state = self.state.write();
-            if state.leader != self.local_broker || !state.replicas.contains(&follower) {
+            let servable = state.leader == self.local_broker
+                && state.replicas.contains(&follower)
+                && follower != self.local_broker
+                && current_leader_epoch >= 0
+                && current_leader_epoch == state.leader_epoch
+                && fetch_offset >= self.log.log_start_offset()
+                && fetch_offset <= leader_leo;
+            if !servable {
                 return FollowerFetchOutcome::default();
             }
             state
@@ -494,6 +510,7 @@ impl Partition {
             fetch_offset >= self.high_watermark() && fetch_offset >= epoch_start
         };
         FollowerFetchOutcome {
+            recorded: true,
             high_watermark_moved,
             wants_isr_expansion,
         }

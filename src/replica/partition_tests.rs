@@ -69,14 +69,14 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     assert_eq!(change.unwrap(), LeadershipChange::Leader);
     append(&p, 5);
     assert_eq!(p.high_watermark(), 0, "followers unknown yet");
-    p.update_follower_fetch(2, 5, 1100);
+    p.update_follower_fetch(2, 5, 0, 1100);
     assert_eq!(p.high_watermark(), 0);
-    assert!(p.update_follower_fetch(3, 5, 1100).high_watermark_moved);
+    assert!(p.update_follower_fetch(3, 5, 0, 1100).high_watermark_moved);
     assert_eq!(p.high_watermark(), 5);
 
     // Follower 3 stops fetching; 2 keeps up.
     append(&p, 5);
-    p.update_follower_fetch(2, 10, 1200);
+    p.update_follower_fetch(2, 10, 0, 1200);
     assert!(p.check_replicated(10).is_none());
     assert_eq!(
         p.isr_change_proposal(4000, LAG_MS),
@@ -106,9 +106,9 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     );
 
     // 3 comes back and catches up to the high watermark: it rejoins.
-    p.update_follower_fetch(2, 11, 5000);
+    p.update_follower_fetch(2, 11, 0, 5000);
     assert_eq!(p.high_watermark(), 11);
-    let outcome = p.update_follower_fetch(3, 11, 5000);
+    let outcome = p.update_follower_fetch(3, 11, 0, 5000);
     assert!(outcome.wants_isr_expansion);
     let expand = p.isr_change_proposal(5000, LAG_MS).expect("3 caught up");
     assert_eq!(expand.isr, vec![1, 2, 3]);
@@ -395,11 +395,11 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
         .unwrap();
     append(&p, 5);
-    p.update_follower_fetch(2, 5, 1100);
-    p.update_follower_fetch(3, 5, 1100);
+    p.update_follower_fetch(2, 5, 0, 1100);
+    p.update_follower_fetch(3, 5, 0, 1100);
     assert_eq!(p.high_watermark(), 5);
     append(&p, 5);
-    p.update_follower_fetch(2, 10, 1200);
+    p.update_follower_fetch(2, 10, 0, 1200);
     assert_eq!(p.high_watermark(), 5, "3 is behind");
 
     // The controller removes 3 (dead) from the ISR: epoch 1, same leader.
@@ -471,4 +471,30 @@ fn a_truncation_for_an_older_leadership_is_refused() {
     assert!(p.truncate_to(5, 1).is_err());
     p.truncate_to(5, 3).unwrap();
     assert_eq!(p.log().log_end_offset(), 5);
+}
+
+/// Finding 14: only a fetch the leader can serve moves a follower's state.
+#[test]
+fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(1, 0, &[1, 2]), 1000)
+        .unwrap();
+    append(&p, 5);
+    for (offset, epoch) in [(i64::MAX / 2, 0), (6, 0), (5, -1), (5, 1), (-3, 0)] {
+        let outcome = p.update_follower_fetch(2, offset, epoch, 1100);
+        assert_eq!(
+            outcome,
+            FollowerFetchOutcome::default(),
+            "offset {offset} epoch {epoch}"
+        );
+    }
+    assert_eq!(p.high_watermark(), 0);
+    assert!(
+        !p.update_follower_fetch(4, 5, 0, 1100).recorded,
+        "4 is no replica"
+    );
+    let outcome = p.update_follower_fetch(2, 5, 0, 1100);
+    assert!(outcome.recorded && outcome.high_watermark_moved);
+    assert_eq!(p.high_watermark(), 5);
 }
