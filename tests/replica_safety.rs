@@ -11,6 +11,8 @@
 //! - `forged_follower_fetch.rs`: a Fetch claiming to be a replica, without a
 //!   leader epoch or past the log end, moves neither the high watermark nor
 //!   the ISR;
+//! - `stop_replica_keeps_hw.rs`: a controlled shutdown's StopReplica
+//!   (delete=false) keeps the followed partitions' high watermarks;
 //!
 //! Helpers shared by the submodules are below: topics with an explicit
 //! assignment, the state znode with its zkVersion, raw LeaderAndIsr.
@@ -23,6 +25,8 @@ mod forged_follower_fetch;
 mod lost_isr_reply;
 #[path = "replica_safety/stale_leader_and_isr.rs"]
 mod stale_leader_and_isr;
+#[path = "replica_safety/stop_replica_keeps_hw.rs"]
+mod stop_replica_keeps_hw;
 
 use std::time::Duration;
 

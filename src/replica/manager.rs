@@ -384,8 +384,11 @@ impl ReplicaManager {
         Ok(partition)
     }
 
-    /// StopReplica: stops hosting (and following) a partition, and deletes its
-    /// log when asked.
+    /// StopReplica: stops following a partition. With `delete` (topic
+    /// deletion, a reassignment's removed replica) it also stops hosting it
+    /// and deletes its log; without (controlled shutdown) the partition and
+    /// its high watermark stay hosted, as in Kafka, so checkpoints keep them.
+    /// Deletion is blocking file work: callers run it off the async workers.
     pub fn stop_replica(
         &self,
         controller_epoch: ControllerEpoch,
@@ -395,11 +398,14 @@ impl ReplicaManager {
         let _serial = self.state_change_lock.lock();
         self.check_controller_epoch(controller_epoch)?;
         self.fetchers.remove_partitions(std::slice::from_ref(tp));
-        let removed = self.partitions.write().remove(tp);
-        if delete && (removed.is_some() || self.log_manager.get_log(tp).is_some()) {
-            self.log_manager.delete_log(tp)?;
-            tracing::info!(partition = %tp, "deleted partition log");
+        if delete {
+            let removed = self.partitions.write().remove(tp);
+            if removed.is_some() || self.log_manager.get_log(tp).is_some() {
+                self.log_manager.delete_log(tp)?;
+                tracing::info!(partition = %tp, "deleted partition log");
+            }
         }
+        // Waiting fetches and acks=all produces look again.
         self.announce_high_watermark_change();
         Ok(())
     }
