@@ -272,6 +272,19 @@ impl Partition {
         Ok(LeadershipChange::Leader)
     }
 
+    /// Where this leader's current epoch starts (`None` unless we lead).
+    pub fn leader_epoch_start_offset(&self) -> Option<Offset> {
+        let state = self.state.read();
+        if state.leader != self.local_broker {
+            return None;
+        }
+        let epoch_start = self
+            .epoch_cache
+            .end_offset_for(state.leader_epoch - 1, self.log.log_end_offset())
+            .1;
+        Some(epoch_start)
+    }
+
     /// Checks that a client's view of the leader epoch matches ours (-1 skips the check).
     pub fn check_leader_epoch(&self, requested: i32) -> Result<(), ReplicaError> {
         if requested < 0 {

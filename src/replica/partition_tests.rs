@@ -498,3 +498,48 @@ fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
     assert!(outcome.recorded && outcome.high_watermark_moved);
     assert_eq!(p.high_watermark(), 5);
 }
+
+/// KIP-207: a new leader whose high watermark is still below the start of
+/// its epoch (its followers have not fetched yet) answers ListOffsets
+/// LATEST, and a timestamp found at or past the high watermark, with
+/// OFFSET_NOT_AVAILABLE, so offsets never go backwards across a leader change.
+#[test]
+fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(2, 0, &[1, 2]), 1000)
+        .unwrap();
+    let mut fetched = batch(0, 5);
+    crate::log::set_partition_leader_epoch(&mut fetched, 0);
+    p.append_as_follower(0, &fetched, 3).unwrap();
+    assert_eq!(p.high_watermark(), 3);
+    p.make_leader_or_follower(state(1, 1, &[1, 2]), 2000)
+        .unwrap();
+
+    let latest = p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, true);
+    assert!(
+        matches!(latest, Err(ReplicaError::OffsetNotAvailable { .. })),
+        "{latest:?}"
+    );
+    // Timestamps 1000..=1004 at offsets 0..=4: 1004 is past the high watermark.
+    assert!(p.fetch_offset_for_timestamp(1004, true).is_err());
+    assert_eq!(p.fetch_offset_for_timestamp(1001, true).unwrap(), (1, 1001));
+    assert_eq!(
+        p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, false)
+            .unwrap(),
+        (3, -1),
+        "not for replicas"
+    );
+    assert_eq!(
+        p.fetch_offset_for_timestamp(super::super::EARLIEST_TIMESTAMP, true)
+            .unwrap(),
+        (0, -1)
+    );
+    p.update_follower_fetch(2, 5, 1, 2100);
+    assert_eq!(p.high_watermark(), 5);
+    assert_eq!(
+        p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, true)
+            .unwrap(),
+        (5, -1)
+    );
+}
