@@ -125,6 +125,12 @@ impl Partition {
         let epoch_cache = LeaderEpochCache::load(log.dir())?;
         // Recovery may have cut a torn tail: epochs past the log end are gone.
         epoch_cache.truncate_from_end(log.log_end_offset())?;
+        // After an unclean shutdown the tail past the recovery point was
+        // re-read by recovery; epochs written there but not checkpointed
+        // come back from its batches (the scan stays within that tail).
+        if log.recovery_point() < log.log_end_offset() {
+            epoch_cache.assign_from_batches(&log, log.recovery_point())?;
+        }
         let producer_state = ProducerStateTable::load(&log)?;
         // Snapshots below the log start describe deleted data (Kafka drops
         // them when it loads the producer state too).

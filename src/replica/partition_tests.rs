@@ -543,3 +543,39 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
         (5, -1)
     );
 }
+
+/// Finding 17: a follower writes a new epoch to leader-epoch-checkpoint after
+/// appending its batches; a crash in between left the checkpoint without it.
+/// After an unclean shutdown the cache is rebuilt from the batch headers of
+/// what recovery re-read (Kafka's LogSegment.recover assigns epochs per batch).
+#[test]
+fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = [root.path().to_path_buf()];
+    let tp = TopicPartition::new("t", 0);
+    {
+        let manager = LogManager::startup(&dirs, LogConfig::default()).unwrap();
+        let log = manager
+            .get_or_create_log(&tp, LogConfig::default())
+            .unwrap();
+        let p = Partition::new(tp.clone(), 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+        p.make_leader_or_follower(state(2, 3, &[1, 2]), 1000)
+            .unwrap();
+        let mut first = batch(0, 3);
+        crate::log::set_partition_leader_epoch(&mut first, 2);
+        let mut second = batch(3, 2);
+        crate::log::set_partition_leader_epoch(&mut second, 3);
+        p.append_as_follower(3, &[first, second].concat(), 0)
+            .unwrap();
+        assert_eq!(p.latest_epoch(), Some(3));
+        // The crash: epoch 3's entry never reached the file.
+        let checkpoint = p.log().dir().join(crate::log::LEADER_EPOCH_CHECKPOINT);
+        std::fs::write(checkpoint, "0\n1\n2 0\n").unwrap();
+    }
+    let manager = LogManager::startup(&dirs, LogConfig::default()).unwrap();
+    let log = manager.get_log(&tp).unwrap();
+    assert_eq!(log.log_end_offset(), 5);
+    let p = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+    assert_eq!(p.latest_epoch(), Some(3), "epoch 3 is in the log's batches");
+    assert_eq!(p.end_offset_for_epoch(2), (2, 3));
+}
