@@ -2,6 +2,8 @@
 //! follower fetches and controlled shutdown, on real brokers and a real
 //! ZooKeeper (the replica-room findings of the safety review):
 //!
+//! - `blocking_leader_and_isr.rs`: while a LeaderAndIsr does file work,
+//!   other requests are still answered (one worker thread);
 //! - `stale_leader_and_isr.rs`: a LeaderAndIsr that repeats an older state
 //!   in the same leader epoch (a new controller's failover copy, a resent
 //!   request) is ignored with STALE_CONTROLLER_EPOCH and does not roll back
@@ -19,6 +21,8 @@
 
 mod common;
 
+#[path = "replica_safety/blocking_leader_and_isr.rs"]
+mod blocking_leader_and_isr;
 #[path = "replica_safety/forged_follower_fetch.rs"]
 mod forged_follower_fetch;
 #[path = "replica_safety/lost_isr_reply.rs"]
@@ -37,6 +41,7 @@ use kafka_protocol::messages::leader_and_isr_request::{
 };
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreateTopicsRequest, LeaderAndIsrRequest, LeaderAndIsrResponse,
+    ListOffsetsResponse,
 };
 
 /// How long leaders, ISR changes and controller moves may take.
@@ -55,7 +60,8 @@ pub fn broker(cluster: &TestCluster, id: i32) -> &Broker {
 
 /// Creates `name` with an explicit assignment (partition -> replicas, the
 /// first leads) and `configs`, through the controller; waits until every
-/// partition has its preferred leader and its whole assignment in the ISR.
+/// partition has its preferred leader and its whole assignment in the ISR,
+/// and partition 0's leader serves it.
 pub fn create_assigned(
     cluster: &TestCluster,
     name: &str,
@@ -85,6 +91,21 @@ pub fn create_assigned(
             s.leader == replicas[0] && s.isr.len() == replicas.len()
         });
     }
+    // The znodes come first; the leader leads once it applied LeaderAndIsr.
+    let leader = broker(cluster, assignment[0][0]);
+    wait_until_ok(
+        &format!("broker {} to lead {name}-0", leader.id()),
+        CLUSTER_TIMEOUT,
+        || {
+            let request = raw::list_offsets_request(name, -1);
+            let response: ListOffsetsResponse =
+                exchange(leader.port(), ApiKey::ListOffsets, 5, &request)?;
+            match raw::list_offsets_answer(&response) {
+                (0, _) => Ok(()),
+                (error, _) => Err(format!("ListOffsets error {error}")),
+            }
+        },
+    );
 }
 
 /// Waits until the state znode of `topic`-`partition` satisfies `ok`;
