@@ -8,6 +8,8 @@
 //!   in the same leader epoch (a new controller's failover copy, a resent
 //!   request) is ignored with STALE_CONTROLLER_EPOCH and does not roll back
 //!   the leader's ISR;
+//! - `isr_notification_retry.rs`: an ISR change whose notification failed
+//!   is announced once ZooKeeper takes it;
 //! - `lost_isr_reply.rs`: the leader's ISR write lands but its reply is lost
 //!   (ZooKeeper proxy): the leader adopts its own write and announces it;
 //! - `forged_follower_fetch.rs`: a Fetch claiming to be a replica, without a
@@ -25,6 +27,8 @@ mod common;
 mod blocking_leader_and_isr;
 #[path = "replica_safety/forged_follower_fetch.rs"]
 mod forged_follower_fetch;
+#[path = "replica_safety/isr_notification_retry.rs"]
+mod isr_notification_retry;
 #[path = "replica_safety/lost_isr_reply.rs"]
 mod lost_isr_reply;
 #[path = "replica_safety/stale_leader_and_isr.rs"]
