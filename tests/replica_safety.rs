@@ -112,6 +112,23 @@ pub fn create_assigned(
     );
 }
 
+/// A broker other than `leader` and the controller, to freeze while the
+/// controller must still act, and the assignment `[leader, other, frozen]`.
+pub fn frozen_follower(cluster: &TestCluster, leader: i32) -> (i32, [i32; 3]) {
+    let controller = wait_until("a controller", CLUSTER_TIMEOUT, || {
+        controller(&cluster.chroot)
+    });
+    let frozen = [3, 2, 1]
+        .into_iter()
+        .find(|&b| b != leader && b != controller)
+        .expect("three brokers");
+    let other = [1, 2, 3]
+        .into_iter()
+        .find(|&b| b != leader && b != frozen)
+        .expect("three brokers");
+    (frozen, [leader, other, frozen])
+}
+
 /// Waits until the state znode of `topic`-`partition` satisfies `ok`;
 /// returns it with its zkVersion.
 pub fn wait_for_state(

@@ -27,18 +27,31 @@ fn an_isr_change_whose_notification_failed_is_announced_later() {
         "replica-isr-notification",
         &[("zookeeper.session.timeout.ms", "40000")],
     );
-    create_assigned(&cluster, topic, &[&[1, 2, 3]], &[]);
+    // The frozen follower is not the controller, which must announce the change.
+    let (frozen, assignment) = frozen_follower(&cluster, 1);
+    create_assigned(&cluster, topic, &[&assignment], &[]);
     set_acl(
         &cluster.chroot,
         "/isr_change_notification",
         "world:anyone:r",
     );
 
-    cluster.broker(3).pause();
-    let request = produce_request(topic, plain_batch(&["3 misses this"], now_ms())).with_acks(1);
+    cluster.broker(frozen).pause();
+    let request = produce_request(
+        topic,
+        plain_batch(&["the frozen follower misses this"], now_ms()),
+    )
+    .with_acks(1);
     let response = send_request(broker(&cluster, 1), 7, &request);
     assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
-    wait_for_state(&cluster, topic, 0, "ISR [1, 2]", |s| s.isr == [1, 2]);
+    let shrunk = &assignment[..2];
+    wait_for_state(
+        &cluster,
+        topic,
+        0,
+        "the frozen follower out of the ISR",
+        |s| s.isr == shrunk,
+    );
     broker(&cluster, 1).wait_for_log(
         "could not write the ISR change notification",
         CLUSTER_TIMEOUT,
@@ -48,20 +61,20 @@ fn an_isr_change_whose_notification_failed_is_announced_later() {
     // try creates it anew.
     zk(&cluster.chroot).delete_recursive("/isr_change_notification");
     wait_until_ok(
-        "broker 2's metadata to show ISR [1, 2]",
+        "broker 1's metadata to show the shrunk ISR",
         Duration::from_secs(25),
         || {
-            let meta = fetch_metadata(broker(&cluster, 2).port(), &[topic])?;
+            let meta = fetch_metadata(broker(&cluster, 1).port(), &[topic])?;
             let isr = meta
                 .partitions
                 .get(&(topic.to_owned(), 0))
                 .map(|p| p.isr.clone());
-            if isr.as_deref() == Some(&[1, 2][..]) {
+            if isr.as_deref() == Some(shrunk) {
                 Ok(())
             } else {
                 Err(format!("ISR {isr:?}"))
             }
         },
     );
-    cluster.broker(3).resume();
+    cluster.broker(frozen).resume();
 }

@@ -22,54 +22,65 @@ fn an_isr_shrink_whose_reply_was_lost_counts_as_written_and_is_announced() {
     // Broker 1 (the leader) talks to ZooKeeper through the proxy.
     let proxy = ZkProxy::start(zookeeper().port());
     let mut cluster = start_cluster_with_proxy("replica-lost-isr-reply", 1, &proxy);
-    create_assigned(&cluster, topic, &[&[1, 2, 3]], &[]);
+    // The frozen follower is not the controller, which must announce the change.
+    let (frozen, assignment) = frozen_follower(&cluster, 1);
+    create_assigned(&cluster, topic, &[&assignment], &[]);
 
-    // Broker 3 freezes and misses a write: the leader shrinks the ISR, and
-    // the reply to that write is lost.
+    // A follower freezes and misses a write: the leader shrinks the ISR,
+    // and the reply to that write is lost.
     proxy.arm(WriteTrigger::set_data(state_path), AfterFire::Reconnect);
-    cluster.broker(3).pause();
+    cluster.broker(frozen).pause();
     let response = send_request(
         broker(&cluster, 1),
         7,
-        &produce_request(topic, plain_batch(&["3 misses this"], now_ms())).with_acks(1),
+        &produce_request(
+            topic,
+            plain_batch(&["the frozen follower misses this"], now_ms()),
+        )
+        .with_acks(1),
     );
     assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
     proxy
         .wait_fired(CLUSTER_TIMEOUT)
         .expect("the leader's ISR write went through the proxy");
-    let (shrunk, _) = wait_for_state(&cluster, topic, 0, "3 out of the ISR", |s| {
-        !s.isr.contains(&3)
-    });
-    assert_eq!(shrunk.isr, vec![1, 2]);
+    let (shrunk, _) = wait_for_state(
+        &cluster,
+        topic,
+        0,
+        "the frozen follower out of the ISR",
+        |s| !s.isr.contains(&frozen),
+    );
+    assert_eq!(shrunk.isr, assignment[..2]);
 
-    // The leader's own ISR is ZooKeeper's: acks=all needs only 1 and 2.
+    // The leader's own ISR is ZooKeeper's: acks=all needs only the other two.
     let response = send_request(
         broker(&cluster, 1),
         7,
-        &produce_request(topic, plain_batch(&["with 3 frozen"], now_ms())).with_timeout_ms(10_000),
+        &produce_request(topic, plain_batch(&["with a follower frozen"], now_ms()))
+            .with_timeout_ms(10_000),
     );
     assert_eq!(
         response.responses[0].partition_responses[0].error_code, 0,
-        "acks=all still waits for 3: the leader kept its old ISR after the lost reply"
+        "acks=all still waits for the frozen follower: the leader kept its old ISR after the lost reply"
     );
     // And the controller heard of it: metadata shows the shrunk ISR.
     wait_until_ok(
-        "broker 2's metadata to show ISR [1, 2]",
+        "broker 1's metadata to show the shrunk ISR",
         CLUSTER_TIMEOUT,
         || {
-            let meta = fetch_metadata(broker(&cluster, 2).port(), &[topic])?;
+            let meta = fetch_metadata(broker(&cluster, 1).port(), &[topic])?;
             let isr = meta
                 .partitions
                 .get(&(topic.to_owned(), 0))
                 .map(|p| p.isr.clone());
-            if isr.as_deref() == Some(&[1, 2][..]) {
+            if isr.as_deref() == Some(&assignment[..2]) {
                 Ok(())
             } else {
                 Err(format!("ISR {isr:?}"))
             }
         },
     );
-    cluster.broker(3).resume();
+    cluster.broker(frozen).resume();
 }
 
 /// The three-broker test cluster (`start_cluster`'s settings), broker `id`
