@@ -20,6 +20,8 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
         ReplicaError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
         ReplicaError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
         ReplicaError::StaleControllerEpoch { .. } => ResponseError::StaleControllerEpoch,
+        ReplicaError::StaleLeaderAndIsr { .. } => ResponseError::StaleControllerEpoch,
+        ReplicaError::OffsetNotAvailable { .. } => ResponseError::OffsetNotAvailable,
         ReplicaError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
         ReplicaError::NotEnoughReplicasAfterAppend { .. } => {
             ResponseError::NotEnoughReplicasAfterAppend
