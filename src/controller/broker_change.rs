@@ -14,7 +14,6 @@ use super::Controller;
 use super::channel::ChannelReport;
 use super::context::LiveBroker;
 use super::partition_state;
-use crate::model::TopicPartition;
 use crate::zk::{BrokerAndEpoch, ZkError};
 
 /// How the registered brokers differ from the live ones the controller knows.
@@ -117,17 +116,6 @@ impl Controller {
         self.announce_partitions(&shrunk);
         self.ctx.fail_replica_deletions_on(brokers);
         Ok(())
-    }
-
-    /// LeaderAndIsr for `partitions` to their live replicas, then
-    /// UpdateMetadata for them to every live broker.
-    fn announce_partitions(&self, partitions: &[TopicPartition]) {
-        if partitions.is_empty() {
-            return;
-        }
-        self.send_leader_and_isr_for_partitions(partitions, &[]);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, partitions, &[]);
     }
 
     fn add_live_broker(&mut self, registration: BrokerAndEpoch) {

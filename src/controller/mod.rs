@@ -273,23 +273,24 @@ impl Controller {
     async fn on_failover(&mut self) -> Result<(), ZkError> {
         let all = self.ctx.all_partitions();
         let unclean = self.settings.unclean_leader_election_enable;
-        let mut changed =
-            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
-        changed.extend(
-            partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?,
-        );
-        changed.extend(partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?);
-        changed.sort();
-        changed.dedup();
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        // LeaderAndIsr before UpdateMetadata (each broker's queue is
-        // ordered): clients must not see a leader that does not know it
-        // leads yet. What this failover changed goes first, so clients can
-        // use the new leaders as soon as those few are applied; then every
-        // broker's metadata; then every broker's full state (Kafka's replica
+        // What this failover changes is announced first, new leaders before
+        // ISR shrinks (as Kafka's onBrokerFailure), each LeaderAndIsr before
+        // its UpdateMetadata (each broker's queue is ordered: clients must
+        // not see a leader that does not know it leads yet). Then every
+        // broker's metadata, and every broker's full state (Kafka's replica
         // state machine start-up), which at thousands of partitions takes
         // brokers seconds to apply.
-        self.send_leader_and_isr_for_partitions(&changed, &[]);
+        let mut changed =
+            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
+        self.announce_partitions(&changed);
+        let elected =
+            partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?;
+        self.announce_partitions(&elected);
+        let shrunk = partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?;
+        self.announce_partitions(&shrunk);
+        changed.extend(elected);
+        changed.extend(shrunk);
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &all, &[]);
         let changed: BTreeSet<TopicPartition> = changed.into_iter().collect();
         for &broker in &brokers {
@@ -306,6 +307,17 @@ impl Controller {
         }
         self.resume_reassignments().await?;
         self.on_topic_deletion().await
+    }
+
+    /// LeaderAndIsr for `partitions` to their live replicas, then
+    /// UpdateMetadata for them to every live broker.
+    fn announce_partitions(&self, partitions: &[TopicPartition]) {
+        if partitions.is_empty() {
+            return;
+        }
+        self.send_leader_and_isr_for_partitions(partitions, &[]);
+        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&brokers, partitions, &[]);
     }
 
     async fn on_topic_change(&mut self) -> Result<(), ZkError> {
