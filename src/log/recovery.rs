@@ -159,6 +159,10 @@ fn recover_from(
         .rposition(|s| s.base_offset() <= recovery_point)
         .unwrap_or(0);
     for i in first..segments.len() {
+        tracing::info!(
+            tp = %tp, base_offset = segments[i].base_offset(), recovery_point,
+            "recovering unflushed segment"
+        );
         let truncated = match rebuilt[i] {
             Some(bytes) => bytes,
             None => segments[i].recover(config.index_interval_bytes)?,
