@@ -427,7 +427,11 @@ async fn log_maintenance(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = retention.tick() => {
-                let deleted = log_manager.cleanup(now_ms());
+                // Retention never passes a partition's high watermark (the
+                // leader's, or a follower's own); unhosted logs are skipped.
+                let deleted = log_manager.cleanup(now_ms(), |tp| {
+                    replica_manager.get_partition(tp).map(|p| p.high_watermark())
+                });
                 if deleted > 0 {
                     tracing::info!(segments = deleted, "retention deleted old segments");
                     replica_manager.follow_log_start_offsets();

@@ -276,11 +276,20 @@ impl LogManager {
     }
 
     /// Runs retention over every log; returns the segments deleted. Failures
-    /// are logged and the other logs still run.
-    pub fn cleanup(&self, now_ms: i64) -> usize {
+    /// are logged and the other logs still run. `high_watermark` gives each
+    /// log's upper bound (Kafka's: the leader's high watermark, a follower's
+    /// own); a log without one (not hosted yet) is left alone.
+    pub fn cleanup(
+        &self,
+        now_ms: i64,
+        high_watermark: impl Fn(&TopicPartition) -> Option<i64>,
+    ) -> usize {
         let mut deleted = 0;
         for (tp, log) in self.all_logs() {
-            match log.delete_old_segments(now_ms) {
+            let Some(bound) = high_watermark(&tp) else {
+                continue;
+            };
+            match log.delete_old_segments(now_ms, bound) {
                 Ok(n) => deleted += n,
                 Err(e) => tracing::warn!(tp = %tp, error = %e, "retention failed"),
             }

@@ -142,7 +142,14 @@ fn cleanup_and_flush_run_over_all_logs() {
             log.append_as_leader(&mut batch(0, 1), 0).unwrap();
         }
     }
-    assert_eq!(mgr.cleanup(0), 4);
+    // No bound for a log: it is left alone.
+    assert_eq!(mgr.cleanup(0, |_| None), 0);
+    // Bounded by the high watermark: partition 0 at offset 1 keeps offsets 1
+    // and 2; partition 1, fully replicated, keeps only its active segment.
+    let hw = |t: &TopicPartition| Some(if t.partition == 0 { 1 } else { 3 });
+    assert_eq!(mgr.cleanup(0, hw), 3);
+    assert_eq!(mgr.get_log(&tp(0)).unwrap().log_start_offset(), 1);
+    assert_eq!(mgr.cleanup(0, |_| Some(3)), 1);
     mgr.flush_due(i64::MAX);
     for (_, log) in mgr.all_logs() {
         assert_eq!(log.num_segments(), 1);
