@@ -317,6 +317,10 @@ fn rolls_flush_and_recovery_validates_only_the_tail() {
         "the re-validated segment is the active one ({active}): {}",
         recovered[0]
     );
+    wait_until("the partition to be led again", WAIT_TIMEOUT, || {
+        let fetched = fetch_from(broker.port(), topic, 0, 0, -1).ok()?;
+        (fetched.error == NONE).then_some(())
+    });
     assert_eq!(read_all(&broker, topic, values.len()), values);
 }
 

@@ -459,3 +459,38 @@ fn concurrent_reads_never_see_partial_batches() {
     assert_eq!(log.log_end_offset(), 2000);
     assert_eq!(log.num_segments(), 8);
 }
+
+/// Kafka's flush on roll: a roll schedules a flush of the segments before
+/// the new one, and running it moves the recovery point to the new
+/// segment's base offset, never past the log end.
+#[test]
+fn a_roll_schedules_a_flush_up_to_the_new_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_batch = batch(0, 1).len() as u64;
+    let log = open(dir.path(), small(one_batch));
+    assert!(!log.flush_rolled_segments().unwrap(), "no roll, no flush");
+    produce(&log, 3, 1);
+    assert_eq!(log.segment_base_offsets(), vec![0, 1, 2]);
+    assert_eq!(
+        log.recovery_point(),
+        0,
+        "flush.messages is off: nothing flushed yet"
+    );
+    assert!(log.flush_rolled_segments().unwrap());
+    assert_eq!(
+        log.recovery_point(),
+        2,
+        "the recovery point is the active segment's base"
+    );
+    assert!(!log.flush_rolled_segments().unwrap(), "done once");
+    // A truncation below the scheduled point: the flush never passes the log end.
+    produce(&log, 2, 1);
+    log.truncate_to(3).unwrap();
+    assert_eq!(log.log_end_offset(), 3);
+    assert!(log.flush_rolled_segments().unwrap());
+    assert_eq!(
+        log.recovery_point(),
+        3,
+        "up to the log end, not the gone segment 4"
+    );
+}

@@ -138,6 +138,7 @@ impl Log {
             log_end_offset: AtomicI64::new(log_end),
             log_start_offset: AtomicI64::new(log_start),
             recovery_point: AtomicI64::new(recovery_point),
+            roll_flush_offset: AtomicI64::new(recovery_point),
             last_flush_ms: AtomicI64::new(system_now_ms()),
             closed: AtomicBool::new(false),
         })

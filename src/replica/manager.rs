@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 use parking_lot::RwLock;
@@ -56,6 +56,9 @@ pub struct ReplicaManager {
     fetchers: ReplicaFetcherManager,
     /// Poked when a follower caught up and may rejoin the ISR.
     isr_change_wanted: Arc<Notify>,
+    /// Set once a LeaderAndIsr from the current controller was applied: the
+    /// high-watermark checkpoint starts only then (Kafka's `hwThreadInitialized`).
+    leader_and_isr_applied: AtomicBool,
 }
 
 impl ReplicaManager {
@@ -79,6 +82,7 @@ impl ReplicaManager {
             checkpointed_high_watermarks,
             fetchers: ReplicaFetcherManager::new(broker_id, settings),
             isr_change_wanted: Arc::new(Notify::new()),
+            leader_and_isr_applied: AtomicBool::new(false),
         }
     }
 
@@ -265,7 +269,15 @@ impl ReplicaManager {
         if moved {
             self.announce_high_watermark_change();
         }
+        self.leader_and_isr_applied.store(true, Ordering::Release);
         Ok(outcome)
+    }
+
+    /// Whether a LeaderAndIsr has been applied since start-up; until then the
+    /// hosted partitions say nothing about high watermarks, so
+    /// replication-offset-checkpoint is not written.
+    pub fn has_applied_leader_and_isr(&self) -> bool {
+        self.leader_and_isr_applied.load(Ordering::Acquire)
     }
 
     fn apply_partition_state(
