@@ -44,7 +44,9 @@ pub async fn run_isr_maintenance(
         }
         let changed = write_isr_changes(&replica_manager, &zk, proposals).await;
         if !changed.is_empty() {
-            replica_manager.announce_high_watermark_change();
+            for tp in &changed {
+                replica_manager.announce_partition_change(tp);
+            }
             if let Err(e) = zk.create_isr_change_notification(&changed).await {
                 tracing::warn!(error = %e, "could not write the ISR change notification");
             }

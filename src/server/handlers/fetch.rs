@@ -15,7 +15,7 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use crate::model::TopicPartition;
-use crate::replica::{FetchIsolation, ReplicaError, wait_for};
+use crate::replica::{FetchIsolation, ReplicaError, wait_for_partitions};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
@@ -115,13 +115,17 @@ pub async fn handle(
     let min_bytes = request.min_bytes.max(0) as usize;
     let wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
 
-    let changes = services.replica_manager.high_watermark_changes();
     let read_all = || read_partitions(services, &wanted, max_bytes, isolation);
     let first = read_all();
     let results = if first.ready(min_bytes) || wait.is_zero() {
         first
     } else {
-        wait_for(changes, wait, || {
+        // Registered before the next read (the wait's first check), so no
+        // change after that read is missed; only our partitions wake us.
+        let waiter = services
+            .replica_manager
+            .watch_partitions(wanted.iter().map(|w| w.tp.clone()));
+        wait_for_partitions(waiter, wait, || {
             let pass = read_all();
             pass.ready(min_bytes).then_some(pass)
         })
