@@ -1,13 +1,16 @@
 //! Tests of the test harness itself (tests/common): the shared ZooKeeper, the
-//! ZooKeeper inspection helpers, the clients, the process helpers. None needs
-//! a broker.
+//! ZooKeeper inspection helpers, the clients, the process helpers, the
+//! proxies (the ZooKeeper-aware one driven by the broker's own ZooKeeper
+//! client). None needs a broker.
 
 mod common;
 
+use std::io::{Read, Write};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use sluice::zk::{WatchEvent, ZkClient, ZkConfig, ZkOp};
 
 #[test]
 fn shared_zookeeper_answers_ruok_and_srvr() {
@@ -169,4 +172,218 @@ fn free_ports_and_chroots_are_unique() {
     let chroot = unique_chroot("a b/c");
     assert!(chroot.starts_with("/sluice-a_b_c-"), "{chroot}");
     assert_ne!(unique_chroot("x"), unique_chroot("x"));
+}
+
+// ------------------------------------------------------------- proxies
+
+/// A tokio runtime for the broker's own ZooKeeper client (`sluice::zk`).
+fn zk_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The broker's ZooKeeper client (6 s session, 10 s to connect) at `connect`.
+fn broker_zk_client(rt: &tokio::runtime::Runtime, connect: &str) -> ZkClient {
+    let cfg = ZkConfig {
+        connect: connect.to_owned(),
+        session_timeout_ms: 6_000,
+        connection_timeout_ms: 10_000,
+    };
+    rt.block_on(ZkClient::connect(cfg))
+        .unwrap_or_else(|e| panic!("connect to ZooKeeper through {connect}: {e}"))
+}
+
+/// Sends a four-letter word to 127.0.0.1:`port` and reads the answer.
+fn four_letter_word_through(port: u16, cmd: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(cmd.as_bytes()).expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
+const STATE: &str = "/brokers/topics/t/partitions/0/state";
+
+#[test]
+fn zk_proxy_drops_the_reply_of_an_applied_set_data_and_the_client_retries() {
+    let chroot = unique_chroot("zk-proxy-set");
+    zk(&chroot).create(STATE, b"v0");
+    zk(&chroot).create("/other", b"o0");
+    let proxy = ZkProxy::start(zookeeper().port());
+    let rt = zk_runtime();
+    let client = broker_zk_client(&rt, &proxy.connect_string(&chroot));
+    let session = client.session_id();
+
+    proxy.arm(
+        WriteTrigger::set_data("/partitions/0/state"),
+        AfterFire::Reconnect,
+    );
+    // Reads and writes of other paths pass.
+    rt.block_on(client.set_data("/other", b"o1", None)).unwrap();
+    assert!(rt.block_on(client.get_data(STATE)).unwrap().is_some());
+    assert!(proxy.fired().is_none(), "fired for another path");
+    assert_eq!(proxy.connections_accepted(), 1);
+
+    let version = rt.block_on(client.set_data(STATE, b"v1", None)).unwrap();
+    let fired = proxy.wait_fired(Duration::ZERO).expect("the proxy fired");
+    assert_eq!(fired.op, zk_proxy::op::SET_DATA);
+    assert_eq!(fired.paths, vec![chroot_path(&chroot, STATE)]);
+    // The first attempt was applied (its reply dropped), then the client
+    // reconnected on the same session and the retry was applied again.
+    let stat = zk(&chroot).stat(STATE).expect("state znode");
+    assert_eq!((version, stat.version), (2, 2));
+    assert!(stat.mzxid > fired.zxid, "the retry is the later write");
+    assert_eq!(zk(&chroot).get(STATE).as_deref(), Some(&b"v1"[..]));
+    assert_eq!(proxy.connections_accepted(), 2);
+    assert_eq!(
+        client.session_id(),
+        session,
+        "a connection loss, not a new session"
+    );
+    // One shot: later writes get their replies.
+    rt.block_on(client.set_data(STATE, b"v2", None)).unwrap();
+    assert_eq!(proxy.fire_count(), 1);
+}
+
+#[test]
+fn zk_proxy_finds_a_path_inside_a_multi_and_can_stay_cut_until_restored() {
+    let chroot = unique_chroot("zk-proxy-multi");
+    zk(&chroot).create(STATE, b"v0");
+    zk(&chroot).create("/controller_epoch", b"1");
+    let proxy = ZkProxy::start(zookeeper().port());
+    let rt = zk_runtime();
+    let client = broker_zk_client(&rt, &proxy.connect_string(&chroot));
+
+    proxy.arm(
+        WriteTrigger::multi("/partitions/0/state"),
+        AfterFire::StayCut,
+    );
+    // A multi of other paths, and a plain setData of the path, pass.
+    let epoch_only = [ZkOp::SetData {
+        path: "/controller_epoch".into(),
+        data: b"1".to_vec(),
+        expected_version: Some(0),
+    }];
+    rt.block_on(client.multi(&epoch_only)).unwrap();
+    rt.block_on(client.set_data(STATE, b"v1", None)).unwrap();
+    assert!(proxy.fired().is_none());
+
+    // As the controller writes: check the epoch znode, then set the state.
+    let ops = vec![
+        ZkOp::Check {
+            path: "/controller_epoch".into(),
+            version: 1,
+        },
+        ZkOp::SetData {
+            path: STATE.into(),
+            data: b"v2".to_vec(),
+            expected_version: None,
+        },
+    ];
+    let multi = {
+        let client = client.clone();
+        rt.spawn(async move { client.multi(&ops).await })
+    };
+    let fired = proxy
+        .wait_fired(Duration::from_secs(30))
+        .expect("the multi fired the trigger");
+    assert_eq!(fired.op, zk_proxy::op::MULTI);
+    assert_eq!(
+        fired.paths,
+        vec![
+            chroot_path(&chroot, "/controller_epoch"),
+            chroot_path(&chroot, STATE)
+        ]
+    );
+    assert!(proxy.is_cut());
+    // Applied, and the client cannot reconnect to retry while cut.
+    assert_eq!(zk(&chroot).stat(STATE).unwrap().version, 2);
+    assert!(!multi.is_finished());
+
+    proxy.restore();
+    let results = rt.block_on(multi).unwrap().expect("the retried multi");
+    assert_eq!(results.len(), 2);
+    assert_eq!(zk(&chroot).stat(STATE).unwrap().version, 3);
+    assert_eq!(zk(&chroot).get(STATE).as_deref(), Some(&b"v2"[..]));
+}
+
+#[test]
+fn zk_proxy_passes_pings_watch_events_and_four_letter_words() {
+    let chroot = unique_chroot("zk-proxy-pass");
+    zk(&chroot).create(STATE, b"v0");
+    let proxy = ZkProxy::start(zookeeper().port());
+    assert_eq!(four_letter_word_through(proxy.port(), "ruok"), "imok");
+    let rt = zk_runtime();
+    let client = broker_zk_client(&rt, &proxy.connect_string(&chroot));
+    let session = client.session_id();
+    proxy.arm(
+        WriteTrigger::new(ZkWrite::Any, "/nothing-matches"),
+        AfterFire::Reconnect,
+    );
+
+    let (_, watch) = rt.block_on(client.get_data_and_watch(STATE)).unwrap();
+    zk(&chroot).set(STATE, b"v1");
+    let event = rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(30), watch).await })
+        .expect("the watch event came through the proxy");
+    assert_eq!(event, WatchEvent::DataChanged);
+    assert!(proxy.notifications_relayed() >= 1);
+
+    // Idle past the session timeout: the pings keep the session alive.
+    wait_until(
+        "three pings through the proxy",
+        Duration::from_secs(30),
+        || (proxy.pings_relayed() >= 3).then_some(()),
+    );
+    assert!(client.is_connected());
+    assert_eq!(client.session_id(), session);
+    assert!(proxy.disarm(), "nothing matched, so still armed");
+
+    // A plain cut and restore: the same session reconnects.
+    proxy.cut();
+    wait_until(
+        "the client to notice the cut",
+        Duration::from_secs(30),
+        || (!client.is_connected()).then_some(()),
+    );
+    proxy.restore();
+    wait_until("the client to reconnect", Duration::from_secs(30), || {
+        client.is_connected().then_some(())
+    });
+    assert_eq!(client.session_id(), session);
+    assert_eq!(
+        rt.block_on(client.get_data(STATE)).unwrap().unwrap().0,
+        b"v1"
+    );
+}
+
+#[test]
+fn tcp_proxy_holds_each_chunk_for_its_delay() {
+    let proxy = TcpProxy::start(zookeeper().port());
+    let delay = Duration::from_millis(300);
+    proxy.set_delay(Direction::ToTarget, delay);
+    assert_eq!(proxy.delay(Direction::ToTarget), delay);
+    assert_eq!(proxy.delay(Direction::FromTarget), Duration::ZERO);
+    let start = Instant::now();
+    assert_eq!(four_letter_word_through(proxy.port(), "ruok"), "imok");
+    assert!(start.elapsed() >= delay, "answered before the delay passed");
+
+    proxy.set_delay(Direction::ToTarget, Duration::ZERO);
+    proxy.set_delay(Direction::FromTarget, delay);
+    let start = Instant::now();
+    assert_eq!(four_letter_word_through(proxy.port(), "ruok"), "imok");
+    assert!(start.elapsed() >= delay, "answered before the delay passed");
+
+    proxy.set_delay(Direction::FromTarget, Duration::ZERO);
+    assert_eq!(four_letter_word_through(proxy.port(), "ruok"), "imok");
+    proxy.cut();
+    assert_eq!(four_letter_word_through(proxy.port(), "ruok"), "");
+    proxy.restore();
+    assert_eq!(four_letter_word_through(proxy.port(), "ruok"), "imok");
 }

@@ -11,6 +11,9 @@
 //! - [`kcat`], [`run_python`], [`future_producer`] / [`base_consumer`]: clients.
 //! - [`zk_get`] & co. (zkCli.sh, what an operator sees) and [`zk`] (fast Rust
 //!   client, for polling and writes): look into ZooKeeper.
+//! - [`TcpProxy`] (cut, restore, delay a link) and [`ZkProxy`] (a
+//!   ZooKeeper-aware proxy: cut, restore, or drop the reply of one applied
+//!   write and cut): network faults between processes.
 //! - [`raw`]: raw Kafka requests ([`send_request`], [`RawConn`],
 //!   [`exchange`]), record batches and common request builders.
 //! - [`cluster`] (three-broker cluster settings, replicated topics, full ISR,
@@ -33,6 +36,7 @@ pub mod raw;
 mod tcp_proxy;
 mod wait;
 mod zk;
+pub mod zk_proxy;
 mod zookeeper;
 
 pub use broker::{BROKER_START_TIMEOUT, BROKER_STOP_TIMEOUT, Broker, BrokerSpec, TestCluster};
@@ -50,11 +54,12 @@ pub use raw::{
     exchange, fetch_request, idempotent_batch, list_offsets_answer, list_offsets_request, now_ms,
     plain_batch, produce_request, send_request, send_request_with_timeout, str_bytes, topic_name,
 };
-pub use tcp_proxy::TcpProxy;
+pub use tcp_proxy::{Direction, TcpProxy};
 pub use wait::{wait_until, wait_until_ok};
 pub use zk::{
     Zk, chroot_path, zk, zk_children, zk_cli, zk_cli_body, zk_get, zk_stat_ephemeral_owner,
 };
+pub use zk_proxy::{AfterFire, Fired, WriteTrigger, ZkProxy, ZkWrite};
 pub use zookeeper::{
     ZooKeeper, four_letter_word, unique_chroot, zk_address, zk_connect, zookeeper,
 };
