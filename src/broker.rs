@@ -153,6 +153,7 @@ impl Broker {
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
             dynamic_configs: Arc::new(server::dynamic_config::DynamicConfigs::new(config.clone())),
+            auto_creations: Default::default(),
         });
         server::dynamic_config::load_broker_configs(&services).await;
         let shutdown = CancellationToken::new();

@@ -413,3 +413,58 @@ fn high_watermarks_survive_a_restart_before_leader_and_isr() {
     }
     cluster.broker(controller_id).resume();
 }
+
+// ------------------------------------------------------------- auto-creation
+
+/// Metadata v4 for `topic` (auto-creation allowed or not), on a fresh connection.
+fn metadata_for(port: u16, topic: &str, auto_create: bool) -> Result<MetadataResponse, String> {
+    let request = MetadataRequest::default()
+        .with_topics(Some(vec![
+            kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+                .with_name(Some(topic_name(topic))),
+        ]))
+        .with_allow_auto_topic_creation(auto_create);
+    exchange(port, ApiKey::Metadata, 4, &request)
+}
+
+/// Finding 17 (unbounded task spawning): while an auto-creation of a topic
+/// is in flight (here slowed by a 1.5 s delay on the broker's ZooKeeper
+/// link), more Metadata requests for it start no more creations.
+#[test]
+fn one_auto_creation_in_flight_per_topic() {
+    let proxy = TcpProxy::start(zookeeper().port());
+    let chroot = unique_chroot("auto-create");
+    let broker = Broker::start(
+        BrokerSpec::new(1, format!("127.0.0.1:{}{chroot}", proxy.port()))
+            .set("auto.create.topics.enable", true)
+            .set("zookeeper.session.timeout.ms", 30_000),
+    );
+    // The broker is its own controller before the link slows down.
+    wait_until("a controller", WAIT_TIMEOUT, || controller(&chroot));
+    wait_until("a first auto-created topic", WAIT_TIMEOUT, || {
+        let response = metadata_for(broker.port(), "warm-up", true).ok()?;
+        (response.topics[0].error_code == NONE).then_some(())
+    });
+    proxy.set_delay(Direction::ToTarget, Duration::from_millis(1500));
+    let requests: Vec<_> = (0..30)
+        .map(|_| {
+            let port = broker.port();
+            std::thread::spawn(move || metadata_for(port, "auto-x", true))
+        })
+        .collect();
+    for request in requests {
+        let response = request.join().unwrap().expect("Metadata answered");
+        assert_ne!(response.topics[0].error_code, NONE, "not created yet");
+    }
+    proxy.set_delay(Direction::ToTarget, Duration::ZERO);
+    wait_until("auto-x to exist", WAIT_TIMEOUT, || {
+        let response = metadata_for(broker.port(), "auto-x", false).ok()?;
+        (response.topics[0].error_code == NONE).then_some(())
+    });
+    let attempts = broker
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("auto-creating topic") && l.contains("auto-x"))
+        .count();
+    assert_eq!(attempts, 1, "creations started for one topic");
+}

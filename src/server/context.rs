@@ -31,4 +31,6 @@ pub struct BrokerServices {
     pub groups: Arc<GroupCoordinator>,
     /// Dynamic configs: broker layers and topic overrides applied live.
     pub dynamic_configs: Arc<crate::server::dynamic_config::DynamicConfigs>,
+    /// Topic auto-creations in flight: one per topic, bounded in all.
+    pub auto_creations: Arc<crate::server::auto_creations::AutoCreations>,
 }

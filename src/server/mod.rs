@@ -3,6 +3,7 @@
 //! `broker.rs` and `main.rs` use this room.
 
 pub mod api_versions;
+pub mod auto_creations;
 pub mod config_alter;
 pub mod config_describe;
 pub mod connection;
