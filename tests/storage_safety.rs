@@ -468,3 +468,60 @@ fn one_auto_creation_in_flight_per_topic() {
         .count();
     assert_eq!(attempts, 1, "creations started for one topic");
 }
+
+// ------------------------------------------------------------- records
+
+/// `batch` with its CRC recomputed after an edit.
+fn with_crc(mut batch: Vec<u8>) -> Bytes {
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    Bytes::from(batch)
+}
+
+/// Finding 17 (inner records not validated): CRC-valid batches whose records
+/// are malformed are refused with Kafka's error and nothing is written.
+#[test]
+fn malformed_records_are_refused_and_nothing_is_written() {
+    let broker = Broker::start(
+        BrokerSpec::new(1, zk_connect(&unique_chroot("records")))
+            .set("auto.create.topics.enable", false),
+    );
+    let topic = "checked";
+    assert_eq!(create_topic_with_configs(&broker, topic, 1, 1, &[]), NONE);
+    let good = plain_batch(&["good"], now_ms());
+    wait_until("the topic to take produce", WAIT_TIMEOUT, || {
+        (produce_acks_1(&broker, topic, good.clone()) == NONE).then_some(())
+    });
+    const CORRUPT_MESSAGE: i16 = 2;
+    const INVALID_RECORD: i16 = 87;
+    // One record more declared than present (count and last offset delta agree).
+    let mut lying = good.to_vec();
+    lying[23..27].copy_from_slice(&1i32.to_be_bytes());
+    lying[57..61].copy_from_slice(&2i32.to_be_bytes());
+    assert_eq!(
+        produce_acks_1(&broker, topic, with_crc(lying)),
+        INVALID_RECORD
+    );
+    // A record whose value length runs past the record.
+    let mut long_value = good.to_vec();
+    let value_len_at = long_value.len() - 6; // varint of len("good") = 4, then "good", then 0 headers
+    assert_eq!(
+        long_value[value_len_at], 8,
+        "zigzag 4 where the value length is"
+    );
+    long_value[value_len_at] = 40;
+    assert_eq!(
+        produce_acks_1(&broker, topic, with_crc(long_value)),
+        INVALID_RECORD
+    );
+    // gzip flag on records that are not gzip.
+    let mut not_gzip = good.to_vec();
+    not_gzip[22] |= 1;
+    assert_eq!(
+        produce_acks_1(&broker, topic, with_crc(not_gzip)),
+        CORRUPT_MESSAGE
+    );
+    // Only the first good batch is in the log.
+    assert_eq!(offset_at(&broker, topic, -1), 1);
+    assert_eq!(read_all(&broker, topic, 1), vec!["good".to_owned()]);
+}

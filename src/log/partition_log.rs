@@ -25,6 +25,7 @@ use super::batch::{
 };
 use super::config::LogConfig;
 use super::error::LogError;
+use super::record_validation::validate_records;
 use super::segment::{LogSegment, system_now_ms};
 use super::time_index::NO_TIMESTAMP;
 use crate::model::TopicPartition;
@@ -185,10 +186,9 @@ impl Log {
         }
         for info in &infos {
             check_client_batch(info)?;
-        }
-        if config.cleanup_policy_compact {
-            let tp = self.tp.to_string();
-            super::cleaner_records::check_keys_for_compaction(records, &infos, &tp)?;
+            // Kafka's LogValidator: every record well formed (keyed on a
+            // compacted topic); nothing is written when one is not.
+            validate_records(records, info, config.cleanup_policy_compact, &self.tp)?;
         }
         self.check_fits_segment(records.len(), &config)?;
         let _append = self.append_lock.lock();
