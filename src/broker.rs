@@ -154,6 +154,9 @@ impl Broker {
             groups: group_coordinator.clone(),
             dynamic_configs: Arc::new(server::dynamic_config::DynamicConfigs::new(config.clone())),
             auto_creations: Default::default(),
+            fetch_budget: server::fetch_budget::FetchBudget::new(
+                usize::try_from(config.fetch_inflight_max_bytes).unwrap_or(usize::MAX),
+            ),
         });
         server::dynamic_config::load_broker_configs(&services).await;
         let shutdown = CancellationToken::new();

@@ -33,4 +33,6 @@ pub struct BrokerServices {
     pub dynamic_configs: Arc<crate::server::dynamic_config::DynamicConfigs>,
     /// Topic auto-creations in flight: one per topic, bounded in all.
     pub auto_creations: Arc<crate::server::auto_creations::AutoCreations>,
+    /// Fetch response memory in flight, bounded by `fetch.inflight.max.bytes`.
+    pub fetch_budget: Arc<crate::server::fetch_budget::FetchBudget>,
 }
