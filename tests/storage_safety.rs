@@ -525,3 +525,38 @@ fn malformed_records_are_refused_and_nothing_is_written() {
     assert_eq!(offset_at(&broker, topic, -1), 1);
     assert_eq!(read_all(&broker, topic, 1), vec!["good".to_owned()]);
 }
+
+// ------------------------------------------------------------- flush.messages
+
+/// With `flush.messages=1` every append is fsynced (on the blocking pool):
+/// the appends succeed and the recovery point follows the log end.
+#[test]
+fn flush_messages_appends_fsync_and_move_the_recovery_point() {
+    let broker = Broker::start(
+        BrokerSpec::new(1, zk_connect(&unique_chroot("flush-messages")))
+            .set("log.flush.offset.checkpoint.interval.ms", 100),
+    );
+    let topic = "synced";
+    assert_eq!(
+        create_topic_with_configs(&broker, topic, 1, 1, &[("flush.messages", "1")]),
+        NONE
+    );
+    wait_until("the topic to take produce", WAIT_TIMEOUT, || {
+        (produce_acks_1(&broker, topic, plain_batch(&["first"], now_ms())) == NONE).then_some(())
+    });
+    for value in ["second", "third"] {
+        assert_eq!(
+            produce_acks_1(&broker, topic, plain_batch(&[value], now_ms())),
+            NONE
+        );
+    }
+    let checkpoint = broker.log_dir().join("recovery-point-offset-checkpoint");
+    wait_until_ok(
+        "the recovery point at the log end",
+        WAIT_TIMEOUT,
+        || match checkpoint_entries(&checkpoint).get(&(topic.to_owned(), 0)) {
+            Some(3) => Ok(()),
+            other => Err(other.copied()),
+        },
+    );
+}

@@ -63,3 +63,4 @@ pub use manager::{CLEAN_SHUTDOWN_FILE, LogManager};
 pub use meta_properties::{META_PROPERTIES, read_meta_properties};
 pub use partition_log::{AppendInfo, Log, LogReadResult};
 pub use partition_metadata::{PARTITION_METADATA, read_topic_id, record_topic_id};
+pub use record_validation::validate_records;
