@@ -27,7 +27,11 @@
 #     100 bytes each, default BENCH_RECORDS),
 #     then the time from SIGKILL of a partition leader to the first
 #     acknowledged produce;
-#  7. prints all the tables again at the end, and removes everything it
+#  7. runs the in-process benches (benches/produce_path.rs: the CPU cost of
+#     checking a produced batch and its records per codec;
+#     benches/fetch_encode.rs: encoding a Fetch response by copying vs by
+#     referencing the records), unless BENCH_CLUSTER=only;
+#  8. prints all the tables again at the end, and removes everything it
 #     started or wrote (BENCH_KEEP=1 keeps the temp folder with the logs).
 #
 # BENCH_SLUICE_BIN=path runs that broker binary instead of building
@@ -204,7 +208,7 @@ if [ -n "${BENCH_SLUICE_BIN:-}" ]; then
 else
   cargo build --release
 fi
-cargo bench --bench throughput --no-run
+cargo bench --no-run --bench throughput --bench produce_path --bench fetch_encode
 
 results=()
 if [ "$CLUSTER" != only ]; then
@@ -240,6 +244,16 @@ if [ "$CLUSTER" != 0 ]; then
       --records "$CLUSTER_RECORDS" --size 100 --failover-pids "$failover_pids"
     echo "Brokers: zookeeper.session.timeout.ms=$ZK_SESSION_MS, other settings at their defaults."
     echo
+  } | tee "$out"
+  results+=("$out")
+fi
+
+if [ "$CLUSTER" != only ]; then
+  step "In process: checking produced batches, encoding Fetch responses"
+  out="$work/in-process.md"
+  {
+    cargo bench -q --bench produce_path
+    cargo bench -q --bench fetch_encode
   } | tee "$out"
   results+=("$out")
 fi
