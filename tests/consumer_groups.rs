@@ -5,8 +5,8 @@
 //! consumer killed without leaving loses its partitions to the others after
 //! the session timeout; a static member (group.instance.id) restarting within
 //! the session timeout gets its partitions back with no rebalance; a group
-//! whose coordinator is SIGKILLed moves to another broker and resumes from
-//! the committed offsets; `sluice consumer-groups` lists, describes (with
+//! whose coordinator is SIGKILLed moves to another broker (which loads its
+//! membership) and resumes from the committed offsets; `sluice consumer-groups` lists, describes (with
 //! lag), resets and deletes a group, and resets by datetime, duration and
 //! shift (`consumer_groups/reset_by_time.rs`).
 
@@ -25,6 +25,7 @@ use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
+use sluice::group::coordinator_choice::coordinator_for;
 
 fn start_broker(name: &str) -> (Broker, String) {
     let chroot = unique_chroot(name);
@@ -610,9 +611,14 @@ print(json.dumps(errors))
 /// the surviving brokers only, so this needs no replication.
 #[test]
 fn a_group_moves_when_its_coordinator_is_killed_and_resumes_from_committed_offsets() {
-    // abs(hashCode("moving-group-0")) % 3 == 2: broker 3 of [1, 2, 3], then
-    // broker 2 of [1, 2].
-    let group = "moving-group-0";
+    // Coordinated by broker 3 of [1, 2, 3] and by broker 2 of [1, 2]
+    // (rendezvous choice).
+    let group = &(0..1000)
+        .map(|i| format!("moving-group-{i}"))
+        .find(|g| {
+            coordinator_for(g, &[1, 2, 3]) == Some(3) && coordinator_for(g, &[1, 2]) == Some(2)
+        })
+        .expect("a group moving from broker 3 to broker 2");
     let mut cluster = TestCluster::start_with("groups-failover", 3, |s| {
         s.set("group.min.session.timeout.ms", 1000)
     });
@@ -649,10 +655,9 @@ fn a_group_moves_when_its_coordinator_is_killed_and_resumes_from_committed_offse
         "broker 3 coordinated the group"
     );
 
-    // The new coordinator knows nothing of the old generation: the member's
-    // next heartbeat or commit is refused, it rejoins there and reads the
-    // committed offsets back from ZooKeeper. Records it fetched meanwhile
-    // may come again (at least once), but nothing below the commits does.
+    // The new coordinator loads the group's membership and the committed
+    // offsets from ZooKeeper. Records fetched meanwhile may come again (at
+    // least once), but nothing below the commits does.
     cluster.broker(3).kill();
     produce(&b, "moving", 5, 4, "after");
     let mut after: BTreeSet<(i32, i64)> = BTreeSet::new();
@@ -686,7 +691,7 @@ fn a_group_moves_when_its_coordinator_is_killed_and_resumes_from_committed_offse
         cluster
             .broker(2)
             .log_text()
-            .contains(&format!("group is stable group={group}")),
+            .contains(&format!("took over the group's coordination group={group}")),
         "broker 2 took the group over"
     );
     leave(consumer);

@@ -1,28 +1,32 @@
 //! The GroupCoordinator: the classic rebalance protocol as Kafka's
-//! GroupCoordinator runs it (JoinGroup, SyncGroup, Heartbeat, LeaveGroup),
-//! for the groups this broker coordinates (`coordinator_choice.rs`).
+//! GroupCoordinator runs it, for the groups this broker coordinates
+//! (`coordinator_choice.rs`) and holds (`ownership.rs`): JoinGroup and the
+//! rebalance phases here, SyncGroup, Heartbeat and LeaveGroup in
+//! `membership.rs`.
 //!
 //! All group state sits behind one mutex that is never held across an await;
 //! a JoinGroup or SyncGroup that must wait parks a oneshot sender in its
 //! member, and whoever completes the phase (another request, or the timer
 //! tick in `timers.rs`) answers every parked sender.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use super::coordinator_choice::coordinator_for;
 use super::error::GroupError;
-use super::group_metadata::{GroupMetadata, JoinResult, MemberMetadata, SyncOutcome, SyncResult};
+use super::group_metadata::{GroupMetadata, JoinResult, MemberMetadata};
+use super::lease::SessionLease;
 use super::offsets::OffsetStore;
+use super::ownership::{Acquired, GroupLocks};
 use super::state::GroupState;
 use crate::metadata::MetadataCache;
 use crate::util::now_ms;
-use crate::zk::ZkClient;
+use crate::zk::{GroupFence, ZkClient};
 
 /// A JoinGroup either answered at once or parked until the join phase ends.
 type Joined = Result<oneshot::Receiver<JoinResult>, Box<JoinResult>>;
@@ -59,8 +63,17 @@ pub struct GroupCoordinator {
     pub(super) broker_id: i32,
     pub(super) settings: GroupSettings,
     pub(super) metadata: Arc<MetadataCache>,
+    pub(super) zk: ZkClient,
+    /// The groups this broker holds (claimed in ZooKeeper), by id.
     pub(super) groups: Mutex<HashMap<String, GroupMetadata>>,
     pub(super) offsets: OffsetStore,
+    pub(super) lease: Arc<SessionLease>,
+    pub(super) locks: GroupLocks,
+    /// Owner records to release (the group moved away by our metadata).
+    pub(super) releases: Mutex<HashMap<String, GroupFence>>,
+    /// Groups whose membership changed and must be written (persister task).
+    pub(super) dirty: Mutex<BTreeSet<String>>,
+    pub(super) dirty_notify: Notify,
 }
 
 impl GroupCoordinator {
@@ -70,13 +83,19 @@ impl GroupCoordinator {
         metadata: Arc<MetadataCache>,
         zk: ZkClient,
     ) -> GroupCoordinator {
-        let offsets = OffsetStore::new(zk, metadata.subscribe());
+        let offsets = OffsetStore::new(zk.clone());
         GroupCoordinator {
             broker_id,
             settings,
             metadata,
+            zk,
             groups: Mutex::new(HashMap::new()),
             offsets,
+            lease: Arc::new(SessionLease::default()),
+            locks: GroupLocks::default(),
+            releases: Mutex::new(HashMap::new()),
+            dirty: Mutex::new(BTreeSet::new()),
+            dirty_notify: Notify::new(),
         }
     }
 
@@ -96,17 +115,20 @@ impl GroupCoordinator {
         }
     }
 
-    fn validate_group_id(&self, group: &str) -> Result<(), GroupError> {
-        if group.is_empty() {
-            return Err(GroupError::InvalidGroupId);
-        }
-        self.ensure_coordinator(group)
-    }
-
     // ------------------------------------------------------------ JoinGroup
 
     pub async fn join_group(&self, request: JoinRequest) -> JoinResult {
         let member_id = request.member_id.clone();
+        match self
+            .acquire(&request.group_id, request.member_id.is_empty())
+            .await
+        {
+            Ok(Acquired::Owned) => {}
+            Ok(Acquired::Absent) => {
+                return JoinResult::failed(&member_id, GroupError::UnknownMemberId);
+            }
+            Err(e) => return JoinResult::failed(&member_id, e),
+        }
         let receiver = match self.join_group_locked(request) {
             Ok(receiver) => receiver,
             Err(result) => return *result,
@@ -119,9 +141,6 @@ impl GroupCoordinator {
     /// Either an immediate answer (`Err`) or a receiver for the parked answer.
     fn join_group_locked(&self, request: JoinRequest) -> Joined {
         let fail = |e| Err(Box::new(JoinResult::failed(&request.member_id, e)));
-        if let Err(e) = self.validate_group_id(&request.group_id) {
-            return fail(e);
-        }
         if request.session_timeout_ms < self.settings.min_session_timeout_ms
             || request.session_timeout_ms > self.settings.max_session_timeout_ms
         {
@@ -129,14 +148,9 @@ impl GroupCoordinator {
         }
         let now = Instant::now();
         let mut groups = self.groups.lock();
-        if request.member_id.is_empty() && !groups.contains_key(&request.group_id) {
-            groups.insert(
-                request.group_id.clone(),
-                GroupMetadata::new(&request.group_id, now_ms()),
-            );
-        }
+        // Unloaded since `acquire` (moved, or fenced): the member asks again.
         let Some(group) = groups.get_mut(&request.group_id) else {
-            return fail(GroupError::UnknownMemberId);
+            return fail(GroupError::NotCoordinator);
         };
         if group.state == GroupState::Dead {
             return fail(GroupError::CoordinatorNotAvailable);
@@ -267,6 +281,8 @@ impl GroupCoordinator {
             group.protocol_name.is_some() && group.select_protocol() == group.protocol_name;
         match group.state {
             GroupState::Stable if selected_same => {
+                // The member id changed without a rebalance: store it.
+                self.mark_dirty(&group.group_id);
                 let mut result = group.join_result_for(&new_id);
                 // The old leader id: the rejoined member must not reassign.
                 result.leader_id = if was_leader {
@@ -366,6 +382,7 @@ impl GroupCoordinator {
     /// Enters PreparingRebalance: pending SyncGroups learn of the rebalance,
     /// and an empty group waits group.initial.rebalance.delay.ms for more members.
     pub(super) fn prepare_rebalance(&self, group: &mut GroupMetadata, now: Instant) {
+        group.storing_generation = None;
         if group.state == GroupState::CompletingRebalance {
             for member in group.members.values_mut() {
                 member.assignment = Bytes::new();
@@ -429,6 +446,7 @@ impl GroupCoordinator {
             group.transition_to(GroupState::Empty);
             group.empty_since_ms = Some(now_ms());
             tracing::info!(group = %group.group_id, generation = group.generation_id, "group is empty");
+            self.mark_dirty(&group.group_id);
             return;
         }
         group.empty_since_ms = None;
@@ -453,180 +471,8 @@ impl GroupCoordinator {
         }
     }
 
-    // ------------------------------------------------------------ SyncGroup
-
-    #[allow(clippy::too_many_arguments)]
-    pub async fn sync_group(
-        &self,
-        group_id: &str,
-        generation_id: i32,
-        member_id: &str,
-        instance_id: Option<&str>,
-        protocol_type: Option<&str>,
-        protocol_name: Option<&str>,
-        assignments: Vec<(String, Bytes)>,
-    ) -> SyncOutcome {
-        let receiver = {
-            self.validate_group_id(group_id)?;
-            let mut groups = self.groups.lock();
-            let group = groups
-                .get_mut(group_id)
-                .ok_or(GroupError::UnknownMemberId)?;
-            if group.state == GroupState::Dead {
-                return Err(GroupError::CoordinatorNotAvailable);
-            }
-            if !group.members.contains_key(member_id) {
-                return Err(GroupError::UnknownMemberId);
-            }
-            group.check_instance(member_id, instance_id)?;
-            if generation_id != group.generation_id {
-                return Err(GroupError::IllegalGeneration);
-            }
-            if protocol_type.is_some_and(|t| group.protocol_type.as_deref() != Some(t))
-                || protocol_name.is_some_and(|n| group.protocol_name.as_deref() != Some(n))
-            {
-                return Err(GroupError::InconsistentGroupProtocol);
-            }
-            match group.state {
-                GroupState::Empty | GroupState::Dead => return Err(GroupError::UnknownMemberId),
-                GroupState::PreparingRebalance => return Err(GroupError::RebalanceInProgress),
-                GroupState::Stable => {
-                    let member = &group.members[member_id];
-                    return Ok(SyncResult {
-                        protocol_type: group.protocol_type.clone(),
-                        protocol_name: group.protocol_name.clone(),
-                        assignment: member.assignment.clone(),
-                    });
-                }
-                GroupState::CompletingRebalance => {}
-            }
-            let (tx, rx) = oneshot::channel();
-            if let Some(member) = group.members.get_mut(member_id) {
-                member.awaiting_sync = Some(tx);
-                member.heartbeat_deadline =
-                    Instant::now() + session_timeout(member.session_timeout_ms);
-            }
-            if group.is_leader(member_id) {
-                let assigned: HashMap<String, Bytes> = assignments.into_iter().collect();
-                for member in group.members.values_mut() {
-                    member.assignment =
-                        assigned.get(&member.member_id).cloned().unwrap_or_default();
-                }
-                group.transition_to(GroupState::Stable);
-                tracing::info!(
-                    group = %group.group_id,
-                    generation = group.generation_id,
-                    "rebalance complete: group is stable"
-                );
-                let protocol_type = group.protocol_type.clone();
-                let protocol_name = group.protocol_name.clone();
-                for member in group.members.values_mut() {
-                    if let Some(tx) = member.awaiting_sync.take() {
-                        let _ = tx.send(Ok(SyncResult {
-                            protocol_type: protocol_type.clone(),
-                            protocol_name: protocol_name.clone(),
-                            assignment: member.assignment.clone(),
-                        }));
-                    }
-                }
-            }
-            rx
-        };
-        receiver.await.unwrap_or(Err(GroupError::UnknownMemberId))
-    }
-
-    // ------------------------------------------------------------ Heartbeat
-
-    pub fn heartbeat(
-        &self,
-        group_id: &str,
-        generation_id: i32,
-        member_id: &str,
-        instance_id: Option<&str>,
-    ) -> Result<(), GroupError> {
-        self.validate_group_id(group_id)?;
-        let mut groups = self.groups.lock();
-        let group = groups
-            .get_mut(group_id)
-            .ok_or(GroupError::UnknownMemberId)?;
-        group.check_instance(member_id, instance_id)?;
-        match group.state {
-            GroupState::Dead => return Err(GroupError::CoordinatorNotAvailable),
-            GroupState::Empty => return Err(GroupError::UnknownMemberId),
-            _ => {}
-        }
-        let state = group.state;
-        let current_generation = group.generation_id;
-        let member = group
-            .members
-            .get_mut(member_id)
-            .ok_or(GroupError::UnknownMemberId)?;
-        member.heartbeat_deadline = Instant::now() + session_timeout(member.session_timeout_ms);
-        if state == GroupState::PreparingRebalance {
-            return Err(GroupError::RebalanceInProgress);
-        }
-        if generation_id != current_generation {
-            return Err(GroupError::IllegalGeneration);
-        }
-        Ok(())
-    }
-
-    // ------------------------------------------------------------ LeaveGroup
-
-    /// Removes members; one result per (member id, instance id) given.
-    pub fn leave_group(
-        &self,
-        group_id: &str,
-        leaving: &[(String, Option<String>)],
-    ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
-        self.validate_group_id(group_id)?;
-        let now = Instant::now();
-        let mut groups = self.groups.lock();
-        let Some(group) = groups.get_mut(group_id) else {
-            // Kafka: no error for the request, UNKNOWN_MEMBER_ID for each member.
-            return Ok(leaving
-                .iter()
-                .map(|_| Err(GroupError::UnknownMemberId))
-                .collect());
-        };
-        if group.state == GroupState::Dead {
-            return Err(GroupError::CoordinatorNotAvailable);
-        }
-        let mut results = Vec::with_capacity(leaving.len());
-        let mut removed_any = false;
-        for (member_id, instance_id) in leaving {
-            let target = match instance_id {
-                Some(instance) => match group.static_member(instance) {
-                    None => Err(GroupError::UnknownMemberId),
-                    Some(owner) if !member_id.is_empty() && owner != member_id => {
-                        Err(GroupError::FencedInstanceId)
-                    }
-                    Some(owner) => Ok(owner.clone()),
-                },
-                None if group.pending_members.remove(member_id).is_some() => {
-                    results.push(Ok(()));
-                    continue;
-                }
-                None if group.members.contains_key(member_id) => Ok(member_id.clone()),
-                None => Err(GroupError::UnknownMemberId),
-            };
-            match target {
-                Ok(id) => {
-                    tracing::info!(group = %group_id, member = %id, "member left the group");
-                    remove_member(group, &id);
-                    removed_any = true;
-                    results.push(Ok(()));
-                }
-                Err(e) => results.push(Err(e)),
-            }
-        }
-        if removed_any {
-            self.after_member_removed(group, now);
-        }
-        Ok(results)
-    }
-
     pub(super) fn after_member_removed(&self, group: &mut GroupMetadata, now: Instant) {
+        self.mark_dirty(&group.group_id);
         match group.state {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 self.prepare_rebalance(group, now);

@@ -11,6 +11,12 @@ pub enum GroupError {
         "no coordinator is available (no live brokers known yet, or the group is being unloaded)"
     )]
     CoordinatorNotAvailable,
+    #[error(
+        "another live broker still holds the group; it hands it over once its metadata catches up"
+    )]
+    CoordinatorLoadInProgress,
+    #[error("the offset commit does not fit in one atomic ZooKeeper write")]
+    OffsetCommitTooLarge,
     #[error("invalid group id")]
     InvalidGroupId,
     #[error("unknown member id")]
@@ -41,4 +47,16 @@ pub enum GroupError {
     GroupSubscribedToTopic,
     #[error("offset store: {0}")]
     Store(#[from] ZkError),
+}
+
+impl GroupError {
+    /// The error to hand every parked SyncGroup when storing the group's
+    /// assignment failed: NOT_COORDINATOR if the group was lost, else the
+    /// retriable COORDINATOR_NOT_AVAILABLE (Kafka's mapping of store errors).
+    pub fn clone_for_member(&self) -> GroupError {
+        match self {
+            GroupError::NotCoordinator => GroupError::NotCoordinator,
+            _ => GroupError::CoordinatorNotAvailable,
+        }
+    }
 }

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::error::GroupError;
 use super::state::GroupState;
+use crate::zk::{GroupFence, PersistedGroup};
 
 /// The answer to a JoinGroup, sent when the join phase completes.
 #[derive(Debug)]
@@ -103,10 +104,20 @@ pub struct GroupMetadata {
     /// Wall-clock ms when the group last became empty (offsets retention).
     pub empty_since_ms: Option<i64>,
     pub next_join_seq: u64,
+    /// The owner-znode version and session this broker claimed the group
+    /// with: every write of the group is fenced by it.
+    pub fence: GroupFence,
+    /// This broker's epoch (registration czxid) when it claimed the group.
+    pub broker_epoch: i64,
+    /// What ZooKeeper holds of the membership (as loaded or last written).
+    pub persisted: PersistedGroup,
+    /// The generation whose assignment the leader handed in and that is
+    /// being written to ZooKeeper before SyncGroup answers.
+    pub storing_generation: Option<i32>,
 }
 
 impl GroupMetadata {
-    pub fn new(group_id: &str, now_ms: i64) -> GroupMetadata {
+    pub fn new(group_id: &str, now_ms: i64, fence: GroupFence, broker_epoch: i64) -> GroupMetadata {
         GroupMetadata {
             group_id: group_id.to_string(),
             state: GroupState::Empty,
@@ -122,6 +133,10 @@ impl GroupMetadata {
             initial_delay_cap: None,
             empty_since_ms: Some(now_ms),
             next_join_seq: 0,
+            fence,
+            broker_epoch,
+            persisted: PersistedGroup::default(),
+            storing_generation: None,
         }
     }
 
@@ -294,8 +309,15 @@ mod tests {
         }
     }
 
+    fn fence() -> GroupFence {
+        GroupFence {
+            owner_version: 0,
+            session_id: 1,
+        }
+    }
+
     fn group(members: Vec<MemberMetadata>) -> GroupMetadata {
-        let mut g = GroupMetadata::new("g", 0);
+        let mut g = GroupMetadata::new("g", 0, fence(), 1);
         g.protocol_type = Some("consumer".to_string());
         g.leader_id = members.first().map(|m| m.member_id.clone());
         for m in members {
@@ -331,7 +353,7 @@ mod tests {
         assert!(g.supports_protocols("consumer", &p(&["roundrobin", "range"])));
         assert!(!g.supports_protocols("consumer", &p(&["roundrobin"])));
         assert!(!g.supports_protocols("connect", &p(&["range"])));
-        let empty = GroupMetadata::new("e", 0);
+        let empty = GroupMetadata::new("e", 0, fence(), 1);
         assert!(empty.supports_protocols("consumer", &p(&["x"])));
         assert!(!empty.supports_protocols("", &p(&["x"])));
         assert!(!empty.supports_protocols("consumer", &[]));

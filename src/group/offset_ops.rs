@@ -1,16 +1,19 @@
-//! OffsetCommit, OffsetFetch and OffsetDelete on the coordinator: the group
-//! checks Kafka makes before a commit (generation, member, fencing), the
-//! topic checks, and offsets.retention.minutes for empty groups.
+//! OffsetCommit, OffsetFetch and OffsetDelete on the coordinator. A commit
+//! is checked (Kafka's order: fenced instance, simple commit, member,
+//! generation, state) and written under the group's lock, in one ZooKeeper
+//! multi fenced by the group's owner znode, so commits land in check order
+//! and a deposed coordinator's commit fails. Retention is in `retention.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::coordinator::GroupCoordinator;
+use super::coordinator::{GroupCoordinator, session_timeout};
 use super::error::GroupError;
 use super::offsets::CommittedOffset;
+use super::ownership::Acquired;
 use super::state::GroupState;
 use crate::model::TopicPartition;
-use crate::util::now_ms;
+use crate::zk::GroupFence;
 
 /// One partition of an OffsetCommit.
 pub struct OffsetCommitEntry {
@@ -31,11 +34,14 @@ impl GroupCoordinator {
         instance_id: Option<&str>,
         entries: Vec<OffsetCommitEntry>,
     ) -> Result<Vec<(TopicPartition, Result<(), GroupError>)>, GroupError> {
-        if group_id.is_empty() {
-            return Err(GroupError::InvalidGroupId);
+        // Only a simple (non-member) commit may create an unknown group.
+        if self.acquire(group_id, generation_id < 0).await? == Acquired::Absent {
+            return Err(GroupError::IllegalGeneration);
         }
-        self.ensure_coordinator(group_id)?;
-        self.check_commit_allowed(group_id, generation_id, member_id, instance_id)?;
+        let lock = self.locks.get(group_id);
+        let _guard = lock.lock().await;
+        // Re-checked under the lock: a rebalance or a move may have happened.
+        let fence = self.check_commit_allowed(group_id, generation_id, member_id, instance_id)?;
         let snapshot = self.metadata.snapshot();
         let mut results = Vec::with_capacity(entries.len());
         let mut to_store = Vec::new();
@@ -59,10 +65,20 @@ impl GroupCoordinator {
                 },
             ));
         }
-        match self.offsets.commit(group_id, &to_store).await {
+        if to_store.is_empty() {
+            return Ok(results);
+        }
+        match self.offsets.commit(group_id, fence, &to_store).await {
             Ok(()) => results.extend(to_store.into_iter().map(|(tp, _)| (tp, Ok(())))),
             Err(e) => {
                 tracing::warn!(group = %group_id, error = %e, "offset commit to ZooKeeper failed");
+                let error = self.after_write_error(group_id, e);
+                if matches!(
+                    error,
+                    GroupError::NotCoordinator | GroupError::OffsetCommitTooLarge
+                ) {
+                    return Err(error);
+                }
                 results.extend(
                     to_store
                         .into_iter()
@@ -73,48 +89,42 @@ impl GroupCoordinator {
         Ok(results)
     }
 
+    /// Kafka's doCommitOffsets checks; the fence to write with.
     fn check_commit_allowed(
         &self,
         group_id: &str,
         generation_id: i32,
         member_id: &str,
         instance_id: Option<&str>,
-    ) -> Result<(), GroupError> {
+    ) -> Result<GroupFence, GroupError> {
+        let fence = self.fence_of(group_id)?;
         let mut groups = self.groups.lock();
-        let Some(group) = groups.get_mut(group_id) else {
-            // Only a simple (non-member) commit may create offsets of an unknown group.
-            return if generation_id < 0 {
-                Ok(())
-            } else {
-                Err(GroupError::IllegalGeneration)
-            };
-        };
+        let group = groups.get_mut(group_id).ok_or(GroupError::NotCoordinator)?;
+        if group.state == GroupState::Dead {
+            return Err(GroupError::CoordinatorNotAvailable);
+        }
         group.check_instance(member_id, instance_id)?;
         if generation_id < 0 && group.state == GroupState::Empty {
-            return Ok(());
+            return Ok(fence);
         }
-        match group.state {
-            GroupState::Dead => Err(GroupError::CoordinatorNotAvailable),
-            GroupState::CompletingRebalance => Err(GroupError::RebalanceInProgress),
-            _ => {
-                let session_state = group.state;
-                let generation = group.generation_id;
-                let Some(member) = group.members.get_mut(member_id) else {
-                    return Err(GroupError::UnknownMemberId);
-                };
-                if generation_id != generation {
-                    return Err(GroupError::IllegalGeneration);
-                }
+        let state = group.state;
+        let generation = group.generation_id;
+        let member = group
+            .members
+            .get_mut(member_id)
+            .ok_or(GroupError::UnknownMemberId)?;
+        if generation_id != generation {
+            return Err(GroupError::IllegalGeneration);
+        }
+        match state {
+            GroupState::Stable | GroupState::PreparingRebalance => {
                 // A commit counts as a heartbeat, as in Kafka.
-                if matches!(
-                    session_state,
-                    GroupState::Stable | GroupState::PreparingRebalance
-                ) {
-                    member.heartbeat_deadline = Instant::now()
-                        + std::time::Duration::from_millis(member.session_timeout_ms.max(0) as u64);
-                }
-                Ok(())
+                member.heartbeat_deadline =
+                    Instant::now() + session_timeout(member.session_timeout_ms);
+                Ok(fence)
             }
+            GroupState::CompletingRebalance => Err(GroupError::RebalanceInProgress),
+            GroupState::Empty | GroupState::Dead => Err(GroupError::UnknownMemberId),
         }
     }
 
@@ -124,13 +134,19 @@ impl GroupCoordinator {
         group_id: &str,
         partitions: Option<Vec<TopicPartition>>,
     ) -> Result<Vec<(TopicPartition, Option<CommittedOffset>)>, GroupError> {
-        self.ensure_coordinator(group_id)?;
-        if group_id.is_empty() {
-            return Ok(partitions
+        let none = |partitions: Option<Vec<TopicPartition>>| {
+            partitions
                 .unwrap_or_default()
                 .into_iter()
                 .map(|tp| (tp, None))
-                .collect());
+                .collect()
+        };
+        if group_id.is_empty() {
+            self.ensure_coordinator(group_id)?;
+            return Ok(none(partitions));
+        }
+        if self.acquire(group_id, false).await? == Acquired::Absent {
+            return Ok(none(partitions));
         }
         let stored = self.offsets.fetch_all(group_id).await?;
         Ok(match partitions {
@@ -152,10 +168,12 @@ impl GroupCoordinator {
         group_id: &str,
         partitions: Vec<TopicPartition>,
     ) -> Result<Vec<(TopicPartition, Result<(), GroupError>)>, GroupError> {
-        if group_id.is_empty() {
-            return Err(GroupError::InvalidGroupId);
+        if self.acquire(group_id, false).await? == Acquired::Absent {
+            return Err(GroupError::GroupIdNotFound);
         }
-        self.ensure_coordinator(group_id)?;
+        let lock = self.locks.get(group_id);
+        let _guard = lock.lock().await;
+        let fence = self.fence_of(group_id)?;
         let subscribed: Vec<String> = {
             let groups = self.groups.lock();
             match groups.get(group_id) {
@@ -171,10 +189,6 @@ impl GroupCoordinator {
                 _ => Vec::new(),
             }
         };
-        let stored = self.offsets.fetch_all(group_id).await?;
-        if stored.is_empty() && !self.groups.lock().contains_key(group_id) {
-            return Err(GroupError::GroupIdNotFound);
-        }
         let mut results = Vec::new();
         let mut deletable = Vec::new();
         for tp in partitions {
@@ -184,63 +198,15 @@ impl GroupCoordinator {
                 deletable.push(tp);
             }
         }
-        self.offsets.delete_partitions(group_id, &deletable).await?;
+        if let Err(e) = self
+            .offsets
+            .delete_partitions(group_id, fence, &deletable)
+            .await
+        {
+            return Err(self.after_write_error(group_id, e));
+        }
         results.extend(deletable.into_iter().map(|tp| (tp, Ok(()))));
         Ok(results)
-    }
-
-    /// offsets.retention.minutes: the offsets of groups this broker has in
-    /// memory that have been empty that long are deleted (groups known only
-    /// from ZooKeeper, e.g. after a coordinator move, are not expired).
-    pub(super) async fn expire_offsets(&self) {
-        let now = now_ms();
-        let retention = self.settings.offsets_retention_ms;
-        let mut expired = Vec::new();
-        let mut empty = Vec::new();
-        for g in self.groups.lock().values() {
-            if g.state != GroupState::Empty {
-                continue;
-            }
-            if g.empty_since_ms
-                .is_some_and(|since| now - since >= retention)
-            {
-                expired.push(g.group_id.clone());
-            } else {
-                empty.push(g.group_id.clone());
-            }
-        }
-        // Empty groups without committed offsets are dropped from memory
-        // (Kafka's cleanupGroupMetadata).
-        for group_id in empty {
-            if let Ok(stored) = self.offsets.fetch_all(&group_id).await
-                && stored.is_empty()
-            {
-                let mut groups = self.groups.lock();
-                if groups
-                    .get(&group_id)
-                    .is_some_and(|g| g.state == GroupState::Empty && g.pending_members.is_empty())
-                {
-                    groups.remove(&group_id);
-                }
-            }
-        }
-        for group_id in expired {
-            if self.ensure_coordinator(&group_id).is_err() {
-                continue;
-            }
-            tracing::info!(group = %group_id, "offsets expired (offsets.retention.minutes)");
-            if let Err(e) = self.offsets.delete_group(&group_id).await {
-                tracing::warn!(group = %group_id, error = %e, "expiring offsets failed");
-                continue;
-            }
-            let mut groups = self.groups.lock();
-            if groups
-                .get(&group_id)
-                .is_some_and(|g| g.state == GroupState::Empty)
-            {
-                groups.remove(&group_id);
-            }
-        }
     }
 
     /// All committed offsets of a group, sorted (for the admin paths).

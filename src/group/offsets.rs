@@ -4,10 +4,10 @@
 //! The cache cannot serve a value older than a commit made through this
 //! broker: a commit updates the cached entries after ZooKeeper accepted it,
 //! and a load that raced with a commit is not cached (a per-group commit
-//! counter is compared before and after the read). Since only a group's
-//! coordinator accepts commits, and every metadata update (which is how a
-//! coordinator move is learnt) drops the whole cache, a broker that gets a
-//! group back after another broker coordinated it re-reads ZooKeeper.
+//! counter is compared before and after the read). Only the broker holding
+//! a group's owner znode writes its offsets (fenced), and claiming a group
+//! drops its cache entry, so a broker that gets a group back after another
+//! broker held it re-reads ZooKeeper.
 //!
 //! What the 0.8 format cannot hold: the commit's metadata string and leader
 //! epoch. They are kept in the cache of the broker that accepted the commit,
@@ -17,10 +17,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use parking_lot::Mutex;
-use tokio::sync::watch;
 
 use crate::model::TopicPartition;
-use crate::zk::{ZkClient, ZkError, paths};
+use crate::zk::{GroupFence, StoredOffset, ZkClient, ZkError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommittedOffset {
@@ -30,7 +29,6 @@ pub struct CommittedOffset {
 }
 
 struct CachedGroup {
-    metadata_version: u64,
     offsets: BTreeMap<TopicPartition, CommittedOffset>,
 }
 
@@ -41,23 +39,20 @@ struct CacheState {
     changes: HashMap<String, u64>,
 }
 
+/// Groups whose offsets the cache keeps at most (least recently loaded go first).
+const MAX_CACHED_GROUPS: usize = 10_000;
+
 pub struct OffsetStore {
     zk: ZkClient,
-    metadata_version: watch::Receiver<u64>,
     cache: Mutex<CacheState>,
 }
 
 impl OffsetStore {
-    pub fn new(zk: ZkClient, metadata_version: watch::Receiver<u64>) -> OffsetStore {
+    pub fn new(zk: ZkClient) -> OffsetStore {
         OffsetStore {
             zk,
-            metadata_version,
             cache: Mutex::new(CacheState::default()),
         }
-    }
-
-    fn current_metadata_version(&self) -> u64 {
-        *self.metadata_version.borrow()
     }
 
     /// Every committed offset of `group`.
@@ -65,12 +60,9 @@ impl OffsetStore {
         &self,
         group: &str,
     ) -> Result<BTreeMap<TopicPartition, CommittedOffset>, ZkError> {
-        let version = self.current_metadata_version();
         let changes_before = {
             let cache = self.cache.lock();
-            if let Some(cached) = cache.groups.get(group)
-                && cached.metadata_version == version
-            {
+            if let Some(cached) = cache.groups.get(group) {
                 return Ok(cached.offsets.clone());
             }
             cache.changes.get(group).copied().unwrap_or(0)
@@ -91,10 +83,12 @@ impl OffsetStore {
             .collect();
         let mut cache = self.cache.lock();
         if cache.changes.get(group).copied().unwrap_or(0) == changes_before {
+            if cache.groups.len() >= MAX_CACHED_GROUPS {
+                cache.groups.clear();
+            }
             cache.groups.insert(
                 group.to_string(),
                 CachedGroup {
-                    metadata_version: version,
                     offsets: offsets.clone(),
                 },
             );
@@ -102,11 +96,12 @@ impl OffsetStore {
         Ok(offsets)
     }
 
-    /// Writes `offsets` in one ZooKeeper multi (per 1000 partitions), then
+    /// Writes `offsets` in one ZooKeeper multi fenced by `fence`, then
     /// updates the cache.
     pub async fn commit(
         &self,
         group: &str,
+        fence: GroupFence,
         offsets: &[(TopicPartition, CommittedOffset)],
     ) -> Result<(), ZkError> {
         if offsets.is_empty() {
@@ -116,7 +111,10 @@ impl OffsetStore {
             .iter()
             .map(|(tp, c)| (tp.clone(), c.offset))
             .collect();
-        let result = self.zk.set_consumer_offsets(group, &plain).await;
+        let result = self
+            .zk
+            .set_consumer_offsets(group, Some(fence), &plain)
+            .await;
         let mut cache = self.cache.lock();
         *cache.changes.entry(group.to_string()).or_insert(0) += 1;
         match &result {
@@ -135,32 +133,28 @@ impl OffsetStore {
         result
     }
 
-    /// Deletes every committed offset of `group`.
-    pub async fn delete_group(&self, group: &str) -> Result<(), ZkError> {
-        let result = self.zk.delete_consumer_offsets(group).await;
+    /// Deletes the committed offsets of some partitions of `group` (fenced).
+    pub async fn delete_partitions(
+        &self,
+        group: &str,
+        fence: GroupFence,
+        partitions: &[TopicPartition],
+    ) -> Result<(), ZkError> {
+        let result = self
+            .zk
+            .delete_consumer_offsets(group, fence, partitions)
+            .await;
         self.forget(group);
         result
     }
 
-    /// Deletes the committed offsets of some partitions of `group`.
-    pub async fn delete_partitions(
+    /// Every committed offset of `group` with its znode's mtime, uncached
+    /// (offsets retention).
+    pub async fn fetch_stored(
         &self,
         group: &str,
-        partitions: &[TopicPartition],
-    ) -> Result<(), ZkError> {
-        let mut result = Ok(());
-        for tp in partitions {
-            let path = paths::consumers_offsets(group, &tp.topic, tp.partition);
-            match self.zk.delete(&path, None).await {
-                Ok(()) | Err(ZkError::NoNode { .. }) => {}
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        self.forget(group);
-        result
+    ) -> Result<Vec<(TopicPartition, StoredOffset)>, ZkError> {
+        self.zk.get_consumer_offsets_stored(group).await
     }
 
     /// Groups with a node under `/consumers`.
@@ -168,7 +162,8 @@ impl OffsetStore {
         self.zk.get_consumer_groups().await
     }
 
-    fn forget(&self, group: &str) {
+    /// Drops the cached offsets of `group` (a claim, a delete).
+    pub fn forget(&self, group: &str) {
         let mut cache = self.cache.lock();
         *cache.changes.entry(group.to_string()).or_insert(0) += 1;
         cache.groups.remove(group);

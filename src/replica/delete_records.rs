@@ -127,8 +127,8 @@ mod tests {
         partition
             .append_as_leader(&mut batch(0, 10), 1000, -1)
             .unwrap();
-        partition.update_follower_fetch(2, 10, 1100);
-        partition.update_follower_fetch(3, 10, 1100);
+        partition.update_follower_fetch(2, 10, 0, 1100);
+        partition.update_follower_fetch(3, 10, 0, 1100);
         assert_eq!(partition.high_watermark(), 10);
         (manager, partition)
     }

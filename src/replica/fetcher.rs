@@ -26,9 +26,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::leader_connection::LeaderConnection;
-use super::leader_epoch_cache::UNDEFINED_EPOCH_OFFSET;
 use super::partition::Partition;
 use super::settings::ReplicationSettings;
+use super::truncation::truncation_target;
 use super::{ReplicaError, ReplicaManager};
 use crate::metadata::BrokerEndpoint;
 use crate::model::{LeaderEpoch, Offset, TopicPartition};
@@ -182,7 +182,7 @@ impl ReplicaFetcher {
                 // stamped): truncate to the high watermark, as Kafka does.
                 None => {
                     let hw = partition.high_watermark();
-                    match partition.truncate_to(hw) {
+                    match partition.truncate_to(hw, seen.leader_epoch) {
                         Ok(()) => self.start_fetching(&tp, &seen, &partition),
                         Err(e) => self.failed(&tp, &seen, &e),
                     }
@@ -250,26 +250,18 @@ impl ReplicaFetcher {
                 continue;
             }
             let log_end = partition.log().log_end_offset();
-            let target = if answer.end_offset == UNDEFINED_EPOCH_OFFSET {
-                partition.high_watermark()
-            } else if answer.leader_epoch == our_epoch {
-                answer.end_offset.min(log_end)
-            } else {
-                // The leader's last epoch up to ours is older: cut at our own
-                // end of that epoch too.
-                let (_, ours) = partition.end_offset_for_epoch(answer.leader_epoch);
-                let ours = if ours == UNDEFINED_EPOCH_OFFSET {
-                    log_end
-                } else {
-                    ours
-                };
-                answer.end_offset.min(ours).min(log_end)
-            };
-            if target < log_end {
-                tracing::info!(partition = %tp, from = log_end, to = target, leader_epoch = answer.leader_epoch, "truncating to the leader's epoch boundary");
+            let answered = (answer.leader_epoch, answer.end_offset);
+            let own = partition.end_offset_for_epoch(answer.leader_epoch);
+            let target = truncation_target(answered, own, log_end, partition.high_watermark());
+            if target.offset < log_end {
+                tracing::info!(partition = %tp, from = log_end, to = target.offset, leader_epoch = answer.leader_epoch, final_cut = target.completed, "truncating to the leader's epoch boundary");
             }
-            match partition.truncate_to(target) {
-                Ok(()) => self.start_fetching(&tp, &seen, &partition),
+            match partition.truncate_to(target.offset, seen.leader_epoch) {
+                Ok(()) if target.completed => self.start_fetching(&tp, &seen, &partition),
+                // KIP-279: ask again with our (now smaller) latest epoch.
+                Ok(()) => {
+                    tracing::info!(partition = %tp, our_epoch, leader_epoch = answer.leader_epoch, "we never had the leader's epoch: asking again")
+                }
                 Err(e) => self.failed(&tp, &seen, &e),
             }
         }
@@ -363,7 +355,9 @@ impl ReplicaFetcher {
                     if seen.fetch_offset < answer.log_start_offset {
                         // The leader deleted what we would fetch next: start over at its log start.
                         tracing::info!(partition = %tp, fetch_offset = seen.fetch_offset, leader_log_start = answer.log_start_offset, "restarting the log at the leader's log start");
-                        match partition.truncate_fully_and_start_at(answer.log_start_offset) {
+                        match partition
+                            .truncate_fully_and_start_at(answer.log_start_offset, seen.leader_epoch)
+                        {
                             Ok(()) => self.start_fetching(&tp, &seen, &partition),
                             Err(e) => self.failed(&tp, &seen, &e),
                         }

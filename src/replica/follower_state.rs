@@ -45,6 +45,14 @@ impl FollowerState {
         self.last_fetch_ms = now_ms;
     }
 
+    /// The leader started a new leader epoch (same leader): the log end is
+    /// kept, the lag clock restarts as in `new` (Kafka's resetLastCaughtUpTime).
+    pub fn restart_lag_clock(&mut self, leader_leo: Offset, now_ms: i64, in_sync: bool) {
+        self.last_caught_up_ms = if in_sync { now_ms } else { 0 };
+        self.last_fetch_leader_leo = leader_leo;
+        self.last_fetch_ms = now_ms;
+    }
+
     /// Out of sync: behind the leader's log end and not caught up for `max_lag_ms`.
     pub fn is_lagging(&self, leader_leo: Offset, now_ms: i64, max_lag_ms: i64) -> bool {
         self.log_end_offset != leader_leo && now_ms - self.last_caught_up_ms > max_lag_ms

@@ -4,18 +4,21 @@
 //! partition proposes its ISR; a changed ISR is written by conditional update
 //! of `/brokers/topics/<t>/partitions/<p>/state` on the zkVersion from the
 //! last LeaderAndIsr, and the changed partitions are announced with an
-//! `/isr_change_notification/isr_change_<seq>` node for the controller. A
-//! version conflict means the controller changed the state: the partition
-//! makes no more ISR changes until its next LeaderAndIsr.
+//! `/isr_change_notification/isr_change_<seq>` node for the controller
+//! (retried until written). A version conflict whose znode holds our own
+//! proposal is our earlier attempt, whose reply a connection loss ate: it
+//! counts as written. Any other conflict means the controller changed the
+//! state: the partition makes no more ISR changes until its next LeaderAndIsr.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::ReplicaManager;
-use super::partition::IsrProposal;
-use crate::model::TopicPartition;
+use super::partition::{IsrProposal, Partition};
+use crate::model::{TopicPartition, ZkVersion};
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
 /// Runs until `shutdown`: the ISR maintenance loop of this broker.
@@ -28,6 +31,10 @@ pub async fn run_isr_maintenance(
     let mut tick = tokio::time::interval(Duration::from_millis((lag_ms / 2) as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let wanted = replica_manager.isr_change_wanted();
+    // Changed partitions not yet announced to the controller (Kafka's
+    // isrChangeSet): kept until a notification is written. A set, so at
+    // most one entry per hosted partition.
+    let mut unannounced: BTreeSet<TopicPartition> = BTreeSet::new();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -39,16 +46,20 @@ pub async fn run_isr_maintenance(
             .iter()
             .filter_map(|p| p.isr_change_proposal(crate::util::now_ms(), lag_ms))
             .collect();
-        if proposals.is_empty() {
-            continue;
-        }
-        let changed = write_isr_changes(&replica_manager, &zk, proposals).await;
-        if !changed.is_empty() {
+        if !proposals.is_empty() {
+            let changed = write_isr_changes(&replica_manager, &zk, proposals).await;
             for tp in &changed {
                 replica_manager.announce_partition_change(tp);
             }
-            if let Err(e) = zk.create_isr_change_notification(&changed).await {
-                tracing::warn!(error = %e, "could not write the ISR change notification");
+            unannounced.extend(changed);
+        }
+        if !unannounced.is_empty() {
+            let partitions: Vec<TopicPartition> = unannounced.iter().cloned().collect();
+            match zk.create_isr_change_notification(&partitions).await {
+                Ok(_) => unannounced.clear(),
+                Err(e) => {
+                    tracing::warn!(error = %e, partitions = partitions.len(), "could not write the ISR change notification; retrying");
+                }
             }
         }
     }
@@ -71,31 +82,111 @@ async fn write_isr_changes(
             proposal.isr.clone(),
             proposal.controller_epoch,
         );
-        match zk
-            .update_partition_state(
-                &proposal.tp.topic,
-                proposal.tp.partition,
-                &state,
-                proposal.zk_version,
-            )
+        let tp = &proposal.tp;
+        let written = match zk
+            .update_partition_state(&tp.topic, tp.partition, &state, proposal.zk_version)
             .await
         {
-            Ok(new_version) => {
-                let isr_before = partition.isr().len();
-                if partition.apply_isr_change(&proposal, new_version) {
-                    crate::metrics::global().record_isr_change(isr_before, proposal.isr.len());
-                    tracing::info!(partition = %proposal.tp, isr = ?proposal.isr, zk_version = new_version, "ISR changed");
-                    changed.push(proposal.tp);
-                }
-            }
-            Err(ZkError::BadVersion { .. }) => {
-                tracing::info!(partition = %proposal.tp, zk_version = proposal.zk_version, "ISR change lost to a controller update; waiting for LeaderAndIsr");
-                partition.block_isr_changes(&proposal);
-            }
+            Ok(new_version) => Some(new_version),
+            Err(ZkError::BadVersion { .. }) => landed_version(zk, &proposal, &partition).await,
             Err(e) => {
-                tracing::warn!(partition = %proposal.tp, error = %e, "ISR update failed; retrying later");
+                tracing::warn!(partition = %tp, error = %e, "ISR update failed; retrying later");
+                None
             }
+        };
+        let Some(new_version) = written else {
+            continue;
+        };
+        let isr_before = partition.isr().len();
+        if partition.apply_isr_change(&proposal, new_version) {
+            crate::metrics::global().record_isr_change(isr_before, proposal.isr.len());
+            tracing::info!(partition = %tp, isr = ?proposal.isr, zk_version = new_version, "ISR changed");
+            changed.push(proposal.tp);
         }
     }
     changed
+}
+
+/// A conditional ISR write got BadVersion. If the znode holds our proposal,
+/// an earlier attempt landed and only its reply was lost (the ZooKeeper
+/// client retried after a connection loss): its zkVersion is ours. Anything
+/// else is a controller update: ISR changes wait for its LeaderAndIsr.
+async fn landed_version(
+    zk: &ZkClient,
+    proposal: &IsrProposal,
+    partition: &Partition,
+) -> Option<ZkVersion> {
+    let tp = &proposal.tp;
+    match zk.get_partition_state(&tp.topic, tp.partition).await {
+        Ok(Some((written, version))) if proposal_landed(proposal, &written) => {
+            tracing::info!(partition = %tp, zk_version = version, "ISR change found written after a lost reply; adopting its zkVersion");
+            Some(version)
+        }
+        Ok(_) => {
+            tracing::info!(partition = %tp, zk_version = proposal.zk_version, "ISR change lost to a controller update; waiting for LeaderAndIsr");
+            partition.block_isr_changes(proposal);
+            None
+        }
+        Err(e) => {
+            tracing::warn!(partition = %tp, error = %e, "cannot re-read the partition state after a version conflict; retrying later");
+            None
+        }
+    }
+}
+
+/// After BadVersion: whether the state znode holds exactly what `proposal`
+/// wrote (Kafka's checkLeaderAndIsrZkData), i.e. our own write landed and
+/// only its reply was lost to a connection loss before the client retried.
+fn proposal_landed(proposal: &IsrProposal, written: &PartitionStateZnode) -> bool {
+    written.leader == proposal.leader
+        && written.leader_epoch == proposal.leader_epoch
+        && written.isr == proposal.isr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proposal() -> IsrProposal {
+        IsrProposal {
+            tp: TopicPartition::new("t", 0),
+            leader: 1,
+            leader_epoch: 4,
+            isr: vec![1, 2],
+            controller_epoch: 3,
+            zk_version: 7,
+        }
+    }
+
+    #[test]
+    fn our_own_write_found_after_bad_version_counts_as_written() {
+        let p = proposal();
+        let ours = PartitionStateZnode::new(1, 4, vec![1, 2], 3);
+        assert!(
+            proposal_landed(&p, &ours),
+            "our write landed before its reply was lost"
+        );
+        // Another controller epoch stamp on the same state is still ours.
+        assert!(proposal_landed(
+            &p,
+            &PartitionStateZnode::new(1, 4, vec![1, 2], 9)
+        ));
+        // The controller's write: another epoch, ISR or leader.
+        assert!(!proposal_landed(
+            &p,
+            &PartitionStateZnode::new(1, 5, vec![1, 2], 3)
+        ));
+        assert!(!proposal_landed(
+            &p,
+            &PartitionStateZnode::new(1, 4, vec![1], 3)
+        ));
+        assert!(!proposal_landed(
+            &p,
+            &PartitionStateZnode::new(1, 4, vec![2, 1], 3)
+        ));
+        assert!(!proposal_landed(
+            &p,
+            &PartitionStateZnode::new(2, 4, vec![1, 2], 3)
+        ));
+    }
 }

@@ -9,12 +9,14 @@ use std::path::Path;
 
 use parking_lot::Mutex;
 
-use crate::log::{CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOINT, LogError};
+use crate::log::{BatchHeader, CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOINT, Log, LogError};
 use crate::model::{LeaderEpoch, Offset};
 
 /// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
 pub const UNDEFINED_EPOCH: LeaderEpoch = -1;
 pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
+/// How much of the log one read of the recovery scan covers.
+const RECOVERY_SCAN_BYTES: usize = 1 << 20;
 
 #[derive(Debug)]
 pub struct LeaderEpochCache {
@@ -110,6 +112,39 @@ impl LeaderEpochCache {
         self.file.write(&entries)
     }
 
+    /// Adds the epochs of `log`'s batches from `from` to the log end that are
+    /// newer than the latest known one (Kafka's LogSegment.recover assigns
+    /// each recovered batch's epoch). Used after an unclean shutdown for the
+    /// tail recovery re-read: a follower records a new epoch only after
+    /// appending its batches, so a crash in between leaves it out.
+    pub fn assign_from_batches(&self, log: &Log, from: Offset) -> Result<(), LogError> {
+        let end = log.log_end_offset();
+        let mut offset = from.max(log.log_start_offset());
+        let mut latest = self.latest_epoch().unwrap_or(UNDEFINED_EPOCH);
+        while offset < end {
+            let records = log.read(offset, RECOVERY_SCAN_BYTES, end, true)?.records;
+            let mut position = 0;
+            let mut next = offset;
+            while let Some(header) = BatchHeader::parse(&records[position..]) {
+                if header.batch_length < 0 || position + header.size_bytes() > records.len() {
+                    break;
+                }
+                if header.magic >= 2 && header.partition_leader_epoch > latest {
+                    latest = header.partition_leader_epoch;
+                    tracing::info!(tp = %log.topic_partition(), epoch = latest, start_offset = header.base_offset, "leader epoch found in a recovered batch");
+                    self.assign(latest, header.base_offset)?;
+                }
+                next = header.last_offset() + 1;
+                position += header.size_bytes();
+            }
+            if next <= offset {
+                break;
+            }
+            offset = next;
+        }
+        Ok(())
+    }
+
     /// Forgets everything (the log was emptied and restarted elsewhere).
     pub fn clear(&self) -> Result<(), LogError> {
         let mut entries = self.entries.lock();
@@ -121,7 +156,8 @@ impl LeaderEpochCache {
     }
 }
 
-fn end_offset_for(
+/// Kafka's LeaderEpochFileCache.endOffsetFor over `entries` (sorted by epoch).
+pub(super) fn end_offset_for(
     entries: &[EpochEntry],
     requested: LeaderEpoch,
     log_end_offset: Offset,

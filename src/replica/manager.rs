@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -61,6 +61,8 @@ pub struct ReplicaManager {
     /// Set once a LeaderAndIsr from the current controller was applied: the
     /// high-watermark checkpoint starts only then (Kafka's `hwThreadInitialized`).
     leader_and_isr_applied: AtomicBool,
+    /// One LeaderAndIsr or StopReplica at a time (Kafka's replicaStateChangeLock).
+    state_change_lock: Mutex<()>,
 }
 
 impl ReplicaManager {
@@ -85,6 +87,7 @@ impl ReplicaManager {
             fetchers: ReplicaFetcherManager::new(broker_id, settings),
             isr_change_wanted: Arc::new(Notify::new()),
             leader_and_isr_applied: AtomicBool::new(false),
+            state_change_lock: Mutex::new(()),
         }
     }
 
@@ -211,18 +214,28 @@ impl ReplicaManager {
         done.unwrap_or_else(|| Err(ReplicaError::RequestTimedOut(tp.to_string())))
     }
 
-    /// A follower fetched from `fetch_offset`: that is its log end offset now.
-    pub fn record_follower_fetch(&self, tp: &TopicPartition, follower: i32, fetch_offset: Offset) {
+    /// A follower fetched from `fetch_offset` in `current_leader_epoch`: that
+    /// is its log end offset now, if the fetch is one this leader can serve
+    /// (see `Partition::update_follower_fetch`). Returns whether it was believed.
+    pub fn record_follower_fetch(
+        &self,
+        tp: &TopicPartition,
+        follower: i32,
+        fetch_offset: Offset,
+        current_leader_epoch: LeaderEpoch,
+    ) -> bool {
         let Some(partition) = self.get_partition(tp) else {
-            return;
+            return false;
         };
-        let outcome = partition.update_follower_fetch(follower, fetch_offset, now_ms());
+        let outcome =
+            partition.update_follower_fetch(follower, fetch_offset, current_leader_epoch, now_ms());
         if outcome.high_watermark_moved {
             self.announce_partition_change(tp);
         }
         if outcome.wants_isr_expansion {
             self.isr_change_wanted.notify_one();
         }
+        outcome.recorded
     }
 
     /// Reads for a consumer (bounded by the high watermark) or a follower (by the log end).
@@ -239,15 +252,31 @@ impl ReplicaManager {
     }
 
     /// Applies LeaderAndIsr. A request from an older controller is refused
-    /// whole. Partitions we now follow are (re)added to the fetcher of their
-    /// leader, whose address comes from `leaders`; partitions we lead stop fetching.
+    /// whole; a partition state that is not newer than the applied one is
+    /// ignored (see `Partition::make_leader_or_follower`). Partitions we now
+    /// lead (or that have no leader) stop fetching before their state
+    /// changes, as in Kafka's makeLeaders; partitions we now follow are
+    /// (re)added to the fetcher of their leader, whose address comes from
+    /// `leaders`. Blocking file work (logs opened or created, epoch
+    /// checkpoints): callers run it off the async workers.
     pub fn become_leader_or_follower(
         self: &Arc<Self>,
         controller_epoch: ControllerEpoch,
         updates: Vec<PartitionStateUpdate>,
         leaders: &HashMap<i32, BrokerEndpoint>,
     ) -> Result<LeaderAndIsrOutcome, ReplicaError> {
+        let _serial = self.state_change_lock.lock();
         self.check_controller_epoch(controller_epoch)?;
+        let leading: Vec<TopicPartition> = updates
+            .iter()
+            .filter(|u| u.leader == self.broker_id || u.leader < 0)
+            .filter(|u| {
+                self.get_partition(&u.tp)
+                    .is_none_or(|p| p.accepts_state(u.leader_epoch, u.zk_version))
+            })
+            .map(|u| u.tp.clone())
+            .collect();
+        self.fetchers.remove_partitions(&leading);
         let mut outcome = Vec::with_capacity(updates.len());
         let mut moved = false;
         let mut stop_fetching = Vec::new();
@@ -256,10 +285,7 @@ impl ReplicaManager {
             let tp = update.tp.clone();
             let result = self.apply_partition_state(controller_epoch, update);
             let result = match result {
-                Ok(LeadershipChange::Leader | LeadershipChange::NoLeader) => {
-                    stop_fetching.push(tp.clone());
-                    Ok(())
-                }
+                Ok(LeadershipChange::Leader | LeadershipChange::NoLeader) => Ok(()),
                 Ok(LeadershipChange::StartFollowing {
                     leader,
                     leader_epoch,
@@ -326,7 +352,19 @@ impl ReplicaManager {
             None => self.create_partition(&update.tp, &state, min_isr)?,
         };
         partition.set_min_insync_replicas(min_isr);
-        let change = partition.make_leader_or_follower(state, now_ms())?;
+        let change = match partition.make_leader_or_follower(state, now_ms()) {
+            Ok(change) => change,
+            Err(e @ ReplicaError::StaleLeaderAndIsr { .. }) => {
+                let current = partition.leader_epoch();
+                if update.leader_epoch == current {
+                    tracing::info!(partition = %update.tp, leader_epoch = update.leader_epoch, zk_version = update.zk_version, "Ignoring LeaderAndIsr: its leader epoch matches the current leader epoch and its zkVersion is not newer");
+                } else {
+                    tracing::warn!(partition = %update.tp, leader_epoch = update.leader_epoch, current, zk_version = update.zk_version, "Ignoring LeaderAndIsr: its leader epoch is older than the current one, or its zkVersion is");
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         tracing::info!(
             partition = %update.tp,
             leader = update.leader,
@@ -377,21 +415,28 @@ impl ReplicaManager {
         Ok(partition)
     }
 
-    /// StopReplica: stops hosting (and following) a partition, and deletes its
-    /// log when asked.
+    /// StopReplica: stops following a partition. With `delete` (topic
+    /// deletion, a reassignment's removed replica) it also stops hosting it
+    /// and deletes its log; without (controlled shutdown) the partition and
+    /// its high watermark stay hosted, as in Kafka, so checkpoints keep them.
+    /// Deletion is blocking file work: callers run it off the async workers.
     pub fn stop_replica(
         &self,
         controller_epoch: ControllerEpoch,
         tp: &TopicPartition,
         delete: bool,
     ) -> Result<(), ReplicaError> {
+        let _serial = self.state_change_lock.lock();
         self.check_controller_epoch(controller_epoch)?;
         self.fetchers.remove_partitions(std::slice::from_ref(tp));
-        let removed = self.partitions.write().remove(tp);
-        if delete && (removed.is_some() || self.log_manager.get_log(tp).is_some()) {
-            self.log_manager.delete_log(tp)?;
-            tracing::info!(partition = %tp, "deleted partition log");
+        if delete {
+            let removed = self.partitions.write().remove(tp);
+            if removed.is_some() || self.log_manager.get_log(tp).is_some() {
+                self.log_manager.delete_log(tp)?;
+                tracing::info!(partition = %tp, "deleted partition log");
+            }
         }
+        // Waiting fetches and acks=all produces look again.
         self.announce_partition_change(tp);
         Ok(())
     }

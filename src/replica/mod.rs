@@ -23,12 +23,14 @@ mod isr;
 mod leader_connection;
 mod leader_epoch_cache;
 mod manager;
+mod offset_lookup;
 mod partition;
 mod producer_expiration;
 mod producer_log_start;
 mod producer_snapshot;
 mod producer_state;
 mod settings;
+mod truncation;
 
 pub use delayed::{PartitionWaiter, PartitionWatchers, wait_for, wait_for_partitions};
 pub use delete_records::DELETE_TO_HIGH_WATERMARK;
@@ -37,6 +39,7 @@ pub use isr::run_isr_maintenance;
 pub use leader_connection::{ConnectionError, LeaderConnection};
 pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use manager::{LeaderAndIsrOutcome, PartitionRead, PartitionStateUpdate, ReplicaManager};
+pub use offset_lookup::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP};
 pub use partition::{FetchIsolation, Partition};
 pub use producer_expiration::run_producer_expiration;
 pub use producer_state::ProducerStateError;
@@ -65,6 +68,28 @@ pub enum ReplicaError {
     },
     #[error("controller epoch {request} is older than {current}")]
     StaleControllerEpoch { request: i32, current: i32 },
+    /// A LeaderAndIsr partition state not newer than the applied one
+    /// (answered STALE_CONTROLLER_EPOCH, as Kafka does).
+    #[error(
+        "LeaderAndIsr for {partition} at leader epoch {request_epoch} (zkVersion {request_zk_version}) is not newer than leader epoch {current_epoch} (zkVersion {current_zk_version})"
+    )]
+    StaleLeaderAndIsr {
+        partition: String,
+        request_epoch: i32,
+        request_zk_version: i32,
+        current_epoch: i32,
+        current_zk_version: i32,
+    },
+    /// KIP-207: a new leader's high watermark is still below its epoch's
+    /// start offset, so it has no latest offset to give yet.
+    #[error(
+        "{partition}: the high watermark {high_watermark} is below the leader epoch's start offset {epoch_start}"
+    )]
+    OffsetNotAvailable {
+        partition: String,
+        high_watermark: i64,
+        epoch_start: i64,
+    },
     #[error("ISR of {partition} has {isr} members, fewer than min.insync.replicas {min_isr}")]
     NotEnoughReplicas {
         partition: String,

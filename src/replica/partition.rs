@@ -22,7 +22,7 @@ use super::follower_state::FollowerState;
 use super::leader_epoch_cache::LeaderEpochCache;
 use super::producer_snapshot;
 use super::producer_state::{CachedBatch, ProducerStateTable, whole_batch_headers};
-use crate::log::{AppendInfo, BatchHeader, Log, check_client_batch, validate_batches};
+use crate::log::{AppendInfo, Log, check_client_batch, validate_batches};
 use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
@@ -80,6 +80,8 @@ pub struct IsrProposal {
 /// What a follower's fetch changed at the leader.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FollowerFetchOutcome {
+    /// The fetch was believed: the follower's state changed.
+    pub recorded: bool,
     pub high_watermark_moved: bool,
     /// The follower caught up to the high watermark but is not in the ISR.
     pub wants_isr_expansion: bool,
@@ -123,6 +125,12 @@ impl Partition {
         let epoch_cache = LeaderEpochCache::load(log.dir())?;
         // Recovery may have cut a torn tail: epochs past the log end are gone.
         epoch_cache.truncate_from_end(log.log_end_offset())?;
+        // After an unclean shutdown the tail past the recovery point was
+        // re-read by recovery; epochs written there but not checkpointed
+        // come back from its batches (the scan stays within that tail).
+        if log.recovery_point() < log.log_end_offset() {
+            epoch_cache.assign_from_batches(&log, log.recovery_point())?;
+        }
         let producer_state = ProducerStateTable::load(&log)?;
         // Snapshots below the log start describe deleted data (Kafka drops
         // them when it loads the producer state too).
@@ -192,28 +200,42 @@ impl Partition {
             .end_offset_for(requested, self.log.log_end_offset())
     }
 
-    /// Applies a LeaderAndIsr state. Refused (StaleControllerEpoch, nothing
-    /// changed) when its leader epoch is older than ours.
+    /// Whether a LeaderAndIsr state at `leader_epoch` / `zk_version` is newer
+    /// than what this replica applied (Kafka's becomeLeaderOrFollower and
+    /// partition-epoch rules): a newer leader epoch, or the same epoch with a
+    /// newer zkVersion; never an older zkVersion.
+    pub(super) fn accepts_state(&self, leader_epoch: LeaderEpoch, zk_version: ZkVersion) -> bool {
+        let state = self.state.read();
+        is_newer_state(&state, leader_epoch, zk_version)
+    }
+
+    /// Applies a LeaderAndIsr state. Refused (StaleLeaderAndIsr, nothing
+    /// changed) unless it is newer than ours (see `accepts_state`): a
+    /// controller's failover copy or a resent request must not bring back an
+    /// older ISR and zkVersion.
     pub(super) fn make_leader_or_follower(
         &self,
         next: LeadershipState,
         now_ms: i64,
     ) -> Result<LeadershipChange, ReplicaError> {
         let mut state = self.state.write();
-        if next.leader_epoch < state.leader_epoch {
-            return Err(ReplicaError::StaleControllerEpoch {
-                request: next.leader_epoch,
-                current: state.leader_epoch,
+        if !is_newer_state(&state, next.leader_epoch, next.zk_version) {
+            return Err(ReplicaError::StaleLeaderAndIsr {
+                partition: self.tp.to_string(),
+                request_epoch: next.leader_epoch,
+                request_zk_version: next.zk_version,
+                current_epoch: state.leader_epoch,
+                current_zk_version: state.zk_version,
             });
         }
         let was_leader = state.leader == self.local_broker;
         let same_epoch = state.leader == next.leader && state.leader_epoch == next.leader_epoch;
-        let followers = if was_leader && same_epoch {
+        let mut known = if was_leader {
             std::mem::take(&mut state.followers)
         } else {
             HashMap::new()
         };
-        *state = LeadershipState { followers, ..next };
+        *state = next;
         if state.leader != self.local_broker {
             let change = if state.leader < 0 {
                 LeadershipChange::NoLeader
@@ -227,22 +249,46 @@ impl Partition {
             };
             return Ok(change);
         }
-        if !(was_leader && same_epoch) {
-            // A new leadership: this epoch starts at our log end, and every
-            // follower starts unknown (ISR members get a full lag period).
+        if same_epoch {
+            // A newer zkVersion of the same leadership: nothing restarts.
+            state.followers = known;
+        } else {
+            // This epoch starts at our log end. Followers' log ends are kept
+            // across an epoch bump of the same leader and unknown to a new
+            // leader (Kafka's makeLeader, isNewLeader); either way each one's
+            // lag clock restarts (ISR members get a full lag period).
             self.epoch_cache
                 .assign(state.leader_epoch, self.log.log_end_offset())?;
+            let leader_leo = self.log.log_end_offset();
             let replicas = state.replicas.clone();
             for replica in replicas.into_iter().filter(|&r| r != self.local_broker) {
                 let in_sync = state.isr.contains(&replica);
-                state
-                    .followers
-                    .insert(replica, FollowerState::new(now_ms, in_sync));
+                let follower = match known.remove(&replica) {
+                    Some(mut kept) => {
+                        kept.restart_lag_clock(leader_leo, now_ms, in_sync);
+                        kept
+                    }
+                    None => FollowerState::new(now_ms, in_sync),
+                };
+                state.followers.insert(replica, follower);
             }
         }
         drop(state);
         self.maybe_increment_high_watermark();
         Ok(LeadershipChange::Leader)
+    }
+
+    /// Where this leader's current epoch starts (`None` unless we lead).
+    pub fn leader_epoch_start_offset(&self) -> Option<Offset> {
+        let state = self.state.read();
+        if state.leader != self.local_broker {
+            return None;
+        }
+        let epoch_start = self
+            .epoch_cache
+            .end_offset_for(state.leader_epoch - 1, self.log.log_end_offset())
+            .1;
+        Some(epoch_start)
     }
 
     /// Checks that a client's view of the leader epoch matches ours (-1 skips the check).
@@ -440,17 +486,31 @@ impl Partition {
         Some(Ok(()))
     }
 
-    /// A follower fetched from `fetch_offset`: that is its log end offset now.
+    /// A follower fetched from `fetch_offset` in `current_leader_epoch`: that
+    /// is its log end offset now. Believed only for a fetch this leader can
+    /// serve (Kafka updates follower state after a successful read): from a
+    /// replica of the partition, in our leader epoch (a replica must send
+    /// one), at an offset within our log. Anything else changes nothing
+    /// (`recorded` false): a forged or confused fetch past the log end must
+    /// not move the high watermark or make its sender an ISR candidate.
     pub fn update_follower_fetch(
         &self,
         follower: i32,
         fetch_offset: Offset,
+        current_leader_epoch: LeaderEpoch,
         now_ms: i64,
     ) -> FollowerFetchOutcome {
         let leader_leo = self.log.log_end_offset();
         {
             let mut state = self.state.write();
-            if state.leader != self.local_broker || !state.replicas.contains(&follower) {
+            let servable = state.leader == self.local_broker
+                && state.replicas.contains(&follower)
+                && follower != self.local_broker
+                && current_leader_epoch >= 0
+                && current_leader_epoch == state.leader_epoch
+                && fetch_offset >= self.log.log_start_offset()
+                && fetch_offset <= leader_leo;
+            if !servable {
                 return FollowerFetchOutcome::default();
             }
             state
@@ -469,6 +529,7 @@ impl Partition {
             fetch_offset >= self.high_watermark() && fetch_offset >= epoch_start
         };
         FollowerFetchOutcome {
+            recorded: true,
             high_watermark_moved,
             wants_isr_expansion,
         }
@@ -619,90 +680,6 @@ impl Partition {
         }
     }
 
-    /// Appends batches fetched from the leader in `fetched_epoch`, keeping
-    /// their offsets; newer batch epochs enter the epoch cache; the high
-    /// watermark follows the leader's. Returns the new log end offset.
-    pub fn append_as_follower(
-        &self,
-        fetched_epoch: LeaderEpoch,
-        records: &[u8],
-        leader_high_watermark: Offset,
-    ) -> Result<Offset, ReplicaError> {
-        let state = self.state.read();
-        if state.leader == self.local_broker || state.leader_epoch != fetched_epoch {
-            return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
-        }
-        // Whole batches only: a leader may cut the last one short at the
-        // size limit (Kafka's do); it comes again with the next fetch.
-        let mut position = 0;
-        let mut new_epochs = Vec::new();
-        let mut latest = self.epoch_cache.latest_epoch().unwrap_or(-1);
-        while let Some(header) = BatchHeader::parse(&records[position..]) {
-            if header.batch_length < 0 || position + header.size_bytes() > records.len() {
-                break;
-            }
-            if header.partition_leader_epoch > latest {
-                latest = header.partition_leader_epoch;
-                new_epochs.push((latest, header.base_offset));
-            }
-            position += header.size_bytes();
-        }
-        if position > 0 {
-            let mut producers = self.producer_state.lock();
-            let base_before = self.log.active_segment_base_offset();
-            let info = self.log.append_as_follower(&records[..position])?;
-            self.record_appended(
-                &mut producers,
-                &records[..position],
-                base_before,
-                info.first_offset,
-            );
-        }
-        for (epoch, start_offset) in new_epochs {
-            self.epoch_cache.assign(epoch, start_offset)?;
-        }
-        drop(state);
-        self.set_high_watermark_as_follower(leader_high_watermark);
-        Ok(self.log.log_end_offset())
-    }
-
-    /// Follower truncation before fetching: drops offsets `>= offset`.
-    pub fn truncate_to(&self, offset: Offset) -> Result<(), ReplicaError> {
-        let mut producers = self.producer_state.lock();
-        let before = self.log.log_end_offset();
-        self.log.truncate_to(offset)?;
-        if self.log.log_end_offset() != before {
-            // Cached batches past the cut are gone, and older ones they had
-            // evicted come back: reload (snapshots past the cut are deleted).
-            *producers = ProducerStateTable::load(&self.log)?;
-        }
-        drop(producers);
-        let leo = self.log.log_end_offset();
-        self.epoch_cache.truncate_from_end(leo)?;
-        self.high_watermark.fetch_min(leo, Ordering::AcqRel);
-        Ok(())
-    }
-
-    /// The leader's log starts past ours: start over empty at `offset`.
-    pub fn truncate_fully_and_start_at(&self, offset: Offset) -> Result<(), ReplicaError> {
-        let mut producers = self.producer_state.lock();
-        self.log.truncate_fully_and_start_at(offset)?;
-        if let Err(e) = producer_snapshot::delete_snapshots_above(self.log.dir(), -1) {
-            tracing::warn!(partition = %self.tp, error = %e, "cannot delete producer snapshots");
-        }
-        *producers = ProducerStateTable::new();
-        drop(producers);
-        self.epoch_cache.clear()?;
-        self.high_watermark.store(offset, Ordering::Release);
-        Ok(())
-    }
-
-    /// Followers learn the high watermark from their leader's fetch responses.
-    pub fn set_high_watermark_as_follower(&self, leader_hw: Offset) {
-        let hw = leader_hw.min(self.log.log_end_offset());
-        self.high_watermark.store(hw, Ordering::Release);
-    }
-
     pub fn read(
         &self,
         fetch_offset: Offset,
@@ -733,6 +710,24 @@ impl Partition {
         })
     }
 }
+
+/// Kafka's rule for a LeaderAndIsr state against the applied one: a newer
+/// leader epoch, or the same epoch with a newer partition epoch (zkVersion);
+/// never an older zkVersion.
+fn is_newer_state(
+    current: &LeadershipState,
+    leader_epoch: LeaderEpoch,
+    zk_version: ZkVersion,
+) -> bool {
+    if zk_version < current.zk_version {
+        return false;
+    }
+    leader_epoch > current.leader_epoch
+        || (leader_epoch == current.leader_epoch && zk_version > current.zk_version)
+}
+
+#[path = "partition_follower.rs"]
+mod follower;
 
 #[cfg(test)]
 #[path = "partition_tests.rs"]

@@ -35,7 +35,12 @@ pub(in crate::replica) fn leading_partition(
         replicas: replicas.to_vec(),
         ..state(1, 0, replicas)
     };
-    let partition = Partition::new(tp, 1, log, state.clone(), 0, 1).unwrap();
+    let unled = LeadershipState {
+        leader: -1,
+        leader_epoch: -1,
+        ..state.clone()
+    };
+    let partition = Partition::new(tp, 1, log, unled, 0, 1).unwrap();
     partition.make_leader_or_follower(state, 1000).unwrap();
     (manager, partition)
 }
@@ -64,14 +69,14 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     assert_eq!(change.unwrap(), LeadershipChange::Leader);
     append(&p, 5);
     assert_eq!(p.high_watermark(), 0, "followers unknown yet");
-    p.update_follower_fetch(2, 5, 1100);
+    p.update_follower_fetch(2, 5, 0, 1100);
     assert_eq!(p.high_watermark(), 0);
-    assert!(p.update_follower_fetch(3, 5, 1100).high_watermark_moved);
+    assert!(p.update_follower_fetch(3, 5, 0, 1100).high_watermark_moved);
     assert_eq!(p.high_watermark(), 5);
 
     // Follower 3 stops fetching; 2 keeps up.
     append(&p, 5);
-    p.update_follower_fetch(2, 10, 1200);
+    p.update_follower_fetch(2, 10, 0, 1200);
     assert!(p.check_replicated(10).is_none());
     assert_eq!(
         p.isr_change_proposal(4000, LAG_MS),
@@ -101,9 +106,9 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     );
 
     // 3 comes back and catches up to the high watermark: it rejoins.
-    p.update_follower_fetch(2, 11, 5000);
+    p.update_follower_fetch(2, 11, 0, 5000);
     assert_eq!(p.high_watermark(), 11);
-    let outcome = p.update_follower_fetch(3, 11, 5000);
+    let outcome = p.update_follower_fetch(3, 11, 0, 5000);
     assert!(outcome.wants_isr_expansion);
     let expand = p.isr_change_proposal(5000, LAG_MS).expect("3 caught up");
     assert_eq!(expand.isr, vec![1, 2, 3]);
@@ -112,14 +117,15 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     // A lost zkVersion race stops ISR changes until the next LeaderAndIsr.
     p.block_isr_changes(&expand);
     assert_eq!(p.isr_change_proposal(5000, LAG_MS), None);
-    p.make_leader_or_follower(state(1, 1, &[1, 2]), 6000)
-        .unwrap();
-    assert!(
-        p.isr_change_proposal(6000, LAG_MS).is_none(),
-        "3 not yet fetched in epoch 1"
-    );
-    p.update_follower_fetch(3, 11, 6100);
-    assert!(p.isr_change_proposal(6100, LAG_MS).is_some());
+    let next = LeadershipState {
+        zk_version: 2,
+        ..state(1, 1, &[1, 2])
+    };
+    p.make_leader_or_follower(next, 6000).unwrap();
+    // Same leader: 3's log end is kept across the epoch bump, and it reached
+    // this epoch's start.
+    let again = p.isr_change_proposal(6000, LAG_MS).expect("changes resume");
+    assert_eq!(again.isr, vec![1, 2, 3]);
     assert_eq!(p.end_offset_for_epoch(0), (0, 11));
     assert_eq!(p.end_offset_for_epoch(1), (1, 11));
 }
@@ -136,9 +142,19 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
             leader_epoch: 3
         }
     );
-    // Same leader and epoch again: keep fetching as before.
-    let again = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
+    // Same leader and epoch again: ignored; with a newer zkVersion (an ISR
+    // change) taken, and fetching goes on as before.
+    assert!(
+        p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000)
+            .is_err()
+    );
+    let newer = LeadershipState {
+        zk_version: 1,
+        ..state(2, 3, &[1, 2])
+    };
+    let again = p.make_leader_or_follower(newer, 1000);
     assert_eq!(again.unwrap(), LeadershipChange::KeepFollowing);
+    assert_eq!(p.isr(), vec![1, 2]);
 
     let mut first = batch(0, 4);
     crate::log::set_partition_leader_epoch(&mut first, 2);
@@ -160,18 +176,19 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     );
 
     // Truncation to an epoch boundary drops later epochs too.
-    p.truncate_to(4).unwrap();
+    p.truncate_to(4, 3).unwrap();
     assert_eq!(p.log().log_end_offset(), 4);
     assert_eq!(p.latest_epoch(), Some(2));
     assert_eq!(p.high_watermark(), 4);
 
-    let no_leader = p.make_leader_or_follower(state(-1, 4, &[1]), 1000);
+    let no_leader = LeadershipState {
+        zk_version: 2,
+        ..state(-1, 4, &[1])
+    };
+    let no_leader = p.make_leader_or_follower(no_leader, 1000);
     assert_eq!(no_leader.unwrap(), LeadershipChange::NoLeader);
     let stale = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
-    assert!(matches!(
-        stale,
-        Err(ReplicaError::StaleControllerEpoch { .. })
-    ));
+    assert!(matches!(stale, Err(ReplicaError::StaleLeaderAndIsr { .. })));
 }
 
 /// A batch of `count` records from idempotent producer `pid` (epoch 0) with
@@ -236,7 +253,7 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
     // Truncation forgets what it cut; a restarted replica reads the tail again.
     p.make_leader_or_follower(state(2, 2, &[1, 2]), 3000)
         .unwrap();
-    p.truncate_to(3).unwrap();
+    p.truncate_to(3, 2).unwrap();
     p.make_leader_or_follower(state(1, 3, &[1]), 4000).unwrap();
     let after_cut = p
         .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
@@ -288,7 +305,7 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
     let cut = rolled[rolled.len() - 1] - 2;
     p.make_leader_or_follower(state(2, 1, &[1, 2]), 2000)
         .unwrap();
-    p.truncate_to(cut).unwrap();
+    p.truncate_to(cut, 1).unwrap();
     assert!(snapshots().iter().all(|&s| s <= cut), "{:?}", snapshots());
     p.make_leader_or_follower(state(1, 2, &[1]), 3000).unwrap();
     let next = p
@@ -297,6 +314,268 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
     assert_eq!(next.first_offset, cut, "the sequence after the cut goes on");
     p.make_leader_or_follower(state(2, 3, &[1, 2]), 4000)
         .unwrap();
-    p.truncate_fully_and_start_at(100).unwrap();
+    p.truncate_fully_and_start_at(100, 3).unwrap();
     assert_eq!(snapshots(), Vec::<i64>::new());
+}
+
+/// A LeaderAndIsr that is not newer than what this replica applied (a new
+/// controller's failover copy, a resent request): Kafka ignores an equal
+/// leader epoch unless its partition epoch (zkVersion) is newer, and never
+/// goes back to an older zkVersion.
+#[test]
+fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    let led = LeadershipState {
+        zk_version: 10,
+        ..state(1, 5, &[1, 2])
+    };
+    p.make_leader_or_follower(led.clone(), 1000).unwrap();
+    let expand = IsrProposal {
+        tp: p.tp.clone(),
+        leader: 1,
+        leader_epoch: 5,
+        isr: vec![1, 2, 3],
+        controller_epoch: 1,
+        zk_version: 10,
+    };
+    assert!(p.apply_isr_change(&expand, 11));
+
+    let stale = p.make_leader_or_follower(led.clone(), 2000);
+    assert!(
+        matches!(stale, Err(ReplicaError::StaleLeaderAndIsr { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(p.isr(), vec![1, 2, 3], "the ISR went back to a stale value");
+    assert_eq!(p.state.read().zk_version, 11);
+
+    // The same state again (a resend after our own write) changes nothing either.
+    let same = LeadershipState {
+        zk_version: 11,
+        ..state(1, 5, &[1, 2, 3])
+    };
+    assert!(p.make_leader_or_follower(same, 2000).is_err());
+
+    // A newer zkVersion in the same epoch is the controller's word: taken,
+    // and it lifts a block on ISR changes.
+    p.block_isr_changes(&IsrProposal {
+        isr: vec![1, 2],
+        zk_version: 11,
+        ..expand.clone()
+    });
+    let newer = LeadershipState {
+        zk_version: 12,
+        ..state(1, 5, &[1, 2])
+    };
+    assert_eq!(
+        p.make_leader_or_follower(newer, 3000).unwrap(),
+        LeadershipChange::Leader
+    );
+    assert_eq!(p.isr(), vec![1, 2]);
+    assert!(!p.state.read().isr_changes_blocked);
+
+    // A newer leader epoch carrying an older zkVersion is refused too.
+    let older_version = LeadershipState {
+        zk_version: 9,
+        ..state(1, 6, &[1])
+    };
+    assert!(p.make_leader_or_follower(older_version, 4000).is_err());
+    assert_eq!((p.leader_epoch(), p.isr()), (5, vec![1, 2]));
+}
+
+/// Kafka resets what a leader knows of its followers only when it newly
+/// leads: an epoch bump with the same leader (a dead replica removed from
+/// the ISR, another broker's controlled shutdown) keeps their log ends, so
+/// the high watermark and acks=all do not pause until every follower fetched
+/// again.
+#[test]
+fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
+        .unwrap();
+    append(&p, 5);
+    p.update_follower_fetch(2, 5, 0, 1100);
+    p.update_follower_fetch(3, 5, 0, 1100);
+    assert_eq!(p.high_watermark(), 5);
+    append(&p, 5);
+    p.update_follower_fetch(2, 10, 0, 1200);
+    assert_eq!(p.high_watermark(), 5, "3 is behind");
+
+    // The controller removes 3 (dead) from the ISR: epoch 1, same leader.
+    let bumped = LeadershipState {
+        zk_version: 1,
+        ..state(1, 1, &[1, 2])
+    };
+    assert_eq!(
+        p.make_leader_or_follower(bumped, 1300).unwrap(),
+        LeadershipChange::Leader
+    );
+    assert_eq!(
+        p.high_watermark(),
+        10,
+        "2's log end is still known: the high watermark moves at once"
+    );
+    assert_eq!(p.end_offset_for_epoch(0), (0, 10), "epoch 1 starts at 10");
+
+    // A new leader knows nothing of its followers yet.
+    let follow = LeadershipState {
+        zk_version: 2,
+        ..state(2, 2, &[1, 2])
+    };
+    p.make_leader_or_follower(follow, 1400).unwrap();
+    let mut fetched = batch(10, 2);
+    crate::log::set_partition_leader_epoch(&mut fetched, 2);
+    p.append_as_follower(2, &fetched, 10).unwrap();
+    let lead = LeadershipState {
+        zk_version: 3,
+        ..state(1, 3, &[1, 2])
+    };
+    p.make_leader_or_follower(lead, 1500).unwrap();
+    assert_eq!(p.state.read().followers[&2].log_end_offset, -1);
+}
+
+/// Finding 3: a fetcher asked OffsetsForLeaderEpoch while following in epoch
+/// 1; before the answer came, this replica became leader in epoch 2 and took
+/// appends. The fetcher's truncation must be refused, not cut the leader's log.
+#[test]
+fn a_truncation_for_an_older_leadership_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(2, 1, &[1, 2]), 1000)
+        .unwrap();
+    let mut fetched = batch(0, 5);
+    crate::log::set_partition_leader_epoch(&mut fetched, 1);
+    p.append_as_follower(1, &fetched, 5).unwrap();
+    let lead = LeadershipState {
+        zk_version: 1,
+        ..state(1, 2, &[1])
+    };
+    p.make_leader_or_follower(lead, 2000).unwrap();
+    p.append_as_leader(&mut batch(0, 5), 0, 1).unwrap();
+    assert_eq!(p.high_watermark(), 10);
+
+    assert!(p.truncate_to(5, 1).is_err(), "a leader's log was truncated");
+    assert!(p.truncate_fully_and_start_at(100, 1).is_err());
+    assert!(p.truncate_to(5, 2).is_err(), "a leader never truncates");
+    assert_eq!(p.log().log_end_offset(), 10);
+    assert_eq!(p.latest_epoch(), Some(2));
+    assert_eq!(p.high_watermark(), 10);
+
+    // Following again in epoch 3: only a truncation for epoch 3 runs.
+    let follow = LeadershipState {
+        zk_version: 2,
+        ..state(2, 3, &[1, 2])
+    };
+    p.make_leader_or_follower(follow, 3000).unwrap();
+    assert!(p.truncate_to(5, 1).is_err());
+    p.truncate_to(5, 3).unwrap();
+    assert_eq!(p.log().log_end_offset(), 5);
+}
+
+/// Finding 14: only a fetch the leader can serve moves a follower's state.
+#[test]
+fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(1, 0, &[1, 2]), 1000)
+        .unwrap();
+    append(&p, 5);
+    for (offset, epoch) in [(i64::MAX / 2, 0), (6, 0), (5, -1), (5, 1), (-3, 0)] {
+        let outcome = p.update_follower_fetch(2, offset, epoch, 1100);
+        assert_eq!(
+            outcome,
+            FollowerFetchOutcome::default(),
+            "offset {offset} epoch {epoch}"
+        );
+    }
+    assert_eq!(p.high_watermark(), 0);
+    assert!(
+        !p.update_follower_fetch(4, 5, 0, 1100).recorded,
+        "4 is no replica"
+    );
+    let outcome = p.update_follower_fetch(2, 5, 0, 1100);
+    assert!(outcome.recorded && outcome.high_watermark_moved);
+    assert_eq!(p.high_watermark(), 5);
+}
+
+/// KIP-207: a new leader whose high watermark is still below the start of
+/// its epoch (its followers have not fetched yet) answers ListOffsets
+/// LATEST, and a timestamp found at or past the high watermark, with
+/// OFFSET_NOT_AVAILABLE, so offsets never go backwards across a leader change.
+#[test]
+fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(2, 0, &[1, 2]), 1000)
+        .unwrap();
+    let mut fetched = batch(0, 5);
+    crate::log::set_partition_leader_epoch(&mut fetched, 0);
+    p.append_as_follower(0, &fetched, 3).unwrap();
+    assert_eq!(p.high_watermark(), 3);
+    p.make_leader_or_follower(state(1, 1, &[1, 2]), 2000)
+        .unwrap();
+
+    let latest = p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, true);
+    assert!(
+        matches!(latest, Err(ReplicaError::OffsetNotAvailable { .. })),
+        "{latest:?}"
+    );
+    // Timestamps 1000..=1004 at offsets 0..=4: 1004 is past the high watermark.
+    assert!(p.fetch_offset_for_timestamp(1004, true).is_err());
+    assert_eq!(p.fetch_offset_for_timestamp(1001, true).unwrap(), (1, 1001));
+    assert_eq!(
+        p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, false)
+            .unwrap(),
+        (3, -1),
+        "not for replicas"
+    );
+    assert_eq!(
+        p.fetch_offset_for_timestamp(super::super::EARLIEST_TIMESTAMP, true)
+            .unwrap(),
+        (0, -1)
+    );
+    p.update_follower_fetch(2, 5, 1, 2100);
+    assert_eq!(p.high_watermark(), 5);
+    assert_eq!(
+        p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, true)
+            .unwrap(),
+        (5, -1)
+    );
+}
+
+/// Finding 17: a follower writes a new epoch to leader-epoch-checkpoint after
+/// appending its batches; a crash in between left the checkpoint without it.
+/// After an unclean shutdown the cache is rebuilt from the batch headers of
+/// what recovery re-read (Kafka's LogSegment.recover assigns epochs per batch).
+#[test]
+fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = [root.path().to_path_buf()];
+    let tp = TopicPartition::new("t", 0);
+    {
+        let manager = LogManager::startup(&dirs, LogConfig::default()).unwrap();
+        let log = manager
+            .get_or_create_log(&tp, LogConfig::default())
+            .unwrap();
+        let p = Partition::new(tp.clone(), 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+        p.make_leader_or_follower(state(2, 3, &[1, 2]), 1000)
+            .unwrap();
+        let mut first = batch(0, 3);
+        crate::log::set_partition_leader_epoch(&mut first, 2);
+        let mut second = batch(3, 2);
+        crate::log::set_partition_leader_epoch(&mut second, 3);
+        p.append_as_follower(3, &[first, second].concat(), 0)
+            .unwrap();
+        assert_eq!(p.latest_epoch(), Some(3));
+        // The crash: epoch 3's entry never reached the file.
+        let checkpoint = p.log().dir().join(crate::log::LEADER_EPOCH_CHECKPOINT);
+        std::fs::write(checkpoint, "0\n1\n2 0\n").unwrap();
+    }
+    let manager = LogManager::startup(&dirs, LogConfig::default()).unwrap();
+    let log = manager.get_log(&tp).unwrap();
+    assert_eq!(log.log_end_offset(), 5);
+    let p = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+    assert_eq!(p.latest_epoch(), Some(3), "epoch 3 is in the log's batches");
+    assert_eq!(p.end_offset_for_epoch(2), (2, 3));
 }

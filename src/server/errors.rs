@@ -20,6 +20,8 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
         ReplicaError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
         ReplicaError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
         ReplicaError::StaleControllerEpoch { .. } => ResponseError::StaleControllerEpoch,
+        ReplicaError::StaleLeaderAndIsr { .. } => ResponseError::StaleControllerEpoch,
+        ReplicaError::OffsetNotAvailable { .. } => ResponseError::OffsetNotAvailable,
         ReplicaError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
         ReplicaError::NotEnoughReplicasAfterAppend { .. } => {
             ResponseError::NotEnoughReplicasAfterAppend
@@ -80,6 +82,8 @@ pub fn group_error_code(error: &crate::group::GroupError) -> i16 {
     let e = match error {
         GroupError::NotCoordinator => ResponseError::NotCoordinator,
         GroupError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
+        GroupError::CoordinatorLoadInProgress => ResponseError::CoordinatorLoadInProgress,
+        GroupError::OffsetCommitTooLarge => ResponseError::InvalidCommitOffsetSize,
         GroupError::InvalidGroupId => ResponseError::InvalidGroupId,
         GroupError::UnknownMemberId => ResponseError::UnknownMemberId,
         GroupError::IllegalGeneration => ResponseError::IllegalGeneration,

@@ -477,6 +477,25 @@ impl ZkClient {
     /// Runs `ops` atomically: all succeed or none. The error names the path of
     /// the operation that failed.
     pub async fn multi(&self, ops: &[ZkOp]) -> Result<Vec<ZkOpResult>, ZkError> {
+        self.multi_pinned(ops, None).await
+    }
+
+    /// `multi` that runs only on session `session_id`: once that session is
+    /// gone it fails with `SessionExpired` instead of running on the next
+    /// one (writes fenced by what the old session held).
+    pub(super) async fn multi_in_session(
+        &self,
+        ops: &[ZkOp],
+        session_id: i64,
+    ) -> Result<Vec<ZkOpResult>, ZkError> {
+        self.multi_pinned(ops, Some(session_id)).await
+    }
+
+    async fn multi_pinned(
+        &self,
+        ops: &[ZkOp],
+        pinned_session: Option<i64>,
+    ) -> Result<Vec<ZkOpResult>, ZkError> {
         let first_path = ops.first().map_or("/", ZkOp::path);
         let options: Vec<_> = ops
             .iter()
@@ -497,6 +516,9 @@ impl ZkClient {
             "multi",
             first_path,
             |c| async move {
+                if pinned_session.is_some_and(|id| id != c.session_id().0) {
+                    return Err(zkc::Error::SessionExpired.into());
+                }
                 let mut writer = c.new_multi_writer();
                 for (op, options) in ops.iter().zip(options) {
                     match (op, options) {

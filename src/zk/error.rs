@@ -57,6 +57,15 @@ pub enum ZkError {
     #[error("the ZooKeeper client is closed (operation on {path})")]
     Closed { path: String },
 
+    #[error(
+        "an atomic write of {bytes} bytes (operation on {path}) exceeds the {limit}-byte limit of one ZooKeeper request (jute.maxbuffer)"
+    )]
+    RequestTooLarge {
+        path: String,
+        bytes: usize,
+        limit: usize,
+    },
+
     #[error("ZooKeeper operation on {path} failed: {source}")]
     Other {
         path: String,
@@ -99,6 +108,7 @@ impl ZkError {
             | ZkError::BadData { path, .. }
             | ZkError::ControllerMoved { path, .. }
             | ZkError::Closed { path }
+            | ZkError::RequestTooLarge { path, .. }
             | ZkError::Other { path, .. } => path,
             ZkError::ConnectTimeout { connect, .. } | ZkError::InvalidConnect { connect, .. } => {
                 connect

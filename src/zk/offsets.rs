@@ -1,28 +1,28 @@
 //! Committed consumer offsets in ZooKeeper, Kafka 0.8's model:
 //! `/consumers/<group>/offsets/<t>/<p>` holding the offset as a decimal
-//! string. A commit of many partitions is one atomic multi (create or set per
-//! partition).
+//! string (the group id encoded by `paths::encode_name`). A commit is one
+//! atomic multi fenced by the group's owner znode (`groups.rs`); one that
+//! does not fit in a ZooKeeper request is refused whole, as Kafka refuses an
+//! offset commit larger than one append (INVALID_COMMIT_OFFSET_SIZE).
 
 use std::collections::BTreeSet;
 
 use tracing::warn;
 
-use super::client::MULTI_CHUNK;
 use super::data::{decode_decimal, encode_decimal};
+use super::groups::{GroupFence, lost_fence};
 use super::{CreateMode, ZkClient, ZkError, ZkOp, paths};
 use crate::model::{Offset, TopicPartition};
 
 /// Attempts of a commit that races with another writer creating or deleting
-/// the same offset znodes.
+/// the same offset znodes (or with its own landed try before a connection loss).
 const COMMIT_ATTEMPTS: usize = 3;
 
 fn check_names(group: &str, topic: Option<&str>) -> Result<(), ZkError> {
-    if !paths::is_valid_segment(group) {
+    if group.is_empty() {
         return Err(ZkError::InvalidPath {
-            path: paths::consumer_group_offsets(group),
-            detail:
-                "a group id stored in ZooKeeper must be non-empty, without '/', and not '.' or '..'"
-                    .to_string(),
+            path: "/consumers/".to_string(),
+            detail: "a group id stored in ZooKeeper must be non-empty".to_string(),
         });
     }
     if let Some(topic) = topic
@@ -36,33 +36,43 @@ fn check_names(group: &str, topic: Option<&str>) -> Result<(), ZkError> {
     Ok(())
 }
 
+/// One committed offset and when it was last written (the znode's mtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredOffset {
+    pub offset: Offset,
+    pub mtime_ms: i64,
+}
+
 impl ZkClient {
-    /// Commits `offsets` of `group`: every znode is set (or created) in one
-    /// atomic multi per 1000 partitions.
+    /// Commits `offsets` of `group` in one atomic multi (create or set per
+    /// partition), fenced by `fence` when given. `RequestTooLarge` when the
+    /// multi would not fit in one ZooKeeper request.
     pub async fn set_consumer_offsets(
         &self,
         group: &str,
+        fence: Option<GroupFence>,
         offsets: &[(TopicPartition, Offset)],
     ) -> Result<(), ZkError> {
         check_names(group, None)?;
         for (tp, _) in offsets {
             check_names(group, Some(&tp.topic))?;
         }
-        for chunk in offsets.chunks(MULTI_CHUNK) {
-            self.set_consumer_offsets_chunk(group, chunk).await?;
-        }
-        Ok(())
-    }
-
-    async fn set_consumer_offsets_chunk(
-        &self,
-        group: &str,
-        offsets: &[(TopicPartition, Offset)],
-    ) -> Result<(), ZkError> {
         let offset_paths: Vec<String> = offsets
             .iter()
             .map(|(tp, _)| paths::consumers_offsets(group, &tp.topic, tp.partition))
             .collect();
+        // Refused before anything is sent when even the smallest form (every
+        // znode set, none created) cannot fit; the read below is about as big.
+        let smallest: Vec<ZkOp> = offsets
+            .iter()
+            .zip(&offset_paths)
+            .map(|((_, offset), path)| ZkOp::SetData {
+                path: path.clone(),
+                data: encode_decimal(offset),
+                expected_version: None,
+            })
+            .collect();
+        self.check_multi_size(&smallest)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -87,15 +97,23 @@ impl ZkClient {
                     });
                 }
             }
+            self.check_multi_size(&ops)?;
             for parent in &parents {
                 self.ensure_path(parent).await?;
             }
-            match self.multi(&ops).await {
-                Ok(_) => return Ok(()),
+            let written = match fence {
+                Some(fence) => self
+                    .fenced_group_multi(group, fence, &ops)
+                    .await
+                    .map(|_| ()),
+                None => self.multi(&ops).await.map(|_| ()),
+            };
+            match written {
+                Ok(()) => return Ok(()),
                 Err(e @ (ZkError::NodeExists { .. } | ZkError::NoNode { .. }))
-                    if attempt < COMMIT_ATTEMPTS =>
+                    if !lost_fence(&e, group) && attempt < COMMIT_ATTEMPTS =>
                 {
-                    warn!(group, error = %e, "offset commit raced with another writer; retrying");
+                    warn!(group = %group, error = %e, "offset commit raced with another writer; retrying");
                 }
                 Err(e) => return Err(e),
             }
@@ -122,6 +140,19 @@ impl ZkClient {
         &self,
         group: &str,
     ) -> Result<Vec<(TopicPartition, Offset)>, ZkError> {
+        Ok(self
+            .get_consumer_offsets_stored(group)
+            .await?
+            .into_iter()
+            .map(|(tp, stored)| (tp, stored.offset))
+            .collect())
+    }
+
+    /// Every committed offset of `group` with its znode's mtime, sorted.
+    pub async fn get_consumer_offsets_stored(
+        &self,
+        group: &str,
+    ) -> Result<Vec<(TopicPartition, StoredOffset)>, ZkError> {
         check_names(group, None)?;
         let topics = self
             .get_children(&paths::consumer_group_offsets(group))
@@ -147,28 +178,77 @@ impl ZkClient {
         let data = self.get_data_many(&offset_paths).await?;
         let mut offsets = Vec::with_capacity(partitions.len());
         for ((tp, path), entry) in partitions.into_iter().zip(&offset_paths).zip(data) {
-            if let Some((bytes, _)) = entry {
-                offsets.push((tp, decode_decimal(path, &bytes)?));
+            if let Some((bytes, stat)) = entry {
+                let offset = decode_decimal(path, &bytes)?;
+                offsets.push((
+                    tp,
+                    StoredOffset {
+                        offset,
+                        mtime_ms: stat.mtime_ms,
+                    },
+                ));
             }
         }
         Ok(offsets)
     }
 
-    /// Groups with a node under `/consumers`, sorted (includes old ZooKeeper
-    /// consumers' groups).
+    /// Groups with a node under `/consumers`, decoded and sorted (includes
+    /// old ZooKeeper consumers' groups).
     pub async fn get_consumer_groups(&self) -> Result<Vec<String>, ZkError> {
-        let mut groups = self
+        let mut groups: Vec<String> = self
             .get_children(&paths::consumers())
             .await?
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .iter()
+            .map(|name| paths::decode_name(name))
+            .collect();
         groups.sort();
         Ok(groups)
     }
 
-    /// Deletes every committed offset of `group` (`/consumers/<group>/offsets`).
-    pub async fn delete_consumer_offsets(&self, group: &str) -> Result<(), ZkError> {
+    /// Deletes the committed offsets of `partitions` of `group` (and the
+    /// topic nodes left empty) with fenced multis.
+    pub async fn delete_consumer_offsets(
+        &self,
+        group: &str,
+        fence: GroupFence,
+        partitions: &[TopicPartition],
+    ) -> Result<(), ZkError> {
         check_names(group, None)?;
-        self.delete_recursive(&paths::consumer_group_offsets(group))
-            .await
+        let mut topics: BTreeSet<&str> = BTreeSet::new();
+        let mut ops = Vec::new();
+        for tp in partitions {
+            let path = paths::consumers_offsets(group, &tp.topic, tp.partition);
+            if self.exists(&path).await? {
+                ops.push(ZkOp::Delete {
+                    path,
+                    expected_version: None,
+                });
+                topics.insert(&tp.topic);
+            }
+        }
+        for chunk in ops.chunks(super::client::MULTI_CHUNK) {
+            self.fenced_group_multi(group, fence, chunk).await?;
+        }
+        for topic in topics {
+            let topic_path = paths::consumer_topic_offsets(group, topic);
+            if self
+                .get_children(&topic_path)
+                .await?
+                .is_some_and(|c| c.is_empty())
+            {
+                let op = ZkOp::Delete {
+                    path: topic_path,
+                    expected_version: None,
+                };
+                match self.fenced_group_multi(group, fence, &[op]).await {
+                    Ok(_) | Err(ZkError::NotEmpty { .. }) => {}
+                    Err(ZkError::NoNode { path }) if path != paths::consumer_group_owner(group) => {
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
     }
 }

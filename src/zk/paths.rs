@@ -4,6 +4,7 @@
 //!
 //! Paths are relative to the chroot; the ZooKeeper client adds the chroot.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 
 /// The entity name of the cluster-wide default broker config (`/config/brokers/<default>`).
@@ -172,19 +173,130 @@ pub fn config_change_prefix() -> String {
     format!("/config/changes/{CONFIG_CHANGE_PREFIX}")
 }
 
+/// `/consumers/<group>`: its data is the group's persisted state (Sluice).
+pub fn consumer_group(group: &str) -> String {
+    format!("/consumers/{}", encode_name(group))
+}
+
+/// `/consumers/<group>/owner`: which broker coordinates the group (Sluice);
+/// its data version fences every write of the group.
+pub fn consumer_group_owner(group: &str) -> String {
+    format!("/consumers/{}/owner", encode_name(group))
+}
+
+/// `/consumers/<group>/ids`: one child per member (0.8's place).
+pub fn consumer_group_ids(group: &str) -> String {
+    format!("/consumers/{}/ids", encode_name(group))
+}
+
+/// `/consumers/<group>/ids/<member>`
+pub fn consumer_group_member(group: &str, member: &str) -> String {
+    format!(
+        "/consumers/{}/ids/{}",
+        encode_name(group),
+        encode_name(member)
+    )
+}
+
+/// `/consumers/<group>/owners`: one child per assigned topic (0.8's place).
+pub fn consumer_group_owners(group: &str) -> String {
+    format!("/consumers/{}/owners", encode_name(group))
+}
+
+/// `/consumers/<group>/owners/<t>`
+pub fn consumer_topic_owners(group: &str, topic: &str) -> String {
+    format!("/consumers/{}/owners/{topic}", encode_name(group))
+}
+
+/// `/consumers/<group>/owners/<t>/<p>`: the member id owning the partition.
+pub fn consumer_partition_owner(group: &str, topic: &str, partition: i32) -> String {
+    format!(
+        "/consumers/{}/owners/{topic}/{partition}",
+        encode_name(group)
+    )
+}
+
 /// `/consumers/<group>/offsets`
 pub fn consumer_group_offsets(group: &str) -> String {
-    format!("/consumers/{group}/offsets")
+    format!("/consumers/{}/offsets", encode_name(group))
 }
 
 /// `/consumers/<group>/offsets/<t>`
 pub fn consumer_topic_offsets(group: &str, topic: &str) -> String {
-    format!("/consumers/{group}/offsets/{topic}")
+    format!("/consumers/{}/offsets/{topic}", encode_name(group))
 }
 
 /// `/consumers/<group>/offsets/<t>/<p>`: a committed offset as a decimal string.
 pub fn consumers_offsets(group: &str, topic: &str, partition: i32) -> String {
-    format!("/consumers/{group}/offsets/{topic}/{partition}")
+    format!(
+        "/consumers/{}/offsets/{topic}/{partition}",
+        encode_name(group)
+    )
+}
+
+/// A group or member id as one znode name: `%`, `/`, the characters
+/// ZooKeeper refuses in paths (NUL, C0 and C1 controls, U+E000-U+F8FF,
+/// U+FFF0-U+FFFF, and everything outside the BMP, which Java sees as
+/// surrogates) become `%XX` per UTF-8 byte, and the ids `.` and `..` become
+/// `%2E` and `%2E%2E`. Every other id is its own name, so plain ids look as
+/// Kafka and 0.8 consumers write them.
+pub fn encode_name(name: &str) -> Cow<'_, str> {
+    if name == "." || name == ".." {
+        return Cow::Owned("%2E".repeat(name.len()));
+    }
+    if !name.chars().any(needs_escape) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut buf = [0u8; 4];
+    for c in name.chars() {
+        if needs_escape(c) {
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The id a znode name written by [`encode_name`] stands for. A name that is
+/// not a valid encoding (a `%` without two hex digits, or bytes that are not
+/// UTF-8: an old consumer's group named so) is taken as it is.
+pub fn decode_name(name: &str) -> String {
+    if !name.contains('%') {
+        return name.to_string();
+    }
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                None => return name.to_string(),
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| name.to_string())
+}
+
+fn needs_escape(c: char) -> bool {
+    matches!(c as u32,
+        0x00..=0x1f | 0x7f..=0x9f | 0xe000..=0xf8ff | 0xfff0..=0xffff | 0x1_0000..)
+        || c == '%'
+        || c == '/'
 }
 
 /// `/latest_producer_id_block`
@@ -277,5 +389,43 @@ mod tests {
         assert!(!is_valid_segment("a/b"));
         assert!(!is_valid_segment(".."));
         assert!(is_valid_segment("group-1"));
+    }
+
+    #[test]
+    fn group_ids_are_encoded_reversibly_and_plain_ids_are_unchanged() {
+        for plain in ["g", "my-group.v2", "team_app", "a b", "caf\u{e9}", "x:y=z"] {
+            assert_eq!(encode_name(plain), plain);
+            assert_eq!(decode_name(plain), plain);
+        }
+        let cases = [
+            ("team/app", "team%2Fapp"),
+            ("50%", "50%25"),
+            (".", "%2E"),
+            ("..", "%2E%2E"),
+            ("...", "..."),
+            ("a\u{0}b", "a%00b"),
+            ("tab\t", "tab%09"),
+            ("\u{7f}", "%7F"),
+            ("\u{1F600}", "%F0%9F%98%80"),
+            ("\u{e000}", "%EE%80%80"),
+            ("/a/../b/", "%2Fa%2F..%2Fb%2F"),
+        ];
+        for (id, name) in cases {
+            assert_eq!(encode_name(id), name, "{id:?}");
+            assert_eq!(decode_name(name), id, "{name:?}");
+            assert!(is_valid_segment(&encode_name(id)));
+        }
+        assert_eq!(
+            consumers_offsets("team/app", "t", 0),
+            "/consumers/team%2Fapp/offsets/t/0"
+        );
+        assert_eq!(
+            consumer_group_member("g", "c/1-x"),
+            "/consumers/g/ids/c%2F1-x"
+        );
+        // Not an encoding: taken as written (an old consumer's group).
+        assert_eq!(decode_name("100%"), "100%");
+        assert_eq!(decode_name("%zz"), "%zz");
+        assert_eq!(decode_name("%FF"), "%FF");
     }
 }

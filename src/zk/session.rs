@@ -3,6 +3,12 @@
 //! and rebuilding the client after the session expires, announced as
 //! `SessionEvent`s so the broker can re-register its ephemeral znodes and the
 //! controller can re-elect. Operations always use the current client.
+//!
+//! Only a server ends a session: when the crate gives one up by itself (no
+//! server for 1.4 x the session timeout, e.g. while ZooKeeper restarts), the
+//! supervisor reconnects to the same session first (ZooKeeper keeps sessions
+//! across restarts), silently, and starts a new one only if a server says the
+//! old one expired, as Kafka's Java client behaves.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -282,19 +288,29 @@ pub(super) fn split_connect(connect: &str) -> Result<(&str, Option<&str>), ZkErr
 /// this), then roots the same session at the chroot. Fails after the
 /// connection timeout when no server answers.
 async fn establish(cfg: &ZkConfig) -> Result<zkc::Client, ZkError> {
+    establish_with(cfg, None).await
+}
+
+/// `establish`, or with `resume` the same for an existing session (its id
+/// and password): `ZkError::SessionExpired` if a server says it is over.
+async fn establish_with(
+    cfg: &ZkConfig,
+    resume: Option<&zkc::SessionInfo>,
+) -> Result<zkc::Client, ZkError> {
     let (servers, chroot) = split_connect(&cfg.connect)?;
     let connect = async {
-        let client = zkc::Client::connector()
-            .with_session_timeout(Duration::from_millis(cfg.session_timeout_ms))
-            .connect(servers)
-            .await
-            .map_err(|e| match e {
-                zkc::Error::Timeout | zkc::Error::NoHosts => ZkError::ConnectTimeout {
-                    connect: cfg.connect.clone(),
-                    timeout_ms: cfg.connection_timeout_ms,
-                },
-                e => ZkError::from_zk("/", e),
-            })?;
+        let mut connector = zkc::Client::connector()
+            .with_session_timeout(Duration::from_millis(cfg.session_timeout_ms));
+        if let Some(session) = resume {
+            connector = connector.with_session(session.clone());
+        }
+        let client = connector.connect(servers).await.map_err(|e| match e {
+            zkc::Error::Timeout | zkc::Error::NoHosts => ZkError::ConnectTimeout {
+                connect: cfg.connect.clone(),
+                timeout_ms: cfg.connection_timeout_ms,
+            },
+            e => ZkError::from_zk("/", e),
+        })?;
         let Some(root) = chroot else {
             return Ok(client);
         };
@@ -349,6 +365,26 @@ async fn supervise(weak: Weak<Session>, mut state: zkc::StateWatcher, mut sessio
                     debug!(session_id = %id, "ZooKeeper session supervisor stopping");
                     return;
                 }
+                // The crate gives a session up by itself after 1.4 x its
+                // timeout without a server; only a server knows whether it
+                // ended. Ask one (Kafka's Java client never gives up).
+                let resumable = (new_state == zkc::SessionState::Expired)
+                    .then(|| session.current().map(|c| c.session().clone()))
+                    .flatten();
+                drop(session);
+                if let Some(info) = resumable {
+                    match resume(&weak, &info).await {
+                        Resumed::Yes(new_state) => {
+                            state = new_state;
+                            continue;
+                        }
+                        Resumed::Expired => {}
+                        Resumed::Closed => return,
+                    }
+                }
+                let Some(session) = weak.upgrade() else {
+                    return;
+                };
                 warn!(session_id = %id, state = %new_state, "ZooKeeper session ended; establishing a new one");
                 let _ = session.events.send(SessionEvent::Expired { session_id });
                 drop(session);
@@ -359,6 +395,69 @@ async fn supervise(weak: Weak<Session>, mut state: zkc::StateWatcher, mut sessio
                     }
                     None => return,
                 }
+            }
+        }
+    }
+}
+
+/// What asking a server for an expired-looking session gave.
+enum Resumed {
+    /// The server still had it: the same session on a new client.
+    Yes(zkc::StateWatcher),
+    /// The server said it expired: start a new one.
+    Expired,
+    /// The `ZkClient` was closed or dropped meanwhile.
+    Closed,
+}
+
+/// Reconnects to `info`'s session, retrying with backoff until a server
+/// answers: it either gives the session back (ZooKeeper keeps sessions
+/// across restarts and restarts their timeouts) or says it expired.
+async fn resume(weak: &Weak<Session>, info: &zkc::SessionInfo) -> Resumed {
+    let session_id = format!("{:#x}", info.id().0);
+    let mut backoff = REBUILD_BACKOFF_MIN;
+    // A restarted server gives each session one timeout from its start:
+    // retry well within it.
+    let max_backoff = match weak.upgrade() {
+        Some(session) => {
+            Duration::from_millis(session.cfg.session_timeout_ms / 4).max(REBUILD_BACKOFF_MIN)
+        }
+        None => return Resumed::Closed,
+    }
+    .min(REBUILD_BACKOFF_MAX);
+    loop {
+        let Some(session) = weak.upgrade() else {
+            return Resumed::Closed;
+        };
+        if session.is_closed() {
+            return Resumed::Closed;
+        }
+        match establish_with(&session.cfg, Some(info)).await {
+            Ok(client) => {
+                let state = client.state_watcher();
+                let mut new_client = Some(client);
+                session.slot.send_if_modified(|slot| {
+                    if slot.closed {
+                        return false;
+                    }
+                    slot.client = new_client.take();
+                    true
+                });
+                if new_client.is_some() {
+                    return Resumed::Closed;
+                }
+                warn!(session_id = %session_id, "ZooKeeper answered again: resumed the session (its ephemeral znodes stay)");
+                return Resumed::Yes(state);
+            }
+            Err(ZkError::SessionExpired { .. }) => {
+                info!(session_id = %session_id, "ZooKeeper confirmed the session expired");
+                return Resumed::Expired;
+            }
+            Err(e) => {
+                debug!(session_id = %session_id, error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach ZooKeeper to resume the session yet");
+                drop(session);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(max_backoff);
             }
         }
     }

@@ -37,6 +37,8 @@ pub struct BrokerSpec {
     pub overrides: Vec<(String, String)>,
     /// `log.dirs`; `<temp dir>/data` when `None`.
     pub log_dir: Option<PathBuf>,
+    /// Extra environment variables of the process (e.g. `TOKIO_WORKER_THREADS`).
+    pub env: Vec<(String, String)>,
 }
 
 impl BrokerSpec {
@@ -46,6 +48,12 @@ impl BrokerSpec {
             zk_connect: zk_connect.into(),
             ..Default::default()
         }
+    }
+
+    /// Sets an environment variable of the broker process.
+    pub fn env(mut self, key: &str, value: impl ToString) -> Self {
+        self.env.push((key.to_owned(), value.to_string()));
+        self
     }
 
     /// Adds a server.properties override (`key=value`).
@@ -153,6 +161,7 @@ impl Broker {
             )
             .env("RUST_BACKTRACE", "1")
             .env("NO_COLOR", "1")
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log file"))
             .stderr(log.try_clone().expect("dup log file"));

@@ -12,7 +12,7 @@ use rdkafka::util::Timeout;
 
 use super::ack_stream::replica_log_bytes;
 use super::cluster_view::{PartitionState, assignment, bootstrap_of, wait_for_state};
-use super::{TestCluster, block_on, producer_config, wait_until, wait_until_ok};
+use super::{BrokerSpec, TestCluster, block_on, producer_config, wait_until, wait_until_ok};
 
 /// How long the cluster may take to react to a dead broker: its ZooKeeper
 /// session expires (6 s), then the controller elects and writes.
@@ -29,22 +29,25 @@ pub const TOPIC_READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// socket timeout; no automatic leader rebalance (tests move leaders on
 /// purpose only). `extra` settings come last and win.
 pub fn start_cluster(name: &str, extra: &[(&str, &str)]) -> TestCluster {
-    TestCluster::start_with(name, 3, |mut spec| {
-        for (k, v) in [
-            ("zookeeper.session.timeout.ms", "6000"),
-            ("replica.lag.time.max.ms", "4000"),
-            ("replica.fetch.wait.max.ms", "200"),
-            ("controller.socket.timeout.ms", "5000"),
-            ("controlled.shutdown.retry.backoff.ms", "500"),
-            ("auto.leader.rebalance.enable", "false"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
-            spec = spec.set(k, v);
-        }
-        spec
-    })
+    TestCluster::start_with(name, 3, |spec| cluster_spec(spec, extra))
+}
+
+/// `spec` with [`start_cluster`]'s settings, then `extra`.
+pub fn cluster_spec(mut spec: BrokerSpec, extra: &[(&str, &str)]) -> BrokerSpec {
+    for (k, v) in [
+        ("zookeeper.session.timeout.ms", "6000"),
+        ("replica.lag.time.max.ms", "4000"),
+        ("replica.fetch.wait.max.ms", "200"),
+        ("controller.socket.timeout.ms", "5000"),
+        ("controlled.shutdown.retry.backoff.ms", "500"),
+        ("auto.leader.rebalance.enable", "false"),
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    {
+        spec = spec.set(k, v);
+    }
+    spec
 }
 
 /// The broker ids of every test cluster.

@@ -66,14 +66,6 @@ impl TcpProxy {
         Self::start_on(listener, target_port)
     }
 
-    /// Like [`TcpProxy::start`] on `port` (for a port chosen before the
-    /// proxy starts, e.g. one a broker advertises).
-    pub fn start_at(port: u16, target_port: u16) -> TcpProxy {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("bind proxy on port {port}: {e}"));
-        Self::start_on(listener, target_port)
-    }
-
     fn start_on(listener: TcpListener, target_port: u16) -> TcpProxy {
         let port = listener.local_addr().expect("proxy address").port();
         let shared = Arc::new(Shared {

@@ -51,6 +51,22 @@ pub mod op {
     pub const CREATE_CONTAINER: i32 = 19;
     pub const DELETE_CONTAINER: i32 = 20;
     pub const CREATE_TTL: i32 = 21;
+
+    /// ZooKeeper's name of a write op code, for messages.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            CREATE => "create",
+            DELETE => "delete",
+            SET_DATA => "setData",
+            CHECK => "check",
+            MULTI => "multi",
+            CREATE2 => "create2",
+            CREATE_CONTAINER => "createContainer",
+            DELETE_CONTAINER => "deleteContainer",
+            CREATE_TTL => "createTTL",
+            _ => "other",
+        }
+    }
 }
 
 /// The kind of write a [`WriteTrigger`] waits for.

@@ -1,5 +1,7 @@
 //! DescribeGroups (key 15), versions 0-5: state, protocol and members (with
-//! their subscription metadata and assignment once the group is stable).
+//! their subscription metadata and assignment once the group is stable), and
+//! the authorized operations when asked (kafka-python's admin client asks,
+//! and fails on Kafka's "not requested" value).
 
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
@@ -11,6 +13,11 @@ use crate::server::errors::group_error_code;
 
 pub const VERSIONS: (i16, i16) = (0, 5);
 
+/// The operations on a group (AclOperation codes READ 3, DELETE 6,
+/// DESCRIBE 8) as a bit field: what Kafka reports for a group when asked
+/// (v3+ `include_authorized_operations`) and no authorizer restricts it.
+const ALL_GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+
 pub async fn handle(
     services: &BrokerServices,
     ctx: &RequestContext,
@@ -18,7 +25,10 @@ pub async fn handle(
 ) -> Option<DescribeGroupsResponse> {
     let mut groups = Vec::with_capacity(request.groups.len());
     for group_id in request.groups {
-        let described = DescribedGroup::default().with_group_id(group_id.clone());
+        let mut described = DescribedGroup::default().with_group_id(group_id.clone());
+        if request.include_authorized_operations {
+            described.authorized_operations = ALL_GROUP_OPERATIONS;
+        }
         groups.push(match services.groups.describe_group(&group_id.0).await {
             Err(e) => described
                 .with_error_code(group_error_code(&e))

@@ -96,17 +96,18 @@ pub async fn handle(
     }
 
     if is_follower {
-        // A follower fetches from its log end: that is its log end offset now
-        // (only believed when it follows our current leader epoch).
+        // A follower fetches from its log end: that is its log end offset now,
+        // believed only for a fetch the leader can serve (current leader epoch,
+        // required; an offset within the log), as Kafka records follower
+        // state only after a successful read.
         for w in &wanted {
-            let current = services
-                .replica_manager
-                .get_partition(&w.tp)
-                .is_some_and(|p| p.check_leader_epoch(w.current_leader_epoch).is_ok());
-            if current {
-                services
-                    .replica_manager
-                    .record_follower_fetch(&w.tp, replica_id, w.fetch_offset);
+            let recorded = services.replica_manager.record_follower_fetch(
+                &w.tp,
+                replica_id,
+                w.fetch_offset,
+                w.current_leader_epoch,
+            );
+            if recorded {
                 services.replica_manager.record_follower_log_start(
                     &w.tp,
                     replica_id,

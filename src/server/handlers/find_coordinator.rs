@@ -1,8 +1,8 @@
 //! FindCoordinator (key 10), versions 0-4 (v4 batches keys). The group
 //! coordinator is a deterministic function of the group id and the live
-//! brokers (`group::coordinator_choice`: abs(Java hashCode(group)) modulo
-//! the number of live brokers, indexing their ids sorted ascending), so any
-//! broker answers the same. The coordinator's endpoint is the one on the
+//! brokers (`group::coordinator_choice`: rendezvous hashing), so any broker
+//! with current metadata answers the same; the broker named still serves the
+//! group only once it holds its owner znode (`group::ownership`). The coordinator's endpoint is the one on the
 //! request's listener; a coordinator without that listener, like transaction
 //! coordinators (not offered), is COORDINATOR_NOT_AVAILABLE.
 

@@ -14,11 +14,14 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: HeartbeatRequest,
 ) -> Option<HeartbeatResponse> {
-    let result = services.groups.heartbeat(
-        &request.group_id.0,
-        request.generation_id,
-        &request.member_id,
-        request.group_instance_id.as_deref(),
-    );
+    let result = services
+        .groups
+        .heartbeat(
+            &request.group_id.0,
+            request.generation_id,
+            &request.member_id,
+            request.group_instance_id.as_deref(),
+        )
+        .await;
     Some(HeartbeatResponse::default().with_error_code(group_result_code(&result)))
 }

@@ -1,9 +1,12 @@
 //! LeaderAndIsr (key 4), versions 2-7: the controller tells this broker which
 //! partitions it hosts and who leads them. Requests from an older controller
-//! epoch are refused with STALE_CONTROLLER_EPOCH. The live leaders' addresses
-//! tell followers where to fetch from; each topic's overrides are read from
-//! `/config/topics/<t>` here and applied to its logs (min.insync.replicas,
-//! retention, segment and message settings).
+//! epoch are refused with STALE_CONTROLLER_EPOCH (and so is a partition state
+//! not newer than the applied one). The live leaders' addresses tell
+//! followers where to fetch from; each topic's overrides are read from
+//! `/config/topics/<t>` here (all topics at once) and applied to its logs
+//! (min.insync.replicas, retention, segment and message settings). Applying
+//! the states opens and creates logs and writes checkpoints: that runs on
+//! tokio's blocking pool, never on the workers serving other requests.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,6 +27,9 @@ use crate::server::errors::{NONE, replica_error_code};
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 
+/// Topic config reads one LeaderAndIsr keeps in flight at once.
+const CONFIG_READS_IN_FLIGHT: usize = 64;
+
 pub async fn handle(
     services: &BrokerServices,
     ctx: &RequestContext,
@@ -32,9 +38,17 @@ pub async fn handle(
     let mut updates = Vec::new();
     let mut topic_ids = Vec::new();
     let mut topic_overrides = Vec::new();
+    let names: Vec<String> = request
+        .topic_states
+        .iter()
+        .map(|t| t.topic_name.0.to_string())
+        .collect();
+    let mut configs = topic_configs(services, &names).await;
     for topic in &request.topic_states {
         topic_ids.push((topic.topic_name.0.to_string(), topic.topic_id));
-        let overrides = topic_config(services, &topic.topic_name.0).await;
+        let overrides = configs
+            .remove(topic.topic_name.0.as_str())
+            .unwrap_or_default();
         let min_insync_replicas = Some(services.dynamic_configs.min_insync_replicas(&overrides));
         topic_overrides.push((topic.topic_name.0.to_string(), overrides));
         for p in &topic.partition_states {
@@ -80,11 +94,16 @@ pub async fn handle(
             (l.broker_id.0, endpoint)
         })
         .collect();
-    let outcome = services.replica_manager.become_leader_or_follower(
-        request.controller_epoch,
-        updates,
-        &leaders,
-    );
+    let replica_manager = services.replica_manager.clone();
+    let controller_epoch = request.controller_epoch;
+    let applied = tokio::task::spawn_blocking(move || {
+        replica_manager.become_leader_or_follower(controller_epoch, updates, &leaders)
+    })
+    .await;
+    let outcome = match applied {
+        Ok(outcome) => outcome,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     // The topic's overrides on top of the broker's (dynamic) log settings.
     for (topic, overrides) in &topic_overrides {
         apply_topic_overrides(services, topic, overrides);
@@ -133,11 +152,35 @@ fn partition_error(tp: &TopicPartition, code: i16) -> LeaderAndIsrPartitionError
         .with_error_code(code)
 }
 
-/// The topic's overrides from ZooKeeper (an unreadable znode gives none:
-/// the broker's settings).
-async fn topic_config(services: &BrokerServices, topic: &str) -> BTreeMap<String, String> {
-    services.zk.get_topic_config(topic).await.unwrap_or_else(|e| {
-        tracing::warn!(topic, error = %e, "cannot read topic config; using the broker's settings");
-        BTreeMap::new()
-    })
+/// Each topic's overrides from ZooKeeper, read concurrently (at most
+/// `CONFIG_READS_IN_FLIGHT` at a time); an unreadable znode gives none: the
+/// broker's settings.
+async fn topic_configs(
+    services: &BrokerServices,
+    topics: &[String],
+) -> HashMap<String, BTreeMap<String, String>> {
+    let mut configs = HashMap::with_capacity(topics.len());
+    for chunk in topics.chunks(CONFIG_READS_IN_FLIGHT) {
+        let mut reads = tokio::task::JoinSet::new();
+        for topic in chunk {
+            let zk = services.zk.clone();
+            let topic = topic.clone();
+            reads.spawn(async move {
+                let config = zk.get_topic_config(&topic).await.unwrap_or_else(|e| {
+                    tracing::warn!(topic, error = %e, "cannot read topic config; using the broker's settings");
+                    BTreeMap::new()
+                });
+                (topic, config)
+            });
+        }
+        while let Some(read) = reads.join_next().await {
+            match read {
+                Ok((topic, config)) => {
+                    configs.insert(topic, config);
+                }
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+    }
+    configs
 }

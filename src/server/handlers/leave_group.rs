@@ -32,7 +32,11 @@ pub async fn handle(
     };
     let response = LeaveGroupResponse::default();
     Some(
-        match services.groups.leave_group(&request.group_id.0, &leaving) {
+        match services
+            .groups
+            .leave_group(&request.group_id.0, &leaving)
+            .await
+        {
             Err(e) => response.with_error_code(group_error_code(&e)),
             Ok(results) if ctx.version < 3 => {
                 response.with_error_code(results.first().map_or(0, group_result_code))

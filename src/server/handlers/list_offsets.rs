@@ -7,22 +7,18 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use crate::model::TopicPartition;
-use crate::replica::{Partition, ReplicaError};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
 
 pub const VERSIONS: (i16, i16) = (1, 7);
 
-const LATEST: i64 = -1;
-const EARLIEST: i64 = -2;
-const MAX_TIMESTAMP: i64 = -3;
-
 pub async fn handle(
     services: &BrokerServices,
     ctx: &RequestContext,
     request: ListOffsetsRequest,
 ) -> Option<ListOffsetsResponse> {
+    let from_client = request.replica_id.0 == -1;
     let topics = request
         .topics
         .into_iter()
@@ -41,7 +37,9 @@ pub async fn handle(
                             .leader_partition(&tp)
                             .and_then(|partition| {
                                 partition.check_leader_epoch(p.current_leader_epoch)?;
-                                lookup(&partition, p.timestamp).map(|found| (found, partition))
+                                partition
+                                    .fetch_offset_for_timestamp(p.timestamp, from_client)
+                                    .map(|found| (found, partition))
                             });
                     match result {
                         Ok(((offset, timestamp), partition)) => {
@@ -65,28 +63,4 @@ pub async fn handle(
         })
         .collect();
     Some(ListOffsetsResponse::default().with_topics(topics))
-}
-
-/// (offset, timestamp) for a ListOffsets target; (-1, -1) when no record qualifies.
-fn lookup(partition: &Partition, target: i64) -> Result<(i64, i64), ReplicaError> {
-    let log = partition.log();
-    Ok(match target {
-        LATEST => (partition.high_watermark(), -1),
-        EARLIEST => (log.log_start_offset(), -1),
-        MAX_TIMESTAMP => {
-            let (timestamp, offset) = log.max_timestamp_and_offset();
-            if offset < 0 {
-                (-1, -1)
-            } else {
-                (offset, timestamp)
-            }
-        }
-        // Kafka treats other negative targets as a search that finds nothing.
-        t if t < 0 => (-1, -1),
-        t => match log.offset_for_timestamp(t)? {
-            // Only offsets below the high watermark are visible to consumers.
-            Some((offset, ts)) if offset < partition.high_watermark() => (offset, ts),
-            _ => (-1, -1),
-        },
-    })
 }

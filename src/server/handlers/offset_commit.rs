@@ -1,13 +1,16 @@
 //! OffsetCommit (key 8), versions 0-8: committed offsets go to ZooKeeper at
-//! `/consumers/<group>/offsets/<topic>/<partition>` in one multi per request.
+//! `/consumers/<group>/offsets/<topic>/<partition>` in one fenced multi per
+//! request (INVALID_COMMIT_OFFSET_SIZE when it cannot fit in one).
 //! v0 is the ZooKeeper-era commit (no generation, no member): a simple commit.
+
+use std::collections::HashMap;
 
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
-use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, TopicName};
 
-use crate::group::OffsetCommitEntry;
+use crate::group::{GroupError, OffsetCommitEntry};
 use crate::model::TopicPartition;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
@@ -49,31 +52,67 @@ pub async fn handle(
             entries,
         )
         .await;
-    let codes: Vec<i16> = match &outcome {
-        Err(e) => vec![group_error_code(e); order.len()],
-        Ok(results) => order
-            .iter()
-            .map(|(name, partition)| {
-                results
-                    .iter()
-                    .find(|(tp, _)| tp.topic == name.0.as_str() && tp.partition == *partition)
-                    .map_or(0, |(_, r)| group_result_code(r))
-            })
-            .collect(),
-    };
+    let codes = response_codes(&order, &outcome);
+    // Topics in request order, partitions in request order within each.
     let mut topics: Vec<OffsetCommitResponseTopic> = Vec::new();
+    let mut topic_index: HashMap<TopicName, usize> = HashMap::new();
     for ((name, partition), code) in order.into_iter().zip(codes) {
         let entry = OffsetCommitResponsePartition::default()
             .with_partition_index(partition)
             .with_error_code(code);
-        match topics.iter_mut().find(|t| t.name == name) {
-            Some(t) => t.partitions.push(entry),
-            None => topics.push(
-                OffsetCommitResponseTopic::default()
-                    .with_name(name)
-                    .with_partitions(vec![entry]),
-            ),
-        }
+        let index = *topic_index.entry(name.clone()).or_insert_with(|| {
+            topics.push(OffsetCommitResponseTopic::default().with_name(name));
+            topics.len() - 1
+        });
+        topics[index].partitions.push(entry);
     }
     Some(OffsetCommitResponse::default().with_topics(topics))
+}
+
+type CommitOutcome = Result<Vec<(TopicPartition, Result<(), GroupError>)>, GroupError>;
+
+/// The error code of every requested partition, in request order: one map
+/// lookup each (a commit can name tens of thousands of partitions).
+fn response_codes(order: &[(TopicName, i32)], outcome: &CommitOutcome) -> Vec<i16> {
+    match outcome {
+        Err(e) => vec![group_error_code(e); order.len()],
+        Ok(results) => {
+            let by_partition: HashMap<(&str, i32), i16> = results
+                .iter()
+                .map(|(tp, r)| ((tp.topic.as_str(), tp.partition), group_result_code(r)))
+                .collect();
+            order
+                .iter()
+                .map(|(name, p)| {
+                    by_partition
+                        .get(&(name.0.as_str(), *p))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::protocol::StrBytes;
+
+    #[test]
+    fn codes_follow_the_request_order() {
+        let name = |n: &str| TopicName(StrBytes::from_string(n.to_string()));
+        let order = vec![(name("a"), 1), (name("b"), 0), (name("a"), 0)];
+        let outcome = Ok(vec![
+            (TopicPartition::new("a", 0), Ok(())),
+            (
+                TopicPartition::new("b", 0),
+                Err(GroupError::UnknownTopicOrPartition),
+            ),
+            (TopicPartition::new("a", 1), Ok(())),
+        ]);
+        assert_eq!(response_codes(&order, &outcome), vec![0, 3, 0]);
+        let failed = Err(GroupError::NotCoordinator);
+        assert_eq!(response_codes(&order, &failed), vec![16, 16, 16]);
+    }
 }

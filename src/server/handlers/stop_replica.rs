@@ -1,11 +1,12 @@
-//! StopReplica (key 5), versions 3-4: stop hosting partitions, deleting their
-//! logs when the controller asks (topic deletion).
+//! StopReplica (key 5), versions 3-4: stop following partitions, and stop
+//! hosting them and delete their logs when the controller asks (topic
+//! deletion, a reassignment's removed replicas), on tokio's blocking pool.
 
 use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
 use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
 
 use crate::model::TopicPartition;
-use crate::replica::ReplicaError;
+use crate::replica::{ReplicaError, ReplicaManager};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
@@ -17,19 +18,28 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: StopReplicaRequest,
 ) -> Option<StopReplicaResponse> {
+    // Deleting a log removes its files: on the blocking pool, not a worker.
+    let replica_manager = services.replica_manager.clone();
+    let stopped =
+        tokio::task::spawn_blocking(move || stop_replicas(&replica_manager, &request)).await;
+    match stopped {
+        Ok(response) => Some(response),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+fn stop_replicas(
+    replica_manager: &ReplicaManager,
+    request: &StopReplicaRequest,
+) -> StopReplicaResponse {
     let mut errors = Vec::new();
     for topic in &request.topic_states {
         for p in &topic.partition_states {
             let tp = TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index);
-            let result = services.replica_manager.stop_replica(
-                request.controller_epoch,
-                &tp,
-                p.delete_partition,
-            );
+            let result =
+                replica_manager.stop_replica(request.controller_epoch, &tp, p.delete_partition);
             if let Err(stale @ ReplicaError::StaleControllerEpoch { .. }) = &result {
-                return Some(
-                    StopReplicaResponse::default().with_error_code(replica_error_code(stale)),
-                );
+                return StopReplicaResponse::default().with_error_code(replica_error_code(stale));
             }
             errors.push(
                 StopReplicaPartitionError::default()
@@ -39,5 +49,5 @@ pub async fn handle(
             );
         }
     }
-    Some(StopReplicaResponse::default().with_partition_errors(errors))
+    StopReplicaResponse::default().with_partition_errors(errors)
 }
