@@ -9,8 +9,8 @@
 #  1. installs ZooKeeper (Debian package `zookeeper`) and the C/C++ tools the
 #     bundled librdkafka build needs, when missing (apt-get, as root or sudo);
 #  2. starts a throw-away ZooKeeper on a free port (temp dataDir);
-#  3. builds target/release/sluice and starts one broker (temp log dir, free
-#     port, chroot /sluice-bench);
+#  3. builds target/release/sluice (or takes BENCH_SLUICE_BIN) and starts
+#     one broker (temp log dir, free port, chroot /sluice-bench);
 #  4. runs benches/throughput.rs against it with 100-byte and with 1 KiB
 #     records, BENCH_RECORDS records each (default 200000), plus any extra
 #     arguments given to this script (e.g. --acks all, --partitions 4; not
@@ -27,8 +27,15 @@
 #     100 bytes each, default BENCH_RECORDS),
 #     then the time from SIGKILL of a partition leader to the first
 #     acknowledged produce;
-#  7. prints all the tables again at the end, and removes everything it
+#  7. runs the in-process benches (benches/produce_path.rs: the CPU cost of
+#     checking a produced batch and its records per codec;
+#     benches/fetch_encode.rs: encoding a Fetch response by copying vs by
+#     referencing the records), unless BENCH_CLUSTER=only;
+#  8. prints all the tables again at the end, and removes everything it
 #     started or wrote (BENCH_KEEP=1 keeps the temp folder with the logs).
+#
+# BENCH_SLUICE_BIN=path runs that broker binary instead of building
+# target/release/sluice (to compare builds: copy each binary away first).
 #
 # Steer by the Sluice/mock ratios, not the absolute figures: on a shared
 # two-core machine those drift from run to run (see benches/throughput.rs).
@@ -41,6 +48,7 @@ RECORDS=${BENCH_RECORDS:-200000}
 IDLE_PARTITIONS=${BENCH_IDLE_PARTITIONS:-100}
 case "$RECORDS$IDLE_PARTITIONS" in *[!0-9]*) die "BENCH_RECORDS and BENCH_IDLE_PARTITIONS must be numbers" ;; esac
 CLUSTER=${BENCH_CLUSTER:-0}
+SLUICE_BIN=${BENCH_SLUICE_BIN:-target/release/sluice}
 CLUSTER_RECORDS=${BENCH_CLUSTER_RECORDS:-$RECORDS}
 ZK_SESSION_MS=${BENCH_ZK_SESSION_MS:-6000}
 case "$CLUSTER" in 0 | 1 | only) ;; *) die "BENCH_CLUSTER must be 0, 1 or only" ;; esac
@@ -131,7 +139,7 @@ auto.create.topics.enable=true
 group.initial.rebalance.delay.ms=0
 EOF
   # setsid: Ctrl-C reaches only this script, which then stops the broker.
-  setsid target/release/sluice broker "$work/$name.properties" >"$broker_log" 2>&1 </dev/null &
+  setsid "$SLUICE_BIN" broker "$work/$name.properties" >"$broker_log" 2>&1 </dev/null &
   broker_pid=$!
   wait_for_port 127.0.0.1 "$broker_port" 60 "$broker_pid" || die "the broker did not start"
   info "broker running: pid $broker_pid, 127.0.0.1:$broker_port, chroot $chroot, log $broker_log"
@@ -157,7 +165,7 @@ offsets.topic.replication.factor=1
 auto.leader.rebalance.enable=false
 group.initial.rebalance.delay.ms=0
 EOF
-  setsid target/release/sluice broker "$work/cluster-$id.properties" >"$broker_log" 2>&1 </dev/null &
+  setsid "$SLUICE_BIN" broker "$work/cluster-$id.properties" >"$broker_log" 2>&1 </dev/null &
   pid=$!
   cluster_pids+=("$pid")
   wait_for_port 127.0.0.1 "$port" 60 "$pid" || die "cluster broker $id did not start"
@@ -194,8 +202,13 @@ fi
 info "ZooKeeper running: pid $zk_pid, 127.0.0.1:$zk_port, log $work/zookeeper.log"
 
 step "Building (cargo build --release, then the bench)"
-cargo build --release
-cargo bench --bench throughput --no-run
+if [ -n "${BENCH_SLUICE_BIN:-}" ]; then
+  [ -x "$SLUICE_BIN" ] || die "BENCH_SLUICE_BIN=$SLUICE_BIN is not an executable"
+  info "broker binary: $SLUICE_BIN (not built)"
+else
+  cargo build --release
+fi
+cargo bench --no-run --bench throughput --bench produce_path --bench fetch_encode
 
 results=()
 if [ "$CLUSTER" != only ]; then
@@ -231,6 +244,16 @@ if [ "$CLUSTER" != 0 ]; then
       --records "$CLUSTER_RECORDS" --size 100 --failover-pids "$failover_pids"
     echo "Brokers: zookeeper.session.timeout.ms=$ZK_SESSION_MS, other settings at their defaults."
     echo
+  } | tee "$out"
+  results+=("$out")
+fi
+
+if [ "$CLUSTER" != only ]; then
+  step "In process: checking produced batches, encoding Fetch responses"
+  out="$work/in-process.md"
+  {
+    cargo bench -q --bench produce_path
+    cargo bench -q --bench fetch_encode
   } | tee "$out"
   results+=("$out")
 fi

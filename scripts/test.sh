@@ -6,7 +6,8 @@
 # 1. Debian packages: zookeeper (Java comes with it), kcat, and the C/C++
 #    toolchain that rdkafka's bundled librdkafka build needs.
 # 2. A Python venv at .venv with kafka-python and confluent-kafka (pinned),
-#    exported to the tests as SLUICE_TEST_PYTHON.
+#    exported to the tests as SLUICE_TEST_PYTHON, and kafka-python 3.0.12 in
+#    .venv/kafka-python-3.0.12 (SLUICE_TEST_KAFKA_PYTHON3).
 # 3. cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test.
 # Stops at the first failing step with a non-zero exit.
 set -euo pipefail
@@ -66,6 +67,14 @@ PY
 else
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${PY_PACKAGES[@]}"
 fi
+# kafka-python 3.0.12 beside the pinned 2.x, for the one test that shows
+# its group-join bug (tests/group_coordination/settle.rs).
+KP3="$VENV/kafka-python-3.0.12"
+if [ ! -d "$KP3/kafka_python-3.0.12.dist-info" ]; then
+  rm -rf "$KP3"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --target "$KP3" kafka-python==3.0.12
+fi
+export SLUICE_TEST_KAFKA_PYTHON3="$KP3"
 "$VENV/bin/python" -c 'import kafka, confluent_kafka, yaml; print("    kafka-python", kafka.__version__, "/ PyYAML", yaml.__version__, "/ confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0])'
 export SLUICE_TEST_PYTHON="$VENV/bin/python"
 

@@ -20,12 +20,12 @@ use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::MetadataCache;
 use crate::replica::{ReplicaManager, ReplicationSettings};
 use crate::server::{self, BrokerServices, producer_id_manager::ProducerIdManager};
-use crate::util::now_ms;
 use crate::zk::{BrokerRegistration, ZkClient, ZkConfig, ZkError};
 
 mod controlled_shutdown;
 mod listeners;
 mod log_cleaner_task;
+mod log_maintenance;
 mod metrics_state;
 mod registration;
 use controlled_shutdown::ControlledShutdownSettings;
@@ -47,6 +47,8 @@ pub enum BrokerError {
     },
     #[error("invalid advertised listener: {0}")]
     Listener(String),
+    #[error("shutting down the logs: {0}")]
+    Shutdown(String),
 }
 
 /// A started broker; `shutdown` stops it cleanly.
@@ -152,6 +154,10 @@ impl Broker {
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
             dynamic_configs: Arc::new(server::dynamic_config::DynamicConfigs::new(config.clone())),
+            auto_creations: Default::default(),
+            fetch_budget: server::fetch_budget::FetchBudget::new(
+                usize::try_from(config.fetch_inflight_max_bytes).unwrap_or(usize::MAX),
+            ),
         });
         server::dynamic_config::load_broker_configs(&services).await;
         let shutdown = CancellationToken::new();
@@ -290,7 +296,7 @@ impl Broker {
                 shutdown.clone(),
             ));
         }
-        background.spawn(log_maintenance(
+        background.spawn(log_maintenance::run_log_maintenance(
             log_manager.clone(),
             replica_manager.clone(),
             config.clone(),
@@ -342,10 +348,16 @@ impl Broker {
             tracing::warn!("in-flight requests did not finish within 30 s");
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), self.background.wait()).await;
-        self.replica_manager.shutdown();
-        self.log_manager
-            .write_replication_checkpoints(&self.replica_manager.high_watermarks())?;
-        self.log_manager.shutdown()?;
+        // Disk work (snapshots, fsyncs, checkpoints) on a blocking thread.
+        let (log_manager, replica_manager) =
+            (self.log_manager.clone(), self.replica_manager.clone());
+        tokio::task::spawn_blocking(move || {
+            replica_manager.shutdown();
+            log_maintenance::checkpoint_high_watermarks(&log_manager, &replica_manager);
+            log_manager.shutdown()
+        })
+        .await
+        .map_err(|e| BrokerError::Shutdown(e.to_string()))??;
         self.zk.close().await;
         tracing::info!(broker_id = self.broker_id, "shut down cleanly");
         Ok(())
@@ -372,48 +384,4 @@ fn local_hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// Periodic log work: retention every log.retention.check.interval.ms, flush
-/// checks, and recovery-point / high-watermark checkpoints.
-async fn log_maintenance(
-    log_manager: Arc<LogManager>,
-    replica_manager: Arc<ReplicaManager>,
-    config: Arc<BrokerConfig>,
-    shutdown: CancellationToken,
-) {
-    let retention_every =
-        Duration::from_millis(config.log_retention_check_interval_ms.max(1) as u64);
-    let checkpoint_every =
-        Duration::from_millis(config.log_flush_offset_checkpoint_interval_ms.max(1) as u64);
-    let hw_every =
-        Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms.max(1) as u64);
-    let flush_every = Duration::from_millis(1000);
-    let mut retention = tokio::time::interval(retention_every);
-    let mut checkpoint = tokio::time::interval(checkpoint_every);
-    let mut hw = tokio::time::interval(hw_every);
-    let mut flush = tokio::time::interval(flush_every);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = retention.tick() => {
-                let deleted = log_manager.cleanup(now_ms());
-                if deleted > 0 {
-                    tracing::info!(segments = deleted, "retention deleted old segments");
-                    replica_manager.follow_log_start_offsets();
-                }
-            }
-            _ = flush.tick() => log_manager.flush_due(now_ms()),
-            _ = checkpoint.tick() => {
-                if let Err(e) = log_manager.checkpoint() {
-                    tracing::warn!(error = %e, "recovery checkpoint failed");
-                }
-            }
-            _ = hw.tick() => {
-                if let Err(e) = log_manager.write_replication_checkpoints(&replica_manager.high_watermarks()) {
-                    tracing::warn!(error = %e, "high watermark checkpoint failed");
-                }
-            }
-        }
-    }
 }

@@ -52,6 +52,8 @@ pub(super) fn build_with_catalogue(
     let max_connections_per_ip = r.int("max.connections.per.ip", i32::MAX, 0)?;
     let queued_max_requests = r.int("queued.max.requests", 500, 1)?;
     let request_timeout_ms = r.int("request.timeout.ms", 30_000, 0)?;
+    let fetch_max_bytes = r.int("fetch.max.bytes", 57_671_680, 1024)?;
+    let fetch_inflight_max_bytes = r.long("fetch.inflight.max.bytes", 268_435_456, 1)?;
     let metrics_listener = r
         .opt_string(metrics_listener::KEY)
         .map(|v| metrics_listener::parse(&v))
@@ -135,6 +137,8 @@ pub(super) fn build_with_catalogue(
         max_connections_per_ip,
         queued_max_requests,
         request_timeout_ms,
+        fetch_max_bytes,
+        fetch_inflight_max_bytes,
         metrics_listener,
         zookeeper_connect,
         zookeeper_session_timeout_ms,

@@ -21,7 +21,6 @@ const KEYS: &[(&str, Kind, Option<&str>)] = &[
     ("num.recovery.threads.per.data.dir", Int, Some("1")),
     ("num.replica.alter.log.dirs.threads", Int, None),
     ("queued.max.request.bytes", Long, Some("-1")),
-    ("fetch.max.bytes", Int, Some("57671680")),
     (
         "max.incremental.fetch.session.cache.slots",
         Int,

@@ -81,6 +81,14 @@ pub struct BrokerConfig {
     pub queued_max_requests: i32,
     /// `request.timeout.ms` (30000, >= 0), for the broker's own requests.
     pub request_timeout_ms: i32,
+    /// `fetch.max.bytes` (57671680, >= 1024): the most record bytes one Fetch
+    /// response returns (KIP-541; the first batch goes whole even past it, KIP-74).
+    pub fetch_max_bytes: i32,
+    /// `fetch.inflight.max.bytes` (268435456, >= 1). Sluice's own key, not a
+    /// Kafka one: the most record bytes held at once by all Fetch responses
+    /// being read or sent; a fetch beyond it waits for room or reads less,
+    /// never fails because of it (see `server/fetch_budget.rs`).
+    pub fetch_inflight_max_bytes: i64,
     /// `metrics.listener` (unset). Sluice-specific, not a Kafka key: the
     /// `host:port` the metrics endpoint serves on (`http://` and `/metrics`
     /// accepted and stripped, see `metrics_listener.rs`); unset means no endpoint.

@@ -125,6 +125,8 @@ fn defaults_are_kafkas() {
     assert_eq!(c.log_message_timestamp_type, TimestampType::CreateTime);
     assert_eq!(c.compression_type, CompressionType::Producer);
     assert_eq!(c.metrics_listener, None);
+    assert_eq!(c.fetch_max_bytes, 57_671_680, "KIP-541's default");
+    assert_eq!(c.fetch_inflight_max_bytes, 268_435_456);
     assert!(c.unknown_keys.is_empty() && c.ignored_keys.is_empty());
 }
 

@@ -15,7 +15,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Decompressor, Gzip, Lz4, Snappy, Zstd};
 use thiserror::Error;
 
-use super::batch::{BatchError, BatchHeader, BatchInfo, HEADER_SIZE, LOG_OVERHEAD};
+use super::batch::{BatchHeader, HEADER_SIZE, LOG_OVERHEAD};
 use super::records::read_varlong;
 
 const RECORD_COUNT_OFFSET: usize = 57;
@@ -102,7 +102,7 @@ fn xerial_decompress(body: &[u8]) -> anyhow::Result<Bytes> {
 }
 
 /// Decompresses `body` with Kafka codec `codec` (0 none .. 4 zstd).
-fn decompress(codec: u8, body: &[u8]) -> anyhow::Result<Bytes> {
+pub(super) fn decompress(codec: u8, body: &[u8]) -> anyhow::Result<Bytes> {
     if is_xerial(codec, body) {
         return xerial_decompress(body);
     }
@@ -266,50 +266,11 @@ pub fn rebuild_batch(
     Ok(out)
 }
 
-/// Kafka's produce-time rule for compacted topics (`LogValidator`): every
-/// record of a data batch needs a key. A batch this room cannot decompress
-/// is let through (the cleaner keeps it as it is).
-pub fn check_keys_for_compaction(
-    records: &[u8],
-    infos: &[BatchInfo],
-    topic_partition: &str,
-) -> Result<(), BatchError> {
-    for info in infos.iter().filter(|i| !i.is_control) {
-        let Ok(decoded) = decode_batch(&records[info.position..info.position + info.size]) else {
-            continue;
-        };
-        if decoded.entries.iter().any(|r| r.key.is_none()) {
-            return Err(BatchError::InvalidRecord {
-                position: info.position,
-                reason: format!(
-                    "Compacted topic cannot accept message without key in topic partition {topic_partition}."
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::log::batch::validate_batches;
     use crate::log::test_util::keyed_batch;
-
-    #[test]
-    fn compacted_topics_refuse_records_without_a_key() {
-        let good = keyed_batch(0, &[(Some("a"), Some("1")), (Some("b"), None)]);
-        let infos = validate_batches(&good, usize::MAX).unwrap();
-        check_keys_for_compaction(&good, &infos, "t-0").unwrap();
-        let mut both = good.clone();
-        both.extend(keyed_batch(2, &[(Some("a"), Some("1")), (None, Some("x"))]));
-        let infos = validate_batches(&both, usize::MAX).unwrap();
-        let err = check_keys_for_compaction(&both, &infos, "t-0").unwrap_err();
-        assert!(
-            matches!(err, BatchError::InvalidRecord { position, .. } if position == good.len()),
-            "{err}"
-        );
-    }
 
     #[test]
     fn xerial_framed_snappy_is_decoded_and_kept_framed() {

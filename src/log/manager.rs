@@ -2,8 +2,8 @@
 //! Start-up loading and recovery, placement of new logs, deletion, periodic
 //! retention and flush, the per-dir checkpoints, `meta.properties`, and clean
 //! shutdown (the `.kafka_cleanshutdown` marker that lets the next start skip
-//! recovery). It owns no threads: the broker calls `cleanup`, `flush_due` and
-//! `checkpoint` on its schedule.
+//! recovery). It owns no threads: the broker calls `cleanup`, `flush_due`,
+//! `flush_rolled_logs` and `checkpoint` on its schedule, on blocking threads.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -276,16 +276,54 @@ impl LogManager {
     }
 
     /// Runs retention over every log; returns the segments deleted. Failures
-    /// are logged and the other logs still run.
-    pub fn cleanup(&self, now_ms: i64) -> usize {
+    /// are logged and the other logs still run. `high_watermark` gives each
+    /// log's upper bound (Kafka's: the leader's high watermark, a follower's
+    /// own); a log without one (not hosted yet) is left alone.
+    pub fn cleanup(
+        &self,
+        now_ms: i64,
+        high_watermark: impl Fn(&TopicPartition) -> Option<i64>,
+    ) -> usize {
         let mut deleted = 0;
         for (tp, log) in self.all_logs() {
-            match log.delete_old_segments(now_ms) {
+            let Some(bound) = high_watermark(&tp) else {
+                continue;
+            };
+            match log.delete_old_segments(now_ms, bound) {
                 Ok(n) => deleted += n,
                 Err(e) => tracing::warn!(tp = %tp, error = %e, "retention failed"),
             }
         }
         deleted
+    }
+
+    /// Whether any log rolled since its last flush on roll.
+    pub fn has_rolled_logs(&self) -> bool {
+        self.logs.read().values().any(|l| l.roll_flush_pending())
+    }
+
+    /// Kafka's flush on roll over every log that rolled: fsyncs the segments
+    /// it closed and moves its recovery point to the new segment's base.
+    /// Blocking; returns how many logs were flushed. Failures are logged.
+    pub fn flush_rolled_logs(&self) -> usize {
+        let rolled: Vec<Arc<Log>> = self
+            .logs
+            .read()
+            .values()
+            .filter(|l| l.roll_flush_pending())
+            .cloned()
+            .collect();
+        let mut flushed = 0;
+        for log in rolled {
+            match log.flush_rolled_segments() {
+                Ok(true) => flushed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(tp = %log.topic_partition(), error = %e, "flush on roll failed")
+                }
+            }
+        }
+        flushed
     }
 
     /// Flushes every log whose `flush.ms` has passed.
@@ -334,19 +372,38 @@ impl LogManager {
     }
 
     /// Writes `replication-offset-checkpoint` in every log dir for the
-    /// partitions whose log lives there.
+    /// partitions whose log lives there: `high_watermarks` (the hosted
+    /// partitions), merged with the previous file's entries for logs of the
+    /// dir that are not hosted (yet), so a partition keeps its high watermark
+    /// until its LeaderAndIsr arrives. Entries of logs no longer in the dir
+    /// are dropped; a dir with nothing to write is not touched (Kafka writes
+    /// nothing for a dir without online partitions).
     pub fn write_replication_checkpoints(
         &self,
         high_watermarks: &[(TopicPartition, i64)],
     ) -> Result<(), LogError> {
-        let logs = self.logs.read();
+        // One writer at a time: the periodic checkpoint and shutdown share
+        // the file's temporary copy.
+        static WRITING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+        let _writing = WRITING.lock();
+        let in_dir_of = |dir: &Path| -> HashMap<TopicPartition, i64> {
+            let logs = self.logs.read();
+            let here =
+                |tp: &TopicPartition| logs.get(tp).is_some_and(|l| l.dir().parent() == Some(dir));
+            let mut entries: HashMap<TopicPartition, i64> =
+                read_offsets_or_empty(&dir.join(REPLICATION_OFFSET_CHECKPOINT))
+                    .into_iter()
+                    .filter(|(tp, _)| here(tp))
+                    .collect();
+            entries.extend(high_watermarks.iter().filter(|(tp, _)| here(tp)).cloned());
+            entries
+        };
         for dir in &self.log_dirs {
-            let in_dir: HashMap<TopicPartition, i64> = high_watermarks
-                .iter()
-                .filter(|(tp, _)| logs.get(tp).is_some_and(|l| l.dir().parent() == Some(dir)))
-                .cloned()
-                .collect();
-            write_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT), &in_dir)?;
+            let entries = in_dir_of(dir);
+            if entries.is_empty() {
+                continue;
+            }
+            write_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT), &entries)?;
         }
         Ok(())
     }

@@ -142,7 +142,14 @@ fn cleanup_and_flush_run_over_all_logs() {
             log.append_as_leader(&mut batch(0, 1), 0).unwrap();
         }
     }
-    assert_eq!(mgr.cleanup(0), 4);
+    // No bound for a log: it is left alone.
+    assert_eq!(mgr.cleanup(0, |_| None), 0);
+    // Bounded by the high watermark: partition 0 at offset 1 keeps offsets 1
+    // and 2; partition 1, fully replicated, keeps only its active segment.
+    let hw = |t: &TopicPartition| Some(if t.partition == 0 { 1 } else { 3 });
+    assert_eq!(mgr.cleanup(0, hw), 3);
+    assert_eq!(mgr.get_log(&tp(0)).unwrap().log_start_offset(), 1);
+    assert_eq!(mgr.cleanup(0, |_| Some(3)), 1);
     mgr.flush_due(i64::MAX);
     for (_, log) in mgr.all_logs() {
         assert_eq!(log.num_segments(), 1);
@@ -158,4 +165,67 @@ fn meta_properties_through_the_manager() {
     mgr.read_or_write_meta_properties(1, "cluster-a").unwrap();
     mgr.read_or_write_meta_properties(1, "cluster-a").unwrap();
     assert!(mgr.read_or_write_meta_properties(2, "cluster-a").is_err());
+}
+
+#[test]
+fn the_manager_flushes_rolled_logs_only() {
+    let root = tempfile::tempdir().unwrap();
+    let log_dirs = dirs(root.path(), 1);
+    let config = LogConfig {
+        segment_bytes: batch(0, 1).len() as u64,
+        ..LogConfig::default()
+    };
+    let mgr = LogManager::startup(&log_dirs, config).unwrap();
+    let rolled = mgr.get_or_create_log(&tp(0), config).unwrap();
+    let quiet = mgr.get_or_create_log(&tp(1), config).unwrap();
+    for _ in 0..3 {
+        rolled.append_as_leader(&mut batch(0, 1), 0).unwrap();
+    }
+    quiet.append_as_leader(&mut batch(0, 1), 0).unwrap();
+    assert!(mgr.has_rolled_logs());
+    assert_eq!(mgr.flush_rolled_logs(), 1);
+    assert_eq!(rolled.recovery_point(), 2);
+    assert_eq!(quiet.recovery_point(), 0, "no roll, no flush");
+    assert!(!mgr.has_rolled_logs());
+    assert_eq!(mgr.flush_rolled_logs(), 0);
+}
+
+/// `replication-offset-checkpoint` keeps the previous file's entries for
+/// partitions whose log is still in the dir but that are not hosted (yet);
+/// entries of deleted logs go; a dir with nothing to write is left alone.
+#[test]
+fn replication_checkpoints_merge_with_the_previous_file() {
+    use crate::log::checkpoint::REPLICATION_OFFSET_CHECKPOINT;
+    let root = tempfile::tempdir().unwrap();
+    let log_dirs = dirs(root.path(), 2);
+    let mgr = LogManager::startup(&log_dirs, LogConfig::default()).unwrap();
+    // Both logs land in data0 or data1 by load; put them in one dir.
+    let l0 = mgr.get_or_create_log(&tp(0), LogConfig::default()).unwrap();
+    let dir = l0.dir().parent().unwrap().to_path_buf();
+    let other = log_dirs.iter().find(|d| **d != dir).unwrap().clone();
+    let l1 = mgr.get_or_create_log(&tp(1), LogConfig::default()).unwrap();
+    let l2 = mgr.get_or_create_log(&tp(2), LogConfig::default()).unwrap();
+    assert_eq!(
+        l2.dir().parent().unwrap(),
+        dir,
+        "third log back in the first dir"
+    );
+    assert_eq!(l1.dir().parent().unwrap(), other);
+    mgr.write_replication_checkpoints(&[(tp(0), 5), (tp(2), 7)])
+        .unwrap();
+    // Only tp 0 hosted now (a restart before every LeaderAndIsr arrived).
+    mgr.write_replication_checkpoints(&[(tp(0), 9)]).unwrap();
+    let read = |d: &Path| read_offsets(&d.join(REPLICATION_OFFSET_CHECKPOINT)).unwrap();
+    assert_eq!(read(&dir), HashMap::from([(tp(0), 9), (tp(2), 7)]));
+    assert!(
+        !other.join(REPLICATION_OFFSET_CHECKPOINT).exists(),
+        "no file for a dir with nothing to write"
+    );
+    mgr.delete_log(&tp(2)).unwrap();
+    mgr.write_replication_checkpoints(&[(tp(0), 10)]).unwrap();
+    assert_eq!(
+        read(&dir),
+        HashMap::from([(tp(0), 10)]),
+        "a deleted log's entry goes"
+    );
 }

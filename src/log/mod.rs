@@ -4,7 +4,8 @@
 //! (magic 2, offsets assigned in place), plus Kafka's checkpoint files and
 //! `meta.properties`.
 //!
-//! Owns: batch validation (`batch`), segments and their indexes (`segment`,
+//! Owns: batch validation (`batch`, and `record_validation` for the records
+//! inside a produced batch), segments and their indexes (`segment`,
 //! `offset_index`, `time_index`, `index_file`), one partition's log
 //! (`partition_log`, opened by `recovery`, trimmed by `retention`), all logs of
 //! the broker (`manager`), checkpoints (`checkpoint`, `meta_properties`, `partition_metadata`),
@@ -29,6 +30,7 @@ mod log_start;
 mod meta_properties;
 mod partition_log;
 mod partition_metadata;
+mod record_validation;
 mod records;
 mod recovery;
 mod retention;
@@ -61,3 +63,4 @@ pub use manager::{CLEAN_SHUTDOWN_FILE, LogManager};
 pub use meta_properties::{META_PROPERTIES, read_meta_properties};
 pub use partition_log::{AppendInfo, Log, LogReadResult};
 pub use partition_metadata::{PARTITION_METADATA, read_topic_id, record_topic_id};
+pub use record_validation::validate_records;

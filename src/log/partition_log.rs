@@ -25,6 +25,7 @@ use super::batch::{
 };
 use super::config::LogConfig;
 use super::error::LogError;
+use super::record_validation::validate_records;
 use super::segment::{LogSegment, system_now_ms};
 use super::time_index::NO_TIMESTAMP;
 use crate::model::TopicPartition;
@@ -78,6 +79,9 @@ pub struct Log {
     pub(super) log_end_offset: AtomicI64,
     pub(super) log_start_offset: AtomicI64,
     pub(super) recovery_point: AtomicI64,
+    /// Base offset of the newest segment a roll made: everything below it is
+    /// complete and waits for the flush Kafka schedules on roll.
+    pub(super) roll_flush_offset: AtomicI64,
     pub(super) last_flush_ms: AtomicI64,
     pub(super) closed: AtomicBool,
 }
@@ -182,10 +186,9 @@ impl Log {
         }
         for info in &infos {
             check_client_batch(info)?;
-        }
-        if config.cleanup_policy_compact {
-            let tp = self.tp.to_string();
-            super::cleaner_records::check_keys_for_compaction(records, &infos, &tp)?;
+            // Kafka's LogValidator: every record well formed (keyed on a
+            // compacted topic); nothing is written when one is not.
+            validate_records(records, info, config.cleanup_policy_compact, &self.tp)?;
         }
         self.check_fits_segment(records.len(), &config)?;
         let _append = self.append_lock.lock();
@@ -328,6 +331,9 @@ impl Log {
         if replace_empty {
             active.delete()?;
         }
+        // Kafka's `roll` schedules `flush(newSegment.baseOffset)`; the broker
+        // runs it off the request path (`flush_rolled_segments`).
+        self.roll_flush_offset.fetch_max(new_base, Ordering::AcqRel);
         tracing::debug!(tp = %self.tp, base_offset = new_base, "rolled new segment");
         Ok(segment)
     }
@@ -465,6 +471,7 @@ impl Log {
         debug_assert!(new_end <= offset);
         self.log_end_offset.store(new_end, Ordering::Release);
         self.recovery_point.fetch_min(new_end, Ordering::AcqRel);
+        self.roll_flush_offset.fetch_min(new_end, Ordering::AcqRel);
         self.log_start_offset.fetch_min(new_end, Ordering::AcqRel);
         tracing::info!(tp = %self.tp, offset, new_end, "truncated log");
         Ok(())
@@ -495,6 +502,7 @@ impl Log {
         segments.insert(offset, Arc::new(segment));
         self.log_start_offset.store(offset, Ordering::Release);
         self.recovery_point.store(offset, Ordering::Release);
+        self.roll_flush_offset.store(offset, Ordering::Release);
         tracing::info!(tp = %self.tp, offset, "truncated log fully");
         Ok(())
     }
@@ -531,35 +539,73 @@ impl Log {
         Ok(())
     }
 
+    /// Whether a roll left segments to flush (`flush_rolled_segments`).
+    pub fn roll_flush_pending(&self) -> bool {
+        self.roll_flush_offset
+            .load(Ordering::Acquire)
+            .min(self.log_end_offset())
+            > self.recovery_point()
+    }
+
+    /// Kafka's flush on roll: fsyncs the segments below the newest rolled
+    /// segment's base offset and moves the recovery point there (never past
+    /// the log end), so crash recovery re-validates only the active segment.
+    /// Blocking disk work: run it off the async workers. Returns whether it
+    /// flushed anything.
+    pub fn flush_rolled_segments(&self) -> Result<bool, LogError> {
+        let _flush = self.flush_lock.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let target = self
+            .roll_flush_offset
+            .load(Ordering::Acquire)
+            .min(self.log_end_offset());
+        if target <= self.recovery_point() {
+            return Ok(false);
+        }
+        self.flush_to_locked(target)?;
+        Ok(true)
+    }
+
     fn flush_locked(&self) -> Result<(), LogError> {
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
-        let log_end = self.log_end_offset();
-        let recovery_point = self.recovery_point();
-        if log_end > recovery_point {
-            let to_flush: Vec<Arc<LogSegment>> = {
-                let segments = self.segments.read();
-                let from = segments
-                    .range(..=recovery_point)
-                    .next_back()
-                    .map_or(i64::MIN, |(k, _)| *k);
-                segments
-                    .range(from..log_end)
-                    .map(|(_, s)| Arc::clone(s))
-                    .collect()
-            };
-            for segment in &to_flush {
-                segment.flush()?;
-            }
-            if to_flush.iter().any(|s| s.base_offset() >= recovery_point) {
-                // A segment file was created since the last flush: make its
-                // directory entry durable too.
-                sync_dir(&self.dir)?;
-            }
-            self.recovery_point.fetch_max(log_end, Ordering::AcqRel);
-        }
+        self.flush_to_locked(self.log_end_offset())?;
         self.last_flush_ms.store(system_now_ms(), Ordering::Release);
+        Ok(())
+    }
+
+    /// fsyncs every segment holding offsets between the recovery point and
+    /// `offset` (at most the log end), then moves the recovery point there.
+    /// Caller holds the flush lock.
+    fn flush_to_locked(&self, offset: i64) -> Result<(), LogError> {
+        let recovery_point = self.recovery_point();
+        debug_assert!(offset <= self.log_end_offset());
+        if offset <= recovery_point {
+            return Ok(());
+        }
+        let to_flush: Vec<Arc<LogSegment>> = {
+            let segments = self.segments.read();
+            let from = segments
+                .range(..=recovery_point)
+                .next_back()
+                .map_or(i64::MIN, |(k, _)| *k);
+            segments
+                .range(from..offset)
+                .map(|(_, s)| Arc::clone(s))
+                .collect()
+        };
+        for segment in &to_flush {
+            segment.flush()?;
+        }
+        if to_flush.iter().any(|s| s.base_offset() >= recovery_point) {
+            // A segment file was created since the last flush: make its
+            // directory entry durable too.
+            sync_dir(&self.dir)?;
+        }
+        self.recovery_point.fetch_max(offset, Ordering::AcqRel);
         Ok(())
     }
 

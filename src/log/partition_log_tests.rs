@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::*;
 use crate::log::batch::{BatchError, validate_batches};
 use crate::log::segment::{INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segment_file_name};
-use crate::log::test_util::{batch, batch_with_timestamps, batch_with_values, set_codec};
+use crate::log::test_util::{batch, batch_with_timestamps, batch_with_values, compress_batch};
 
 fn tp() -> TopicPartition {
     TopicPartition::new("events", 3)
@@ -226,8 +226,7 @@ fn offset_for_timestamp_across_segments() {
         log.append_as_leader(&mut batch_with_timestamps(0, &ts), 0)
             .unwrap();
     }
-    let mut compressed = batch_with_timestamps(0, &[1000, 1100, 1050]);
-    set_codec(&mut compressed, 1);
+    let mut compressed = compress_batch(&batch_with_timestamps(0, &[1000, 1100, 1050]), 1);
     log.append_as_leader(&mut compressed, 0).unwrap();
     assert_eq!(log.num_segments(), 3);
     let find = |t| log.offset_for_timestamp(t).unwrap();
@@ -458,4 +457,65 @@ fn concurrent_reads_never_see_partial_batches() {
     assert!(reader.join().unwrap() > 0);
     assert_eq!(log.log_end_offset(), 2000);
     assert_eq!(log.num_segments(), 8);
+}
+
+/// Kafka's flush on roll: a roll schedules a flush of the segments before
+/// the new one, and running it moves the recovery point to the new
+/// segment's base offset, never past the log end.
+#[test]
+fn a_roll_schedules_a_flush_up_to_the_new_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_batch = batch(0, 1).len() as u64;
+    let log = open(dir.path(), small(one_batch));
+    assert!(!log.flush_rolled_segments().unwrap(), "no roll, no flush");
+    produce(&log, 3, 1);
+    assert_eq!(log.segment_base_offsets(), vec![0, 1, 2]);
+    assert_eq!(
+        log.recovery_point(),
+        0,
+        "flush.messages is off: nothing flushed yet"
+    );
+    assert!(log.flush_rolled_segments().unwrap());
+    assert_eq!(
+        log.recovery_point(),
+        2,
+        "the recovery point is the active segment's base"
+    );
+    assert!(!log.flush_rolled_segments().unwrap(), "done once");
+    // A truncation below the scheduled point: the flush never passes the log end.
+    produce(&log, 2, 1);
+    log.truncate_to(3).unwrap();
+    assert_eq!(log.log_end_offset(), 3);
+    assert!(log.flush_rolled_segments().unwrap());
+    assert_eq!(
+        log.recovery_point(),
+        3,
+        "up to the log end, not the gone segment 4"
+    );
+}
+
+/// A CRC-valid produced batch whose records are malformed (here: it
+/// declares one record more than it holds) is refused whole and nothing is
+/// written, as Kafka's LogValidator does; the next good batch gets offset 0.
+#[test]
+fn malformed_records_inside_a_valid_batch_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), LogConfig::default());
+    let mut lying = batch(0, 2);
+    lying[23..27].copy_from_slice(&2i32.to_be_bytes()); // last offset delta
+    lying[57..61].copy_from_slice(&3i32.to_be_bytes()); // record count
+    let crc = crc32c::crc32c(&lying[21..]);
+    lying[17..21].copy_from_slice(&crc.to_be_bytes());
+    assert!(matches!(
+        log.append_as_leader(&mut lying, 0),
+        Err(LogError::Batch(BatchError::InvalidRecord { .. }))
+    ));
+    assert_eq!(log.log_end_offset(), 0);
+    assert_eq!(log.size_bytes(), 0, "nothing written");
+    assert_eq!(
+        log.append_as_leader(&mut batch(0, 2), 0)
+            .unwrap()
+            .first_offset,
+        0
+    );
 }

@@ -138,6 +138,7 @@ impl Log {
             log_end_offset: AtomicI64::new(log_end),
             log_start_offset: AtomicI64::new(log_start),
             recovery_point: AtomicI64::new(recovery_point),
+            roll_flush_offset: AtomicI64::new(recovery_point),
             last_flush_ms: AtomicI64::new(system_now_ms()),
             closed: AtomicBool::new(false),
         })
@@ -159,6 +160,10 @@ fn recover_from(
         .rposition(|s| s.base_offset() <= recovery_point)
         .unwrap_or(0);
     for i in first..segments.len() {
+        tracing::info!(
+            tp = %tp, base_offset = segments[i].base_offset(), recovery_point,
+            "recovering unflushed segment"
+        );
         let truncated = match rebuilt[i] {
             Some(bytes) => bytes,
             None => segments[i].recover(config.index_interval_bytes)?,

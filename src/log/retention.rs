@@ -15,10 +15,13 @@ use super::segment::LogSegment;
 
 /// How many leading segments of `older` may go.
 /// Each rule deletes a prefix; deleting the longest prefix is the same as
-/// applying them one after another, as Kafka does.
+/// applying them one after another, as Kafka does. No segment whose next
+/// base offset is above `high_watermark` goes.
+#[allow(clippy::too_many_arguments)]
 fn deletable_prefix(
     older: &[Arc<LogSegment>],
     next_bases: &[i64],
+    high_watermark: i64,
     total_bytes: u64,
     retention_ms: i64,
     retention_bytes: i64,
@@ -55,12 +58,17 @@ fn deletable_prefix(
         .iter()
         .take_while(|&&next| next <= log_start_offset)
         .count();
-    by_time.max(by_size).max(by_start)
+    let below_high_watermark = next_bases
+        .iter()
+        .take_while(|&&next| next <= high_watermark)
+        .count();
+    by_time.max(by_size).max(by_start).min(below_high_watermark)
 }
 
 impl Log {
-    /// Applies retention at `now_ms`; returns how many segments were deleted.
-    pub fn delete_old_segments(&self, now_ms: i64) -> Result<usize, LogError> {
+    /// Applies retention at `now_ms`, deleting nothing at or above
+    /// `high_watermark`; returns how many segments were deleted.
+    pub fn delete_old_segments(&self, now_ms: i64, high_watermark: i64) -> Result<usize, LogError> {
         let _append = self.append_lock.lock();
         if self.closed.load(Ordering::Acquire) {
             return Ok(0);
@@ -87,6 +95,7 @@ impl Log {
         let count = deletable_prefix(
             candidates,
             &next_bases[..candidates.len()],
+            high_watermark,
             total_bytes,
             // Kafka applies time and size retention only under cleanup.policy=delete.
             if config.cleanup_policy_delete {
@@ -106,6 +115,8 @@ impl Log {
             return Ok(0);
         }
         if count == segments.len() {
+            // Only reached when the high watermark is the log end offset.
+            debug_assert!(high_watermark >= self.log_end_offset());
             self.roll(self.log_end_offset(), &config, now_ms)?;
             segments = self.segments_snapshot();
         }
@@ -116,6 +127,11 @@ impl Log {
                 map.remove(&segment.base_offset());
             }
         }
+        assert!(
+            new_start <= high_watermark,
+            "retention would move the log start of {} to {new_start}, past the high watermark {high_watermark}",
+            self.tp
+        );
         self.log_start_offset.fetch_max(new_start, Ordering::AcqRel);
         for segment in &segments[..count] {
             tracing::info!(
@@ -167,14 +183,24 @@ mod tests {
         assert_eq!(log.num_segments(), 5);
         // At 5500 only the first segment is older than 1000 ms; the third is
         // too, but retention stops at the first segment it keeps.
-        assert_eq!(log.delete_old_segments(5500).unwrap(), 1);
+        assert_eq!(
+            log.delete_old_segments(5500, log.log_end_offset()).unwrap(),
+            1
+        );
         assert_eq!(log.log_start_offset(), 1);
         // At 6500 the active segment (7000) is still young: it stays.
-        assert_eq!(log.delete_old_segments(6500).unwrap(), 2);
+        assert_eq!(
+            log.delete_old_segments(6500, log.log_end_offset()).unwrap(),
+            2
+        );
         assert_eq!(log.segment_base_offsets(), vec![3, 4]);
         // Once even the active segment is old, a new empty one is rolled at
         // the log end and everything before it goes, as in Kafka.
-        assert_eq!(log.delete_old_segments(1_000_000).unwrap(), 2);
+        assert_eq!(
+            log.delete_old_segments(1_000_000, log.log_end_offset())
+                .unwrap(),
+            2
+        );
         assert_eq!(log.segment_base_offsets(), vec![5]);
         assert_eq!(log.log_start_offset(), 5);
         assert_eq!(log.log_end_offset(), 5);
@@ -186,7 +212,8 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(
-            log.delete_old_segments(2_000_000).unwrap(),
+            log.delete_old_segments(2_000_000, log.log_end_offset())
+                .unwrap(),
             0,
             "an empty active segment stays"
         );
@@ -197,7 +224,11 @@ mod tests {
             ..config
         };
         log.set_config(disabled).unwrap();
-        assert_eq!(log.delete_old_segments(i64::MAX).unwrap(), 0);
+        assert_eq!(
+            log.delete_old_segments(i64::MAX, log.log_end_offset())
+                .unwrap(),
+            0
+        );
     }
 
     #[test]
@@ -210,10 +241,16 @@ mod tests {
         };
         let log = log_with_segments(dir.path(), config, &[1, 2, 3, 4, 5, 6]);
         assert_eq!(log.size_bytes(), 6 * batch_bytes());
-        assert_eq!(log.delete_old_segments(10).unwrap(), 3);
+        assert_eq!(
+            log.delete_old_segments(10, log.log_end_offset()).unwrap(),
+            3
+        );
         assert_eq!(log.size_bytes(), 3 * batch_bytes());
         assert_eq!(log.log_start_offset(), 3);
-        assert_eq!(log.delete_old_segments(10).unwrap(), 0);
+        assert_eq!(
+            log.delete_old_segments(10, log.log_end_offset()).unwrap(),
+            0
+        );
         let files = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(files, 9, "three segments of three files each");
     }
@@ -228,8 +265,49 @@ mod tests {
         let log = log_with_segments(dir.path(), config, &[1, 2, 3, 4]);
         assert!(log.maybe_increment_log_start_offset(2).unwrap());
         assert!(!log.maybe_increment_log_start_offset(1).unwrap());
-        assert_eq!(log.delete_old_segments(10).unwrap(), 2);
+        assert_eq!(
+            log.delete_old_segments(10, log.log_end_offset()).unwrap(),
+            2
+        );
         assert_eq!(log.segment_base_offsets(), vec![2, 3]);
         assert!(log.maybe_increment_log_start_offset(99).is_err());
+    }
+
+    /// Kafka's `deletableSegments`: nothing at or above the high watermark
+    /// goes, whichever rule asks, and the active segment is rolled for
+    /// retention only when everything in it is below the high watermark.
+    #[test]
+    fn retention_never_passes_the_high_watermark() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            retention_ms: 1000,
+            ..small_segments()
+        };
+        // Five old segments (offsets 0..5); the last is active.
+        let log = log_with_segments(dir.path(), config, &[1, 2, 3, 4, 5]);
+        // HW 2: only the segments ending at or below offset 2 may go.
+        assert_eq!(log.delete_old_segments(1_000_000, 2).unwrap(), 2);
+        assert_eq!(log.log_start_offset(), 2);
+        assert_eq!(log.segment_base_offsets(), vec![2, 3, 4]);
+        // HW inside the active segment's range: no roll, the active stays.
+        assert_eq!(log.delete_old_segments(1_000_000, 4).unwrap(), 2);
+        assert_eq!(log.segment_base_offsets(), vec![4]);
+        assert_eq!(log.log_start_offset(), 4);
+        assert!(log.log_start_offset() <= 4, "log start passed the HW");
+        // The same for the size and log-start rules.
+        let bytes = LogConfig {
+            retention_ms: -1,
+            retention_bytes: 0,
+            ..small_segments()
+        };
+        log.set_config(bytes).unwrap();
+        let mut b = batch_with_values(0, &[6], 200);
+        log.append_as_leader(&mut b, 6).unwrap();
+        assert_eq!(log.delete_old_segments(1_000_000, 4).unwrap(), 0);
+        assert_eq!(log.log_start_offset(), 4);
+        // HW == LEO: everything may go, the active segment rolled first.
+        assert_eq!(log.delete_old_segments(1_000_000, 6).unwrap(), 2);
+        assert_eq!(log.log_start_offset(), 6);
+        assert_eq!(log.log_end_offset(), 6);
     }
 }

@@ -67,7 +67,7 @@ impl ReplicaManager {
         let target = partition.delete_records_on_leader(offset)?;
         self.checkpoint_log_start_offsets();
         // Waiting fetches wake up and carry the new log start to followers.
-        self.announce_high_watermark_change();
+        self.announce_partition_change(tp);
         Ok(target)
     }
 
@@ -87,7 +87,7 @@ impl ReplicaManager {
             return;
         };
         if partition.update_follower_log_start_offset(follower, log_start) {
-            self.announce_high_watermark_change();
+            self.announce_partition_change(tp);
         }
     }
 

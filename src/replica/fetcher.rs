@@ -328,7 +328,6 @@ impl ReplicaFetcher {
                 );
             }
         }
-        let mut moved = false;
         for (tp, seen) in partitions {
             let (Some(answer), Some(partition)) =
                 (answers.remove(&tp), self.replica_manager.get_partition(&tp))
@@ -344,7 +343,7 @@ impl ReplicaFetcher {
                         answer.high_watermark,
                     ) {
                         Ok(log_end) => {
-                            moved = true;
+                            self.replica_manager.announce_partition_change(&tp);
                             self.replica_manager
                                 .follow_leader_log_start(&partition, answer.log_start_offset);
                             self.update(&tp, &seen, |s| s.fetch_offset = log_end);
@@ -371,9 +370,6 @@ impl ReplicaFetcher {
                     self.back_off(&tp, &seen);
                 }
             }
-        }
-        if moved {
-            self.replica_manager.announce_high_watermark_change();
         }
     }
 

@@ -48,10 +48,10 @@ pub async fn run_isr_maintenance(
             .collect();
         if !proposals.is_empty() {
             let changed = write_isr_changes(&replica_manager, &zk, proposals).await;
-            if !changed.is_empty() {
-                replica_manager.announce_high_watermark_change();
-                unannounced.extend(changed);
+            for tp in &changed {
+                replica_manager.announce_partition_change(tp);
             }
+            unannounced.extend(changed);
         }
         if !unannounced.is_empty() {
             let partitions: Vec<TopicPartition> = unannounced.iter().cloned().collect();

@@ -6,17 +6,18 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::ReplicaError;
+use super::delayed::{PartitionWaiter, PartitionWatchers, wait_for_partitions};
 use super::fetcher_manager::{FollowTarget, ReplicaFetcherManager};
 use super::partition::{FetchIsolation, LeadershipChange, LeadershipState, Partition, ReadOutcome};
 use super::settings::ReplicationSettings;
-use super::{ReplicaError, wait_for};
 use crate::log::{AppendInfo, LogConfig, LogManager};
 use crate::metadata::BrokerEndpoint;
 use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
@@ -50,12 +51,16 @@ pub struct ReplicaManager {
     settings: ReplicationSettings,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     controller_epoch: AtomicI32,
-    high_watermark_changes: watch::Sender<u64>,
+    /// Parked acks=all produces, long-poll fetches and DeleteRecords, by partition.
+    watchers: PartitionWatchers,
     /// High watermarks read from replication-offset-checkpoint at start-up.
     checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
     fetchers: ReplicaFetcherManager,
     /// Poked when a follower caught up and may rejoin the ISR.
     isr_change_wanted: Arc<Notify>,
+    /// Set once a LeaderAndIsr from the current controller was applied: the
+    /// high-watermark checkpoint starts only then (Kafka's `hwThreadInitialized`).
+    leader_and_isr_applied: AtomicBool,
     /// One LeaderAndIsr or StopReplica at a time (Kafka's replicaStateChangeLock).
     state_change_lock: Mutex<()>,
 }
@@ -77,10 +82,11 @@ impl ReplicaManager {
             settings,
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(0),
-            high_watermark_changes: watch::channel(0).0,
+            watchers: PartitionWatchers::default(),
             checkpointed_high_watermarks,
             fetchers: ReplicaFetcherManager::new(broker_id, settings),
             isr_change_wanted: Arc::new(Notify::new()),
+            leader_and_isr_applied: AtomicBool::new(false),
             state_change_lock: Mutex::new(()),
         }
     }
@@ -145,13 +151,26 @@ impl ReplicaManager {
         }
     }
 
-    /// Receivers change on every high-watermark advance of any partition.
-    pub fn high_watermark_changes(&self) -> watch::Receiver<u64> {
-        self.high_watermark_changes.subscribe()
+    /// Registers a wait on `partitions`: it wakes on every announcement for
+    /// one of them (an append, a high-watermark or log-start move, a
+    /// leadership change). Take it before the first check.
+    pub fn watch_partitions(
+        &self,
+        partitions: impl IntoIterator<Item = TopicPartition>,
+    ) -> PartitionWaiter<'_> {
+        self.watchers.watch(partitions)
     }
 
-    pub(super) fn announce_high_watermark_change(&self) {
-        self.high_watermark_changes.send_modify(|v| *v += 1);
+    /// Something waiters of `tp` care about changed (its log end, high
+    /// watermark or log start): wakes only the waits on `tp`.
+    pub(super) fn announce_partition_change(&self, tp: &TopicPartition) {
+        self.watchers.announce(tp);
+    }
+
+    /// Wakes every wait (leadership changes: waits re-check and answer
+    /// NOT_LEADER_OR_FOLLOWER where they lost it).
+    pub(super) fn announce_all_partitions(&self) {
+        self.watchers.announce_all();
     }
 
     pub(super) fn isr_change_wanted(&self) -> Arc<Notify> {
@@ -169,7 +188,7 @@ impl ReplicaManager {
         let info = partition.append_as_leader(records, now_ms, required_acks)?;
         // The high watermark may not move (followers behind), but fetchers
         // reading to the log end (followers) must still wake up.
-        self.announce_high_watermark_change();
+        self.announce_partition_change(tp);
         Ok(info)
     }
 
@@ -184,7 +203,11 @@ impl ReplicaManager {
         timeout: Duration,
     ) -> Result<(), ReplicaError> {
         let partition = self.leader_partition(tp)?;
-        let done = wait_for(self.high_watermark_changes(), timeout, || {
+        if let Some(done) = partition.check_replicated(required_offset) {
+            return done;
+        }
+        // Registered before the wait's first check: no change is missed.
+        let done = wait_for_partitions(self.watch_partitions([tp.clone()]), timeout, || {
             partition.check_replicated(required_offset)
         })
         .await;
@@ -207,7 +230,7 @@ impl ReplicaManager {
         let outcome =
             partition.update_follower_fetch(follower, fetch_offset, current_leader_epoch, now_ms());
         if outcome.high_watermark_moved {
-            self.announce_high_watermark_change();
+            self.announce_partition_change(tp);
         }
         if outcome.wants_isr_expansion {
             self.isr_change_wanted.notify_one();
@@ -289,9 +312,17 @@ impl ReplicaManager {
         self.fetchers.remove_partitions(&stop_fetching);
         self.fetchers.add_partitions(self, to_follow);
         if moved {
-            self.announce_high_watermark_change();
+            self.announce_all_partitions();
         }
+        self.leader_and_isr_applied.store(true, Ordering::Release);
         Ok(outcome)
+    }
+
+    /// Whether a LeaderAndIsr has been applied since start-up; until then the
+    /// hosted partitions say nothing about high watermarks, so
+    /// replication-offset-checkpoint is not written.
+    pub fn has_applied_leader_and_isr(&self) -> bool {
+        self.leader_and_isr_applied.load(Ordering::Acquire)
     }
 
     fn apply_partition_state(
@@ -406,7 +437,7 @@ impl ReplicaManager {
             }
         }
         // Waiting fetches and acks=all produces look again.
-        self.announce_high_watermark_change();
+        self.announce_partition_change(tp);
         Ok(())
     }
 

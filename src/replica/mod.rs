@@ -33,7 +33,7 @@ mod settings;
 mod stray_log;
 mod truncation;
 
-pub use delayed::wait_for;
+pub use delayed::{PartitionWaiter, PartitionWatchers, wait_for, wait_for_partitions};
 pub use delete_records::DELETE_TO_HIGH_WATERMARK;
 pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;

@@ -60,9 +60,14 @@ pub async fn serve(
         }
         let frame = read_frame(&mut reader, size as usize).await?;
         let response = dispatch::handle_request(&services, frame, peer, &listener_name).await?;
-        if let Some(body) = response {
-            writer.write_u32(body.len() as u32).await?;
-            writer.write_all(&body).await?;
+        if let Some(frame) = response {
+            // In order; large chunks (record data referenced from the log
+            // reads) bypass the writer's buffer. The frame, and the Fetch
+            // memory it holds, is dropped once written.
+            writer.write_u32(frame.len() as u32).await?;
+            for chunk in frame.chunks() {
+                writer.write_all(chunk).await?;
+            }
             writer.flush().await?;
         }
     }

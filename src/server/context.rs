@@ -31,4 +31,8 @@ pub struct BrokerServices {
     pub groups: Arc<GroupCoordinator>,
     /// Dynamic configs: broker layers and topic overrides applied live.
     pub dynamic_configs: Arc<crate::server::dynamic_config::DynamicConfigs>,
+    /// Topic auto-creations in flight: one per topic, bounded in all.
+    pub auto_creations: Arc<crate::server::auto_creations::AutoCreations>,
+    /// Fetch response memory in flight, bounded by `fetch.inflight.max.bytes`.
+    pub fetch_budget: Arc<crate::server::fetch_budget::FetchBudget>,
 }

@@ -7,6 +7,10 @@
 //! an unsupported version (except ApiVersions) or an undecodable body closes
 //! the connection with a log line; an unsupported ApiVersions version gets a
 //! v0 body with UNSUPPORTED_VERSION so the client can retry with one we know.
+//!
+//! Responses are encoded into a `ChunkedBuf` (`response_frame.rs`): record
+//! payloads a handler registered (Fetch) are referenced, not copied, so a
+//! Fetch response holds its record data once, as read from the log.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +21,9 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::api_versions;
 use super::context::BrokerServices;
+use super::fetch_budget::FetchGrant;
 use super::handlers;
+use super::response_frame::{ChunkedBuf, ResponseFrame};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -49,11 +55,34 @@ pub struct RequestContext {
     pub peer: Option<SocketAddr>,
     /// The listener the connection came in on (e.g. `PLAINTEXT`, `EXTERNAL`).
     pub listener_name: Arc<str>,
+    /// What the handler leaves for the encoder (see [`ResponseExtras`]).
+    extras: parking_lot::Mutex<ResponseExtras>,
+}
+
+/// What a handler leaves for the encoder besides its response: record
+/// payloads to reference rather than copy, and the Fetch memory reservation
+/// to hold until the response is written.
+#[derive(Debug, Default)]
+pub struct ResponseExtras {
+    pub payloads: Vec<Bytes>,
+    pub memory: Option<FetchGrant>,
 }
 
 impl RequestContext {
     pub fn client_id(&self) -> &str {
         self.header.client_id.as_deref().unwrap_or("")
+    }
+
+    /// Record data of the response, to be sent without a copy, and the
+    /// memory reservation to hold until it is written.
+    pub fn send_records_with(&self, payloads: Vec<Bytes>, memory: FetchGrant) {
+        let mut extras = self.extras.lock();
+        extras.payloads = payloads;
+        extras.memory = Some(memory);
+    }
+
+    fn take_extras(&self) -> ResponseExtras {
+        std::mem::take(&mut *self.extras.lock())
     }
 }
 
@@ -68,7 +97,7 @@ macro_rules! handler_table {
             services: &Arc<BrokerServices>,
             ctx: RequestContext,
             body: &mut Bytes,
-        ) -> Result<Option<BytesMut>, DispatchError> {
+        ) -> Result<Option<ResponseFrame>, DispatchError> {
             let (key, version) = (ctx.api_key, ctx.version);
             let correlation_id = ctx.header.correlation_id;
             match key {
@@ -77,7 +106,10 @@ macro_rules! handler_table {
                         DispatchError::Malformed { key, version, detail: e.to_string() }
                     })?;
                     match handlers::$module::handle(services, &ctx, request).await {
-                        Some(response) => encode_response(key, version, correlation_id, &response).map(Some),
+                        Some(response) => {
+                            let extras = ctx.take_extras();
+                            encode_frame(key, version, correlation_id, &response, extras).map(Some)
+                        }
                         None => Ok(None),
                     }
                 } )*
@@ -137,7 +169,7 @@ pub async fn handle_request(
     mut frame: Bytes,
     peer: Option<SocketAddr>,
     listener_name: &Arc<str>,
-) -> Result<Option<BytesMut>, DispatchError> {
+) -> Result<Option<ResponseFrame>, DispatchError> {
     if frame.len() < 8 {
         return Err(DispatchError::Truncated(frame.len()));
     }
@@ -152,7 +184,8 @@ pub async fn handle_request(
     if version < min || version > max {
         if key == ApiKey::ApiVersions {
             crate::metrics::global().record_request(key, std::time::Duration::ZERO, false);
-            return api_versions::unsupported_version_response(correlation_id).map(Some);
+            return api_versions::unsupported_version_response(correlation_id)
+                .map(|bytes| Some(bytes.into()));
         }
         crate::metrics::global().record_request(key, std::time::Duration::ZERO, true);
         return Err(DispatchError::UnsupportedVersion { key, version });
@@ -171,6 +204,7 @@ pub async fn handle_request(
         header,
         peer,
         listener_name: listener_name.clone(),
+        extras: Default::default(),
     };
     let started = std::time::Instant::now();
     let response = route(services, ctx, &mut frame).await;
@@ -189,6 +223,47 @@ pub async fn handle_request(
     Ok(response)
 }
 
+/// Encodes header and body into a frame that references `extras.payloads`
+/// wherever the body holds them, and holds `extras.memory` until written.
+pub fn encode_frame<R: Encodable>(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &R,
+    extras: ResponseExtras,
+) -> Result<ResponseFrame, DispatchError> {
+    let encode_error = |detail: String| DispatchError::Encode {
+        key,
+        version,
+        detail,
+    };
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let header_version = key.response_header_version(version);
+    let size = header
+        .compute_size(header_version)
+        .and_then(|h| Ok(h + body.compute_size(version)?))
+        .map_err(|e| encode_error(e.to_string()))?;
+    if size > i32::MAX as usize {
+        return Err(encode_error(format!(
+            "{size} bytes is over a frame's limit"
+        )));
+    }
+    let shared: usize = extras.payloads.iter().map(Bytes::len).sum();
+    let mut buf = ChunkedBuf::new(size.saturating_sub(shared).min(1 << 20), extras.payloads);
+    header
+        .encode(&mut buf, header_version)
+        .map_err(|e| encode_error(e.to_string()))?;
+    body.encode(&mut buf, version)
+        .map_err(|e| encode_error(e.to_string()))?;
+    let mut frame = buf.finish();
+    debug_assert_eq!(frame.len(), size, "compute_size and encode agree");
+    if let Some(memory) = extras.memory {
+        frame.hold(memory);
+    }
+    Ok(frame)
+}
+
+/// Encodes a small response into one buffer (the ApiVersions fallback).
 pub fn encode_response<R: Encodable>(
     key: ApiKey,
     version: i16,

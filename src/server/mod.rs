@@ -3,6 +3,7 @@
 //! `broker.rs` and `main.rs` use this room.
 
 pub mod api_versions;
+pub mod auto_creations;
 pub mod config_alter;
 pub mod config_describe;
 pub mod connection;
@@ -10,9 +11,11 @@ pub mod context;
 pub mod dispatch;
 pub mod dynamic_config;
 pub mod errors;
+pub mod fetch_budget;
 pub mod handlers;
 pub mod listener_view;
 pub mod producer_id_manager;
+pub mod response_frame;
 pub mod topic_admin;
 
 use std::sync::Arc;

@@ -179,11 +179,18 @@ fn validate_manual_assignment(assignment: &BTreeMap<i32, Vec<i32>>) -> Result<()
 }
 
 /// Auto-creation on Metadata/Produce for an unknown topic, with the broker's
-/// defaults, when auto.create.topics.enable; runs in the background.
+/// defaults, when auto.create.topics.enable; runs in the background, at
+/// most one creation per topic at a time and a bounded number in all
+/// (`auto_creations.rs`). True when the topic is (being) created: the client
+/// gets LEADER_NOT_AVAILABLE and retries.
 pub fn maybe_auto_create(services: &Arc<BrokerServices>, name: &str) -> bool {
     if !services.config.auto_create_topics_enable || validate_topic_name(name).is_err() {
         return false;
     }
+    let Some(slot) = services.auto_creations.begin(name) else {
+        // Already being created, or too many creations at once: retry later.
+        return true;
+    };
     let topic = NewTopic {
         name: name.to_owned(),
         partitions: services.config.num_partitions,
@@ -193,6 +200,8 @@ pub fn maybe_auto_create(services: &Arc<BrokerServices>, name: &str) -> bool {
     };
     let services = services.clone();
     tokio::spawn(async move {
+        let _slot = slot;
+        tracing::info!(topic = %topic.name, "auto-creating topic");
         match create_topic(&services, &topic, false).await {
             Ok(_) => tracing::info!(topic = %topic.name, "auto-created topic"),
             Err(e) if e.error == ResponseError::TopicAlreadyExists => {}

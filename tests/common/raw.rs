@@ -207,7 +207,11 @@ fn records_of<V: AsRef<[u8]>>(
             producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: first_sequence.map_or(-1, |s| s + i as i32),
+            // kafka-protocol's encoder starts a new batch whenever
+            // `offset - sequence` changes; a non-idempotent batch carries
+            // base sequence -1 (the first record's), so keep the difference
+            // constant to get one batch of all the values.
+            sequence: first_sequence.map_or(i as i32 - 1, |s| s + i as i32),
             timestamp: timestamp_ms,
             key: None,
             value: Some(Bytes::copy_from_slice(v.as_ref())),
@@ -216,7 +220,7 @@ fn records_of<V: AsRef<[u8]>>(
         .collect()
 }
 
-/// A batch as a non-idempotent producer sends it: no producer id, one
+/// One batch as a non-idempotent producer sends it: no producer id, one
 /// record per value, all stamped `timestamp_ms`.
 pub fn plain_batch<V: AsRef<[u8]>>(values: &[V], timestamp_ms: i64) -> Bytes {
     encode_batch(&records_of(values, (-1, -1, None), timestamp_ms))

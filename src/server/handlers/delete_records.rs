@@ -16,7 +16,7 @@ use kafka_protocol::messages::delete_records_response::{
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::model::TopicPartition;
-use crate::replica::wait_for;
+use crate::replica::wait_for_partitions;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
@@ -93,10 +93,8 @@ pub async fn handle(
                 })
         };
         // The last pass below decides each partition's answer either way.
-        let _ = wait_for(replicas.high_watermark_changes(), timeout, || {
-            reached().then_some(())
-        })
-        .await;
+        let waiter = replicas.watch_partitions(pending.iter().map(|w| w.tp.clone()));
+        let _ = wait_for_partitions(waiter, timeout, || reached().then_some(())).await;
         for w in &pending {
             let result = &mut topics[w.topic_index].partitions[w.partition_index];
             match low_watermark(services, &w.tp) {

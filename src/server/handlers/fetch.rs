@@ -1,7 +1,15 @@
 //! Fetch (key 1), versions 4-13, for consumers and (replica_id >= 0) for
 //! follower replicas. Stored batches are returned as they are on disk. An
-//! empty fetch waits up to max_wait_ms for min_bytes to arrive; any
-//! high-watermark advance wakes it to look again.
+//! empty fetch waits up to max_wait_ms for min_bytes to arrive; a change of
+//! one of its partitions (append, high watermark) wakes it to look again.
+//!
+//! Memory (KIP-541 and `fetch_budget.rs`): a response holds at most
+//! `fetch.max.bytes` of records (the request's max_bytes, capped), and every
+//! read first reserves its bytes from the broker-wide Fetch budget
+//! (`fetch.inflight.max.bytes`), held until the response is written; when
+//! the budget is used up a fetch waits, otherwise it reads at most what is
+//! free. The first batch always goes whole (KIP-74). The records are sent
+//! from the read buffers themselves, never copied into the encoded response.
 //!
 //! Fetch sessions (KIP-227) are not kept: every response carries session id 0,
 //! which tells clients to send full fetch requests, as Kafka does when its
@@ -10,12 +18,14 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use crate::model::TopicPartition;
-use crate::replica::{FetchIsolation, ReplicaError, wait_for};
+use crate::replica::{FetchIsolation, ReplicaError};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
@@ -112,24 +122,45 @@ pub async fn handle(
     } else {
         FetchIsolation::HighWatermark
     };
-    let max_bytes = request.max_bytes.max(0) as usize;
-    let min_bytes = request.min_bytes.max(0) as usize;
+    // KIP-541: the broker's fetch.max.bytes caps every fetch's max_bytes.
+    let max_bytes = request
+        .max_bytes
+        .clamp(0, services.config.fetch_max_bytes.max(0)) as usize;
+    let min_bytes = (request.min_bytes.max(0) as usize).min(max_bytes);
     let wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
+    let deadline = Instant::now() + wait;
 
-    let changes = services.replica_manager.high_watermark_changes();
-    let read_all = || read_partitions(services, &wanted, max_bytes, isolation);
-    let first = read_all();
-    let results = if first.ready(min_bytes) || wait.is_zero() {
-        first
-    } else {
-        wait_for(changes, wait, || {
-            let pass = read_all();
-            pass.ready(min_bytes).then_some(pass)
-        })
-        .await
-        .unwrap_or_else(read_all)
+    let mut waiter = None;
+    let (results, memory) = loop {
+        // Waits only while the broker's Fetch budget is used up.
+        let mut memory = services.fetch_budget.reserve(max_bytes).await;
+        let pass = read_partitions(services, &wanted, memory.bytes(), isolation);
+        memory.settle(pass.bytes);
+        if pass.ready(min_bytes) || Instant::now() >= deadline {
+            break (pass, memory);
+        }
+        drop((pass, memory));
+        match &waiter {
+            // Registered before the next read, so no change after that
+            // read is missed; only our own partitions wake us.
+            None => {
+                waiter = Some(
+                    services
+                        .replica_manager
+                        .watch_partitions(wanted.iter().map(|w| w.tp.clone())),
+                )
+            }
+            // Deadline passed without a change: one last read.
+            Some(w) => _ = w.changed(deadline).await,
+        }
     };
 
+    let payloads = results
+        .partitions
+        .iter()
+        .filter_map(|p| p.records.clone())
+        .collect();
+    ctx.send_records_with(payloads, memory);
     let metrics = crate::metrics::global();
     for (w, data) in wanted.iter().zip(results.partitions) {
         metrics.record_fetch(
