@@ -20,13 +20,14 @@ use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::MetadataCache;
 use crate::replica::{ReplicaManager, ReplicationSettings};
 use crate::server::{self, BrokerServices, producer_id_manager::ProducerIdManager};
-use crate::zk::{BrokerRegistration, SessionEvent, ZkClient, ZkConfig, ZkError};
+use crate::zk::{BrokerRegistration, ZkClient, ZkConfig, ZkError};
 
 mod controlled_shutdown;
 mod listeners;
 mod log_cleaner_task;
 mod log_maintenance;
 mod metrics_state;
+mod registration;
 use controlled_shutdown::ControlledShutdownSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -226,19 +227,24 @@ impl Broker {
             config.broker_rack.as_deref(),
         )
         .map_err(|e| BrokerError::Listener(e.to_string()))?;
-        match zk.register_broker(broker_id, &registration).await {
-            Ok(_epoch) => {}
-            Err(ZkError::NodeExists { .. }) => {
-                shutdown.cancel();
-                return Err(BrokerError::BrokerIdTaken(broker_id));
-            }
-            Err(e) => return Err(e.into()),
+        let registered = registration::register(
+            &zk,
+            broker_id,
+            &registration,
+            Duration::from_millis(config.zookeeper_session_timeout_ms.max(0) as u64),
+            &controller_handle,
+        )
+        .await;
+        if let Err(e) = registered {
+            shutdown.cancel();
+            return Err(e);
         }
         tracing::info!(broker_id, "registered in ZooKeeper");
-        background.spawn(reregister_on_new_session(
+        background.spawn(registration::reregister_on_new_session(
             zk.clone(),
             broker_id,
             registration,
+            controller_handle.clone(),
             shutdown.clone(),
         ));
 
@@ -378,40 +384,4 @@ fn local_hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// After a session expiry our ephemeral registration is gone: write it again.
-async fn reregister_on_new_session(
-    zk: ZkClient,
-    broker_id: i32,
-    registration: BrokerRegistration,
-    shutdown: CancellationToken,
-) {
-    let mut events = zk.subscribe_session_events();
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            e = events.recv() => e,
-        };
-        match event {
-            Ok(SessionEvent::NewSession { .. }) => loop {
-                match zk.register_broker(broker_id, &registration).await {
-                    Ok(_epoch) => {
-                        tracing::info!(broker_id, "re-registered after a new ZooKeeper session");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(broker_id, error = %e, "re-registration failed; retrying");
-                        tokio::select! {
-                            _ = shutdown.cancelled() => return,
-                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                        }
-                    }
-                }
-            },
-            Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    }
 }

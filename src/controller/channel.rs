@@ -1,10 +1,16 @@
 //! The controller's channel to each live broker (Kafka's
-//! ControllerChannelManager): one bounded queue and one sender task per
-//! broker, sending LeaderAndIsr, UpdateMetadata and StopReplica over the Kafka
-//! protocol in order, retrying each request until it is answered or the broker
-//! is removed.
+//! ControllerChannelManager): one bounded queue (`channel_queue.rs`) and one
+//! sender task per broker, sending LeaderAndIsr, UpdateMetadata and
+//! StopReplica over the Kafka protocol in order, retrying each request until
+//! it is answered or the broker is removed. A request is sent again only on
+//! a new connection after the old one failed, never while the broker may
+//! still be working on it. The controller never waits on a broker; what it
+//! must learn (StopReplica answers for topic deletion, a dropped queue's
+//! broker answering again) comes back as `ChannelReport`s through a bounded
+//! channel into its event loop.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -17,6 +23,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::channel_queue::{QUEUE_CAPACITY, Queued, RequestQueue};
+use crate::model::TopicPartition;
 use crate::protocol::{ProtocolError, decode_response, encode_request};
 
 /// Versions this controller sends (topic ids in LeaderAndIsr v5, UpdateMetadata v7).
@@ -24,7 +32,6 @@ pub const LEADER_AND_ISR_VERSION: i16 = 5;
 pub const UPDATE_METADATA_VERSION: i16 = 7;
 pub const STOP_REPLICA_VERSION: i16 = 3;
 
-const QUEUE_CAPACITY: usize = 1024;
 const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -61,41 +68,71 @@ impl ControllerRequest {
         }
     }
 
-    /// Decodes the response and returns its top-level error code.
-    fn response_error(
+    /// Decodes the response: its top-level error code (and StopReplica's
+    /// per-partition ones).
+    fn decode_answer(
         &self,
         correlation_id: i32,
         frame: bytes::Bytes,
-    ) -> Result<i16, ProtocolError> {
+    ) -> Result<Answer, ProtocolError> {
         Ok(match self {
-            ControllerRequest::LeaderAndIsr(_) => {
-                decode_response::<LeaderAndIsrResponse>(
+            ControllerRequest::LeaderAndIsr(_) => Answer {
+                error_code: decode_response::<LeaderAndIsrResponse>(
                     ApiKey::LeaderAndIsr,
                     LEADER_AND_ISR_VERSION,
                     correlation_id,
                     frame,
                 )?
-                .error_code
-            }
-            ControllerRequest::UpdateMetadata(_) => {
-                decode_response::<UpdateMetadataResponse>(
+                .error_code,
+                ..Default::default()
+            },
+            ControllerRequest::UpdateMetadata(_) => Answer {
+                error_code: decode_response::<UpdateMetadataResponse>(
                     ApiKey::UpdateMetadata,
                     UPDATE_METADATA_VERSION,
                     correlation_id,
                     frame,
                 )?
-                .error_code
-            }
+                .error_code,
+                ..Default::default()
+            },
             ControllerRequest::StopReplica(_) => {
-                decode_response::<StopReplicaResponse>(
+                let response = decode_response::<StopReplicaResponse>(
                     ApiKey::StopReplica,
                     STOP_REPLICA_VERSION,
                     correlation_id,
                     frame,
-                )?
-                .error_code
+                )?;
+                Answer {
+                    error_code: response.error_code,
+                    partition_errors: response
+                        .partition_errors
+                        .iter()
+                        .map(|p| {
+                            (
+                                TopicPartition::new(p.topic_name.0.to_string(), p.partition_index),
+                                p.error_code,
+                            )
+                        })
+                        .collect(),
+                }
             }
         })
+    }
+
+    /// The request addressed to a broker registered with `epoch` (-1: unknown).
+    pub fn with_broker_epoch(self, epoch: i64) -> ControllerRequest {
+        match self {
+            ControllerRequest::LeaderAndIsr(r) => {
+                ControllerRequest::LeaderAndIsr(r.with_broker_epoch(epoch))
+            }
+            ControllerRequest::UpdateMetadata(r) => {
+                ControllerRequest::UpdateMetadata(r.with_broker_epoch(epoch))
+            }
+            ControllerRequest::StopReplica(r) => {
+                ControllerRequest::StopReplica(r.with_broker_epoch(epoch))
+            }
+        }
     }
 
     fn name(&self) -> &'static str {
@@ -107,29 +144,56 @@ impl ControllerRequest {
     }
 }
 
-struct BrokerQueue {
-    sender: mpsc::Sender<ControllerRequest>,
+/// What a sender task tells the controller's event loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelReport {
+    /// A StopReplica queued with a report was answered: each partition's
+    /// error code (a top-level error counts for every partition).
+    StopReplicaAnswered {
+        broker: i32,
+        partitions: Vec<(TopicPartition, i16)>,
+    },
+    /// The broker's queue had overflowed and was dropped; the broker has
+    /// answered again since: send it its full state.
+    Resync { broker: i32 },
+}
+
+/// How many reports may wait for the controller's event loop (the senders
+/// wait when it is full; the controller never waits on them).
+pub const REPORT_CAPACITY: usize = 256;
+
+struct BrokerChannel {
+    queue: Arc<RequestQueue>,
     stop: CancellationToken,
 }
 
+/// The controller's side: one queue and sender task per live broker. Never
+/// waits: a broker that does not keep up has its queue dropped (see
+/// `channel_queue.rs`).
 pub struct ControllerChannelManager {
     controller_id: i32,
     socket_timeout: Duration,
-    brokers: HashMap<i32, BrokerQueue>,
+    brokers: HashMap<i32, BrokerChannel>,
+    reports: mpsc::Sender<ChannelReport>,
 }
 
 impl ControllerChannelManager {
-    pub fn new(controller_id: i32, socket_timeout: Duration) -> ControllerChannelManager {
+    pub fn new(
+        controller_id: i32,
+        socket_timeout: Duration,
+        reports: mpsc::Sender<ChannelReport>,
+    ) -> ControllerChannelManager {
         ControllerChannelManager {
             controller_id,
             socket_timeout,
             brokers: HashMap::new(),
+            reports,
         }
     }
 
     pub fn add_broker(&mut self, id: i32, host: String, port: u16) {
         self.remove_broker(id);
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let queue = Arc::new(RequestQueue::new(QUEUE_CAPACITY));
         let stop = CancellationToken::new();
         let sender_task = BrokerSender {
             broker_id: id,
@@ -137,36 +201,54 @@ impl ControllerChannelManager {
             client_id: format!("sluice-controller-{}", self.controller_id),
             socket_timeout: self.socket_timeout,
             stop: stop.clone(),
+            queue: queue.clone(),
+            reports: self.reports.clone(),
         };
-        tokio::spawn(sender_task.run(receiver));
-        self.brokers.insert(id, BrokerQueue { sender, stop });
+        tokio::spawn(sender_task.run());
+        self.brokers.insert(id, BrokerChannel { queue, stop });
     }
 
     pub fn remove_broker(&mut self, id: i32) {
-        if let Some(queue) = self.brokers.remove(&id) {
-            queue.stop.cancel();
+        if let Some(channel) = self.brokers.remove(&id) {
+            channel.stop.cancel();
         }
     }
 
-    /// Queues a request for a broker; waits when its queue is full.
-    pub async fn send(&self, broker: i32, request: ControllerRequest) {
-        match self.brokers.get(&broker) {
-            Some(queue) => {
-                if queue.sender.send(request).await.is_err() {
-                    tracing::warn!(broker, "controller channel to broker is closed");
-                }
-            }
-            None => tracing::debug!(
+    /// Queues a request for a broker; never waits.
+    pub fn send(&self, broker: i32, request: ControllerRequest) {
+        self.queue(broker, request, false);
+    }
+
+    /// Queues a request whose answer is reported back (`ChannelReport`).
+    /// A broker without a channel (not live) gets nothing, and nothing is reported.
+    pub fn send_reported(&self, broker: i32, request: ControllerRequest) {
+        self.queue(broker, request, true);
+    }
+
+    fn queue(&self, broker: i32, request: ControllerRequest, report: bool) {
+        let Some(channel) = self.brokers.get(&broker) else {
+            tracing::debug!(
                 broker,
                 request = request.name(),
                 "no channel to broker; dropped"
-            ),
+            );
+            return;
+        };
+        let dropped = channel.queue.push(request, report);
+        if dropped > 0 {
+            tracing::warn!(
+                broker,
+                dropped,
+                capacity = QUEUE_CAPACITY,
+                "broker does not keep up with the controller: its queued requests were dropped; \
+                 it gets its full state once it answers again"
+            );
         }
     }
 
     pub fn shutdown(&mut self) {
-        for (_, queue) in self.brokers.drain() {
-            queue.stop.cancel();
+        for (_, channel) in self.brokers.drain() {
+            channel.stop.cancel();
         }
     }
 }
@@ -183,75 +265,242 @@ struct BrokerSender {
     client_id: String,
     socket_timeout: Duration,
     stop: CancellationToken,
+    queue: Arc<RequestQueue>,
+    reports: mpsc::Sender<ChannelReport>,
 }
 
 impl BrokerSender {
-    async fn run(self, mut receiver: mpsc::Receiver<ControllerRequest>) {
+    async fn run(self) {
         let mut connection: Option<TcpStream> = None;
         let mut correlation_id: i32 = 0;
         loop {
-            let request = tokio::select! {
+            let entry = tokio::select! {
                 _ = self.stop.cancelled() => return,
-                r = receiver.recv() => match r { Some(r) => r, None => return },
+                e = self.queue.pop() => e,
             };
-            let mut backoff = Duration::from_millis(50);
-            loop {
-                correlation_id = correlation_id.wrapping_add(1);
-                let attempt = tokio::select! {
-                    _ = self.stop.cancelled() => return,
-                    r = tokio::time::timeout(self.socket_timeout, self.send_once(&mut connection, &request, correlation_id)) => r,
-                };
-                match attempt {
-                    Ok(Ok(0)) => break,
-                    Ok(Ok(code)) => {
-                        tracing::warn!(
-                            broker = self.broker_id,
-                            request = request.name(),
-                            error_code = code,
-                            "broker answered controller request with an error"
-                        );
-                        break;
+            let report = match entry {
+                Queued::Resync => ChannelReport::Resync {
+                    broker: self.broker_id,
+                },
+                Queued::Request { request, report } => {
+                    let Some(answer) = self
+                        .deliver(&mut connection, &mut correlation_id, &request)
+                        .await
+                    else {
+                        return;
+                    };
+                    if !report {
+                        continue;
                     }
-                    Ok(Err(e)) => {
-                        tracing::debug!(broker = self.broker_id, request = request.name(), error = %e, "controller request failed; retrying");
+                    match (&request, answer) {
+                        (ControllerRequest::StopReplica(r), answer) => {
+                            ChannelReport::StopReplicaAnswered {
+                                broker: self.broker_id,
+                                partitions: answer.stop_replica_errors(r),
+                            }
+                        }
+                        _ => continue,
                     }
-                    Err(_) => tracing::debug!(
-                        broker = self.broker_id,
-                        request = request.name(),
-                        "controller request timed out; retrying"
-                    ),
                 }
-                connection = None;
-                tokio::select! {
-                    _ = self.stop.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(1));
+            };
+            tokio::select! {
+                _ = self.stop.cancelled() => return,
+                sent = self.reports.send(report) => if sent.is_err() { return },
             }
         }
     }
 
+    /// Sends `request` until the broker answers (`None`: stopped first).
+    /// A request is sent again only on a new connection, after the old one
+    /// failed: never while the broker may still be working on it (a large
+    /// LeaderAndIsr can take longer than controller.socket.timeout.ms, and
+    /// sending it again would only double the broker's work).
+    async fn deliver(
+        &self,
+        connection: &mut Option<TcpStream>,
+        correlation_id: &mut i32,
+        request: &ControllerRequest,
+    ) -> Option<Answer> {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            *correlation_id = correlation_id.wrapping_add(1);
+            let started = std::time::Instant::now();
+            let attempt = tokio::select! {
+                _ = self.stop.cancelled() => return None,
+                r = self.send_once(connection, request, *correlation_id) => r,
+            };
+            match attempt {
+                Ok(answer) => {
+                    if answer.error_code != 0 {
+                        tracing::warn!(
+                            broker = self.broker_id,
+                            request = request.name(),
+                            error_code = answer.error_code,
+                            "broker answered controller request with an error"
+                        );
+                    }
+                    tracing::debug!(
+                        broker = self.broker_id,
+                        request = request.name(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "controller request answered"
+                    );
+                    return Some(answer);
+                }
+                Err(e) => {
+                    tracing::debug!(broker = self.broker_id, request = request.name(), error = %e, "controller request failed; reconnecting to send it again");
+                }
+            }
+            *connection = None;
+            tokio::select! {
+                _ = self.stop.cancelled() => return None,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// One attempt on the current connection (a new one if there is none):
+    /// the answer, or why the connection is unusable. Connecting is bounded
+    /// by controller.socket.timeout.ms; so is a peer that stops
+    /// acknowledging at the TCP level (`set_liveness_timeouts`). A live
+    /// broker that is slow to answer is waited for, with a warning each
+    /// controller.socket.timeout.ms.
     async fn send_once(
         &self,
         connection: &mut Option<TcpStream>,
         request: &ControllerRequest,
         correlation_id: i32,
-    ) -> Result<i16, ChannelError> {
+    ) -> Result<Answer, ChannelError> {
         if connection.is_none() {
-            let stream = TcpStream::connect(&self.address).await?;
+            let stream =
+                tokio::time::timeout(self.socket_timeout, TcpStream::connect(&self.address))
+                    .await
+                    .map_err(|_| ChannelError::ConnectTimeout)??;
             stream.set_nodelay(true)?;
+            set_liveness_timeouts(&stream, self.socket_timeout)?;
             *connection = Some(stream);
         }
         let stream = connection.as_mut().expect("connected above");
         let frame = request.encode(correlation_id, &self.client_id)?;
         stream.write_all(&frame).await?;
-        let size = stream.read_i32().await?;
-        if size < 0 || size as usize > MAX_RESPONSE_BYTES {
-            return Err(ChannelError::BadFrame(size));
-        }
-        let mut buf = BytesMut::zeroed(size as usize);
-        stream.read_exact(&mut buf).await?;
-        Ok(request.response_error(correlation_id, buf.freeze())?)
+        let started = std::time::Instant::now();
+        let read = read_frame(stream);
+        tokio::pin!(read);
+        let buf = loop {
+            tokio::select! {
+                frame = &mut read => break frame?,
+                _ = tokio::time::sleep(self.socket_timeout) => tracing::warn!(
+                    broker = self.broker_id,
+                    request = request.name(),
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "controller request not answered yet; still waiting on the live connection"
+                ),
+            }
+        };
+        Ok(request.decode_answer(correlation_id, buf)?)
+    }
+}
+
+/// Reads one size-prefixed response frame.
+async fn read_frame(stream: &mut TcpStream) -> Result<bytes::Bytes, ChannelError> {
+    let size = stream.read_i32().await?;
+    if size < 0 || size as usize > MAX_RESPONSE_BYTES {
+        return Err(ChannelError::BadFrame(size));
+    }
+    let mut buf = BytesMut::zeroed(size as usize);
+    stream.read_exact(&mut buf).await?;
+    Ok(buf.freeze())
+}
+
+/// Makes a peer that stops acknowledging at the TCP level (its host died,
+/// the network dropped) fail the connection after about `timeout`: TCP
+/// keepalive probes while waiting for an answer, and a limit on how long
+/// sent data may stay unacknowledged (`TCP_USER_TIMEOUT`). A live broker
+/// that is merely busy keeps acknowledging, so its connection stays.
+#[cfg(target_os = "linux")]
+fn set_liveness_timeouts(stream: &TcpStream, timeout: Duration) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    let probe_secs = (timeout.as_secs() / 3).clamp(1, i32::MAX as u64) as libc::c_int;
+    let user_timeout_ms = timeout.as_millis().clamp(1, u32::MAX as u128) as libc::c_uint;
+    set_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, probe_secs)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, probe_secs)?;
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3)?;
+    set_option(
+        fd,
+        libc::IPPROTO_TCP,
+        libc::TCP_USER_TIMEOUT,
+        user_timeout_ms,
+    )
+}
+
+/// Elsewhere only keepalive, with the system's timings.
+#[cfg(not(target_os = "linux"))]
+fn set_liveness_timeouts(stream: &TcpStream, _timeout: Duration) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    set_option(stream.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
+}
+
+fn set_option<T: Copy>(
+    fd: std::os::fd::RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: T,
+) -> std::io::Result<()> {
+    // SAFETY: `value` lives across the call and its size is passed along;
+    // `fd` is an open socket owned by the caller's stream.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// A broker's answer to a controller request.
+#[derive(Debug, Clone, Default)]
+struct Answer {
+    error_code: i16,
+    /// StopReplica: each partition's error code.
+    partition_errors: Vec<(TopicPartition, i16)>,
+}
+
+impl Answer {
+    /// Every partition of `request` with its error code: the top-level one
+    /// if set, else the partition's (a partition missing from the answer
+    /// counts as failed).
+    fn stop_replica_errors(self, request: &StopReplicaRequest) -> Vec<(TopicPartition, i16)> {
+        const UNKNOWN_SERVER_ERROR: i16 = -1;
+        request
+            .topic_states
+            .iter()
+            .flat_map(|t| {
+                t.partition_states
+                    .iter()
+                    .map(|p| TopicPartition::new(t.topic_name.0.to_string(), p.partition_index))
+            })
+            .map(|tp| {
+                let code = if self.error_code != 0 {
+                    self.error_code
+                } else {
+                    self.partition_errors
+                        .iter()
+                        .find(|(answered, _)| *answered == tp)
+                        .map_or(UNKNOWN_SERVER_ERROR, |(_, code)| *code)
+                };
+                (tp, code)
+            })
+            .collect()
     }
 }
 
@@ -263,4 +512,10 @@ enum ChannelError {
     Protocol(#[from] ProtocolError),
     #[error("bad response frame size {0}")]
     BadFrame(i32),
+    #[error("could not connect within controller.socket.timeout.ms")]
+    ConnectTimeout,
 }
+
+#[cfg(test)]
+#[path = "channel_tests.rs"]
+mod tests;

@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use crate::model::{ControllerEpoch, TopicPartition, ZkVersion};
-use crate::zk::{EndPoint, PartitionStateZnode, ZkClient, ZkError, decode_kafka_uuid};
+use crate::zk::{
+    BrokerAndEpoch, EndPoint, PartitionStateZnode, TopicZnode, ZkClient, ZkError, ZnodeJson,
+    decode_kafka_uuid, paths,
+};
 
 /// A live broker as its registration znode describes it.
 #[derive(Debug, Clone)]
@@ -19,9 +22,39 @@ pub struct LiveBroker {
     pub rack: Option<String>,
     /// Every advertised endpoint (listener name, protocol, host, port).
     pub endpoints: Vec<EndPoint>,
+    /// The broker epoch: the czxid of its registration znode, larger on
+    /// every new registration (a restarted broker has a larger one).
+    pub epoch: i64,
 }
 
 impl LiveBroker {
+    /// A broker at `h:1` with no endpoints, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests(id: i32) -> LiveBroker {
+        LiveBroker {
+            id,
+            host: "h".into(),
+            port: 1,
+            rack: None,
+            endpoints: Vec::new(),
+            epoch: 100 + i64::from(id),
+        }
+    }
+
+    /// A live broker from its registration znode and epoch.
+    pub fn from_registration(broker: BrokerAndEpoch) -> LiveBroker {
+        let registration = broker.registration;
+        let (host, port) = registration.inter_broker_endpoint().unwrap_or_default();
+        LiveBroker {
+            id: broker.id,
+            host,
+            port,
+            rack: registration.rack.clone(),
+            endpoints: registration.parsed_endpoints().unwrap_or_default(),
+            epoch: broker.epoch,
+        }
+    }
+
     /// Host and port of the listener named `listener` (Kafka's
     /// `broker.node(listenerName)`), else the PLAINTEXT-or-first endpoint.
     pub fn endpoint_for(&self, listener: &str) -> (String, u16) {
@@ -39,6 +72,22 @@ pub struct TopicInfo {
     pub assignment: BTreeMap<i32, Vec<i32>>,
 }
 
+impl TopicInfo {
+    /// The assignment and id of a topic znode (a nil id if it has none).
+    pub fn from_znode(znode: TopicZnode) -> TopicInfo {
+        let topic_id = znode
+            .topic_id
+            .as_deref()
+            .and_then(decode_kafka_uuid)
+            .map(Uuid::from_bytes)
+            .unwrap_or_else(Uuid::nil);
+        TopicInfo {
+            topic_id,
+            assignment: znode.assignment().clone(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ControllerContext {
     pub epoch: ControllerEpoch,
@@ -52,6 +101,8 @@ pub struct ControllerContext {
     pub topics_being_deleted: BTreeSet<String>,
     /// Live brokers in controlled shutdown: never chosen as leaders.
     pub shutting_down: BTreeSet<i32>,
+    /// Where each replica of the topics being deleted stands.
+    pub replica_deletion: BTreeMap<(TopicPartition, i32), super::topic_deletion::ReplicaDeletion>,
     /// Partitions being reassigned: what their replicas (RS) add and remove.
     pub reassigning: BTreeMap<TopicPartition, super::reassignment::ReassigningReplicas>,
     /// The controller broker's inter.broker.listener.name: the endpoint used
@@ -62,6 +113,12 @@ pub struct ControllerContext {
 impl ControllerContext {
     pub fn is_live(&self, broker: i32) -> bool {
         self.live_brokers.contains_key(&broker)
+    }
+
+    /// The epoch of live `broker` as controller requests carry it; -1
+    /// (unknown, accepted by every broker) if it is not live.
+    pub fn broker_epoch(&self, broker: i32) -> i64 {
+        self.live_brokers.get(&broker).map_or(-1, |b| b.epoch)
     }
 
     /// Live and not shutting down: may become leader or stay in a new ISR.
@@ -107,36 +164,9 @@ impl ControllerContext {
             .unwrap_or_default()
     }
 
-    /// Reads one broker's registration; `None` if it vanished meanwhile.
-    pub async fn read_broker(zk: &ZkClient, id: i32) -> Result<Option<LiveBroker>, ZkError> {
-        let Some(registration) = zk.get_broker(id).await? else {
-            return Ok(None);
-        };
-        let (host, port) = registration.inter_broker_endpoint().unwrap_or_default();
-        Ok(Some(LiveBroker {
-            id,
-            host,
-            port,
-            rack: registration.rack.clone(),
-            endpoints: registration.parsed_endpoints().unwrap_or_default(),
-        }))
-    }
-
     /// Reads one topic's assignment and id; `None` if it does not exist.
     pub async fn read_topic(zk: &ZkClient, name: &str) -> Result<Option<TopicInfo>, ZkError> {
-        let Some(znode) = zk.get_topic(name).await? else {
-            return Ok(None);
-        };
-        let topic_id = znode
-            .topic_id
-            .as_deref()
-            .and_then(decode_kafka_uuid)
-            .map(Uuid::from_bytes)
-            .unwrap_or_else(Uuid::nil);
-        Ok(Some(TopicInfo {
-            topic_id,
-            assignment: znode.assignment().clone(),
-        }))
+        Ok(zk.get_topic(name).await?.map(TopicInfo::from_znode))
     }
 
     /// Loads the whole state from ZooKeeper (Kafka's initializeControllerContext).
@@ -150,22 +180,26 @@ impl ControllerContext {
             epoch_zk_version,
             ..Default::default()
         };
-        for id in zk.get_all_broker_ids().await? {
-            if let Some(broker) = Self::read_broker(zk, id).await? {
-                ctx.live_brokers.insert(id, broker);
+        for (id, broker) in zk.get_all_brokers().await? {
+            ctx.live_brokers
+                .insert(id, LiveBroker::from_registration(broker));
+        }
+        // Few round trips (multi-reads), not one per topic and partition:
+        // a new controller of thousands of partitions is in charge sooner.
+        let names = zk.get_all_topics().await?;
+        let topic_paths: Vec<String> = names.iter().map(|t| paths::topic(t)).collect();
+        for ((name, path), data) in names
+            .into_iter()
+            .zip(&topic_paths)
+            .zip(zk.get_data_many(&topic_paths).await?)
+        {
+            if let Some((bytes, _)) = data {
+                let znode = TopicZnode::decode(path, &bytes)?;
+                ctx.topics.insert(name, TopicInfo::from_znode(znode));
             }
         }
-        for name in zk.get_all_topics().await? {
-            if let Some(info) = Self::read_topic(zk, &name).await? {
-                for &p in info.assignment.keys() {
-                    if let Some(state) = zk.get_partition_state(&name, p).await? {
-                        ctx.partition_states
-                            .insert(TopicPartition::new(name.clone(), p), state);
-                    }
-                }
-                ctx.topics.insert(name, info);
-            }
-        }
+        let partitions = ctx.all_partitions();
+        ctx.partition_states = zk.get_partition_states(&partitions).await?;
         ctx.topics_being_deleted = zk.get_delete_topic_requests().await?.into_iter().collect();
         Ok(ctx)
     }

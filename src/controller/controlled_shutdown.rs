@@ -12,8 +12,8 @@ use super::ControllerRequest;
 use super::context::ControllerContext;
 use super::election::controlled_shutdown_leader;
 use super::handle::ControllerApiError;
-use super::partition_state::update_state;
 use super::requests;
+use super::state_write::update_states;
 use crate::model::TopicPartition;
 use crate::zk::{PartitionStateZnode, ZkError};
 
@@ -27,14 +27,14 @@ impl Controller {
         if !self.ctx.is_live(broker_id) {
             return Ok(Err(ControllerApiError::BrokerNotAvailable(broker_id)));
         }
-        if broker_epoch >= 0
-            && let Some(current) = self.zk.get_broker_and_epoch(broker_id).await?
-            && broker_epoch < current.epoch
-        {
+        // Kafka's check against the epoch the controller knows: a request
+        // from an older registration of this broker is refused.
+        let current = self.ctx.broker_epoch(broker_id);
+        if broker_epoch >= 0 && broker_epoch < current {
             return Ok(Err(ControllerApiError::StaleBrokerEpoch {
                 broker: broker_id,
                 request: broker_epoch,
-                current: current.epoch,
+                current,
             }));
         }
         self.ctx.shutting_down.insert(broker_id);
@@ -52,24 +52,26 @@ impl Controller {
             })
             .map(|(tp, _)| tp.clone())
             .collect();
+        let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = hosted
+            .iter()
+            .cloned()
+            .partition(|tp| self.ctx.partition_states[tp].0.leader == broker_id);
+        let decide =
+            |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
+                next_state(ctx, tp, current, broker_id, &shutting_down)
+            };
         let mut moved = Vec::new();
         let mut shrunk = Vec::new();
-        let mut followed = Vec::new();
-        for tp in hosted {
-            let was_leader = self.ctx.partition_states[&tp].0.leader == broker_id;
-            if !was_leader {
-                followed.push(tp.clone());
-            }
-            let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
-                next_state(ctx, &tp, current, broker_id, &shutting_down)
-            };
-            if update_state(&self.zk, &mut self.ctx, &tp, decide).await? {
-                if was_leader {
-                    tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
-                    moved.push(tp);
-                } else {
-                    shrunk.push(tp);
-                }
+        for (tp, update) in update_states(&self.zk, &mut self.ctx, &hosted, decide).await? {
+            let was_leader = led.contains(&tp);
+            if update.written() && was_leader {
+                tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
+                moved.push(tp);
+            } else if update.written() {
+                shrunk.push(tp);
+            } else if update.changed() {
+                // Written by someone else meanwhile: announced to every replica.
+                moved.push(tp);
             }
         }
         // The broker stops following; new leaders (and the broker itself, now
@@ -77,17 +79,14 @@ impl Controller {
         if !followed.is_empty() {
             let request =
                 requests::stop_replica(&self.ctx, self.settings.broker_id, &followed, false);
-            self.channels
-                .send(broker_id, ControllerRequest::StopReplica(request))
-                .await;
+            self.send(broker_id, ControllerRequest::StopReplica(request));
         }
-        self.send_leader_and_isr_for_partitions(&moved, &[]).await;
-        self.send_leader_and_isr_for_partitions(&shrunk, &[broker_id])
-            .await;
+        self.send_leader_and_isr_for_partitions(&moved, &[]);
+        self.send_leader_and_isr_for_partitions(&shrunk, &[broker_id]);
         let changed: Vec<TopicPartition> = moved.into_iter().chain(shrunk).collect();
         if !changed.is_empty() {
             let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-            self.send_update_metadata(&brokers, &changed, &[]).await;
+            self.send_update_metadata(&brokers, &changed, &[]);
         }
         let remaining: Vec<TopicPartition> = self
             .ctx

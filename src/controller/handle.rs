@@ -3,10 +3,12 @@
 //! `KafkaController.isActive`, which CreateTopics, DeleteTopics and
 //! ElectLeaders check) and carries controller API requests (ControlledShutdown,
 //! ElectLeaders) into the controller's event loop, where they run in order with
-//! every other controller event, and brings the answer back.
+//! every other controller event, and brings the answer back. It also holds
+//! this broker's own broker epoch, which controller requests must match.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -90,19 +92,46 @@ enum ControllerState {
 #[derive(Debug, Clone)]
 pub struct ControllerHandle {
     state: Arc<watch::Sender<ControllerState>>,
+    /// This broker's own epoch: the czxid of its current registration
+    /// (Kafka keeps it in KafkaController too); -1 until registered.
+    broker_epoch: Arc<AtomicI64>,
 }
 
 impl Default for ControllerHandle {
     fn default() -> Self {
         ControllerHandle {
             state: Arc::new(watch::Sender::new(ControllerState::Starting)),
+            broker_epoch: Arc::new(AtomicI64::new(UNKNOWN_BROKER_EPOCH)),
         }
     }
 }
 
+/// A broker epoch nobody knows (Kafka's `UNKNOWN_BROKER_EPOCH`): requests
+/// carrying it are never refused as stale.
+pub const UNKNOWN_BROKER_EPOCH: i64 = -1;
+
 impl ControllerHandle {
     pub fn new() -> ControllerHandle {
         ControllerHandle::default()
+    }
+
+    /// Records this broker's registration epoch (after each registration).
+    pub fn set_broker_epoch(&self, epoch: i64) {
+        self.broker_epoch.store(epoch, Ordering::SeqCst);
+    }
+
+    /// This broker's current registration epoch (-1 before it registered).
+    pub fn broker_epoch(&self) -> i64 {
+        self.broker_epoch.load(Ordering::SeqCst)
+    }
+
+    /// True if a controller request carrying `request_epoch` was meant for an
+    /// older registration of this broker (Kafka's `isBrokerEpochStale`):
+    /// it must be refused with STALE_BROKER_EPOCH. Unknown (-1) is never
+    /// stale, and neither is a newer epoch (the controller may learn of a
+    /// new registration before this broker has recorded it).
+    pub fn is_broker_epoch_stale(&self, request_epoch: i64) -> bool {
+        request_epoch != UNKNOWN_BROKER_EPOCH && request_epoch < self.broker_epoch()
     }
 
     /// True while this broker is the elected controller.
@@ -191,5 +220,24 @@ pub(super) struct ActiveGuard<'a>(pub &'a ControllerHandle);
 impl Drop for ActiveGuard<'_> {
     fn drop(&mut self) {
         self.0.deactivate();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_older_known_broker_epoch_is_stale() {
+        let handle = ControllerHandle::new();
+        assert!(!handle.is_broker_epoch_stale(5), "nothing registered yet");
+        handle.set_broker_epoch(10);
+        assert!(handle.is_broker_epoch_stale(9));
+        assert!(!handle.is_broker_epoch_stale(10));
+        assert!(!handle.is_broker_epoch_stale(11));
+        assert!(!handle.is_broker_epoch_stale(UNKNOWN_BROKER_EPOCH));
+        let clone = handle.clone();
+        clone.set_broker_epoch(20);
+        assert!(handle.is_broker_epoch_stale(10), "clones share the epoch");
     }
 }

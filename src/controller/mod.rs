@@ -8,7 +8,9 @@
 //! it (`event.rs`). Depends on `zk`, `protocol`, `model` (and `metadata` for
 //! the deletion marker); never on the network server or the replica room.
 
+mod broker_change;
 mod channel;
+mod channel_queue;
 mod context;
 mod controlled_shutdown;
 mod election;
@@ -20,8 +22,12 @@ mod partition_state;
 mod preferred_election;
 mod reassignment;
 mod requests;
+mod state_write;
+mod topic_deletion;
 
-pub use handle::{ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType};
+pub use handle::{
+    ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType, UNKNOWN_BROKER_EPOCH,
+};
 pub use reassignment::{ReassignmentError, ReplicaAssignment};
 
 use std::collections::BTreeSet;
@@ -192,7 +198,9 @@ async fn serve(
     let _active = ActiveGuard(handle);
     let mut ctx = ControllerContext::load(zk, epoch, epoch_zk_version).await?;
     ctx.inter_broker_listener_name = settings.inter_broker_listener_name.clone();
-    let mut channels = ControllerChannelManager::new(settings.broker_id, settings.socket_timeout);
+    let (reports_tx, mut reports) = mpsc::channel(channel::REPORT_CAPACITY);
+    let mut channels =
+        ControllerChannelManager::new(settings.broker_id, settings.socket_timeout, reports_tx);
     for broker in ctx.live_brokers.values() {
         let (host, port) = broker.endpoint_for(&settings.inter_broker_listener_name);
         channels.add_broker(broker.id, host, port);
@@ -218,6 +226,10 @@ async fn serve(
             e = events.recv() => match e { Some(e) => e, None => break },
             Some(request) = api_requests.recv() => {
                 controller.on_api_request(request).await?;
+                continue;
+            }
+            Some(report) = reports.recv() => {
+                controller.on_channel_report(report).await?;
                 continue;
             }
             _ = tick(&mut rebalance) => ControllerEvent::AutoLeaderRebalance,
@@ -260,67 +272,52 @@ impl Controller {
     /// A new controller: bring every partition online it can, then tell every broker everything.
     async fn on_failover(&mut self) -> Result<(), ZkError> {
         let all = self.ctx.all_partitions();
-        partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
-        partition_state::elect_offline_partitions(
-            &self.zk,
-            &mut self.ctx,
-            self.settings.unclean_leader_election_enable,
-        )
-        .await?;
-        partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?;
+        let unclean = self.settings.unclean_leader_election_enable;
+        // What this failover changes is announced first, new leaders before
+        // ISR shrinks (as Kafka's onBrokerFailure), each LeaderAndIsr before
+        // its UpdateMetadata (each broker's queue is ordered: clients must
+        // not see a leader that does not know it leads yet). Then every
+        // broker's metadata, and every broker's full state (Kafka's replica
+        // state machine start-up), which at thousands of partitions takes
+        // brokers seconds to apply.
+        let mut changed =
+            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
+        self.announce_partitions(&changed);
+        let elected =
+            partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?;
+        self.announce_partitions(&elected);
+        let shrunk = partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?;
+        self.announce_partitions(&shrunk);
+        changed.extend(elected);
+        changed.extend(shrunk);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        // LeaderAndIsr before UpdateMetadata (each broker's queue is ordered):
-        // clients must not see a leader that does not know it leads yet.
+        self.send_update_metadata(&brokers, &all, &[]);
+        let changed: BTreeSet<TopicPartition> = changed.into_iter().collect();
         for &broker in &brokers {
-            self.send_leader_and_isr_for_broker(broker, None).await;
+            let rest: Vec<TopicPartition> = all
+                .iter()
+                .filter(|tp| {
+                    !changed.contains(*tp)
+                        && self.ctx.replicas(tp).contains(&broker)
+                        && !self.ctx.is_deleting(tp)
+                })
+                .cloned()
+                .collect();
+            self.send_leader_and_isr_for_broker(broker, Some(&rest));
         }
-        self.send_update_metadata(&brokers, &self.ctx.all_partitions(), &[])
-            .await;
         self.resume_reassignments().await?;
         self.on_topic_deletion().await
     }
 
-    async fn on_broker_change(&mut self) -> Result<(), ZkError> {
-        let current: BTreeSet<i32> = self.zk.get_all_broker_ids().await?.into_iter().collect();
-        let known: BTreeSet<i32> = self.ctx.live_brokers.keys().copied().collect();
-        let dead: Vec<i32> = known.difference(&current).copied().collect();
-        let mut born = Vec::new();
-        for &id in current.difference(&known) {
-            if let Some(broker) = ControllerContext::read_broker(&self.zk, id).await? {
-                let (host, port) = broker.endpoint_for(&self.settings.inter_broker_listener_name);
-                self.channels.add_broker(id, host, port);
-                self.ctx.live_brokers.insert(id, broker);
-                born.push(id);
-            }
+    /// LeaderAndIsr for `partitions` to their live replicas, then
+    /// UpdateMetadata for them to every live broker.
+    fn announce_partitions(&self, partitions: &[TopicPartition]) {
+        if partitions.is_empty() {
+            return;
         }
-        for &id in &dead {
-            self.ctx.live_brokers.remove(&id);
-            self.ctx.shutting_down.remove(&id);
-            self.channels.remove_broker(id);
-        }
-        if born.is_empty() && dead.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(?born, ?dead, "broker change");
-        let unclean = self.settings.unclean_leader_election_enable;
-        let all = self.ctx.all_partitions();
-        let mut changed =
-            partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &all).await?;
-        changed.extend(
-            partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?,
-        );
-        changed.extend(partition_state::remove_dead_from_isr(&self.zk, &mut self.ctx).await?);
+        self.send_leader_and_isr_for_partitions(partitions, &[]);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        // Leaders learn they lead before anyone's metadata points clients at
-        // them; then new brokers get the full picture and everyone the new
-        // broker list.
-        for id in &born {
-            self.send_leader_and_isr_for_broker(*id, None).await;
-        }
-        self.send_leader_and_isr_for_partitions(&changed, &born)
-            .await;
-        self.send_update_metadata(&brokers, &all, &[]).await;
-        Ok(())
+        self.send_update_metadata(&brokers, partitions, &[]);
     }
 
     async fn on_topic_change(&mut self) -> Result<(), ZkError> {
@@ -349,53 +346,9 @@ impl Controller {
         let online =
             partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &new_partitions)
                 .await?;
-        self.send_leader_and_isr_for_partitions(&online, &[]).await;
+        self.send_leader_and_isr_for_partitions(&online, &[]);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, &online, &[]).await;
-        Ok(())
-    }
-
-    async fn on_topic_deletion(&mut self) -> Result<(), ZkError> {
-        let requested = self.zk.get_delete_topic_requests().await?;
-        for topic in requested {
-            if !self.settings.delete_topic_enable {
-                tracing::info!(%topic, "delete.topic.enable is false: ignoring deletion request");
-                self.delete_fenced(&[paths::admin_delete_topic(&topic)])
-                    .await?;
-                continue;
-            }
-            self.ctx.topics_being_deleted.insert(topic.clone());
-            if self.reassignment_blocks_deletion(&topic) {
-                continue;
-            }
-            let partitions = self.ctx.partitions_of(&topic);
-            let topic_id = self.ctx.topic_id(&topic);
-            // Every live replica stops and deletes its log.
-            let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
-                Default::default();
-            for tp in &partitions {
-                for &r in self.ctx.replicas(tp) {
-                    by_broker.entry(r).or_default().push(tp.clone());
-                }
-            }
-            for (broker, parts) in by_broker {
-                let request =
-                    requests::stop_replica_delete(&self.ctx, self.settings.broker_id, &parts);
-                self.channels
-                    .send(broker, ControllerRequest::StopReplica(request))
-                    .await;
-            }
-            self.delete_topic_znodes_fenced(&topic).await?;
-            self.ctx.topics.remove(&topic);
-            self.ctx.partition_states.retain(|tp, _| tp.topic != topic);
-            self.ctx.reassigning.retain(|tp, _| tp.topic != topic);
-            self.ctx.topics_being_deleted.remove(&topic);
-            let deleted: Vec<(TopicPartition, uuid::Uuid)> =
-                partitions.into_iter().map(|tp| (tp, topic_id)).collect();
-            let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-            self.send_update_metadata(&brokers, &[], &deleted).await;
-            tracing::info!(%topic, "deleted topic");
-        }
+        self.send_update_metadata(&brokers, &online, &[]);
         Ok(())
     }
 
@@ -411,21 +364,38 @@ impl Controller {
             .await?
             .into_iter()
             .collect();
+        let partitions: Vec<TopicPartition> = partitions.into_iter().collect();
         let mut refreshed = Vec::new();
-        for tp in partitions {
-            if let Some(state) = self.zk.get_partition_state(&tp.topic, tp.partition).await? {
+        for (tp, state) in self.zk.get_partition_states(&partitions).await? {
+            if self.ctx.topics.contains_key(&tp.topic) {
                 self.ctx.partition_states.insert(tp.clone(), state);
                 refreshed.push(tp);
             }
         }
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, &refreshed, &[]).await;
+        self.send_update_metadata(&brokers, &refreshed, &[]);
         self.on_reassignment_isr_change(&refreshed).await?;
         let paths: Vec<String> = notifications.iter().map(|n| paths::isr_change(n)).collect();
         self.delete_fenced(&paths).await
     }
 
-    async fn send_update_metadata(
+    /// Queues `request` for `broker`, carrying that broker's epoch.
+    fn send(&self, broker: i32, request: ControllerRequest) {
+        self.channels.send(
+            broker,
+            request.with_broker_epoch(self.ctx.broker_epoch(broker)),
+        );
+    }
+
+    /// `send`, and the broker's answer comes back as a `ChannelReport`.
+    fn send_reported(&self, broker: i32, request: ControllerRequest) {
+        self.channels.send_reported(
+            broker,
+            request.with_broker_epoch(self.ctx.broker_epoch(broker)),
+        );
+    }
+
+    fn send_update_metadata(
         &self,
         brokers: &[i32],
         partitions: &[TopicPartition],
@@ -434,38 +404,30 @@ impl Controller {
         let request =
             requests::update_metadata(&self.ctx, self.settings.broker_id, partitions, deleted);
         for &broker in brokers {
-            self.channels
-                .send(broker, ControllerRequest::UpdateMetadata(request.clone()))
-                .await;
+            self.send(broker, ControllerRequest::UpdateMetadata(request.clone()));
         }
     }
 
     /// LeaderAndIsr to one broker for all its replicas (or just `only`).
-    async fn send_leader_and_isr_for_broker(&self, broker: i32, only: Option<&[TopicPartition]>) {
+    fn send_leader_and_isr_for_broker(&self, broker: i32, only: Option<&[TopicPartition]>) {
         let hosted: Vec<TopicPartition> = match only {
             Some(list) => list.to_vec(),
             None => self
                 .ctx
                 .all_partitions()
                 .into_iter()
-                .filter(|tp| self.ctx.replicas(tp).contains(&broker))
+                .filter(|tp| self.ctx.replicas(tp).contains(&broker) && !self.ctx.is_deleting(tp))
                 .collect(),
         };
         if hosted.is_empty() {
             return;
         }
         let request = requests::leader_and_isr(&self.ctx, self.settings.broker_id, &hosted);
-        self.channels
-            .send(broker, ControllerRequest::LeaderAndIsr(request))
-            .await;
+        self.send(broker, ControllerRequest::LeaderAndIsr(request));
     }
 
     /// LeaderAndIsr for `partitions` to each of their live replicas, except brokers in `skip`.
-    async fn send_leader_and_isr_for_partitions(
-        &self,
-        partitions: &[TopicPartition],
-        skip: &[i32],
-    ) {
+    fn send_leader_and_isr_for_partitions(&self, partitions: &[TopicPartition], skip: &[i32]) {
         let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
             Default::default();
         for tp in partitions {
@@ -476,8 +438,7 @@ impl Controller {
             }
         }
         for (broker, parts) in by_broker {
-            self.send_leader_and_isr_for_broker(broker, Some(&parts))
-                .await;
+            self.send_leader_and_isr_for_broker(broker, Some(&parts));
         }
     }
 }

@@ -78,9 +78,9 @@ impl Controller {
         }
         let online =
             partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &added).await?;
-        self.send_leader_and_isr_for_partitions(&online, &[]).await;
+        self.send_leader_and_isr_for_partitions(&online, &[]);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, &online, &[]).await;
+        self.send_update_metadata(&brokers, &online, &[]);
         Ok(())
     }
 }

@@ -7,20 +7,26 @@
 //! multi with a check op): a deposed controller gets `ZkError::ControllerMoved`
 //! and resigns.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::context::ControllerContext;
 use super::election::{new_partition_leader, offline_partition_leader};
+use tokio::task::JoinSet;
+
+use super::state_write::{PIPELINE_DEPTH, update_states};
 use crate::model::TopicPartition;
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
-/// Creates state znodes for partitions that have none. Returns those now initialised.
+/// Creates state znodes for partitions that have none (up to
+/// `PIPELINE_DEPTH` at a time). Returns those now initialised.
 pub async fn initialize_new_partitions(
     zk: &ZkClient,
     ctx: &mut ControllerContext,
     partitions: &[TopicPartition],
 ) -> Result<Vec<TopicPartition>, ZkError> {
-    let mut done = Vec::new();
+    let mut planned = Vec::new();
     for tp in partitions {
-        if ctx.partition_states.contains_key(tp) {
+        if ctx.partition_states.contains_key(tp) || ctx.is_deleting(tp) {
             continue;
         }
         let Some(elected) = new_partition_leader(ctx.replicas(tp), |b| ctx.is_eligible(b)) else {
@@ -28,88 +34,53 @@ pub async fn initialize_new_partitions(
             continue;
         };
         let state = PartitionStateZnode::new(elected.leader, 0, elected.isr, ctx.epoch);
-        match zk
-            .create_partition_state_fenced(&tp.topic, tp.partition, &state, ctx.epoch_zk_version)
-            .await
-        {
-            Ok(_version) => {
-                ctx.partition_states.insert(tp.clone(), (state, 0));
+        planned.push((tp.clone(), state));
+    }
+    let mut done = Vec::with_capacity(planned.len());
+    let mut pending = planned.into_iter();
+    let mut in_flight = JoinSet::new();
+    loop {
+        while in_flight.len() < PIPELINE_DEPTH {
+            let Some((tp, state)) = pending.next() else {
+                break;
+            };
+            let (zk, epoch_zk_version) = (zk.clone(), ctx.epoch_zk_version);
+            in_flight.spawn(async move {
+                let created = zk
+                    .create_partition_state_fenced(
+                        &tp.topic,
+                        tp.partition,
+                        &state,
+                        epoch_zk_version,
+                    )
+                    .await;
+                (tp, state, created)
+            });
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
+        let (tp, state, created) = joined.expect("a partition state creation panicked");
+        match created {
+            Ok(version) => {
+                ctx.partition_states.insert(tp.clone(), (state, version));
             }
             Err(ZkError::NodeExists { .. }) => {
-                // Written by an earlier controller: take what is there.
+                // Written by an earlier controller (or by our own attempt
+                // whose reply was lost): take what is there.
                 if let Some(existing) = zk.get_partition_state(&tp.topic, tp.partition).await? {
                     ctx.partition_states.insert(tp.clone(), existing);
                 }
             }
             Err(e) => return Err(e),
         }
-        tracing::info!(partition = %tp, leader = ctx.partition_states[tp].0.leader, "partition online");
-        done.push(tp.clone());
+        if let Some((state, _)) = ctx.partition_states.get(&tp) {
+            tracing::info!(partition = %tp, leader = state.leader, "partition online");
+            done.push(tp);
+        }
     }
+    done.sort();
     Ok(done)
-}
-
-/// How often a decision is retried on fresh state after the state znode
-/// changed under the controller (a leader's ISR change, typically).
-const CONFLICT_ATTEMPTS: usize = 3;
-
-/// Decides the next state of `tp` from its current one with `decide` (`None`:
-/// leave it) and writes it conditionally; on a version conflict re-reads and
-/// decides again, up to `CONFLICT_ATTEMPTS` times. True if a state was written.
-pub(super) async fn update_state(
-    zk: &ZkClient,
-    ctx: &mut ControllerContext,
-    tp: &TopicPartition,
-    decide: impl Fn(&ControllerContext, &PartitionStateZnode) -> Option<PartitionStateZnode>,
-) -> Result<bool, ZkError> {
-    for _ in 0..CONFLICT_ATTEMPTS {
-        let Some((current, _)) = ctx.partition_states.get(tp) else {
-            return Ok(false);
-        };
-        let Some(next) = decide(ctx, current) else {
-            return Ok(false);
-        };
-        if write_state(zk, ctx, tp, next).await? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Writes `next` over the state of `tp` if nobody changed it since we read it;
-/// on a conflict re-reads, so the caller can decide again.
-async fn write_state(
-    zk: &ZkClient,
-    ctx: &mut ControllerContext,
-    tp: &TopicPartition,
-    next: PartitionStateZnode,
-) -> Result<bool, ZkError> {
-    let Some((_, version)) = ctx.partition_states.get(tp) else {
-        return Ok(false);
-    };
-    match zk
-        .update_partition_state_fenced(
-            &tp.topic,
-            tp.partition,
-            &next,
-            *version,
-            ctx.epoch_zk_version,
-        )
-        .await
-    {
-        Ok(new_version) => {
-            ctx.partition_states.insert(tp.clone(), (next, new_version));
-            Ok(true)
-        }
-        Err(ZkError::BadVersion { .. }) => {
-            tracing::warn!(partition = %tp, "partition state changed under the controller; re-reading");
-            if let Some(fresh) = zk.get_partition_state(&tp.topic, tp.partition).await? {
-                ctx.partition_states.insert(tp.clone(), fresh);
-            }
-            Ok(false)
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// Elects leaders for partitions whose leader is not live. Returns the partitions changed.
@@ -126,47 +97,52 @@ pub async fn elect_offline_partitions(
         })
         .map(|(tp, _)| tp.clone())
         .collect();
-    let mut changed = Vec::new();
-    for tp in offline {
-        let unclean_allowed = unclean_leader_election_enable(zk, &tp.topic, unclean_allowed).await;
-        let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
-            if ctx.is_live(current.leader) {
-                return None;
-            }
-            let elected = offline_partition_leader(
-                ctx.replicas(&tp),
-                &current.isr,
-                |b| ctx.is_eligible(b),
-                unclean_allowed,
-            );
-            match elected {
-                Some(e) => Some(PartitionStateZnode::new(
-                    e.leader,
-                    current.leader_epoch + 1,
-                    e.isr,
-                    ctx.epoch,
-                )),
-                None if current.leader == -1 => None,
-                // Kafka keeps the last ISR member in the ISR of an offline
-                // partition, so it can lead again when it returns.
-                None => Some(PartitionStateZnode::new(
-                    -1,
-                    current.leader_epoch + 1,
-                    current.isr.clone(),
-                    ctx.epoch,
-                )),
-            }
-        };
-        if update_state(zk, ctx, &tp, decide).await? {
-            let leader = ctx.partition_states[&tp].0.leader;
-            if leader >= 0 {
-                let state = &ctx.partition_states[&tp].0;
-                tracing::info!(partition = %tp, leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "elected new leader");
-            } else {
-                tracing::warn!(partition = %tp, "no live ISR member: partition offline");
-            }
-            changed.push(tp);
+    if offline.is_empty() {
+        return Ok(Vec::new());
+    }
+    let unclean = unclean_leader_election_enable(zk, &offline, unclean_allowed).await;
+    let decide = |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
+        if ctx.is_live(current.leader) {
+            return None;
         }
+        let elected = offline_partition_leader(
+            ctx.replicas(tp),
+            &current.isr,
+            |b| ctx.is_eligible(b),
+            unclean.get(&tp.topic).copied().unwrap_or(unclean_allowed),
+        );
+        match elected {
+            Some(e) => Some(PartitionStateZnode::new(
+                e.leader,
+                current.leader_epoch + 1,
+                e.isr,
+                ctx.epoch,
+            )),
+            None if current.leader == -1 => None,
+            // Kafka keeps the last ISR member in the ISR of an offline
+            // partition, so it can lead again when it returns.
+            None => Some(PartitionStateZnode::new(
+                -1,
+                current.leader_epoch + 1,
+                current.isr.clone(),
+                ctx.epoch,
+            )),
+        }
+    };
+    let mut changed = Vec::new();
+    for (tp, update) in update_states(zk, ctx, &offline, decide).await? {
+        if !update.changed() {
+            continue;
+        }
+        let state = &ctx.partition_states[&tp].0;
+        if !update.written() {
+            tracing::info!(partition = %tp, leader = state.leader, "partition state was changed by another writer; announcing it");
+        } else if state.leader >= 0 {
+            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "elected new leader");
+        } else {
+            tracing::warn!(partition = %tp, "no live ISR member: partition offline");
+        }
+        changed.push(tp);
     }
     Ok(changed)
 }
@@ -179,52 +155,75 @@ pub async fn remove_dead_from_isr(
     let shrink: Vec<TopicPartition> = ctx
         .partition_states
         .iter()
-        .filter(|(_, (s, _))| ctx.is_live(s.leader) && s.isr.iter().any(|&r| !ctx.is_live(r)))
+        .filter(|(tp, (s, _))| {
+            ctx.is_live(s.leader) && s.isr.iter().any(|&r| !ctx.is_live(r)) && !ctx.is_deleting(tp)
+        })
         .map(|(tp, _)| tp.clone())
         .collect();
+    let decide = |ctx: &ControllerContext, _: &TopicPartition, current: &PartitionStateZnode| {
+        if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
+            return None;
+        }
+        let isr: Vec<i32> = current
+            .isr
+            .iter()
+            .copied()
+            .filter(|&r| ctx.is_live(r))
+            .collect();
+        Some(PartitionStateZnode::new(
+            current.leader,
+            current.leader_epoch + 1,
+            isr,
+            ctx.epoch,
+        ))
+    };
     let mut changed = Vec::new();
-    for tp in shrink {
-        let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
-            if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
-                return None;
+    for (tp, update) in update_states(zk, ctx, &shrink, decide).await? {
+        if update.changed() {
+            if update.written() {
+                let state = &ctx.partition_states[&tp].0;
+                tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
             }
-            let isr: Vec<i32> = current
-                .isr
-                .iter()
-                .copied()
-                .filter(|&r| ctx.is_live(r))
-                .collect();
-            Some(PartitionStateZnode::new(
-                current.leader,
-                current.leader_epoch + 1,
-                isr,
-                ctx.epoch,
-            ))
-        };
-        if update_state(zk, ctx, &tp, decide).await? {
-            let state = &ctx.partition_states[&tp].0;
-            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
             changed.push(tp);
         }
     }
     Ok(changed)
 }
 
-/// `unclean.leader.election.enable` for `topic` as Kafka's controller reads
-/// it when electing: the topic's override (`/config/topics/<t>`), else the
-/// cluster default (`/config/brokers/<default>`), else `static_value`. An
-/// unreadable znode counts as unset.
-async fn unclean_leader_election_enable(zk: &ZkClient, topic: &str, static_value: bool) -> bool {
+/// `unclean.leader.election.enable` for the topics of `partitions`, as
+/// Kafka's controller reads it when electing: each topic's override
+/// (`/config/topics/<t>`), else the cluster default
+/// (`/config/brokers/<default>`, read once), else `static_value`. An
+/// unreadable znode counts as unset. One read per topic, not per partition.
+async fn unclean_leader_election_enable(
+    zk: &ZkClient,
+    partitions: &[TopicPartition],
+    static_value: bool,
+) -> BTreeMap<String, bool> {
     const KEY: &str = "unclean.leader.election.enable";
-    let topic_config = zk.get_topic_config(topic).await.unwrap_or_default();
-    let value = match topic_config.get(KEY) {
-        Some(v) => Some(v.clone()),
-        None => zk
-            .get_broker_config("<default>")
-            .await
-            .unwrap_or_default()
-            .get(KEY)
-            .cloned(),
-    };
-    value.map_or(static_value, |v| v.trim().eq_ignore_ascii_case("true"))
+    let parse = |v: &str| v.trim().eq_ignore_ascii_case("true");
+    let topics: BTreeSet<&str> = partitions.iter().map(|tp| tp.topic.as_str()).collect();
+    let mut cluster_default: Option<bool> = None;
+    let mut decided = BTreeMap::new();
+    for topic in topics {
+        let topic_config = zk.get_topic_config(topic).await.unwrap_or_default();
+        let value = match topic_config.get(KEY) {
+            Some(v) => parse(v),
+            None => match cluster_default {
+                Some(v) => v,
+                None => {
+                    let v = zk
+                        .get_broker_config("<default>")
+                        .await
+                        .unwrap_or_default()
+                        .get(KEY)
+                        .map_or(static_value, |v| parse(v));
+                    cluster_default = Some(v);
+                    v
+                }
+            },
+        };
+        decided.insert(topic.to_owned(), value);
+    }
+    decided
 }

@@ -13,7 +13,7 @@ use super::Controller;
 use super::context::ControllerContext;
 use super::election::{PreferredSkip, offline_partition_leader, preferred_replica_leader};
 use super::handle::{ControllerApiRequest, ElectionOutcome, ElectionType};
-use super::partition_state::update_state;
+use super::state_write::update_states;
 use crate::model::TopicPartition;
 use crate::zk::{PartitionStateZnode, ZkError, paths};
 
@@ -132,7 +132,7 @@ impl Controller {
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, ElectionOutcome>, ZkError> {
         let mut outcome = BTreeMap::new();
-        let mut changed = Vec::new();
+        let mut candidates = Vec::new();
         for tp in partitions {
             let Some((current, _)) = self.ctx.partition_states.get(tp) else {
                 outcome.insert(tp.clone(), ElectionOutcome::UnknownTopicOrPartition);
@@ -142,26 +142,34 @@ impl Controller {
                 outcome.insert(tp.clone(), ElectionOutcome::UnknownTopicOrPartition);
                 continue;
             }
-            if let Err(skip) = elect(&self.ctx, tp, current, election_type) {
-                outcome.insert(tp.clone(), skip);
-                continue;
+            match elect(&self.ctx, tp, current, election_type) {
+                Err(skip) => {
+                    outcome.insert(tp.clone(), skip);
+                }
+                Ok(_) => candidates.push(tp.clone()),
             }
-            let decide = |ctx: &ControllerContext, current: &PartitionStateZnode| {
+        }
+        let decide =
+            |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
                 elect(ctx, tp, current, election_type).ok()
             };
-            if update_state(&self.zk, &mut self.ctx, tp, decide).await? {
-                let leader = self.ctx.partition_states[tp].0.leader;
+        let mut changed = Vec::new();
+        for (tp, update) in update_states(&self.zk, &mut self.ctx, &candidates, decide).await? {
+            if update.written() {
+                let leader = self.ctx.partition_states[&tp].0.leader;
                 tracing::info!(partition = %tp, leader, ?election_type, "elected leader on request");
                 outcome.insert(tp.clone(), ElectionOutcome::Elected);
-                changed.push(tp.clone());
             } else {
                 outcome.insert(tp.clone(), ElectionOutcome::Conflict);
             }
+            if update.changed() {
+                changed.push(tp);
+            }
         }
         if !changed.is_empty() {
-            self.send_leader_and_isr_for_partitions(&changed, &[]).await;
+            self.send_leader_and_isr_for_partitions(&changed, &[]);
             let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-            self.send_update_metadata(&brokers, &changed, &[]).await;
+            self.send_update_metadata(&brokers, &changed, &[]);
         }
         Ok(outcome)
     }

@@ -28,8 +28,8 @@ use super::channel::ControllerRequest;
 use super::context::ControllerContext;
 use super::handle::ControllerHandle;
 use super::handle::{ControllerApiError, ControllerApiRequest};
-use super::partition_state::update_state;
 use super::requests;
+use super::state_write::update_state;
 use crate::model::TopicPartition;
 use crate::zk::{
     PartitionStateZnode, ReassignPartitions, TopicZnode, ZkError, ZkOp, ZnodeJson, paths,
@@ -478,7 +478,7 @@ impl Controller {
                 ))
             };
             update_state(&self.zk, &mut self.ctx, tp, bump).await?;
-            self.announce(tp).await;
+            self.announce(tp);
             return Ok(());
         }
         self.complete_reassignment(tp, next).await
@@ -504,8 +504,12 @@ impl Controller {
         }
         let decide =
             |ctx: &ControllerContext, s: &PartitionStateZnode| shrink_to_replicas(ctx, &target, s);
-        if !update_state(&self.zk, &mut self.ctx, tp, decide).await? {
+        let update = update_state(&self.zk, &mut self.ctx, tp, decide).await?;
+        if !update.written() {
             tracing::warn!(partition = %tp, "could not write the reassigned partition's state; retrying on the next ISR change");
+            if update.changed() {
+                self.announce(tp);
+            }
             return Ok(());
         }
         let done = ReplicaAssignment {
@@ -513,15 +517,13 @@ impl Controller {
             ..Default::default()
         };
         self.ctx.set_full_assignment(tp, &done);
-        self.send_leader_and_isr_for_partitions(std::slice::from_ref(tp), &[])
-            .await;
-        self.send_stop_replica_delete(tp, &removing).await;
+        self.send_leader_and_isr_for_partitions(std::slice::from_ref(tp), &[]);
+        self.send_stop_replica_delete(tp, &removing);
         self.write_topic_assignment(tp, &done).await?;
         self.remove_from_zk_reassignment(std::slice::from_ref(tp))
             .await?;
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, std::slice::from_ref(tp), &[])
-            .await;
+        self.send_update_metadata(&brokers, std::slice::from_ref(tp), &[]);
         let leader = self.ctx.partition_states.get(tp).map(|(s, _)| s.leader);
         tracing::info!(partition = %tp, replicas = ?target, ?leader, "reassignment completed");
         self.resume_deletion_after_reassignment(&tp.topic).await
@@ -547,7 +549,7 @@ impl Controller {
             return Ok(());
         }
         tracing::info!(%topic, "reassignment done: resuming topic deletion");
-        self.on_topic_deletion().await
+        self.resume_deletions().await
     }
 
     /// `removed` replicas leave `tp` (whose replicas are now `replicas`): out
@@ -566,24 +568,25 @@ impl Controller {
             let decide = |ctx: &ControllerContext, s: &PartitionStateZnode| {
                 shrink_to_replicas(ctx, replicas, s)
             };
-            if update_state(&self.zk, &mut self.ctx, tp, decide).await? {
-                self.announce(tp).await;
+            if update_state(&self.zk, &mut self.ctx, tp, decide)
+                .await?
+                .changed()
+            {
+                self.announce(tp);
             }
         }
-        self.send_stop_replica_delete(tp, removed).await;
+        self.send_stop_replica_delete(tp, removed);
         Ok(())
     }
 
     /// LeaderAndIsr for `tp` to its live replicas, then UpdateMetadata to every live broker.
-    async fn announce(&self, tp: &TopicPartition) {
-        self.send_leader_and_isr_for_partitions(std::slice::from_ref(tp), &[])
-            .await;
+    fn announce(&self, tp: &TopicPartition) {
+        self.send_leader_and_isr_for_partitions(std::slice::from_ref(tp), &[]);
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
-        self.send_update_metadata(&brokers, std::slice::from_ref(tp), &[])
-            .await;
+        self.send_update_metadata(&brokers, std::slice::from_ref(tp), &[]);
     }
 
-    async fn send_stop_replica_delete(&self, tp: &TopicPartition, brokers: &[i32]) {
+    fn send_stop_replica_delete(&self, tp: &TopicPartition, brokers: &[i32]) {
         for &broker in brokers {
             if !self.ctx.is_live(broker) {
                 tracing::info!(partition = %tp, broker, "removed replica's broker is down: its log stays");
@@ -595,9 +598,7 @@ impl Controller {
                 std::slice::from_ref(tp),
                 true,
             );
-            self.channels
-                .send(broker, ControllerRequest::StopReplica(request))
-                .await;
+            self.send(broker, ControllerRequest::StopReplica(request));
         }
     }
 
@@ -769,16 +770,7 @@ mod tests {
             ..Default::default()
         };
         for id in 1..=3 {
-            ctx.live_brokers.insert(
-                id,
-                LiveBroker {
-                    id,
-                    host: "h".into(),
-                    port: 1,
-                    rack: None,
-                    endpoints: Vec::new(),
-                },
-            );
+            ctx.live_brokers.insert(id, LiveBroker::for_tests(id));
         }
         let current = PartitionStateZnode::new(1, 4, vec![1, 2, 3], 1);
         let next = shrink_to_replicas(&ctx, &[2, 3], &current).unwrap();

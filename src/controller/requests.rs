@@ -91,13 +91,15 @@ pub fn leader_and_isr(
     LeaderAndIsrRequest::default()
         .with_controller_id(BrokerId(controller_id))
         .with_controller_epoch(ctx.epoch)
+        // Each target broker's epoch is set when sent (`Controller::send`).
         .with_broker_epoch(-1)
         .with_topic_states(topic_states)
         .with_live_leaders(live_leaders)
 }
 
 /// UpdateMetadata with every live broker, the states of `partitions`, and
-/// `deleted` partitions marked with Kafka's deletion leader (-2).
+/// `deleted` partitions (and those of `partitions` whose topic is queued for
+/// deletion) marked with Kafka's deletion leader (-2).
 pub fn update_metadata(
     ctx: &ControllerContext,
     controller_id: i32,
@@ -116,7 +118,13 @@ pub fn update_metadata(
             .partition_states
             .push(state);
     };
+    let mut deleted = deleted.to_vec();
     for tp in partitions {
+        if ctx.topics_being_deleted.contains(&tp.topic) {
+            // Kafka's UpdateMetadata for a topic queued for deletion.
+            deleted.push((tp.clone(), ctx.topic_id(&tp.topic)));
+            continue;
+        }
         let Some((state, version)) = ctx.partition_states.get(tp) else {
             continue;
         };
@@ -141,7 +149,7 @@ pub fn update_metadata(
                 .with_offline_replicas(ids(&offline)),
         );
     }
-    for (tp, id) in deleted {
+    for (tp, id) in &deleted {
         add(
             tp,
             *id,
@@ -165,6 +173,7 @@ pub fn update_metadata(
     UpdateMetadataRequest::default()
         .with_controller_id(BrokerId(controller_id))
         .with_controller_epoch(ctx.epoch)
+        // Each target broker's epoch is set when sent (`Controller::send`).
         .with_broker_epoch(-1)
         .with_topic_states(topics.into_values().collect())
         .with_live_brokers(live_brokers)
@@ -251,6 +260,7 @@ pub fn stop_replica(
     StopReplicaRequest::default()
         .with_controller_id(BrokerId(controller_id))
         .with_controller_epoch(ctx.epoch)
+        // Each target broker's epoch is set when sent (`Controller::send`).
         .with_broker_epoch(-1)
         .with_topic_states(topic_states)
 }

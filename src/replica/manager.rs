@@ -382,17 +382,17 @@ impl ReplicaManager {
         state: &LeadershipState,
         min_isr: usize,
     ) -> Result<Arc<Partition>, ReplicaError> {
-        let log = self.log_manager.get_or_create_log(tp, self.log_config)?;
-        if !state.topic_id.is_nil() {
-            crate::log::record_topic_id(
-                log.dir(),
-                &crate::model::encode_kafka_uuid(state.topic_id.as_bytes()),
-            )?;
-        }
+        let (log, stray_replaced) = super::stray_log::log_for_topic(
+            &self.log_manager,
+            tp,
+            self.log_config,
+            state.topic_id,
+        )?;
         let checkpointed = self
             .checkpointed_high_watermarks
             .get(tp)
             .copied()
+            .filter(|_| !stray_replaced)
             .unwrap_or(0);
         // Neither leader nor follower until make_leader_or_follower.
         let unled = LeadershipState {

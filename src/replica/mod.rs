@@ -30,6 +30,7 @@ mod producer_log_start;
 mod producer_snapshot;
 mod producer_state;
 mod settings;
+mod stray_log;
 mod truncation;
 
 pub use delayed::{PartitionWaiter, PartitionWatchers, wait_for, wait_for_partitions};

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::leader_and_isr_response::{
     LeaderAndIsrPartitionError, LeaderAndIsrTopicError,
 };
@@ -35,6 +36,19 @@ pub async fn handle(
     ctx: &RequestContext,
     request: LeaderAndIsrRequest,
 ) -> Option<LeaderAndIsrResponse> {
+    if services
+        .controller
+        .is_broker_epoch_stale(request.broker_epoch)
+    {
+        tracing::warn!(
+            request_epoch = request.broker_epoch,
+            current = services.controller.broker_epoch(),
+            "refused LeaderAndIsr meant for an older registration of this broker"
+        );
+        return Some(
+            LeaderAndIsrResponse::default().with_error_code(ResponseError::StaleBrokerEpoch.code()),
+        );
+    }
     let mut updates = Vec::new();
     let mut topic_ids = Vec::new();
     let mut topic_overrides = Vec::new();

@@ -2,6 +2,7 @@
 //! hosting them and delete their logs when the controller asks (topic
 //! deletion, a reassignment's removed replicas), on tokio's blocking pool.
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
 use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
 
@@ -18,6 +19,19 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: StopReplicaRequest,
 ) -> Option<StopReplicaResponse> {
+    if services
+        .controller
+        .is_broker_epoch_stale(request.broker_epoch)
+    {
+        tracing::warn!(
+            request_epoch = request.broker_epoch,
+            current = services.controller.broker_epoch(),
+            "refused StopReplica meant for an older registration of this broker"
+        );
+        return Some(
+            StopReplicaResponse::default().with_error_code(ResponseError::StaleBrokerEpoch.code()),
+        );
+    }
     // Deleting a log removes its files: on the blocking pool, not a worker.
     let replica_manager = services.replica_manager.clone();
     let stopped =

@@ -18,6 +18,20 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: UpdateMetadataRequest,
 ) -> Option<UpdateMetadataResponse> {
+    if services
+        .controller
+        .is_broker_epoch_stale(request.broker_epoch)
+    {
+        tracing::warn!(
+            request_epoch = request.broker_epoch,
+            current = services.controller.broker_epoch(),
+            "refused UpdateMetadata meant for an older registration of this broker"
+        );
+        return Some(
+            UpdateMetadataResponse::default()
+                .with_error_code(ResponseError::StaleBrokerEpoch.code()),
+        );
+    }
     let current = services.metadata.snapshot().controller_epoch;
     if request.controller_epoch < current {
         tracing::warn!(
