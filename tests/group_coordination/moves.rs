@@ -12,12 +12,18 @@ use super::member::*;
 
 const MOVE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Heartbeats `member` at `port` until it is answered NONE, allowing only the
+/// Heartbeats `member` at `port` until the broker serves the group: the
+/// heartbeat answered NONE and DescribeGroups answered with the group (a
+/// heartbeat alone is no sign: as in Kafka, a coordinator still loading or
+/// waiting for the old owner answers heartbeats with NONE). Allows only the
 /// answers of a coordinator still moving; panics on anything that would mean
 /// a rebalance (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS).
 pub fn heartbeat_until_served(member: &RawMember, port: u16, what: &str) {
     wait_until(what, MOVE_TIMEOUT, || match member.heartbeat(port) {
-        Ok(NONE) => Some(()),
+        Ok(NONE) => match describe(port, &member.group) {
+            Ok((NONE, _, _)) => Some(()),
+            _ => None,
+        },
         Ok(COORDINATOR_LOAD_IN_PROGRESS | COORDINATOR_NOT_AVAILABLE | NOT_COORDINATOR) | Err(_) => {
             None
         }
