@@ -201,9 +201,17 @@ fn a_broker_whose_queue_was_dropped_gets_its_full_state_once_it_answers() {
             }
         },
     );
-    let log = cluster.broker(controller).log_text();
-    assert!(
-        log.contains("sending it its full state"),
-        "the controller never resynced broker {frozen}"
+    // The request in flight when the queue overflowed may bring the topic
+    // before the resync marker is reached: wait for the resync itself.
+    wait_until(
+        &format!("the controller to resync broker {frozen}"),
+        AGREEMENT_TIMEOUT,
+        || {
+            cluster
+                .broker(controller)
+                .log_text()
+                .contains("sending it its full state")
+                .then_some(())
+        },
     );
 }
