@@ -358,21 +358,28 @@ impl ZkClient {
         .await
     }
 
+    /// `path` and every znode below it, breadth-first (parents before their
+    /// children); just `path` if it has no children or does not exist.
+    pub async fn subtree(&self, path: &str) -> Result<Vec<String>, ZkError> {
+        let mut nodes = vec![path.to_string()];
+        let mut i = 0;
+        while i < nodes.len() {
+            if let Some(children) = self.get_children(&nodes[i]).await? {
+                let parent = nodes[i].clone();
+                nodes.extend(children.iter().map(|c| paths::child(&parent, c)));
+            }
+            i += 1;
+        }
+        Ok(nodes)
+    }
+
     /// Deletes `path` and everything below it; fine if it does not exist.
     pub async fn delete_recursive(&self, path: &str) -> Result<(), ZkError> {
         const ATTEMPTS: usize = 5;
         let mut last_error = None;
         for _ in 0..ATTEMPTS {
             // Collect the subtree breadth-first, delete it deepest-first.
-            let mut nodes = vec![path.to_string()];
-            let mut i = 0;
-            while i < nodes.len() {
-                if let Some(children) = self.get_children(&nodes[i]).await? {
-                    let parent = nodes[i].clone();
-                    nodes.extend(children.iter().map(|c| paths::child(&parent, c)));
-                }
-                i += 1;
-            }
+            let nodes = self.subtree(path).await?;
             let mut raced = false;
             for node in nodes.iter().rev() {
                 match self.delete(node, None).await {

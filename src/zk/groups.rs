@@ -376,15 +376,7 @@ impl ZkClient {
     pub async fn delete_group_tree(&self, group: &str, fence: GroupFence) -> Result<(), ZkError> {
         let root = paths::consumer_group(group);
         let owner = paths::consumer_group_owner(group);
-        let mut nodes = vec![root.clone()];
-        let mut i = 0;
-        while i < nodes.len() {
-            if let Some(children) = self.get_children(&nodes[i]).await? {
-                let parent = nodes[i].clone();
-                nodes.extend(children.iter().map(|c| paths::child(&parent, c)));
-            }
-            i += 1;
-        }
+        let nodes = self.subtree(&root).await?;
         let mut batch = Vec::new();
         for node in nodes.iter().rev() {
             if *node == owner || *node == root {

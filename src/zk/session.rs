@@ -116,6 +116,21 @@ impl Session {
         self.slot.borrow().closed
     }
 
+    /// Makes `client` the current one and returns its state watcher; `None`
+    /// if the session was closed meanwhile (dropping `client` closes it).
+    fn install(&self, client: zkc::Client) -> Option<zkc::StateWatcher> {
+        let state = client.state_watcher();
+        let mut new_client = Some(client);
+        self.slot.send_if_modified(|slot| {
+            if slot.closed {
+                return false;
+            }
+            slot.client = new_client.take();
+            true
+        });
+        new_client.is_none().then_some(state)
+    }
+
     /// Whether the current session is connected to a server right now.
     pub(super) fn is_connected(&self) -> bool {
         self.slot.borrow().client.as_ref().is_some_and(|c| {
@@ -434,18 +449,9 @@ async fn resume(weak: &Weak<Session>, info: &zkc::SessionInfo) -> Resumed {
         }
         match establish_with(&session.cfg, Some(info)).await {
             Ok(client) => {
-                let state = client.state_watcher();
-                let mut new_client = Some(client);
-                session.slot.send_if_modified(|slot| {
-                    if slot.closed {
-                        return false;
-                    }
-                    slot.client = new_client.take();
-                    true
-                });
-                if new_client.is_some() {
+                let Some(state) = session.install(client) else {
                     return Resumed::Closed;
-                }
+                };
                 warn!(session_id = %session_id, "ZooKeeper answered again: resumed the session (its ephemeral znodes stay)");
                 return Resumed::Yes(state);
             }
@@ -474,19 +480,8 @@ async fn rebuild(weak: &Weak<Session>) -> Option<(zkc::StateWatcher, i64)> {
         }
         match establish(&session.cfg).await {
             Ok(client) => {
-                let state = client.state_watcher();
                 let session_id = client.session_id().0;
-                let mut new_client = Some(client);
-                session.slot.send_if_modified(|slot| {
-                    if slot.closed {
-                        return false;
-                    }
-                    slot.client = new_client.take();
-                    true
-                });
-                if new_client.is_some() {
-                    return None; // closed meanwhile; dropping the client closes it
-                }
+                let state = session.install(client)?;
                 let _ = session.events.send(SessionEvent::NewSession { session_id });
                 return Some((state, session_id));
             }

@@ -25,6 +25,7 @@ use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::dynamic_config::apply_topic_overrides;
 use crate::server::errors::{NONE, replica_error_code};
+use crate::server::handlers::controller_request::is_for_an_older_registration;
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 
@@ -36,15 +37,7 @@ pub async fn handle(
     ctx: &RequestContext,
     request: LeaderAndIsrRequest,
 ) -> Option<LeaderAndIsrResponse> {
-    if services
-        .controller
-        .is_broker_epoch_stale(request.broker_epoch)
-    {
-        tracing::warn!(
-            request_epoch = request.broker_epoch,
-            current = services.controller.broker_epoch(),
-            "refused LeaderAndIsr meant for an older registration of this broker"
-        );
+    if is_for_an_older_registration(services, "LeaderAndIsr", request.broker_epoch) {
         return Some(
             LeaderAndIsrResponse::default().with_error_code(ResponseError::StaleBrokerEpoch.code()),
         );

@@ -11,6 +11,7 @@ use crate::replica::{ReplicaError, ReplicaManager};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
+use crate::server::handlers::controller_request::is_for_an_older_registration;
 
 pub const VERSIONS: (i16, i16) = (3, 4);
 
@@ -19,15 +20,7 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: StopReplicaRequest,
 ) -> Option<StopReplicaResponse> {
-    if services
-        .controller
-        .is_broker_epoch_stale(request.broker_epoch)
-    {
-        tracing::warn!(
-            request_epoch = request.broker_epoch,
-            current = services.controller.broker_epoch(),
-            "refused StopReplica meant for an older registration of this broker"
-        );
+    if is_for_an_older_registration(services, "StopReplica", request.broker_epoch) {
         return Some(
             StopReplicaResponse::default().with_error_code(ResponseError::StaleBrokerEpoch.code()),
         );

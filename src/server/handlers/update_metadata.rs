@@ -10,6 +10,7 @@ use crate::metadata::{BrokerEndpoint, ListenerEndpoint, MetadataUpdate, Partitio
 use crate::model::BrokerId;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
+use crate::server::handlers::controller_request::is_for_an_older_registration;
 
 pub const VERSIONS: (i16, i16) = (5, 8);
 
@@ -18,15 +19,7 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: UpdateMetadataRequest,
 ) -> Option<UpdateMetadataResponse> {
-    if services
-        .controller
-        .is_broker_epoch_stale(request.broker_epoch)
-    {
-        tracing::warn!(
-            request_epoch = request.broker_epoch,
-            current = services.controller.broker_epoch(),
-            "refused UpdateMetadata meant for an older registration of this broker"
-        );
+    if is_for_an_older_registration(services, "UpdateMetadata", request.broker_epoch) {
         return Some(
             UpdateMetadataResponse::default()
                 .with_error_code(ResponseError::StaleBrokerEpoch.code()),
