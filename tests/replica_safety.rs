@@ -38,14 +38,15 @@ mod stop_replica_keeps_hw;
 
 use std::time::Duration;
 
-use common::cluster_view::{PartitionState, controller, controller_epoch, partition_state};
+use common::cluster_view::{
+    PartitionState, controller, controller_epoch, fetch_metadata, partition_state,
+};
 use common::*;
 use kafka_protocol::messages::leader_and_isr_request::{
     LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
 };
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, LeaderAndIsrRequest, LeaderAndIsrResponse,
-    ListOffsetsResponse,
+    ApiKey, BrokerId, LeaderAndIsrRequest, LeaderAndIsrResponse, ListOffsetsResponse,
 };
 
 /// How long leaders, ISR changes and controller moves may take.
@@ -62,6 +63,32 @@ pub fn broker(cluster: &TestCluster, id: i32) -> &Broker {
         .unwrap_or_else(|| panic!("no broker {id}"))
 }
 
+/// Waits until broker `id`'s Metadata shows `isr` for `topic`-0.
+pub fn wait_for_metadata_isr(
+    cluster: &TestCluster,
+    id: i32,
+    topic: &str,
+    isr: &[i32],
+    timeout: Duration,
+) {
+    wait_until_ok(
+        &format!("broker {id}'s metadata to show ISR {isr:?} for {topic}-0"),
+        timeout,
+        || {
+            let meta = fetch_metadata(broker(cluster, id).port(), &[topic])?;
+            let shown = meta
+                .partitions
+                .get(&(topic.to_owned(), 0))
+                .map(|p| p.isr.clone());
+            if shown.as_deref() == Some(isr) {
+                Ok(())
+            } else {
+                Err(format!("ISR {shown:?}"))
+            }
+        },
+    );
+}
+
 /// Creates `name` with an explicit assignment (partition -> replicas, the
 /// first leads) and `configs`, through the controller; waits until every
 /// partition has its preferred leader and its whole assignment in the ISR,
@@ -75,21 +102,9 @@ pub fn create_assigned(
     let controller = wait_until("a controller", CLUSTER_TIMEOUT, || {
         controller(&cluster.chroot)
     });
-    let topic = assigned_topic(name, assignment).with_configs(
-        configs
-            .iter()
-            .map(|(k, v)| {
-                kafka_protocol::messages::create_topics_request::CreatableTopicConfig::default()
-                    .with_name(str_bytes(k))
-                    .with_value(Some(str_bytes(v)))
-            })
-            .collect(),
-    );
-    let request = CreateTopicsRequest::default()
-        .with_topics(vec![topic])
-        .with_timeout_ms(30_000);
-    let response = send_request(broker(cluster, controller), 7, &request);
-    assert_eq!(response.topics[0].error_code, 0, "CreateTopics {name}");
+    let error =
+        create_assigned_topic_with_configs(broker(cluster, controller), name, assignment, configs);
+    assert_eq!(error, 0, "CreateTopics {name}");
     for (p, replicas) in assignment.iter().enumerate() {
         wait_for_state(cluster, name, p as i32, "a full ISR", |s| {
             s.leader == replicas[0] && s.isr.len() == replicas.len()

@@ -21,7 +21,6 @@ use bytes::Bytes;
 use common::cluster_view::{controller, wait_for_state};
 use common::raw::fetch_from;
 use common::*;
-use kafka_protocol::messages::create_topics_request::CreatableTopicConfig;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
@@ -47,24 +46,8 @@ fn create_assigned(
         .iter()
         .find(|b| b.id() == controller_id)
         .unwrap();
-    let topic = assigned_topic(name, assignment).with_configs(
-        configs
-            .iter()
-            .map(|(k, v)| {
-                CreatableTopicConfig::default()
-                    .with_name(str_bytes(k))
-                    .with_value(Some(str_bytes(v)))
-            })
-            .collect(),
-    );
-    let request = CreateTopicsRequest::default()
-        .with_topics(vec![topic])
-        .with_timeout_ms(30_000);
-    let response = send_request(broker, 7, &request);
-    assert_eq!(
-        response.topics[0].error_code, NONE,
-        "CreateTopics {name}: {response:?}"
-    );
+    let error = create_assigned_topic_with_configs(broker, name, assignment, configs);
+    assert_eq!(error, NONE, "CreateTopics {name}");
 }
 
 /// Produce (acks=1) of one batch to `topic`-0: the error code.

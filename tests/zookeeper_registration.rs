@@ -136,49 +136,6 @@ fn partition_dirs(log_dir: &Path, topic: &str) -> Vec<String> {
     dirs
 }
 
-/// Produces `lines` (one message each) with kcat; auto-creates the topic.
-fn kcat_produce(broker: &Broker, topic: &str, lines: &str) {
-    let out = kcat(
-        &[
-            "-b",
-            &broker.bootstrap(),
-            "-X",
-            "broker.address.family=v4",
-            "-t",
-            topic,
-            "-P",
-        ],
-        Some(lines.as_bytes()),
-    );
-    assert_success(&out, &format!("kcat produce to {topic}"));
-}
-
-/// Every message of partition 0 of `topic`, read from the beginning with kcat.
-fn kcat_consume_all(broker: &Broker, topic: &str) -> Vec<String> {
-    let out = kcat(
-        &[
-            "-b",
-            &broker.bootstrap(),
-            "-X",
-            "broker.address.family=v4",
-            "-t",
-            topic,
-            "-p",
-            "0",
-            "-C",
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-        ],
-        None,
-    );
-    assert_success(&out, &format!("kcat consume {topic}"))
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// An exists-watch on a znode, armed on a ZooKeeper session of its own: tells
 /// whether the znode was created after [`watch_creation`], however briefly it
 /// lived.
@@ -499,7 +456,7 @@ fn auto_created_topic_has_kafkas_znodes_and_topic_id() {
     wait_for_controller(&chroot, 1, 1);
 
     // A producer's metadata request auto-creates the topic.
-    kcat_produce(&broker, "orders", "first\n");
+    kcat_produce_text(&broker.bootstrap(), "orders", "first\n");
 
     let raw = zk_get(&chroot, "/brokers/topics/orders").expect("/brokers/topics/orders");
     let topic_id = json(&raw)["topic_id"]
@@ -692,7 +649,7 @@ fn delete_topics_goes_through_admin_delete_topics_and_removes_everything() {
     create_topics(&broker, &["doomed", "kept"]);
     wait_for_topic(&chroot, &broker, "doomed", 2);
     wait_for_topic(&chroot, &broker, "kept", 2);
-    kcat_produce(&broker, "doomed", "a\nb\n");
+    kcat_produce_text(&broker.bootstrap(), "doomed", "a\nb\n");
     let kept_topic = zk(&chroot).get_string("/brokers/topics/kept").unwrap();
 
     let request = watch_creation(&chroot, "/admin/delete_topics/doomed");
@@ -743,7 +700,7 @@ fn delete_topics_is_refused_when_topic_deletion_is_disabled() {
     let chroot = unique_chroot("delete-disabled");
     let broker =
         Broker::start(BrokerSpec::new(1, zk_connect(&chroot)).set("delete.topic.enable", "false"));
-    kcat_produce(&broker, "stays", "one\n");
+    kcat_produce_text(&broker.bootstrap(), "stays", "one\n");
     wait_for_topic(&chroot, &broker, "stays", 1);
     let zk = zk(&chroot);
     let topic = zk.get_string("/brokers/topics/stays").unwrap();
@@ -790,8 +747,11 @@ fn delete_topics_is_refused_when_topic_deletion_is_disabled() {
     assert!(zk.exists("/brokers/topics/stays/partitions/0/state"));
     assert!(zk.exists("/config/topics/stays"));
     assert_eq!(partition_dirs(broker.log_dir(), "stays"), ["stays-0"]);
-    kcat_produce(&broker, "stays", "two\n");
-    assert_eq!(kcat_consume_all(&broker, "stays"), ["one", "two"]);
+    kcat_produce_text(&broker.bootstrap(), "stays", "two\n");
+    assert_eq!(
+        kcat_partition0_lines(&broker.bootstrap(), "stays"),
+        ["one", "two"]
+    );
 }
 
 // ------------------------------------------------------------ failures
@@ -821,8 +781,11 @@ fn a_second_broker_with_a_taken_id_exits_with_a_clear_error() {
     assert_eq!(zk(&chroot).ephemeral_owner("/brokers/ids/4"), Some(owner));
     assert_eq!(zk(&chroot).get_string("/brokers/ids/4"), Some(registration));
     assert_eq!(zk_children(&chroot, "/brokers/ids"), Some(vec!["4".into()]));
-    kcat_produce(&first, "after-refusal", "x\n");
-    assert_eq!(kcat_consume_all(&first, "after-refusal"), ["x"]);
+    kcat_produce_text(&first.bootstrap(), "after-refusal", "x\n");
+    assert_eq!(
+        kcat_partition0_lines(&first.bootstrap(), "after-refusal"),
+        ["x"]
+    );
 }
 
 #[test]
@@ -831,7 +794,7 @@ fn after_session_expiry_the_broker_reregisters_with_a_new_session_and_serves() {
     // zookeeper.session.timeout.ms=6000 (the harness default).
     let mut broker = Broker::start(BrokerSpec::new(5, zk_connect(&chroot)));
     wait_for_controller(&chroot, 5, 1);
-    kcat_produce(&broker, "events", "before\n");
+    kcat_produce_text(&broker.bootstrap(), "events", "before\n");
     let zk = zk(&chroot);
     let old_owner = zk.ephemeral_owner("/brokers/ids/5").unwrap();
     let registration = zk.get_json("/brokers/ids/5").unwrap();
@@ -876,7 +839,10 @@ fn after_session_expiry_the_broker_reregisters_with_a_new_session_and_serves() {
     assert_eq!(json(&data)["brokerid"], 5);
 
     // And it still serves.
-    kcat_produce(&broker, "events", "after\n");
-    assert_eq!(kcat_consume_all(&broker, "events"), ["before", "after"]);
+    kcat_produce_text(&broker.bootstrap(), "events", "after\n");
+    assert_eq!(
+        kcat_partition0_lines(&broker.bootstrap(), "events"),
+        ["before", "after"]
+    );
     assert!(broker.is_running());
 }

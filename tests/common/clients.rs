@@ -10,7 +10,7 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::FutureProducer;
 
-use super::process::run_with_timeout;
+use super::process::{assert_success, run_with_timeout};
 
 /// How long one kcat or Python run may take before it is killed.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -45,6 +45,34 @@ pub fn kcat_read_partition(
         ],
         None,
     )
+}
+
+/// kcat producing `lines` (one record per line) to `topic` through
+/// `bootstrap`; panics with kcat's output if it fails.
+pub fn kcat_produce_text(bootstrap: &str, topic: &str, lines: &str) {
+    let out = kcat(
+        &[
+            "-b",
+            bootstrap,
+            "-X",
+            "broker.address.family=v4",
+            "-t",
+            topic,
+            "-P",
+        ],
+        Some(lines.as_bytes()),
+    );
+    assert_success(&out, &format!("kcat produce to {topic}"));
+}
+
+/// Every record of partition 0 of `topic` as a line of text, read from the
+/// beginning to the high watermark with kcat.
+pub fn kcat_partition0_lines(bootstrap: &str, topic: &str) -> Vec<String> {
+    let out = kcat_read_partition(bootstrap, topic, 0, "beginning", "%s\n");
+    assert_success(&out, &format!("kcat consume {topic}"))
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 pub fn kcat_with_timeout(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Output {

@@ -42,17 +42,18 @@ mod zookeeper;
 pub use broker::{BROKER_START_TIMEOUT, BROKER_STOP_TIMEOUT, Broker, BrokerSpec, TestCluster};
 pub use clients::{
     CLIENT_TIMEOUT, base_consumer, block_on, consumer_config, future_producer,
-    future_producer_with, kcat, kcat_read_partition, kcat_with_timeout, producer_config, python,
-    run_python, run_python_with_timeout, which,
+    future_producer_with, kcat, kcat_partition0_lines, kcat_produce_text, kcat_read_partition,
+    kcat_with_timeout, producer_config, python, run_python, run_python_with_timeout, which,
 };
 pub use process::{
     assert_success, describe_status, free_port, run_with_timeout, spawn_tied, tail_lines, temp_dir,
     test_tmp_root,
 };
 pub use raw::{
-    RAW_TIMEOUT, RawConn, assigned_topic, create_topic_with_configs, delete_records, encode_batch,
-    exchange, fetch_request, idempotent_batch, list_offsets_answer, list_offsets_request, now_ms,
-    plain_batch, produce_request, send_request, send_request_with_timeout, str_bytes, topic_name,
+    RAW_TIMEOUT, RawConn, assigned_topic, create_assigned_topic_with_configs,
+    create_topic_with_configs, delete_records, encode_batch, exchange, fetch_request,
+    idempotent_batch, list_offsets_answer, list_offsets_request, now_ms, plain_batch,
+    produce_request, send_request, send_request_with_timeout, str_bytes, topic_name,
 };
 pub use tcp_proxy::{Direction, TcpProxy};
 pub use wait::{wait_until, wait_until_ok};

@@ -315,16 +315,36 @@ pub fn create_topic_with_configs(
         .with_name(topic_name(name))
         .with_num_partitions(partitions)
         .with_replication_factor(replication_factor)
-        .with_configs(
-            configs
-                .iter()
-                .map(|(k, v)| {
-                    CreatableTopicConfig::default()
-                        .with_name(StrBytes::from_string(k.to_string()))
-                        .with_value(Some(StrBytes::from_string(v.to_string())))
-                })
-                .collect(),
-        );
+        .with_configs(topic_configs(configs));
+    create_topic(broker, topic)
+}
+
+/// CreateTopics v7 of `name` with an explicit assignment (partition ->
+/// replicas) and `configs`, sent to `broker` (the controller); the error code.
+pub fn create_assigned_topic_with_configs(
+    broker: &Broker,
+    name: &str,
+    assignment: &[&[i32]],
+    configs: &[(&str, &str)],
+) -> i16 {
+    create_topic(
+        broker,
+        assigned_topic(name, assignment).with_configs(topic_configs(configs)),
+    )
+}
+
+fn topic_configs(configs: &[(&str, &str)]) -> Vec<CreatableTopicConfig> {
+    configs
+        .iter()
+        .map(|(k, v)| {
+            CreatableTopicConfig::default()
+                .with_name(StrBytes::from_string(k.to_string()))
+                .with_value(Some(StrBytes::from_string(v.to_string())))
+        })
+        .collect()
+}
+
+fn create_topic(broker: &Broker, topic: CreatableTopic) -> i16 {
     let request = CreateTopicsRequest::default()
         .with_topics(vec![topic])
         .with_timeout_ms(30_000);

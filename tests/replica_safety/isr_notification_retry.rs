@@ -7,10 +7,7 @@
 //! then deletes that node.
 
 use common::cluster::start_cluster;
-use common::cluster_view::fetch_metadata;
-use common::{
-    chroot_path, now_ms, plain_batch, produce_request, send_request, wait_until_ok, zk_cli,
-};
+use common::{chroot_path, now_ms, plain_batch, produce_request, send_request, zk_cli};
 
 use super::*;
 
@@ -60,21 +57,6 @@ fn an_isr_change_whose_notification_failed_is_announced_later() {
     // The read-only node goes (its parent allows that); the leader's next
     // try creates it anew.
     zk(&cluster.chroot).delete_recursive("/isr_change_notification");
-    wait_until_ok(
-        "broker 1's metadata to show the shrunk ISR",
-        Duration::from_secs(25),
-        || {
-            let meta = fetch_metadata(broker(&cluster, 1).port(), &[topic])?;
-            let isr = meta
-                .partitions
-                .get(&(topic.to_owned(), 0))
-                .map(|p| p.isr.clone());
-            if isr.as_deref() == Some(shrunk) {
-                Ok(())
-            } else {
-                Err(format!("ISR {isr:?}"))
-            }
-        },
-    );
+    wait_for_metadata_isr(&cluster, 1, topic, shrunk, Duration::from_secs(25));
     cluster.broker(frozen).resume();
 }

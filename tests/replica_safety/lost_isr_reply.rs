@@ -7,10 +7,9 @@
 //! its zkVersion and announce the change.
 
 use common::cluster::cluster_spec;
-use common::cluster_view::fetch_metadata;
 use common::{
     AfterFire, WriteTrigger, ZkProxy, now_ms, plain_batch, produce_request, send_request,
-    wait_until, wait_until_ok, zk, zookeeper,
+    wait_until, zk, zookeeper,
 };
 
 use super::*;
@@ -64,22 +63,7 @@ fn an_isr_shrink_whose_reply_was_lost_counts_as_written_and_is_announced() {
         "acks=all still waits for the frozen follower: the leader kept its old ISR after the lost reply"
     );
     // And the controller heard of it: metadata shows the shrunk ISR.
-    wait_until_ok(
-        "broker 1's metadata to show the shrunk ISR",
-        CLUSTER_TIMEOUT,
-        || {
-            let meta = fetch_metadata(broker(&cluster, 1).port(), &[topic])?;
-            let isr = meta
-                .partitions
-                .get(&(topic.to_owned(), 0))
-                .map(|p| p.isr.clone());
-            if isr.as_deref() == Some(&assignment[..2]) {
-                Ok(())
-            } else {
-                Err(format!("ISR {isr:?}"))
-            }
-        },
-    );
+    wait_for_metadata_isr(&cluster, 1, topic, &assignment[..2], CLUSTER_TIMEOUT);
     cluster.broker(frozen).resume();
 }
 
