@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 
 use crate::admin::AdminError;
 use crate::admin::dynamic_config::{DEFAULT_BROKER_ENTITY, DynamicConfigs};
+use crate::config::ConfigType;
 use crate::config::dynamic::{
-    BrokerConfigLayers, ConfigType, kafka_broker_default, topic_key, validate_broker_config,
+    BrokerConfigLayers, kafka_broker_default, topic_key, validate_broker_config,
     validate_topic_config,
 };
 use crate::zk::{ZkClient, paths};

@@ -4,7 +4,6 @@
 //! only place domain errors become Kafka codes). Only `broker.rs` and
 //! `main.rs` use this room.
 
-pub mod api_versions;
 pub mod auto_creations;
 pub mod connection;
 pub mod context;
