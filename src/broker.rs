@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admin::AdminManager;
 use crate::admin::dynamic_config::{self, DynamicConfigManager, DynamicConfigs};
 use crate::admin::producer_ids::ProducerIdManager;
 use crate::config::BrokerConfig;
@@ -143,6 +144,14 @@ impl Broker {
             metadata.clone(),
             zk.clone(),
         ));
+        let dynamic_configs = Arc::new(DynamicConfigs::new(config.clone()));
+        let admin = AdminManager::new(
+            broker_id,
+            zk.clone(),
+            metadata.clone(),
+            dynamic_configs.clone(),
+            replica_manager.clone(),
+        );
         let services = Arc::new(BrokerServices {
             config: config.clone(),
             broker_id,
@@ -152,10 +161,11 @@ impl Broker {
             metadata,
             replica_manager: replica_manager.clone(),
             zk: zk.clone(),
+            admin,
             producer_ids: ProducerIdManager::new(broker_id, zk.clone()),
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
-            dynamic_configs: Arc::new(DynamicConfigs::new(config.clone())),
+            dynamic_configs,
             auto_creations: Default::default(),
             fetch_budget: server::fetch_budget::FetchBudget::new(
                 usize::try_from(config.fetch_inflight_max_bytes).unwrap_or(usize::MAX),

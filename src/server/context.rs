@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::admin::AdminError;
 use crate::admin::dynamic_config::DynamicConfigs;
 use crate::admin::producer_ids::ProducerIdManager;
-use crate::admin::topics::{NewTopic, create_topic, validate_topic_name};
+use crate::admin::topics::{NewTopic, validate_topic_name};
+use crate::admin::{AdminError, AdminManager};
 use crate::config::BrokerConfig;
 use crate::controller::ControllerHandle;
 use crate::group::GroupCoordinator;
@@ -29,6 +29,8 @@ pub struct BrokerServices {
     pub metadata: Arc<MetadataCache>,
     pub replica_manager: Arc<ReplicaManager>,
     pub zk: ZkClient,
+    /// Topic and config administration (Kafka's ZkAdminManager).
+    pub admin: AdminManager,
     /// Producer ids for InitProducerId, in blocks from ZooKeeper.
     pub producer_ids: ProducerIdManager,
     /// This broker's controller: whether it is active, and its API requests.
@@ -64,15 +66,16 @@ impl BrokerServices {
             assignment: BTreeMap::new(),
             configs: BTreeMap::new(),
         };
-        let zk = self.zk.clone();
+        let name = topic.name.clone();
+        let create = self.admin.create_topic_task(topic);
         tokio::spawn(async move {
             let _slot = slot;
-            tracing::info!(topic = %topic.name, "auto-creating topic");
-            match create_topic(&zk, &topic, false).await {
-                Ok(_) => tracing::info!(topic = %topic.name, "auto-created topic"),
+            tracing::info!(topic = %name, "auto-creating topic");
+            match create.await {
+                Ok(_) => tracing::info!(topic = %name, "auto-created topic"),
                 Err(AdminError::TopicAlreadyExists { .. }) => {}
                 Err(e) => {
-                    tracing::warn!(topic = %topic.name, error = %e, "auto-creation failed")
+                    tracing::warn!(topic = %name, error = %e, "auto-creation failed")
                 }
             }
         });

@@ -2,14 +2,11 @@
 //! whole dynamic config (Kafka's legacy, non-incremental semantics); the
 //! validation and ZooKeeper writes are in `admin::config_alter`.
 
-use std::collections::BTreeMap;
-
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::admin::AdminError;
-use crate::admin::config_alter::{null_value_names, resolve, validate_and_write};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::admin_result_fields;
@@ -56,30 +53,18 @@ async fn alter(
     resource: &kafka_protocol::messages::alter_configs_request::AlterConfigsResource,
     validate_only: bool,
 ) -> Result<(), AdminError> {
-    let entity = resolve(
-        &services.zk,
-        services.broker_id,
-        resource.resource_type,
-        &resource.resource_name,
-    )
-    .await?;
-    let configs = resource.configs.iter();
-    if let Some(nulls) = null_value_names(configs.map(|c| (c.name.as_str(), c.value.is_none()))) {
-        return Err(AdminError::invalid_request(format!(
-            "Null value not supported for : {nulls}"
-        )));
-    }
-    let config: BTreeMap<String, String> = resource
+    let configs: Vec<(String, Option<String>)> = resource
         .configs
         .iter()
-        .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+        .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
         .collect();
-    validate_and_write(
-        &services.zk,
-        &services.dynamic_configs,
-        &entity,
-        config,
-        validate_only,
-    )
-    .await
+    services
+        .admin
+        .alter_configs(
+            resource.resource_type,
+            &resource.resource_name,
+            &configs,
+            validate_only,
+        )
+        .await
 }

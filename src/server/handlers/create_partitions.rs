@@ -16,7 +16,6 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use kafka_protocol::protocol::StrBytes;
 
 use crate::admin::AdminError;
-use crate::admin::topics::{create_partitions, wait_for_leaders};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, admin_error_code};
@@ -84,7 +83,12 @@ pub async fn handle(
     let deadline = tokio::time::Instant::now() + timeout;
     for (index, name, partitions) in added {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() || !wait_for_leaders(&services.metadata, &name, partitions, left).await {
+        if left.is_zero()
+            || !services
+                .admin
+                .wait_for_leaders(&name, partitions, left)
+                .await
+        {
             // Kafka answers REQUEST_TIMED_OUT; the partitions still come up.
             results[index].error_code = ResponseError::RequestTimedOut.code();
         }
@@ -103,12 +107,13 @@ async fn add_partitions(
             .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
             .collect()
     });
-    create_partitions(
-        &services.zk,
-        request.name.0.as_str(),
-        request.count,
-        assignments,
-        validate_only,
-    )
-    .await
+    services
+        .admin
+        .create_partitions(
+            request.name.0.as_str(),
+            request.count,
+            assignments,
+            validate_only,
+        )
+        .await
 }

@@ -18,7 +18,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::admin::AdminError;
 use crate::admin::config_alter::null_value_names;
 use crate::admin::config_describe::topic_entries;
-use crate::admin::topics::{NewTopic, create_topic, wait_for_leaders};
+use crate::admin::topics::NewTopic;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, admin_error_code};
@@ -69,7 +69,12 @@ pub async fn handle(
         let mut result = CreatableTopicResult::default().with_name(topic.name.clone());
         let outcome = match invalid_request(services, &topic) {
             Some(e) => Err(e),
-            None => create_topic(&services.zk, &new_topic, request.validate_only).await,
+            None => {
+                services
+                    .admin
+                    .create_topic(&new_topic, request.validate_only)
+                    .await
+            }
         };
         match outcome {
             Ok(assignment) => {
@@ -111,7 +116,11 @@ pub async fn handle(
     let deadline = tokio::time::Instant::now() + timeout;
     for (index, name, partitions) in created {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if !wait_for_leaders(&services.metadata, &name, partitions, left).await {
+        if !services
+            .admin
+            .wait_for_leaders(&name, partitions, left)
+            .await
+        {
             // Kafka answers REQUEST_TIMED_OUT; the topic will still come up.
             results[index].error_code = ResponseError::RequestTimedOut.code();
         } else if ctx.version >= 7

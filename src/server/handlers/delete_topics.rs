@@ -1,5 +1,5 @@
 //! DeleteTopics (key 20), versions 1-6 (by name, or by topic id from v6):
-//! asks the controller to delete each topic (`admin::topics::request_deletion`
+//! asks the controller to delete each topic (`AdminManager::request_deletion`
 //! writes `/admin/delete_topics/<t>`) and waits
 //! until the topic is gone from the metadata cache or the timeout passes.
 //! Only the active controller takes deletions (Kafka's ZooKeeper mode): any
@@ -13,7 +13,6 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::admin::topics::{request_deletion, wait_for_deletion};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, admin_error_code};
@@ -70,7 +69,7 @@ pub async fn handle(
             Some(n) if !snapshot.topics.contains_key(n) => {
                 Some(ResponseError::UnknownTopicOrPartition.code())
             }
-            Some(n) => match request_deletion(&services.zk, n).await {
+            Some(n) => match services.admin.request_deletion(n).await {
                 Ok(()) => {
                     pending.push((results.len(), n.clone()));
                     None
@@ -86,7 +85,7 @@ pub async fn handle(
     }
     for (index, name) in pending {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if !wait_for_deletion(&services.metadata, &name, left).await {
+        if !services.admin.wait_for_deletion(&name, left).await {
             results[index].error_code = ResponseError::RequestTimedOut.code();
         }
     }

@@ -11,7 +11,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::admin::config_describe::{ConfigEntry, SOURCE_DEFAULT_CONFIG, describe_resource};
+use crate::admin::config_describe::{ConfigEntry, SOURCE_DEFAULT_CONFIG};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, admin_error_code};
@@ -29,15 +29,10 @@ pub async fn handle(
         let result = DescribeConfigsResult::default()
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
-        let described = describe_resource(
-            &services.zk,
-            &services.metadata,
-            &services.dynamic_configs,
-            services.broker_id,
-            resource.resource_type,
-            &name,
-        )
-        .await;
+        let described = services
+            .admin
+            .describe_configs(resource.resource_type, &name)
+            .await;
         let entries = match described {
             Ok(entries) => entries,
             Err(e) => {

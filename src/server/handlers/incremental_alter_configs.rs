@@ -7,9 +7,7 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
 use crate::admin::AdminError;
-use crate::admin::config_alter::{
-    IncrementalOp, apply_incremental, current, resolve, validate_and_write,
-};
+use crate::admin::config_alter::IncrementalOp;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::handlers::alter_configs::answer_fields;
@@ -42,13 +40,6 @@ async fn alter(
     resource: &AlterConfigsResource,
     validate_only: bool,
 ) -> Result<(), AdminError> {
-    let entity = resolve(
-        &services.zk,
-        services.broker_id,
-        resource.resource_type,
-        &resource.resource_name,
-    )
-    .await?;
     let ops: Vec<IncrementalOp> = resource
         .configs
         .iter()
@@ -58,14 +49,13 @@ async fn alter(
             value: c.value.as_ref().map(|v| v.to_string()),
         })
         .collect();
-    let mut config = current(&services.zk, &entity).await?;
-    apply_incremental(&entity, &mut config, &ops)?;
-    validate_and_write(
-        &services.zk,
-        &services.dynamic_configs,
-        &entity,
-        config,
-        validate_only,
-    )
-    .await
+    services
+        .admin
+        .incremental_alter_configs(
+            resource.resource_type,
+            &resource.resource_name,
+            &ops,
+            validate_only,
+        )
+        .await
 }

@@ -17,7 +17,6 @@ use kafka_protocol::messages::leader_and_isr_response::{
 use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::admin::dynamic_config::{apply_topic_overrides, read_topic_configs};
 use crate::metadata::BrokerEndpoint;
 use crate::model::BrokerId;
 use crate::model::TopicPartition;
@@ -47,7 +46,7 @@ pub async fn handle(
         .iter()
         .map(|t| t.topic_name.0.to_string())
         .collect();
-    let mut configs = read_topic_configs(&services.zk, &names).await;
+    let mut configs = services.admin.read_topic_configs(&names).await;
     for topic in &request.topic_states {
         topic_ids.push((topic.topic_name.0.to_string(), topic.topic_id));
         let overrides = configs
@@ -110,12 +109,7 @@ pub async fn handle(
     };
     // The topic's overrides on top of the broker's (dynamic) log settings.
     for (topic, overrides) in &topic_overrides {
-        apply_topic_overrides(
-            &services.dynamic_configs,
-            &services.replica_manager,
-            topic,
-            overrides,
-        );
+        services.admin.apply_topic_overrides(topic, overrides);
     }
     let mut response = LeaderAndIsrResponse::default();
     let outcome = match outcome {
