@@ -13,13 +13,16 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admin::AdminManager;
+use crate::admin::dynamic_config::{self, DynamicConfigManager, DynamicConfigs};
+use crate::admin::producer_ids::ProducerIdManager;
 use crate::config::BrokerConfig;
 use crate::controller::{self, ControllerHandle, ControllerSettings};
 use crate::group::{GroupCoordinator, GroupSettings};
 use crate::log::{LogConfig, LogError, LogManager};
 use crate::metadata::MetadataCache;
 use crate::replica::{ReplicaManager, ReplicationSettings};
-use crate::server::{self, BrokerServices, producer_id_manager::ProducerIdManager};
+use crate::server::{self, BrokerServices};
 use crate::zk::{BrokerRegistration, ZkClient, ZkConfig, ZkError};
 
 mod controlled_shutdown;
@@ -82,7 +85,7 @@ pub fn replication_settings(config: &BrokerConfig) -> ReplicationSettings {
 
 /// The topic-level log settings that follow from broker config.
 pub fn log_config(config: &BrokerConfig) -> LogConfig {
-    server::dynamic_config::topic_log_config(config, &Default::default())
+    dynamic_config::topic_log_config(config, &Default::default())
 }
 
 impl Broker {
@@ -141,6 +144,14 @@ impl Broker {
             metadata.clone(),
             zk.clone(),
         ));
+        let dynamic_configs = Arc::new(DynamicConfigs::new(config.clone()));
+        let admin = AdminManager::new(
+            broker_id,
+            zk.clone(),
+            metadata.clone(),
+            dynamic_configs.clone(),
+            replica_manager.clone(),
+        );
         let services = Arc::new(BrokerServices {
             config: config.clone(),
             broker_id,
@@ -150,16 +161,23 @@ impl Broker {
             metadata,
             replica_manager: replica_manager.clone(),
             zk: zk.clone(),
+            admin,
             producer_ids: ProducerIdManager::new(broker_id, zk.clone()),
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
-            dynamic_configs: Arc::new(server::dynamic_config::DynamicConfigs::new(config.clone())),
+            dynamic_configs,
             auto_creations: Default::default(),
             fetch_budget: server::fetch_budget::FetchBudget::new(
                 usize::try_from(config.fetch_inflight_max_bytes).unwrap_or(usize::MAX),
             ),
         });
-        server::dynamic_config::load_broker_configs(&services).await;
+        dynamic_config::load_broker_configs(
+            &zk,
+            broker_id,
+            &services.dynamic_configs,
+            &replica_manager,
+        )
+        .await;
         let shutdown = CancellationToken::new();
         let connections = TaskTracker::new();
         let background = TaskTracker::new();
@@ -192,10 +210,15 @@ impl Broker {
             ));
         }
         background.spawn(group_coordinator.run_timers(shutdown.clone()));
-        background.spawn(server::dynamic_config::run_config_change_listener(
-            services.clone(),
-            shutdown.clone(),
-        ));
+        let dynamic_config_manager = DynamicConfigManager {
+            broker_id,
+            zk: zk.clone(),
+            configs: services.dynamic_configs.clone(),
+            replica_manager: replica_manager.clone(),
+            metadata: services.metadata.clone(),
+            controller: controller_handle.clone(),
+        };
+        background.spawn(dynamic_config_manager.run(shutdown.clone()));
         let permits = server::connection_permits(config.max_connections.max(1) as usize);
         for b in bound {
             tracing::info!(listener = %b.name, address = %b.address, "listening");

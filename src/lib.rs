@@ -11,12 +11,14 @@
 //! - `replica`: partitions this broker hosts, leader appends, high watermarks, waits.
 //! - `controller`: the elected controller: leaders, topic creation and deletion.
 //! - `group`: the group coordinator (consumer groups) and committed offsets in ZooKeeper.
+//! - `admin`: topic and partition admin, config alter/describe, dynamic configs, producer ids.
 //! - `protocol`: the thin, I/O-free layer over the `kafka-protocol` crate.
 //! - `server`: the network: connections, framing, dispatch, one handler per API.
 //! - `tools`: command-line tools over the Kafka protocol (`sluice consumer-groups`).
 //! - `broker`: builds every component and owns start-up and shutdown order.
 //! - `huge_alloc`: the global allocator that keeps absurd wire lengths from aborting.
 
+pub mod admin;
 pub mod assignment;
 pub mod broker;
 pub mod config;

@@ -37,7 +37,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use keyed_stream::*;
-use sluice::server::producer_id_manager::ProducerIdManager;
+use sluice::admin::producer_ids::ProducerIdManager;
 use sluice::zk::{ZkClient, ZkConfig, ZkError};
 
 /// Kafka error codes this file expects.

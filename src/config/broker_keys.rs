@@ -7,8 +7,8 @@
 use std::sync::OnceLock;
 
 use super::build::build_with_catalogue;
-use super::dynamic::ConfigType;
 use super::known_keys;
+use super::reader::ConfigType;
 
 /// One broker key.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,7 +25,7 @@ pub(super) fn build(props: &BTreeMap<String, String>) -> Result<BrokerConfig, Co
 }
 
 /// Every key `build` reads, with the type and default of its read.
-pub(super) type Catalogue = BTreeMap<&'static str, (super::dynamic::ConfigType, Option<String>)>;
+pub(super) type Catalogue = BTreeMap<&'static str, (super::reader::ConfigType, Option<String>)>;
 
 /// `build`, also returning the catalogue of the keys it read.
 pub(super) fn build_with_catalogue(

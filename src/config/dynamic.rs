@@ -8,20 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::BrokerConfig;
-
-/// Kafka's `ConfigDef.Type`, numbered as DescribeConfigs v3+ `config_type`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConfigType {
-    Boolean = 1,
-    String = 2,
-    Int = 3,
-    Short = 4,
-    Long = 5,
-    Double = 6,
-    List = 7,
-    Class = 8,
-    Password = 9,
-}
+use super::reader::ConfigType;
 
 /// What values a topic key accepts besides its type.
 #[derive(Clone, Copy, Debug)]

@@ -41,6 +41,7 @@ pub use broker_keys::{BrokerKey, broker_default, broker_key, broker_keys};
 pub use enums::{CleanupPolicy, CompressionType, TimestampType};
 pub use error::ConfigError;
 pub use listener::{Listener, PLAINTEXT};
+pub use reader::ConfigType;
 pub use topic_defaults::TopicConfigDefault;
 
 /// A broker's configuration. Field names are Kafka's keys with `_` for `.`;

@@ -4,16 +4,30 @@
 //! with blanks around commas ignored. The reader records every key it was
 //! asked for, so the keys nobody read can be classed as ignored or unknown,
 //! with the type and default the read used (the broker key catalogue that
-//! DescribeConfigs lists, `broker_keys.rs`).
+//! DescribeConfigs lists, `broker_keys.rs`). Also Kafka's `ConfigType`, the
+//! value types DescribeConfigs reports.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::num::{IntErrorKind, ParseIntError};
 use std::str::FromStr;
 
-use super::dynamic::ConfigType;
 use super::enums::Named;
 use super::error::{ConfigError, invalid};
+
+/// Kafka's `ConfigDef.Type`, numbered as DescribeConfigs v3+ `config_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Short = 4,
+    Long = 5,
+    Double = 6,
+    List = 7,
+    Class = 8,
+    Password = 9,
+}
 
 /// Kafka's value types, used to check keys Sluice accepts but ignores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

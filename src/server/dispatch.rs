@@ -1,7 +1,8 @@
 //! Request dispatch: reads the request header, checks the API key and version
 //! against the handler table, decodes the body, runs the handler and encodes
 //! the response. The handler table below is the one source of truth: the
-//! ApiVersions answer is built from it.
+//! ApiVersions answer is built from it (`supported_api_versions`, folded in
+//! here so dispatch and the ApiVersions handler share one table).
 //!
 //! Kafka's behaviour on bad input, which clients rely on: an unknown API key,
 //! an unsupported version (except ApiVersions) or an undecodable body closes
@@ -16,10 +17,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use super::api_versions;
 use super::context::BrokerServices;
 use super::fetch_budget::FetchGrant;
 use super::handlers;
@@ -156,6 +158,29 @@ handler_table! {
     DescribeCluster => describe_cluster, DescribeClusterRequest;
 }
 
+/// The ApiVersions answer's ranges: exactly the handler table, so what we
+/// advertise is what we serve.
+pub fn supported_api_versions() -> Vec<ApiVersion> {
+    SUPPORTED_APIS
+        .iter()
+        .map(|&(key, min, max)| {
+            ApiVersion::default()
+                .with_api_key(key as i16)
+                .with_min_version(min)
+                .with_max_version(max)
+        })
+        .collect()
+}
+
+/// A client asked with an ApiVersions version newer than ours: answer in v0
+/// with UNSUPPORTED_VERSION and our ranges, so it retries with one we know.
+fn unsupported_version_response(correlation_id: i32) -> Result<BytesMut, DispatchError> {
+    let body = ApiVersionsResponse::default()
+        .with_error_code(ResponseError::UnsupportedVersion.code())
+        .with_api_keys(supported_api_versions());
+    encode_response(ApiKey::ApiVersions, 0, correlation_id, &body)
+}
+
 pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {
     SUPPORTED_APIS
         .iter()
@@ -184,8 +209,7 @@ pub async fn handle_request(
     if version < min || version > max {
         if key == ApiKey::ApiVersions {
             crate::metrics::global().record_request(key, std::time::Duration::ZERO, false);
-            return api_versions::unsupported_version_response(correlation_id)
-                .map(|bytes| Some(bytes.into()));
+            return unsupported_version_response(correlation_id).map(|bytes| Some(bytes.into()));
         }
         crate::metrics::global().record_request(key, std::time::Duration::ZERO, true);
         return Err(DispatchError::UnsupportedVersion { key, version });

@@ -116,8 +116,52 @@ pub fn group_result_code<T>(result: &Result<T, crate::group::GroupError>) -> i16
 
 /// InitProducerId without a producer id block (ZooKeeper unreachable or
 /// contended): retriable, as Kafka's RPC producer id manager answers.
-pub fn producer_id_error_code(_error: &crate::server::producer_id_manager::ProducerIdError) -> i16 {
-    ResponseError::CoordinatorLoadInProgress.code()
+pub fn producer_id_error_code(error: &crate::admin::producer_ids::ProducerIdError) -> i16 {
+    use crate::admin::producer_ids::ProducerIdError;
+    let e = match error {
+        ProducerIdError::Zk(_) | ProducerIdError::TimedOut(_) => {
+            ResponseError::CoordinatorLoadInProgress
+        }
+    };
+    e.code()
+}
+
+/// The code of an admin refusal (CreateTopics, CreatePartitions,
+/// DeleteTopics, AlterConfigs, IncrementalAlterConfigs, DescribeConfigs),
+/// as Kafka's ZkAdminManager answers it.
+pub fn admin_error_code(error: &crate::admin::AdminError) -> i16 {
+    use crate::admin::AdminError;
+    let e = match error {
+        AdminError::InvalidTopicName { .. }
+        | AdminError::TopicCollision { .. }
+        | AdminError::TopicQueuedForDeletion { .. } => ResponseError::InvalidTopicException,
+        AdminError::TopicAlreadyExists { .. } => ResponseError::TopicAlreadyExists,
+        AdminError::UnknownTopic { .. } => ResponseError::UnknownTopicOrPartition,
+        AdminError::ReassignmentInProgress { .. } => ResponseError::ReassignmentInProgress,
+        AdminError::InvalidPartitions { .. } => ResponseError::InvalidPartitions,
+        AdminError::InvalidReplicationFactor { .. } => ResponseError::InvalidReplicationFactor,
+        AdminError::InvalidReplicaAssignment { .. } => ResponseError::InvalidReplicaAssignment,
+        AdminError::InvalidConfig { .. } => ResponseError::InvalidConfig,
+        // Kafka's ConfigException is answered INVALID_REQUEST.
+        AdminError::InvalidConfigValue { .. } | AdminError::InvalidRequest { .. } => {
+            ResponseError::InvalidRequest
+        }
+        AdminError::MissingPartitionZero { .. }
+        | AdminError::TopicKeptChanging { .. }
+        | AdminError::Zk(_) => ResponseError::UnknownServerError,
+    };
+    e.code()
+}
+
+/// An admin result's (error code, error message): NONE and no message, or
+/// the refusal's code and its text.
+pub fn admin_result_fields<T>(
+    result: &Result<T, crate::admin::AdminError>,
+) -> (i16, Option<String>) {
+    match result {
+        Ok(_) => (NONE, None),
+        Err(e) => (admin_error_code(e), Some(e.to_string())),
+    }
 }
 
 /// The code of one partition's AlterPartitionReassignments result.
@@ -130,3 +174,7 @@ pub fn reassignment_error_code(error: &crate::controller::ReassignmentError) -> 
     };
     e.code()
 }
+
+#[cfg(test)]
+#[path = "errors_admin_tests.rs"]
+mod admin_tests;

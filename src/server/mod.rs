@@ -1,22 +1,18 @@
 //! The network: the accept loop, connections, request dispatch and one
-//! handler per API (Kafka's SocketServer and KafkaApis, split). Only
-//! `broker.rs` and `main.rs` use this room.
+//! handler per API (Kafka's SocketServer and KafkaApis, split), and the
+//! translation between the wire and the domain rooms (`errors.rs` is the
+//! only place domain errors become Kafka codes). Only `broker.rs` and
+//! `main.rs` use this room.
 
-pub mod api_versions;
 pub mod auto_creations;
-pub mod config_alter;
-pub mod config_describe;
 pub mod connection;
 pub mod context;
 pub mod dispatch;
-pub mod dynamic_config;
 pub mod errors;
 pub mod fetch_budget;
 pub mod handlers;
 pub mod listener_view;
-pub mod producer_id_manager;
 pub mod response_frame;
-pub mod topic_admin;
 
 use std::sync::Arc;
 

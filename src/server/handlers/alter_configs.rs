@@ -1,18 +1,15 @@
 //! AlterConfigs (key 33), versions 0-2: replaces each topic's or broker's
 //! whole dynamic config (Kafka's legacy, non-incremental semantics); the
-//! validation and ZooKeeper writes are in `server::config_alter`.
+//! validation and ZooKeeper writes are in `admin::config_alter`.
 
-use std::collections::BTreeMap;
-
-use kafka_protocol::ResponseError;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
 
-use crate::server::config_alter::{
-    AlterError, answer_fields, null_value_names, resolve, validate_and_write,
-};
+use crate::admin::AdminError;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
+use crate::server::errors::admin_result_fields;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
 
@@ -37,23 +34,37 @@ pub async fn handle(
     Some(AlterConfigsResponse::default().with_responses(responses))
 }
 
+/// A resource's (error code, error message) in an AlterConfigs or
+/// IncrementalAlterConfigs answer: NONE, or the refusal, logged under `api`.
+pub fn answer_fields(
+    api: &str,
+    resource_name: &str,
+    outcome: Result<(), AdminError>,
+) -> (i16, Option<StrBytes>) {
+    if let Err(e) = &outcome {
+        tracing::info!(resource = %resource_name, error = %e, "{api} refused");
+    }
+    let (code, message) = admin_result_fields(&outcome);
+    (code, message.map(StrBytes::from_string))
+}
+
 async fn alter(
     services: &BrokerServices,
     resource: &kafka_protocol::messages::alter_configs_request::AlterConfigsResource,
     validate_only: bool,
-) -> Result<(), AlterError> {
-    let entity = resolve(services, resource.resource_type, &resource.resource_name).await?;
-    let configs = resource.configs.iter();
-    if let Some(nulls) = null_value_names(configs.map(|c| (c.name.as_str(), c.value.is_none()))) {
-        return Err(AlterError {
-            error: ResponseError::InvalidRequest,
-            message: format!("Null value not supported for : {nulls}"),
-        });
-    }
-    let config: BTreeMap<String, String> = resource
+) -> Result<(), AdminError> {
+    let configs: Vec<(String, Option<String>)> = resource
         .configs
         .iter()
-        .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+        .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
         .collect();
-    validate_and_write(services, &entity, config, validate_only).await
+    services
+        .admin
+        .alter_configs(
+            resource.resource_type,
+            &resource.resource_name,
+            &configs,
+            validate_only,
+        )
+        .await
 }

@@ -3,9 +3,8 @@
 
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 
-use crate::server::api_versions::supported_api_versions;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
+use crate::server::dispatch::{RequestContext, supported_api_versions};
 
 pub const VERSIONS: (i16, i16) = (0, 3);
 

@@ -15,12 +15,13 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::server::config_alter::null_value_names;
-use crate::server::config_describe::topic_entries;
+use crate::admin::AdminError;
+use crate::admin::config_alter::null_value_names;
+use crate::admin::config_describe::topic_entries;
+use crate::admin::topics::NewTopic;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
-use crate::server::errors::NONE;
-use crate::server::topic_admin::{NewTopic, TopicAdminError, create_topic, wait_for_leaders};
+use crate::server::errors::{NONE, admin_error_code};
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 
@@ -68,7 +69,12 @@ pub async fn handle(
         let mut result = CreatableTopicResult::default().with_name(topic.name.clone());
         let outcome = match invalid_request(services, &topic) {
             Some(e) => Err(e),
-            None => create_topic(services, &new_topic, request.validate_only).await,
+            None => {
+                services
+                    .admin
+                    .create_topic(&new_topic, request.validate_only)
+                    .await
+            }
         };
         match outcome {
             Ok(assignment) => {
@@ -97,8 +103,8 @@ pub async fn handle(
                 }
             }
             Err(e) => {
-                result.error_code = e.error.code();
-                result.error_message = Some(StrBytes::from_string(e.message));
+                result.error_code = admin_error_code(&e);
+                result.error_message = Some(StrBytes::from_string(e.to_string()));
                 if ctx.version >= 5 {
                     result.num_partitions = -1;
                     result.replication_factor = -1;
@@ -110,7 +116,11 @@ pub async fn handle(
     let deadline = tokio::time::Instant::now() + timeout;
     for (index, name, partitions) in created {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if !wait_for_leaders(services, &name, partitions, left).await {
+        if !services
+            .admin
+            .wait_for_leaders(&name, partitions, left)
+            .await
+        {
             // Kafka answers REQUEST_TIMED_OUT; the topic will still come up.
             results[index].error_code = ResponseError::RequestTimedOut.code();
         } else if ctx.version >= 7
@@ -144,13 +154,8 @@ fn not_controller(ctx: &RequestContext, request: &CreateTopicsRequest) -> Create
 /// Kafka's checks of the request itself (after "already exists", which
 /// `create_topic` reports): null config values, and an explicit assignment
 /// together with a partition count or replication factor, are INVALID_REQUEST.
-fn invalid_request(services: &BrokerServices, topic: &CreatableTopic) -> Option<TopicAdminError> {
-    let invalid = |message: String| {
-        Some(TopicAdminError {
-            error: ResponseError::InvalidRequest,
-            message,
-        })
-    };
+fn invalid_request(services: &BrokerServices, topic: &CreatableTopic) -> Option<AdminError> {
+    let invalid = |message: String| Some(AdminError::invalid_request(message));
     if services
         .metadata
         .snapshot()

@@ -1,5 +1,6 @@
 //! DeleteTopics (key 20), versions 1-6 (by name, or by topic id from v6):
-//! writes `/admin/delete_topics/<t>` for the controller to carry out and waits
+//! asks the controller to delete each topic (`AdminManager::request_deletion`
+//! writes `/admin/delete_topics/<t>`) and waits
 //! until the topic is gone from the metadata cache or the timeout passes.
 //! Only the active controller takes deletions (Kafka's ZooKeeper mode): any
 //! other broker answers NOT_CONTROLLER so the client retries at the controller.
@@ -14,8 +15,7 @@ use uuid::Uuid;
 
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
-use crate::server::errors::NONE;
-use crate::server::topic_admin::wait_for_deletion;
+use crate::server::errors::{NONE, admin_error_code};
 
 pub const VERSIONS: (i16, i16) = (1, 6);
 
@@ -57,36 +57,35 @@ pub async fn handle(
             result.topic_id = id;
         }
         let error = match &name {
-            _ if !is_controller => Some(ResponseError::NotController),
-            None => Some(ResponseError::UnknownTopicId),
+            _ if !is_controller => Some(ResponseError::NotController.code()),
+            None => Some(ResponseError::UnknownTopicId.code()),
             // Kafka answers INVALID_REQUEST to versions before 3, which
             // predate TOPIC_DELETION_DISABLED.
             Some(_) if !services.config.delete_topic_enable => Some(if ctx.version < 3 {
-                ResponseError::InvalidRequest
+                ResponseError::InvalidRequest.code()
             } else {
-                ResponseError::TopicDeletionDisabled
+                ResponseError::TopicDeletionDisabled.code()
             }),
             Some(n) if !snapshot.topics.contains_key(n) => {
-                Some(ResponseError::UnknownTopicOrPartition)
+                Some(ResponseError::UnknownTopicOrPartition.code())
             }
-            Some(n) => match services.zk.create_delete_topic_request(n).await {
+            Some(n) => match services.admin.request_deletion(n).await {
                 Ok(()) => {
-                    tracing::info!(topic = %n, "topic deletion requested");
                     pending.push((results.len(), n.clone()));
                     None
                 }
                 Err(e) => {
                     result.error_message = Some(StrBytes::from_string(e.to_string()));
-                    Some(ResponseError::UnknownServerError)
+                    Some(admin_error_code(&e))
                 }
             },
         };
-        result.error_code = error.map(|e| e.code()).unwrap_or(NONE);
+        result.error_code = error.unwrap_or(NONE);
         results.push(result);
     }
     for (index, name) in pending {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if !wait_for_deletion(services, &name, left).await {
+        if !services.admin.wait_for_deletion(&name, left).await {
             results[index].error_code = ResponseError::RequestTimedOut.code();
         }
     }

@@ -1,17 +1,16 @@
 //! IncrementalAlterConfigs (key 44), versions 0-1: SET, DELETE, APPEND and
 //! SUBTRACT (list keys only) on a topic's or broker's dynamic config; the
-//! operations, validation and ZooKeeper writes are in `server::config_alter`.
+//! operations, validation and ZooKeeper writes are in `admin::config_alter`.
 
 use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use crate::server::config_alter::{
-    AlterError, IncrementalOp, answer_fields, apply_incremental, current, resolve,
-    validate_and_write,
-};
+use crate::admin::AdminError;
+use crate::admin::config_alter::IncrementalOp;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
+use crate::server::handlers::alter_configs::answer_fields;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
 
@@ -40,8 +39,7 @@ async fn alter(
     services: &BrokerServices,
     resource: &AlterConfigsResource,
     validate_only: bool,
-) -> Result<(), AlterError> {
-    let entity = resolve(services, resource.resource_type, &resource.resource_name).await?;
+) -> Result<(), AdminError> {
     let ops: Vec<IncrementalOp> = resource
         .configs
         .iter()
@@ -51,7 +49,13 @@ async fn alter(
             value: c.value.as_ref().map(|v| v.to_string()),
         })
         .collect();
-    let mut config = current(services, &entity).await?;
-    apply_incremental(&entity, &mut config, &ops)?;
-    validate_and_write(services, &entity, config, validate_only).await
+    services
+        .admin
+        .incremental_alter_configs(
+            resource.resource_type,
+            &resource.resource_name,
+            &ops,
+            validate_only,
+        )
+        .await
 }

@@ -8,7 +8,7 @@
 //! the states opens and creates logs and writes checkpoints: that runs on
 //! tokio's blocking pool, never on the workers serving other requests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::leader_and_isr_response::{
@@ -23,14 +23,10 @@ use crate::model::TopicPartition;
 use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
-use crate::server::dynamic_config::apply_topic_overrides;
 use crate::server::errors::{NONE, replica_error_code};
 use crate::server::handlers::controller_request::is_for_an_older_registration;
 
 pub const VERSIONS: (i16, i16) = (2, 7);
-
-/// Topic config reads one LeaderAndIsr keeps in flight at once.
-const CONFIG_READS_IN_FLIGHT: usize = 64;
 
 pub async fn handle(
     services: &BrokerServices,
@@ -50,7 +46,7 @@ pub async fn handle(
         .iter()
         .map(|t| t.topic_name.0.to_string())
         .collect();
-    let mut configs = topic_configs(services, &names).await;
+    let mut configs = services.admin.read_topic_configs(&names).await;
     for topic in &request.topic_states {
         topic_ids.push((topic.topic_name.0.to_string(), topic.topic_id));
         let overrides = configs
@@ -113,7 +109,7 @@ pub async fn handle(
     };
     // The topic's overrides on top of the broker's (dynamic) log settings.
     for (topic, overrides) in &topic_overrides {
-        apply_topic_overrides(services, topic, overrides);
+        services.admin.apply_topic_overrides(topic, overrides);
     }
     let mut response = LeaderAndIsrResponse::default();
     let outcome = match outcome {
@@ -157,37 +153,4 @@ fn partition_error(tp: &TopicPartition, code: i16) -> LeaderAndIsrPartitionError
         .with_topic_name(TopicName(StrBytes::from_string(tp.topic.clone())))
         .with_partition_index(tp.partition)
         .with_error_code(code)
-}
-
-/// Each topic's overrides from ZooKeeper, read concurrently (at most
-/// `CONFIG_READS_IN_FLIGHT` at a time); an unreadable znode gives none: the
-/// broker's settings.
-async fn topic_configs(
-    services: &BrokerServices,
-    topics: &[String],
-) -> HashMap<String, BTreeMap<String, String>> {
-    let mut configs = HashMap::with_capacity(topics.len());
-    for chunk in topics.chunks(CONFIG_READS_IN_FLIGHT) {
-        let mut reads = tokio::task::JoinSet::new();
-        for topic in chunk {
-            let zk = services.zk.clone();
-            let topic = topic.clone();
-            reads.spawn(async move {
-                let config = zk.get_topic_config(&topic).await.unwrap_or_else(|e| {
-                    tracing::warn!(topic, error = %e, "cannot read topic config; using the broker's settings");
-                    BTreeMap::new()
-                });
-                (topic, config)
-            });
-        }
-        while let Some(read) = reads.join_next().await {
-            match read {
-                Ok((topic, config)) => {
-                    configs.insert(topic, config);
-                }
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            }
-        }
-    }
-    configs
 }

@@ -17,12 +17,12 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
+use crate::admin::topics::validate_topic_name;
 use crate::metadata::{ClusterSnapshot, TopicMetadata};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
 use crate::server::listener_view;
-use crate::server::topic_admin::{maybe_auto_create, validate_topic_name};
 
 pub const VERSIONS: (i16, i16) = (0, 12);
 
@@ -146,7 +146,7 @@ fn unknown_topic(
             ResponseError::InvalidTopicException,
         );
     }
-    if allow_auto_create && maybe_auto_create(services, name) {
+    if allow_auto_create && services.maybe_auto_create(name) {
         return error_topic(Some(name), Uuid::nil(), ResponseError::LeaderNotAvailable);
     }
     error_topic(

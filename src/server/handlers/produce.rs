@@ -31,7 +31,6 @@ use crate::replica::ReplicaError;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
-use crate::server::topic_admin;
 
 pub const VERSIONS: (i16, i16) = (3, 9);
 
@@ -221,7 +220,7 @@ async fn append(
             if matches!(e, crate::replica::ReplicaError::UnknownTopicOrPartition(_))
                 && !services.metadata.snapshot().topics.contains_key(&tp.topic)
             {
-                topic_admin::maybe_auto_create(services, &tp.topic);
+                services.maybe_auto_create(&tp.topic);
             }
             tracing::debug!(partition = %tp, error = %e, "produce failed");
             response

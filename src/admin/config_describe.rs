@@ -6,11 +6,20 @@
 //! first broker synonym's name leading the broker part (Kafka drops the
 //! synonyms before it, so `retention.ms` on a default broker has none).
 //! A broker lists every key of the broker key catalogue, set or not.
+//! `describe_resource` is DescribeConfigs' lookup of one resource: a topic's
+//! overrides from `/config/topics/<t>`, this broker's layers, or the cluster
+//! default's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::admin::AdminError;
+use crate::admin::config_alter::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use crate::admin::dynamic_config::DynamicConfigs;
+use crate::admin::topics::validate_topic_name;
 use crate::config::dynamic::{BrokerConfigLayers, TOPIC_KEYS, TopicKey, kafka_broker_default};
 use crate::config::{BrokerConfig, broker_key, broker_keys};
+use crate::metadata::MetadataCache;
+use crate::zk::ZkClient;
 
 /// Kafka's `ConfigSource` ids.
 pub const SOURCE_TOPIC_CONFIG: i8 = 1;
@@ -211,6 +220,46 @@ pub fn broker_entries(layers: &BrokerConfigLayers, per_broker: bool) -> Vec<Conf
             }
         })
         .collect()
+}
+
+/// The entries of one DescribeConfigs resource: a topic (known to the
+/// metadata cache) with its overrides, this broker (`broker_id`), or the
+/// cluster default (an empty name); another broker id or resource type is
+/// an invalid request, as in Kafka.
+pub async fn describe_resource(
+    zk: &ZkClient,
+    metadata: &MetadataCache,
+    configs: &DynamicConfigs,
+    broker_id: i32,
+    resource_type: i8,
+    name: &str,
+) -> Result<Vec<ConfigEntry>, AdminError> {
+    match resource_type {
+        RESOURCE_TOPIC => {
+            validate_topic_name(name)?;
+            if !metadata.snapshot().topics.contains_key(name) {
+                return Err(AdminError::UnknownTopic {
+                    topic: name.to_owned(),
+                });
+            }
+            let overrides = zk.get_topic_config(name).await?;
+            Ok(topic_entries(
+                &configs.effective(),
+                &configs.layers(),
+                &overrides,
+            ))
+        }
+        RESOURCE_BROKER if name.is_empty() => Ok(broker_entries(&configs.layers(), false)),
+        RESOURCE_BROKER if name.parse::<i32>().ok() == Some(broker_id) => {
+            Ok(broker_entries(&configs.layers(), true))
+        }
+        RESOURCE_BROKER => Err(AdminError::invalid_request(format!(
+            "Unexpected broker id, expected {broker_id} or empty string, but received {name}"
+        ))),
+        other => Err(AdminError::invalid_request(format!(
+            "Unsupported resource type {other}"
+        ))),
+    }
 }
 
 #[cfg(test)]

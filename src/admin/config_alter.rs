@@ -6,25 +6,23 @@
 //! applies. Broker resources name this broker's id or "" (the cluster
 //! default); another id is INVALID_REQUEST, as in Kafka.
 //!
-//! Error codes are ZkAdminManager's: an unknown topic key is INVALID_CONFIG
-//! ("Unknown topic config name: k"); a bad value, or a broker key that cannot
-//! change at run time, is a `ConfigException` that Kafka answers with
-//! INVALID_REQUEST ("Invalid config value for resource ...: Invalid value v
-//! for configuration k: ..."), the key named in the message either way.
+//! Refusals are ZkAdminManager's: an unknown topic key is
+//! `AdminError::InvalidConfig` ("Unknown topic config name: k"); a bad value,
+//! or a broker key that cannot change at run time, is a `ConfigException`
+//! (`AdminError::InvalidConfigValue`, which Kafka answers INVALID_REQUEST:
+//! "Invalid config value for resource ...: Invalid value v for configuration
+//! k: ..."), the key named in the message either way.
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::ResponseError;
-use kafka_protocol::protocol::StrBytes;
-
+use crate::admin::AdminError;
+use crate::admin::dynamic_config::{DEFAULT_BROKER_ENTITY, DynamicConfigs};
+use crate::config::ConfigType;
 use crate::config::dynamic::{
-    BrokerConfigLayers, ConfigType, kafka_broker_default, topic_key, validate_broker_config,
+    BrokerConfigLayers, kafka_broker_default, topic_key, validate_broker_config,
     validate_topic_config,
 };
-use crate::server::context::BrokerServices;
-use crate::server::dynamic_config::DEFAULT_BROKER_ENTITY;
-use crate::server::errors::NONE;
-use crate::zk::paths;
+use crate::zk::{ZkClient, paths};
 
 /// Kafka's `ConfigResource.Type` codes.
 pub const RESOURCE_TOPIC: i8 = 2;
@@ -35,29 +33,6 @@ pub const OP_SET: i8 = 0;
 pub const OP_DELETE: i8 = 1;
 pub const OP_APPEND: i8 = 2;
 pub const OP_SUBTRACT: i8 = 3;
-
-/// Why a resource was not altered: the Kafka error and its message.
-#[derive(Debug, Clone)]
-pub struct AlterError {
-    pub error: ResponseError,
-    pub message: String,
-}
-
-/// A resource's (error code, error message) in an AlterConfigs or
-/// IncrementalAlterConfigs answer: NONE, or the refusal, logged under `api`.
-pub fn answer_fields(
-    api: &str,
-    resource_name: &str,
-    outcome: Result<(), AlterError>,
-) -> (i16, Option<StrBytes>) {
-    match outcome {
-        Ok(()) => (NONE, None),
-        Err(e) => {
-            tracing::info!(resource = %resource_name, error = %e.message, "{api} refused");
-            (e.error.code(), Some(StrBytes::from_string(e.message)))
-        }
-    }
-}
 
 /// The names of the configs in a request that came without a value, joined
 /// with commas (Kafka refuses those with INVALID_REQUEST); `None` if all
@@ -71,11 +46,8 @@ pub fn null_value_names<'a>(configs: impl IntoIterator<Item = (&'a str, bool)>) 
     (!nulls.is_empty()).then(|| nulls.join(","))
 }
 
-fn fail<T>(error: ResponseError, message: impl Into<String>) -> Result<T, AlterError> {
-    Err(AlterError {
-        error,
-        message: message.into(),
-    })
+fn fail<T>(reason: impl Into<String>) -> Result<T, AdminError> {
+    Err(AdminError::invalid_request(reason))
 }
 
 /// A resource being altered: its ZooKeeper entity.
@@ -104,27 +76,22 @@ impl Entity {
 /// The ZooKeeper entity of a resource, refusing types other than topics and
 /// brokers and broker ids other than this broker's.
 pub async fn resolve(
-    services: &BrokerServices,
+    zk: &ZkClient,
+    broker_id: i32,
     resource_type: i8,
     resource_name: &str,
-) -> Result<Entity, AlterError> {
+) -> Result<Entity, AdminError> {
     match resource_type {
         RESOURCE_TOPIC => {
-            let exists = services
-                .zk
+            let exists = zk
                 .get_all_topics()
-                .await
-                .map_err(|e| AlterError {
-                    error: ResponseError::UnknownServerError,
-                    message: e.to_string(),
-                })?
+                .await?
                 .iter()
                 .any(|t| t == resource_name);
             if !exists {
-                return fail(
-                    ResponseError::UnknownTopicOrPartition,
-                    format!("The topic '{resource_name}' does not exist."),
-                );
+                return Err(AdminError::UnknownTopic {
+                    topic: resource_name.to_owned(),
+                });
             }
             Ok(Entity {
                 entity_type: paths::CONFIG_TYPE_TOPICS,
@@ -136,90 +103,70 @@ pub async fn resolve(
             name: DEFAULT_BROKER_ENTITY.to_string(),
         }),
         RESOURCE_BROKER => match resource_name.parse::<i32>() {
-            Err(_) => fail(
-                ResponseError::InvalidRequest,
-                format!("Broker id must be an integer, but it is: {resource_name}"),
-            ),
-            Ok(id) if id == services.broker_id => Ok(Entity {
+            Err(_) => fail(format!(
+                "Broker id must be an integer, but it is: {resource_name}"
+            )),
+            Ok(id) if id == broker_id => Ok(Entity {
                 entity_type: paths::CONFIG_TYPE_BROKERS,
                 name: id.to_string(),
             }),
-            _ => fail(
-                ResponseError::InvalidRequest,
-                format!(
-                    "Unexpected broker id, expected {}, but received {resource_name}",
-                    services.broker_id
-                ),
-            ),
+            _ => fail(format!(
+                "Unexpected broker id, expected {broker_id}, but received {resource_name}"
+            )),
         },
-        other => fail(
-            ResponseError::InvalidRequest,
-            format!(
-                "AlterConfigs is only supported for topics and brokers, but resource type is {other}"
-            ),
-        ),
+        other => fail(format!(
+            "AlterConfigs is only supported for topics and brokers, but resource type is {other}"
+        )),
     }
 }
 
 /// The entity's current config in ZooKeeper.
 pub async fn current(
-    services: &BrokerServices,
+    zk: &ZkClient,
     entity: &Entity,
-) -> Result<BTreeMap<String, String>, AlterError> {
-    services
-        .zk
+) -> Result<BTreeMap<String, String>, AdminError> {
+    Ok(zk
         .get_entity_config(entity.entity_type, &entity.name)
-        .await
-        .map_err(|e| AlterError {
-            error: ResponseError::UnknownServerError,
-            message: e.to_string(),
-        })
+        .await?)
 }
 
 /// Validates the entity's complete new config and, unless `validate_only`,
 /// writes it with a change notification.
 pub async fn validate_and_write(
-    services: &BrokerServices,
+    zk: &ZkClient,
+    configs: &DynamicConfigs,
     entity: &Entity,
     config: BTreeMap<String, String>,
     validate_only: bool,
-) -> Result<(), AlterError> {
-    let invalid = |m: String| AlterError {
-        error: ResponseError::InvalidRequest,
-        message: format!(
-            "Invalid config value for resource {}: {m}",
-            entity.describe()
-        ),
+) -> Result<(), AdminError> {
+    let invalid = |reason: String| AdminError::InvalidConfigValue {
+        resource: entity.describe(),
+        reason,
     };
     if entity.entity_type == paths::CONFIG_TYPE_TOPICS {
         for (key, value) in &config {
-            validate_topic_config(key, value).map_err(|m| {
+            validate_topic_config(key, value).map_err(|reason| {
                 if topic_key(key).is_none() {
-                    AlterError {
-                        error: ResponseError::InvalidConfig,
-                        message: m,
+                    AdminError::InvalidConfig {
+                        key: key.clone(),
+                        reason,
                     }
                 } else {
-                    invalid(m)
+                    invalid(reason)
                 }
             })?;
         }
     } else {
         let per_broker = entity.name != DEFAULT_BROKER_ENTITY;
-        let layers: BrokerConfigLayers = services.dynamic_configs.layers();
+        let layers: BrokerConfigLayers = configs.layers();
         validate_broker_config(&layers, per_broker, &config).map_err(invalid)?;
     }
     if validate_only {
         return Ok(());
     }
-    services
-        .zk
+    Ok(zk
         .change_entity_config(entity.entity_type, &entity.name, &config)
-        .await
-        .map_err(|e| AlterError {
-            error: ResponseError::UnknownServerError,
-            message: e.to_string(),
-        })
+        .await?)
 }
 
 /// Whether `key` of this entity type is a list (APPEND/SUBTRACT allowed).
@@ -255,7 +202,7 @@ pub fn apply_incremental(
     entity: &Entity,
     config: &mut BTreeMap<String, String>,
     ops: &[IncrementalOp],
-) -> Result<(), AlterError> {
+) -> Result<(), AdminError> {
     let mut seen = std::collections::BTreeSet::new();
     let duplicates: std::collections::BTreeSet<&str> = ops
         .iter()
@@ -264,10 +211,10 @@ pub fn apply_incremental(
         .collect();
     if !duplicates.is_empty() {
         let keys: Vec<&str> = duplicates.into_iter().collect();
-        return fail(
-            ResponseError::InvalidRequest,
-            format!("Error due to duplicate config keys : {}", keys.join(",")),
-        );
+        return fail(format!(
+            "Error due to duplicate config keys : {}",
+            keys.join(",")
+        ));
     }
     let nulls: Vec<String> = ops
         .iter()
@@ -275,10 +222,10 @@ pub fn apply_incremental(
         .map(|op| format!("{}:{}", op_name(op.op), op.name))
         .collect();
     if !nulls.is_empty() {
-        return fail(
-            ResponseError::InvalidRequest,
-            format!("Null value not supported for : {}", nulls.join(",")),
-        );
+        return fail(format!(
+            "Null value not supported for : {}",
+            nulls.join(",")
+        ));
     }
     for op in ops {
         let name = op.name.clone();
@@ -297,10 +244,9 @@ pub fn apply_incremental(
                     } else {
                         "subtract"
                     };
-                    return fail(
-                        ResponseError::InvalidRequest,
-                        format!("Config value {verb} is not allowed for config key: {name}"),
-                    );
+                    return fail(format!(
+                        "Config value {verb} is not allowed for config key: {name}"
+                    ));
                 }
                 let old = config
                     .get(&name)
@@ -319,10 +265,9 @@ pub fn apply_incremental(
                 config.insert(name, items.join(","));
             }
             other => {
-                return fail(
-                    ResponseError::InvalidRequest,
-                    format!("Unknown config operation {other} for config key: {name}"),
-                );
+                return fail(format!(
+                    "Unknown config operation {other} for config key: {name}"
+                ));
             }
         }
     }
@@ -394,13 +339,16 @@ mod tests {
         assert_eq!(config["cleanup.policy"], "compact");
         let err = apply_incremental(&topic(), &mut config, &[op("segment.ms", OP_APPEND, "1")])
             .unwrap_err();
-        assert_eq!(err.error, ResponseError::InvalidRequest);
+        assert!(matches!(err, AdminError::InvalidRequest { .. }), "{err:?}");
         let dup = apply_incremental(
             &topic(),
             &mut config,
             &[op("segment.ms", OP_SET, "1"), op("segment.ms", OP_SET, "2")],
         )
         .unwrap_err();
-        assert_eq!(dup.error, ResponseError::InvalidRequest);
+        assert_eq!(
+            dup.to_string(),
+            "Error due to duplicate config keys : segment.ms"
+        );
     }
 }
