@@ -22,10 +22,11 @@ fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
     Some(match room {
         "model" | "util" | "assignment" | "huge_alloc" | "protocol" | "config" | "metrics" => &[],
         "log" | "zk" | "metadata" => &[],
-        "replica" => &["log", "metadata", "protocol", "zk", "metrics"],
-        "controller" => &["zk", "protocol", "metadata", "metrics"],
+        "client" => &["protocol", "metadata"],
+        "replica" => &["log", "metadata", "client", "protocol", "zk", "metrics"],
+        "controller" => &["zk", "client", "protocol", "metadata", "metrics"],
         "group" => &["zk", "metadata", "metrics"],
-        "tools" => &["protocol", "group"],
+        "tools" => &["client", "protocol", "group"],
         "main" => &["broker", "config", "huge_alloc", "tools"],
         "server" | "broker" => return None,
         other => panic!(

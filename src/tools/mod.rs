@@ -1,7 +1,6 @@
 //! Command-line tools that talk to a cluster over the Kafka protocol, like
-//! Kafka's `bin/*.sh` scripts.
+//! Kafka's `bin/*.sh` scripts, through `crate::client::blocking`.
 //!
-//! - `kafka_client`: a small blocking Kafka-protocol connection.
 //! - `admin_client`: what the admin tools share (bootstrap, API versions,
 //!   metadata, controller, errors in plain words).
 //! - `consumer_groups`: `sluice consumer-groups` (kafka-consumer-groups.sh).
@@ -15,7 +14,6 @@
 pub mod admin_client;
 pub mod configs;
 pub mod consumer_groups;
-pub mod kafka_client;
 pub mod leader_election;
 pub mod reassign_generate;
 pub mod reassign_partitions;
