@@ -1,7 +1,7 @@
 //! The controller's channel to each live broker (Kafka's
 //! ControllerChannelManager): one bounded queue (`channel_queue.rs`) and one
 //! sender task per broker, sending LeaderAndIsr, UpdateMetadata and
-//! StopReplica over the Kafka protocol in order, retrying each request until
+//! StopReplica (`control_request.rs`) over `crate::client` in order, retrying each request until
 //! it is answered or the broker is removed. A request is sent again only on
 //! a new connection after the old one failed, never while the broker may
 //! still be working on it. The controller never waits on a broker; what it
@@ -13,103 +13,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::{
-    ApiKey, LeaderAndIsrRequest, LeaderAndIsrResponse, StopReplicaRequest, StopReplicaResponse,
-    UpdateMetadataRequest, UpdateMetadataResponse,
-};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::channel_queue::{QUEUE_CAPACITY, Queued, RequestQueue};
+use super::control_request::{Answer, ControllerRequest};
 use crate::client::{BrokerConnection, ConnectionError, ConnectionOptions};
 use crate::model::TopicPartition;
 
-/// Versions this controller sends (topic ids in LeaderAndIsr v5, UpdateMetadata v7).
-pub const LEADER_AND_ISR_VERSION: i16 = 5;
-pub const UPDATE_METADATA_VERSION: i16 = 7;
-pub const STOP_REPLICA_VERSION: i16 = 3;
-
 /// Larger answers fail the connection.
 const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
-
-#[derive(Debug, Clone)]
-pub enum ControllerRequest {
-    LeaderAndIsr(LeaderAndIsrRequest),
-    UpdateMetadata(UpdateMetadataRequest),
-    StopReplica(StopReplicaRequest),
-}
-
-impl ControllerRequest {
-    /// Sends the request on `connection` and decodes the answer: its
-    /// top-level error code (and StopReplica's per-partition ones).
-    async fn send_on(&self, connection: &mut BrokerConnection) -> Result<Answer, ConnectionError> {
-        Ok(match self {
-            ControllerRequest::LeaderAndIsr(r) => Answer {
-                error_code: connection
-                    .send::<_, LeaderAndIsrResponse>(
-                        ApiKey::LeaderAndIsr,
-                        LEADER_AND_ISR_VERSION,
-                        r,
-                    )
-                    .await?
-                    .error_code,
-                ..Default::default()
-            },
-            ControllerRequest::UpdateMetadata(r) => Answer {
-                error_code: connection
-                    .send::<_, UpdateMetadataResponse>(
-                        ApiKey::UpdateMetadata,
-                        UPDATE_METADATA_VERSION,
-                        r,
-                    )
-                    .await?
-                    .error_code,
-                ..Default::default()
-            },
-            ControllerRequest::StopReplica(r) => {
-                let response: StopReplicaResponse = connection
-                    .send(ApiKey::StopReplica, STOP_REPLICA_VERSION, r)
-                    .await?;
-                Answer {
-                    error_code: response.error_code,
-                    partition_errors: response
-                        .partition_errors
-                        .iter()
-                        .map(|p| {
-                            (
-                                TopicPartition::new(p.topic_name.0.to_string(), p.partition_index),
-                                p.error_code,
-                            )
-                        })
-                        .collect(),
-                }
-            }
-        })
-    }
-
-    /// The request addressed to a broker registered with `epoch` (-1: unknown).
-    pub fn with_broker_epoch(self, epoch: i64) -> ControllerRequest {
-        match self {
-            ControllerRequest::LeaderAndIsr(r) => {
-                ControllerRequest::LeaderAndIsr(r.with_broker_epoch(epoch))
-            }
-            ControllerRequest::UpdateMetadata(r) => {
-                ControllerRequest::UpdateMetadata(r.with_broker_epoch(epoch))
-            }
-            ControllerRequest::StopReplica(r) => {
-                ControllerRequest::StopReplica(r.with_broker_epoch(epoch))
-            }
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            ControllerRequest::LeaderAndIsr(_) => "LeaderAndIsr",
-            ControllerRequest::UpdateMetadata(_) => "UpdateMetadata",
-            ControllerRequest::StopReplica(_) => "StopReplica",
-        }
-    }
-}
 
 /// What a sender task tells the controller's event loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,43 +268,6 @@ impl BrokerSender {
                 ),
             }
         }
-    }
-}
-
-/// A broker's answer to a controller request.
-#[derive(Debug, Clone, Default)]
-struct Answer {
-    error_code: i16,
-    /// StopReplica: each partition's error code.
-    partition_errors: Vec<(TopicPartition, i16)>,
-}
-
-impl Answer {
-    /// Every partition of `request` with its error code: the top-level one
-    /// if set, else the partition's (a partition missing from the answer
-    /// counts as failed).
-    fn stop_replica_errors(self, request: &StopReplicaRequest) -> Vec<(TopicPartition, i16)> {
-        const UNKNOWN_SERVER_ERROR: i16 = -1;
-        request
-            .topic_states
-            .iter()
-            .flat_map(|t| {
-                t.partition_states
-                    .iter()
-                    .map(|p| TopicPartition::new(t.topic_name.0.to_string(), p.partition_index))
-            })
-            .map(|tp| {
-                let code = if self.error_code != 0 {
-                    self.error_code
-                } else {
-                    self.partition_errors
-                        .iter()
-                        .find(|(answered, _)| *answered == tp)
-                        .map_or(UNKNOWN_SERVER_ERROR, |(_, code)| *code)
-                };
-                (tp, code)
-            })
-            .collect()
     }
 }
 

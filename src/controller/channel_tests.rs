@@ -16,6 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
+use crate::controller::control_request::STOP_REPLICA_VERSION;
+use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
 
 fn stop_replica(partitions: &[i32]) -> StopReplicaRequest {
     StopReplicaRequest::default().with_topic_states(vec![

@@ -9,6 +9,7 @@
 //! - `configs`: `sluice configs` (kafka-configs.sh).
 //! - `reassign_partitions`: `sluice reassign-partitions` (kafka-reassign-partitions.sh).
 //! - `reassign_generate`: `sluice reassign-partitions --generate`.
+//! - `reassign_plan`: Kafka's reassignment JSON, parsed and printed.
 //! - `leader_election`: `sluice leader-election` (kafka-leader-election.sh).
 
 pub mod admin_client;
@@ -17,5 +18,6 @@ pub mod consumer_groups;
 pub mod leader_election;
 pub mod reassign_generate;
 pub mod reassign_partitions;
+pub mod reassign_plan;
 pub mod reset_time;
 pub mod topics;
