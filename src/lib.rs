@@ -13,6 +13,7 @@
 //! - `group`: the group coordinator (consumer groups) and committed offsets in ZooKeeper.
 //! - `admin`: topic and partition admin, config alter/describe, dynamic configs, producer ids.
 //! - `protocol`: the thin, I/O-free layer over the `kafka-protocol` crate.
+//! - `client`: every outbound Kafka-protocol connection (fetchers, controller, tools).
 //! - `server`: the network: connections, framing, dispatch, one handler per API.
 //! - `tools`: command-line tools over the Kafka protocol (`sluice consumer-groups`).
 //! - `broker`: builds every component and owns start-up and shutdown order.
@@ -21,6 +22,7 @@
 pub mod admin;
 pub mod assignment;
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod controller;
 pub mod group;

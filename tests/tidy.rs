@@ -4,10 +4,12 @@
 //! - the dependency rules between rooms from ARCHITECTURE.md: which top-level
 //!   modules each room may name through `crate::` (and `main.rs` through
 //!   `sluice::`), with `replica` reaching `zk` only from `isr.rs` and
-//!   `admin` reaching `log` only from `dynamic_config.rs`;
+//!   `admin` reaching `log` only from `dynamic_config.rs`, and
+//!   `tools` reaching `group` only through `group::consumer_protocol`;
 //! - Kafka error codes are chosen only in `server/`: `ResponseError::` is
 //!   named nowhere else but where Kafka answers are read (the tools, the
 //!   replica fetcher);
+//! - no import cycle between the files of the rooms in [`ACYCLIC_ROOMS`];
 //! - every source file opens with a `//!` doc comment saying what it owns;
 //! - no source file over 800 lines.
 
@@ -26,10 +28,11 @@ fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
     Some(match room {
         "model" | "util" | "assignment" | "huge_alloc" | "protocol" | "config" | "metrics" => &[],
         "log" | "zk" | "metadata" => &[],
-        "replica" => &["log", "metadata", "protocol", "zk", "metrics"],
-        "controller" => &["zk", "protocol", "metadata", "metrics"],
+        "client" => &["protocol", "metadata"],
+        "replica" => &["log", "metadata", "client", "zk", "metrics"],
+        "controller" => &["zk", "client", "metadata", "metrics"],
         "group" => &["zk", "metadata", "metrics"],
-        "tools" => &["protocol", "group"],
+        "tools" => &["client", "protocol", "group"],
         "main" => &["broker", "config", "huge_alloc", "tools"],
         "admin" => &["zk", "config", "metadata", "controller", "replica"],
         // `zk` and `log` are still named by some handlers (to move behind
@@ -61,6 +64,15 @@ fn file_exceptions(room: &str, file: &Path) -> &'static [&'static str] {
         _ => &[],
     }
 }
+
+/// Rooms a room may reach only through some of their modules:
+/// (room, used room, the used room's modules it may name).
+const NARROW_USES: &[(&str, &str, &[&str])] = &[("tools", "group", &["consumer_protocol"])];
+
+/// Rooms whose files never import each other in a cycle. A room's `mod.rs`
+/// is its root and does not count; a `super::Item` that `mod.rs` re-exports
+/// counts as a use of the file the item comes from.
+const ACYCLIC_ROOMS: &[&str] = &["client", "controller", "tools"];
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -179,6 +191,16 @@ fn rooms_use_only_what_architecture_md_allows() {
                     .push(format!("{}: uses {used}", file.display()));
             }
         }
+        for (_, used, modules) in NARROW_USES.iter().filter(|(r, _, _)| *r == room) {
+            for module in rooms_named(&code, &format!("{prefix}{used}::")) {
+                if !modules.contains(&module.as_str()) {
+                    broken
+                        .entry(room.clone())
+                        .or_default()
+                        .push(format!("{}: uses {used}::{module}", file.display()));
+                }
+            }
+        }
     }
     assert!(
         broken.is_empty(),
@@ -230,6 +252,145 @@ fn the_rule_checker_sees_grouped_and_plain_paths() {
     assert_eq!(
         without_comments("let a = 1; // crate::zk\n//! crate::log"),
         "let a = 1; \n"
+    );
+}
+
+/// The code of a file before its first top-level `#[cfg(test)]` item.
+fn without_tests(code: &str) -> &str {
+    match code.find("\n#[cfg(test)]") {
+        Some(i) => &code[..i],
+        None => code,
+    }
+}
+
+/// Which sibling files each file of `room` uses (`super::x`, `crate::room::x`).
+fn file_graph(room: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let dir = src_dir().join(room);
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    let module_of = |f: &PathBuf| f.file_stem().unwrap().to_str().unwrap().to_owned();
+    let modules: BTreeSet<String> = files
+        .iter()
+        .filter(|f| f.parent() == Some(dir.as_path()))
+        .map(module_of)
+        .filter(|m| m != "mod" && m != "tests" && !m.ends_with("_tests"))
+        .collect();
+    // Items `mod.rs` takes from its files (`use x::{A, B}`, `pub use x::C`).
+    let mut reexported: BTreeMap<String, String> = BTreeMap::new();
+    let root = without_comments(&std::fs::read_to_string(dir.join("mod.rs")).unwrap_or_default());
+    for (i, _) in root.match_indices("use ") {
+        let line_start = root[..i].rfind('\n').map_or(0, |j| j + 1);
+        let head = root[line_start..i].trim();
+        if !(head.is_empty() || head.starts_with("pub")) {
+            continue;
+        }
+        let path = &root[i + "use ".len()..];
+        let path = &path[..path.find(';').unwrap_or(path.len())];
+        let idents: Vec<&str> = path
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        if let Some((first, items)) = idents.split_first()
+            && modules.contains(*first)
+        {
+            for item in items {
+                reexported.insert((*item).to_owned(), (*first).to_owned());
+            }
+        }
+    }
+    let mut graph = BTreeMap::new();
+    for module in &modules {
+        let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
+        let code = without_comments(&text);
+        let code = without_tests(&code);
+        let mut used: BTreeSet<String> = rooms_named(code, "super::");
+        used.extend(rooms_named(code, &format!("crate::{room}::")));
+        let used = used
+            .into_iter()
+            .filter_map(|name| {
+                if modules.contains(&name) {
+                    Some(name)
+                } else {
+                    reexported.get(&name).cloned()
+                }
+            })
+            .filter(|m| m != module)
+            .collect();
+        graph.insert(module.clone(), used);
+    }
+    graph
+}
+
+/// One cycle of `graph` (its nodes in order), if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|n| n == node) {
+            return Some(path[i..].to_vec());
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn files_of_a_room_import_each_other_without_cycles() {
+    let cycles: Vec<String> = ACYCLIC_ROOMS
+        .iter()
+        .filter_map(|room| {
+            let graph = file_graph(room);
+            assert!(!graph.is_empty(), "room `{room}` has no files");
+            find_cycle(&graph).map(|cycle| format!("{room}: {}", cycle.join(" -> ")))
+        })
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "import cycles between files of a room (move the shared type to the file both use):\n{}",
+        cycles.join("\n")
+    );
+}
+
+#[test]
+fn the_cycle_finder_finds_cycles_and_only_cycles() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in edges {
+            g.entry((*a).to_owned())
+                .or_default()
+                .insert((*b).to_owned());
+            g.entry((*b).to_owned()).or_default();
+        }
+        g
+    };
+    assert_eq!(
+        find_cycle(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])),
+        None
+    );
+    assert_eq!(
+        find_cycle(&graph(&[("a", "b"), ("b", "c"), ("c", "b")])),
+        Some(vec!["b".to_owned(), "c".to_owned()])
+    );
+    assert_eq!(
+        without_tests("fn a() {}\n#[cfg(test)]\nmod tests {}"),
+        "fn a() {}"
     );
 }
 

@@ -14,8 +14,7 @@
 
 use std::time::Duration;
 
-use crate::metadata::BrokerEndpoint;
-use crate::replica::{ConnectionError, LeaderConnection};
+use crate::client::{BrokerConnection, ConnectionError, ConnectionOptions};
 use crate::zk::{ZkClient, ZkError};
 use kafka_protocol::messages::{
     ApiKey, BrokerId, ControlledShutdownRequest, ControlledShutdownResponse,
@@ -157,18 +156,11 @@ async fn attempt_once(
     let request = ControlledShutdownRequest::default()
         .with_broker_id(BrokerId(broker_id))
         .with_broker_epoch(broker_epoch);
-    let controller_endpoint = BrokerEndpoint {
-        id: crate::model::BrokerId(controller),
-        host,
-        port,
-        rack: None,
-        listeners: Vec::new(),
-    };
     // The attempt is bounded by the caller's timeout.
-    let mut connection = LeaderConnection::new(
-        &controller_endpoint,
+    let mut connection = BrokerConnection::new(
+        format!("{host}:{port}"),
         format!("sluice-broker-{broker_id}"),
-        Duration::MAX,
+        ConnectionOptions::default(),
     );
     Ok(connection
         .send(

@@ -1,7 +1,7 @@
 //! The controller's channel to each live broker (Kafka's
 //! ControllerChannelManager): one bounded queue (`channel_queue.rs`) and one
 //! sender task per broker, sending LeaderAndIsr, UpdateMetadata and
-//! StopReplica over the Kafka protocol in order, retrying each request until
+//! StopReplica (`control_request.rs`) over `crate::client` in order, retrying each request until
 //! it is answered or the broker is removed. A request is sent again only on
 //! a new connection after the old one failed, never while the broker may
 //! still be working on it. The controller never waits on a broker; what it
@@ -13,136 +13,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
-use kafka_protocol::messages::{
-    ApiKey, LeaderAndIsrRequest, LeaderAndIsrResponse, StopReplicaRequest, StopReplicaResponse,
-    UpdateMetadataRequest, UpdateMetadataResponse,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::channel_queue::{QUEUE_CAPACITY, Queued, RequestQueue};
+use super::control_request::{Answer, ControllerRequest};
+use crate::client::{BrokerConnection, ConnectionError, ConnectionOptions};
 use crate::model::TopicPartition;
-use crate::protocol::{ProtocolError, decode_response, encode_request};
 
-/// Versions this controller sends (topic ids in LeaderAndIsr v5, UpdateMetadata v7).
-pub const LEADER_AND_ISR_VERSION: i16 = 5;
-pub const UPDATE_METADATA_VERSION: i16 = 7;
-pub const STOP_REPLICA_VERSION: i16 = 3;
-
+/// Larger answers fail the connection.
 const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
-
-#[derive(Debug, Clone)]
-pub enum ControllerRequest {
-    LeaderAndIsr(LeaderAndIsrRequest),
-    UpdateMetadata(UpdateMetadataRequest),
-    StopReplica(StopReplicaRequest),
-}
-
-impl ControllerRequest {
-    fn encode(&self, correlation_id: i32, client_id: &str) -> Result<BytesMut, ProtocolError> {
-        match self {
-            ControllerRequest::LeaderAndIsr(r) => encode_request(
-                ApiKey::LeaderAndIsr,
-                LEADER_AND_ISR_VERSION,
-                correlation_id,
-                client_id,
-                r,
-            ),
-            ControllerRequest::UpdateMetadata(r) => encode_request(
-                ApiKey::UpdateMetadata,
-                UPDATE_METADATA_VERSION,
-                correlation_id,
-                client_id,
-                r,
-            ),
-            ControllerRequest::StopReplica(r) => encode_request(
-                ApiKey::StopReplica,
-                STOP_REPLICA_VERSION,
-                correlation_id,
-                client_id,
-                r,
-            ),
-        }
-    }
-
-    /// Decodes the response: its top-level error code (and StopReplica's
-    /// per-partition ones).
-    fn decode_answer(
-        &self,
-        correlation_id: i32,
-        frame: bytes::Bytes,
-    ) -> Result<Answer, ProtocolError> {
-        Ok(match self {
-            ControllerRequest::LeaderAndIsr(_) => Answer {
-                error_code: decode_response::<LeaderAndIsrResponse>(
-                    ApiKey::LeaderAndIsr,
-                    LEADER_AND_ISR_VERSION,
-                    correlation_id,
-                    frame,
-                )?
-                .error_code,
-                ..Default::default()
-            },
-            ControllerRequest::UpdateMetadata(_) => Answer {
-                error_code: decode_response::<UpdateMetadataResponse>(
-                    ApiKey::UpdateMetadata,
-                    UPDATE_METADATA_VERSION,
-                    correlation_id,
-                    frame,
-                )?
-                .error_code,
-                ..Default::default()
-            },
-            ControllerRequest::StopReplica(_) => {
-                let response = decode_response::<StopReplicaResponse>(
-                    ApiKey::StopReplica,
-                    STOP_REPLICA_VERSION,
-                    correlation_id,
-                    frame,
-                )?;
-                Answer {
-                    error_code: response.error_code,
-                    partition_errors: response
-                        .partition_errors
-                        .iter()
-                        .map(|p| {
-                            (
-                                TopicPartition::new(p.topic_name.0.to_string(), p.partition_index),
-                                p.error_code,
-                            )
-                        })
-                        .collect(),
-                }
-            }
-        })
-    }
-
-    /// The request addressed to a broker registered with `epoch` (-1: unknown).
-    pub fn with_broker_epoch(self, epoch: i64) -> ControllerRequest {
-        match self {
-            ControllerRequest::LeaderAndIsr(r) => {
-                ControllerRequest::LeaderAndIsr(r.with_broker_epoch(epoch))
-            }
-            ControllerRequest::UpdateMetadata(r) => {
-                ControllerRequest::UpdateMetadata(r.with_broker_epoch(epoch))
-            }
-            ControllerRequest::StopReplica(r) => {
-                ControllerRequest::StopReplica(r.with_broker_epoch(epoch))
-            }
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            ControllerRequest::LeaderAndIsr(_) => "LeaderAndIsr",
-            ControllerRequest::UpdateMetadata(_) => "UpdateMetadata",
-            ControllerRequest::StopReplica(_) => "StopReplica",
-        }
-    }
-}
 
 /// What a sender task tells the controller's event loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,8 +151,17 @@ struct BrokerSender {
 
 impl BrokerSender {
     async fn run(self) {
-        let mut connection: Option<TcpStream> = None;
-        let mut correlation_id: i32 = 0;
+        // Connecting is bounded by controller.socket.timeout.ms; so is a
+        // peer that stops acknowledging at the TCP level. A live broker that
+        // is slow to answer is waited for (`send_once`).
+        let mut connection = BrokerConnection::new(
+            self.address.clone(),
+            self.client_id.clone(),
+            ConnectionOptions::default()
+                .with_connect_timeout(self.socket_timeout)
+                .with_liveness_timeout(self.socket_timeout)
+                .with_max_response_bytes(MAX_RESPONSE_BYTES),
+        );
         loop {
             let entry = tokio::select! {
                 _ = self.stop.cancelled() => return,
@@ -283,10 +172,7 @@ impl BrokerSender {
                     broker: self.broker_id,
                 },
                 Queued::Request { request, report } => {
-                    let Some(answer) = self
-                        .deliver(&mut connection, &mut correlation_id, &request)
-                        .await
-                    else {
+                    let Some(answer) = self.deliver(&mut connection, &request).await else {
                         return;
                     };
                     if !report {
@@ -312,22 +198,21 @@ impl BrokerSender {
 
     /// Sends `request` until the broker answers (`None`: stopped first).
     /// A request is sent again only on a new connection, after the old one
-    /// failed: never while the broker may still be working on it (a large
-    /// LeaderAndIsr can take longer than controller.socket.timeout.ms, and
-    /// sending it again would only double the broker's work).
+    /// failed: never while the
+    /// broker may still be working on it (a large LeaderAndIsr can take
+    /// longer than controller.socket.timeout.ms, and sending it again would
+    /// only double the broker's work).
     async fn deliver(
         &self,
-        connection: &mut Option<TcpStream>,
-        correlation_id: &mut i32,
+        connection: &mut BrokerConnection,
         request: &ControllerRequest,
     ) -> Option<Answer> {
         let mut backoff = Duration::from_millis(50);
         loop {
-            *correlation_id = correlation_id.wrapping_add(1);
             let started = std::time::Instant::now();
             let attempt = tokio::select! {
                 _ = self.stop.cancelled() => return None,
-                r = self.send_once(connection, request, *correlation_id) => r,
+                r = self.send_once(connection, request) => r,
             };
             match attempt {
                 Ok(answer) => {
@@ -351,7 +236,7 @@ impl BrokerSender {
                     tracing::debug!(broker = self.broker_id, request = request.name(), error = %e, "controller request failed; reconnecting to send it again");
                 }
             }
-            *connection = None;
+            connection.disconnect();
             tokio::select! {
                 _ = self.stop.cancelled() => return None,
                 _ = tokio::time::sleep(backoff) => {}
@@ -361,35 +246,20 @@ impl BrokerSender {
     }
 
     /// One attempt on the current connection (a new one if there is none):
-    /// the answer, or why the connection is unusable. Connecting is bounded
-    /// by controller.socket.timeout.ms; so is a peer that stops
-    /// acknowledging at the TCP level (`set_liveness_timeouts`). A live
-    /// broker that is slow to answer is waited for, with a warning each
+    /// the answer, or why the connection is unusable. A live broker that is
+    /// slow to answer is waited for, with a warning each
     /// controller.socket.timeout.ms.
     async fn send_once(
         &self,
-        connection: &mut Option<TcpStream>,
+        connection: &mut BrokerConnection,
         request: &ControllerRequest,
-        correlation_id: i32,
-    ) -> Result<Answer, ChannelError> {
-        if connection.is_none() {
-            let stream =
-                tokio::time::timeout(self.socket_timeout, TcpStream::connect(&self.address))
-                    .await
-                    .map_err(|_| ChannelError::ConnectTimeout)??;
-            stream.set_nodelay(true)?;
-            set_liveness_timeouts(&stream, self.socket_timeout)?;
-            *connection = Some(stream);
-        }
-        let stream = connection.as_mut().expect("connected above");
-        let frame = request.encode(correlation_id, &self.client_id)?;
-        stream.write_all(&frame).await?;
+    ) -> Result<Answer, ConnectionError> {
         let started = std::time::Instant::now();
-        let read = read_frame(stream);
-        tokio::pin!(read);
-        let buf = loop {
+        let answer = request.send_on(connection);
+        tokio::pin!(answer);
+        loop {
             tokio::select! {
-                frame = &mut read => break frame?,
+                answer = &mut answer => return answer,
                 _ = tokio::time::sleep(self.socket_timeout) => tracing::warn!(
                     broker = self.broker_id,
                     request = request.name(),
@@ -397,123 +267,8 @@ impl BrokerSender {
                     "controller request not answered yet; still waiting on the live connection"
                 ),
             }
-        };
-        Ok(request.decode_answer(correlation_id, buf)?)
+        }
     }
-}
-
-/// Reads one size-prefixed response frame.
-async fn read_frame(stream: &mut TcpStream) -> Result<bytes::Bytes, ChannelError> {
-    let size = stream.read_i32().await?;
-    if size < 0 || size as usize > MAX_RESPONSE_BYTES {
-        return Err(ChannelError::BadFrame(size));
-    }
-    let mut buf = BytesMut::zeroed(size as usize);
-    stream.read_exact(&mut buf).await?;
-    Ok(buf.freeze())
-}
-
-/// Makes a peer that stops acknowledging at the TCP level (its host died,
-/// the network dropped) fail the connection after about `timeout`: TCP
-/// keepalive probes while waiting for an answer, and a limit on how long
-/// sent data may stay unacknowledged (`TCP_USER_TIMEOUT`). A live broker
-/// that is merely busy keeps acknowledging, so its connection stays.
-#[cfg(target_os = "linux")]
-fn set_liveness_timeouts(stream: &TcpStream, timeout: Duration) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let fd = stream.as_raw_fd();
-    let probe_secs = (timeout.as_secs() / 3).clamp(1, i32::MAX as u64) as libc::c_int;
-    let user_timeout_ms = timeout.as_millis().clamp(1, u32::MAX as u128) as libc::c_uint;
-    set_option(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)?;
-    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, probe_secs)?;
-    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, probe_secs)?;
-    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3)?;
-    set_option(
-        fd,
-        libc::IPPROTO_TCP,
-        libc::TCP_USER_TIMEOUT,
-        user_timeout_ms,
-    )
-}
-
-/// Elsewhere only keepalive, with the system's timings.
-#[cfg(not(target_os = "linux"))]
-fn set_liveness_timeouts(stream: &TcpStream, _timeout: Duration) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    set_option(stream.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
-}
-
-fn set_option<T: Copy>(
-    fd: std::os::fd::RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: T,
-) -> std::io::Result<()> {
-    // SAFETY: `value` lives across the call and its size is passed along;
-    // `fd` is an open socket owned by the caller's stream.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// A broker's answer to a controller request.
-#[derive(Debug, Clone, Default)]
-struct Answer {
-    error_code: i16,
-    /// StopReplica: each partition's error code.
-    partition_errors: Vec<(TopicPartition, i16)>,
-}
-
-impl Answer {
-    /// Every partition of `request` with its error code: the top-level one
-    /// if set, else the partition's (a partition missing from the answer
-    /// counts as failed).
-    fn stop_replica_errors(self, request: &StopReplicaRequest) -> Vec<(TopicPartition, i16)> {
-        const UNKNOWN_SERVER_ERROR: i16 = -1;
-        request
-            .topic_states
-            .iter()
-            .flat_map(|t| {
-                t.partition_states
-                    .iter()
-                    .map(|p| TopicPartition::new(t.topic_name.0.to_string(), p.partition_index))
-            })
-            .map(|tp| {
-                let code = if self.error_code != 0 {
-                    self.error_code
-                } else {
-                    self.partition_errors
-                        .iter()
-                        .find(|(answered, _)| *answered == tp)
-                        .map_or(UNKNOWN_SERVER_ERROR, |(_, code)| *code)
-                };
-                (tp, code)
-            })
-            .collect()
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ChannelError {
-    #[error("i/o: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("{0}")]
-    Protocol(#[from] ProtocolError),
-    #[error("bad response frame size {0}")]
-    BadFrame(i32),
-    #[error("could not connect within controller.socket.timeout.ms")]
-    ConnectTimeout,
 }
 
 #[cfg(test)]

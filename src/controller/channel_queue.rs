@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::channel::ControllerRequest;
+use super::control_request::ControllerRequest;
 
 /// Requests queued per broker before the queue is dropped for a full resync.
 pub const QUEUE_CAPACITY: usize = 256;

@@ -12,9 +12,12 @@ use kafka_protocol::messages::stop_replica_request::{
 use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
 use kafka_protocol::messages::{RequestHeader, ResponseHeader, TopicName};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
+use crate::controller::control_request::STOP_REPLICA_VERSION;
+use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
 
 fn stop_replica(partitions: &[i32]) -> StopReplicaRequest {
     StopReplicaRequest::default().with_topic_states(vec![

@@ -102,9 +102,9 @@ pub struct ControllerContext {
     /// Live brokers in controlled shutdown: never chosen as leaders.
     pub shutting_down: BTreeSet<i32>,
     /// Where each replica of the topics being deleted stands.
-    pub replica_deletion: BTreeMap<(TopicPartition, i32), super::topic_deletion::ReplicaDeletion>,
+    pub replica_deletion: BTreeMap<(TopicPartition, i32), ReplicaDeletion>,
     /// Partitions being reassigned: what their replicas (RS) add and remove.
-    pub reassigning: BTreeMap<TopicPartition, super::reassignment::ReassigningReplicas>,
+    pub reassigning: BTreeMap<TopicPartition, ReassigningReplicas>,
     /// The controller broker's inter.broker.listener.name: the endpoint used
     /// for the channel to each broker and in LeaderAndIsr's live leaders.
     pub inter_broker_listener_name: String,
@@ -204,3 +204,78 @@ impl ControllerContext {
         Ok(ctx)
     }
 }
+
+/// Where one replica of a topic being deleted stands (Kafka's replica
+/// states `ReplicaDeletionStarted` / `Successful` / `Ineligible`; a replica
+/// with no entry has not been asked yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaDeletion {
+    /// StopReplica with deletion is queued or in flight.
+    Started,
+    /// The broker answered that the replica is deleted.
+    Successful,
+    /// Its broker is down, or answered with an error: waits for that broker.
+    Ineligible,
+}
+
+/// The replicas being added and removed by an in-flight reassignment of one
+/// partition (the topic znode's `adding_replicas` / `removing_replicas`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReassigningReplicas {
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
+}
+
+/// A partition's full replica assignment (Kafka's `ReplicaAssignment`):
+/// `replicas` is RS, in flight when `adding` or `removing` is non-empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaAssignment {
+    pub replicas: Vec<i32>,
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
+}
+
+pub(super) fn minus(list: &[i32], remove: &[i32]) -> Vec<i32> {
+    list.iter()
+        .copied()
+        .filter(|r| !remove.contains(r))
+        .collect()
+}
+
+impl ReplicaAssignment {
+    pub fn is_being_reassigned(&self) -> bool {
+        !self.adding.is_empty() || !self.removing.is_empty()
+    }
+
+    /// ORS: the replicas before the reassignment.
+    pub fn origin_replicas(&self) -> Vec<i32> {
+        minus(&self.replicas, &self.adding)
+    }
+
+    /// TRS: the replicas after it.
+    pub fn target_replicas(&self) -> Vec<i32> {
+        minus(&self.replicas, &self.removing)
+    }
+
+    /// The assignment that moves this one's original replicas to `target`
+    /// (Kafka's `reassignTo`): RS is the target followed by the original
+    /// replicas not in it.
+    pub fn reassign_to(&self, target: &[i32]) -> ReplicaAssignment {
+        let origin = self.origin_replicas();
+        let mut full: Vec<i32> = Vec::with_capacity(target.len() + origin.len());
+        for &r in target.iter().chain(&origin) {
+            if !full.contains(&r) {
+                full.push(r);
+            }
+        }
+        ReplicaAssignment {
+            adding: minus(&full, &origin),
+            removing: minus(&full, target),
+            replicas: full,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "context_tests.rs"]
+mod tests;

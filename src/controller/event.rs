@@ -2,10 +2,18 @@
 //! act themselves: each watcher task re-arms its watch and posts an event to
 //! the controller's single event loop, which re-reads what it needs.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::zk::{ZkClient, paths};
+
+/// How long a failed watch waits before re-arming.
+const REARM_BACKOFF: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControllerEvent {
@@ -54,7 +62,7 @@ pub fn spawn_watchers(
                         tracing::debug!(%path, error = %e, "watch failed; retrying");
                         tokio::select! {
                             _ = stop.cancelled() => return,
-                            _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => continue,
+                            _ = tokio::time::sleep(REARM_BACKOFF) => continue,
                         }
                     }
                 };
@@ -68,7 +76,7 @@ pub fn spawn_watchers(
             }
         });
     }
-    super::partition_modifications::spawn_watchers(zk, events.clone(), stop);
+    spawn_partition_modification_watchers(zk, events.clone(), stop);
     spawn_existence_watcher(
         zk,
         paths::admin_preferred_replica_election(),
@@ -115,7 +123,7 @@ fn spawn_existence_watcher(
                 Err(_) => {
                     tokio::select! {
                         _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => continue,
+                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
                     }
                 }
             };
@@ -129,6 +137,98 @@ fn spawn_existence_watcher(
             }
             if events.send(event).await.is_err() {
                 return;
+            }
+        }
+    });
+}
+
+/// Watches the data of every topic znode, posting
+/// `ControllerEvent::PartitionModifications` when one changes. Topics that
+/// appear after the start post one event when their watch is armed, so a
+/// change made before the watch existed is not missed.
+fn spawn_partition_modification_watchers(
+    zk: &ZkClient,
+    events: mpsc::Sender<ControllerEvent>,
+    stop: &CancellationToken,
+) {
+    let (zk, stop) = (zk.clone(), stop.clone());
+    let watched: Arc<Mutex<HashSet<String>>> = Arc::default();
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let fired = match zk.get_children_and_watch(&paths::brokers_topics()).await {
+                Ok((children, watch)) => {
+                    for topic in children {
+                        if watched.lock().insert(topic.clone()) {
+                            spawn_topic_watcher(
+                                &zk,
+                                topic,
+                                !first,
+                                events.clone(),
+                                &stop,
+                                watched.clone(),
+                            );
+                        }
+                    }
+                    first = false;
+                    watch
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot watch topics; retrying");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
+                    }
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = fired => {}
+            }
+        }
+    });
+}
+
+/// One topic znode's data watch; ends (leaving `watched`) when the znode is gone.
+fn spawn_topic_watcher(
+    zk: &ZkClient,
+    topic: String,
+    post_at_start: bool,
+    events: mpsc::Sender<ControllerEvent>,
+    stop: &CancellationToken,
+    watched: Arc<Mutex<HashSet<String>>>,
+) {
+    let (zk, stop) = (zk.clone(), stop.clone());
+    tokio::spawn(async move {
+        let path = paths::topic(&topic);
+        let mut post = post_at_start;
+        loop {
+            let fired = match zk.get_data_and_watch(&path).await {
+                Ok((Some(_), watch)) => watch,
+                Ok((None, _)) => {
+                    watched.lock().remove(&topic);
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(%path, error = %e, "cannot watch topic znode; retrying");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
+                    }
+                }
+            };
+            if post
+                && events
+                    .send(ControllerEvent::PartitionModifications)
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            post = true;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = fired => {}
             }
         }
     });

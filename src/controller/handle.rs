@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::context::ReplicaAssignment;
 use crate::model::TopicPartition;
 
 /// How long a controller API request waits for a starting broker's first
@@ -73,7 +74,33 @@ pub enum ControllerApiRequest {
         reply: oneshot::Sender<BTreeMap<TopicPartition, ElectionOutcome>>,
     },
     /// AlterPartitionReassignments / ListPartitionReassignments.
-    Reassignment(super::reassignment::ReassignmentApiRequest),
+    Reassignment(ReassignmentApiRequest),
+}
+
+/// Why a partition's reassignment request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReassignmentError {
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
+    #[error("no reassignment of this partition is in progress")]
+    NoReassignmentInProgress,
+    #[error("the partition does not exist")]
+    UnknownTopicOrPartition,
+}
+
+/// A reassignment API request to the controller's event loop.
+#[derive(Debug)]
+pub enum ReassignmentApiRequest {
+    /// Target replicas per partition; `None` cancels (back to the original replicas).
+    Alter {
+        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        reply: oneshot::Sender<BTreeMap<TopicPartition, Result<(), ReassignmentError>>>,
+    },
+    /// In-flight reassignments of `partitions` (of every partition when `None`).
+    List {
+        partitions: Option<Vec<TopicPartition>>,
+        reply: oneshot::Sender<BTreeMap<TopicPartition, ReplicaAssignment>>,
+    },
 }
 
 /// Where this broker stands in the controller election.

@@ -12,6 +12,7 @@ mod broker_change;
 mod channel;
 mod channel_queue;
 mod context;
+mod control_request;
 mod controlled_shutdown;
 mod election;
 mod event;
@@ -25,10 +26,11 @@ mod requests;
 mod state_write;
 mod topic_deletion;
 
+pub use context::ReplicaAssignment;
 pub use handle::{
-    ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType, UNKNOWN_BROKER_EPOCH,
+    ControllerApiError, ControllerHandle, ElectionOutcome, ElectionType, ReassignmentError,
+    UNKNOWN_BROKER_EPOCH,
 };
-pub use reassignment::{ReassignmentError, ReplicaAssignment};
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -38,8 +40,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::{TopicPartition, ZkVersion};
 use crate::zk::{ControllerElection, ZkClient, ZkError, paths};
-use channel::{ControllerChannelManager, ControllerRequest};
+use channel::ControllerChannelManager;
 use context::ControllerContext;
+use control_request::ControllerRequest;
 use event::ControllerEvent;
 use handle::{ActiveGuard, ControllerApiRequest};
 

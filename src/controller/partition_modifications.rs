@@ -1,28 +1,18 @@
 //! Partition additions (Kafka's PartitionModificationsHandler and
 //! processPartitionModifications): the controller watches the data of every
-//! `/brokers/topics/<t>` znode; when one gains partitions (CreatePartitions
+//! `/brokers/topics/<t>` znode (`event.rs`); when one gains partitions (CreatePartitions
 //! rewrote it), the new partitions are added to the controller context and
 //! brought online like a new topic's (state znodes, LeaderAndIsr to their
 //! replicas, UpdateMetadata to every broker). Existing partitions are never
 //! touched here: a rewrite that adds none (a reassignment changing replicas,
 //! a topic id being assigned) is ignored.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
-use std::time::Duration;
-
-use parking_lot::Mutex;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use std::collections::BTreeMap;
 
 use super::Controller;
-use super::event::ControllerEvent;
 use super::partition_state;
 use crate::model::TopicPartition;
-use crate::zk::{TopicZnode, ZkClient, ZkError, ZnodeJson, paths};
-
-/// How long a failed watch waits before re-arming.
-const REARM_BACKOFF: Duration = Duration::from_millis(200);
+use crate::zk::{TopicZnode, ZkError, ZnodeJson, paths};
 
 /// Partitions present in the znode's assignment but unknown to the controller.
 fn added_partitions(
@@ -83,98 +73,6 @@ impl Controller {
         self.send_update_metadata(&brokers, &online, &[]);
         Ok(())
     }
-}
-
-/// Watches the data of every topic znode, posting
-/// `ControllerEvent::PartitionModifications` when one changes. Topics that
-/// appear after the start post one event when their watch is armed, so a
-/// change made before the watch existed is not missed.
-pub(super) fn spawn_watchers(
-    zk: &ZkClient,
-    events: mpsc::Sender<ControllerEvent>,
-    stop: &CancellationToken,
-) {
-    let (zk, stop) = (zk.clone(), stop.clone());
-    let watched: Arc<Mutex<HashSet<String>>> = Arc::default();
-    tokio::spawn(async move {
-        let mut first = true;
-        loop {
-            let fired = match zk.get_children_and_watch(&paths::brokers_topics()).await {
-                Ok((children, watch)) => {
-                    for topic in children {
-                        if watched.lock().insert(topic.clone()) {
-                            spawn_topic_watcher(
-                                &zk,
-                                topic,
-                                !first,
-                                events.clone(),
-                                &stop,
-                                watched.clone(),
-                            );
-                        }
-                    }
-                    first = false;
-                    watch
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot watch topics; retrying");
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
-                    }
-                }
-            };
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = fired => {}
-            }
-        }
-    });
-}
-
-/// One topic znode's data watch; ends (leaving `watched`) when the znode is gone.
-fn spawn_topic_watcher(
-    zk: &ZkClient,
-    topic: String,
-    post_at_start: bool,
-    events: mpsc::Sender<ControllerEvent>,
-    stop: &CancellationToken,
-    watched: Arc<Mutex<HashSet<String>>>,
-) {
-    let (zk, stop) = (zk.clone(), stop.clone());
-    tokio::spawn(async move {
-        let path = paths::topic(&topic);
-        let mut post = post_at_start;
-        loop {
-            let fired = match zk.get_data_and_watch(&path).await {
-                Ok((Some(_), watch)) => watch,
-                Ok((None, _)) => {
-                    watched.lock().remove(&topic);
-                    return;
-                }
-                Err(e) => {
-                    tracing::debug!(%path, error = %e, "cannot watch topic znode; retrying");
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
-                    }
-                }
-            };
-            if post
-                && events
-                    .send(ControllerEvent::PartitionModifications)
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-            post = true;
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = fired => {}
-            }
-        }
-    });
 }
 
 #[cfg(test)]

@@ -24,10 +24,12 @@ use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
 use super::Controller;
-use super::channel::ControllerRequest;
-use super::context::ControllerContext;
-use super::handle::ControllerHandle;
-use super::handle::{ControllerApiError, ControllerApiRequest};
+use super::context::{ControllerContext, ReassigningReplicas, ReplicaAssignment, minus};
+use super::control_request::ControllerRequest;
+use super::handle::{
+    ControllerApiError, ControllerApiRequest, ControllerHandle, ReassignmentApiRequest,
+    ReassignmentError,
+};
 use super::requests;
 use super::state_write::update_state;
 use crate::model::TopicPartition;
@@ -37,90 +39,6 @@ use crate::zk::{
 
 /// How often a topic znode rewrite is retried after someone else changed it.
 const TOPIC_WRITE_ATTEMPTS: usize = 5;
-
-/// The replicas being added and removed by an in-flight reassignment of one
-/// partition (the topic znode's `adding_replicas` / `removing_replicas`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReassigningReplicas {
-    pub adding: Vec<i32>,
-    pub removing: Vec<i32>,
-}
-
-/// A partition's full replica assignment (Kafka's `ReplicaAssignment`):
-/// `replicas` is RS, in flight when `adding` or `removing` is non-empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReplicaAssignment {
-    pub replicas: Vec<i32>,
-    pub adding: Vec<i32>,
-    pub removing: Vec<i32>,
-}
-
-fn minus(list: &[i32], remove: &[i32]) -> Vec<i32> {
-    list.iter()
-        .copied()
-        .filter(|r| !remove.contains(r))
-        .collect()
-}
-
-impl ReplicaAssignment {
-    pub fn is_being_reassigned(&self) -> bool {
-        !self.adding.is_empty() || !self.removing.is_empty()
-    }
-
-    /// ORS: the replicas before the reassignment.
-    pub fn origin_replicas(&self) -> Vec<i32> {
-        minus(&self.replicas, &self.adding)
-    }
-
-    /// TRS: the replicas after it.
-    pub fn target_replicas(&self) -> Vec<i32> {
-        minus(&self.replicas, &self.removing)
-    }
-
-    /// The assignment that moves this one's original replicas to `target`
-    /// (Kafka's `reassignTo`): RS is the target followed by the original
-    /// replicas not in it.
-    pub fn reassign_to(&self, target: &[i32]) -> ReplicaAssignment {
-        let origin = self.origin_replicas();
-        let mut full: Vec<i32> = Vec::with_capacity(target.len() + origin.len());
-        for &r in target.iter().chain(&origin) {
-            if !full.contains(&r) {
-                full.push(r);
-            }
-        }
-        ReplicaAssignment {
-            adding: minus(&full, &origin),
-            removing: minus(&full, target),
-            replicas: full,
-        }
-    }
-}
-
-/// Why a partition's reassignment request was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReassignmentError {
-    #[error("{0}")]
-    InvalidReplicaAssignment(String),
-    #[error("no reassignment of this partition is in progress")]
-    NoReassignmentInProgress,
-    #[error("the partition does not exist")]
-    UnknownTopicOrPartition,
-}
-
-/// A reassignment API request to the controller's event loop.
-#[derive(Debug)]
-pub enum ReassignmentApiRequest {
-    /// Target replicas per partition; `None` cancels (back to the original replicas).
-    Alter {
-        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
-        reply: oneshot::Sender<BTreeMap<TopicPartition, Result<(), ReassignmentError>>>,
-    },
-    /// In-flight reassignments of `partitions` (of every partition when `None`).
-    List {
-        partitions: Option<Vec<TopicPartition>>,
-        reply: oneshot::Sender<BTreeMap<TopicPartition, ReplicaAssignment>>,
-    },
-}
 
 /// Checks a target replica list (Kafka's `validateReplicas`): not empty, no
 /// duplicates, no negative ids, and every replica it adds is a live broker.
@@ -716,25 +634,6 @@ mod tests {
             replicas: replicas.to_vec(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn reassign_to_puts_the_target_first_and_tracks_adding_and_removing() {
-        let moving = settled(&[1, 2]).reassign_to(&[2, 3]);
-        assert_eq!(moving.replicas, vec![2, 3, 1]);
-        assert_eq!(moving.adding, vec![3]);
-        assert_eq!(moving.removing, vec![1]);
-        assert_eq!(moving.origin_replicas(), vec![2, 1]);
-        assert_eq!(moving.target_replicas(), vec![2, 3]);
-        // Replacing an in-flight reassignment starts again from the original replicas.
-        let replaced = moving.reassign_to(&[4]);
-        assert_eq!(replaced.replicas, vec![4, 2, 1]);
-        assert_eq!(replaced.adding, vec![4]);
-        assert_eq!(replaced.removing, vec![2, 1]);
-        // Cancelling: back to the original replicas, nothing in flight.
-        let cancelled = moving.reassign_to(&moving.origin_replicas());
-        assert!(!cancelled.is_being_reassigned());
-        assert_eq!(cancelled.replicas, vec![2, 1]);
     }
 
     #[test]

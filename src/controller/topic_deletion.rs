@@ -14,24 +14,11 @@
 use std::collections::BTreeMap;
 
 use super::Controller;
-use super::channel::ControllerRequest;
-use super::context::ControllerContext;
+use super::context::{ControllerContext, ReplicaDeletion};
+use super::control_request::ControllerRequest;
 use super::requests;
 use crate::model::TopicPartition;
 use crate::zk::{ZkError, paths};
-
-/// Where one replica of a topic being deleted stands (Kafka's replica
-/// states `ReplicaDeletionStarted` / `Successful` / `Ineligible`; a replica
-/// with no entry has not been asked yet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplicaDeletion {
-    /// StopReplica with deletion is queued or in flight.
-    Started,
-    /// The broker answered that the replica is deleted.
-    Successful,
-    /// Its broker is down, or answered with an error: waits for that broker.
-    Ineligible,
-}
 
 /// What the deletion of one topic needs next.
 #[derive(Debug, Clone, PartialEq, Eq)]

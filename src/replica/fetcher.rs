@@ -25,11 +25,11 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::leader_connection::LeaderConnection;
 use super::partition::Partition;
 use super::settings::ReplicationSettings;
 use super::truncation::truncation_target;
 use super::{ReplicaError, ReplicaManager};
+use crate::client::{BrokerConnection, ConnectionOptions};
 use crate::metadata::BrokerEndpoint;
 use crate::model::{LeaderEpoch, Offset, TopicPartition};
 
@@ -78,8 +78,11 @@ pub(super) struct ReplicaFetcher {
 impl ReplicaFetcher {
     pub async fn run(self) {
         let client_id = format!("sluice-replica-fetcher-{}", self.broker_id);
-        let mut connection =
-            LeaderConnection::new(&self.source, client_id, self.settings.socket_timeout);
+        let mut connection = BrokerConnection::new(
+            self.source.address(),
+            client_id,
+            ConnectionOptions::default().with_request_timeout(self.settings.socket_timeout),
+        );
         tracing::info!(source = self.source.id.0, address = %self.source.address(), "replica fetcher started");
         while !self.stop.is_cancelled() {
             let (truncating, fetching, next_retry) = self.ready_partitions();
@@ -168,7 +171,7 @@ impl ReplicaFetcher {
 
     async fn truncate(
         &self,
-        connection: &mut LeaderConnection,
+        connection: &mut BrokerConnection,
         partitions: Vec<(TopicPartition, PartitionFetchState)>,
     ) {
         let mut asked = Vec::new();
@@ -269,7 +272,7 @@ impl ReplicaFetcher {
 
     async fn fetch(
         &self,
-        connection: &mut LeaderConnection,
+        connection: &mut BrokerConnection,
         partitions: Vec<(TopicPartition, PartitionFetchState)>,
     ) {
         let mut topics: HashMap<String, Vec<FetchPartition>> = HashMap::new();

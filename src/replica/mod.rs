@@ -4,13 +4,13 @@
 //! ReplicaManager and Partition.
 //!
 //! Replication between brokers lives here too: followers' fetcher tasks
-//! (`fetcher`, `fetcher_manager`, `leader_connection`), the leader's view of
+//! (`fetcher`, `fetcher_manager`, over `crate::client`), the leader's view of
 //! its followers (`follower_state`), leader epochs (`leader_epoch_cache`) and
 //! ISR changes (`isr`), and idempotent-producer state
 //! (`producer_state`) so retried batches are not stored twice.
 //!
-//! Depends on `log`, `model` and `metadata`, on `protocol` for the follower's
-//! requests to its leader, and on `zk` through `isr.rs` only; never on the
+//! Depends on `log`, `model` and `metadata`, on `client` and `protocol` for
+//! the follower's requests to its leader, and on `zk` through `isr.rs` only; never on the
 //! server layer, so errors are this room's own enum and `server/errors.rs`
 //! maps them to codes.
 
@@ -20,7 +20,6 @@ mod fetcher;
 mod fetcher_manager;
 mod follower_state;
 mod isr;
-mod leader_connection;
 mod leader_epoch_cache;
 mod manager;
 mod offset_lookup;
@@ -37,7 +36,6 @@ pub use delayed::{PartitionWaiter, PartitionWatchers, wait_for, wait_for_partiti
 pub use delete_records::DELETE_TO_HIGH_WATERMARK;
 pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;
-pub use leader_connection::{ConnectionError, LeaderConnection};
 pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use manager::{LeaderAndIsrOutcome, PartitionRead, PartitionStateUpdate, ReplicaManager};
 pub use offset_lookup::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP};

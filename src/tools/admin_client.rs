@@ -20,7 +20,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Request, StrBytes};
 use uuid::Uuid;
 
-use super::kafka_client::KafkaConnection;
+use crate::client::blocking::{BlockingConnection, BlockingError};
 
 /// How long to wait for a controller to be elected before giving up.
 const CONTROLLER_WAIT: Duration = Duration::from_secs(15);
@@ -62,6 +62,9 @@ pub enum ToolError {
     },
     #[error("cannot read {path}: {detail}")]
     File { path: String, detail: String },
+    /// A request or its answer failed on the wire.
+    #[error(transparent)]
+    Connection(#[from] BlockingError),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -167,7 +170,7 @@ pub fn one_action(flags: &[(bool, &str)]) -> ToolResult<usize> {
 /// A connection to one broker plus the API versions the cluster serves.
 pub struct Admin {
     bootstrap: String,
-    conn: KafkaConnection,
+    conn: BlockingConnection,
     /// api key -> (min, max) served by the bootstrap broker.
     versions: HashMap<i16, (i16, i16)>,
 }
@@ -187,7 +190,7 @@ impl Admin {
                     "Invalid --bootstrap-server '{address}': expected HOST:PORT, e.g. localhost:9092"
                 )));
             }
-            match KafkaConnection::connect(address) {
+            match BlockingConnection::connect(address) {
                 Ok(mut conn) => {
                     let response: ApiVersionsResponse =
                         conn.send(ApiKey::ApiVersions, 0, &ApiVersionsRequest::default())?;
@@ -259,7 +262,7 @@ impl Admin {
             return self.send(version, request);
         }
         let mut conn =
-            KafkaConnection::connect(address).map_err(|e| ToolError::BrokerUnreachable {
+            BlockingConnection::connect(address).map_err(|e| ToolError::BrokerUnreachable {
                 id,
                 address: address.clone(),
                 detail: e.to_string(),

@@ -21,8 +21,8 @@ use kafka_protocol::messages::offset_commit_request::{
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::kafka_client::KafkaConnection;
 use super::reset_time;
+use crate::client::blocking::BlockingConnection;
 use crate::group::consumer_protocol::assignment_partitions;
 
 /// The command line, as kafka-consumer-groups.sh spells it.
@@ -200,7 +200,7 @@ fn check(code: i16, what: &str) -> anyhow::Result<()> {
 /// Runs the tool; returns what to print on stdout.
 pub fn run(bootstrap: &str, action: Action) -> anyhow::Result<String> {
     let first = bootstrap.split(',').next().unwrap_or(bootstrap).trim();
-    let mut conn = KafkaConnection::connect(first)?;
+    let mut conn = BlockingConnection::connect(first)?;
     let cluster = Cluster::load(&mut conn, None)?;
     match action {
         Action::List => list(&cluster),
@@ -223,7 +223,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn load(conn: &mut KafkaConnection, topics: Option<&[String]>) -> anyhow::Result<Cluster> {
+    fn load(conn: &mut BlockingConnection, topics: Option<&[String]>) -> anyhow::Result<Cluster> {
         let request = MetadataRequest::default().with_topics(topics.map(|ts| {
             ts.iter()
                 .map(|t| MetadataRequestTopic::default().with_name(Some(TopicName(sb(t)))))
@@ -249,15 +249,15 @@ impl Cluster {
         Ok(Cluster { brokers, leaders })
     }
 
-    fn connect(&self, broker: i32) -> anyhow::Result<KafkaConnection> {
+    fn connect(&self, broker: i32) -> anyhow::Result<BlockingConnection> {
         let address = self
             .brokers
             .get(&broker)
             .with_context(|| format!("broker {broker} is not in the metadata"))?;
-        KafkaConnection::connect(address)
+        Ok(BlockingConnection::connect(address)?)
     }
 
-    fn coordinator(&self, group: &str) -> anyhow::Result<KafkaConnection> {
+    fn coordinator(&self, group: &str) -> anyhow::Result<BlockingConnection> {
         let any = *self
             .brokers
             .keys()
@@ -270,7 +270,10 @@ impl Cluster {
             &FindCoordinatorRequest::default().with_key(sb(group)),
         )?;
         check(response.error_code, "FindCoordinator")?;
-        KafkaConnection::connect(&format!("{}:{}", response.host, response.port))
+        Ok(BlockingConnection::connect(&format!(
+            "{}:{}",
+            response.host, response.port
+        ))?)
     }
 
     /// Log end (`timestamp` -1) or start (-2) offsets of partitions.
@@ -342,7 +345,7 @@ fn list(cluster: &Cluster) -> anyhow::Result<String> {
 
 /// Committed offsets of every partition of `group`.
 fn committed(
-    conn: &mut KafkaConnection,
+    conn: &mut BlockingConnection,
     group: &str,
 ) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
     let response: OffsetFetchResponse = conn.send(
@@ -532,7 +535,7 @@ fn delete(cluster: &Cluster, group: &str) -> anyhow::Result<String> {
 }
 
 fn reset_offsets(
-    conn: &mut KafkaConnection,
+    conn: &mut BlockingConnection,
     group: &str,
     topic: &str,
     to: ResetTo,
@@ -665,7 +668,7 @@ fn offsets_for_time(
 /// The offsets a reset moves `tps` to.
 fn new_offsets(
     cluster: &Cluster,
-    coordinator: &mut KafkaConnection,
+    coordinator: &mut BlockingConnection,
     group: &str,
     tps: &BTreeSet<(String, i32)>,
     to: ResetTo,

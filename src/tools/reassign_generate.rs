@@ -14,7 +14,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::admin_client::{Admin, ToolError, ToolResult, emit, join_ids};
-use super::reassign_partitions::{Plan, format_json};
+use super::reassign_plan::{Plan, format_json};
 use crate::assignment::assign_replicas_randomly;
 
 /// Parses Kafka's topics-to-move JSON into topic names, in file order.
