@@ -50,6 +50,8 @@ pub enum BrokerError {
     },
     #[error("invalid advertised listener: {0}")]
     Listener(String),
+    #[error("loading the logs: {0}")]
+    LogLoading(String),
     #[error("shutting down the logs: {0}")]
     Shutdown(String),
 }
@@ -110,7 +112,19 @@ impl Broker {
 
         // 2. Logs, recovered from the last run.
         let default_log_config = log_config(&config);
-        let log_manager = Arc::new(LogManager::startup(&config.log_dirs, default_log_config)?);
+        //    Blocking disk work, with num.recovery.threads.per.data.dir
+        //    threads per dir, off the async workers.
+        let log_manager = {
+            let dirs = config.log_dirs.clone();
+            let threads = config.num_recovery_threads_per_data_dir.max(1) as usize;
+            let loading = tokio::task::spawn_blocking(move || {
+                LogManager::startup_with_threads(&dirs, default_log_config, threads)
+            });
+            Arc::new(match loading.await {
+                Ok(loaded) => loaded?,
+                Err(e) => return Err(BrokerError::LogLoading(e.to_string())),
+            })
+        };
         log_manager.read_or_write_meta_properties(broker_id, &cluster_id)?;
         let high_watermarks: HashMap<_, _> = log_manager.read_replication_checkpoints()?;
 

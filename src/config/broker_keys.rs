@@ -109,6 +109,9 @@ mod tests {
         assert_eq!(get("zookeeper.connect").config_type, ConfigType::String);
         assert_eq!(get("zookeeper.connect").default, None);
         assert_eq!(get("num.io.threads").default.as_deref(), Some("8"));
+        let recovery = get("num.recovery.threads.per.data.dir");
+        assert_eq!(recovery.config_type, ConfigType::Int);
+        assert_eq!(recovery.default.as_deref(), Some("1"));
         assert_eq!(
             get("offsets.topic.replication.factor").config_type,
             ConfigType::Short

@@ -202,6 +202,7 @@ pub(super) fn build_with_catalogue(
             0.0,
             1.0,
         )?,
+        num_recovery_threads_per_data_dir: r.int("num.recovery.threads.per.data.dir", 1, 1)?,
         log_cleaner_enable: r.bool("log.cleaner.enable", true)?,
         log_cleaner_threads: r.int("log.cleaner.threads", 1, 0)?,
         log_cleaner_backoff_ms: r.long("log.cleaner.backoff.ms", 15_000, 0)?,

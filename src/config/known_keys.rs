@@ -18,7 +18,6 @@ const KEYS: &[(&str, Kind, Option<&str>)] = &[
     ("background.threads", Int, Some("10")),
     ("num.io.threads", Int, Some("8")),
     ("num.network.threads", Int, Some("3")),
-    ("num.recovery.threads.per.data.dir", Int, Some("1")),
     ("num.replica.alter.log.dirs.threads", Int, None),
     ("queued.max.request.bytes", Long, Some("-1")),
     (

@@ -178,6 +178,9 @@ pub struct BrokerConfig {
     pub log_cleaner_max_compaction_lag_ms: i64,
     /// `log.cleaner.min.cleanable.ratio` (0.5, 0..=1).
     pub log_cleaner_min_cleanable_ratio: f64,
+    /// `num.recovery.threads.per.data.dir` (1, >= 1): threads per log dir
+    /// that load (and after an unclean shutdown recover) the logs at start-up.
+    pub num_recovery_threads_per_data_dir: i32,
     /// `log.cleaner.enable` (true): run the log cleaner for compacted topics.
     pub log_cleaner_enable: bool,
     /// `log.cleaner.threads` (1, >= 0); Sluice runs one cleaner task.

@@ -699,3 +699,16 @@ fn log_cleaner_keys_have_kafkas_defaults_and_ranges() {
     assert!(!c.log_cleaner_enable && c.ignored_keys.is_empty());
     assert_eq!(c.log_cleaner_backoff_ms, 100);
 }
+
+#[test]
+fn recovery_threads_key_has_kafkas_default_and_range() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.num_recovery_threads_per_data_dir, 1);
+    let c = config(&[("num.recovery.threads.per.data.dir", "4")]).unwrap();
+    assert_eq!(c.num_recovery_threads_per_data_dir, 4);
+    assert!(c.ignored_keys.is_empty());
+    invalid_key(
+        &[("num.recovery.threads.per.data.dir", "0")],
+        "num.recovery.threads.per.data.dir",
+    );
+}

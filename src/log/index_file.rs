@@ -1,8 +1,8 @@
 //! The memory-mapped file under both segment indexes (Kafka's `AbstractIndex`):
 //! fixed-size entries, preallocated to `log.index.size.max.bytes` (rounded down
 //! to the entry size) while the segment is active, trimmed to the real entry
-//! count when it rolls or closes. Entry layout and search live in
-//! `offset_index.rs` and `time_index.rs`.
+//! count when it rolls or closes; mapped for random access (no read-ahead).
+//! Entry layout and search live in `offset_index.rs` and `time_index.rs`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -204,7 +204,14 @@ fn map(file: &File) -> io::Result<MmapMut> {
     // SAFETY: the index file is owned by this process (one broker per log dir,
     // enforced by the layout) and is only resized through `IndexFile::resize`,
     // which unmaps first; nothing else truncates it while it is mapped.
-    unsafe { MmapMut::map_mut(file) }
+    let mmap = unsafe { MmapMut::map_mut(file) }?;
+    if !mmap.is_empty() {
+        // Lookups are binary searches: without this, every page they touch
+        // reads ahead around it, and on a preallocated (sparse) index that
+        // fills megabytes of page cache with zeros per index opened.
+        mmap.advise(memmap2::Advice::Random)?;
+    }
+    Ok(mmap)
 }
 
 #[cfg(test)]

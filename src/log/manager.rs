@@ -2,8 +2,11 @@
 //! Start-up loading and recovery, placement of new logs, deletion, periodic
 //! retention and flush, the per-dir checkpoints, `meta.properties`, and clean
 //! shutdown (the `.kafka_cleanshutdown` marker that lets the next start skip
-//! recovery). It owns no threads: the broker calls `cleanup`, `flush_due`,
-//! `flush_rolled_logs` and `checkpoint` on its schedule, on blocking threads.
+//! recovery), and the size of the file systems holding the dirs. Start-up
+//! opens each dir's logs with `num.recovery.threads.per.data.dir` scoped
+//! threads; otherwise it owns no threads: the broker calls `cleanup`,
+//! `flush_due`, `flush_rolled_logs` and `checkpoint` on its schedule, on
+//! blocking threads.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -20,6 +23,7 @@ use super::config::LogConfig;
 use super::error::LogError;
 use super::meta_properties;
 use super::partition_log::{Log, sync_dir};
+use super::recovery_threads::run_per_log;
 use crate::model::TopicPartition;
 
 /// Present in a log dir after a clean shutdown; removed once the dir is loaded.
@@ -36,6 +40,9 @@ pub struct LogManager {
     logs: RwLock<HashMap<TopicPartition, Arc<Log>>>,
     /// Serializes creation and deletion so a partition is never made twice.
     create_lock: Mutex<()>,
+    /// `num.recovery.threads.per.data.dir`: threads per dir that load the
+    /// logs at start-up and close them at shutdown.
+    recovery_threads_per_data_dir: usize,
     /// Keeps each dir's `.lock` locked for the manager's lifetime.
     _dir_locks: Vec<File>,
 }
@@ -62,17 +69,31 @@ fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
     })
 }
 
-/// Loads every partition directory of one log dir into `logs`.
-fn load_dir(
-    dir: &Path,
-    config: LogConfig,
-    logs: &mut HashMap<TopicPartition, Arc<Log>>,
-) -> Result<(), LogError> {
-    let marker = dir.join(CLEAN_SHUTDOWN_FILE);
-    let clean = marker.exists();
+/// One partition directory found in a log dir, to be opened.
+struct LogToLoad {
+    path: PathBuf,
+    tp: TopicPartition,
+    recovery_point: i64,
+    log_start_offset: i64,
+}
+
+/// What start-up found in one log dir: the partition logs to open, and
+/// whether the last run shut down cleanly.
+struct DirToLoad {
+    dir: PathBuf,
+    clean: bool,
+    logs: Vec<LogToLoad>,
+}
+
+/// Lists one log dir: removes partition dirs left for deletion, skips what is
+/// not a partition, and pairs each partition with its checkpointed recovery
+/// point and log start offset. Opens nothing.
+fn scan_log_dir(dir: &Path) -> Result<DirToLoad, LogError> {
+    let clean = dir.join(CLEAN_SHUTDOWN_FILE).exists();
     let recovery_points = read_offsets_or_empty(&dir.join(RECOVERY_POINT_CHECKPOINT));
     let start_offsets = read_offsets_or_empty(&dir.join(LOG_START_OFFSET_CHECKPOINT));
     let list_err = |e| LogError::io(format!("list log dir {}", dir.display()), e);
+    let mut logs = Vec::new();
     for entry in fs::read_dir(dir).map_err(list_err)? {
         let entry = entry.map_err(list_err)?;
         if !entry.file_type().map_err(list_err)?.is_dir() {
@@ -96,24 +117,61 @@ fn load_dir(
             tracing::warn!(dir = %path.display(), "ignoring directory that is not topic-partition");
             continue;
         };
+        logs.push(LogToLoad {
+            recovery_point: recovery_points.get(&tp).copied().unwrap_or(0),
+            log_start_offset: start_offsets.get(&tp).copied().unwrap_or(0),
+            path,
+            tp,
+        });
+    }
+    Ok(DirToLoad {
+        dir: dir.to_path_buf(),
+        clean,
+        logs,
+    })
+}
+
+/// Opens (and after an unclean shutdown recovers) every log of `to_load`
+/// with `threads` threads (Kafka's `num.recovery.threads.per.data.dir`).
+fn open_logs(
+    to_load: &DirToLoad,
+    config: LogConfig,
+    threads: usize,
+) -> Result<Vec<(TopicPartition, Log)>, LogError> {
+    run_per_log(&to_load.logs, threads, |job| {
+        let log = Log::open(
+            &job.path,
+            job.tp.clone(),
+            config,
+            job.recovery_point,
+            job.log_start_offset,
+            to_load.clean,
+        )?;
+        Ok((job.tp.clone(), log))
+    })
+}
+
+/// Loads every partition directory of one log dir into `logs` with
+/// `threads` threads, then removes the dir's clean-shutdown marker.
+fn load_dir(
+    dir: &Path,
+    config: LogConfig,
+    threads: usize,
+    logs: &mut HashMap<TopicPartition, Arc<Log>>,
+) -> Result<(), LogError> {
+    let to_load = scan_log_dir(dir)?;
+    for (tp, log) in open_logs(&to_load, config, threads)? {
         if let Some(existing) = logs.get(&tp) {
             return Err(LogError::DuplicateLog {
                 tp,
                 first: existing.dir().to_path_buf(),
-                second: path,
+                second: log.dir().to_path_buf(),
             });
         }
-        let log = Log::open(
-            &path,
-            tp.clone(),
-            config,
-            recovery_points.get(&tp).copied().unwrap_or(0),
-            start_offsets.get(&tp).copied().unwrap_or(0),
-            clean,
-        )?;
         logs.insert(tp, Arc::new(log));
     }
-    if clean {
+    if to_load.clean {
+        let marker = to_load.dir.join(CLEAN_SHUTDOWN_FILE);
         fs::remove_file(&marker)
             .map_err(|e| LogError::io(format!("remove {}", marker.display()), e))?;
         sync_dir(dir)?;
@@ -134,23 +192,43 @@ fn check_topic_name(topic: &str) -> Result<(), LogError> {
 
 impl LogManager {
     /// Creates and locks the log dirs and loads every partition log in them,
-    /// recovering logs of dirs without a clean-shutdown marker.
+    /// recovering logs of dirs without a clean-shutdown marker, one log at a
+    /// time (`startup_with_threads` with 1 thread).
     pub fn startup(
         log_dirs: &[PathBuf],
         default_config: LogConfig,
     ) -> Result<LogManager, LogError> {
+        Self::startup_with_threads(log_dirs, default_config, 1)
+    }
+
+    /// `startup` with `recovery_threads_per_data_dir` threads opening each
+    /// dir's logs (Kafka's `num.recovery.threads.per.data.dir`; at least 1).
+    /// Blocking disk work: call it off the async workers.
+    pub fn startup_with_threads(
+        log_dirs: &[PathBuf],
+        default_config: LogConfig,
+        recovery_threads_per_data_dir: usize,
+    ) -> Result<LogManager, LogError> {
         default_config.validate()?;
+        let started = std::time::Instant::now();
         let mut locks = Vec::with_capacity(log_dirs.len());
         let mut logs = HashMap::new();
         for dir in log_dirs {
             fs::create_dir_all(dir)
                 .map_err(|e| LogError::io(format!("create log dir {}", dir.display()), e))?;
             locks.push(lock_dir(dir)?);
-            load_dir(dir, default_config, &mut logs)?;
+            load_dir(
+                dir,
+                default_config,
+                recovery_threads_per_data_dir,
+                &mut logs,
+            )?;
         }
         tracing::info!(
             logs = logs.len(),
             dirs = log_dirs.len(),
+            threads_per_dir = recovery_threads_per_data_dir.max(1),
+            took_ms = started.elapsed().as_millis() as u64,
             "log manager started"
         );
         Ok(LogManager {
@@ -158,6 +236,7 @@ impl LogManager {
             default_config: RwLock::new(default_config),
             logs: RwLock::new(logs),
             create_lock: Mutex::new(()),
+            recovery_threads_per_data_dir: recovery_threads_per_data_dir.max(1),
             _dir_locks: locks,
         })
     }
@@ -335,18 +414,23 @@ impl LogManager {
         }
     }
 
-    /// Flushes and closes every log, writes the checkpoints, and marks each
+    /// Flushes and closes every log (`num.recovery.threads.per.data.dir`
+    /// threads per dir, as Kafka), writes the checkpoints, and marks each
     /// dir cleanly shut down. Without a marker (any failure) the next start
     /// recovers from the checkpointed recovery points.
     pub fn shutdown(&self) -> Result<(), LogError> {
-        let mut first_error = None;
-        for (tp, log) in self.all_logs() {
-            if let Err(e) = log.close() {
-                tracing::error!(tp = %tp, error = %e, "closing log failed");
-                first_error.get_or_insert(e);
-            }
-        }
-        if let Some(e) = first_error {
+        let logs = self.all_logs();
+        // Every log is closed even when one fails; the first failure is kept.
+        let closed = run_per_log(
+            &logs,
+            self.recovery_threads_per_data_dir * self.log_dirs.len(),
+            |(tp, log)| {
+                Ok(log
+                    .close()
+                    .inspect_err(|e| tracing::error!(tp = %tp, error = %e, "closing log failed")))
+            },
+        )?;
+        if let Some(e) = closed.into_iter().find_map(Result::err) {
             return Err(e);
         }
         self.checkpoint()?;
@@ -408,6 +492,13 @@ impl LogManager {
         Ok(())
     }
 
+    /// (total, usable) bytes of the file system holding log dir `dir`, as
+    /// Java's `FileStore.getTotalSpace` / `getUsableSpace` report them
+    /// (DescribeLogDirs v4); `None` when statvfs fails.
+    pub fn file_system_bytes(&self, dir: &Path) -> Option<(i64, i64)> {
+        file_system_bytes(dir)
+    }
+
     /// Checks (or writes) `meta.properties` in every log dir; fails when a dir
     /// belongs to another broker.id or cluster.id.
     pub fn read_or_write_meta_properties(
@@ -417,6 +508,26 @@ impl LogManager {
     ) -> Result<(), LogError> {
         meta_properties::check_or_write(&self.log_dirs, broker_id, cluster_id)
     }
+}
+
+/// statvfs of `dir`: (total, usable) bytes.
+fn file_system_bytes(dir: &Path) -> Option<(i64, i64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a valid NUL-terminated string and `stat` points to
+    // writable memory of the right type; statvfs fills it on success.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it initialised `stat`.
+    let stat = unsafe { stat.assume_init() };
+    let block = stat.f_frsize as i64;
+    Some((
+        (stat.f_blocks as i64).saturating_mul(block),
+        (stat.f_bavail as i64).saturating_mul(block),
+    ))
 }
 
 #[cfg(test)]

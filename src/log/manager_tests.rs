@@ -229,3 +229,58 @@ fn replication_checkpoints_merge_with_the_previous_file() {
         "a deleted log's entry goes"
     );
 }
+
+#[test]
+fn file_system_sizes_are_plausible() {
+    let (total, usable) = file_system_bytes(Path::new("/")).expect("statvfs of /");
+    assert!(
+        total > 0 && usable >= 0 && usable <= total,
+        "{total} {usable}"
+    );
+    assert!(file_system_bytes(Path::new("/no/such/dir/at/all")).is_none());
+}
+
+/// Several recovery threads load the same logs as one does, after an
+/// unclean shutdown still validating every log past its recovery point
+/// (a torn tail in one of them is cut); a log that cannot be opened fails
+/// start-up with every thread stopping.
+#[test]
+fn recovery_threads_load_and_recover_every_log() {
+    let root = tempfile::tempdir().unwrap();
+    let log_dirs = dirs(root.path(), 1);
+    let partitions = 40;
+    {
+        let mgr = LogManager::startup(&log_dirs, LogConfig::default()).unwrap();
+        for p in 0..partitions {
+            let log = mgr.get_or_create_log(&tp(p), LogConfig::default()).unwrap();
+            for _ in 0..p % 4 {
+                log.append_as_leader(&mut batch(0, 2), 0).unwrap();
+            }
+        }
+        // "Crash": no shutdown, no checkpoint (recovery points 0).
+    }
+    let torn = log_dirs[0]
+        .join(tp(7).to_string())
+        .join(segment_file_name(0, LOG_SUFFIX));
+    let mut data = fs::read(&torn).unwrap();
+    data.extend_from_slice(&batch(6, 2)[..25]);
+    fs::write(&torn, &data).unwrap();
+    let mgr = LogManager::startup_with_threads(&log_dirs, LogConfig::default(), 4).unwrap();
+    assert_eq!(mgr.all_logs().len(), partitions as usize);
+    for p in 0..partitions {
+        let log = mgr.get_log(&tp(p)).unwrap();
+        assert_eq!(log.log_end_offset(), i64::from(p % 4) * 2, "partition {p}");
+    }
+    assert_eq!(
+        fs::metadata(&torn).unwrap().len(),
+        3 * batch(0, 2).len() as u64,
+        "the torn tail is cut"
+    );
+    mgr.shutdown().unwrap();
+    drop(mgr);
+    // A partition dir whose segment cannot be opened: start-up fails.
+    let broken = log_dirs[0].join(tp(3).to_string());
+    fs::remove_file(broken.join(segment_file_name(0, LOG_SUFFIX))).unwrap();
+    fs::create_dir(broken.join(segment_file_name(0, LOG_SUFFIX))).unwrap();
+    assert!(LogManager::startup_with_threads(&log_dirs, LogConfig::default(), 3).is_err());
+}

@@ -6,9 +6,10 @@
 //!
 //! Owns: batch validation (`batch`, and `record_validation` for the records
 //! inside a produced batch), segments and their indexes (`segment`,
-//! `offset_index`, `time_index`, `index_file`), one partition's log
+//! `offset_index`, `time_index`, `index_file`, opened on first use through
+//! `lazy_index`), one partition's log
 //! (`partition_log`, opened by `recovery`, trimmed by `retention`), all logs of
-//! the broker (`manager`), checkpoints (`checkpoint`, `meta_properties`, `partition_metadata`),
+//! the broker (`manager`, loading them on `recovery_threads`), checkpoints (`checkpoint`, `meta_properties`, `partition_metadata`),
 //! and log compaction (`cleaner_manager` picks logs, `cleaner` cleans one,
 //! `cleaner_offset_map`, `cleaner_records`, `cleaner_swap`).
 //!
@@ -26,6 +27,7 @@ mod cleaner_swap;
 mod config;
 mod error;
 mod index_file;
+mod lazy_index;
 mod log_start;
 mod meta_properties;
 mod partition_log;
@@ -33,6 +35,7 @@ mod partition_metadata;
 mod record_validation;
 mod records;
 mod recovery;
+mod recovery_threads;
 mod retention;
 
 pub mod batch;

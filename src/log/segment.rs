@@ -1,5 +1,6 @@
 //! One log segment: `<20-digit base offset>.log` holding batches back to back,
-//! plus its `.index` and `.timeindex`. Appends write already-offset-assigned
+//! plus its `.index` and `.timeindex` (opened on first use: an empty
+//! segment's are not touched at load). Appends write already-offset-assigned
 //! batch bytes at the committed end and then publish the new size, so readers
 //! (positional reads up to the published size) never see a partial batch.
 //! Also: reads of whole batches, timestamp search, truncation, fsync, roll
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{MappedRwLockReadGuard, MappedRwLockWriteGuard, Mutex};
 
 use super::batch::{self, BatchInfo, LOG_OVERHEAD, MIN_BATCH_LENGTH};
 use super::batch_reader::{
@@ -19,6 +20,7 @@ use super::batch_reader::{
 };
 use super::config::LogConfig;
 use super::error::LogError;
+use super::lazy_index::LazyIndex;
 use super::offset_index::OffsetIndex;
 use super::records::first_record_at_or_after;
 use super::time_index::{NO_TIMESTAMP, TimeIndex};
@@ -107,8 +109,9 @@ pub struct LogSegment {
     file: File,
     /// Bytes of complete batches; published (Release) after each write.
     size_bytes: AtomicU64,
-    offset_index: RwLock<OffsetIndex>,
-    time_index: RwLock<TimeIndex>,
+    /// Opened on first use: an empty segment's are not touched at load.
+    offset_index: LazyIndex<OffsetIndex>,
+    time_index: LazyIndex<TimeIndex>,
     state: Mutex<SegmentState>,
 }
 
@@ -125,9 +128,23 @@ pub(crate) fn remove_if_exists(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The error of an index that could not be opened on first use.
+fn open_index_error(path: &Path, source: std::io::Error) -> LogError {
+    LogError::io(format!("open index {}", path.display()), source)
+}
+
+/// The `.index` and `.timeindex` paths of the segment at `base_offset`.
+fn index_paths(dir: &Path, base_offset: i64) -> (PathBuf, PathBuf) {
+    (
+        dir.join(segment_file_name(base_offset, INDEX_SUFFIX)),
+        dir.join(segment_file_name(base_offset, TIME_INDEX_SUFFIX)),
+    )
+}
+
 impl LogSegment {
     /// Creates an empty segment at `base_offset` in `dir` (replacing any stale
-    /// files of that name), with preallocated indexes.
+    /// files of that name). Its index files are created empty and
+    /// preallocated to `max_index_size_bytes` on first use (the first append).
     pub fn create(
         dir: &Path,
         base_offset: i64,
@@ -135,52 +152,76 @@ impl LogSegment {
         now_ms: i64,
     ) -> Result<LogSegment, LogError> {
         let log_path = dir.join(segment_file_name(base_offset, LOG_SUFFIX));
-        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
-            let p = dir.join(segment_file_name(base_offset, suffix));
-            remove_if_exists(&p).map_err(io_ctx("remove stale", &p))?;
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&log_path)
-            .map_err(io_ctx("create", &log_path))?;
-        Self::with_file(
-            dir,
+        let create = |path: &Path| {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+                .map_err(io_ctx("create", path))
+        };
+        let (oi_path, ti_path) = index_paths(dir, base_offset);
+        create(&oi_path)?;
+        create(&ti_path)?;
+        let file = create(&log_path)?;
+        let segment = Self::with_indexes(
             base_offset,
             log_path,
             file,
             0,
-            max_index_size_bytes,
+            LazyIndex::empty(&oi_path, base_offset, 0),
+            LazyIndex::empty(&ti_path, base_offset, 0),
             now_ms,
-        )
+        );
+        segment.resize_indexes(max_index_size_bytes)?;
+        Ok(segment)
     }
 
-    fn with_file(
-        dir: &Path,
+    fn with_indexes(
         base_offset: i64,
         log_path: PathBuf,
         file: File,
         size_bytes: u64,
-        max_index_size_bytes: u32,
+        offset_index: LazyIndex<OffsetIndex>,
+        time_index: LazyIndex<TimeIndex>,
         created_ms: i64,
-    ) -> Result<LogSegment, LogError> {
-        let oi_path = dir.join(segment_file_name(base_offset, INDEX_SUFFIX));
-        let ti_path = dir.join(segment_file_name(base_offset, TIME_INDEX_SUFFIX));
-        let oi = OffsetIndex::open(&oi_path, base_offset, max_index_size_bytes)
-            .map_err(io_ctx("open index", &oi_path))?;
-        let ti = TimeIndex::open(&ti_path, base_offset, max_index_size_bytes)
-            .map_err(io_ctx("open time index", &ti_path))?;
-        Ok(LogSegment {
+    ) -> LogSegment {
+        LogSegment {
             base_offset,
             log_path,
             file,
             size_bytes: AtomicU64::new(size_bytes),
-            offset_index: RwLock::new(oi),
-            time_index: RwLock::new(ti),
+            offset_index,
+            time_index,
             state: Mutex::new(SegmentState::empty(base_offset, created_ms)),
-        })
+        }
+    }
+
+    /// The offset index, opened on first use.
+    fn oi(&self) -> Result<MappedRwLockReadGuard<'_, OffsetIndex>, LogError> {
+        let index = &self.offset_index;
+        index.get().map_err(|e| open_index_error(index.path(), e))
+    }
+
+    fn oi_mut(&self) -> Result<MappedRwLockWriteGuard<'_, OffsetIndex>, LogError> {
+        let index = &self.offset_index;
+        index
+            .get_mut()
+            .map_err(|e| open_index_error(index.path(), e))
+    }
+
+    /// The time index, opened on first use.
+    fn ti(&self) -> Result<MappedRwLockReadGuard<'_, TimeIndex>, LogError> {
+        let index = &self.time_index;
+        index.get().map_err(|e| open_index_error(index.path(), e))
+    }
+
+    fn ti_mut(&self) -> Result<MappedRwLockWriteGuard<'_, TimeIndex>, LogError> {
+        let index = &self.time_index;
+        index
+            .get_mut()
+            .map_err(|e| open_index_error(index.path(), e))
     }
 
     /// Opens an existing segment. Missing or insane indexes are deleted and
@@ -199,36 +240,51 @@ impl LogSegment {
             .open(&log_path)
             .map_err(io_ctx("open", &log_path))?;
         let size = file.metadata().map_err(io_ctx("stat", &log_path))?.len();
-        let missing = [INDEX_SUFFIX, TIME_INDEX_SUFFIX]
-            .iter()
-            .any(|s| !dir.join(segment_file_name(base_offset, s)).exists());
-        let segment = Self::with_file(
-            dir,
+        let (oi_path, ti_path) = index_paths(dir, base_offset);
+        let file_len = |p: &Path| fs::metadata(p).ok().map(|m| m.len());
+        let (oi_len, ti_len) = (file_len(&oi_path), file_len(&ti_path));
+        if let (0, Some(oi_len), Some(ti_len)) = (size, oi_len, ti_len) {
+            // An empty segment has no index entries, whatever its index files
+            // hold: they are left alone until used (Kafka's lazy indexes).
+            let segment = Self::with_indexes(
+                base_offset,
+                log_path,
+                file,
+                0,
+                LazyIndex::empty(&oi_path, base_offset, oi_len),
+                LazyIndex::empty(&ti_path, base_offset, ti_len),
+                system_now_ms(),
+            );
+            return Ok((segment, false));
+        }
+        let missing = oi_len.is_none() || ti_len.is_none();
+        let oi = OffsetIndex::open(&oi_path, base_offset, max_index_size_bytes)
+            .map_err(io_ctx("open index", &oi_path))?;
+        let ti = TimeIndex::open(&ti_path, base_offset, max_index_size_bytes)
+            .map_err(io_ctx("open time index", &ti_path))?;
+        let problem = oi
+            .sanity_check(size)
+            .map_err(|r| (oi.path().to_path_buf(), r))
+            .and_then(|()| ti.sanity_check().map_err(|r| (ti.path().to_path_buf(), r)));
+        let insane = match problem {
+            Err((path, reason)) => {
+                tracing::warn!(index = %path.display(), %reason, "corrupt index; rebuilding");
+                true
+            }
+            Ok(()) => false,
+        };
+        let segment = Self::with_indexes(
             base_offset,
             log_path,
             file,
             size,
-            max_index_size_bytes,
+            LazyIndex::loaded(&oi_path, base_offset, oi),
+            LazyIndex::loaded(&ti_path, base_offset, ti),
             system_now_ms(),
-        )?;
-        let insane = {
-            let oi = segment.offset_index.read();
-            let ti = segment.time_index.read();
-            let problem = oi
-                .sanity_check(size)
-                .map_err(|r| (oi.path().to_path_buf(), r))
-                .and_then(|()| ti.sanity_check().map_err(|r| (ti.path().to_path_buf(), r)));
-            match problem {
-                Err((path, reason)) => {
-                    tracing::warn!(index = %path.display(), %reason, "corrupt index; rebuilding");
-                    true
-                }
-                Ok(()) => false,
-            }
-        };
+        );
         if missing || insane {
-            segment.offset_index.write().reset();
-            segment.time_index.write().reset();
+            segment.offset_index.reset();
+            segment.time_index.reset();
             return Ok((segment, true));
         }
         match segment.load_tail_state() {
@@ -242,8 +298,8 @@ impl LogSegment {
                     segment = %segment.log_path.display(), error = %source,
                     "unreadable segment tail; recovering the segment"
                 );
-                segment.offset_index.write().reset();
-                segment.time_index.write().reset();
+                segment.offset_index.reset();
+                segment.time_index.reset();
                 return Ok((segment, true));
             }
             Err(e) => return Err(e),
@@ -296,14 +352,19 @@ impl LogSegment {
         let end = self.size_bytes();
         let created_ms = self.state.lock().created_ms;
         let mut st = SegmentState::empty(self.base_offset, created_ms);
+        if end == 0 {
+            // Nothing stored, so nothing indexed: the indexes stay unopened.
+            *self.state.lock() = st;
+            return Ok(());
+        }
         let start = {
-            let ti = self.time_index.read();
+            let ti = self.ti()?;
             if ti.entries() > 0 {
                 let last = ti.last_entry();
                 st.max_timestamp_ms = last.timestamp_ms;
                 st.offset_of_max_timestamp = last.offset;
             }
-            self.offset_index.read().last_entry().position
+            self.oi()?.last_entry().position
         };
         let mut first_seen = false;
         if end > 0 {
@@ -354,8 +415,8 @@ impl LogSegment {
         };
         (size > 0
             && (size + append_bytes as u64 > config.segment_bytes || waited_ms > config.segment_ms))
-            || self.offset_index.read().is_full()
-            || self.time_index.read().is_full()
+            || self.offset_index.is_full()
+            || self.time_index.is_full()
             || last_offset - self.base_offset > i64::from(i32::MAX)
     }
 
@@ -375,14 +436,17 @@ impl LogSegment {
             "segment {} would pass 4 GiB",
             self.log_path.display()
         );
+        // Open (and preallocate) the indexes before writing, so a failure
+        // to do so leaves the segment as it was.
+        drop((self.oi_mut()?, self.ti_mut()?));
         use std::os::unix::fs::FileExt;
         self.file
             .write_all_at(records, position)
             .map_err(io_ctx("append to", &self.log_path))?;
         self.size_bytes.store(new_size, Ordering::Release);
         let mut st = self.state.lock();
-        let mut oi = self.offset_index.write();
-        let mut ti = self.time_index.write();
+        let mut oi = self.oi_mut()?;
+        let mut ti = self.ti_mut()?;
         for info in infos {
             debug_assert!(info.base_offset >= st.next_offset, "offsets must increase");
             st.track_batch(
@@ -400,7 +464,10 @@ impl LogSegment {
     /// entry at or before `offset` by a header walk.
     pub fn find_batch(&self, offset: i64) -> Result<Option<StoredBatch>, LogError> {
         let end = self.size_bytes();
-        let start = self.offset_index.read().lookup(offset).position.min(end);
+        if end == 0 {
+            return Ok(None);
+        }
+        let start = self.oi()?.lookup(offset).position.min(end);
         for b in BatchHeaders::new(&self.file, start, end, HEADER_WALK_CHUNK_BYTES) {
             let b = b.map_err(io_ctx("read", &self.log_path))?;
             if b.last_offset() >= offset {
@@ -462,11 +529,13 @@ impl LogSegment {
         target_ms: i64,
         min_offset: i64,
     ) -> Result<Option<(i64, i64)>, LogError> {
-        let from_time_index = self.time_index.read().lookup(target_ms).offset;
         let end = self.size_bytes();
+        if end == 0 {
+            return Ok(None);
+        }
+        let from_time_index = self.ti()?.lookup(target_ms).offset;
         let start = self
-            .offset_index
-            .read()
+            .oi()?
             .lookup(from_time_index.max(min_offset))
             .position
             .min(end);
@@ -500,12 +569,19 @@ impl LogSegment {
             .map_err(io_ctx("stat", &self.log_path))?
             .len();
         let mut st = self.state.lock();
-        let mut oi = self.offset_index.write();
-        let mut ti = self.time_index.write();
-        oi.reset();
-        ti.reset();
         let created_ms = st.created_ms;
         *st = SegmentState::empty(self.base_offset, created_ms);
+        if file_len == 0 {
+            // Nothing to validate or index: unopened indexes stay unopened.
+            self.offset_index.reset();
+            self.time_index.reset();
+            self.size_bytes.store(0, Ordering::Release);
+            return Ok(0);
+        }
+        let mut oi = self.oi_mut()?;
+        let mut ti = self.ti_mut()?;
+        oi.reset();
+        ti.reset();
         let mut reader = ChunkReader::new(&self.file, file_len, SCAN_CHUNK_BYTES);
         let mut pos = 0u64;
         let stop_reason = loop {
@@ -564,8 +640,8 @@ impl LogSegment {
         };
         let old_size = self.size_bytes();
         let cut_from = first.header.base_offset;
-        self.offset_index.write().truncate_to(cut_from);
-        self.time_index.write().truncate_to(cut_from);
+        self.oi_mut()?.truncate_to(cut_from);
+        self.ti_mut()?.truncate_to(cut_from);
         self.size_bytes.store(first.position, Ordering::Release);
         self.file
             .set_len(first.position)
@@ -579,9 +655,8 @@ impl LogSegment {
         self.file
             .sync_data()
             .map_err(io_ctx("fsync", &self.log_path))?;
-        let oi = self.offset_index.read();
+        let (oi, ti) = (&self.offset_index, &self.time_index);
         oi.flush().map_err(io_ctx("flush", oi.path()))?;
-        let ti = self.time_index.read();
         ti.flush().map_err(io_ctx("flush", ti.path()))
     }
 
@@ -590,21 +665,19 @@ impl LogSegment {
     /// indexes to their entries, as Kafka does.
     pub fn on_become_inactive(&self) -> Result<(), LogError> {
         let (max_ts, offset) = self.max_timestamp_and_offset();
-        let mut ti = self.time_index.write();
         if max_ts >= 0 {
-            ti.maybe_append(max_ts, offset, true);
+            self.ti_mut()?.maybe_append(max_ts, offset, true);
         }
+        let (oi, ti) = (&self.offset_index, &self.time_index);
         ti.trim().map_err(io_ctx("trim", ti.path()))?;
-        let mut oi = self.offset_index.write();
         oi.trim().map_err(io_ctx("trim", oi.path()))
     }
 
     /// Sizes both indexes for appending (done when a segment becomes active).
     pub fn resize_indexes(&self, max_index_size_bytes: u32) -> Result<(), LogError> {
         let size = u64::from(max_index_size_bytes);
-        let mut oi = self.offset_index.write();
+        let (oi, ti) = (&self.offset_index, &self.time_index);
         oi.resize(size).map_err(io_ctx("resize", oi.path()))?;
-        let mut ti = self.time_index.write();
         ti.resize(size).map_err(io_ctx("resize", ti.path()))
     }
 
@@ -612,18 +685,20 @@ impl LogSegment {
     /// reading the unlinked `.log` until they drop it.
     pub fn delete(&self) -> Result<(), LogError> {
         remove_if_exists(&self.log_path).map_err(io_ctx("delete", &self.log_path))?;
-        let mut oi = self.offset_index.write();
+        let (oi, ti) = (&self.offset_index, &self.time_index);
         oi.delete().map_err(io_ctx("delete", oi.path()))?;
-        let mut ti = self.time_index.write();
         ti.delete().map_err(io_ctx("delete", ti.path()))
+    }
+
+    /// Whether the indexes have been opened (an empty segment's are not).
+    #[cfg(test)]
+    pub(crate) fn indexes_loaded(&self) -> (bool, bool) {
+        (self.offset_index.is_loaded(), self.time_index.is_loaded())
     }
 
     #[cfg(test)]
     pub(crate) fn index_entries(&self) -> (usize, usize) {
-        (
-            self.offset_index.read().entries(),
-            self.time_index.read().entries(),
-        )
+        (self.oi().unwrap().entries(), self.ti().unwrap().entries())
     }
 }
 

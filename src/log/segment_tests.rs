@@ -205,3 +205,44 @@ fn roll_decisions() {
         "offset overflow"
     );
 }
+
+/// An empty segment's indexes are not opened when it is loaded, after a
+/// clean close (trimmed files) or a crash (preallocated files), nor when it
+/// is recovered; the first append opens and preallocates them.
+#[test]
+fn an_empty_segment_leaves_its_indexes_alone_until_the_first_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = LogSegment::create(dir.path(), 0, 4096, 0).unwrap();
+    assert_eq!(seg.indexes_loaded(), (false, false));
+    let index = dir.path().join(segment_file_name(0, INDEX_SUFFIX));
+    let time_index = dir.path().join(segment_file_name(0, TIME_INDEX_SUFFIX));
+    let len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    assert_eq!((len(&index), len(&time_index)), (0, 0), "created empty");
+    seg.on_become_inactive().unwrap();
+    drop(seg);
+    // Reopened after a clean close: nothing opened, and a crash leaves an
+    // untrimmed (preallocated) index with stale bytes: also left alone.
+    std::fs::write(&index, [7u8; 64]).unwrap();
+    let (seg, rebuild) = LogSegment::open(dir.path(), 0, 4096).unwrap();
+    assert!(!rebuild);
+    assert_eq!(seg.recover(0).unwrap(), 0);
+    seg.resize_indexes(4096).unwrap();
+    seg.flush().unwrap();
+    assert_eq!(seg.indexes_loaded(), (false, false));
+    assert_eq!(seg.next_offset(), 0);
+    assert!(seg.find_batch(0).unwrap().is_none());
+    assert_eq!(seg.find_offset_by_timestamp(0, 0).unwrap(), None);
+    assert_eq!(std::fs::read(&index).unwrap(), [7u8; 64]);
+    // The first append opens both: the stale bytes go, the files grow.
+    append_all(&seg, 0, vec![batch(0, 2), batch(0, 2)], 0);
+    assert_eq!(seg.indexes_loaded(), (true, true));
+    assert_eq!(len(&index), 4096);
+    assert_eq!(seg.index_entries(), (1, 1));
+    seg.on_become_inactive().unwrap();
+    assert_eq!(len(&index), 8);
+    drop(seg);
+    let (seg, rebuild) = LogSegment::open(dir.path(), 0, 4096).unwrap();
+    assert!(!rebuild);
+    assert_eq!(seg.next_offset(), 4);
+    assert_eq!(seg.indexes_loaded(), (true, true), "a segment with data");
+}

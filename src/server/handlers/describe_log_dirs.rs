@@ -2,10 +2,10 @@
 //! the partitions it holds (all, or those the request names) with their size
 //! on disk and offset lag (the high watermark's distance past the log end,
 //! so 0 for a current replica; -1 for a log no replica is hosted for), never
-//! future logs. v4 adds the file system's total and usable bytes (statvfs).
+//! future logs. v4 adds the file system's total and usable bytes (the log
+//! manager's `file_system_bytes`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use kafka_protocol::messages::describe_log_dirs_response::{
     DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
@@ -63,7 +63,8 @@ pub async fn handle(
                         .with_is_future_key(false),
                 );
             }
-            let (total_bytes, usable_bytes) = file_system_bytes(dir).unwrap_or((-1, -1));
+            let (total_bytes, usable_bytes) =
+                log_manager.file_system_bytes(dir).unwrap_or((-1, -1));
             DescribeLogDirsResult::default()
                 .with_error_code(NONE)
                 .with_log_dir(StrBytes::from_string(dir.display().to_string()))
@@ -87,40 +88,4 @@ pub async fn handle(
             .with_error_code(NONE)
             .with_results(results),
     )
-}
-
-/// (total, usable) bytes of the file system holding `dir`, as Java's
-/// `FileStore.getTotalSpace` / `getUsableSpace` report them.
-fn file_system_bytes(dir: &Path) -> Option<(i64, i64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `path` is a valid NUL-terminated string and `stat` points to
-    // writable memory of the right type; statvfs fills it on success.
-    let rc = unsafe { libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: statvfs returned 0, so it initialised `stat`.
-    let stat = unsafe { stat.assume_init() };
-    let block = stat.f_frsize as i64;
-    Some((
-        (stat.f_blocks as i64).saturating_mul(block),
-        (stat.f_bavail as i64).saturating_mul(block),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_system_sizes_are_plausible() {
-        let (total, usable) = file_system_bytes(Path::new("/")).expect("statvfs of /");
-        assert!(
-            total > 0 && usable >= 0 && usable <= total,
-            "{total} {usable}"
-        );
-        assert!(file_system_bytes(Path::new("/no/such/dir/at/all")).is_none());
-    }
 }
