@@ -107,6 +107,17 @@ fn brokers_refuse_controller_requests_for_an_older_registration() {
     let controller_epoch = controller_epoch(&chroot);
     let current = broker_epoch(&chroot, target);
     let older = current - 1;
+    // The target knows every broker before the refused requests, so that
+    // its metadata afterwards shows they changed nothing.
+    wait_until(
+        "the target's metadata lists every broker",
+        FAILOVER_TIMEOUT,
+        || {
+            fetch_metadata(port, &[])
+                .ok()
+                .filter(|meta| meta.brokers == ALL.into())
+        },
+    );
 
     let leader_and_isr = |epoch: i64| {
         let request = LeaderAndIsrRequest::default()
