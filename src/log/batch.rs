@@ -200,6 +200,21 @@ impl BatchInfo {
     }
 }
 
+/// The whole batches at the start of `records` (a trailing partial batch or
+/// garbage ends the walk; validation is `validate_batches`' job).
+pub fn whole_batch_headers(records: &[u8]) -> Vec<BatchHeader> {
+    let mut headers = Vec::new();
+    let mut position = 0;
+    while let Some(header) = BatchHeader::parse(&records[position..]) {
+        if header.batch_length < 0 || position + header.size_bytes() > records.len() {
+            break;
+        }
+        position += header.size_bytes();
+        headers.push(header);
+    }
+    headers
+}
+
 fn corrupt(position: usize, reason: String) -> BatchError {
     BatchError::CorruptRecord { position, reason }
 }

@@ -51,7 +51,7 @@ pub(crate) mod test_util;
 
 pub use batch::{
     BatchError, BatchHeader, BatchInfo, check_client_batch, set_base_offset,
-    set_partition_leader_epoch, validate_batches,
+    set_partition_leader_epoch, validate_batches, whole_batch_headers,
 };
 pub use batch_reader::{BatchHeaders, StoredBatch};
 pub use checkpoint::{
@@ -64,6 +64,6 @@ pub use config::LogConfig;
 pub use error::LogError;
 pub use manager::{CLEAN_SHUTDOWN_FILE, LogManager};
 pub use meta_properties::{META_PROPERTIES, read_meta_properties};
-pub use partition_log::{AppendInfo, Log, LogReadResult};
+pub use partition_log::{AppendInfo, AppendOutcome, Log, LogReadResult};
 pub use partition_metadata::{PARTITION_METADATA, read_topic_id, record_topic_id};
 pub use record_validation::validate_records;

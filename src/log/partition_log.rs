@@ -45,6 +45,26 @@ pub struct AppendInfo {
     pub bytes: usize,
 }
 
+/// What one append did, for the replica layer (Kafka's `LogAppendInfo`, plus
+/// the roll): the summary, each batch as validated and written (offsets
+/// assigned), and the base offset of the new segment when the append rolled.
+#[derive(Debug, Clone)]
+pub struct AppendOutcome {
+    pub info: AppendInfo,
+    pub batches: Vec<BatchInfo>,
+    pub rolled_at: Option<i64>,
+}
+
+impl AppendOutcome {
+    fn empty() -> Self {
+        AppendOutcome {
+            info: AppendInfo::empty(),
+            batches: Vec::new(),
+            rolled_at: None,
+        }
+    }
+}
+
 impl AppendInfo {
     fn empty() -> Self {
         AppendInfo {
@@ -168,21 +188,22 @@ impl Log {
         records: &mut [u8],
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
-        self.append_as_leader_in_epoch(records, None, now_ms)
+        Ok(self.append_as_leader_in_epoch(records, None, now_ms)?.info)
     }
 
     /// `append_as_leader` that also stamps `leader_epoch` as each batch's
-    /// partition leader epoch (outside the CRC), as a Kafka leader does.
+    /// partition leader epoch (outside the CRC), as a Kafka leader does, and
+    /// reports the batches written and the roll, if any.
     pub fn append_as_leader_in_epoch(
         &self,
         records: &mut [u8],
         leader_epoch: Option<i32>,
         now_ms: i64,
-    ) -> Result<AppendInfo, LogError> {
+    ) -> Result<AppendOutcome, LogError> {
         let config = self.config();
         let mut infos = validate_batches(records, config.max_message_bytes)?;
         if infos.is_empty() {
-            return Ok(AppendInfo::empty());
+            return Ok(AppendOutcome::empty());
         }
         for info in &infos {
             check_client_batch(info)?;
@@ -214,18 +235,22 @@ impl Log {
         if config.message_timestamp_log_append_time {
             append_info.log_append_time_ms = now_ms;
         }
-        self.append_locked(records, &infos, &append_info, &config, now_ms)?;
-        Ok(append_info)
+        let rolled_at = self.append_locked(records, &infos, &append_info, &config, now_ms)?;
+        Ok(AppendOutcome {
+            info: append_info,
+            batches: infos,
+            rolled_at,
+        })
     }
 
     /// Appends batches replicated from the leader, offsets already assigned.
     /// The first offset must be at least the log end offset and offsets must
-    /// increase across batches.
-    pub fn append_as_follower(&self, records: &[u8]) -> Result<AppendInfo, LogError> {
+    /// increase across batches. Reports the batches written and the roll.
+    pub fn append_as_follower(&self, records: &[u8]) -> Result<AppendOutcome, LogError> {
         let config = self.config();
         let infos = validate_batches(records, usize::MAX)?;
         if infos.is_empty() {
-            return Ok(AppendInfo::empty());
+            return Ok(AppendOutcome::empty());
         }
         self.check_fits_segment(records.len(), &config)?;
         let _append = self.append_lock.lock();
@@ -243,8 +268,13 @@ impl Log {
             expected = info.last_offset() + 1;
         }
         let append_info = summarize(&infos, records.len());
-        self.append_locked(records, &infos, &append_info, &config, system_now_ms())?;
-        Ok(append_info)
+        let rolled_at =
+            self.append_locked(records, &infos, &append_info, &config, system_now_ms())?;
+        Ok(AppendOutcome {
+            info: append_info,
+            batches: infos,
+            rolled_at,
+        })
     }
 
     fn check_fits_segment(&self, size_bytes: usize, config: &LogConfig) -> Result<(), LogError> {
@@ -259,7 +289,8 @@ impl Log {
     }
 
     /// The write itself, under the append lock: roll if needed, append,
-    /// publish the new end offset, flush if `flush.messages` says so.
+    /// publish the new end offset, flush if `flush.messages` says so. Returns
+    /// the new segment's base offset when it rolled.
     fn append_locked(
         &self,
         records: &[u8],
@@ -267,7 +298,7 @@ impl Log {
         info: &AppendInfo,
         config: &LogConfig,
         now_ms: i64,
-    ) -> Result<(), LogError> {
+    ) -> Result<Option<i64>, LogError> {
         if info.last_offset - info.first_offset > i64::from(i32::MAX) {
             return Err(LogError::OffsetOverflow {
                 tp: self.tp.clone(),
@@ -276,6 +307,7 @@ impl Log {
             });
         }
         let mut active = self.active_segment();
+        let mut rolled_at = None;
         if active.should_roll(
             config,
             records.len(),
@@ -283,7 +315,9 @@ impl Log {
             info.last_offset,
             now_ms,
         ) {
+            let base_before = active.base_offset();
             active = self.roll(info.first_offset, config, now_ms)?;
+            rolled_at = (active.base_offset() != base_before).then(|| active.base_offset());
         }
         active.append(records, infos, config.index_interval_bytes)?;
         self.log_end_offset
@@ -293,7 +327,7 @@ impl Log {
             let _flush = self.flush_lock.lock();
             self.flush_locked()?;
         }
-        Ok(())
+        Ok(rolled_at)
     }
 
     /// Makes a new active segment at `max(next_offset, log end offset)`; the

@@ -171,12 +171,34 @@ fn leader_epoch_is_stamped_outside_the_crc() {
 }
 
 #[test]
+fn appends_report_their_batches_and_the_roll() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), LogConfig::default());
+    let mut two = batch(0, 3);
+    two.extend_from_slice(&batch(0, 2));
+    let outcome = log.append_as_leader_in_epoch(&mut two, Some(4), 0).unwrap();
+    let written: Vec<_> = outcome
+        .batches
+        .iter()
+        .map(|b| (b.base_offset, b.last_offset(), b.partition_leader_epoch))
+        .collect();
+    assert_eq!(written, [(0, 2, 4), (3, 4, 4)], "offsets as assigned");
+    assert_eq!(outcome.rolled_at, None);
+    // A jump past what the active segment can index rolls a segment there.
+    let far = 5 + i64::from(i32::MAX) + 5;
+    let outcome = log.append_as_follower(&batch(far, 1)).unwrap();
+    assert_eq!(outcome.rolled_at, Some(far));
+    assert_eq!(outcome.batches.len(), 1);
+    assert_eq!(log.segment_base_offsets(), vec![0, far]);
+}
+
+#[test]
 fn follower_appends_keep_offsets_and_reject_going_backwards() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), LogConfig::default());
     let mut two = batch(0, 3);
     two.extend_from_slice(&batch(3, 2));
-    let info = log.append_as_follower(&two).unwrap();
+    let info = log.append_as_follower(&two).unwrap().info;
     assert_eq!(
         (info.first_offset, info.last_offset, info.record_count),
         (0, 4, 5)

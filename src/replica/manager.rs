@@ -1,8 +1,9 @@
 //! ReplicaManager: the table of hosted partitions. Applies the controller's
 //! LeaderAndIsr (making this broker leader or follower, starting and stopping
-//! replica fetchers) and StopReplica, routes produce appends to partition
-//! leaders, records followers' fetches, serves reads, and announces every
-//! high-watermark advance to waiters.
+//! replica fetchers) and StopReplica, records followers' fetches, and
+//! announces every high-watermark advance to waiters. Produce's appends are
+//! in `append.rs` (`append_records`), Fetch's reads in `fetch.rs`
+//! (`fetch_messages`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,9 +17,9 @@ use uuid::Uuid;
 use super::ReplicaError;
 use super::delayed::{PartitionWaiter, PartitionWatchers, wait_for_partitions};
 use super::fetcher_manager::{FollowTarget, ReplicaFetcherManager};
-use super::partition::{FetchIsolation, LeadershipChange, LeadershipState, Partition, ReadOutcome};
+use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
-use crate::log::{AppendInfo, LogConfig, LogManager};
+use crate::log::{LogConfig, LogManager};
 use crate::metadata::BrokerEndpoint;
 use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
 use crate::util::now_ms;
@@ -39,9 +40,6 @@ pub struct PartitionStateUpdate {
 
 /// Per-partition results of a LeaderAndIsr, in request order.
 pub type LeaderAndIsrOutcome = Vec<(TopicPartition, Result<(), ReplicaError>)>;
-
-/// A partition read, as the Fetch handler needs it.
-pub type PartitionRead = ReadOutcome;
 
 pub struct ReplicaManager {
     broker_id: i32,
@@ -161,6 +159,12 @@ impl ReplicaManager {
         self.watchers.watch(partitions)
     }
 
+    /// Partitions with at least one parked wait.
+    #[cfg(test)]
+    pub(super) fn watched_partitions(&self) -> usize {
+        self.watchers.watched_partitions()
+    }
+
     /// Something waiters of `tp` care about changed (its log end, high
     /// watermark or log start): wakes only the waits on `tp`.
     pub(super) fn announce_partition_change(&self, tp: &TopicPartition) {
@@ -175,21 +179,6 @@ impl ReplicaManager {
 
     pub(super) fn isr_change_wanted(&self) -> Arc<Notify> {
         self.isr_change_wanted.clone()
-    }
-
-    pub fn append_to_leader(
-        &self,
-        tp: &TopicPartition,
-        records: &mut [u8],
-        required_acks: i16,
-        now_ms: i64,
-    ) -> Result<AppendInfo, ReplicaError> {
-        let partition = self.leader_partition(tp)?;
-        let info = partition.append_as_leader(records, now_ms, required_acks)?;
-        // The high watermark may not move (followers behind), but fetchers
-        // reading to the log end (followers) must still wake up.
-        self.announce_partition_change(tp);
-        Ok(info)
     }
 
     /// acks=all: waits until the high watermark covers `required_offset`
@@ -236,19 +225,6 @@ impl ReplicaManager {
             self.isr_change_wanted.notify_one();
         }
         outcome.recorded
-    }
-
-    /// Reads for a consumer (bounded by the high watermark) or a follower (by the log end).
-    pub fn read(
-        &self,
-        tp: &TopicPartition,
-        fetch_offset: Offset,
-        max_bytes: usize,
-        isolation: FetchIsolation,
-        min_one_batch: bool,
-    ) -> Result<PartitionRead, ReplicaError> {
-        let partition = self.leader_partition(tp)?;
-        partition.read(fetch_offset, max_bytes, isolation, min_one_batch)
     }
 
     /// Applies LeaderAndIsr. A request from an older controller is refused

@@ -14,8 +14,10 @@
 //! server layer, so errors are this room's own enum and `server/errors.rs`
 //! maps them to codes.
 
+mod append;
 mod delayed;
 mod delete_records;
+mod fetch;
 mod fetcher;
 mod fetcher_manager;
 mod follower_state;
@@ -32,12 +34,16 @@ mod settings;
 mod stray_log;
 mod truncation;
 
+pub use append::{AppendParams, PartitionAppendResult, ProduceEntry};
 pub use delayed::{PartitionWaiter, PartitionWatchers, wait_for, wait_for_partitions};
 pub use delete_records::DELETE_TO_HIGH_WATERMARK;
+pub use fetch::{
+    FetchMemory, FetchOutcome, FetchParams, FetchPartition, FetchReservation, PartitionFetchResult,
+};
 pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;
 pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
-pub use manager::{LeaderAndIsrOutcome, PartitionRead, PartitionStateUpdate, ReplicaManager};
+pub use manager::{LeaderAndIsrOutcome, PartitionStateUpdate, ReplicaManager};
 pub use offset_lookup::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP};
 pub use partition::{FetchIsolation, Partition};
 pub use producer_expiration::run_producer_expiration;
@@ -45,6 +51,7 @@ pub use producer_state::ProducerStateError;
 pub use settings::ReplicationSettings;
 
 use crate::log::LogError;
+use crate::log::produce_records::ProduceRecordsError;
 
 /// What can go wrong serving a partition; each maps to one Kafka error code.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +71,16 @@ pub enum ReplicaError {
         partition: String,
         request: i32,
         current: i32,
+    },
+    /// Produce acks other than 0, 1 and -1.
+    #[error("acks {0} is not one of 0, 1 and -1")]
+    InvalidRequiredAcks(i16),
+    /// Produce records refused before any append (Kafka's
+    /// `ProduceRequest.validateRecords`).
+    #[error("{partition}: {source}")]
+    InvalidProduceRecords {
+        partition: String,
+        source: ProduceRecordsError,
     },
     #[error("controller epoch {request} is older than {current}")]
     StaleControllerEpoch { request: i32, current: i32 },

@@ -21,8 +21,10 @@ use super::ReplicaError;
 use super::follower_state::FollowerState;
 use super::leader_epoch_cache::LeaderEpochCache;
 use super::producer_snapshot;
-use super::producer_state::{CachedBatch, ProducerStateTable, whole_batch_headers};
-use crate::log::{AppendInfo, Log, check_client_batch, validate_batches};
+use super::producer_state::{CachedBatch, ProducerStateTable};
+use crate::log::{
+    AppendInfo, AppendOutcome, Log, check_client_batch, validate_batches, whole_batch_headers,
+};
 use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
@@ -342,15 +344,14 @@ impl Partition {
         if let Some(original) = self.check_producer_state(&producers, records)? {
             return Ok(original);
         }
-        let base_before = self.log.active_segment_base_offset();
-        let info = self
-            .log
-            .append_as_leader_in_epoch(records, Some(state.leader_epoch), now_ms)?;
-        self.record_appended(&mut producers, records, base_before, info.first_offset);
+        let outcome =
+            self.log
+                .append_as_leader_in_epoch(records, Some(state.leader_epoch), now_ms)?;
+        self.record_appended(&mut producers, &outcome);
         drop(producers);
         drop(state);
         self.maybe_increment_high_watermark();
-        Ok(info)
+        Ok(outcome.info)
     }
 
     /// The leader's producer-state check of a client append: `Some` (the
@@ -404,27 +405,21 @@ impl Partition {
         }
     }
 
-    /// After an append (leader or follower, producer lock held): records its
-    /// batches, and when the log rolled for it writes a producer snapshot at
-    /// the new segment's base offset (Kafka's roll-time snapshot), holding
-    /// the state of everything below that offset.
-    fn record_appended(
-        &self,
-        producers: &mut ProducerStateTable,
-        records: &[u8],
-        base_before: Offset,
-        first_offset: Offset,
-    ) {
-        let base_after = self.log.active_segment_base_offset();
-        let rolled = base_after != base_before;
-        if rolled && base_after <= first_offset {
-            self.write_snapshot(producers, base_after, false);
+    /// After an append (leader or follower, producer lock held): when the log
+    /// rolled for it, writes a producer snapshot at the new segment's base
+    /// offset (Kafka's roll-time snapshot), holding the state of everything
+    /// below that offset; then records the batches the log wrote.
+    fn record_appended(&self, producers: &mut ProducerStateTable, outcome: &AppendOutcome) {
+        if let Some(base) = outcome.rolled_at {
+            assert!(
+                base <= outcome.info.first_offset,
+                "{}: an append rolled to {base}, past its first offset {}",
+                self.tp,
+                outcome.info.first_offset
+            );
+            self.write_snapshot(producers, base, false);
         }
-        producers.record_all(records);
-        // Retention rolled at the log end meanwhile: the state after this append.
-        if rolled && base_after > first_offset && base_after == self.log.log_end_offset() {
-            self.write_snapshot(producers, base_after, false);
-        }
+        producers.record_batches(&outcome.batches);
     }
 
     /// Writes the snapshot at `offset` and drops those below the oldest

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{LeadershipState, Partition};
-use crate::log::BatchHeader;
+use crate::log::whole_batch_headers;
 use crate::model::{LeaderEpoch, Offset};
 use crate::replica::ReplicaError;
 use crate::replica::producer_snapshot;
@@ -27,32 +27,24 @@ impl Partition {
         }
         // Whole batches only: a leader may cut the last one short at the
         // size limit (Kafka's do); it comes again with the next fetch.
-        let mut position = 0;
-        let mut new_epochs = Vec::new();
-        let mut latest = self.epoch_cache.latest_epoch().unwrap_or(-1);
-        while let Some(header) = BatchHeader::parse(&records[position..]) {
-            if header.batch_length < 0 || position + header.size_bytes() > records.len() {
-                break;
-            }
-            if header.partition_leader_epoch > latest {
-                latest = header.partition_leader_epoch;
-                new_epochs.push((latest, header.base_offset));
-            }
-            position += header.size_bytes();
-        }
-        if position > 0 {
+        let whole: usize = whole_batch_headers(records)
+            .iter()
+            .map(|h| h.size_bytes())
+            .sum();
+        if whole > 0 {
             let mut producers = self.producer_state.lock();
-            let base_before = self.log.active_segment_base_offset();
-            let info = self.log.append_as_follower(&records[..position])?;
-            self.record_appended(
-                &mut producers,
-                &records[..position],
-                base_before,
-                info.first_offset,
-            );
-        }
-        for (epoch, start_offset) in new_epochs {
-            self.epoch_cache.assign(epoch, start_offset)?;
+            let outcome = self.log.append_as_follower(&records[..whole])?;
+            self.record_appended(&mut producers, &outcome);
+            drop(producers);
+            // Newer batch epochs enter the epoch cache, from the batches the
+            // log wrote (no walk of our own).
+            let mut latest = self.epoch_cache.latest_epoch().unwrap_or(-1);
+            for batch in &outcome.batches {
+                if batch.partition_leader_epoch > latest {
+                    latest = batch.partition_leader_epoch;
+                    self.epoch_cache.assign(latest, batch.base_offset)?;
+                }
+            }
         }
         drop(state);
         self.set_high_watermark_as_follower(leader_high_watermark);

@@ -30,7 +30,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::producer_snapshot::{self, SnapshotEntry, SnapshotError};
-use crate::log::{BatchHeader, Log, LogError};
+use crate::log::{BatchHeader, BatchInfo, Log, LogError, whole_batch_headers};
 use crate::model::Offset;
 
 /// Batches remembered per producer (Kafka's NUM_BATCHES_TO_RETAIN, which is
@@ -171,21 +171,6 @@ fn cached(header: &BatchHeader) -> CachedBatch {
     }
 }
 
-/// The whole batches at the start of `records` (a trailing partial batch or
-/// garbage ends the walk; validation is the log's job).
-pub fn whole_batch_headers(records: &[u8]) -> Vec<BatchHeader> {
-    let mut headers = Vec::new();
-    let mut position = 0;
-    while let Some(header) = BatchHeader::parse(&records[position..]) {
-        if header.batch_length < 0 || position + header.size_bytes() > records.len() {
-            break;
-        }
-        position += header.size_bytes();
-        headers.push(header);
-    }
-    headers
-}
-
 impl ProducerStateTable {
     pub fn new() -> Self {
         Self::default()
@@ -214,7 +199,7 @@ impl ProducerStateTable {
     /// ProducerAppendInfo): `Ok(Some(original))` when a batch repeats a cached
     /// one (the append is answered with it and nothing is written), `Ok(None)`
     /// when every idempotent batch may be appended, or the first violation.
-    /// The table itself is not changed; `record_all` follows the append.
+    /// The table itself is not changed; `record_batches` follows the append.
     pub fn check_append(
         &self,
         headers: &[BatchHeader],
@@ -308,11 +293,28 @@ impl ProducerStateTable {
         before - self.producers.len()
     }
 
-    /// Remembers every whole batch in `records` (offsets assigned).
-    pub fn record_all(&mut self, records: &[u8]) {
-        for header in whole_batch_headers(records) {
-            self.record(&header);
+    /// Remembers the batches an append wrote, as the log reports them.
+    pub fn record_batches(&mut self, batches: &[BatchInfo]) {
+        let idempotent = |b: &&BatchInfo| b.producer_id >= 0 && b.base_sequence >= 0;
+        for b in batches.iter().filter(idempotent) {
+            let batch = CachedBatch {
+                producer_epoch: b.producer_epoch,
+                first_sequence: b.base_sequence,
+                last_sequence: increment_sequence(b.base_sequence, b.last_offset_delta.max(0)),
+                first_offset: b.base_offset,
+                last_offset: b.last_offset(),
+                max_timestamp: b.max_timestamp,
+            };
+            let entry = self.producers.entry(b.producer_id);
+            entry.or_insert_with(ProducerEntry::empty).add_batch(batch);
         }
+    }
+
+    #[cfg(test)]
+    pub fn record_all(&mut self, records: &[u8]) {
+        whole_batch_headers(records)
+            .iter()
+            .for_each(|h| self.record(h));
     }
 
     /// Each producer's last batch, as a snapshot holds it (ordered by producer id).

@@ -4,6 +4,7 @@
 use kafka_protocol::ResponseError;
 
 use crate::controller::{ControllerApiError, ElectionOutcome};
+use crate::log::produce_records::ProduceRecordsError;
 use crate::log::{BatchError, LogError};
 use crate::replica::{ProducerStateError, ReplicaError};
 
@@ -19,6 +20,11 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
         ReplicaError::NotLeaderOrFollower(_) => ResponseError::NotLeaderOrFollower,
         ReplicaError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
         ReplicaError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
+        ReplicaError::InvalidRequiredAcks(_) => ResponseError::InvalidRequiredAcks,
+        ReplicaError::InvalidProduceRecords { source, .. } => match source {
+            ProduceRecordsError::ZstdBeforeV7(_) => ResponseError::UnsupportedCompressionType,
+            _ => ResponseError::InvalidRecord,
+        },
         ReplicaError::StaleControllerEpoch { .. } => ResponseError::StaleControllerEpoch,
         ReplicaError::StaleLeaderAndIsr { .. } => ResponseError::StaleControllerEpoch,
         ReplicaError::OffsetNotAvailable { .. } => ResponseError::OffsetNotAvailable,
@@ -178,3 +184,7 @@ pub fn reassignment_error_code(error: &crate::controller::ReassignmentError) -> 
 #[cfg(test)]
 #[path = "errors_admin_tests.rs"]
 mod admin_tests;
+
+#[cfg(test)]
+#[path = "errors_replica_tests.rs"]
+mod replica_tests;

@@ -11,11 +11,17 @@
 //! so a large record never blocks a consumer); the reservation then grows to
 //! what was read. So the record bytes held at once are at most the budget
 //! plus one batch for each fetch whose read started while room was left.
+//!
+//! `ReplicaManager::fetch_messages` reserves through the replica room's
+//! `FetchMemory` and `FetchReservation` traits, implemented here.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+
+use crate::replica::{FetchMemory, FetchReservation};
 
 #[derive(Debug)]
 pub struct FetchBudget {
@@ -116,6 +122,24 @@ impl FetchGrant {
 impl Drop for FetchGrant {
     fn drop(&mut self) {
         self.budget.release(self.bytes);
+    }
+}
+
+impl FetchMemory for Arc<FetchBudget> {
+    type Grant = FetchGrant;
+
+    fn reserve(&self, want: usize) -> impl Future<Output = FetchGrant> + Send {
+        FetchBudget::reserve(self, want)
+    }
+}
+
+impl FetchReservation for FetchGrant {
+    fn bytes(&self) -> usize {
+        FetchGrant::bytes(self)
+    }
+
+    fn settle(&mut self, used: usize) {
+        FetchGrant::settle(self, used)
     }
 }
 

@@ -2,6 +2,9 @@
 //! follower replicas. Stored batches are returned as they are on disk. An
 //! empty fetch waits up to max_wait_ms for min_bytes to arrive; a change of
 //! one of its partitions (append, high watermark) wakes it to look again.
+//! The handler resolves topic names, caps max_bytes, makes one domain call
+//! (`ReplicaManager::fetch_messages`, `replica/fetch.rs`: follower state,
+//! reads, the long-poll wait) and encodes its results.
 //!
 //! Memory (KIP-541 and `fetch_budget.rs`): a response holds at most
 //! `fetch.max.bytes` of records (the request's max_bytes, capped), and every
@@ -18,46 +21,28 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use crate::model::TopicPartition;
-use crate::replica::{FetchIsolation, ReplicaError};
+use crate::replica::{FetchParams, FetchPartition, PartitionFetchResult};
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
 
 pub const VERSIONS: (i16, i16) = (4, 13);
 
-/// One requested partition, resolved to a name.
-struct Wanted {
-    topic_index: usize,
-    tp: TopicPartition,
-    fetch_offset: i64,
-    partition_max_bytes: usize,
-    current_leader_epoch: i32,
-    /// A follower's log start offset (-1 from consumers).
-    log_start_offset: i64,
-}
-
 pub async fn handle(
     services: &BrokerServices,
     ctx: &RequestContext,
     request: FetchRequest,
 ) -> Option<FetchResponse> {
-    let replica_id = if ctx.version >= 15 {
-        request.replica_state.replica_id.0
-    } else {
-        request.replica_id.0
-    };
-    let is_follower = replica_id >= 0;
     let snapshot = services.metadata.snapshot();
-
     let mut topics: Vec<FetchableTopicResponse> = Vec::with_capacity(request.topics.len());
     let mut wanted = Vec::new();
+    // The response topic of each wanted partition.
+    let mut topic_of = Vec::new();
     for topic in &request.topics {
         let name = if ctx.version >= 13 {
             snapshot.topic_name_by_id(topic.topic_id).map(str::to_owned)
@@ -81,8 +66,8 @@ pub async fn handle(
             }
             Some(name) => {
                 for p in &topic.partitions {
-                    wanted.push(Wanted {
-                        topic_index,
+                    topic_of.push(topic_index);
+                    wanted.push(FetchPartition {
                         tp: TopicPartition::new(name.clone(), p.partition),
                         fetch_offset: p.fetch_offset,
                         partition_max_bytes: p.partition_max_bytes.max(0) as usize,
@@ -94,81 +79,43 @@ pub async fn handle(
         }
         topics.push(response);
     }
+    drop(snapshot);
 
-    if is_follower {
-        // A follower fetches from its log end: that is its log end offset now,
-        // believed only for a fetch the leader can serve (current leader epoch,
-        // required; an offset within the log), as Kafka records follower
-        // state only after a successful read.
-        for w in &wanted {
-            let recorded = services.replica_manager.record_follower_fetch(
-                &w.tp,
-                replica_id,
-                w.fetch_offset,
-                w.current_leader_epoch,
-            );
-            if recorded {
-                services.replica_manager.record_follower_log_start(
-                    &w.tp,
-                    replica_id,
-                    w.log_start_offset,
-                );
-            }
-        }
-    }
-
-    let isolation = if is_follower {
-        FetchIsolation::LogEnd
-    } else {
-        FetchIsolation::HighWatermark
+    let params = FetchParams {
+        replica_id: request.replica_id.0,
+        max_wait: Duration::from_millis(request.max_wait_ms.max(0) as u64),
+        min_bytes: request.min_bytes.max(0) as usize,
+        // KIP-541: the broker's fetch.max.bytes caps every fetch's max_bytes.
+        max_bytes: request
+            .max_bytes
+            .clamp(0, services.config.fetch_max_bytes.max(0)) as usize,
+        partitions: wanted,
     };
-    // KIP-541: the broker's fetch.max.bytes caps every fetch's max_bytes.
-    let max_bytes = request
-        .max_bytes
-        .clamp(0, services.config.fetch_max_bytes.max(0)) as usize;
-    let min_bytes = (request.min_bytes.max(0) as usize).min(max_bytes);
-    let wait = Duration::from_millis(request.max_wait_ms.max(0) as u64);
-    let deadline = Instant::now() + wait;
+    let outcome = services
+        .replica_manager
+        .fetch_messages(&params, &services.fetch_budget)
+        .await;
 
-    let mut waiter = None;
-    let (results, memory) = loop {
-        // Waits only while the broker's Fetch budget is used up.
-        let mut memory = services.fetch_budget.reserve(max_bytes).await;
-        let pass = read_partitions(services, &wanted, memory.bytes(), isolation);
-        memory.settle(pass.bytes);
-        if pass.ready(min_bytes) || Instant::now() >= deadline {
-            break (pass, memory);
-        }
-        drop((pass, memory));
-        match &waiter {
-            // Registered before the next read, so no change after that
-            // read is missed; only our own partitions wake us.
-            None => {
-                waiter = Some(
-                    services
-                        .replica_manager
-                        .watch_partitions(wanted.iter().map(|w| w.tp.clone())),
-                )
-            }
-            // Deadline passed without a change: one last read.
-            Some(w) => _ = w.changed(deadline).await,
-        }
-    };
-
-    let payloads = results
+    // The records go out from the read buffers; the reservation is held
+    // until the connection has written them.
+    let payloads = outcome
         .partitions
         .iter()
-        .filter_map(|p| p.records.clone())
+        .map(|p| p.records.clone())
         .collect();
-    ctx.send_records_with(payloads, memory);
+    ctx.send_records_with(payloads, outcome.memory);
     let metrics = crate::metrics::global();
-    for (w, data) in wanted.iter().zip(results.partitions) {
-        metrics.record_fetch(
-            &w.tp.topic,
-            data.records.as_deref().unwrap_or(&[]),
-            is_follower,
-        );
-        topics[w.topic_index].partitions.push(data);
+    let is_follower = params.is_from_follower();
+    let answers = params
+        .partitions
+        .iter()
+        .zip(topic_of)
+        .zip(outcome.partitions);
+    for ((wanted, topic_index), result) in answers {
+        metrics.record_fetch(&wanted.tp.topic, &result.records, is_follower);
+        topics[topic_index]
+            .partitions
+            .push(partition_data(wanted.tp.partition, result));
     }
     let failed = topics.iter().flat_map(|t| &t.partitions);
     let failed = failed.filter(|p| p.error_code != NONE).count();
@@ -176,73 +123,21 @@ pub async fn handle(
     Some(FetchResponse::default().with_responses(topics))
 }
 
-struct FetchPass {
-    partitions: Vec<PartitionData>,
-    bytes: usize,
-    any_error: bool,
-}
-
-impl FetchPass {
-    fn ready(&self, min_bytes: usize) -> bool {
-        self.any_error || self.bytes >= min_bytes.max(1)
+fn partition_data(partition: i32, result: PartitionFetchResult) -> PartitionData {
+    if let Some(e) = &result.error {
+        let mut data = error_partition(partition, replica_error_code(e));
+        data.high_watermark = result.high_watermark;
+        data.last_stable_offset = result.last_stable_offset;
+        data.log_start_offset = result.log_start_offset;
+        return data;
     }
-}
-
-fn read_partitions(
-    services: &BrokerServices,
-    wanted: &[Wanted],
-    max_bytes: usize,
-    isolation: FetchIsolation,
-) -> FetchPass {
-    let mut pass = FetchPass {
-        partitions: Vec::with_capacity(wanted.len()),
-        bytes: 0,
-        any_error: false,
-    };
-    for w in wanted {
-        let budget = w
-            .partition_max_bytes
-            .min(max_bytes.saturating_sub(pass.bytes));
-        // KIP-74: the first batch of the first non-empty partition is returned
-        // whole even past the limits, so a large record never blocks a consumer.
-        let min_one_batch = pass.bytes == 0;
-        let result = services
-            .replica_manager
-            .leader_partition(&w.tp)
-            .and_then(|partition| {
-                partition.check_leader_epoch(w.current_leader_epoch)?;
-                partition.read(w.fetch_offset, budget, isolation, min_one_batch)
-            });
-        let data = match result {
-            Ok(read) => {
-                pass.bytes += read.records.len();
-                PartitionData::default()
-                    .with_partition_index(w.tp.partition)
-                    .with_error_code(NONE)
-                    .with_high_watermark(read.high_watermark)
-                    .with_last_stable_offset(read.high_watermark)
-                    .with_log_start_offset(read.log_start_offset)
-                    .with_records(Some(read.records))
-            }
-            Err(e) => {
-                pass.any_error = true;
-                fetch_error_partition(services, w, &e)
-            }
-        };
-        pass.partitions.push(data);
-    }
-    pass
-}
-
-fn fetch_error_partition(services: &BrokerServices, w: &Wanted, e: &ReplicaError) -> PartitionData {
-    tracing::debug!(partition = %w.tp, error = %e, "fetch failed");
-    let mut data = error_partition(w.tp.partition, replica_error_code(e));
-    if let Some(p) = services.replica_manager.get_partition(&w.tp) {
-        data.high_watermark = p.high_watermark();
-        data.last_stable_offset = p.high_watermark();
-        data.log_start_offset = p.log().log_start_offset();
-    }
-    data
+    PartitionData::default()
+        .with_partition_index(partition)
+        .with_error_code(NONE)
+        .with_high_watermark(result.high_watermark)
+        .with_last_stable_offset(result.last_stable_offset)
+        .with_log_start_offset(result.log_start_offset)
+        .with_records(Some(result.records))
 }
 
 fn error_partition(partition: i32, error_code: i16) -> PartitionData {
