@@ -39,8 +39,6 @@ use std::time::{Duration, Instant};
 use common::cluster::*;
 use common::cluster_view::*;
 use common::*;
-use kafka_protocol::messages::CreateTopicsRequest;
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
 
 /// Partitions per topic; the topics are `restart-0`, `restart-1`, ...
 const PER_TOPIC: i32 = 100;
@@ -54,12 +52,6 @@ fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn topics(total: i32) -> Vec<String> {
-    (0..(total + PER_TOPIC - 1) / PER_TOPIC)
-        .map(|i| format!("restart-{i}"))
-        .collect()
 }
 
 /// Partitions whose ISR (in broker `at`'s metadata) lacks one of `replicas`.
@@ -189,32 +181,20 @@ fn main() {
     if let Some(t) = &threads {
         extra.push(("num.recovery.threads.per.data.dir", t.as_str()));
     }
-    let names = topics(total);
+    let names = spread_topic_names("restart", total, PER_TOPIC);
     let topic_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut cluster = start_cluster("restart-scale", &extra);
     let chroot = cluster.chroot.clone();
 
     let started = Instant::now();
     let controller_id = wait_until("a controller", FAILOVER_TIMEOUT, || controller(&chroot));
-    let request = CreateTopicsRequest::default()
-        .with_topics(
-            names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    CreatableTopic::default()
-                        .with_name(topic_name(name))
-                        .with_num_partitions(PER_TOPIC.min(total - i as i32 * PER_TOPIC))
-                        .with_replication_factor(3)
-                })
-                .collect(),
-        )
-        .with_timeout_ms(600_000);
-    let response =
-        send_request_with_timeout(cluster.broker(controller_id), 7, &request, SETUP_TIMEOUT);
-    for topic in &response.topics {
-        assert_eq!(topic.error_code, 0, "CreateTopics {:?}", topic.name);
-    }
+    create_spread_topics(
+        cluster.broker(controller_id),
+        &names,
+        total,
+        PER_TOPIC,
+        SETUP_TIMEOUT,
+    );
     let controller_port = port_of(&cluster, controller_id);
     wait_until_ok("every ISR full after creation", SETUP_TIMEOUT, || {
         short_isr(controller_port, &topic_refs, &ALL)

@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 use common::cluster::*;
 use common::cluster_view::*;
 use common::*;
-use kafka_protocol::messages::CreateTopicsRequest;
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
 
 /// Partitions per topic; the topics are `scale-0`, `scale-1`, ...
 const PER_TOPIC: i32 = 100;
@@ -33,12 +31,6 @@ fn partitions() -> i32 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000)
-}
-
-fn topics(total: i32) -> Vec<String> {
-    (0..(total + PER_TOPIC - 1) / PER_TOPIC)
-        .map(|i| format!("scale-{i}"))
-        .collect()
 }
 
 /// Every live broker's metadata for `topics`: the partitions whose leader
@@ -120,7 +112,7 @@ fn wait_full_isr(cluster: &TestCluster, at: i32, topics: &[&str], replicas: &[i3
 #[test]
 fn every_partition_gets_a_live_leader_after_the_controller_then_a_broker_dies() {
     let total = partitions();
-    let names = topics(total);
+    let names = spread_topic_names("scale", total, PER_TOPIC);
     let topic_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut steps: Vec<(String, Duration)> = Vec::new();
     let mut cluster = start_cluster(
@@ -132,26 +124,13 @@ fn every_partition_gets_a_live_leader_after_the_controller_then_a_broker_dies() 
     let controller_id = wait_until("a controller", FAILOVER_TIMEOUT, || {
         controller(&cluster.chroot)
     });
-    let request = CreateTopicsRequest::default()
-        .with_topics(
-            names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let count = PER_TOPIC.min(total - i as i32 * PER_TOPIC);
-                    CreatableTopic::default()
-                        .with_name(topic_name(name))
-                        .with_num_partitions(count)
-                        .with_replication_factor(3)
-                })
-                .collect(),
-        )
-        .with_timeout_ms(600_000);
-    let response =
-        send_request_with_timeout(cluster.broker(controller_id), 7, &request, SETUP_TIMEOUT);
-    for topic in &response.topics {
-        assert_eq!(topic.error_code, 0, "CreateTopics {:?}", topic.name);
-    }
+    create_spread_topics(
+        cluster.broker(controller_id),
+        &names,
+        total,
+        PER_TOPIC,
+        SETUP_TIMEOUT,
+    );
     measure(
         &cluster,
         &ALL,

@@ -2,17 +2,14 @@
 //! socket: one connection carries request after request, and a timed-out,
 //! refused or oversized answer drops it so the next send reconnects.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use bytes::{BufMut, BytesMut};
-use kafka_protocol::messages::{
-    ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
-};
-use kafka_protocol::protocol::{Decodable, Encodable};
-use tokio::net::TcpListener;
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
+use kafka_protocol::protocol::Decodable;
 
 use super::*;
+use crate::client::fake_broker::{FakeBroker, response_frame};
 
 const VERSION: i16 = 0;
 
@@ -27,73 +24,26 @@ enum Behaviour {
     Oversized,
 }
 
-struct FakeBroker {
-    address: String,
-    connections: Arc<AtomicUsize>,
-    requests: Arc<AtomicUsize>,
-}
-
-impl FakeBroker {
-    async fn start(behaviour: Behaviour) -> FakeBroker {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let (c, r) = (connections.clone(), requests.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
-                    return;
-                };
-                c.fetch_add(1, Ordering::SeqCst);
-                let r = r.clone();
-                tokio::spawn(async move {
-                    loop {
-                        let Ok(size) = stream.read_i32().await else {
-                            return;
-                        };
-                        let mut frame = BytesMut::zeroed(size as usize);
-                        if stream.read_exact(&mut frame).await.is_err() {
-                            return;
-                        }
-                        r.fetch_add(1, Ordering::SeqCst);
-                        let mut frame = frame.freeze();
-                        let header = RequestHeader::decode(
-                            &mut frame,
-                            ApiKey::ApiVersions.request_header_version(VERSION),
-                        )
-                        .unwrap();
-                        let mut out = BytesMut::new();
-                        match behaviour {
-                            Behaviour::Silent => continue,
-                            Behaviour::Oversized => out.put_i32(i32::MAX),
-                            Behaviour::Answer => {
-                                let mut body = BytesMut::new();
-                                ResponseHeader::default()
-                                    .with_correlation_id(header.correlation_id)
-                                    .encode(&mut body, 0)
-                                    .unwrap();
-                                ApiVersionsResponse::default()
-                                    .with_error_code(35)
-                                    .encode(&mut body, VERSION)
-                                    .unwrap();
-                                out.put_i32(body.len() as i32);
-                                out.extend_from_slice(&body);
-                            }
-                        }
-                        if stream.write_all(&out).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        FakeBroker {
-            address,
-            connections,
-            requests,
+/// A fake broker answering as `behaviour` says.
+async fn fake_broker(behaviour: Behaviour) -> FakeBroker {
+    FakeBroker::start(move |mut frame: Bytes| async move {
+        let header = RequestHeader::decode(
+            &mut frame,
+            ApiKey::ApiVersions.request_header_version(VERSION),
+        )
+        .unwrap();
+        match behaviour {
+            Behaviour::Silent => None,
+            Behaviour::Oversized => Some(Bytes::copy_from_slice(&i32::MAX.to_be_bytes())),
+            Behaviour::Answer => Some(response_frame(
+                header.correlation_id,
+                0,
+                &ApiVersionsResponse::default().with_error_code(35),
+                VERSION,
+            )),
         }
-    }
+    })
+    .await
 }
 
 async fn api_versions(
@@ -110,7 +60,7 @@ fn connection(broker: &FakeBroker, options: ConnectionOptions) -> BrokerConnecti
 
 #[tokio::test]
 async fn one_connection_carries_request_after_request() {
-    let broker = FakeBroker::start(Behaviour::Answer).await;
+    let broker = fake_broker(Behaviour::Answer).await;
     let mut connection = connection(
         &broker,
         ConnectionOptions::default()
@@ -129,7 +79,7 @@ async fn one_connection_carries_request_after_request() {
 
 #[tokio::test]
 async fn a_request_timeout_drops_the_connection_and_the_next_send_reconnects() {
-    let broker = FakeBroker::start(Behaviour::Silent).await;
+    let broker = fake_broker(Behaviour::Silent).await;
     let timeout = Duration::from_millis(100);
     let mut connection = connection(
         &broker,
@@ -151,7 +101,7 @@ async fn a_request_timeout_drops_the_connection_and_the_next_send_reconnects() {
 
 #[tokio::test]
 async fn an_oversized_frame_is_refused_and_drops_the_connection() {
-    let broker = FakeBroker::start(Behaviour::Oversized).await;
+    let broker = fake_broker(Behaviour::Oversized).await;
     let mut connection = connection(
         &broker,
         ConnectionOptions::default().with_max_response_bytes(1024),
@@ -171,7 +121,7 @@ async fn an_oversized_frame_is_refused_and_drops_the_connection() {
 async fn a_refused_connection_is_an_io_error_naming_the_address() {
     // Bind, learn the port, close: nothing listens there any more.
     let address = {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.local_addr().unwrap().to_string()
     };
     let mut connection =

@@ -14,6 +14,8 @@
 
 pub mod blocking;
 mod broker_connection;
+#[cfg(test)]
+pub(crate) mod fake_broker;
 mod liveness;
 
 pub use broker_connection::{

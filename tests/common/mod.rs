@@ -50,10 +50,11 @@ pub use process::{
     test_tmp_root,
 };
 pub use raw::{
-    RAW_TIMEOUT, RawConn, assigned_topic, create_assigned_topic_with_configs,
+    RAW_TIMEOUT, RawConn, assigned_topic, create_assigned_topic_with_configs, create_spread_topics,
     create_topic_with_configs, delete_records, encode_batch, exchange, fetch_request,
     idempotent_batch, list_offsets_answer, list_offsets_request, now_ms, plain_batch,
-    produce_request, send_request, send_request_with_timeout, str_bytes, topic_name,
+    produce_request, send_request, send_request_with_timeout, spread_topic_names, str_bytes,
+    topic_name,
 };
 pub use tcp_proxy::{Direction, TcpProxy};
 pub use wait::{wait_until, wait_until_ok};

@@ -173,6 +173,44 @@ pub fn send_request_with_timeout<R: Request>(
         .unwrap_or_else(|e| panic!("{key:?} v{version} to broker {}: {e}", broker.id()))
 }
 
+/// Names for `total` partitions spread over topics of at most `per_topic`
+/// partitions each: `<prefix>-0`, `<prefix>-1`, ...
+pub fn spread_topic_names(prefix: &str, total: i32, per_topic: i32) -> Vec<String> {
+    (0..(total + per_topic - 1) / per_topic)
+        .map(|i| format!("{prefix}-{i}"))
+        .collect()
+}
+
+/// Creates `total` partitions at RF 3 as the topics `names` (from
+/// [`spread_topic_names`] with the same `per_topic`) in one CreateTopics
+/// request to `broker`, waiting up to `timeout`; panics on any error.
+pub fn create_spread_topics(
+    broker: &Broker,
+    names: &[String],
+    total: i32,
+    per_topic: i32,
+    timeout: Duration,
+) {
+    let request = CreateTopicsRequest::default()
+        .with_topics(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    CreatableTopic::default()
+                        .with_name(topic_name(name))
+                        .with_num_partitions(per_topic.min(total - i as i32 * per_topic))
+                        .with_replication_factor(3)
+                })
+                .collect(),
+        )
+        .with_timeout_ms(600_000);
+    let response = send_request_with_timeout(broker, 7, &request, timeout);
+    for topic in &response.topics {
+        assert_eq!(topic.error_code, 0, "CreateTopics {:?}", topic.name);
+    }
+}
+
 // ------------------------------------------------------------- batches
 
 /// Encodes `records` as one magic-2 batch without compression.
