@@ -69,26 +69,19 @@ fn broker_synonyms(
             });
         }
     };
-    for s in synonyms {
-        add(
-            layers.dynamic_broker.get(*s).map(String::as_str),
-            s,
-            SOURCE_DYNAMIC_BROKER_CONFIG,
-        );
-    }
-    for s in synonyms {
-        add(
-            layers.dynamic_default.get(*s).map(String::as_str),
-            s,
+    // Kafka's precedence: dynamic per-broker, dynamic default, static file.
+    let set_layers = [
+        (&layers.dynamic_broker, SOURCE_DYNAMIC_BROKER_CONFIG),
+        (
+            &layers.dynamic_default,
             SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG,
-        );
-    }
-    for s in synonyms {
-        add(
-            layers.static_props.get(*s).map(String::as_str),
-            s,
-            SOURCE_STATIC_BROKER_CONFIG,
-        );
+        ),
+        (&layers.static_props, SOURCE_STATIC_BROKER_CONFIG),
+    ];
+    for (layer, source) in set_layers {
+        for s in synonyms {
+            add(layer.get(*s).map(String::as_str), s, source);
+        }
     }
     for s in synonyms {
         add(kafka_broker_default(s), s, SOURCE_DEFAULT_CONFIG);
