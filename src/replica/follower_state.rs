@@ -2,7 +2,7 @@
 //! follower's fetches (Kafka's Replica state): its log end offset, and when it
 //! was last caught up with the leader, which decides ISR membership.
 
-use crate::model::Offset;
+use crate::model::{LeaderEpoch, Offset};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FollowerState {
@@ -12,6 +12,10 @@ pub struct FollowerState {
     pub log_start_offset: Offset,
     /// The last time the follower's log end offset reached the leader's.
     pub last_caught_up_ms: i64,
+    /// The leader epoch of the follower's latest fetch (-1 before any): only
+    /// a fetch in the leader's current epoch makes an outsider an ISR
+    /// candidate, so old state never brings a dead replica back.
+    pub last_fetch_leader_epoch: LeaderEpoch,
     /// The leader's log end offset at the follower's previous fetch.
     last_fetch_leader_leo: Offset,
     last_fetch_ms: i64,
@@ -25,22 +29,31 @@ impl FollowerState {
             log_end_offset: -1,
             log_start_offset: -1,
             last_caught_up_ms: if in_sync { now_ms } else { 0 },
+            last_fetch_leader_epoch: -1,
             last_fetch_leader_leo: -1,
             last_fetch_ms: 0,
         }
     }
 
-    /// A fetch at `fetch_offset` while the leader's log ended at `leader_leo`.
+    /// A fetch at `fetch_offset` in `leader_epoch` while the leader's log
+    /// ended at `leader_leo`.
     /// The follower is caught up to this moment if it reached the leader's log
     /// end, and caught up to its previous fetch if it reached what the leader
     /// had then (Kafka's updateFetchState).
-    pub fn record_fetch(&mut self, fetch_offset: Offset, leader_leo: Offset, now_ms: i64) {
+    pub fn record_fetch(
+        &mut self,
+        fetch_offset: Offset,
+        leader_epoch: LeaderEpoch,
+        leader_leo: Offset,
+        now_ms: i64,
+    ) {
         if fetch_offset >= leader_leo {
             self.last_caught_up_ms = self.last_caught_up_ms.max(now_ms);
         } else if fetch_offset >= self.last_fetch_leader_leo {
             self.last_caught_up_ms = self.last_caught_up_ms.max(self.last_fetch_ms);
         }
         self.log_end_offset = fetch_offset;
+        self.last_fetch_leader_epoch = leader_epoch;
         self.last_fetch_leader_leo = leader_leo;
         self.last_fetch_ms = now_ms;
     }
@@ -72,12 +85,12 @@ mod tests {
             !f.is_lagging(-1, 5_000, 1_000),
             "at the leader's end is never lagging"
         );
-        f.record_fetch(10, 10, 3_000);
+        f.record_fetch(10, 0, 10, 3_000);
         assert_eq!(f.last_caught_up_ms, 3_000);
         // Behind now, but it reached what the leader had at its last fetch.
-        f.record_fetch(10, 15, 4_000);
+        f.record_fetch(10, 0, 15, 4_000);
         assert_eq!(f.last_caught_up_ms, 3_000);
-        f.record_fetch(15, 20, 5_000);
+        f.record_fetch(15, 0, 20, 5_000);
         assert_eq!(f.last_caught_up_ms, 4_000);
         assert!(f.is_lagging(20, 5_001, 1_000));
         let fresh = FollowerState::new(1_000, false);

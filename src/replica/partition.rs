@@ -512,7 +512,7 @@ impl Partition {
                 .followers
                 .entry(follower)
                 .or_insert_with(|| FollowerState::new(now_ms, false))
-                .record_fetch(fetch_offset, leader_leo, now_ms);
+                .record_fetch(fetch_offset, current_leader_epoch, leader_leo, now_ms);
         }
         let high_watermark_moved = self.maybe_increment_high_watermark();
         let state = self.state.read();
@@ -621,11 +621,13 @@ impl Partition {
                         .is_none_or(|f| !f.is_lagging(leader_leo, now_ms, max_lag_ms))
             })
             .collect();
-        // Outsiders that reached the high watermark (and this epoch's start)
-        // and keep up join; a member just dropped above is no candidate.
+        // Outsiders that fetched in this epoch, reached the high watermark
+        // (and this epoch's start) and keep up join; a member just dropped
+        // above is no candidate, nor one known only from an older epoch.
         for &replica in &state.replicas {
             let caught_up = state.followers.get(&replica).is_some_and(|f| {
-                f.log_end_offset >= hw
+                f.last_fetch_leader_epoch == state.leader_epoch
+                    && f.log_end_offset >= hw
                     && f.log_end_offset >= epoch_start
                     && !f.is_lagging(leader_leo, now_ms, max_lag_ms)
             });

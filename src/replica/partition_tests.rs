@@ -123,7 +123,10 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     };
     p.make_leader_or_follower(next, 6000).unwrap();
     // Same leader: 3's log end is kept across the epoch bump, and it reached
-    // this epoch's start.
+    // this epoch's start; but it rejoins only by fetching in the new epoch
+    // (Kafka expands the ISR on a follower's fetch, never from old state).
+    assert_eq!(p.isr_change_proposal(6000, LAG_MS), None);
+    assert!(p.update_follower_fetch(3, 11, 1, 6000).wants_isr_expansion);
     let again = p.isr_change_proposal(6000, LAG_MS).expect("changes resume");
     assert_eq!(again.isr, vec![1, 2, 3]);
     assert_eq!(p.end_offset_for_epoch(0), (0, 11));
@@ -578,4 +581,34 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
     let p = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
     assert_eq!(p.latest_epoch(), Some(3), "epoch 3 is in the log's batches");
     assert_eq!(p.end_offset_for_epoch(2), (2, 3));
+}
+
+/// CI flake turned finding: the controller dropped dead broker 3 from the ISR
+/// (epoch bump, same leader) while nothing had been produced, so 3's last
+/// fetch was at the leader's log end. The leader must not put it back from
+/// that old state: only a fetch in the new epoch proves 3 is alive.
+#[test]
+fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_manager, p) = partition(dir.path());
+    p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
+        .unwrap();
+    p.update_follower_fetch(2, 0, 0, 1100);
+    p.update_follower_fetch(3, 0, 0, 1100);
+    let dropped = LeadershipState {
+        zk_version: 1,
+        ..state(1, 1, &[1, 2])
+    };
+    p.make_leader_or_follower(dropped, 2000).unwrap();
+    p.update_follower_fetch(2, 0, 1, 2100);
+    for now in [2100, 2000 + LAG_MS, 2000 + 10 * LAG_MS] {
+        assert_eq!(
+            p.isr_change_proposal(now, LAG_MS),
+            None,
+            "3 has not fetched in epoch 1 (t={now})"
+        );
+    }
+    assert!(p.update_follower_fetch(3, 0, 1, 40_000).wants_isr_expansion);
+    let back = p.isr_change_proposal(40_000, LAG_MS).expect("3 fetched");
+    assert_eq!(back.isr, vec![1, 2, 3]);
 }
