@@ -22,9 +22,10 @@ use std::sync::atomic::Ordering;
 use super::batch_reader::{BatchHeaders, HEADER_WALK_CHUNK_BYTES};
 use super::error::LogError;
 use super::partition_log::{Log, sync_dir};
-use super::segment::{
-    INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, parse_segment_file_name,
-    remove_if_exists, segment_file_name,
+use super::segment::LogSegment;
+use super::segment_files::{
+    INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file_name, remove_if_exists,
+    segment_file_name,
 };
 
 /// The partition's work directory for segments being cleaned.

@@ -15,7 +15,7 @@ use parking_lot::{
 };
 
 use super::offset_index::OffsetIndex;
-use super::segment::remove_if_exists;
+use super::segment_files::remove_if_exists;
 use super::time_index::TimeIndex;
 
 /// What `LazyIndex` needs of an index type.

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::log::checkpoint::{LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT};
-use crate::log::segment::{LOG_SUFFIX, segment_file_name};
+use crate::log::segment_files::{LOG_SUFFIX, segment_file_name};
 use crate::log::test_util::batch;
 
 fn tp(p: i32) -> TopicPartition {

@@ -44,6 +44,7 @@ pub mod manager;
 pub mod offset_index;
 pub mod produce_records;
 pub mod segment;
+pub mod segment_files;
 pub mod time_index;
 
 #[cfg(test)]

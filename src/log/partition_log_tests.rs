@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 use crate::log::batch::{BatchError, validate_batches};
-use crate::log::segment::{INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segment_file_name};
+use crate::log::segment_files::{INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segment_file_name};
 use crate::log::test_util::{batch, batch_with_timestamps, batch_with_values, compress_batch};
 
 fn tp() -> TopicPartition {

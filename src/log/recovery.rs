@@ -14,9 +14,9 @@ use parking_lot::{Mutex, RwLock};
 use super::config::LogConfig;
 use super::error::LogError;
 use super::partition_log::Log;
-use super::segment::{
-    INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, parse_segment_file_name,
-    remove_if_exists, system_now_ms,
+use super::segment::{LogSegment, system_now_ms};
+use super::segment_files::{
+    INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file_name, remove_if_exists,
 };
 use crate::model::TopicPartition;
 

@@ -23,25 +23,10 @@ use super::error::LogError;
 use super::lazy_index::LazyIndex;
 use super::offset_index::OffsetIndex;
 use super::records::first_record_at_or_after;
+use super::segment_files::{
+    INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, remove_if_exists, segment_file_name,
+};
 use super::time_index::{NO_TIMESTAMP, TimeIndex};
-
-pub const LOG_SUFFIX: &str = "log";
-pub const INDEX_SUFFIX: &str = "index";
-pub const TIME_INDEX_SUFFIX: &str = "timeindex";
-
-/// `<20-digit base offset>.<suffix>`, Kafka's segment file name.
-pub fn segment_file_name(base_offset: i64, suffix: &str) -> String {
-    format!("{base_offset:020}.{suffix}")
-}
-
-/// Splits a segment file name into (base offset, suffix).
-pub fn parse_segment_file_name(name: &str) -> Option<(i64, &str)> {
-    let (stem, suffix) = name.split_once('.')?;
-    if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((stem.parse().ok()?, suffix))
-}
 
 /// Milliseconds since the epoch by the system clock.
 pub fn system_now_ms() -> i64 {
@@ -118,14 +103,6 @@ pub struct LogSegment {
 fn io_ctx(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> LogError {
     let context = format!("{what} {}", path.display());
     move |e| LogError::io(context, e)
-}
-
-/// Removes a file, treating "already gone" as success.
-pub(crate) fn remove_if_exists(path: &Path) -> std::io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }
 
 /// The error of an index that could not be opened on first use.

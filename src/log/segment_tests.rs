@@ -17,20 +17,6 @@ fn append_all(seg: &LogSegment, mut next: i64, batches: Vec<Vec<u8>>, interval: 
 }
 
 #[test]
-fn file_names_are_twenty_digits() {
-    assert_eq!(
-        segment_file_name(42, LOG_SUFFIX),
-        "00000000000000000042.log"
-    );
-    assert_eq!(
-        parse_segment_file_name("00000000000000000042.timeindex"),
-        Some((42, TIME_INDEX_SUFFIX))
-    );
-    assert_eq!(parse_segment_file_name("leader-epoch-checkpoint"), None);
-    assert_eq!(parse_segment_file_name(".lock"), None);
-}
-
-#[test]
 fn append_indexes_every_interval_and_reads_whole_batches() {
     let dir = tempfile::tempdir().unwrap();
     let seg = LogSegment::create(dir.path(), 100, 4096, 0).unwrap();
