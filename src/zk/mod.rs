@@ -28,6 +28,7 @@ pub mod paths;
 mod session;
 mod topics;
 mod watch;
+mod watchers;
 
 pub use brokers::BrokerAndEpoch;
 pub use client::{CreateMode, ZkClient, ZkOp, ZkOpResult, ZkStat};
@@ -45,4 +46,5 @@ pub use groups::{GroupFence, MAX_MULTI_BYTES, PersistedGroup, lost_fence, multi_
 pub use kafka_uuid::{decode_kafka_uuid, encode_kafka_uuid, new_kafka_uuid};
 pub use offsets::StoredOffset;
 pub use session::{SessionEvent, ZkConfig};
-pub use watch::{WatchEvent, ZkWatch, spawn_children_watcher, spawn_data_watcher};
+pub use watch::{WatchEvent, ZkWatch};
+pub use watchers::{spawn_children_watcher, spawn_data_watcher};
