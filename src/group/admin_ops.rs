@@ -5,9 +5,9 @@
 
 use bytes::Bytes;
 
+use super::coordinator::Acquired;
 use super::coordinator::GroupCoordinator;
 use super::error::GroupError;
-use super::ownership::{Acquired, tenure_matches};
 use super::state::GroupState;
 
 /// One ListGroups entry.
@@ -45,7 +45,7 @@ impl GroupCoordinator {
             let groups = self.groups.lock();
             groups
                 .values()
-                .filter(|g| g.state != GroupState::Dead && tenure_matches(g, &lease))
+                .filter(|g| g.state != GroupState::Dead && g.claimed_under(&lease))
                 .filter(|g| self.ensure_coordinator(&g.group_id).is_ok())
                 .map(|g| ListedGroup {
                     group_id: g.group_id.clone(),

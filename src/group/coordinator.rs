@@ -19,14 +19,23 @@ use tokio::sync::{Notify, oneshot};
 
 use super::coordinator_choice::coordinator_for;
 use super::error::GroupError;
+use super::group_locks::GroupLocks;
 use super::group_metadata::{GroupMetadata, JoinResult, MemberMetadata};
 use super::lease::SessionLease;
 use super::offsets::OffsetStore;
-use super::ownership::{Acquired, GroupLocks};
 use super::state::GroupState;
 use crate::metadata::MetadataCache;
 use crate::util::now_ms;
 use crate::zk::{GroupFence, ZkClient};
+
+/// Whether a group exists to be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acquired {
+    /// This broker holds the group; it is in memory.
+    Owned,
+    /// There is no such group (nothing under `/consumers/<g>`).
+    Absent,
+}
 
 /// A JoinGroup either answered at once or parked until the join phase ends.
 type Joined = Result<oneshot::Receiver<JoinResult>, Box<JoinResult>>;

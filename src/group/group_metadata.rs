@@ -10,6 +10,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::error::GroupError;
+use super::lease::Lease;
 use super::state::GroupState;
 use crate::zk::{GroupFence, PersistedGroup};
 
@@ -117,6 +118,11 @@ pub struct GroupMetadata {
 }
 
 impl GroupMetadata {
+    /// Whether the group was claimed in the session and broker epoch of `lease`.
+    pub fn claimed_under(&self, lease: &Lease) -> bool {
+        self.fence.session_id == lease.session_id && self.broker_epoch == lease.broker_epoch
+    }
+
     pub fn new(group_id: &str, now_ms: i64, fence: GroupFence, broker_epoch: i64) -> GroupMetadata {
         GroupMetadata {
             group_id: group_id.to_string(),

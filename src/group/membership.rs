@@ -9,10 +9,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use super::coordinator::Acquired;
 use super::coordinator::{GroupCoordinator, remove_member, session_timeout};
 use super::error::GroupError;
 use super::group_metadata::{GroupMetadata, SyncOutcome, SyncResult};
-use super::ownership::Acquired;
 use super::persist::{Snapshot, snapshot};
 use super::state::GroupState;
 

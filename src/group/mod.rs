@@ -25,6 +25,7 @@ pub mod consumer_protocol;
 mod coordinator;
 pub mod coordinator_choice;
 mod error;
+mod group_locks;
 mod group_metadata;
 mod lease;
 mod membership;

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::coordinator::Acquired;
 use super::coordinator::{GroupCoordinator, session_timeout};
 use super::error::GroupError;
 use super::offsets::CommittedOffset;
-use super::ownership::Acquired;
 use super::state::GroupState;
 use crate::model::TopicPartition;
 use crate::zk::GroupFence;

@@ -19,52 +19,14 @@
 //! Claims, commits and membership writes of one group are serialised by a
 //! per-group async lock, held from the checks through the ZooKeeper write.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use parking_lot::Mutex;
-
-use super::coordinator::GroupCoordinator;
+use super::coordinator::{Acquired, GroupCoordinator};
 use super::error::GroupError;
-use super::group_metadata::GroupMetadata;
 use super::lease::Lease;
 use crate::util::now_ms;
 use crate::zk::data_groups::GroupOwnerZnode;
 use crate::zk::{GroupFence, ZkError, paths};
-
-/// The per-group async locks, created on demand and dropped when unused.
-#[derive(Default)]
-pub struct GroupLocks {
-    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
-}
-
-impl GroupLocks {
-    /// The lock of `group`; everyone who holds an `Arc` of it shares it.
-    pub fn get(&self, group: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock();
-        if let Some(lock) = locks.get(group).and_then(Weak::upgrade) {
-            return lock;
-        }
-        let lock = Arc::new(tokio::sync::Mutex::new(()));
-        locks.insert(group.to_string(), Arc::downgrade(&lock));
-        lock
-    }
-
-    /// Forgets locks nobody holds (bounds the map by the groups in use).
-    pub fn prune(&self) {
-        self.locks.lock().retain(|_, lock| lock.strong_count() > 0);
-    }
-}
-
-/// Whether a group exists to be served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Acquired {
-    /// This broker holds the group; it is in memory.
-    Owned,
-    /// There is no such group (nothing under `/consumers/<g>`).
-    Absent,
-}
 
 impl GroupCoordinator {
     /// Makes sure this broker may serve `group` now, claiming and loading it
@@ -101,7 +63,7 @@ impl GroupCoordinator {
         self.groups
             .lock()
             .get(group)
-            .is_some_and(|g| tenure_matches(g, lease))
+            .is_some_and(|g| g.claimed_under(lease))
     }
 
     async fn claim_and_load(
@@ -235,7 +197,7 @@ impl GroupCoordinator {
         let lease = self.current_lease()?;
         let groups = self.groups.lock();
         match groups.get(group) {
-            Some(g) if tenure_matches(g, &lease) => Ok(g.fence),
+            Some(g) if g.claimed_under(&lease) => Ok(g.fence),
             _ => Err(GroupError::NotCoordinator),
         }
     }
@@ -250,29 +212,5 @@ impl GroupCoordinator {
             ZkError::RequestTooLarge { .. } => GroupError::OffsetCommitTooLarge,
             e => GroupError::Store(e),
         }
-    }
-}
-
-/// Whether the group was claimed in the session and broker epoch of `lease`.
-pub(super) fn tenure_matches(group: &GroupMetadata, lease: &Lease) -> bool {
-    group.fence.session_id == lease.session_id && group.broker_epoch == lease.broker_epoch
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn group_locks_are_shared_while_held_and_pruned_after() {
-        let locks = GroupLocks::default();
-        let a = locks.get("g");
-        let b = locks.get("g");
-        assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &locks.get("h")));
-        locks.prune();
-        assert_eq!(locks.locks.lock().len(), 1, "only g is held");
-        drop((a, b));
-        locks.prune();
-        assert!(locks.locks.lock().is_empty());
     }
 }

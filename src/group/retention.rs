@@ -13,8 +13,8 @@
 //! drops an empty group without offsets. Groups with members, and groups an
 //! old ZooKeeper-based consumer registered in, are left alone.
 
+use super::coordinator::Acquired;
 use super::coordinator::GroupCoordinator;
-use super::ownership::Acquired;
 use super::state::GroupState;
 use crate::model::TopicPartition;
 use crate::util::now_ms;

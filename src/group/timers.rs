@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use super::coordinator::{GroupCoordinator, remove_member};
 use super::error::GroupError;
 use super::group_metadata::{GroupMetadata, JoinResult};
-use super::ownership::tenure_matches;
 use super::state::GroupState;
 
 const TICK: Duration = Duration::from_millis(100);
@@ -66,7 +65,7 @@ impl GroupCoordinator {
         let mut moved = Vec::new();
         let mut lost = Vec::new();
         for (group_id, group) in groups.iter_mut() {
-            if !tenure_matches(group, &lease) {
+            if !group.claimed_under(&lease) {
                 lost.push(group_id.clone());
                 continue;
             }
