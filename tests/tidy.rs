@@ -9,7 +9,7 @@
 //! - Kafka error codes are chosen only in `server/`: `ResponseError::` is
 //!   named nowhere else but where Kafka answers are read (the tools, the
 //!   replica fetcher);
-//! - no import cycle between the files of the rooms in [`ACYCLIC_ROOMS`];
+//! - no import cycle between the files of a room (but those in [`ROOMS_WITH_CYCLES`]);
 //! - every source file opens with a `//!` doc comment saying what it owns;
 //! - no source file over 800 lines.
 
@@ -69,10 +69,23 @@ fn file_exceptions(room: &str, file: &Path) -> &'static [&'static str] {
 /// (room, used room, the used room's modules it may name).
 const NARROW_USES: &[(&str, &str, &[&str])] = &[("tools", "group", &["consumer_protocol"])];
 
-/// Rooms whose files never import each other in a cycle. A room's `mod.rs`
-/// is its root and does not count; a `super::Item` that `mod.rs` re-exports
-/// counts as a use of the file the item comes from.
-const ACYCLIC_ROOMS: &[&str] = &["client", "controller", "tools"];
+/// Rooms whose files may still import each other in a cycle (every other
+/// room under `src/` may not). A room's `mod.rs` is its root and does not
+/// count; a `super::Item` that `mod.rs` re-exports counts as a use of the
+/// file the item comes from. Empty is the goal.
+const ROOMS_WITH_CYCLES: &[&str] = &["replica"];
+
+/// Every room: a folder directly under `src/`.
+fn rooms() -> Vec<String> {
+    let mut rooms: Vec<String> = std::fs::read_dir(src_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    rooms.sort();
+    rooms
+}
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -353,12 +366,17 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 
 #[test]
 fn files_of_a_room_import_each_other_without_cycles() {
-    let cycles: Vec<String> = ACYCLIC_ROOMS
+    let rooms = rooms();
+    assert!(rooms.len() >= 10, "rooms under src/: {rooms:?}");
+    for room in ROOMS_WITH_CYCLES {
+        assert!(rooms.iter().any(|r| r == room), "no room `{room}`");
+    }
+    let cycles: Vec<String> = rooms
         .iter()
+        .filter(|room| !ROOMS_WITH_CYCLES.contains(&room.as_str()))
         .filter_map(|room| {
-            let graph = file_graph(room);
-            assert!(!graph.is_empty(), "room `{room}` has no files");
-            find_cycle(&graph).map(|cycle| format!("{room}: {}", cycle.join(" -> ")))
+            // A room of one file (`mod.rs` only) has an empty graph.
+            find_cycle(&file_graph(room)).map(|cycle| format!("{room}: {}", cycle.join(" -> ")))
         })
         .collect();
     assert!(
