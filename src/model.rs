@@ -1,5 +1,6 @@
 //! Plain value types shared by every room: broker ids, topic-partitions,
-//! offsets, epochs and ZooKeeper versions. Depends on nothing internal.
+//! offsets, epochs, ZooKeeper versions and a partition's `LeaderAndIsr`.
+//! Depends on nothing internal.
 
 use std::fmt;
 
@@ -24,6 +25,36 @@ pub type ControllerEpoch = i32;
 
 /// A znode's data version (`Stat.version`), used for conditional writes.
 pub type ZkVersion = i32;
+
+/// A partition's leadership as the controller decided it and its state
+/// znode records it, with the znode's version (Kafka's LeaderAndIsr): what
+/// a LeaderAndIsr request carries to a replica, and what a leader's ISR
+/// change proposes (with the version it read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderAndIsr {
+    /// The leader's broker id, `LeaderAndIsr::NO_LEADER` when offline.
+    pub leader: i32,
+    pub leader_epoch: LeaderEpoch,
+    pub isr: Vec<i32>,
+    /// zkVersion of the partition state znode this leadership came from.
+    pub zk_version: ZkVersion,
+}
+
+impl LeaderAndIsr {
+    /// The leader of an offline partition.
+    pub const NO_LEADER: i32 = -1;
+
+    /// Whether this leadership is newer than `current` (Kafka's
+    /// becomeLeaderOrFollower and partition-epoch rules): a newer leader
+    /// epoch, or the same epoch with a newer zkVersion; never an older
+    /// zkVersion.
+    pub fn is_newer_than(&self, current: &LeaderAndIsr) -> bool {
+        self.zk_version >= current.zk_version
+            && (self.leader_epoch > current.leader_epoch
+                || (self.leader_epoch == current.leader_epoch
+                    && self.zk_version > current.zk_version))
+    }
+}
 
 /// A topic name and partition number; `Display` gives Kafka's directory name `topic-partition`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,5 +118,23 @@ mod tests {
         assert_eq!(tp.to_string(), "my-topic-12");
         assert_eq!(TopicPartition::parse_dir_name("my-topic-12"), Some(tp));
         assert_eq!(TopicPartition::parse_dir_name("nodash"), None);
+    }
+
+    #[test]
+    fn a_leadership_is_newer_by_epoch_or_by_version_in_the_same_epoch() {
+        let at = |leader_epoch, zk_version| LeaderAndIsr {
+            leader: 1,
+            leader_epoch,
+            isr: vec![1],
+            zk_version,
+        };
+        assert!(at(2, 5).is_newer_than(&at(1, 5)));
+        assert!(at(1, 6).is_newer_than(&at(1, 5)));
+        assert!(!at(1, 5).is_newer_than(&at(1, 5)), "the same is not newer");
+        assert!(
+            !at(2, 4).is_newer_than(&at(1, 5)),
+            "never an older zkVersion"
+        );
+        assert!(!at(0, 9).is_newer_than(&at(1, 5)));
     }
 }

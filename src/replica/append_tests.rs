@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::*;
 use crate::log::test_util::batch;
 use crate::log::{LogConfig, LogManager};
+use crate::model::LeaderAndIsr;
 use crate::replica::{PartitionStateUpdate, ReplicationSettings};
 
 /// Broker 1's replica manager leading t-0 of `replicas` (all in sync) at
@@ -28,11 +29,13 @@ pub(in crate::replica) fn leading_manager(
     let update = PartitionStateUpdate {
         tp: t0(),
         topic_id: Uuid::nil(),
-        leader: 1,
-        leader_epoch: 0,
-        isr: replicas.to_vec(),
+        leader_and_isr: LeaderAndIsr {
+            leader: 1,
+            leader_epoch: 0,
+            isr: replicas.to_vec(),
+            zk_version: 0,
+        },
         replicas: replicas.to_vec(),
-        zk_version: 0,
         min_insync_replicas: None,
     };
     let outcome = manager

@@ -77,14 +77,19 @@ async fn write_isr_changes(
             continue;
         };
         let state = PartitionStateZnode::new(
-            proposal.leader,
-            proposal.leader_epoch,
-            proposal.isr.clone(),
+            proposal.leader_and_isr.leader,
+            proposal.leader_and_isr.leader_epoch,
+            proposal.leader_and_isr.isr.clone(),
             proposal.controller_epoch,
         );
         let tp = &proposal.tp;
         let written = match zk
-            .update_partition_state(&tp.topic, tp.partition, &state, proposal.zk_version)
+            .update_partition_state(
+                &tp.topic,
+                tp.partition,
+                &state,
+                proposal.leader_and_isr.zk_version,
+            )
             .await
         {
             Ok(new_version) => Some(new_version),
@@ -99,8 +104,9 @@ async fn write_isr_changes(
         };
         let isr_before = partition.isr().len();
         if partition.apply_isr_change(&proposal, new_version) {
-            crate::metrics::global().record_isr_change(isr_before, proposal.isr.len());
-            tracing::info!(partition = %tp, isr = ?proposal.isr, zk_version = new_version, "ISR changed");
+            crate::metrics::global()
+                .record_isr_change(isr_before, proposal.leader_and_isr.isr.len());
+            tracing::info!(partition = %tp, isr = ?proposal.leader_and_isr.isr, zk_version = new_version, "ISR changed");
             changed.push(proposal.tp);
         }
     }
@@ -123,7 +129,7 @@ async fn landed_version(
             Some(version)
         }
         Ok(_) => {
-            tracing::info!(partition = %tp, zk_version = proposal.zk_version, "ISR change lost to a controller update; waiting for LeaderAndIsr");
+            tracing::info!(partition = %tp, zk_version = proposal.leader_and_isr.zk_version, "ISR change lost to a controller update; waiting for LeaderAndIsr");
             partition.block_isr_changes(proposal);
             None
         }
@@ -138,23 +144,26 @@ async fn landed_version(
 /// wrote (Kafka's checkLeaderAndIsrZkData), i.e. our own write landed and
 /// only its reply was lost to a connection loss before the client retried.
 fn proposal_landed(proposal: &IsrProposal, written: &PartitionStateZnode) -> bool {
-    written.leader == proposal.leader
-        && written.leader_epoch == proposal.leader_epoch
-        && written.isr == proposal.isr
+    written.leader == proposal.leader_and_isr.leader
+        && written.leader_epoch == proposal.leader_and_isr.leader_epoch
+        && written.isr == proposal.leader_and_isr.isr
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LeaderAndIsr;
 
     fn proposal() -> IsrProposal {
         IsrProposal {
             tp: TopicPartition::new("t", 0),
-            leader: 1,
-            leader_epoch: 4,
-            isr: vec![1, 2],
+            leader_and_isr: LeaderAndIsr {
+                leader: 1,
+                leader_epoch: 4,
+                isr: vec![1, 2],
+                zk_version: 7,
+            },
             controller_epoch: 3,
-            zk_version: 7,
         }
     }
 

@@ -28,8 +28,14 @@ impl LeaderEpochCache {
     /// Loads `<partition dir>/leader-epoch-checkpoint` (missing: empty).
     pub fn load(partition_dir: &Path) -> Result<LeaderEpochCache, LogError> {
         let file = CheckpointFile::new(partition_dir.join(LEADER_EPOCH_CHECKPOINT));
-        let mut entries: Vec<EpochEntry> = file.read()?;
-        entries.sort_by_key(|e| e.epoch);
+        // Taken in file order as Kafka's cache does: an entry drops every
+        // earlier one with an epoch or start offset not below its own, so a
+        // damaged file still gives increasing epochs and start offsets.
+        let mut entries: Vec<EpochEntry> = Vec::new();
+        for entry in file.read::<EpochEntry>()? {
+            entries.retain(|e| e.epoch < entry.epoch && e.start_offset < entry.start_offset);
+            entries.push(entry);
+        }
         Ok(LeaderEpochCache {
             file,
             entries: Mutex::new(entries),
@@ -61,6 +67,12 @@ impl LeaderEpochCache {
             epoch,
             start_offset,
         });
+        assert!(
+            entries
+                .windows(2)
+                .all(|w| w[0].epoch < w[1].epoch && w[0].start_offset < w[1].start_offset),
+            "leader epochs and their start offsets must increase: {entries:?}"
+        );
         self.file.write(&entries)
     }
 
@@ -240,5 +252,16 @@ mod tests {
         cache.truncate_from_start(9).unwrap();
         let reloaded = LeaderEpochCache::load(dir.path()).unwrap();
         assert_eq!(reloaded.entries(), vec![entry(3, 9)]);
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_loads_as_increasing_epochs_and_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LEADER_EPOCH_CHECKPOINT);
+        std::fs::write(&path, "0\n4\n0 0\n2 10\n1 20\n3 5\n").unwrap();
+        let cache = LeaderEpochCache::load(dir.path()).unwrap();
+        assert_eq!(cache.entries(), vec![entry(0, 0), entry(3, 5)]);
+        cache.assign(4, 6).unwrap();
+        assert_eq!(cache.entries(), vec![entry(0, 0), entry(3, 5), entry(4, 6)]);
     }
 }

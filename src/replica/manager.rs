@@ -21,7 +21,7 @@ use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
 use crate::log::{LogConfig, LogManager};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
+use crate::model::{ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition};
 use crate::util::now_ms;
 
 /// One partition's state from a LeaderAndIsr request.
@@ -29,11 +29,8 @@ use crate::util::now_ms;
 pub struct PartitionStateUpdate {
     pub tp: TopicPartition,
     pub topic_id: Uuid,
-    pub leader: i32,
-    pub leader_epoch: LeaderEpoch,
-    pub isr: Vec<i32>,
+    pub leader_and_isr: LeaderAndIsr,
     pub replicas: Vec<i32>,
-    pub zk_version: ZkVersion,
     /// The topic's min.insync.replicas override, if it has one.
     pub min_insync_replicas: Option<usize>,
 }
@@ -245,10 +242,10 @@ impl ReplicaManager {
         self.check_controller_epoch(controller_epoch)?;
         let leading: Vec<TopicPartition> = updates
             .iter()
-            .filter(|u| u.leader == self.broker_id || u.leader < 0)
+            .filter(|u| u.leader_and_isr.leader == self.broker_id || u.leader_and_isr.leader < 0)
             .filter(|u| {
                 self.get_partition(&u.tp)
-                    .is_none_or(|p| p.accepts_state(u.leader_epoch, u.zk_version))
+                    .is_none_or(|p| p.accepts_state(&u.leader_and_isr))
             })
             .map(|u| u.tp.clone())
             .collect();
@@ -314,11 +311,8 @@ impl ReplicaManager {
             .unwrap_or(self.min_insync_replicas);
         let state = LeadershipState {
             topic_id: update.topic_id,
-            leader: update.leader,
-            leader_epoch: update.leader_epoch,
-            isr: update.isr,
+            leader_and_isr: update.leader_and_isr.clone(),
             replicas: update.replicas,
-            zk_version: update.zk_version,
             controller_epoch,
             followers: HashMap::new(),
             isr_changes_blocked: false,
@@ -332,10 +326,10 @@ impl ReplicaManager {
             Ok(change) => change,
             Err(e @ ReplicaError::StaleLeaderAndIsr { .. }) => {
                 let current = partition.leader_epoch();
-                if update.leader_epoch == current {
-                    tracing::info!(partition = %update.tp, leader_epoch = update.leader_epoch, zk_version = update.zk_version, "Ignoring LeaderAndIsr: its leader epoch matches the current leader epoch and its zkVersion is not newer");
+                if update.leader_and_isr.leader_epoch == current {
+                    tracing::info!(partition = %update.tp, leader_epoch = update.leader_and_isr.leader_epoch, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch matches the current leader epoch and its zkVersion is not newer");
                 } else {
-                    tracing::warn!(partition = %update.tp, leader_epoch = update.leader_epoch, current, zk_version = update.zk_version, "Ignoring LeaderAndIsr: its leader epoch is older than the current one, or its zkVersion is");
+                    tracing::warn!(partition = %update.tp, leader_epoch = update.leader_and_isr.leader_epoch, current, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch is older than the current one, or its zkVersion is");
                 }
                 return Err(e);
             }
@@ -343,8 +337,8 @@ impl ReplicaManager {
         };
         tracing::info!(
             partition = %update.tp,
-            leader = update.leader,
-            leader_epoch = update.leader_epoch,
+            leader = update.leader_and_isr.leader,
+            leader_epoch = update.leader_and_isr.leader_epoch,
             ?change,
             "applied LeaderAndIsr"
         );
@@ -372,9 +366,12 @@ impl ReplicaManager {
             .unwrap_or(0);
         // Neither leader nor follower until make_leader_or_follower.
         let unled = LeadershipState {
-            leader: -1,
-            leader_epoch: -1,
-            isr: Vec::new(),
+            leader_and_isr: LeaderAndIsr {
+                leader: LeaderAndIsr::NO_LEADER,
+                leader_epoch: -1,
+                isr: Vec::new(),
+                zk_version: state.leader_and_isr.zk_version,
+            },
             ..state.clone()
         };
         let partition = Arc::new(Partition::new(

@@ -25,7 +25,7 @@ use super::producer_state::{CachedBatch, ProducerStateTable};
 use crate::log::{
     AppendInfo, AppendOutcome, Log, check_client_batch, validate_batches, whole_batch_headers,
 };
-use crate::model::{ControllerEpoch, LeaderEpoch, Offset, TopicPartition, ZkVersion};
+use crate::model::{ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition, ZkVersion};
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +38,8 @@ pub enum FetchIsolation {
 #[derive(Debug, Clone)]
 pub(super) struct LeadershipState {
     pub topic_id: Uuid,
-    pub leader: i32,
-    pub leader_epoch: LeaderEpoch,
-    pub isr: Vec<i32>,
+    pub leader_and_isr: LeaderAndIsr,
     pub replicas: Vec<i32>,
-    /// zkVersion of the partition state znode this state came from.
-    pub zk_version: ZkVersion,
     pub controller_epoch: ControllerEpoch,
     /// What the leader knows of each follower, from their fetches.
     pub followers: HashMap<i32, FollowerState>,
@@ -68,15 +64,13 @@ pub enum LeadershipChange {
     NoLeader,
 }
 
-/// A new ISR the leader wants to write to ZooKeeper, with the version it read.
+/// A new ISR the leader wants to write to ZooKeeper: its leadership with
+/// the new ISR and the zkVersion it read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IsrProposal {
     pub tp: TopicPartition,
-    pub leader: i32,
-    pub leader_epoch: LeaderEpoch,
-    pub isr: Vec<i32>,
+    pub leader_and_isr: LeaderAndIsr,
     pub controller_epoch: ControllerEpoch,
-    pub zk_version: ZkVersion,
 }
 
 /// What a follower's fetch changed at the leader.
@@ -167,19 +161,19 @@ impl Partition {
     }
 
     pub fn leader_epoch(&self) -> LeaderEpoch {
-        self.state.read().leader_epoch
+        self.state.read().leader_and_isr.leader_epoch
     }
 
     pub fn leader_id(&self) -> i32 {
-        self.state.read().leader
+        self.state.read().leader_and_isr.leader
     }
 
     pub fn is_leader(&self) -> bool {
-        self.state.read().leader == self.local_broker
+        self.state.read().leader_and_isr.leader == self.local_broker
     }
 
     pub fn isr(&self) -> Vec<i32> {
-        self.state.read().isr.clone()
+        self.state.read().leader_and_isr.isr.clone()
     }
 
     pub fn min_insync_replicas(&self) -> usize {
@@ -202,13 +196,10 @@ impl Partition {
             .end_offset_for(requested, self.log.log_end_offset())
     }
 
-    /// Whether a LeaderAndIsr state at `leader_epoch` / `zk_version` is newer
-    /// than what this replica applied (Kafka's becomeLeaderOrFollower and
-    /// partition-epoch rules): a newer leader epoch, or the same epoch with a
-    /// newer zkVersion; never an older zkVersion.
-    pub(super) fn accepts_state(&self, leader_epoch: LeaderEpoch, zk_version: ZkVersion) -> bool {
-        let state = self.state.read();
-        is_newer_state(&state, leader_epoch, zk_version)
+    /// Whether `next` is newer than the leadership this replica applied
+    /// (`LeaderAndIsr::is_newer_than`).
+    pub(super) fn accepts_state(&self, next: &LeaderAndIsr) -> bool {
+        next.is_newer_than(&self.state.read().leader_and_isr)
     }
 
     /// Applies a LeaderAndIsr state. Refused (StaleLeaderAndIsr, nothing
@@ -221,30 +212,36 @@ impl Partition {
         now_ms: i64,
     ) -> Result<LeadershipChange, ReplicaError> {
         let mut state = self.state.write();
-        if !is_newer_state(&state, next.leader_epoch, next.zk_version) {
+        if !next.leader_and_isr.is_newer_than(&state.leader_and_isr) {
             return Err(ReplicaError::StaleLeaderAndIsr {
                 partition: self.tp.to_string(),
-                request_epoch: next.leader_epoch,
-                request_zk_version: next.zk_version,
-                current_epoch: state.leader_epoch,
-                current_zk_version: state.zk_version,
+                request_epoch: next.leader_and_isr.leader_epoch,
+                request_zk_version: next.leader_and_isr.zk_version,
+                current_epoch: state.leader_and_isr.leader_epoch,
+                current_zk_version: state.leader_and_isr.zk_version,
             });
         }
-        let was_leader = state.leader == self.local_broker;
-        let same_epoch = state.leader == next.leader && state.leader_epoch == next.leader_epoch;
+        assert!(
+            next.leader_and_isr.leader_epoch >= state.leader_and_isr.leader_epoch,
+            "{}: leader epochs never decrease",
+            self.tp
+        );
+        let was_leader = state.leader_and_isr.leader == self.local_broker;
+        let same_epoch = state.leader_and_isr.leader == next.leader_and_isr.leader
+            && state.leader_and_isr.leader_epoch == next.leader_and_isr.leader_epoch;
         let mut known = if was_leader {
             std::mem::take(&mut state.followers)
         } else {
             HashMap::new()
         };
         *state = next;
-        if state.leader != self.local_broker {
-            let change = if state.leader < 0 {
+        if state.leader_and_isr.leader != self.local_broker {
+            let change = if state.leader_and_isr.leader < 0 {
                 LeadershipChange::NoLeader
             } else if !same_epoch {
                 LeadershipChange::StartFollowing {
-                    leader: state.leader,
-                    leader_epoch: state.leader_epoch,
+                    leader: state.leader_and_isr.leader,
+                    leader_epoch: state.leader_and_isr.leader_epoch,
                 }
             } else {
                 LeadershipChange::KeepFollowing
@@ -260,11 +257,11 @@ impl Partition {
             // leader (Kafka's makeLeader, isNewLeader); either way each one's
             // lag clock restarts (ISR members get a full lag period).
             self.epoch_cache
-                .assign(state.leader_epoch, self.log.log_end_offset())?;
+                .assign(state.leader_and_isr.leader_epoch, self.log.log_end_offset())?;
             let leader_leo = self.log.log_end_offset();
             let replicas = state.replicas.clone();
             for replica in replicas.into_iter().filter(|&r| r != self.local_broker) {
-                let in_sync = state.isr.contains(&replica);
+                let in_sync = state.leader_and_isr.isr.contains(&replica);
                 let follower = match known.remove(&replica) {
                     Some(mut kept) => {
                         kept.restart_lag_clock(leader_leo, now_ms, in_sync);
@@ -283,12 +280,15 @@ impl Partition {
     /// Where this leader's current epoch starts (`None` unless we lead).
     pub fn leader_epoch_start_offset(&self) -> Option<Offset> {
         let state = self.state.read();
-        if state.leader != self.local_broker {
+        if state.leader_and_isr.leader != self.local_broker {
             return None;
         }
         let epoch_start = self
             .epoch_cache
-            .end_offset_for(state.leader_epoch - 1, self.log.log_end_offset())
+            .end_offset_for(
+                state.leader_and_isr.leader_epoch - 1,
+                self.log.log_end_offset(),
+            )
             .1;
         Some(epoch_start)
     }
@@ -329,14 +329,14 @@ impl Partition {
         required_acks: i16,
     ) -> Result<AppendInfo, ReplicaError> {
         let state = self.state.read();
-        if state.leader != self.local_broker {
+        if state.leader_and_isr.leader != self.local_broker {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
         }
         let min_isr = self.min_insync_replicas();
-        if required_acks == -1 && state.isr.len() < min_isr {
+        if required_acks == -1 && state.leader_and_isr.isr.len() < min_isr {
             return Err(ReplicaError::NotEnoughReplicas {
                 partition: self.tp.to_string(),
-                isr: state.isr.len(),
+                isr: state.leader_and_isr.isr.len(),
                 min_isr,
             });
         }
@@ -344,9 +344,11 @@ impl Partition {
         if let Some(original) = self.check_producer_state(&producers, records)? {
             return Ok(original);
         }
-        let outcome =
-            self.log
-                .append_as_leader_in_epoch(records, Some(state.leader_epoch), now_ms)?;
+        let outcome = self.log.append_as_leader_in_epoch(
+            records,
+            Some(state.leader_and_isr.leader_epoch),
+            now_ms,
+        )?;
         self.record_appended(&mut producers, &outcome);
         drop(producers);
         drop(state);
@@ -464,17 +466,17 @@ impl Partition {
     /// then whether the ISR was still big enough (Kafka's checkEnoughReplicasReachOffset).
     pub fn check_replicated(&self, required_offset: Offset) -> Option<Result<(), ReplicaError>> {
         let state = self.state.read();
-        if state.leader != self.local_broker {
+        if state.leader_and_isr.leader != self.local_broker {
             return Some(Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string())));
         }
         if self.high_watermark() < required_offset {
             return None;
         }
         let min_isr = self.min_insync_replicas();
-        if state.isr.len() < min_isr {
+        if state.leader_and_isr.isr.len() < min_isr {
             return Some(Err(ReplicaError::NotEnoughReplicasAfterAppend {
                 partition: self.tp.to_string(),
-                isr: state.isr.len(),
+                isr: state.leader_and_isr.isr.len(),
                 min_isr,
             }));
         }
@@ -498,11 +500,11 @@ impl Partition {
         let leader_leo = self.log.log_end_offset();
         {
             let mut state = self.state.write();
-            let servable = state.leader == self.local_broker
+            let servable = state.leader_and_isr.leader == self.local_broker
                 && state.replicas.contains(&follower)
                 && follower != self.local_broker
                 && current_leader_epoch >= 0
-                && current_leader_epoch == state.leader_epoch
+                && current_leader_epoch == state.leader_and_isr.leader_epoch
                 && fetch_offset >= self.log.log_start_offset()
                 && fetch_offset <= leader_leo;
             if !servable {
@@ -516,13 +518,14 @@ impl Partition {
         }
         let high_watermark_moved = self.maybe_increment_high_watermark();
         let state = self.state.read();
-        let wants_isr_expansion = !state.isr_changes_blocked && !state.isr.contains(&follower) && {
-            let epoch_start = self
-                .epoch_cache
-                .end_offset_for(state.leader_epoch - 1, leader_leo)
-                .1;
-            fetch_offset >= self.high_watermark() && fetch_offset >= epoch_start
-        };
+        let wants_isr_expansion =
+            !state.isr_changes_blocked && !state.leader_and_isr.isr.contains(&follower) && {
+                let epoch_start = self
+                    .epoch_cache
+                    .end_offset_for(state.leader_and_isr.leader_epoch - 1, leader_leo)
+                    .1;
+                fetch_offset >= self.high_watermark() && fetch_offset >= epoch_start
+            };
         FollowerFetchOutcome {
             recorded: true,
             high_watermark_moved,
@@ -534,7 +537,7 @@ impl Partition {
     /// on it). Returns whether it changed.
     pub fn update_follower_log_start_offset(&self, follower: i32, log_start: Offset) -> bool {
         let mut state = self.state.write();
-        if state.leader != self.local_broker {
+        if state.leader_and_isr.leader != self.local_broker {
             return false;
         }
         match state.followers.get_mut(&follower) {
@@ -559,7 +562,7 @@ impl Partition {
         is_live: impl Fn(i32) -> bool,
     ) -> Result<Offset, ReplicaError> {
         let state = self.state.read();
-        if state.leader != self.local_broker {
+        if state.leader_and_isr.leader != self.local_broker {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
         }
         Ok(state
@@ -574,11 +577,12 @@ impl Partition {
     /// Returns whether it moved.
     pub fn maybe_increment_high_watermark(&self) -> bool {
         let state = self.state.read();
-        if state.leader != self.local_broker {
+        if state.leader_and_isr.leader != self.local_broker {
             return false;
         }
         let local_leo = self.log.log_end_offset();
         let new_hw = state
+            .leader_and_isr
             .isr
             .iter()
             .map(|&id| {
@@ -591,6 +595,11 @@ impl Partition {
             .min()
             .unwrap_or(local_leo)
             .min(local_leo);
+        assert!(
+            new_hw <= local_leo,
+            "{}: high watermark past the log end",
+            self.tp
+        );
         drop(state);
         self.high_watermark.fetch_max(new_hw, Ordering::AcqRel) < new_hw
     }
@@ -600,16 +609,17 @@ impl Partition {
     /// unchanged, we do not lead, or ISR changes wait for the controller.
     pub fn isr_change_proposal(&self, now_ms: i64, max_lag_ms: i64) -> Option<IsrProposal> {
         let state = self.state.read();
-        if state.leader != self.local_broker || state.isr_changes_blocked {
+        if state.leader_and_isr.leader != self.local_broker || state.isr_changes_blocked {
             return None;
         }
         let leader_leo = self.log.log_end_offset();
         let hw = self.high_watermark();
         let epoch_start = self
             .epoch_cache
-            .end_offset_for(state.leader_epoch - 1, leader_leo)
+            .end_offset_for(state.leader_and_isr.leader_epoch - 1, leader_leo)
             .1;
         let mut isr: Vec<i32> = state
+            .leader_and_isr
             .isr
             .iter()
             .copied()
@@ -626,29 +636,32 @@ impl Partition {
         // above is no candidate, nor one known only from an older epoch.
         for &replica in &state.replicas {
             let caught_up = state.followers.get(&replica).is_some_and(|f| {
-                f.last_fetch_leader_epoch == state.leader_epoch
+                f.last_fetch_leader_epoch == state.leader_and_isr.leader_epoch
                     && f.log_end_offset >= hw
                     && f.log_end_offset >= epoch_start
                     && !f.is_lagging(leader_leo, now_ms, max_lag_ms)
             });
-            if replica != self.local_broker && !state.isr.contains(&replica) && caught_up {
+            if replica != self.local_broker
+                && !state.leader_and_isr.isr.contains(&replica)
+                && caught_up
+            {
                 isr.push(replica);
             }
         }
         if !isr.contains(&self.local_broker) {
             isr.insert(0, self.local_broker);
         }
-        let mut current = state.isr.clone();
+        let mut current = state.leader_and_isr.isr.clone();
         current.sort_unstable();
         let mut proposed = isr.clone();
         proposed.sort_unstable();
         (current != proposed).then(|| IsrProposal {
             tp: self.tp.clone(),
-            leader: state.leader,
-            leader_epoch: state.leader_epoch,
-            isr,
+            leader_and_isr: LeaderAndIsr {
+                isr,
+                ..state.leader_and_isr.clone()
+            },
             controller_epoch: state.controller_epoch,
-            zk_version: state.zk_version,
         })
     }
 
@@ -657,13 +670,13 @@ impl Partition {
     pub fn apply_isr_change(&self, proposal: &IsrProposal, new_zk_version: ZkVersion) -> bool {
         {
             let mut state = self.state.write();
-            if state.leader_epoch != proposal.leader_epoch
-                || state.zk_version != proposal.zk_version
+            if state.leader_and_isr.leader_epoch != proposal.leader_and_isr.leader_epoch
+                || state.leader_and_isr.zk_version != proposal.leader_and_isr.zk_version
             {
                 return false;
             }
-            state.isr = proposal.isr.clone();
-            state.zk_version = new_zk_version;
+            state.leader_and_isr.isr = proposal.leader_and_isr.isr.clone();
+            state.leader_and_isr.zk_version = new_zk_version;
         }
         self.maybe_increment_high_watermark();
         true
@@ -672,7 +685,9 @@ impl Partition {
     /// The proposal's zkVersion was stale: the controller changed the state.
     pub fn block_isr_changes(&self, proposal: &IsrProposal) {
         let mut state = self.state.write();
-        if state.leader_epoch == proposal.leader_epoch && state.zk_version == proposal.zk_version {
+        if state.leader_and_isr.leader_epoch == proposal.leader_and_isr.leader_epoch
+            && state.leader_and_isr.zk_version == proposal.leader_and_isr.zk_version
+        {
             state.isr_changes_blocked = true;
         }
     }
@@ -706,21 +721,6 @@ impl Partition {
             log_end_offset,
         })
     }
-}
-
-/// Kafka's rule for a LeaderAndIsr state against the applied one: a newer
-/// leader epoch, or the same epoch with a newer partition epoch (zkVersion);
-/// never an older zkVersion.
-fn is_newer_state(
-    current: &LeadershipState,
-    leader_epoch: LeaderEpoch,
-    zk_version: ZkVersion,
-) -> bool {
-    if zk_version < current.zk_version {
-        return false;
-    }
-    leader_epoch > current.leader_epoch
-        || (leader_epoch == current.leader_epoch && zk_version > current.zk_version)
 }
 
 #[path = "partition_follower.rs"]

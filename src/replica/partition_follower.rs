@@ -22,7 +22,9 @@ impl Partition {
         leader_high_watermark: Offset,
     ) -> Result<Offset, ReplicaError> {
         let state = self.state.read();
-        if state.leader == self.local_broker || state.leader_epoch != fetched_epoch {
+        if state.leader_and_isr.leader == self.local_broker
+            || state.leader_and_isr.leader_epoch != fetched_epoch
+        {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
         }
         // Whole batches only: a leader may cut the last one short at the
@@ -108,11 +110,12 @@ impl Partition {
         state: &LeadershipState,
         leader_epoch: LeaderEpoch,
     ) -> Result<(), ReplicaError> {
-        let following = state.leader >= 0 && state.leader != self.local_broker;
-        if following && state.leader_epoch == leader_epoch {
+        let following =
+            state.leader_and_isr.leader >= 0 && state.leader_and_isr.leader != self.local_broker;
+        if following && state.leader_and_isr.leader_epoch == leader_epoch {
             return Ok(());
         }
-        tracing::info!(partition = %self.tp, leader = state.leader, leader_epoch = state.leader_epoch, fetcher_epoch = leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
+        tracing::info!(partition = %self.tp, leader = state.leader_and_isr.leader, leader_epoch = state.leader_and_isr.leader_epoch, fetcher_epoch = leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
         Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()))
     }
 

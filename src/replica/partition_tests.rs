@@ -8,13 +8,20 @@ use crate::log::{LogConfig, LogManager};
 const LAG_MS: i64 = 3000;
 
 fn state(leader: i32, leader_epoch: i32, isr: &[i32]) -> LeadershipState {
+    state_at(leader, leader_epoch, isr, 0)
+}
+
+/// `state` from the state znode's version `zk_version`.
+fn state_at(leader: i32, leader_epoch: i32, isr: &[i32], zk_version: i32) -> LeadershipState {
     LeadershipState {
         topic_id: Uuid::nil(),
-        leader,
-        leader_epoch,
-        isr: isr.to_vec(),
+        leader_and_isr: LeaderAndIsr {
+            leader,
+            leader_epoch,
+            isr: isr.to_vec(),
+            zk_version,
+        },
         replicas: vec![1, 2, 3],
-        zk_version: 0,
         controller_epoch: 1,
         followers: HashMap::new(),
         isr_changes_blocked: false,
@@ -36,8 +43,11 @@ pub(in crate::replica) fn leading_partition(
         ..state(1, 0, replicas)
     };
     let unled = LeadershipState {
-        leader: -1,
-        leader_epoch: -1,
+        leader_and_isr: LeaderAndIsr {
+            leader: LeaderAndIsr::NO_LEADER,
+            leader_epoch: -1,
+            ..state.leader_and_isr.clone()
+        },
         ..state.clone()
     };
     let partition = Partition::new(tp, 1, log, unled, 0, 1).unwrap();
@@ -84,7 +94,11 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
         "3 is within its lag"
     );
     let shrink = p.isr_change_proposal(4101, LAG_MS).expect("3 lags");
-    assert_eq!(shrink.isr, vec![1, 2], "a dropped member is not re-added");
+    assert_eq!(
+        shrink.leader_and_isr.isr,
+        vec![1, 2],
+        "a dropped member is not re-added"
+    );
     assert!(p.apply_isr_change(&shrink, 1));
     assert_eq!(p.high_watermark(), 10);
     assert!(matches!(p.check_replicated(10), Some(Ok(()))));
@@ -111,16 +125,13 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     let outcome = p.update_follower_fetch(3, 11, 0, 5000);
     assert!(outcome.wants_isr_expansion);
     let expand = p.isr_change_proposal(5000, LAG_MS).expect("3 caught up");
-    assert_eq!(expand.isr, vec![1, 2, 3]);
-    assert_eq!(expand.zk_version, 1);
+    assert_eq!(expand.leader_and_isr.isr, vec![1, 2, 3]);
+    assert_eq!(expand.leader_and_isr.zk_version, 1);
 
     // A lost zkVersion race stops ISR changes until the next LeaderAndIsr.
     p.block_isr_changes(&expand);
     assert_eq!(p.isr_change_proposal(5000, LAG_MS), None);
-    let next = LeadershipState {
-        zk_version: 2,
-        ..state(1, 1, &[1, 2])
-    };
+    let next = state_at(1, 1, &[1, 2], 2);
     p.make_leader_or_follower(next, 6000).unwrap();
     // Same leader: 3's log end is kept across the epoch bump, and it reached
     // this epoch's start; but it rejoins only by fetching in the new epoch
@@ -128,7 +139,7 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     assert_eq!(p.isr_change_proposal(6000, LAG_MS), None);
     assert!(p.update_follower_fetch(3, 11, 1, 6000).wants_isr_expansion);
     let again = p.isr_change_proposal(6000, LAG_MS).expect("changes resume");
-    assert_eq!(again.isr, vec![1, 2, 3]);
+    assert_eq!(again.leader_and_isr.isr, vec![1, 2, 3]);
     assert_eq!(p.end_offset_for_epoch(0), (0, 11));
     assert_eq!(p.end_offset_for_epoch(1), (1, 11));
 }
@@ -151,10 +162,7 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
         p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000)
             .is_err()
     );
-    let newer = LeadershipState {
-        zk_version: 1,
-        ..state(2, 3, &[1, 2])
-    };
+    let newer = state_at(2, 3, &[1, 2], 1);
     let again = p.make_leader_or_follower(newer, 1000);
     assert_eq!(again.unwrap(), LeadershipChange::KeepFollowing);
     assert_eq!(p.isr(), vec![1, 2]);
@@ -184,10 +192,7 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     assert_eq!(p.latest_epoch(), Some(2));
     assert_eq!(p.high_watermark(), 4);
 
-    let no_leader = LeadershipState {
-        zk_version: 2,
-        ..state(-1, 4, &[1])
-    };
+    let no_leader = state_at(-1, 4, &[1], 2);
     let no_leader = p.make_leader_or_follower(no_leader, 1000);
     assert_eq!(no_leader.unwrap(), LeadershipChange::NoLeader);
     let stale = p.make_leader_or_follower(state(2, 3, &[1, 2, 3]), 1000);
@@ -329,18 +334,17 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
 fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     let dir = tempfile::tempdir().unwrap();
     let (_manager, p) = partition(dir.path());
-    let led = LeadershipState {
-        zk_version: 10,
-        ..state(1, 5, &[1, 2])
-    };
+    let led = state_at(1, 5, &[1, 2], 10);
     p.make_leader_or_follower(led.clone(), 1000).unwrap();
     let expand = IsrProposal {
         tp: p.tp.clone(),
-        leader: 1,
-        leader_epoch: 5,
-        isr: vec![1, 2, 3],
+        leader_and_isr: LeaderAndIsr {
+            leader: 1,
+            leader_epoch: 5,
+            isr: vec![1, 2, 3],
+            zk_version: 10,
+        },
         controller_epoch: 1,
-        zk_version: 10,
     };
     assert!(p.apply_isr_change(&expand, 11));
 
@@ -350,26 +354,23 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
         "{stale:?}"
     );
     assert_eq!(p.isr(), vec![1, 2, 3], "the ISR went back to a stale value");
-    assert_eq!(p.state.read().zk_version, 11);
+    assert_eq!(p.state.read().leader_and_isr.zk_version, 11);
 
     // The same state again (a resend after our own write) changes nothing either.
-    let same = LeadershipState {
-        zk_version: 11,
-        ..state(1, 5, &[1, 2, 3])
-    };
+    let same = state_at(1, 5, &[1, 2, 3], 11);
     assert!(p.make_leader_or_follower(same, 2000).is_err());
 
     // A newer zkVersion in the same epoch is the controller's word: taken,
     // and it lifts a block on ISR changes.
     p.block_isr_changes(&IsrProposal {
-        isr: vec![1, 2],
-        zk_version: 11,
+        leader_and_isr: LeaderAndIsr {
+            isr: vec![1, 2],
+            zk_version: 11,
+            ..expand.leader_and_isr.clone()
+        },
         ..expand.clone()
     });
-    let newer = LeadershipState {
-        zk_version: 12,
-        ..state(1, 5, &[1, 2])
-    };
+    let newer = state_at(1, 5, &[1, 2], 12);
     assert_eq!(
         p.make_leader_or_follower(newer, 3000).unwrap(),
         LeadershipChange::Leader
@@ -378,10 +379,7 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     assert!(!p.state.read().isr_changes_blocked);
 
     // A newer leader epoch carrying an older zkVersion is refused too.
-    let older_version = LeadershipState {
-        zk_version: 9,
-        ..state(1, 6, &[1])
-    };
+    let older_version = state_at(1, 6, &[1], 9);
     assert!(p.make_leader_or_follower(older_version, 4000).is_err());
     assert_eq!((p.leader_epoch(), p.isr()), (5, vec![1, 2]));
 }
@@ -406,10 +404,7 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     assert_eq!(p.high_watermark(), 5, "3 is behind");
 
     // The controller removes 3 (dead) from the ISR: epoch 1, same leader.
-    let bumped = LeadershipState {
-        zk_version: 1,
-        ..state(1, 1, &[1, 2])
-    };
+    let bumped = state_at(1, 1, &[1, 2], 1);
     assert_eq!(
         p.make_leader_or_follower(bumped, 1300).unwrap(),
         LeadershipChange::Leader
@@ -422,18 +417,12 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     assert_eq!(p.end_offset_for_epoch(0), (0, 10), "epoch 1 starts at 10");
 
     // A new leader knows nothing of its followers yet.
-    let follow = LeadershipState {
-        zk_version: 2,
-        ..state(2, 2, &[1, 2])
-    };
+    let follow = state_at(2, 2, &[1, 2], 2);
     p.make_leader_or_follower(follow, 1400).unwrap();
     let mut fetched = batch(10, 2);
     crate::log::set_partition_leader_epoch(&mut fetched, 2);
     p.append_as_follower(2, &fetched, 10).unwrap();
-    let lead = LeadershipState {
-        zk_version: 3,
-        ..state(1, 3, &[1, 2])
-    };
+    let lead = state_at(1, 3, &[1, 2], 3);
     p.make_leader_or_follower(lead, 1500).unwrap();
     assert_eq!(p.state.read().followers[&2].log_end_offset, -1);
 }
@@ -450,10 +439,7 @@ fn a_truncation_for_an_older_leadership_is_refused() {
     let mut fetched = batch(0, 5);
     crate::log::set_partition_leader_epoch(&mut fetched, 1);
     p.append_as_follower(1, &fetched, 5).unwrap();
-    let lead = LeadershipState {
-        zk_version: 1,
-        ..state(1, 2, &[1])
-    };
+    let lead = state_at(1, 2, &[1], 1);
     p.make_leader_or_follower(lead, 2000).unwrap();
     p.append_as_leader(&mut batch(0, 5), 0, 1).unwrap();
     assert_eq!(p.high_watermark(), 10);
@@ -466,10 +452,7 @@ fn a_truncation_for_an_older_leadership_is_refused() {
     assert_eq!(p.high_watermark(), 10);
 
     // Following again in epoch 3: only a truncation for epoch 3 runs.
-    let follow = LeadershipState {
-        zk_version: 2,
-        ..state(2, 3, &[1, 2])
-    };
+    let follow = state_at(2, 3, &[1, 2], 2);
     p.make_leader_or_follower(follow, 3000).unwrap();
     assert!(p.truncate_to(5, 1).is_err());
     p.truncate_to(5, 3).unwrap();
@@ -595,10 +578,7 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
         .unwrap();
     p.update_follower_fetch(2, 0, 0, 1100);
     p.update_follower_fetch(3, 0, 0, 1100);
-    let dropped = LeadershipState {
-        zk_version: 1,
-        ..state(1, 1, &[1, 2])
-    };
+    let dropped = state_at(1, 1, &[1, 2], 1);
     p.make_leader_or_follower(dropped, 2000).unwrap();
     p.update_follower_fetch(2, 0, 1, 2100);
     for now in [2100, 2000 + LAG_MS, 2000 + 10 * LAG_MS] {
@@ -610,5 +590,5 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
     }
     assert!(p.update_follower_fetch(3, 0, 1, 40_000).wants_isr_expansion);
     let back = p.isr_change_proposal(40_000, LAG_MS).expect("3 fetched");
-    assert_eq!(back.isr, vec![1, 2, 3]);
+    assert_eq!(back.leader_and_isr.isr, vec![1, 2, 3]);
 }

@@ -22,7 +22,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::log::segment::{parse_segment_file_name, segment_file_name};
+use crate::log::segment_files::{parse_segment_file_name, segment_file_name};
 
 /// File name suffix of producer snapshots.
 pub const SNAPSHOT_SUFFIX: &str = "snapshot";

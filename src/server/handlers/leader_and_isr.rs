@@ -18,8 +18,7 @@ use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 
 use crate::metadata::BrokerEndpoint;
-use crate::model::BrokerId;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, LeaderAndIsr, TopicPartition};
 use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
 use crate::server::dispatch::RequestContext;
@@ -58,11 +57,13 @@ pub async fn handle(
             updates.push(PartitionStateUpdate {
                 tp: TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index),
                 topic_id: topic.topic_id,
-                leader: p.leader.0,
-                leader_epoch: p.leader_epoch,
-                isr: p.isr.iter().map(|b| b.0).collect(),
+                leader_and_isr: LeaderAndIsr {
+                    leader: p.leader.0,
+                    leader_epoch: p.leader_epoch,
+                    isr: p.isr.iter().map(|b| b.0).collect(),
+                    zk_version: p.partition_epoch,
+                },
                 replicas: p.replicas.iter().map(|b| b.0).collect(),
-                zk_version: p.partition_epoch,
                 min_insync_replicas,
             });
         }
