@@ -17,7 +17,8 @@ use common::*;
 use sluice::model::TopicPartition;
 use sluice::zk::{
     BrokerRegistration, ControllerElection, CreateMode, PartitionStateZnode, SessionEvent,
-    WatchEvent, ZkClient, ZkConfig, ZkError, ZkOp, new_kafka_uuid, paths, spawn_children_watcher,
+    WatchEvent, WatcherOptions, ZkClient, ZkConfig, ZkError, ZkOp, new_kafka_uuid, paths,
+    spawn_children_watcher, spawn_data_watcher,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -927,7 +928,13 @@ async fn watches_fire_on_changes() {
 
     // A re-arming watcher posts every change to a channel.
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let handle = spawn_children_watcher(zk.clone(), "/brokers/ids".into(), tx, |ids| ids.len());
+    let handle = spawn_children_watcher(
+        zk.clone(),
+        "/brokers/ids".into(),
+        WatcherOptions::default(),
+        tx,
+        |ids| ids.len(),
+    );
     assert_eq!(rx.recv().await, Some(1));
     other.register_broker(6, &reg).await.unwrap();
     assert_eq!(
@@ -964,6 +971,85 @@ async fn watches_fire_on_changes() {
     tokio::time::timeout(Duration::from_secs(5), handle)
         .await
         .unwrap()
+        .unwrap();
+}
+
+/// The next value a watcher posts, within 5 s.
+async fn next_post(
+    rx: &mut tokio::sync::mpsc::Receiver<Option<Vec<u8>>>,
+) -> Option<Option<Vec<u8>>> {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a post within 5 s")
+}
+
+/// The re-arming data watcher's options, as the controller uses them: no
+/// post at the start (only changes), an end when the znode is deleted, and
+/// an end when its stop token is cancelled.
+#[tokio::test]
+async fn data_watchers_post_changes_and_stop_on_deletion_or_their_token() {
+    init_tracing();
+    let (zk, other) = pair("data-watchers").await;
+    other
+        .create("/watched", b"one", CreateMode::Persistent)
+        .await
+        .unwrap();
+
+    // Changes only, and the end at deletion: nothing posted for it.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let options = WatcherOptions {
+        post_at_start: false,
+        stop_when_deleted: true,
+        rearm_backoff: Duration::from_millis(200),
+        ..WatcherOptions::default()
+    };
+    let until_deleted = spawn_data_watcher(zk.clone(), "/watched".into(), options, tx, |d| {
+        d.map(|(data, _)| data)
+    });
+    // Not posted at the start ("one"); a change after the watcher has armed
+    // is. When it arms is not visible, so change until it posts.
+    let mut first_post = None;
+    for _ in 0..50 {
+        other.set_data("/watched", b"two", None).await.unwrap();
+        if let Ok(post) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
+            first_post = post;
+            break;
+        }
+    }
+    assert_eq!(first_post, Some(Some(b"two".to_vec())));
+    other.delete("/watched", None).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), until_deleted)
+        .await
+        .expect("the watcher ends when the znode is deleted")
+        .unwrap();
+    while let Some(post) = rx.recv().await {
+        assert_eq!(
+            post,
+            Some(b"two".to_vec()),
+            "nothing posted for the deletion"
+        );
+    }
+
+    // Posted at the start, absent included; ends with its token.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let options = WatcherOptions {
+        stop: stop.clone(),
+        ..WatcherOptions::default()
+    };
+    let until_stopped = spawn_data_watcher(zk.clone(), "/watched".into(), options, tx, |d| {
+        d.map(|(data, _)| data)
+    });
+    assert_eq!(next_post(&mut rx).await, Some(None));
+    other
+        .create("/watched", b"three", CreateMode::Persistent)
+        .await
+        .unwrap();
+    assert_eq!(next_post(&mut rx).await, Some(Some(b"three".to_vec())));
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), until_stopped)
+        .await
+        .expect("the watcher ends with its token")
         .unwrap();
 }
 

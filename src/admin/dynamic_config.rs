@@ -24,7 +24,9 @@ use crate::model::TopicPartition;
 use crate::replica::ReplicaManager;
 use crate::util::now_ms;
 use crate::zk::data::ZnodeJson;
-use crate::zk::{ConfigChangeNotification, ZkClient, ZkError, paths, spawn_children_watcher};
+use crate::zk::{
+    ConfigChangeNotification, WatcherOptions, ZkClient, ZkError, paths, spawn_children_watcher,
+};
 
 /// ZooKeeper's entity name for the cluster-wide broker default.
 pub const DEFAULT_BROKER_ENTITY: &str = "<default>";
@@ -399,7 +401,12 @@ impl DynamicConfigManager {
     /// newer than the last one handled, in order, and purges expired ones.
     pub async fn run(self, shutdown: CancellationToken) {
         let (tx, mut rx) = mpsc::channel::<Vec<String>>(4);
-        let watcher = spawn_children_watcher(self.zk.clone(), paths::config_changes(), tx, |c| c);
+        let options = WatcherOptions {
+            stop: shutdown.clone(),
+            ..WatcherOptions::default()
+        };
+        let watcher =
+            spawn_children_watcher(self.zk.clone(), paths::config_changes(), options, tx, |c| c);
         let mut last_handled: i64 = -1;
         loop {
             let children = tokio::select! {

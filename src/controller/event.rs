@@ -1,16 +1,16 @@
-//! Controller events and the ZooKeeper watches that post them. Watches never
-//! act themselves: each watcher task re-arms its watch and posts an event to
-//! the controller's single event loop, which re-reads what it needs.
+//! Controller events and the ZooKeeper watches that post them (re-arming
+//! watchers of `zk/watchers.rs`). Watches never act themselves: each posts
+//! an event to the controller's single event loop, which re-reads what it
+//! needs.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::zk::{ZkClient, paths};
+use crate::zk::{WatcherOptions, ZkClient, paths, spawn_children_watcher, spawn_data_watcher};
 
 /// How long a failed watch waits before re-arming.
 const REARM_BACKOFF: Duration = Duration::from_millis(200);
@@ -43,6 +43,12 @@ pub fn spawn_watchers(
     events: mpsc::Sender<ControllerEvent>,
     stop: &CancellationToken,
 ) {
+    let options = |post_at_start: bool| WatcherOptions {
+        post_at_start,
+        stop_when_deleted: false,
+        rearm_backoff: REARM_BACKOFF,
+        stop: stop.clone(),
+    };
     let children = [
         (paths::brokers_ids(), ControllerEvent::BrokerChange),
         (paths::brokers_topics(), ControllerEvent::TopicChange),
@@ -53,183 +59,91 @@ pub fn spawn_watchers(
         ),
     ];
     for (path, event) in children {
-        let (zk, events, stop) = (zk.clone(), events.clone(), stop.clone());
-        tokio::spawn(async move {
-            loop {
-                let fired = match zk.get_children_and_watch(&path).await {
-                    Ok((_, watch)) => watch,
-                    Err(e) => {
-                        tracing::debug!(%path, error = %e, "watch failed; retrying");
-                        tokio::select! {
-                            _ = stop.cancelled() => return,
-                            _ = tokio::time::sleep(REARM_BACKOFF) => continue,
-                        }
-                    }
-                };
-                if events.send(event).await.is_err() {
-                    return;
-                }
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = fired => {}
-                }
-            }
+        spawn_children_watcher(zk.clone(), path, options(true), events.clone(), move |_| {
+            event
         });
     }
-    spawn_partition_modification_watchers(zk, events.clone(), stop);
-    spawn_existence_watcher(
-        zk,
-        paths::admin_preferred_replica_election(),
-        ControllerEvent::PreferredReplicaElection,
-        true,
-        events.clone(),
-        stop,
-    );
-    spawn_existence_watcher(
-        zk,
-        paths::admin_reassign_partitions(),
-        ControllerEvent::PartitionReassignment,
-        true,
-        events.clone(),
-        stop,
-    );
-    spawn_existence_watcher(
-        zk,
-        paths::controller(),
-        ControllerEvent::ControllerChange,
-        false,
-        events,
-        stop,
-    );
-}
-
-/// Watches one znode's existence and data: posts `event` each time the watch
-/// fires (and once at the start if `post_at_start`, for a request written
-/// before we watched).
-fn spawn_existence_watcher(
-    zk: &ZkClient,
-    path: String,
-    event: ControllerEvent,
-    post_at_start: bool,
-    events: mpsc::Sender<ControllerEvent>,
-    stop: &CancellationToken,
-) {
-    let (zk, stop) = (zk.clone(), stop.clone());
-    tokio::spawn(async move {
-        let mut first = true;
-        loop {
-            let fired = match zk.exists_and_watch(&path).await {
-                Ok((_, watch)) => watch,
-                Err(_) => {
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
-                    }
-                }
-            };
-            if first && post_at_start && events.send(event).await.is_err() {
-                return;
-            }
-            first = false;
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = fired => {}
-            }
-            if events.send(event).await.is_err() {
-                return;
-            }
-        }
-    });
+    // Requests written before we watched are handled at once; /controller
+    // only when it changes.
+    let znodes = [
+        (
+            paths::admin_preferred_replica_election(),
+            ControllerEvent::PreferredReplicaElection,
+            true,
+        ),
+        (
+            paths::admin_reassign_partitions(),
+            ControllerEvent::PartitionReassignment,
+            true,
+        ),
+        (
+            paths::controller(),
+            ControllerEvent::ControllerChange,
+            false,
+        ),
+    ];
+    for (path, event, post_at_start) in znodes {
+        spawn_data_watcher(
+            zk.clone(),
+            path,
+            options(post_at_start),
+            events.clone(),
+            move |_| event,
+        );
+    }
+    spawn_partition_modification_watchers(zk, events, stop);
 }
 
 /// Watches the data of every topic znode, posting
 /// `ControllerEvent::PartitionModifications` when one changes. Topics that
 /// appear after the start post one event when their watch is armed, so a
-/// change made before the watch existed is not missed.
+/// change made before the watch existed is not missed. A topic's watcher
+/// ends when its znode is deleted; a topic created again gets a new one.
 fn spawn_partition_modification_watchers(
     zk: &ZkClient,
     events: mpsc::Sender<ControllerEvent>,
     stop: &CancellationToken,
 ) {
-    let (zk, stop) = (zk.clone(), stop.clone());
-    let watched: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let (topics_tx, mut topics_rx) = mpsc::channel::<Vec<String>>(4);
+    let options = WatcherOptions {
+        post_at_start: true,
+        stop_when_deleted: false,
+        rearm_backoff: REARM_BACKOFF,
+        stop: stop.clone(),
+    };
+    spawn_children_watcher(
+        zk.clone(),
+        paths::brokers_topics(),
+        options.clone(),
+        topics_tx,
+        |t| t,
+    );
+    let zk = zk.clone();
     tokio::spawn(async move {
+        // One entry per topic znode: bounded by the topics that exist.
+        let mut watched: HashMap<String, JoinHandle<()>> = HashMap::new();
         let mut first = true;
-        loop {
-            let fired = match zk.get_children_and_watch(&paths::brokers_topics()).await {
-                Ok((children, watch)) => {
-                    for topic in children {
-                        if watched.lock().insert(topic.clone()) {
-                            spawn_topic_watcher(
-                                &zk,
-                                topic,
-                                !first,
-                                events.clone(),
-                                &stop,
-                                watched.clone(),
-                            );
-                        }
-                    }
-                    first = false;
-                    watch
+        while let Some(topics) = topics_rx.recv().await {
+            watched.retain(|_, watcher| !watcher.is_finished());
+            for topic in topics {
+                if watched.contains_key(&topic) {
+                    continue;
                 }
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot watch topics; retrying");
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
-                    }
-                }
-            };
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = fired => {}
+                let topic_options = WatcherOptions {
+                    post_at_start: !first,
+                    stop_when_deleted: true,
+                    ..options.clone()
+                };
+                let watcher = spawn_data_watcher(
+                    zk.clone(),
+                    paths::topic(&topic),
+                    topic_options,
+                    events.clone(),
+                    |_| ControllerEvent::PartitionModifications,
+                );
+                watched.insert(topic, watcher);
             }
-        }
-    });
-}
-
-/// One topic znode's data watch; ends (leaving `watched`) when the znode is gone.
-fn spawn_topic_watcher(
-    zk: &ZkClient,
-    topic: String,
-    post_at_start: bool,
-    events: mpsc::Sender<ControllerEvent>,
-    stop: &CancellationToken,
-    watched: Arc<Mutex<HashSet<String>>>,
-) {
-    let (zk, stop) = (zk.clone(), stop.clone());
-    tokio::spawn(async move {
-        let path = paths::topic(&topic);
-        let mut post = post_at_start;
-        loop {
-            let fired = match zk.get_data_and_watch(&path).await {
-                Ok((Some(_), watch)) => watch,
-                Ok((None, _)) => {
-                    watched.lock().remove(&topic);
-                    return;
-                }
-                Err(e) => {
-                    tracing::debug!(%path, error = %e, "cannot watch topic znode; retrying");
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(REARM_BACKOFF) => continue,
-                    }
-                }
-            };
-            if post
-                && events
-                    .send(ControllerEvent::PartitionModifications)
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-            post = true;
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = fired => {}
-            }
+            first = false;
         }
     });
 }

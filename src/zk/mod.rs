@@ -47,4 +47,4 @@ pub use kafka_uuid::{decode_kafka_uuid, encode_kafka_uuid, new_kafka_uuid};
 pub use offsets::StoredOffset;
 pub use session::{SessionEvent, ZkConfig};
 pub use watch::{WatchEvent, ZkWatch};
-pub use watchers::{spawn_children_watcher, spawn_data_watcher};
+pub use watchers::{WatcherOptions, spawn_children_watcher, spawn_data_watcher};
