@@ -18,7 +18,8 @@ use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{ApiKey, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use sluice::server::dispatch::{ResponseExtras, encode_frame, encode_response};
+use sluice::server::dispatch::{encode_frame, encode_response};
+use sluice::server::request_context::ResponseExtras;
 
 /// How long each case is timed.
 const RUN_FOR: Duration = Duration::from_millis(1500);

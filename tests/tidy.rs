@@ -9,7 +9,8 @@
 //! - Kafka error codes are chosen only in `server/`: `ResponseError::` is
 //!   named nowhere else but where Kafka answers are read (the tools, the
 //!   replica fetcher);
-//! - no import cycle between the files of a room (but those in [`ROOMS_WITH_CYCLES`]);
+//! - no import cycle between the files of a room (a folder inside it counts as
+//!   one file), but in the rooms of [`ROOMS_WITH_CYCLES`];
 //! - every source file opens with a `//!` doc comment saying what it owns;
 //! - no source file over 800 lines.
 
@@ -282,12 +283,21 @@ fn file_graph(room: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(&dir, &mut files);
     let module_of = |f: &PathBuf| f.file_stem().unwrap().to_str().unwrap().to_owned();
-    let modules: BTreeSet<String> = files
+    let mut modules: BTreeSet<String> = files
         .iter()
         .filter(|f| f.parent() == Some(dir.as_path()))
         .map(module_of)
         .filter(|m| m != "mod" && m != "tests" && !m.ends_with("_tests"))
         .collect();
+    // A folder inside the room (`server/handlers/`) is one node: the uses
+    // of all its files together.
+    let folders: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix(&dir).ok()?.components().next())
+        .map(|c| c.as_os_str().to_str().unwrap().to_owned())
+        .filter(|c| dir.join(c).is_dir())
+        .collect();
+    modules.extend(folders.iter().cloned());
     // Items `mod.rs` takes from its files (`use x::{A, B}`, `pub use x::C`).
     let mut reexported: BTreeMap<String, String> = BTreeMap::new();
     let root = without_comments(&std::fs::read_to_string(dir.join("mod.rs")).unwrap_or_default());
@@ -313,11 +323,24 @@ fn file_graph(room: &str) -> BTreeMap<String, BTreeSet<String>> {
     }
     let mut graph = BTreeMap::new();
     for module in &modules {
-        let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
-        let code = without_comments(&text);
-        let code = without_tests(&code);
-        let mut used: BTreeSet<String> = rooms_named(code, "super::");
-        used.extend(rooms_named(code, &format!("crate::{room}::")));
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        if folders.contains(module) {
+            // `super::` inside a folder names the folder's own files.
+            for file in files.iter().filter(|f| f.starts_with(dir.join(module))) {
+                let text = std::fs::read_to_string(file).unwrap();
+                let code = without_comments(&text);
+                used.extend(rooms_named(
+                    without_tests(&code),
+                    &format!("crate::{room}::"),
+                ));
+            }
+        } else {
+            let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
+            let code = without_comments(&text);
+            let code = without_tests(&code);
+            used.extend(rooms_named(code, "super::"));
+            used.extend(rooms_named(code, &format!("crate::{room}::")));
+        }
         let used = used
             .into_iter()
             .filter_map(|name| {

@@ -1,8 +1,9 @@
 //! Request dispatch: reads the request header, checks the API key and version
 //! against the handler table, decodes the body, runs the handler and encodes
 //! the response. The handler table below is the one source of truth: the
-//! ApiVersions answer is built from it (`supported_api_versions`, folded in
-//! here so dispatch and the ApiVersions handler share one table).
+//! ApiVersions answer is built from it (`supported_api_versions`), here, so
+//! no handler needs dispatch (handlers take `RequestContext` from
+//! `request_context.rs`).
 //!
 //! Kafka's behaviour on bad input, which clients rely on: an unknown API key,
 //! an unsupported version (except ApiVersions) or an undecodable body closes
@@ -23,8 +24,8 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::context::BrokerServices;
-use super::fetch_budget::FetchGrant;
 use super::handlers;
+use super::request_context::{RequestContext, ResponseExtras};
 use super::response_frame::{ChunkedBuf, ResponseFrame};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,49 +50,11 @@ pub enum DispatchError {
     },
 }
 
-/// What a handler learns about its request besides the body.
-pub struct RequestContext {
-    pub api_key: ApiKey,
-    pub version: i16,
-    pub header: RequestHeader,
-    pub peer: Option<SocketAddr>,
-    /// The listener the connection came in on (e.g. `PLAINTEXT`, `EXTERNAL`).
-    pub listener_name: Arc<str>,
-    /// What the handler leaves for the encoder (see [`ResponseExtras`]).
-    extras: parking_lot::Mutex<ResponseExtras>,
-}
-
-/// What a handler leaves for the encoder besides its response: record
-/// payloads to reference rather than copy, and the Fetch memory reservation
-/// to hold until the response is written.
-#[derive(Debug, Default)]
-pub struct ResponseExtras {
-    pub payloads: Vec<Bytes>,
-    pub memory: Option<FetchGrant>,
-}
-
-impl RequestContext {
-    pub fn client_id(&self) -> &str {
-        self.header.client_id.as_deref().unwrap_or("")
-    }
-
-    /// Record data of the response, to be sent without a copy, and the
-    /// memory reservation to hold until it is written.
-    pub fn send_records_with(&self, payloads: Vec<Bytes>, memory: FetchGrant) {
-        let mut extras = self.extras.lock();
-        extras.payloads = payloads;
-        extras.memory = Some(memory);
-    }
-
-    fn take_extras(&self) -> ResponseExtras {
-        std::mem::take(&mut *self.extras.lock())
-    }
-}
-
 macro_rules! handler_table {
     ($( $key:ident => $module:ident, $request:ty; )*) => {
         /// (api key, min version, max version) of every API this broker serves.
         pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+            (ApiKey::ApiVersions, API_VERSIONS_VERSIONS.0, API_VERSIONS_VERSIONS.1),
             $( (ApiKey::$key, handlers::$module::VERSIONS.0, handlers::$module::VERSIONS.1), )*
         ];
 
@@ -103,6 +66,13 @@ macro_rules! handler_table {
             let (key, version) = (ctx.api_key, ctx.version);
             let correlation_id = ctx.header.correlation_id;
             match key {
+                ApiKey::ApiVersions => {
+                    ApiVersionsRequest::decode(body, version).map_err(|e| {
+                        DispatchError::Malformed { key, version, detail: e.to_string() }
+                    })?;
+                    let response = ApiVersionsResponse::default().with_api_keys(supported_api_versions());
+                    encode_frame(key, version, correlation_id, &response, ResponseExtras::default()).map(Some)
+                }
                 $( ApiKey::$key => {
                     let request = <$request>::decode(body, version).map_err(|e| {
                         DispatchError::Malformed { key, version, detail: e.to_string() }
@@ -131,7 +101,6 @@ handler_table! {
     UpdateMetadata => update_metadata, UpdateMetadataRequest;
     ControlledShutdown => controlled_shutdown, ControlledShutdownRequest;
     FindCoordinator => find_coordinator, FindCoordinatorRequest;
-    ApiVersions => api_versions, ApiVersionsRequest;
     CreateTopics => create_topics, CreateTopicsRequest;
     DeleteTopics => delete_topics, DeleteTopicsRequest;
     InitProducerId => init_producer_id, InitProducerIdRequest;
@@ -157,6 +126,11 @@ handler_table! {
     DescribeLogDirs => describe_log_dirs, DescribeLogDirsRequest;
     DescribeCluster => describe_cluster, DescribeClusterRequest;
 }
+
+/// ApiVersions (key 18), versions 0-3, answered here from the handler
+/// table. Optional tagged fields (features) stay empty: older librdkafka
+/// trips on some.
+const API_VERSIONS_VERSIONS: (i16, i16) = (0, 3);
 
 /// The ApiVersions answer's ranges: exactly the handler table, so what we
 /// advertise is what we serve.

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod fetch_budget;
 pub mod handlers;
 pub mod listener_view;
+pub mod request_context;
 pub mod response_frame;
 
 use std::sync::Arc;

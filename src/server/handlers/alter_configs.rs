@@ -8,8 +8,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::admin::AdminError;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::admin_result_fields;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
 

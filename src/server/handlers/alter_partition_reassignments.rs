@@ -15,8 +15,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::model::TopicPartition;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, controller_api_error_code, reassignment_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 0);
 

@@ -20,8 +20,8 @@ use crate::admin::config_alter::null_value_names;
 use crate::admin::config_describe::topic_entries;
 use crate::admin::topics::NewTopic;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, admin_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 

@@ -5,8 +5,8 @@ use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::group_result_code;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
 

@@ -14,8 +14,8 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, admin_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (1, 6);
 

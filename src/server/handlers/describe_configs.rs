@@ -13,8 +13,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::admin::config_describe::{ConfigEntry, SOURCE_DEFAULT_CONFIG};
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, admin_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 

@@ -17,8 +17,8 @@ use crate::controller::{ElectionOutcome, ElectionType};
 use crate::model::TopicPartition;
 use crate::replica::wait_for;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, controller_api_error_code, election_outcome_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
 

@@ -28,8 +28,8 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use crate::model::TopicPartition;
 use crate::replica::{FetchParams, FetchPartition, PartitionFetchResult};
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (4, 13);
 

@@ -3,7 +3,7 @@
 
 use kafka_protocol::protocol::StrBytes;
 
-use crate::server::dispatch::RequestContext;
+use crate::server::request_context::RequestContext;
 
 pub fn sb(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())

@@ -4,8 +4,8 @@
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::group_result_code;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 

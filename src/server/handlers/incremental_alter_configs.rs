@@ -9,8 +9,8 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use crate::admin::AdminError;
 use crate::admin::config_alter::IncrementalOp;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::handlers::alter_configs::answer_fields;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
 

@@ -16,8 +16,8 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 

@@ -8,8 +8,8 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use super::group_support::{client_host, sb};
 use crate::group::JoinRequest;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, group_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 9);
 

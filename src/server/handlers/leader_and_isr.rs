@@ -21,9 +21,9 @@ use crate::metadata::BrokerEndpoint;
 use crate::model::{BrokerId, LeaderAndIsr, TopicPartition};
 use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
 use crate::server::handlers::controller_request::is_for_an_older_registration;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 

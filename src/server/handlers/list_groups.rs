@@ -8,8 +8,8 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use super::group_support::sb;
 use crate::group::GroupState;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::group_error_code;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 

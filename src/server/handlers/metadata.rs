@@ -20,9 +20,9 @@ use uuid::Uuid;
 use crate::admin::topics::validate_topic_name;
 use crate::metadata::{ClusterSnapshot, TopicMetadata};
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::NONE;
 use crate::server::listener_view;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 12);
 

@@ -3,7 +3,6 @@
 
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
-pub mod api_versions;
 pub mod controlled_shutdown;
 pub mod controller_request;
 pub mod create_partitions;

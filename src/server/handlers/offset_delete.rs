@@ -8,8 +8,8 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use crate::model::TopicPartition;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{group_error_code, group_result_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 0);
 

@@ -13,8 +13,8 @@ use super::group_support::sb;
 use crate::group::{CommittedOffset, GroupError};
 use crate::model::TopicPartition;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, group_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 8);
 

@@ -12,8 +12,8 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 use crate::model::TopicPartition;
 use crate::replica::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 

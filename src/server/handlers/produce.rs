@@ -29,8 +29,8 @@ use kafka_protocol::protocol::StrBytes;
 use crate::model::TopicPartition;
 use crate::replica::{AppendParams, PartitionAppendResult, ProduceEntry};
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (3, 9);
 

@@ -9,9 +9,9 @@ use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
 use crate::model::TopicPartition;
 use crate::replica::{ReplicaError, ReplicaManager};
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::errors::{NONE, replica_error_code};
 use crate::server::handlers::controller_request::is_for_an_older_registration;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (3, 4);
 

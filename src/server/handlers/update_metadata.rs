@@ -9,8 +9,8 @@ use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
 use crate::metadata::{BrokerEndpoint, ListenerEndpoint, MetadataUpdate, PartitionMetadata};
 use crate::model::BrokerId;
 use crate::server::context::BrokerServices;
-use crate::server::dispatch::RequestContext;
 use crate::server::handlers::controller_request::is_for_an_older_registration;
+use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (5, 8);
 
