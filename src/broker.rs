@@ -174,7 +174,6 @@ impl Broker {
             advertised_listeners: advertised_listeners.clone(),
             metadata,
             replica_manager: replica_manager.clone(),
-            zk: zk.clone(),
             admin,
             producer_ids: ProducerIdManager::new(broker_id, zk.clone()),
             controller: controller_handle.clone(),

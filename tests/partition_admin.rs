@@ -34,6 +34,7 @@ const NOT_LEADER_OR_FOLLOWER: i16 = 6;
 const NOT_CONTROLLER: i16 = 41;
 const INVALID_PARTITIONS: i16 = 37;
 const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+const POLICY_VIOLATION: i16 = 44;
 /// Leader elections, replication and client round trips.
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -406,6 +407,25 @@ fn create_partitions_adds_led_partitions_and_leaves_existing_ones_alone() {
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     assert_eq!(dirs[0]["error"], json!(0));
     assert!(dirs[0]["topics"]["grow"].is_object(), "{dirs:?}");
+}
+
+/// Kafka refuses DeleteRecords on a topic whose cleanup.policy has no
+/// `delete` (POLICY_VIOLATION), and deletes nothing.
+#[test]
+fn delete_records_on_a_compact_only_topic_is_a_policy_violation() {
+    let mut cluster = TestCluster::start("partition-admin-compact-trim", 1);
+    let topic = "compact-only";
+    let configs = [("cleanup.policy", "compact")];
+    assert_eq!(
+        create_topic_with_configs(cluster.broker(1), topic, 1, 1, &configs),
+        NONE
+    );
+    wait_for_leaders(&cluster, topic, 1);
+    assert_eq!(
+        delete_records(cluster.broker(1), topic, 0).0,
+        POLICY_VIOLATION
+    );
+    assert_eq!(list_offset(cluster.broker(1), topic, -2), (NONE, 0));
 }
 
 #[test]

@@ -46,7 +46,17 @@ pub enum GroupError {
     #[error("the group's members are subscribed to the topic")]
     GroupSubscribedToTopic,
     #[error("offset store: {0}")]
-    Store(#[from] ZkError),
+    Store(ZkError),
+}
+
+impl From<ZkError> for GroupError {
+    fn from(error: ZkError) -> Self {
+        match error {
+            // A name ZooKeeper cannot hold as a path segment.
+            ZkError::InvalidPath { .. } => GroupError::InvalidGroupId,
+            e => GroupError::Store(e),
+        }
+    }
 }
 
 impl GroupError {
@@ -58,5 +68,26 @@ impl GroupError {
             GroupError::NotCoordinator => GroupError::NotCoordinator,
             _ => GroupError::CoordinatorNotAvailable,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_zookeeper_cannot_hold_is_an_invalid_group_id() {
+        let invalid = ZkError::InvalidPath {
+            path: "/consumers/".to_string(),
+            detail: "empty".to_string(),
+        };
+        assert!(matches!(
+            GroupError::from(invalid),
+            GroupError::InvalidGroupId
+        ));
+        let closed = ZkError::Closed {
+            path: "/consumers/g".to_string(),
+        };
+        assert!(matches!(GroupError::from(closed), GroupError::Store(_)));
     }
 }

@@ -210,7 +210,7 @@ impl GroupCoordinator {
         }
         match error {
             ZkError::RequestTooLarge { .. } => GroupError::OffsetCommitTooLarge,
-            e => GroupError::Store(e),
+            e => GroupError::from(e),
         }
     }
 }

@@ -23,6 +23,11 @@ impl Partition {
         if !self.is_leader() {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
         }
+        if !self.log().config().cleanup_policy_delete {
+            return Err(ReplicaError::DeleteRecordsPolicyViolation(
+                self.tp.to_string(),
+            ));
+        }
         let high_watermark = self.high_watermark();
         let target = if offset == DELETE_TO_HIGH_WATERMARK {
             high_watermark

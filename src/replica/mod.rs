@@ -122,6 +122,9 @@ pub enum ReplicaError {
     },
     #[error("{0}: the ISR did not replicate the append within the request timeout")]
     RequestTimedOut(String),
+    /// DeleteRecords on a partition whose cleanup.policy has no `delete`.
+    #[error("records of {0} cannot be deleted: its cleanup.policy is compact only")]
+    DeleteRecordsPolicyViolation(String),
     #[error("log error: {0}")]
     Log(#[from] LogError),
     /// An idempotent batch the leader refused (epoch or sequence).

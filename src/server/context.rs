@@ -15,7 +15,6 @@ use crate::controller::ControllerHandle;
 use crate::group::GroupCoordinator;
 use crate::metadata::MetadataCache;
 use crate::replica::ReplicaManager;
-use crate::zk::ZkClient;
 
 pub struct BrokerServices {
     pub config: Arc<BrokerConfig>,
@@ -28,7 +27,6 @@ pub struct BrokerServices {
     pub advertised_listeners: Vec<crate::metadata::ListenerEndpoint>,
     pub metadata: Arc<MetadataCache>,
     pub replica_manager: Arc<ReplicaManager>,
-    pub zk: ZkClient,
     /// Topic and config administration (Kafka's ZkAdminManager).
     pub admin: AdminManager,
     /// Producer ids for InitProducerId, in blocks from ZooKeeper.

@@ -33,6 +33,7 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
             ResponseError::NotEnoughReplicasAfterAppend
         }
         ReplicaError::RequestTimedOut(_) => ResponseError::RequestTimedOut,
+        ReplicaError::DeleteRecordsPolicyViolation(_) => ResponseError::PolicyViolation,
         ReplicaError::Log(log) => return log_error_code(log),
         ReplicaError::ProducerState { source, .. } => match source {
             ProducerStateError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
@@ -104,8 +105,6 @@ pub fn group_error_code(error: &crate::group::GroupError) -> i16 {
         GroupError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
         GroupError::OffsetMetadataTooLarge => ResponseError::OffsetMetadataTooLarge,
         GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic,
-        // A group id ZooKeeper cannot hold as a path segment.
-        GroupError::Store(crate::zk::ZkError::InvalidPath { .. }) => ResponseError::InvalidGroupId,
         // The store is unreachable for now: a retriable answer.
         GroupError::Store(_) => ResponseError::CoordinatorNotAvailable,
     };

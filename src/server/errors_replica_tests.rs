@@ -102,6 +102,10 @@ fn every_replica_error_has_its_kafka_code() {
         ),
         (ReplicaError::RequestTimedOut(p()), E::RequestTimedOut),
         (
+            ReplicaError::DeleteRecordsPolicyViolation(p()),
+            E::PolicyViolation,
+        ),
+        (
             producer(ProducerStateError::InvalidProducerEpoch {
                 producer_id: 1,
                 epoch: 0,

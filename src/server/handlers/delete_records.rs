@@ -48,16 +48,9 @@ pub async fn handle(
             let result = DeleteRecordsPartitionResult::default()
                 .with_partition_index(p.partition_index)
                 .with_low_watermark(-1);
-            let compact_only = replicas
-                .get_partition(&tp)
-                .is_some_and(|part| !part.log().config().cleanup_policy_delete);
-            let outcome = if compact_only && replicas.leader_partition(&tp).is_ok() {
-                Err(ResponseError::PolicyViolation.code())
-            } else {
-                replicas
-                    .delete_records(&tp, p.offset)
-                    .map_err(|e| replica_error_code(&e))
-            };
+            let outcome = replicas
+                .delete_records(&tp, p.offset)
+                .map_err(|e| replica_error_code(&e));
             match outcome {
                 Ok(required) => {
                     let low = low_watermark(services, &tp).unwrap_or(-1);
