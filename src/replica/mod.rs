@@ -20,6 +20,7 @@ mod delete_records;
 mod fetch;
 mod fetch_context;
 pub mod fetch_session;
+mod fetch_session_handler;
 mod fetcher;
 mod fetcher_manager;
 mod follower_state;
