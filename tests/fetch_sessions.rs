@@ -5,12 +5,14 @@
 //! Kafka's codes, epoch -1 closes a session, and a session opened with topic
 //! ids (Fetch v13) cannot be continued by name.
 //!
-//! (librdkafka, behind the rdkafka crate, kcat and confluent-kafka, sends
-//! sessionless fetches (epoch -1); kafka-python opens sessions, and the
-//! round-trip tests consume with it.)
+//! kafka-python (2.3) opens a session and reads a record that arrives
+//! while it is in it; the broker counts the session. (librdkafka, behind the
+//! rdkafka crate, kcat and confluent-kafka, sends sessionless fetches, epoch -1.)
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use common::*;
@@ -132,8 +134,15 @@ fn produce_to_p0(broker: &Broker) {
 
 /// A broker with [`TOPIC`] of three partitions, one record in partition 0.
 fn broker_with_topic(name: &str) -> Broker {
-    let spec = BrokerSpec::new(1, zk_connect(&unique_chroot(name)))
+    broker_with_topic_and(name, &[])
+}
+
+fn broker_with_topic_and(name: &str, settings: &[(&str, String)]) -> Broker {
+    let mut spec = BrokerSpec::new(1, zk_connect(&unique_chroot(name)))
         .set("auto.create.topics.enable", false);
+    for (k, v) in settings {
+        spec = spec.set(k, v);
+    }
     let broker = Broker::start(spec);
     assert_eq!(create_topic_with_configs(&broker, TOPIC, 3, 1, &[]), NONE);
     wait_until("the topic to take produce", WAIT_TIMEOUT, || {
@@ -249,4 +258,69 @@ fn a_session_by_topic_id_answers_by_id_and_refuses_names() {
     let response: FetchResponse = conn.send(ApiKey::Fetch, 13, &again).expect("fetch");
     assert_eq!(response.error_code, NONE);
     assert_eq!(response.responses[0].partitions[0].error_code, 100);
+}
+
+/// The value of the unlabelled sample `name` on the metrics endpoint.
+fn metric(port: u16, name: &str) -> f64 {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to metrics");
+    stream
+        .set_read_timeout(Some(WAIT_TIMEOUT))
+        .expect("read timeout");
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+/// kafka-python reads the first record, produces a second and reads it
+/// too: the second arrives in a fetch of the session its first fetch opened.
+const KAFKA_PYTHON_READS_IN_A_SESSION: &str = r#"
+import json, sys, time
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+B, T = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 45
+c = KafkaConsumer(bootstrap_servers=B, group_id=None, enable_auto_commit=False,
+                  auto_offset_reset='earliest', fetch_max_wait_ms=100)
+tps = [TopicPartition(T, p) for p in range(3)]
+c.assign(tps)
+c.seek_to_beginning(*tps)
+seen = []
+def read_until(n):
+    while len(seen) < n:
+        if time.monotonic() > deadline:
+            raise SystemExit('timed out reading %s' % seen)
+        for tp, msgs in c.poll(timeout_ms=200).items():
+            seen.extend([tp.partition, m.offset] for m in msgs)
+read_until(1)
+p = KafkaProducer(bootstrap_servers=B, acks='all')
+p.send(T, value=b'second', partition=0).get(timeout=30)
+p.close()
+read_until(2)
+c.close()
+print(json.dumps(seen))
+"#;
+
+#[test]
+fn kafka_python_consumes_in_a_fetch_session() {
+    let metrics_port = free_port();
+    let listener = format!("127.0.0.1:{metrics_port}");
+    let broker = broker_with_topic_and(
+        "fetch-sessions-kafka-python",
+        &[("metrics.listener", listener)],
+    );
+    assert_eq!(
+        metric(metrics_port, "sluice_incremental_fetch_sessions"),
+        0.0
+    );
+    let out = run_python(
+        KAFKA_PYTHON_READS_IN_A_SESSION,
+        &[&broker.bootstrap(), TOPIC],
+    );
+    let stdout = assert_success(&out, "kafka-python consuming");
+    assert_eq!(stdout.lines().last(), Some("[[0, 0], [0, 1]]"));
+    // kafka-python does not close its session when it closes.
+    assert!(metric(metrics_port, "sluice_incremental_fetch_sessions") >= 1.0);
+    assert!(metric(metrics_port, "sluice_incremental_fetch_partitions_cached") >= 3.0);
 }
