@@ -82,6 +82,7 @@ pub fn replication_settings(config: &BrokerConfig) -> ReplicationSettings {
         fetch_backoff: ms(config.replica_fetch_backoff_ms),
         socket_timeout: ms(config.replica_socket_timeout_ms),
         lag_time_max_ms: config.replica_lag_time_max_ms,
+        fetch_session_cache_slots: config.max_incremental_fetch_session_cache_slots.max(0) as usize,
     }
 }
 

@@ -11,6 +11,9 @@
 //!   the follower; freezing the follower (SIGSTOP) makes the leader shrink the
 //!   ISR (under-replicated 1, ISR shrinks counted), waking it brings it back
 //!   (ISR expands counted, under-replicated 0); exactly one active controller;
+//! - two brokers, a replication-factor-2 topic: the follower fetches in an
+//!   incremental fetch session (KIP-227) the leader counts, and what is
+//!   produced afterwards still reaches the follower's log;
 //! - a bad `metrics.listener` value, or a port already taken, fails start-up
 //!   naming the key.
 
@@ -465,6 +468,52 @@ fn isr_shrink_and_expand_show_on_the_leader() {
         (s.value("sluice_under_replicated_partitions", &[]) == 0.0).then_some(s)
     });
     assert!(expanded.value("sluice_isr_expands_total", &[]) >= expands_before + 1.0);
+}
+
+#[test]
+fn followers_fetch_in_incremental_sessions() {
+    let chroot = unique_chroot("metrics-sessions");
+    let settings = [
+        ("replica.fetch.wait.max.ms", "100"),
+        ("auto.leader.rebalance.enable", "false"),
+    ];
+    let (b1, p1) = start_with_metrics(1, &chroot, &settings);
+    let (b2, p2) = start_with_metrics(2, &chroot, &settings);
+    let brokers = [(b1, p1), (b2, p2)];
+    let bootstrap = format!("{},{}", brokers[0].0.bootstrap(), brokers[1].0.bootstrap());
+    let topic = "in-sessions";
+    create_topic(&bootstrap, topic, 2);
+    let leader_index = wait_until("a leader reporting the partition", STEP_TIMEOUT, || {
+        let leaders: Vec<usize> = (0..2)
+            .filter(|&i| scrape(brokers[i].1).value("sluice_leader_partitions", &[]) == 1.0)
+            .collect();
+        (leaders.len() == 1).then(|| leaders[0])
+    });
+    let (leader_port, follower_port) = (brokers[leader_index].1, brokers[1 - leader_index].1);
+
+    // The follower's fetcher opened a session holding the partition.
+    let opened = wait_until("the follower's fetch session", STEP_TIMEOUT, || {
+        let s = scrape(leader_port);
+        (s.value("sluice_incremental_fetch_sessions", &[]) >= 1.0).then_some(s)
+    });
+    assert!(opened.value("sluice_incremental_fetch_partitions_cached", &[]) >= 1.0);
+    assert_eq!(
+        opened.value("sluice_incremental_fetch_session_evictions_total", &[]),
+        0.0
+    );
+
+    // Records produced now travel in incremental fetches.
+    let values: Vec<String> = (0..20).map(|i| format!("s-{i}")).collect();
+    produce(&bootstrap, topic, &values);
+    let p = [("topic", topic), ("partition", "0")];
+    let leader_size = scrape(leader_port).value("sluice_log_size_bytes", &p);
+    assert!(leader_size > 0.0);
+    wait_until("the follower's log to match", STEP_TIMEOUT, || {
+        (scrape(follower_port).value("sluice_log_size_bytes", &p) == leader_size).then_some(())
+    });
+    let after = scrape(leader_port);
+    assert_eq!(after.value("sluice_under_replicated_partitions", &[]), 0.0);
+    assert!(after.value("sluice_incremental_fetch_sessions", &[]) >= 1.0);
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! partitions (led partitions whose ISR is smaller than their replica set in
 //! the metadata cache), log sizes, whether this broker is the active
 //! controller and, on the active controller only (as Kafka reports
-//! OfflinePartitionsCount), the partitions without a live leader.
+//! OfflinePartitionsCount), the partitions without a live leader; the
+//! incremental fetch sessions held and their partitions.
 //!
 //! Lag is reported by the leader of each partition: for every group with
 //! committed offsets in ZooKeeper (`/consumers/<g>/offsets`, read fresh, not
@@ -81,8 +82,11 @@ async fn collect(sources: &BrokerStateSource) -> StateGauges {
         .map(|(tp, log)| (tp, log.size_bytes()))
         .collect();
     log_sizes.sort();
+    let sessions = sources.replica_manager.fetch_manager().stats();
     StateGauges {
         active_controller,
+        fetch_sessions: sessions.sessions,
+        fetch_session_partitions: sessions.partitions_cached,
         partitions: sources.replica_manager.partition_count(),
         leader_partitions: leaders.len(),
         under_replicated_partitions,

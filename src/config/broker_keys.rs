@@ -112,6 +112,9 @@ mod tests {
         let recovery = get("num.recovery.threads.per.data.dir");
         assert_eq!(recovery.config_type, ConfigType::Int);
         assert_eq!(recovery.default.as_deref(), Some("1"));
+        let slots = get("max.incremental.fetch.session.cache.slots");
+        assert_eq!(slots.config_type, ConfigType::Int);
+        assert_eq!(slots.default.as_deref(), Some("1000"));
         assert_eq!(
             get("offsets.topic.replication.factor").config_type,
             ConfigType::Short

@@ -139,6 +139,11 @@ pub(super) fn build_with_catalogue(
         request_timeout_ms,
         fetch_max_bytes,
         fetch_inflight_max_bytes,
+        max_incremental_fetch_session_cache_slots: r.int(
+            "max.incremental.fetch.session.cache.slots",
+            1000,
+            0,
+        )?,
         metrics_listener,
         zookeeper_connect,
         zookeeper_session_timeout_ms,

@@ -20,11 +20,6 @@ const KEYS: &[(&str, Kind, Option<&str>)] = &[
     ("num.network.threads", Int, Some("3")),
     ("num.replica.alter.log.dirs.threads", Int, None),
     ("queued.max.request.bytes", Long, Some("-1")),
-    (
-        "max.incremental.fetch.session.cache.slots",
-        Int,
-        Some("1000"),
-    ),
     ("fetch.purgatory.purge.interval.requests", Int, Some("1000")),
     (
         "producer.purgatory.purge.interval.requests",

@@ -90,6 +90,10 @@ pub struct BrokerConfig {
     /// being read or sent; a fetch beyond it waits for room or reads less,
     /// never fails because of it (see `server/fetch_budget.rs`).
     pub fetch_inflight_max_bytes: i64,
+    /// `max.incremental.fetch.session.cache.slots` (1000, >= 0): the most
+    /// incremental fetch sessions (KIP-227) this broker keeps; 0 keeps none,
+    /// so every fetch is a full one (`replica/fetch_session.rs`).
+    pub max_incremental_fetch_session_cache_slots: i32,
     /// `metrics.listener` (unset). Sluice-specific, not a Kafka key: the
     /// `host:port` the metrics endpoint serves on (`http://` and `/metrics`
     /// accepted and stripped, see `metrics_listener.rs`); unset means no endpoint.

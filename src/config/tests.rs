@@ -127,7 +127,16 @@ fn defaults_are_kafkas() {
     assert_eq!(c.metrics_listener, None);
     assert_eq!(c.fetch_max_bytes, 57_671_680, "KIP-541's default");
     assert_eq!(c.fetch_inflight_max_bytes, 268_435_456);
+    assert_eq!(c.max_incremental_fetch_session_cache_slots, 1000);
     assert!(c.unknown_keys.is_empty() && c.ignored_keys.is_empty());
+}
+
+#[test]
+fn fetch_session_cache_slots_at_least_zero() {
+    let c = config(&[("max.incremental.fetch.session.cache.slots", "0")]).unwrap();
+    assert_eq!(c.max_incremental_fetch_session_cache_slots, 0);
+    assert!(config(&[("max.incremental.fetch.session.cache.slots", "-1")]).is_err());
+    assert!(config(&[("max.incremental.fetch.session.cache.slots", "x")]).is_err());
 }
 
 #[test]

@@ -53,6 +53,9 @@ pub const LEADER_PARTITIONS: &str = "sluice_leader_partitions";
 pub const PARTITIONS: &str = "sluice_partitions";
 pub const LOG_SIZE: &str = "sluice_log_size_bytes";
 pub const GROUP_LAG: &str = "sluice_consumer_group_lag";
+pub const FETCH_SESSIONS: &str = "sluice_incremental_fetch_sessions";
+pub const FETCH_SESSION_PARTITIONS: &str = "sluice_incremental_fetch_partitions_cached";
+pub const FETCH_SESSION_EVICTIONS: &str = "sluice_incremental_fetch_session_evictions_total";
 
 /// Reads one counter of a topic's totals.
 type TopicField = fn(&registry::TopicTotals) -> u64;
@@ -150,6 +153,16 @@ pub async fn render(source: &dyn StateSource) -> String {
         "ISR expansions written by this broker as leader.",
     );
     e.sample(ISR_EXPANDS, &[], load(&registry.isr_expands));
+    e.family(
+        FETCH_SESSION_EVICTIONS,
+        Kind::Counter,
+        "Incremental fetch sessions (KIP-227) evicted to make room for another (Kafka's IncrementalFetchSessionEvictionsPerSec).",
+    );
+    e.sample(
+        FETCH_SESSION_EVICTIONS,
+        &[],
+        load(&registry.fetch_session_evictions),
+    );
 
     render_state(&mut e, &state);
     e.finish()
@@ -190,6 +203,22 @@ fn render_state(e: &mut Exposition, state: &state::StateGauges) {
         "Partitions this broker hosts (led or followed).",
     );
     e.sample(PARTITIONS, &[], state.partitions);
+    e.family(
+        FETCH_SESSIONS,
+        Kind::Gauge,
+        "Incremental fetch sessions (KIP-227) this broker holds for followers and consumers (Kafka's NumIncrementalFetchSessions).",
+    );
+    e.sample(FETCH_SESSIONS, &[], state.fetch_sessions);
+    e.family(
+        FETCH_SESSION_PARTITIONS,
+        Kind::Gauge,
+        "Partitions held by those sessions (Kafka's NumIncrementalFetchPartitionsCached).",
+    );
+    e.sample(
+        FETCH_SESSION_PARTITIONS,
+        &[],
+        state.fetch_session_partitions,
+    );
     e.family(
         LOG_SIZE,
         Kind::Gauge,

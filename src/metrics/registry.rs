@@ -110,6 +110,9 @@ pub struct Registry {
     topics: RwLock<HashMap<String, Arc<TopicCounters>>>,
     pub isr_shrinks: AtomicU64,
     pub isr_expands: AtomicU64,
+    /// Fetch sessions evicted from the cache (Kafka's
+    /// `IncrementalFetchSessionEvictionsPerSec` counts the same events).
+    pub fetch_session_evictions: AtomicU64,
 }
 
 impl Default for Registry {
@@ -119,6 +122,7 @@ impl Default for Registry {
             topics: RwLock::new(HashMap::new()),
             isr_shrinks: AtomicU64::new(0),
             isr_expands: AtomicU64::new(0),
+            fetch_session_evictions: AtomicU64::new(0),
         }
     }
 }
@@ -185,6 +189,11 @@ impl Registry {
             t.messages_out
                 .fetch_add(count_records(records), Ordering::Relaxed);
         }
+    }
+
+    /// A fetch session was evicted to make room for another.
+    pub fn record_fetch_session_eviction(&self) {
+        self.fetch_session_evictions.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The leader wrote a new ISR of `after` replicas over one of `before`.

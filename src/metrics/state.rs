@@ -23,6 +23,10 @@ pub struct StateGauges {
     pub log_sizes: Vec<(TopicPartition, u64)>,
     /// (group, partition, lag), sorted; `None` when it could not be read.
     pub group_lag: Option<Vec<(String, TopicPartition, i64)>>,
+    /// Incremental fetch sessions held (Kafka's NumIncrementalFetchSessions).
+    pub fetch_sessions: usize,
+    /// Their partitions (NumIncrementalFetchPartitionsCached).
+    pub fetch_session_partitions: usize,
 }
 
 pub type GaugeFuture = Pin<Box<dyn Future<Output = StateGauges> + Send>>;

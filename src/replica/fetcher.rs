@@ -5,13 +5,16 @@
 //! id), appending what arrives with the leader's offsets and taking the
 //! leader's high watermark. Errors pause the partition for
 //! replica.fetch.backoff.ms; the controller's next LeaderAndIsr decides
-//! where it fetches from next.
+//! where it fetches from next. Fetches go in an incremental fetch session
+//! (KIP-227, `fetch_session_handler.rs`): after the first full one, only the
+//! partitions whose fetch position changed are sent, and the leader answers
+//! only the partitions with news; a partition missing from an answer had none.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
@@ -25,6 +28,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::fetch_session::PartitionFetchData;
+use super::fetch_session_handler::{FetchRequestData, FetchSessionHandler, SessionFailure};
 use super::partition::Partition;
 use super::settings::ReplicationSettings;
 use super::truncation::truncation_target;
@@ -83,6 +88,8 @@ impl ReplicaFetcher {
             client_id,
             ConnectionOptions::default().with_request_timeout(self.settings.socket_timeout),
         );
+        // KIP-227: one incremental fetch session with the leader.
+        let mut session = FetchSessionHandler::default();
         tracing::info!(source = self.source.id.0, address = %self.source.address(), "replica fetcher started");
         while !self.stop.is_cancelled() {
             let (truncating, fetching, next_retry) = self.ready_partitions();
@@ -94,7 +101,7 @@ impl ReplicaFetcher {
             } else if !fetching.is_empty() {
                 tokio::select! {
                     _ = self.stop.cancelled() => break,
-                    _ = self.fetch(&mut connection, fetching) => {}
+                    _ = self.fetch(&mut connection, &mut session, fetching) => {}
                 }
             } else {
                 let until =
@@ -273,42 +280,28 @@ impl ReplicaFetcher {
     async fn fetch(
         &self,
         connection: &mut BrokerConnection,
+        session: &mut FetchSessionHandler,
         partitions: Vec<(TopicPartition, PartitionFetchState)>,
     ) {
-        let mut topics: HashMap<String, Vec<FetchPartition>> = HashMap::new();
-        for (tp, seen) in &partitions {
-            let log_start = self
-                .replica_manager
-                .get_partition(tp)
-                .map_or(-1, |p| p.log().log_start_offset());
-            topics.entry(tp.topic.clone()).or_default().push(
-                FetchPartition::default()
-                    .with_partition(tp.partition)
-                    .with_current_leader_epoch(seen.leader_epoch)
-                    .with_fetch_offset(seen.fetch_offset)
-                    .with_last_fetched_epoch(-1)
-                    .with_log_start_offset(log_start)
-                    .with_partition_max_bytes(self.settings.fetch_max_bytes),
-            );
-        }
-        let request = FetchRequest::default()
-            .with_replica_id(BrokerId(self.broker_id))
-            .with_max_wait_ms(self.settings.fetch_wait_max_ms)
-            .with_min_bytes(self.settings.fetch_min_bytes)
-            .with_max_bytes(self.settings.fetch_response_max_bytes)
-            .with_isolation_level(0)
-            .with_session_id(0)
-            .with_session_epoch(-1)
-            .with_topics(
-                topics
-                    .into_iter()
-                    .map(|(topic, partitions)| {
-                        FetchTopic::default()
-                            .with_topic(TopicName(StrBytes::from_string(topic)))
-                            .with_partitions(partitions)
-                    })
-                    .collect(),
-            );
+        let wanted = partitions
+            .iter()
+            .map(|(tp, seen)| {
+                let log_start = self
+                    .replica_manager
+                    .get_partition(tp)
+                    .map_or(-1, |p| p.log().log_start_offset());
+                let data = PartitionFetchData {
+                    fetch_offset: seen.fetch_offset,
+                    log_start_offset: log_start,
+                    max_bytes: self.settings.fetch_max_bytes,
+                    current_leader_epoch: seen.leader_epoch,
+                    last_fetched_epoch: -1,
+                };
+                (tp.clone(), data)
+            })
+            .collect();
+        let built = session.build(wanted);
+        let request = fetch_request(self.broker_id, &self.settings, &built);
         let response: FetchResponse = match connection
             .send(ApiKey::Fetch, FETCH_VERSION, &request)
             .await
@@ -316,12 +309,28 @@ impl ReplicaFetcher {
             Ok(response) => response,
             Err(e) => {
                 tracing::debug!(source = self.source.id.0, error = %e, "replica fetch failed");
+                session.handle_error();
                 for (tp, seen) in &partitions {
                     self.back_off(tp, seen);
                 }
                 return;
             }
         };
+        let failure = match ResponseError::try_from_code(response.error_code) {
+            None => None,
+            Some(ResponseError::FetchSessionIdNotFound) => Some(SessionFailure::NotFound),
+            Some(_) => Some(SessionFailure::Other),
+        };
+        if !session.handle_response(failure, response.session_id) {
+            // Nothing to apply: the next request is a full one.
+            tracing::info!(
+                source = self.source.id.0,
+                error_code = response.error_code,
+                session = response.session_id,
+                "fetch session refused: fetching in full"
+            );
+            return;
+        }
         let mut answers = HashMap::new();
         for topic in response.responses {
             for p in topic.partitions {
@@ -390,4 +399,55 @@ impl ReplicaFetcher {
             }
         }
     }
+}
+
+/// The Fetch request for one session request: the partitions to send,
+/// grouped by topic, and the ones to forget.
+pub(super) fn fetch_request(
+    broker_id: i32,
+    settings: &ReplicationSettings,
+    built: &FetchRequestData,
+) -> FetchRequest {
+    let mut topics: Vec<FetchTopic> = Vec::new();
+    for (tp, data) in &built.to_send {
+        let partition = FetchPartition::default()
+            .with_partition(tp.partition)
+            .with_current_leader_epoch(data.current_leader_epoch)
+            .with_fetch_offset(data.fetch_offset)
+            .with_last_fetched_epoch(data.last_fetched_epoch)
+            .with_log_start_offset(data.log_start_offset)
+            .with_partition_max_bytes(data.max_bytes);
+        // Sorted: one topic's partitions are adjacent.
+        match topics.last_mut() {
+            Some(topic) if topic.topic.0.as_str() == tp.topic => topic.partitions.push(partition),
+            _ => topics.push(
+                FetchTopic::default()
+                    .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
+                    .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    let mut forgotten: Vec<ForgottenTopic> = Vec::new();
+    for tp in &built.to_forget {
+        match forgotten.last_mut() {
+            Some(topic) if topic.topic.0.as_str() == tp.topic => {
+                topic.partitions.push(tp.partition)
+            }
+            _ => forgotten.push(
+                ForgottenTopic::default()
+                    .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
+                    .with_partitions(vec![tp.partition]),
+            ),
+        }
+    }
+    FetchRequest::default()
+        .with_replica_id(BrokerId(broker_id))
+        .with_max_wait_ms(settings.fetch_wait_max_ms)
+        .with_min_bytes(settings.fetch_min_bytes)
+        .with_max_bytes(settings.fetch_response_max_bytes)
+        .with_isolation_level(0)
+        .with_session_id(built.metadata.session_id)
+        .with_session_epoch(built.metadata.epoch)
+        .with_topics(topics)
+        .with_forgotten_topics_data(forgotten)
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::ReplicaError;
 use super::delayed::{PartitionWaiter, PartitionWatchers, wait_for_partitions};
+use super::fetch_context::FetchManager;
 use super::fetcher_manager::{FollowTarget, ReplicaFetcherManager};
 use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
@@ -51,6 +52,8 @@ pub struct ReplicaManager {
     /// High watermarks read from replication-offset-checkpoint at start-up.
     checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
     fetchers: ReplicaFetcherManager,
+    /// Incremental fetch sessions (KIP-227) of the fetchers of our partitions.
+    fetch_manager: FetchManager,
     /// Poked when a follower caught up and may rejoin the ISR.
     isr_change_wanted: Arc<Notify>,
     /// Set once a LeaderAndIsr from the current controller was applied: the
@@ -80,6 +83,7 @@ impl ReplicaManager {
             watchers: PartitionWatchers::default(),
             checkpointed_high_watermarks,
             fetchers: ReplicaFetcherManager::new(broker_id, settings),
+            fetch_manager: FetchManager::new(settings.fetch_session_cache_slots),
             isr_change_wanted: Arc::new(Notify::new()),
             leader_and_isr_applied: AtomicBool::new(false),
             state_change_lock: Mutex::new(()),
@@ -92,6 +96,11 @@ impl ReplicaManager {
 
     pub fn settings(&self) -> &ReplicationSettings {
         &self.settings
+    }
+
+    /// The broker's fetch sessions.
+    pub fn fetch_manager(&self) -> &FetchManager {
+        &self.fetch_manager
     }
 
     pub fn log_manager(&self) -> &Arc<LogManager> {

@@ -18,6 +18,9 @@ mod append;
 mod delayed;
 mod delete_records;
 mod fetch;
+mod fetch_context;
+pub mod fetch_session;
+mod fetch_session_handler;
 mod fetcher;
 mod fetcher_manager;
 mod follower_state;
@@ -40,6 +43,10 @@ pub use delete_records::DELETE_TO_HIGH_WATERMARK;
 pub use fetch::{
     FetchMemory, FetchOutcome, FetchParams, FetchPartition, FetchReservation, PartitionFetchResult,
 };
+pub use fetch_context::{
+    AnsweredPartition, FetchManager, FetchSessionError, FetchSessionStats, RequestedPartition,
+    SessionFetchOutcome, SessionFetchRequest,
+};
 pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;
 pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
@@ -58,6 +65,9 @@ use crate::log::produce_records::ProduceRecordsError;
 pub enum ReplicaError {
     #[error("this broker does not host {0}")]
     UnknownTopicOrPartition(String),
+    /// A Fetch v13+ names a topic id this broker does not know.
+    #[error("no topic has id {0}")]
+    UnknownTopicId(String),
     #[error("this broker is not the leader of {0}")]
     NotLeaderOrFollower(String),
     #[error("request carries leader epoch {request} but {partition} is at {current}")]

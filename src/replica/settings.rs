@@ -21,6 +21,8 @@ pub struct ReplicationSettings {
     pub socket_timeout: Duration,
     /// replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR.
     pub lag_time_max_ms: i64,
+    /// max.incremental.fetch.session.cache.slots: fetch sessions kept (KIP-227).
+    pub fetch_session_cache_slots: usize,
 }
 
 impl Default for ReplicationSettings {
@@ -35,6 +37,7 @@ impl Default for ReplicationSettings {
             fetch_backoff: Duration::from_millis(1000),
             socket_timeout: Duration::from_millis(30_000),
             lag_time_max_ms: 30_000,
+            fetch_session_cache_slots: 1000,
         }
     }
 }

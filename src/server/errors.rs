@@ -17,6 +17,7 @@ pub fn code(e: ResponseError) -> i16 {
 pub fn replica_error_code(error: &ReplicaError) -> i16 {
     let e = match error {
         ReplicaError::UnknownTopicOrPartition(_) => ResponseError::UnknownTopicOrPartition,
+        ReplicaError::UnknownTopicId(_) => ResponseError::UnknownTopicId,
         ReplicaError::NotLeaderOrFollower(_) => ResponseError::NotLeaderOrFollower,
         ReplicaError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
         ReplicaError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
@@ -41,6 +42,17 @@ pub fn replica_error_code(error: &ReplicaError) -> i16 {
                 ResponseError::OutOfOrderSequenceNumber
             }
         },
+    };
+    e.code()
+}
+
+/// A Fetch refused as a whole by the session cache (KIP-227).
+pub fn fetch_session_error_code(error: &crate::replica::FetchSessionError) -> i16 {
+    use crate::replica::FetchSessionError as F;
+    let e = match error {
+        F::SessionIdNotFound(_) => ResponseError::FetchSessionIdNotFound,
+        F::InvalidEpoch { .. } => ResponseError::InvalidFetchSessionEpoch,
+        F::TopicIdUsage(_) => ResponseError::FetchSessionTopicIdError,
     };
     e.code()
 }

@@ -25,6 +25,7 @@ fn every_replica_error_has_its_kafka_code() {
             ReplicaError::UnknownTopicOrPartition(p()),
             E::UnknownTopicOrPartition,
         ),
+        (ReplicaError::UnknownTopicId(p()), E::UnknownTopicId),
         (
             ReplicaError::NotLeaderOrFollower(p()),
             E::NotLeaderOrFollower,
@@ -184,5 +185,25 @@ fn every_replica_error_has_its_kafka_code() {
     ];
     for (error, expected) in table {
         assert_eq!(replica_error_code(&error), expected.code(), "{error}");
+    }
+}
+
+#[test]
+fn every_fetch_session_error_has_its_kafka_code() {
+    use crate::replica::FetchSessionError as F;
+    let table = [
+        (F::SessionIdNotFound(7), E::FetchSessionIdNotFound),
+        (
+            F::InvalidEpoch {
+                session_id: 7,
+                expected: 3,
+                got: 2,
+            },
+            E::InvalidFetchSessionEpoch,
+        ),
+        (F::TopicIdUsage(7), E::FetchSessionTopicIdError),
+    ];
+    for (error, expected) in table {
+        assert_eq!(fetch_session_error_code(&error), expected.code(), "{error}");
     }
 }

@@ -2,9 +2,17 @@
 //! follower replicas. Stored batches are returned as they are on disk. An
 //! empty fetch waits up to max_wait_ms for min_bytes to arrive; a change of
 //! one of its partitions (append, high watermark) wakes it to look again.
-//! The handler resolves topic names, caps max_bytes, makes one domain call
-//! (`ReplicaManager::fetch_messages`, `replica/fetch.rs`: follower state,
-//! reads, the long-poll wait) and encodes its results.
+//! The handler names each partition as the request does (topic ids from
+//! v13), caps max_bytes, makes one domain call
+//! (`ReplicaManager::fetch_with_session`, `replica/fetch_context.rs`: the
+//! fetch session, follower state, reads, the long-poll wait) and encodes
+//! its results.
+//!
+//! Fetch sessions (KIP-227, from v7): epoch 0 opens a session (its id comes
+//! back in `session_id`; 0 when the cache, `max.incremental.fetch.session.
+//! cache.slots`, keeps none), epochs 1, 2, ... continue it with only the
+//! changed partitions both ways, epoch -1 fetches without one. A session
+//! error answers the whole request with its code and no partitions.
 //!
 //! Memory (KIP-541 and `fetch_budget.rs`): a response holds at most
 //! `fetch.max.bytes` of records (the request's max_bytes, capped), and every
@@ -13,22 +21,22 @@
 //! the budget is used up a fetch waits, otherwise it reads at most what is
 //! free. The first batch always goes whole (KIP-74). The records are sent
 //! from the read buffers themselves, never copied into the encoded response.
-//!
-//! Fetch sessions (KIP-227) are not kept: every response carries session id 0,
-//! which tells clients to send full fetch requests, as Kafka does when its
-//! session cache is full. Consumers see data up to the high watermark, and
-//! since there are no transactions the last stable offset equals it.
+//! Consumers see data up to the high watermark, and since there are no
+//! transactions the last stable offset equals it.
 
 use std::time::Duration;
 
-use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
 
-use crate::model::TopicPartition;
-use crate::replica::{FetchParams, FetchPartition, PartitionFetchResult};
+use crate::replica::fetch_session::{
+    FetchMetadata, PartitionFetchData, SessionPartition, SessionTopic,
+};
+use crate::replica::{PartitionFetchResult, RequestedPartition, SessionFetchRequest};
 use crate::server::context::BrokerServices;
-use crate::server::errors::{NONE, replica_error_code};
+use crate::server::errors::{NONE, fetch_session_error_code, replica_error_code};
 use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (4, 13);
@@ -38,50 +46,44 @@ pub async fn handle(
     ctx: &RequestContext,
     request: FetchRequest,
 ) -> Option<FetchResponse> {
-    let snapshot = services.metadata.snapshot();
-    let mut topics: Vec<FetchableTopicResponse> = Vec::with_capacity(request.topics.len());
-    let mut wanted = Vec::new();
-    // The response topic of each wanted partition.
-    let mut topic_of = Vec::new();
+    let uses_topic_ids = ctx.version >= 13;
+    let topic_key = |name: &TopicName, id: Uuid| {
+        if uses_topic_ids {
+            SessionTopic::Id(id)
+        } else {
+            SessionTopic::Name(name.0.to_string())
+        }
+    };
+    let mut partitions = Vec::new();
     for topic in &request.topics {
-        let name = if ctx.version >= 13 {
-            snapshot.topic_name_by_id(topic.topic_id).map(str::to_owned)
-        } else {
-            Some(topic.topic.0.to_string())
-        };
-        let topic_index = topics.len();
-        let mut response = FetchableTopicResponse::default();
-        if ctx.version >= 13 {
-            response.topic_id = topic.topic_id;
-        } else {
-            response.topic = topic.topic.clone();
-        }
-        match name {
-            None => {
-                response.partitions = topic
-                    .partitions
-                    .iter()
-                    .map(|p| error_partition(p.partition, ResponseError::UnknownTopicId.code()))
-                    .collect();
-            }
-            Some(name) => {
-                for p in &topic.partitions {
-                    topic_of.push(topic_index);
-                    wanted.push(FetchPartition {
-                        tp: TopicPartition::new(name.clone(), p.partition),
-                        fetch_offset: p.fetch_offset,
-                        partition_max_bytes: p.partition_max_bytes.max(0) as usize,
-                        current_leader_epoch: p.current_leader_epoch,
-                        log_start_offset: p.log_start_offset,
-                    });
-                }
-            }
-        }
-        topics.push(response);
+        let key = topic_key(&topic.topic, topic.topic_id);
+        partitions.extend(topic.partitions.iter().map(|p| RequestedPartition {
+            key: SessionPartition {
+                topic: key.clone(),
+                partition: p.partition,
+            },
+            data: PartitionFetchData {
+                fetch_offset: p.fetch_offset,
+                log_start_offset: p.log_start_offset,
+                max_bytes: p.partition_max_bytes,
+                current_leader_epoch: p.current_leader_epoch,
+                last_fetched_epoch: p.last_fetched_epoch,
+            },
+        }));
     }
-    drop(snapshot);
-
-    let params = FetchParams {
+    let mut forgotten = Vec::new();
+    for topic in &request.forgotten_topics_data {
+        let key = topic_key(&topic.topic, topic.topic_id);
+        forgotten.extend(topic.partitions.iter().map(|&partition| SessionPartition {
+            topic: key.clone(),
+            partition,
+        }));
+    }
+    let fetch = SessionFetchRequest {
+        metadata: FetchMetadata {
+            session_id: request.session_id,
+            epoch: request.session_epoch,
+        },
         replica_id: request.replica_id.0,
         max_wait: Duration::from_millis(request.max_wait_ms.max(0) as u64),
         min_bytes: request.min_bytes.max(0) as usize,
@@ -89,47 +91,74 @@ pub async fn handle(
         max_bytes: request
             .max_bytes
             .clamp(0, services.config.fetch_max_bytes.max(0)) as usize,
-        partitions: wanted,
+        uses_topic_ids,
+        partitions,
+        forgotten,
+    };
+    drop(request);
+    let resolve = |id: &Uuid| {
+        let snapshot = services.metadata.snapshot();
+        snapshot.topic_name_by_id(*id).map(str::to_owned)
     };
     let outcome = services
         .replica_manager
-        .fetch_messages(&params, &services.fetch_budget)
+        .fetch_with_session(&fetch, &resolve, &services.fetch_budget)
         .await;
 
+    let response = FetchResponse::default().with_session_id(outcome.session_id);
+    if let Some(error) = &outcome.error {
+        return Some(response.with_error_code(fetch_session_error_code(error)));
+    }
     // The records go out from the read buffers; the reservation is held
     // until the connection has written them.
-    let payloads = outcome
-        .partitions
-        .iter()
-        .map(|p| p.records.clone())
-        .collect();
-    ctx.send_records_with(payloads, outcome.memory);
-    let metrics = crate::metrics::global();
-    let is_follower = params.is_from_follower();
-    let answers = params
-        .partitions
-        .iter()
-        .zip(topic_of)
-        .zip(outcome.partitions);
-    for ((wanted, topic_index), result) in answers {
-        metrics.record_fetch(&wanted.tp.topic, &result.records, is_follower);
-        topics[topic_index]
+    if let Some(memory) = outcome.memory {
+        let payloads = outcome
             .partitions
-            .push(partition_data(wanted.tp.partition, result));
+            .iter()
+            .map(|p| p.result.records.clone())
+            .collect();
+        ctx.send_records_with(payloads, memory);
     }
-    let failed = topics.iter().flat_map(|t| &t.partitions);
-    let failed = failed.filter(|p| p.error_code != NONE).count();
+    let metrics = crate::metrics::global();
+    let is_follower = fetch.replica_id >= 0;
+    // Consecutive partitions of one topic share a topic entry, as in Kafka.
+    let mut topics: Vec<(SessionTopic, FetchableTopicResponse)> = Vec::new();
+    let mut failed = 0;
+    for answered in outcome.partitions {
+        let (key, result) = (answered.key, answered.result);
+        if let Some(name) = &answered.name {
+            metrics.record_fetch(name, &result.records, is_follower);
+        }
+        let data = partition_data(key.partition, result);
+        failed += usize::from(data.error_code != NONE);
+        match topics.last_mut() {
+            Some((topic, entry)) if *topic == key.topic => entry.partitions.push(data),
+            _ => {
+                let mut entry = FetchableTopicResponse::default();
+                match &key.topic {
+                    SessionTopic::Id(id) => entry.topic_id = *id,
+                    SessionTopic::Name(name) => {
+                        entry.topic = TopicName(StrBytes::from_string(name.clone()))
+                    }
+                }
+                entry.partitions.push(data);
+                topics.push((key.topic, entry));
+            }
+        }
+    }
     metrics.record_partition_errors(kafka_protocol::messages::ApiKey::Fetch, failed);
-    Some(FetchResponse::default().with_responses(topics))
+    Some(response.with_responses(topics.into_iter().map(|(_, t)| t).collect()))
 }
 
 fn partition_data(partition: i32, result: PartitionFetchResult) -> PartitionData {
     if let Some(e) = &result.error {
-        let mut data = error_partition(partition, replica_error_code(e));
-        data.high_watermark = result.high_watermark;
-        data.last_stable_offset = result.last_stable_offset;
-        data.log_start_offset = result.log_start_offset;
-        return data;
+        return PartitionData::default()
+            .with_partition_index(partition)
+            .with_error_code(replica_error_code(e))
+            .with_high_watermark(result.high_watermark)
+            .with_last_stable_offset(result.last_stable_offset)
+            .with_log_start_offset(result.log_start_offset)
+            .with_records(Some(bytes::Bytes::new()));
     }
     PartitionData::default()
         .with_partition_index(partition)
@@ -138,14 +167,4 @@ fn partition_data(partition: i32, result: PartitionFetchResult) -> PartitionData
         .with_last_stable_offset(result.last_stable_offset)
         .with_log_start_offset(result.log_start_offset)
         .with_records(Some(result.records))
-}
-
-fn error_partition(partition: i32, error_code: i16) -> PartitionData {
-    PartitionData::default()
-        .with_partition_index(partition)
-        .with_error_code(error_code)
-        .with_high_watermark(-1)
-        .with_last_stable_offset(-1)
-        .with_log_start_offset(-1)
-        .with_records(Some(bytes::Bytes::new()))
 }
