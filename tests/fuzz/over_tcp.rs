@@ -13,7 +13,11 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest,
+};
+use kafka_protocol::protocol::Decodable;
+use sluice::server::dispatch::{RequestHead, read_request_head};
 
 use super::mutate;
 use super::rng::Rng;
@@ -26,10 +30,18 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(3);
 /// wait early.
 const MARKER_ID: i32 = -0x0515_51ce;
 
+/// Most partitions a fuzz frame may ask a broker to create. A mutated count
+/// (`1 << 30`) makes any broker build an assignment of that size (Kafka's
+/// `assignReplicasToBrokers` too): memory exhaustion on a shared machine,
+/// not a wire-protocol answer. Such frames are counted, not sent.
+const MAX_PARTITIONS_ASKED: i64 = 1_000;
+
 /// What became of the frames sent.
 #[derive(Debug, Default)]
 pub struct TcpReport {
     pub frames: u64,
+    /// Not sent: they ask for more than [`MAX_PARTITIONS_ASKED`] partitions.
+    pub skipped_huge_creations: u64,
     /// Answered (or acks=0) with the connection still serving the marker.
     pub served: u64,
     /// The broker closed the connection (undecodable or refused frame).
@@ -44,12 +56,14 @@ impl TcpReport {
         let secs = self.elapsed.as_secs_f64();
         format!(
             "fuzz (over TCP, {title}): {} frames in {secs:.1} s = {:.0} frames/s: \
-             {} served, {} closed the connection, {} stalled\n",
+             {} served, {} closed the connection, {} stalled, \
+             {} not sent (asking for over {MAX_PARTITIONS_ASKED} partitions)\n",
             self.frames,
             self.frames as f64 / secs.max(1e-9),
             self.served,
             self.closed,
-            self.stalled
+            self.stalled,
+            self.skipped_huge_creations
         )
     }
 }
@@ -121,6 +135,10 @@ pub fn run(port: u16, seed: u64, frames: u64, keep: impl Fn(&Template) -> bool) 
     for _ in 0..frames {
         let (_, frame) = mutate::next_frame(&mut rng, &templates, &batches);
         report.frames += 1;
+        if partitions_asked(&frame) > MAX_PARTITIONS_ASKED {
+            report.skipped_huge_creations += 1;
+            continue;
+        }
         let stream = match conn.as_mut() {
             Some(stream) => stream,
             None => {
@@ -155,6 +173,24 @@ pub fn run(port: u16, seed: u64, frames: u64, keep: impl Fn(&Template) -> bool) 
     }
     report.elapsed = started.elapsed();
     report
+}
+
+/// How many partitions a CreateTopics or CreatePartitions frame asks for in
+/// all (0 for any other frame, or one that does not decode).
+fn partitions_asked(frame: &Bytes) -> i64 {
+    let mut rest = frame.clone();
+    let Ok(RequestHead::Supported { key, version, .. }) = read_request_head(&mut rest) else {
+        return 0;
+    };
+    match key {
+        ApiKey::CreateTopics => CreateTopicsRequest::decode(&mut rest, version)
+            .map(|r| r.topics.iter().map(|t| i64::from(t.num_partitions)).sum())
+            .unwrap_or(0),
+        ApiKey::CreatePartitions => CreatePartitionsRequest::decode(&mut rest, version)
+            .map(|r| r.topics.iter().map(|t| i64::from(t.count)).sum())
+            .unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// Frames of the client APIs (the first phase).
