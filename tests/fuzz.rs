@@ -86,6 +86,25 @@ fn mutated_frames_decode_and_validate_without_panics() {
     assert!(b.accepted > 0, "no produced batch passed validation");
 }
 
+#[test]
+fn the_harness_reports_a_panicking_target_with_its_frame() {
+    // A target that panics on every decodable Produce frame: the run keeps
+    // the frames (up to the limit) and stops there.
+    let report = in_process::run_with(seed(), 100_000, 3, |frame, counts| {
+        let outcome = in_process::run_frame(frame, counts);
+        if outcome == in_process::Outcome::Decoded(kafka_protocol::messages::ApiKey::Produce) {
+            panic!("planted panic");
+        }
+        outcome
+    });
+    assert_eq!(report.panics.len(), 3, "the run stops at the panic limit");
+    assert!(report.frames < 100_000);
+    for panic in &report.panics {
+        assert_eq!(panic.message, "planted panic");
+        assert_eq!(&panic.frame[..2], &0i16.to_be_bytes(), "a Produce frame");
+    }
+}
+
 /// The broker runs, logged no panic, and answers ApiVersions and Metadata.
 fn assert_broker_alive(broker: &mut Broker, after: &str) {
     assert!(broker.is_running(), "the broker exited after {after}");

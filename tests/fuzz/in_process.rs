@@ -234,6 +234,17 @@ impl Report {
 /// Makes `frames` frames from `seed` and runs each through the target,
 /// catching panics (at most `max_panics` kept, then the run stops).
 pub fn run(seed: u64, frames: u64, max_panics: usize) -> Report {
+    run_with(seed, frames, max_panics, run_frame)
+}
+
+/// [`run`] with another target (the harness's own test gives it one that
+/// panics).
+pub fn run_with(
+    seed: u64,
+    frames: u64,
+    max_panics: usize,
+    target: impl Fn(&Bytes, &mut BatchCounts) -> Outcome,
+) -> Report {
     let templates = templates::all();
     let batches = templates::sample_batches();
     let mut rng = Rng::new(seed);
@@ -247,7 +258,7 @@ pub fn run(seed: u64, frames: u64, max_panics: usize) -> Report {
         *report.per_mutation.entry(mutation).or_default() += 1;
         report.frames += 1;
         let mut counts = report.batches;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_frame(&frame, &mut counts)));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| target(&frame, &mut counts)));
         report.batches = counts;
         match outcome {
             Ok(Outcome::HeadRefused) => report.head_refused += 1,
