@@ -161,6 +161,7 @@ fn relaunch(
 }
 
 /// SIGTERM and wait (a clean shutdown of the relaunched process).
+#[allow(unsafe_code)] // kill(2) of the broker's process (SIGTERM)
 fn terminate(child: &mut Child) {
     // SAFETY: plain kill(2) on our own child, not yet reaped.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };

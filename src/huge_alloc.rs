@@ -27,6 +27,7 @@ const PAGE_ALIGN: usize = 4096;
 /// See the module documentation.
 pub struct HugeAllocGuard;
 
+#[allow(unsafe_code)] // mmap(2) of huge blocks: the reason this allocator exists
 impl HugeAllocGuard {
     fn is_huge(layout: &Layout) -> bool {
         layout.size() >= HUGE_BLOCK_BYTES && layout.align() <= PAGE_ALIGN
@@ -57,6 +58,7 @@ impl HugeAllocGuard {
 // anonymous mappings, page aligned (callers asking for more alignment go to
 // the system allocator), zero filled, and unmapped with the size they were
 // mapped with (the layout passed to dealloc is the one passed to alloc).
+#[allow(unsafe_code)] // GlobalAlloc is an unsafe trait
 unsafe impl GlobalAlloc for HugeAllocGuard {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if Self::is_huge(&layout) {
@@ -108,6 +110,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(unsafe_code)] // drives the allocator's unsafe API directly
     fn a_huge_block_far_beyond_memory_is_mapped_and_usable() {
         // 256 GiB: more than any test machine's RAM plus swap, which the
         // system allocator would refuse.
@@ -124,6 +127,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(unsafe_code)] // drives the allocator's unsafe API directly
     fn realloc_across_the_threshold_keeps_the_contents() {
         let guard = HugeAllocGuard;
         let small = Layout::from_size_align(64, 8).unwrap();

@@ -338,6 +338,7 @@ fn test_env_for(
 }
 
 #[test]
+#[allow(unsafe_code)] // kill(2) of the entrypoint's process (SIGTERM)
 fn entrypoint_maps_compose_environment_onto_broker_keys() {
     let compose = compose();
     let (name, service) = broker_services(&compose).remove(1);

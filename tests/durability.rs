@@ -918,6 +918,7 @@ impl ProducerContext for AckContext {
 }
 
 #[test]
+#[allow(unsafe_code)] // kill(2) with SIGKILL mid-produce
 fn sigkill_mid_produce_loses_no_acknowledged_record() {
     let chroot = unique_chroot("durability-sigkill");
     let mut broker = Broker::start(

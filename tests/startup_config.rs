@@ -397,6 +397,7 @@ fn sigterm_shuts_down_cleanly_with_exit_code_0() {
 }
 
 #[test]
+#[allow(unsafe_code)] // kill(2) with SIGINT
 fn sigint_shuts_down_cleanly_with_exit_code_0() {
     let chroot = unique_chroot("sigint");
     let mut broker = Broker::start(BrokerSpec::new(1, zk_connect(&chroot)));

@@ -12,7 +12,10 @@
 //! - no import cycle between the files of a room (a folder inside it counts as
 //!   one file), but in the rooms of [`ROOMS_WITH_CYCLES`];
 //! - every source file opens with a `//!` doc comment saying what it owns;
-//! - no source file over 800 lines.
+//! - no source file over 800 lines;
+//! - `unsafe_code` (denied in Cargo.toml) is allowed only on items in the
+//!   files of [`UNSAFE_CODE_FILES`], never module- or crate-wide, and every
+//!   such allow says why in a comment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -473,4 +476,98 @@ fn no_source_file_is_longer_than_800_lines() {
         "split these files (one concept per file):\n{}",
         long.join("\n")
     );
+}
+
+/// The only files where an item may carry `#[allow(unsafe_code)]` (the lint
+/// is denied in Cargo.toml's `[lints.rust]`). A new unsafe item needs a
+/// conscious edit here, and a comment on its allow saying why.
+const UNSAFE_CODE_FILES: &[&str] = &[
+    "src/log/manager.rs",                              // statvfs
+    "src/log/index_file.rs",                           // mmap of index files
+    "src/server/response_frame.rs",                    // BufMut for ChunkedBuf
+    "src/client/liveness.rs",                          // setsockopt
+    "src/huge_alloc.rs",                               // the global allocator
+    "benches/throughput/cluster.rs",                   // kill
+    "benches/restart_scale.rs",                        // kill
+    "tests/common/process.rs",                         // pre_exec, kill
+    "tests/common/zookeeper.rs",                       // atexit, kill
+    "tests/docker_files.rs",                           // kill
+    "tests/durability.rs",                             // kill
+    "tests/replica_safety/blocking_leader_and_isr.rs", // mkfifo
+    "tests/startup_config.rs",                         // kill
+];
+
+/// Every line of `text` (1-based number, code without its comment, the whole
+/// line) that allows `unsafe_code`.
+fn unsafe_code_allows(text: &str) -> Vec<(usize, String, String)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let code = line.find("//").map_or(line, |j| &line[..j]);
+            let allows = (code.contains("allow(") || code.contains("expect("))
+                && code.contains("unsafe_code");
+            allows.then(|| (i + 1, code.trim().to_owned(), line.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn unsafe_code_is_allowed_only_on_items_of_listed_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let this_file = root.join("tests/tidy.rs");
+    let mut broken = Vec::new();
+    let mut used = BTreeSet::new();
+    for file in files.iter().filter(|f| **f != this_file) {
+        let relative = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (number, code, line) in unsafe_code_allows(&text) {
+            let at = format!("{relative}:{number}");
+            if !UNSAFE_CODE_FILES.contains(&relative.as_str()) {
+                broken.push(format!("{at}: not in UNSAFE_CODE_FILES (tests/tidy.rs)"));
+            }
+            if code.starts_with("#!") {
+                broken.push(format!(
+                    "{at}: module-wide; allow it on the one item instead"
+                ));
+            }
+            let commented = line.contains("//")
+                || number >= 2 && lines[number - 2].trim_start().starts_with("//");
+            if !commented {
+                broken.push(format!("{at}: say in a comment why this item needs unsafe"));
+            }
+            used.insert(relative.clone());
+        }
+    }
+    for listed in UNSAFE_CODE_FILES {
+        if !used.contains(*listed) {
+            broken.push(format!(
+                "{listed}: listed in UNSAFE_CODE_FILES but allows no unsafe code: drop it from the list"
+            ));
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "unsafe code outside its narrow, commented allows:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn the_unsafe_allow_finder_sees_attributes_and_skips_comments() {
+    let text = "#[allow(unsafe_code)] // why\nfn a() {}\n// #[allow(unsafe_code)]\n#![allow(dead_code, unsafe_code)]";
+    let found: Vec<usize> = unsafe_code_allows(text)
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .collect();
+    assert_eq!(found, [1, 4]);
 }

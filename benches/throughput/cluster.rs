@@ -172,6 +172,7 @@ impl ProducerContext for FailoverReports {
     }
 }
 
+#[allow(unsafe_code)] // kill(2) of the controller's process (SIGKILL)
 fn failover(bootstrap: &str, topic: &str, args: &Args) -> Result<()> {
     eprintln!("[failover] creating {topic} (RF 3, min.insync.replicas=2)");
     let mut cfg = ClientConfig::new();

@@ -35,6 +35,7 @@ pub fn set_liveness_timeouts(stream: &TcpStream, _timeout: Duration) -> std::io:
     set_option(stream.as_raw_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)
 }
 
+#[allow(unsafe_code)] // setsockopt(2) through libc, for options std does not expose
 fn set_option<T: Copy>(
     fd: std::os::fd::RawFd,
     level: libc::c_int,

@@ -200,6 +200,7 @@ pub fn is_zero_entry(entry: &[u8]) -> bool {
     entry.iter().all(|&b| b == 0)
 }
 
+#[allow(unsafe_code)] // memory-maps an index file (memmap2's map_mut is unsafe: see SAFETY below)
 fn map(file: &File) -> io::Result<MmapMut> {
     // SAFETY: the index file is owned by this process (one broker per log dir,
     // enforced by the layout) and is only resized through `IndexFile::resize`,

@@ -74,9 +74,7 @@ macro_rules! handler_table {
                     encode_frame(key, version, correlation_id, &response, ResponseExtras::default()).map(Some)
                 }
                 $( ApiKey::$key => {
-                    let request = <$request>::decode(body, version).map_err(|e| {
-                        DispatchError::Malformed { key, version, detail: e.to_string() }
-                    })?;
+                    let request = decode_body::<$request>(key, version, body)?;
                     match handlers::$module::handle(services, &ctx, request).await {
                         Some(response) => {
                             let extras = ctx.take_extras();
@@ -88,7 +86,34 @@ macro_rules! handler_table {
                 _ => Err(DispatchError::UnknownApiKey(key as i16)),
             }
         }
+
+        /// Decodes a request body exactly as dispatch does before running
+        /// its handler, and drops it: the seam the fuzz test
+        /// (`tests/fuzz.rs`) drives without a broker.
+        pub fn decode_request_body(
+            key: ApiKey,
+            version: i16,
+            body: &mut Bytes,
+        ) -> Result<(), DispatchError> {
+            match key {
+                $( ApiKey::$key => decode_body::<$request>(key, version, body).map(drop), )*
+                _ => Err(DispatchError::UnknownApiKey(key as i16)),
+            }
+        }
     };
+}
+
+/// The request body of `key` v`version` at the front of `body`.
+fn decode_body<R: Decodable>(
+    key: ApiKey,
+    version: i16,
+    body: &mut Bytes,
+) -> Result<R, DispatchError> {
+    R::decode(body, version).map_err(|e| DispatchError::Malformed {
+        key,
+        version,
+        detail: e.to_string(),
+    })
 }
 
 handler_table! {
@@ -162,13 +187,25 @@ pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {
         .map(|&(_, min, max)| (min, max))
 }
 
-/// Handles one request frame; `Ok(None)` means no response is sent (acks=0).
-pub async fn handle_request(
-    services: &Arc<BrokerServices>,
-    mut frame: Bytes,
-    peer: Option<SocketAddr>,
-    listener_name: &Arc<str>,
-) -> Result<Option<ResponseFrame>, DispatchError> {
+/// What the first bytes of a request frame say, checked against the
+/// handler table.
+#[derive(Debug)]
+pub enum RequestHead {
+    /// A key and version this broker serves; the frame is left at the body.
+    Supported {
+        key: ApiKey,
+        version: i16,
+        header: RequestHeader,
+    },
+    /// ApiVersions in a version newer than ours: answered in v0 with
+    /// UNSUPPORTED_VERSION and our ranges.
+    ApiVersionsTooNew { correlation_id: i32 },
+}
+
+/// Reads the request header at the front of `frame` (Kafka's
+/// `RequestHeader`), after checking its key and version against the handler
+/// table; on success `frame` is left at the request body.
+pub fn read_request_head(frame: &mut Bytes) -> Result<RequestHead, DispatchError> {
     if frame.len() < 8 {
         return Err(DispatchError::Truncated(frame.len()));
     }
@@ -177,25 +214,65 @@ pub async fn handle_request(
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let key = ApiKey::try_from(raw_key).map_err(|_| DispatchError::UnknownApiKey(raw_key))?;
     let Some((min, max)) = supported_range(key) else {
-        crate::metrics::global().record_request(key, std::time::Duration::ZERO, true);
         return Err(DispatchError::UnknownApiKey(raw_key));
     };
     if version < min || version > max {
         if key == ApiKey::ApiVersions {
-            crate::metrics::global().record_request(key, std::time::Duration::ZERO, false);
-            return unsupported_version_response(correlation_id).map(|bytes| Some(bytes.into()));
+            return Ok(RequestHead::ApiVersionsTooNew { correlation_id });
         }
-        crate::metrics::global().record_request(key, std::time::Duration::ZERO, true);
         return Err(DispatchError::UnsupportedVersion { key, version });
     }
     let header =
-        RequestHeader::decode(&mut frame, key.request_header_version(version)).map_err(|e| {
+        RequestHeader::decode(frame, key.request_header_version(version)).map_err(|e| {
             DispatchError::Malformed {
                 key,
                 version,
                 detail: format!("header: {e}"),
             }
         })?;
+    Ok(RequestHead::Supported {
+        key,
+        version,
+        header,
+    })
+}
+
+/// Handles one request frame; `Ok(None)` means no response is sent (acks=0).
+pub async fn handle_request(
+    services: &Arc<BrokerServices>,
+    mut frame: Bytes,
+    peer: Option<SocketAddr>,
+    listener_name: &Arc<str>,
+) -> Result<Option<ResponseFrame>, DispatchError> {
+    let (key, version, header) = match read_request_head(&mut frame) {
+        Ok(RequestHead::Supported {
+            key,
+            version,
+            header,
+        }) => (key, version, header),
+        Ok(RequestHead::ApiVersionsTooNew { correlation_id }) => {
+            crate::metrics::global().record_request(
+                ApiKey::ApiVersions,
+                std::time::Duration::ZERO,
+                false,
+            );
+            return unsupported_version_response(correlation_id).map(|bytes| Some(bytes.into()));
+        }
+        Err(e) => {
+            // A known key this broker does not serve, or an unsupported
+            // version, counts as a failed request of that key.
+            let refused_key = match &e {
+                DispatchError::UnknownApiKey(raw) => ApiKey::try_from(*raw).ok(),
+                DispatchError::UnsupportedVersion { key, .. } => Some(*key),
+                _ => None,
+            };
+            if let Some(key) = refused_key {
+                crate::metrics::global().record_request(key, std::time::Duration::ZERO, true);
+            }
+            return Err(e);
+        }
+    };
+    let correlation_id = header.correlation_id;
     let ctx = RequestContext {
         api_key: key,
         version,
@@ -286,3 +363,7 @@ pub fn encode_response<R: Encodable>(
     body.encode(&mut buf, version).map_err(encode_error)?;
     Ok(buf)
 }
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -152,6 +152,7 @@ impl ChunkedBuf {
 
 // SAFETY: every method delegates to `current` (a `BytesMut`), whose
 // `chunk_mut`/`advance_mut` contract this type inherits unchanged.
+#[allow(unsafe_code)] // BufMut is an unsafe trait; every method delegates to BytesMut
 unsafe impl BufMut for ChunkedBuf {
     fn remaining_mut(&self) -> usize {
         self.current.remaining_mut()

@@ -22,6 +22,7 @@ type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
 /// fires it when the *thread* that forked the child exits, and libtest runs
 /// each test on a short-lived thread, so every spawn goes through one
 /// dedicated thread that lives as long as the process.
+#[allow(unsafe_code)] // pre_exec (prctl PDEATHSIG) in the forked child
 pub fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
     static SPAWNER: OnceLock<mpsc::Sender<SpawnRequest>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
@@ -61,6 +62,7 @@ pub fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
 }
 
 /// Sends `signal` to `pid` (a child that has not been reaped yet).
+#[allow(unsafe_code)] // kill(2): the one signal sender of the test harness
 pub fn signal(pid: u32, signal: libc::c_int) {
     // SAFETY: plain kill(2).
     let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };

@@ -176,6 +176,7 @@ impl ZooKeeper {
         }
     }
 
+    #[allow(unsafe_code)] // atexit(3), to stop the shared ZooKeeper at exit
     fn start() -> ZooKeeper {
         let dir = temp_dir("zookeeper-").keep();
         // A free port can be taken by someone else before the server binds it:
@@ -276,6 +277,7 @@ fn spawn_server(dir: &Path, port: u16, append: bool) -> Result<Child, String> {
 
 /// At a normal exit of the test binary: kill the server and remove its files
 /// (PDEATHSIG would kill it anyway, but not clean up).
+#[allow(unsafe_code)] // kill(2)/waitpid(2) of the shared ZooKeeper
 extern "C" fn stop_at_exit() {
     if let Some(server) = SERVER.get()
         && !server.is_down()

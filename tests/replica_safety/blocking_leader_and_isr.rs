@@ -27,6 +27,7 @@ use super::*;
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[test]
+#[allow(unsafe_code)] // mkfifo(3) for a log file that blocks
 fn other_requests_are_answered_while_a_leader_and_isr_does_file_work() {
     let chroot = unique_chroot("replica-blocking-lai");
     let data = temp_dir("blocking-lai-");
