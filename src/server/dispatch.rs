@@ -67,9 +67,7 @@ macro_rules! handler_table {
             let correlation_id = ctx.header.correlation_id;
             match key {
                 ApiKey::ApiVersions => {
-                    ApiVersionsRequest::decode(body, version).map_err(|e| {
-                        DispatchError::Malformed { key, version, detail: e.to_string() }
-                    })?;
+                    decode_body::<ApiVersionsRequest>(key, version, body)?;
                     let response = ApiVersionsResponse::default().with_api_keys(supported_api_versions());
                     encode_frame(key, version, correlation_id, &response, ResponseExtras::default()).map(Some)
                 }
@@ -96,6 +94,7 @@ macro_rules! handler_table {
             body: &mut Bytes,
         ) -> Result<(), DispatchError> {
             match key {
+                ApiKey::ApiVersions => decode_body::<ApiVersionsRequest>(key, version, body).map(drop),
                 $( ApiKey::$key => decode_body::<$request>(key, version, body).map(drop), )*
                 _ => Err(DispatchError::UnknownApiKey(key as i16)),
             }
