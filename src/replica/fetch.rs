@@ -5,7 +5,9 @@
 //! high watermark for consumers, to the log end for followers, with
 //! positional reads of whole stored batches. A fetch that got fewer than
 //! `min_bytes` waits for a change of one of its own partitions (`delayed.rs`)
-//! or `max_wait`, then reads again.
+//! or `max_wait`, then reads again. `fetch_with_session` is the Fetch
+//! handler's one call: it runs `fetch_messages` inside the request's fetch
+//! session context (`fetch_context.rs`).
 //!
 //! Memory: every read pass first reserves its bytes from the caller's
 //! [`FetchMemory`] (the server's `fetch.inflight.max.bytes` budget) and reads
@@ -14,85 +16,21 @@
 //! the response is written; the records are the read buffers themselves,
 //! never copied here.
 
-use std::future::Future;
-use std::time::Duration;
-
 use bytes::Bytes;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use super::ReplicaError;
+use super::fetch_context::{
+    AnsweredPartition, FetchContext, SessionFetchOutcome, SessionFetchRequest,
+};
+use super::fetch_params::{
+    FetchMemory, FetchOutcome, FetchParams, FetchPartition, FetchReservation, PartitionFetchResult,
+};
+use super::fetch_session::{INVALID_SESSION_ID, ResponseSummary, SessionPartition, SessionTopic};
 use super::manager::ReplicaManager;
 use super::partition::FetchIsolation;
-use crate::model::{LeaderEpoch, Offset, TopicPartition};
-
-/// The memory a fetch's reads are reserved from.
-pub trait FetchMemory {
-    /// One fetch's reservation; dropping it gives the bytes back.
-    type Grant: FetchReservation;
-
-    /// Waits while no memory is free, then reserves `want` bytes, or what
-    /// is free when that is less.
-    fn reserve(&self, want: usize) -> impl Future<Output = Self::Grant> + Send;
-}
-
-/// One fetch's reserved memory.
-pub trait FetchReservation {
-    /// The bytes this fetch may read (its first batch may go past them).
-    fn bytes(&self) -> usize;
-
-    /// After the read: the reservation becomes exactly `used` bytes.
-    fn settle(&mut self, used: usize);
-}
-
-/// One partition of a Fetch request.
-#[derive(Debug, Clone)]
-pub struct FetchPartition {
-    pub tp: TopicPartition,
-    pub fetch_offset: Offset,
-    pub partition_max_bytes: usize,
-    /// The leader epoch the fetcher believes current; -1 when it does not say.
-    pub current_leader_epoch: LeaderEpoch,
-    /// A follower's log start offset (-1 from consumers).
-    pub log_start_offset: Offset,
-}
-
-/// A Fetch request, resolved to partition names (Kafka's `FetchParams`).
-#[derive(Debug, Clone)]
-pub struct FetchParams {
-    /// The fetching follower's broker id; negative for a consumer.
-    pub replica_id: i32,
-    pub max_wait: Duration,
-    pub min_bytes: usize,
-    /// Record bytes at most in the answer (the first batch goes whole).
-    pub max_bytes: usize,
-    pub partitions: Vec<FetchPartition>,
-}
-
-impl FetchParams {
-    pub fn is_from_follower(&self) -> bool {
-        self.replica_id >= 0
-    }
-}
-
-/// One partition's answer (Kafka's `FetchPartitionData`).
-#[derive(Debug)]
-pub struct PartitionFetchResult {
-    pub error: Option<ReplicaError>,
-    /// -1 when this broker does not host the partition.
-    pub high_watermark: Offset,
-    /// Equal to the high watermark: there are no transactions.
-    pub last_stable_offset: Offset,
-    pub log_start_offset: Offset,
-    /// Whole stored batches, as read (empty on error).
-    pub records: Bytes,
-}
-
-/// The results of a fetch, in request order, and the memory reserved for
-/// their records, to be held until the response is written.
-pub struct FetchOutcome<G> {
-    pub partitions: Vec<PartitionFetchResult>,
-    pub memory: G,
-}
+use crate::model::TopicPartition;
 
 /// One read of all the wanted partitions.
 struct FetchPass {
@@ -226,6 +164,97 @@ impl ReplicaManager {
             log_start_offset,
             records: Bytes::new(),
         }
+    }
+}
+
+impl ReplicaManager {
+    /// Serves a Fetch request with its session (see the module doc): one
+    /// context, one `fetch_messages` over the context's partitions whose
+    /// topic is known, and the answer the context allows.
+    pub async fn fetch_with_session<M: FetchMemory>(
+        &self,
+        request: &SessionFetchRequest,
+        resolve: &(dyn Fn(&Uuid) -> Option<String> + Sync),
+        memory: &M,
+    ) -> SessionFetchOutcome<M::Grant> {
+        let manager = self.fetch_manager();
+        let context = manager.new_context(request, resolve, manager.now_ms());
+        if let FetchContext::SessionError { error } = &context {
+            tracing::debug!(%error, "fetch session refused");
+            return SessionFetchOutcome {
+                error: Some(error.clone()),
+                session_id: INVALID_SESSION_ID,
+                partitions: Vec::new(),
+                memory: None,
+            };
+        }
+        let params = FetchParams {
+            replica_id: request.replica_id,
+            max_wait: request.max_wait,
+            min_bytes: request.min_bytes,
+            max_bytes: request.max_bytes,
+            partitions: context
+                .partitions()
+                .iter()
+                .filter_map(|p| {
+                    let name = p.name.clone()?;
+                    Some(FetchPartition {
+                        tp: TopicPartition::new(name, p.key.partition),
+                        fetch_offset: p.data.fetch_offset,
+                        partition_max_bytes: p.data.max_bytes.max(0) as usize,
+                        current_leader_epoch: p.data.current_leader_epoch,
+                        log_start_offset: p.data.log_start_offset,
+                    })
+                })
+                .collect(),
+        };
+        let outcome = self.fetch_messages(&params, memory).await;
+        let mut read = outcome.partitions.into_iter();
+        let results: Vec<PartitionFetchResult> = context
+            .partitions()
+            .iter()
+            .map(|p| match &p.name {
+                Some(_) => read.next().expect("one result per partition read"),
+                None => unknown_topic_id(&p.key),
+            })
+            .collect();
+        let summaries: Vec<ResponseSummary> = results.iter().map(ResponseSummary::of).collect();
+        let answer = manager.update_and_generate(&context, &summaries, manager.now_ms());
+        let partitions = match answer.error {
+            Some(_) => Vec::new(),
+            None => context
+                .partitions()
+                .iter()
+                .zip(results)
+                .zip(answer.keep)
+                .filter(|(_, keep)| *keep)
+                .map(|((p, result), _)| AnsweredPartition {
+                    key: p.key.clone(),
+                    name: p.name.clone(),
+                    result,
+                })
+                .collect(),
+        };
+        SessionFetchOutcome {
+            error: answer.error,
+            session_id: answer.session_id,
+            partitions,
+            memory: Some(outcome.memory),
+        }
+    }
+}
+
+fn unknown_topic_id(key: &SessionPartition) -> PartitionFetchResult {
+    let topic = match &key.topic {
+        SessionTopic::Id(id) => id.to_string(),
+        SessionTopic::Name(name) => name.clone(),
+    };
+    PartitionFetchResult {
+        error: Some(ReplicaError::UnknownTopicId(topic)),
+        high_watermark: -1,
+        last_stable_offset: -1,
+        log_start_offset: -1,
+        records: Bytes::new(),
     }
 }
 

@@ -1,11 +1,11 @@
 //! A Fetch request inside the fetch session machinery (Kafka's
-//! `FetchManager.newContext`, the `FetchContext`s and
-//! `KafkaApis.handleFetch`'s use of them): `ReplicaManager::fetch_with_session`
-//! turns a request into a context (a session error, a sessionless or full
-//! fetch, or an incremental fetch over every partition of its session), reads
-//! the context's partitions with `fetch_messages`, and answers what the
-//! context says: everything for full fetches (a full fetch with epoch 0 also
-//! opens a session), only the changed partitions for incremental ones.
+//! `FetchManager.newContext`, the `FetchContext`s and `KafkaApis.handleFetch`'s
+//! use of them): a request becomes a context (a session error, a sessionless
+//! or full fetch, or an incremental fetch over every partition of its
+//! session); after the reads (`ReplicaManager::fetch_with_session` in
+//! `fetch.rs`) the context says what to answer: everything for full fetches
+//! (a full fetch with epoch 0 also opens a session), only the changed
+//! partitions for incremental ones.
 //!
 //! Errors, as Kafka answers them, are in [`FetchSessionError`]: an unknown
 //! session id, an epoch other than the one expected (a lost or duplicated
@@ -15,19 +15,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use super::ReplicaError;
-use super::fetch::{FetchMemory, FetchParams, FetchPartition, PartitionFetchResult};
+use super::fetch_params::PartitionFetchResult;
 use super::fetch_session::{
     FINAL_EPOCH, FetchMetadata, FetchSessionCache, INVALID_SESSION_ID,
     MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS, PartitionFetchData, ResponseSummary,
     SessionPartition, SessionTopic,
 };
-use super::manager::ReplicaManager;
-use crate::model::TopicPartition;
 
 /// Why a Fetch request was refused as a whole; each maps to one Kafka code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -409,97 +405,6 @@ impl ResponseSummary {
             log_start_offset: result.log_start_offset,
             is_error: result.error.is_some(),
         }
-    }
-}
-
-impl ReplicaManager {
-    /// Serves a Fetch request with its session (see the module doc): one
-    /// context, one `fetch_messages` over the context's partitions whose
-    /// topic is known, and the answer the context allows.
-    pub async fn fetch_with_session<M: FetchMemory>(
-        &self,
-        request: &SessionFetchRequest,
-        resolve: &(dyn Fn(&Uuid) -> Option<String> + Sync),
-        memory: &M,
-    ) -> SessionFetchOutcome<M::Grant> {
-        let manager = self.fetch_manager();
-        let context = manager.new_context(request, resolve, manager.now_ms());
-        if let FetchContext::SessionError { error } = &context {
-            tracing::debug!(%error, "fetch session refused");
-            return SessionFetchOutcome {
-                error: Some(error.clone()),
-                session_id: INVALID_SESSION_ID,
-                partitions: Vec::new(),
-                memory: None,
-            };
-        }
-        let params = FetchParams {
-            replica_id: request.replica_id,
-            max_wait: request.max_wait,
-            min_bytes: request.min_bytes,
-            max_bytes: request.max_bytes,
-            partitions: context
-                .partitions()
-                .iter()
-                .filter_map(|p| {
-                    let name = p.name.clone()?;
-                    Some(FetchPartition {
-                        tp: TopicPartition::new(name, p.key.partition),
-                        fetch_offset: p.data.fetch_offset,
-                        partition_max_bytes: p.data.max_bytes.max(0) as usize,
-                        current_leader_epoch: p.data.current_leader_epoch,
-                        log_start_offset: p.data.log_start_offset,
-                    })
-                })
-                .collect(),
-        };
-        let outcome = self.fetch_messages(&params, memory).await;
-        let mut read = outcome.partitions.into_iter();
-        let results: Vec<PartitionFetchResult> = context
-            .partitions()
-            .iter()
-            .map(|p| match &p.name {
-                Some(_) => read.next().expect("one result per partition read"),
-                None => unknown_topic_id(&p.key),
-            })
-            .collect();
-        let summaries: Vec<ResponseSummary> = results.iter().map(ResponseSummary::of).collect();
-        let answer = manager.update_and_generate(&context, &summaries, manager.now_ms());
-        let partitions = match answer.error {
-            Some(_) => Vec::new(),
-            None => context
-                .partitions()
-                .iter()
-                .zip(results)
-                .zip(answer.keep)
-                .filter(|(_, keep)| *keep)
-                .map(|((p, result), _)| AnsweredPartition {
-                    key: p.key.clone(),
-                    name: p.name.clone(),
-                    result,
-                })
-                .collect(),
-        };
-        SessionFetchOutcome {
-            error: answer.error,
-            session_id: answer.session_id,
-            partitions,
-            memory: Some(outcome.memory),
-        }
-    }
-}
-
-fn unknown_topic_id(key: &SessionPartition) -> PartitionFetchResult {
-    let topic = match &key.topic {
-        SessionTopic::Id(id) => id.to_string(),
-        SessionTopic::Name(name) => name.clone(),
-    };
-    PartitionFetchResult {
-        error: Some(ReplicaError::UnknownTopicId(topic)),
-        high_watermark: -1,
-        last_stable_offset: -1,
-        log_start_offset: -1,
-        records: Bytes::new(),
     }
 }
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use super::*;
 use crate::log::test_util::batch;
+use crate::replica::ReplicaManager;
 use crate::replica::append::tests::{entry, leading_manager, params, t0};
-use crate::replica::fetch::FetchReservation;
+use crate::replica::fetch_params::{FetchMemory, FetchReservation};
 
 fn key(topic: &str, partition: i32) -> SessionPartition {
     SessionPartition {

@@ -3,11 +3,13 @@
 //! fetch's own partition, and the memory reservation it hands back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use super::*;
 use crate::log::test_util::batch;
+use crate::model::Offset;
 use crate::replica::append::tests::{entry, leading_manager, params, t0};
 
 /// A memory pool that counts what is reserved (and never runs out).

@@ -28,12 +28,12 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::ReplicaError;
 use super::fetch_session::PartitionFetchData;
 use super::fetch_session_handler::{FetchRequestData, FetchSessionHandler, SessionFailure};
 use super::partition::Partition;
 use super::settings::ReplicationSettings;
 use super::truncation::truncation_target;
-use super::{ReplicaError, ReplicaManager};
 use crate::client::{BrokerConnection, ConnectionOptions};
 use crate::metadata::BrokerEndpoint;
 use crate::model::{LeaderEpoch, Offset, TopicPartition};
@@ -67,6 +67,18 @@ impl PartitionFetchState {
     }
 }
 
+/// What a replica fetcher needs of the replicas this broker hosts (the
+/// `ReplicaManager` implements it; the fetcher does not know the manager,
+/// which owns the fetchers).
+pub(super) trait FollowerReplicas: Send + Sync + 'static {
+    /// The hosted replica of `tp`, if any.
+    fn get_partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>>;
+    /// `tp` changed (records appended, high watermark or log start moved).
+    fn announce_partition_change(&self, tp: &TopicPartition);
+    /// The leader's log start offset came with a fetch response.
+    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset);
+}
+
 /// The partitions a fetcher follows, shared with the fetcher manager.
 pub(super) type FetchStates = Arc<Mutex<HashMap<TopicPartition, PartitionFetchState>>>;
 
@@ -74,7 +86,7 @@ pub(super) struct ReplicaFetcher {
     pub broker_id: i32,
     pub source: BrokerEndpoint,
     pub settings: ReplicationSettings,
-    pub replica_manager: Arc<ReplicaManager>,
+    pub replicas: Arc<dyn FollowerReplicas>,
     pub partitions: FetchStates,
     pub wake: Arc<Notify>,
     pub stop: CancellationToken,
@@ -184,7 +196,7 @@ impl ReplicaFetcher {
         let mut asked = Vec::new();
         let mut topics: HashMap<String, Vec<OffsetForLeaderPartition>> = HashMap::new();
         for (tp, seen) in partitions {
-            let Some(partition) = self.replica_manager.get_partition(&tp) else {
+            let Some(partition) = self.replicas.get_partition(&tp) else {
                 continue;
             };
             match partition.latest_epoch() {
@@ -287,7 +299,7 @@ impl ReplicaFetcher {
             .iter()
             .map(|(tp, seen)| {
                 let log_start = self
-                    .replica_manager
+                    .replicas
                     .get_partition(tp)
                     .map_or(-1, |p| p.log().log_start_offset());
                 let data = PartitionFetchData {
@@ -342,7 +354,7 @@ impl ReplicaFetcher {
         }
         for (tp, seen) in partitions {
             let (Some(answer), Some(partition)) =
-                (answers.remove(&tp), self.replica_manager.get_partition(&tp))
+                (answers.remove(&tp), self.replicas.get_partition(&tp))
             else {
                 continue;
             };
@@ -355,8 +367,8 @@ impl ReplicaFetcher {
                         answer.high_watermark,
                     ) {
                         Ok(log_end) => {
-                            self.replica_manager.announce_partition_change(&tp);
-                            self.replica_manager
+                            self.replicas.announce_partition_change(&tp);
+                            self.replicas
                                 .follow_leader_log_start(&partition, answer.log_start_offset);
                             self.update(&tp, &seen, |s| s.fetch_offset = log_end);
                         }

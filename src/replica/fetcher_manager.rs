@@ -11,8 +11,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::ReplicaManager;
-use super::fetcher::{FetchStates, PartitionFetchState, ReplicaFetcher};
+use super::fetcher::{FetchStates, FollowerReplicas, PartitionFetchState, ReplicaFetcher};
 use super::settings::ReplicationSettings;
 use crate::metadata::BrokerEndpoint;
 use crate::model::{LeaderEpoch, TopicPartition};
@@ -55,11 +54,7 @@ impl ReplicaFetcherManager {
     }
 
     /// Starts following `targets`, each truncating first.
-    pub fn add_partitions(
-        &self,
-        replica_manager: &Arc<ReplicaManager>,
-        targets: Vec<FollowTarget>,
-    ) {
+    pub fn add_partitions(&self, replicas: &Arc<dyn FollowerReplicas>, targets: Vec<FollowTarget>) {
         if targets.is_empty() {
             return;
         }
@@ -79,7 +74,7 @@ impl ReplicaFetcherManager {
             };
             let handle = fetchers
                 .entry(key)
-                .or_insert_with(|| self.spawn_fetcher(replica_manager, target.leader.clone()));
+                .or_insert_with(|| self.spawn_fetcher(replicas, target.leader.clone()));
             let mut partitions = handle.partitions.lock();
             for (tp, state) in moved {
                 partitions.insert(tp, PartitionFetchState::new(state.leader_epoch));
@@ -92,7 +87,7 @@ impl ReplicaFetcherManager {
 
     fn spawn_fetcher(
         &self,
-        replica_manager: &Arc<ReplicaManager>,
+        replicas: &Arc<dyn FollowerReplicas>,
         source: BrokerEndpoint,
     ) -> FetcherHandle {
         let handle = FetcherHandle {
@@ -105,7 +100,7 @@ impl ReplicaFetcherManager {
             broker_id: self.broker_id,
             source,
             settings: self.settings,
-            replica_manager: replica_manager.clone(),
+            replicas: replicas.clone(),
             partitions: handle.partitions.clone(),
             wake: handle.wake.clone(),
             stop: handle.stop.clone(),

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::ReplicaError;
 use super::delayed::{PartitionWaiter, PartitionWatchers, wait_for_partitions};
 use super::fetch_context::FetchManager;
+use super::fetcher::FollowerReplicas;
 use super::fetcher_manager::{FollowTarget, ReplicaFetcherManager};
 use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
@@ -292,7 +293,8 @@ impl ReplicaManager {
             outcome.push((tp, result));
         }
         self.fetchers.remove_partitions(&stop_fetching);
-        self.fetchers.add_partitions(self, to_follow);
+        let replicas: Arc<dyn FollowerReplicas> = self.clone();
+        self.fetchers.add_partitions(&replicas, to_follow);
         if moved {
             self.announce_all_partitions();
         }
@@ -452,5 +454,19 @@ impl ReplicaManager {
         for partition in self.all_partitions() {
             partition.write_shutdown_snapshot();
         }
+    }
+}
+
+impl FollowerReplicas for ReplicaManager {
+    fn get_partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
+        ReplicaManager::get_partition(self, tp)
+    }
+
+    fn announce_partition_change(&self, tp: &TopicPartition) {
+        ReplicaManager::announce_partition_change(self, tp);
+    }
+
+    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset) {
+        ReplicaManager::follow_leader_log_start(self, partition, leader_log_start);
     }
 }

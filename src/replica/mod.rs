@@ -19,6 +19,7 @@ mod delayed;
 mod delete_records;
 mod fetch;
 mod fetch_context;
+mod fetch_params;
 pub mod fetch_session;
 mod fetch_session_handler;
 mod fetcher;
@@ -40,12 +41,12 @@ mod truncation;
 pub use append::{AppendParams, PartitionAppendResult, ProduceEntry};
 pub use delayed::{PartitionWaiter, PartitionWatchers, wait_for, wait_for_partitions};
 pub use delete_records::DELETE_TO_HIGH_WATERMARK;
-pub use fetch::{
-    FetchMemory, FetchOutcome, FetchParams, FetchPartition, FetchReservation, PartitionFetchResult,
-};
 pub use fetch_context::{
     AnsweredPartition, FetchManager, FetchSessionError, FetchSessionStats, RequestedPartition,
     SessionFetchOutcome, SessionFetchRequest,
+};
+pub use fetch_params::{
+    FetchMemory, FetchOutcome, FetchParams, FetchPartition, FetchReservation, PartitionFetchResult,
 };
 pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;
