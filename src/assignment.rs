@@ -7,12 +7,21 @@
 
 use std::collections::BTreeMap;
 
+/// The most partitions one topic may have. Kafka has no such key, but a
+/// topic's assignment lives in one znode, which ZooKeeper's default 1 MB
+/// `jute.maxbuffer` caps at well under this many; refusing more keeps a
+/// request for billions of partitions from building its assignment in
+/// memory.
+pub const MAX_PARTITIONS_PER_TOPIC: i32 = 100_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssignmentError {
     #[error("replication factor must be larger than 0")]
     ReplicationFactorTooSmall,
     #[error("number of partitions must be larger than 0")]
     PartitionsTooFew,
+    #[error("{partitions} partitions is more than a topic may have ({MAX_PARTITIONS_PER_TOPIC})")]
+    PartitionsTooMany { partitions: i64 },
     #[error("replication factor: {replication_factor} larger than available brokers: {brokers}")]
     NotEnoughBrokers {
         replication_factor: usize,
@@ -35,6 +44,10 @@ pub fn assign_replicas(
     }
     if partitions <= 0 {
         return Err(AssignmentError::PartitionsTooFew);
+    }
+    let total = i64::from(first_partition) + i64::from(partitions);
+    if total > i64::from(MAX_PARTITIONS_PER_TOPIC) {
+        return Err(AssignmentError::PartitionsTooMany { partitions: total });
     }
     if replication_factor > brokers.len() {
         return Err(AssignmentError::NotEnoughBrokers {
@@ -115,5 +128,25 @@ mod tests {
         );
         assert!(assign_replicas(&[1], 0, 1, 0, 0, 0).is_err());
         assert!(assign_replicas_randomly(&[1, 2, 3], 10, 2, 0).is_ok());
+    }
+
+    #[test]
+    fn a_topic_of_more_partitions_than_a_znode_holds_is_refused_before_assigning() {
+        let brokers = [1, 2, 3];
+        assert_eq!(
+            assign_replicas(&brokers, 1 << 30, 3, 0, 0, 0),
+            Err(AssignmentError::PartitionsTooMany {
+                partitions: 1 << 30
+            })
+        );
+        assert_eq!(
+            assign_replicas(&brokers, i32::MAX, 1, 10, 0, 0),
+            Err(AssignmentError::PartitionsTooMany {
+                partitions: i64::from(i32::MAX) + 10
+            }),
+            "no i32 overflow past the existing partitions"
+        );
+        let most = assign_replicas(&brokers, MAX_PARTITIONS_PER_TOPIC, 1, 0, 0, 0).unwrap();
+        assert_eq!(most.len(), MAX_PARTITIONS_PER_TOPIC as usize);
     }
 }

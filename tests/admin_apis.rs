@@ -686,6 +686,26 @@ for name, future in admin.delete_topics(["doomed", "never-was"], operation_timeo
 print(json.dumps(out, sort_keys=True))
 "#;
 
+/// A topic of more partitions than one znode can hold (here a billion, as a
+/// fuzzed request asked) is refused with INVALID_PARTITIONS before any
+/// assignment is built, validate_only or not; the broker serves on.
+#[test]
+fn create_topics_refuses_more_partitions_than_a_topic_znode_holds() {
+    let chroot = unique_chroot("admin-too-many-partitions");
+    let broker = Broker::start(BrokerSpec::new(1, zk_connect(&chroot)));
+    let mut conn = Conn::open(&broker);
+    for validate_only in [true, false] {
+        let request =
+            create_request(vec![creatable("huge", 1 << 30, 1)]).with_validate_only(validate_only);
+        let response: CreateTopicsResponse = conn.send(7, &request);
+        assert_eq!(
+            response.topics[0].error_code, INVALID_PARTITIONS,
+            "validate_only {validate_only}: {response:?}"
+        );
+    }
+    create_ok(&mut conn, "after-huge", 1, 1);
+}
+
 fn kcat_consume_all(broker: &Broker, topic: &str) -> Vec<String> {
     let out = kcat(
         &[

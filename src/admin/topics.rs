@@ -115,6 +115,10 @@ pub async fn create_topic(
                 topic: name(),
                 reason: "Number of partitions must be larger than 0.".into(),
             },
+            too_many @ AssignmentError::PartitionsTooMany { .. } => AdminError::InvalidPartitions {
+                topic: name(),
+                reason: too_many.to_string(),
+            },
             other => AdminError::InvalidReplicationFactor {
                 topic: name(),
                 reason: other.to_string(),
@@ -330,7 +334,9 @@ fn new_partitions_assignment(
         start_index,
     )
     .map_err(|e| match e {
-        AssignmentError::PartitionsTooFew => invalid_partitions(e.to_string()),
+        AssignmentError::PartitionsTooFew | AssignmentError::PartitionsTooMany { .. } => {
+            invalid_partitions(e.to_string())
+        }
         other => AdminError::InvalidReplicationFactor {
             topic: topic.to_owned(),
             reason: other.to_string(),
