@@ -17,11 +17,11 @@ use crate::admin::AdminManager;
 use crate::admin::dynamic_config::{self, DynamicConfigManager, DynamicConfigs};
 use crate::admin::producer_ids::ProducerIdManager;
 use crate::config::BrokerConfig;
-use crate::controller::{self, ControllerHandle, ControllerSettings};
-use crate::group::{GroupCoordinator, GroupSettings};
-use crate::log::{LogConfig, LogError, LogManager};
+use crate::controller::{self, ControllerHandle};
+use crate::group::GroupCoordinator;
+use crate::log::{LogError, LogManager};
 use crate::metadata::MetadataCache;
-use crate::replica::{ReplicaManager, ReplicationSettings};
+use crate::replica::ReplicaManager;
 use crate::server::{self, BrokerServices};
 use crate::zk::{BrokerRegistration, ZkClient, ZkConfig, ZkError};
 
@@ -31,6 +31,7 @@ mod log_cleaner_task;
 mod log_maintenance;
 mod metrics_state;
 mod registration;
+mod settings;
 use controlled_shutdown::ControlledShutdownSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,27 +71,6 @@ pub struct Broker {
     controlled_shutdown: Option<ControlledShutdownSettings>,
 }
 
-/// The replication settings that follow from broker config.
-pub fn replication_settings(config: &BrokerConfig) -> ReplicationSettings {
-    let ms = |v: i32| Duration::from_millis(v.max(0) as u64);
-    ReplicationSettings {
-        num_replica_fetchers: config.num_replica_fetchers.max(1) as usize,
-        fetch_max_bytes: config.replica_fetch_max_bytes,
-        fetch_response_max_bytes: config.replica_fetch_response_max_bytes,
-        fetch_min_bytes: config.replica_fetch_min_bytes.max(1),
-        fetch_wait_max_ms: config.replica_fetch_wait_max_ms.max(0),
-        fetch_backoff: ms(config.replica_fetch_backoff_ms),
-        socket_timeout: ms(config.replica_socket_timeout_ms),
-        lag_time_max_ms: config.replica_lag_time_max_ms,
-        fetch_session_cache_slots: config.max_incremental_fetch_session_cache_slots.max(0) as usize,
-    }
-}
-
-/// The topic-level log settings that follow from broker config.
-pub fn log_config(config: &BrokerConfig) -> LogConfig {
-    dynamic_config::topic_log_config(config, &Default::default())
-}
-
 impl Broker {
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
         let config = Arc::new(config);
@@ -112,7 +92,7 @@ impl Broker {
         tracing::info!(broker_id, %cluster_id, "connected to ZooKeeper");
 
         // 2. Logs, recovered from the last run.
-        let default_log_config = log_config(&config);
+        let default_log_config = settings::log_config(&config);
         //    Blocking disk work, with num.recovery.threads.per.data.dir
         //    threads per dir, off the async workers.
         let log_manager = {
@@ -136,7 +116,7 @@ impl Broker {
             log_manager.clone(),
             default_log_config,
             config.min_insync_replicas as usize,
-            replication_settings(&config),
+            settings::replication_settings(&config),
             high_watermarks,
         ));
 
@@ -155,7 +135,7 @@ impl Broker {
         let controller_handle = ControllerHandle::new();
         let group_coordinator = Arc::new(GroupCoordinator::new(
             broker_id,
-            group_settings(&config),
+            settings::group_settings(&config),
             metadata.clone(),
             zk.clone(),
         ));
@@ -288,19 +268,7 @@ impl Broker {
         // 6. The controller election.
         background.spawn(controller::run_election_loop(
             zk.clone(),
-            ControllerSettings {
-                broker_id,
-                unclean_leader_election_enable: config.unclean_leader_election_enable,
-                delete_topic_enable: config.delete_topic_enable,
-                socket_timeout: Duration::from_millis(config.controller_socket_timeout_ms as u64),
-                auto_leader_rebalance_enable: config.auto_leader_rebalance_enable,
-                leader_imbalance_check_interval: Duration::from_secs(
-                    config.leader_imbalance_check_interval_seconds.max(1) as u64,
-                ),
-                leader_imbalance_per_broker_percentage: config
-                    .leader_imbalance_per_broker_percentage,
-                inter_broker_listener_name: config.inter_broker_listener_name.clone(),
-            },
+            settings::controller_settings(&config, broker_id),
             controller_handle,
             shutdown.clone(),
         ));
@@ -349,18 +317,7 @@ impl Broker {
             shutdown,
             connections,
             background,
-            controlled_shutdown: config.controlled_shutdown_enable.then(|| {
-                ControlledShutdownSettings {
-                    max_retries: config.controlled_shutdown_max_retries.max(0) as u32,
-                    retry_backoff: Duration::from_millis(
-                        config.controlled_shutdown_retry_backoff_ms.max(0) as u64,
-                    ),
-                    attempt_timeout: Duration::from_millis(
-                        config.controller_socket_timeout_ms.max(1) as u64,
-                    ),
-                    inter_broker_listener_name: config.inter_broker_listener_name.clone(),
-                }
-            }),
+            controlled_shutdown: settings::controlled_shutdown_settings(&config),
         })
     }
 
@@ -398,20 +355,6 @@ impl Broker {
         self.zk.close().await;
         tracing::info!(broker_id = self.broker_id, "shut down cleanly");
         Ok(())
-    }
-}
-
-/// The group coordinator's settings from broker config.
-fn group_settings(config: &BrokerConfig) -> GroupSettings {
-    GroupSettings {
-        min_session_timeout_ms: config.group_min_session_timeout_ms,
-        max_session_timeout_ms: config.group_max_session_timeout_ms,
-        initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
-        max_size: config.group_max_size,
-        // offset.metadata.max.bytes is not configurable yet: Kafka's default.
-        offset_metadata_max_bytes: 4096,
-        offsets_retention_ms: config.offsets_retention_minutes as i64 * 60_000,
-        offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
     }
 }
 
