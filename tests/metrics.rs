@@ -189,6 +189,29 @@ fn produce(bootstrap: &str, topic: &str, values: &[String]) {
     });
 }
 
+/// Brokers 1 and 2 with metrics endpoints and `settings`, and `topic` (one
+/// partition, both replicas): the brokers with their metrics ports, the
+/// bootstrap list, and the index of the one reporting itself leader.
+fn two_brokers_with_topic(
+    chroot: &str,
+    settings: &[(&str, &str)],
+    topic: &str,
+) -> ([(Broker, u16); 2], String, usize) {
+    let brokers = [
+        start_with_metrics(1, chroot, settings),
+        start_with_metrics(2, chroot, settings),
+    ];
+    let bootstrap = format!("{},{}", brokers[0].0.bootstrap(), brokers[1].0.bootstrap());
+    create_topic(&bootstrap, topic, 2);
+    let leader_index = wait_until("a leader reporting the partition", STEP_TIMEOUT, || {
+        let leaders: Vec<usize> = (0..2)
+            .filter(|&i| scrape(brokers[i].1).value("sluice_leader_partitions", &[]) == 1.0)
+            .collect();
+        (leaders.len() == 1).then(|| leaders[0])
+    });
+    (brokers, bootstrap, leader_index)
+}
+
 fn create_topic(bootstrap: &str, topic: &str, replication: i32) {
     let admin: AdminClient<DefaultClientContext> =
         producer_config(bootstrap).create().expect("admin client");
@@ -399,19 +422,8 @@ fn isr_shrink_and_expand_show_on_the_leader() {
         ("zookeeper.session.timeout.ms", "30000"),
         ("auto.leader.rebalance.enable", "false"),
     ];
-    let (b1, p1) = start_with_metrics(1, &chroot, &settings);
-    let (b2, p2) = start_with_metrics(2, &chroot, &settings);
-    let mut brokers = [(b1, p1), (b2, p2)];
-    let bootstrap = format!("{},{}", brokers[0].0.bootstrap(), brokers[1].0.bootstrap());
     let topic = "replicated";
-    create_topic(&bootstrap, topic, 2);
-
-    let leader_index = wait_until("a leader reporting the partition", STEP_TIMEOUT, || {
-        let leaders: Vec<usize> = (0..2)
-            .filter(|&i| scrape(brokers[i].1).value("sluice_leader_partitions", &[]) == 1.0)
-            .collect();
-        (leaders.len() == 1).then(|| leaders[0])
-    });
+    let (mut brokers, bootstrap, leader_index) = two_brokers_with_topic(&chroot, &settings, topic);
     let follower_index = 1 - leader_index;
     let leader_port = brokers[leader_index].1;
     let controllers: f64 = brokers
@@ -477,18 +489,8 @@ fn followers_fetch_in_incremental_sessions() {
         ("replica.fetch.wait.max.ms", "100"),
         ("auto.leader.rebalance.enable", "false"),
     ];
-    let (b1, p1) = start_with_metrics(1, &chroot, &settings);
-    let (b2, p2) = start_with_metrics(2, &chroot, &settings);
-    let brokers = [(b1, p1), (b2, p2)];
-    let bootstrap = format!("{},{}", brokers[0].0.bootstrap(), brokers[1].0.bootstrap());
     let topic = "in-sessions";
-    create_topic(&bootstrap, topic, 2);
-    let leader_index = wait_until("a leader reporting the partition", STEP_TIMEOUT, || {
-        let leaders: Vec<usize> = (0..2)
-            .filter(|&i| scrape(brokers[i].1).value("sluice_leader_partitions", &[]) == 1.0)
-            .collect();
-        (leaders.len() == 1).then(|| leaders[0])
-    });
+    let (brokers, bootstrap, leader_index) = two_brokers_with_topic(&chroot, &settings, topic);
     let (leader_port, follower_port) = (brokers[leader_index].1, brokers[1 - leader_index].1);
 
     // The follower's fetcher opened a session holding the partition.

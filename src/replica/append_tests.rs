@@ -65,6 +65,18 @@ pub(in crate::replica) fn params(required_acks: i16, timeout: Duration) -> Appen
     }
 }
 
+/// Appends `count` records to t-0 of `manager` with acks=1 (a fixture of
+/// the fetch tests too).
+pub(in crate::replica) async fn produce(manager: &Arc<ReplicaManager>, count: usize) {
+    let results = manager
+        .append_records(
+            params(1, Duration::ZERO),
+            vec![entry(t0(), Some(batch(0, count)))],
+        )
+        .await;
+    assert!(results[0].error.is_none());
+}
+
 #[tokio::test]
 async fn appends_answer_offsets_and_log_start_in_request_order() {
     let dir = tempfile::tempdir().unwrap();

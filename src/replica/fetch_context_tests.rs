@@ -3,12 +3,8 @@
 //! changes answered), epoch -1 closes; and `fetch_with_session` end to end
 //! over a real leader partition.
 
-use std::sync::Arc;
-
 use super::*;
-use crate::log::test_util::batch;
-use crate::replica::ReplicaManager;
-use crate::replica::append::tests::{entry, leading_manager, params, t0};
+use crate::replica::append::tests::{leading_manager, produce};
 use crate::replica::fetch_params::{FetchMemory, FetchReservation};
 
 fn key(topic: &str, partition: i32) -> SessionPartition {
@@ -265,16 +261,6 @@ impl FetchReservation for Grant {
     fn settle(&mut self, used: usize) {
         self.0 = used;
     }
-}
-
-async fn produce(manager: &Arc<ReplicaManager>, count: usize) {
-    let results = manager
-        .append_records(
-            params(1, Duration::ZERO),
-            vec![entry(t0(), Some(batch(0, count)))],
-        )
-        .await;
-    assert!(results[0].error.is_none());
 }
 
 #[tokio::test]

@@ -8,9 +8,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::*;
-use crate::log::test_util::batch;
 use crate::model::Offset;
-use crate::replica::append::tests::{entry, leading_manager, params, t0};
+use crate::replica::append::tests::{leading_manager, produce, t0};
 
 /// A memory pool that counts what is reserved (and never runs out).
 #[derive(Default)]
@@ -75,16 +74,6 @@ fn fetch(
             log_start_offset: 0,
         }],
     }
-}
-
-async fn produce(manager: &Arc<ReplicaManager>, count: usize) {
-    let results = manager
-        .append_records(
-            params(1, Duration::ZERO),
-            vec![entry(t0(), Some(batch(0, count)))],
-        )
-        .await;
-    assert!(results[0].error.is_none());
 }
 
 #[tokio::test]
