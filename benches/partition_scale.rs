@@ -309,7 +309,7 @@ fn controller_log_timeline(log: &str, killed_at: f64) -> String {
             .filter(|l| l.contains(needle))
             .filter_map(line_seconds)
             .filter(|&s| s >= killed_at);
-        let s = if first { hits.next() } else { hits.last() }?;
+        let s = if first { hits.next() } else { hits.next_back() }?;
         Some(s - killed_at)
     };
     format!(
