@@ -390,6 +390,17 @@ fn busiest_follower_of_controller(
         .expect("a broker other than the controller leads something")
 }
 
+/// SIGTERM to `pid` without waiting (the bench watches the controlled
+/// shutdown while it runs; the harness's `terminate` waits for the exit).
+/// Through kill(1), so this file needs no unsafe code.
+fn sigterm(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill(1)");
+    assert!(status.success(), "kill -TERM {pid}: {status}");
+}
+
 fn memory_row(cluster: &TestCluster, when: &str) -> Vec<String> {
     cluster
         .brokers
@@ -594,9 +605,7 @@ fn main() {
     let (stopping, leads) = busiest_follower_of_controller(&cluster, controller_id, &topics);
     let live = others(&[stopping]);
     let signalled = Instant::now();
-    let pid = cluster.broker(stopping).pid();
-    // SAFETY: plain kill(2) on the harness's own child, not yet reaped.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    sigterm(cluster.broker(stopping).pid());
     let mut exited = None;
     let moved = measure(
         "no partition led by the broker in controlled shutdown",
