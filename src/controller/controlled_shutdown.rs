@@ -7,6 +7,8 @@
 //! (StopReplica without deletion). The answer lists the partitions it still
 //! leads (no other ISR member could take over), and the broker retries.
 
+use std::collections::BTreeSet;
+
 use super::Controller;
 use super::ControllerRequest;
 use super::context::ControllerContext;
@@ -56,6 +58,8 @@ impl Controller {
             .iter()
             .cloned()
             .partition(|tp| self.ctx.partition_states[tp].0.leader == broker_id);
+        // Looked up once per hosted partition: a set, not a list scan.
+        let led: BTreeSet<TopicPartition> = led.into_iter().collect();
         let decide =
             |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
                 next_state(ctx, tp, current, broker_id, &shutting_down)
