@@ -29,6 +29,44 @@ pub fn read_full_at(file: &File, buf: &mut [u8], position: u64) -> io::Result<us
     Ok(done)
 }
 
+/// Reads up to `len` bytes at `position` into a new buffer that is not
+/// zeroed first (the Fetch read path: the kernel's copy is the only pass
+/// over the bytes); its length is what was read, short only at end of file.
+pub fn read_up_to_at(file: &File, len: usize, position: u64) -> io::Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    let mut buf: Vec<u8> = Vec::with_capacity(len);
+    while buf.len() < len {
+        let done = buf.len();
+        let offset = libc::off_t::try_from(position + done as u64)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: the kernel writes at most `len - done` bytes at
+        // `as_mut_ptr() + done`, inside the buffer's capacity of `len`.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                buf.as_mut_ptr().add(done).cast(),
+                len - done,
+                offset,
+            )
+        };
+        match n {
+            0 => break,
+            n if n > 0 => {
+                debug_assert!(done + n as usize <= len, "pread returned more than asked");
+                // SAFETY: the kernel initialised the `n` bytes after `done`.
+                unsafe { buf.set_len(done + n as usize) };
+            }
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(buf)
+}
+
 /// Serves `[pos, pos+len)` slices of a file region `[.., end)` from a buffer
 /// refilled by one positional read of at least `chunk_bytes` when a request
 /// falls outside it.
@@ -203,5 +241,16 @@ mod tests {
         assert_eq!(r.get(4, 2).unwrap(), None);
         let mut past = ChunkReader::new(&f, 10, 2);
         assert_eq!(past.get(4, 3).unwrap(), None);
+    }
+
+    #[test]
+    fn read_up_to_at_reads_the_range_and_stops_at_end_of_file() {
+        let mut f = tempfile::tempfile().unwrap();
+        let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        f.write_all(&data).unwrap();
+        assert_eq!(read_up_to_at(&f, 300, 1000).unwrap(), &data[1000..1300]);
+        assert_eq!(read_up_to_at(&f, 500, 9_800).unwrap(), &data[9_800..]);
+        assert!(read_up_to_at(&f, 10, 20_000).unwrap().is_empty());
+        assert!(read_up_to_at(&f, 0, 0).unwrap().is_empty());
     }
 }
