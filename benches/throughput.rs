@@ -1,17 +1,22 @@
 //! Produce/consume throughput and latency of Sluice, measured next to
-//! librdkafka's in-process mock cluster, plus the memory of an idle broker.
+//! librdkafka's in-process mock cluster, plus the memory of an idle broker,
+//! the broker's CPU per GB, the spread of consume rates and the produce
+//! latency at fixed rates.
 //!
 //! ```text
 //! cargo bench --bench throughput -- [--bootstrap HOST:PORT] [--records N]
-//!     [--size BYTES] [--topic NAME] [--acks 1|all|0] [--partitions N]
+//!     [--size BYTES[,BYTES...]] [--topic NAME] [--acks 1|all|0]
+//!     [--partitions N] [--cpu-pids PID,...] [--consume-runs N]
 //! cargo bench --bench throughput -- --bootstrap HOST:PORT --rss-pid PID
 //!     [--idle-partitions N]
-//! ```
 //! cargo bench --bench throughput -- --bootstrap HOST:PORT,... --cluster
 //!     [--records N] [--size BYTES] [--failover-pids ID=PID,ID=PID,...]
+//! cargo bench --bench throughput -- --bootstrap HOST:PORT,... --latency RATE,...
+//!     [--latency-secs S]
 //! ```
-//! `scripts/bench.sh` starts ZooKeeper and a broker and runs both for you
-//! (`BENCH_CLUSTER=1` adds a three-broker cluster and `--cluster`).
+//! `scripts/bench.sh` starts ZooKeeper and brokers and runs them for you
+//! (`BENCH_CLUSTER=1` adds a three-broker cluster, `--cluster` and
+//! `--latency`).
 //!
 //! `--cluster` measures a replicated cluster instead (no mock): produce and
 //! consume for RF=1 and RF=3, each with acks=1, acks=all, and acks=all from
@@ -19,7 +24,9 @@
 //! with `--failover-pids`, how long a leader failover takes (see
 //! `throughput/cluster.rs`).
 //!
-//! ```text
+//! `--latency 10000,100000` measures produce latency at those offered rates
+//! instead: a producer on a fixed schedule, RF 3, 3 partitions, acks=all,
+//! linger.ms=1, next to the mock cluster (see `throughput/latency.rs`).
 //!
 //! For each target (always the mock cluster, and the Sluice broker at
 //! `--bootstrap` when given) it:
@@ -56,6 +63,13 @@
 //! the ratio, not by the absolute numbers. (The mock keeps its log in
 //! memory and does no validation, so a ratio near 1 is already good.)
 //!
+//! Each `--size` (a comma-separated list runs one after the other, each on
+//! its own topic) prints its table. `--consume-runs N` reads the topic back N
+//! times (a new consumer each time) and prints each run's GB/s with
+//! min/median/max; `--cpu-pids` reads the utime+stime of those broker
+//! processes around Sluice's produce and consume phases and prints broker
+//! CPU seconds per GB in and out (see `throughput/cost.rs`).
+//!
 //! `--rss-pid PID` measures memory only (no throughput run): it reads
 //! VmRSS/VmHWM of the broker process from /proc/PID/status, creates a topic
 //! with `--idle-partitions` partitions (default 100), waits for all leaders
@@ -73,26 +87,35 @@ use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{
     BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
 };
-use rdkafka::{Offset, TopicPartitionList};
 
 const USAGE: &str = "usage: cargo bench --bench throughput -- [--bootstrap HOST:PORT] \
-[--records N] [--size BYTES] [--topic NAME] [--acks 1|all|0] [--partitions N] \
-[--rss-pid PID [--idle-partitions N]] [--cluster [--failover-pids ID=PID,...]]";
+[--records N] [--size BYTES[,BYTES...]] [--topic NAME] [--acks 1|all|0] [--partitions N] \
+[--cpu-pids PID,...] [--consume-runs N] [--rss-pid PID [--idle-partitions N]] \
+[--cluster [--failover-pids ID=PID,...]] [--latency RATE,... [--latency-secs S]]";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 #[path = "throughput/cluster.rs"]
 mod cluster;
+#[path = "throughput/consume.rs"]
+mod consume;
+#[path = "throughput/cost.rs"]
+mod cost;
+#[path = "throughput/latency.rs"]
+mod latency;
+
+use consume::{Consumed, consume_all};
 
 #[derive(Clone)]
 struct Args {
     bootstrap: Option<String>,
     records: usize,
     size: usize,
+    /// Every `--size` (a run per size); `size` is the one being run.
+    sizes: Vec<usize>,
     topic: String,
     acks: String,
     partitions: i32,
@@ -107,6 +130,14 @@ struct Args {
     cluster: bool,
     /// broker id -> pid, for the failover measurement of `--cluster`.
     failover_pids: Vec<(i32, u32)>,
+    /// Broker processes whose CPU time the Sluice runs measure.
+    cpu_pids: Vec<u32>,
+    /// Times each target's topic is read back.
+    consume_runs: usize,
+    /// Offered rates of `--latency` (empty: no latency run).
+    latency_rates: Vec<u64>,
+    /// Seconds each `--latency` rate runs.
+    latency_secs: u64,
 }
 
 fn parse_args() -> Result<Args> {
@@ -118,6 +149,7 @@ fn parse_args() -> Result<Args> {
         bootstrap: None,
         records: 200_000,
         size: 100,
+        sizes: vec![100],
         topic: format!("bench-{}-{stamp}", std::process::id()),
         acks: "1".into(),
         partitions: 1,
@@ -128,6 +160,10 @@ fn parse_args() -> Result<Args> {
         settle: Duration::ZERO,
         cluster: false,
         failover_pids: Vec::new(),
+        cpu_pids: Vec::new(),
+        consume_runs: 1,
+        latency_rates: Vec::new(),
+        latency_secs: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -155,7 +191,14 @@ fn parse_args() -> Result<Args> {
         match flag.as_str() {
             "--bootstrap" => a.bootstrap = Some(value.clone()),
             "--records" => a.records = num(&flag)? as usize,
-            "--size" => a.size = num(&flag)? as usize,
+            "--size" => {
+                a.sizes = value
+                    .split(',')
+                    .map(|v| v.trim().parse::<usize>().ok().filter(|n| *n > 0))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| anyhow!("--size: not positive numbers: {value}"))?;
+                a.size = a.sizes[0];
+            }
             "--topic" => a.topic = value.clone(),
             "--acks" => {
                 ensure!(
@@ -172,6 +215,16 @@ fn parse_args() -> Result<Args> {
             "--rss-pid" => a.rss_pid = Some(u32::try_from(num(&flag)?)?),
             "--idle-partitions" => a.idle_partitions = i32::try_from(num(&flag)?)?,
             "--failover-pids" => a.failover_pids = cluster::parse_pids(&value)?,
+            "--cpu-pids" => {
+                a.cpu_pids = value
+                    .split(',')
+                    .map(|v| v.trim().parse::<u32>().ok())
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| anyhow!("--cpu-pids: not pids: {value}"))?;
+            }
+            "--consume-runs" => a.consume_runs = num(&flag)? as usize,
+            "--latency" => a.latency_rates = latency::parse_rates(&value)?,
+            "--latency-secs" => a.latency_secs = num(&flag)?,
             _ => bail!("unknown argument {flag}\n{USAGE}"),
         }
     }
@@ -199,9 +252,28 @@ fn run() -> Result<()> {
             args.idle_partitions,
         );
     }
+    if !args.latency_rates.is_empty() {
+        return latency::run(&args, &args.latency_rates);
+    }
     if args.cluster {
         return cluster::run(&args);
     }
+    let mut rows = Vec::new();
+    for &size in &args.sizes {
+        let mut run_args = args.clone();
+        run_args.size = size;
+        if args.sizes.len() > 1 {
+            run_args.topic = format!("{}-{size}b", args.topic);
+        }
+        rows.push(run_size(&run_args)?);
+    }
+    cost::print_cost(&rows);
+    cost::print_fetch(&rows);
+    Ok(())
+}
+
+/// One record size: the mock, then Sluice, and their table.
+fn run_size(args: &Args) -> Result<(Results, Option<Results>)> {
     println!("## Throughput: mock cluster vs Sluice\n");
     println!(
         "- records: {}, record size: {} B (key-less, incompressible), acks: {}",
@@ -226,15 +298,15 @@ fn run() -> Result<()> {
     let mock = {
         let cluster = MockCluster::new(1).context("starting the librdkafka mock cluster")?;
         let bootstrap = cluster.bootstrap_servers();
-        run_target("mock", &bootstrap, Some(&cluster), &args)?
+        run_target("mock", &bootstrap, Some(&cluster), args)?
         // the mock cluster stops here, before Sluice is measured
     };
     let sluice = match &args.bootstrap {
-        Some(b) => Some(run_target("sluice", b, None, &args)?),
+        Some(b) => Some(run_target("sluice", b, None, args)?),
         None => None,
     };
     print_table(&mock, sluice.as_ref());
-    Ok(())
+    Ok((mock, sluice))
 }
 
 /// Prints librdkafka's warnings and errors, which would otherwise go to the
@@ -309,7 +381,12 @@ impl ProducerContext for Deliveries {
 struct Results {
     produce: Duration,
     latencies_us: Vec<u32>, // sorted
+    /// The first consume run (the throughput table's).
     consumed: Consumed,
+    /// Every consume run, the first included (`--consume-runs`).
+    consume_runs: Vec<Consumed>,
+    /// Broker CPU time of each phase (Sluice with `--cpu-pids`).
+    cpu: Option<cost::BrokerCpu>,
     records: usize,
     size: usize,
 }
@@ -392,6 +469,15 @@ fn run_target(
     );
     let mut payload = vec![0u8; args.size];
     let ctx = producer.context();
+    let measure_cpu = mock.is_none() && !args.cpu_pids.is_empty();
+    let cpu = || -> Result<f64> {
+        if measure_cpu {
+            cost::cpu_seconds(&args.cpu_pids)
+        } else {
+            Ok(0.0)
+        }
+    };
+    let cpu_before_produce = cpu()?;
     let start = Instant::now();
     for seq in 0..args.records {
         fill_payload(&mut payload, seq as u64);
@@ -412,6 +498,7 @@ fn run_target(
         .flush(Duration::from_secs(300))
         .with_context(|| format!("[{name}] flush"))?;
     let produce = start.elapsed();
+    let produce_cpu = cpu()? - cpu_before_produce;
     let failed = ctx.failed.load(Ordering::Relaxed);
     if failed > 0 {
         bail!(
@@ -430,11 +517,21 @@ fn run_target(
     drop(producer);
 
     eprintln!("[{name}] consuming them back");
-    let consumed = consume_all(name, &cfg, args, mock.is_some())?;
+    let cpu_before_consume = cpu()?;
+    let mut consume_runs = Vec::with_capacity(args.consume_runs);
+    for _ in 0..args.consume_runs {
+        consume_runs.push(consume_all(name, &cfg, args, mock.is_some())?);
+    }
+    let consume_cpu = cpu()? - cpu_before_consume;
     Ok(Results {
         produce,
         latencies_us,
-        consumed,
+        consumed: consume_runs[0].clone(),
+        consume_runs,
+        cpu: measure_cpu.then_some(cost::BrokerCpu {
+            produce_s: produce_cpu,
+            consume_s: consume_cpu,
+        }),
         records: args.records,
         size: args.size,
     })
@@ -515,163 +612,6 @@ fn wait_for_leaders<C: ClientContext>(
     bail!("topic {topic} not ready after 60 s: {last}")
 }
 
-/// What the consume phase measured.
-struct Consumed {
-    /// From the first record received to the last one.
-    elapsed: Duration,
-    /// Records read (more than produced when the mock's window was re-read).
-    records: usize,
-    /// Records the target still held (the mock keeps only ~5 MiB).
-    window: usize,
-}
-
-/// Reads every partition from its log start to its end and checks each
-/// record: size, sequence number seen once per pass, payload bytes,
-/// contiguous offsets within the ListOffsets watermarks, which must cover
-/// every produced record. Sluice must still hold all of them (log start 0).
-/// librdkafka's mock keeps only the last ~5 MiB of each partition, so there
-/// the retained window is read again, in passes, until at least as many
-/// records as were produced have been read.
-fn consume_all(
-    name: &'static str,
-    cfg: &ClientConfig,
-    args: &Args,
-    mock: bool,
-) -> Result<Consumed> {
-    let mut cfg = cfg.clone();
-    // librdkafka refuses assign() without a group.id; the group is never
-    // joined and nothing is committed.
-    cfg.set("group.id", format!("{}-reader", args.topic))
-        .set("enable.partition.eof", "true")
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        // When the broker outruns this loop, librdkafka's local queue fills
-        // (queued.min.messages) and by default it pauses fetching for a whole
-        // second, which would measure the client's back-off, not the broker.
-        // The mock's small window never fills it; a broker holding every
-        // record does.
-        .set("fetch.queue.backoff.ms", "1");
-    if mock {
-        // Only matters for a fetch that finds no data, i.e. at the end of
-        // each pass; the mock would hold it 500 ms by default.
-        cfg.set("fetch.wait.max.ms", "1");
-    }
-    let consumer: BaseConsumer<Diag> = cfg
-        .create_with_context(Diag(name))
-        .context("creating the consumer")?;
-    let parts = args.partitions as usize;
-    let mut marks = Vec::with_capacity(parts);
-    // With acks=1 on a replicated topic the high watermark (what consumers
-    // may read) follows the followers, a moment after the last ack.
-    let watermarks_deadline = Instant::now() + TIMEOUT;
-    loop {
-        marks.clear();
-        for p in 0..args.partitions {
-            let (low, high) = consumer
-                .fetch_watermarks(&args.topic, p, TIMEOUT)
-                .context("ListOffsets")?;
-            ensure!(
-                mock || low == 0,
-                "[{name}] partition {p}: log starts at {low}, not 0"
-            );
-            marks.push((low, high));
-        }
-        let high_sum: i64 = marks.iter().map(|m| m.1).sum();
-        if high_sum >= args.records as i64 || Instant::now() > watermarks_deadline {
-            break;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    let high_sum: i64 = marks.iter().map(|m| m.1).sum();
-    ensure!(
-        high_sum == args.records as i64,
-        "[{name}] high watermarks add up to {high_sum}, not {}",
-        args.records
-    );
-    let window = marks.iter().map(|(l, h)| (h - l) as usize).sum::<usize>();
-    ensure!(window > 0, "[{name}] the topic holds no records");
-    let mut tpl = TopicPartitionList::new();
-    for (p, (low, _)) in marks.iter().enumerate() {
-        tpl.add_partition_offset(&args.topic, p as i32, Offset::Offset(*low))?;
-    }
-
-    let mut seen_in_pass = vec![0u32; args.records];
-    let mut expected = vec![0u8; args.size];
-    let mut total = 0usize;
-    let (mut first, mut last) = (None, Instant::now());
-    for pass in 1u32.. {
-        let mut next_offset: Vec<i64> = marks.iter().map(|m| m.0).collect();
-        let mut at_eof = vec![false; parts];
-        let mut count = 0usize;
-        let mut last_progress = Instant::now();
-        consumer.assign(&tpl)?;
-        while count < window || !at_eof.iter().all(|e| *e) {
-            ensure!(
-                last_progress.elapsed() < Duration::from_secs(20),
-                "[{name}] pass {pass}: read {count} of {window} records, nothing new for 20 s"
-            );
-            let m = match consumer.poll(Duration::from_millis(100)) {
-                None => continue,
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    at_eof[p as usize] = true;
-                    continue;
-                }
-                Some(Err(e)) => bail!("[{name}] consume error: {e}"),
-                Some(Ok(m)) => m,
-            };
-            let now = Instant::now();
-            first.get_or_insert(now);
-            (last, last_progress) = (now, now);
-            let (p, off) = (m.partition() as usize, m.offset());
-            at_eof[p] = false;
-            ensure!(
-                off == next_offset[p],
-                "[{name}] partition {p}: offset {off} where {} was expected",
-                next_offset[p]
-            );
-            ensure!(
-                off < marks[p].1,
-                "[{name}] partition {p}: offset {off} beyond the high watermark {}",
-                marks[p].1
-            );
-            next_offset[p] += 1;
-            let body = m.payload().unwrap_or_default();
-            ensure!(
-                body.len() == args.size,
-                "[{name}] record {p}/{off} has {} bytes, not {}",
-                body.len(),
-                args.size
-            );
-            if args.size >= 8 {
-                let seq = u64::from_le_bytes(body[..8].try_into()?) as usize;
-                ensure!(
-                    seq < args.records && seen_in_pass[seq] < pass,
-                    "[{name}] record {p}/{off}: sequence {seq} unknown or repeated"
-                );
-                seen_in_pass[seq] = pass;
-                fill_payload(&mut expected, seq as u64);
-                ensure!(
-                    body == expected.as_slice(),
-                    "[{name}] record {seq} at {p}/{off}: payload corrupted"
-                );
-            }
-            count += 1;
-        }
-        total += count;
-        if total >= args.records {
-            break;
-        }
-    }
-    eprintln!(
-        "[{name}] read {total} records ({window} held of {} produced), payloads and offsets verified",
-        args.records
-    );
-    Ok(Consumed {
-        elapsed: last - first.expect("records were read"),
-        records: total,
-        window,
-    })
-}
 /// Record `seq`: xorshift bytes seeded by it, the first 8 bytes replaced by
 /// `seq` itself (little-endian) when the record is big enough.
 fn fill_payload(buf: &mut [u8], seq: u64) {

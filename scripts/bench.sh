@@ -15,17 +15,25 @@
 #     records, BENCH_RECORDS records each (default 200000), plus any extra
 #     arguments given to this script (e.g. --acks all, --partitions 4; not
 #     --topic: each run needs a new topic, and gets a unique one by default);
+#     each topic is read back BENCH_CONSUME_RUNS times (default 3: the Fetch
+#     table, consume GB/s per run with min/median/max), and the broker's
+#     utime+stime around the produce and the consume phases gives the Cost
+#     table (broker CPU seconds per GB in and out, next to the mock's rates);
 #  5. stops that broker and starts a fresh one (new log dir, chroot
 #     /sluice-bench-idle, so nothing left from producing counts), creates a
 #     topic with BENCH_IDLE_PARTITIONS partitions (default 100) and reads the
 #     broker's VmRSS/VmHWM;
 #  6. with BENCH_CLUSTER=1 (or =only, which skips steps 3-5): starts three
 #     brokers (ids 1-3, chroot /sluice-bench-cluster,
-#     zookeeper.session.timeout.ms=BENCH_ZK_SESSION_MS, default 6000) and runs
-#     the bench with --cluster: RF=1 vs RF=3 with acks=1, acks=all, and
+#     zookeeper.session.timeout.ms=BENCH_ZK_SESSION_MS, default 6000); runs
+#     the bench with --latency: produce latency p50/p99/p99.9 and the
+#     achieved rate at the fixed offered rates BENCH_LATENCY_RATES (default
+#     10000,100000 records/s, BENCH_LATENCY_SECS each, default 5) on a topic
+#     with 3 partitions and RF 3, acks=all, linger.ms=1, next to the mock
+#     cluster; then with --cluster: RF=1 vs RF=3 with acks=1, acks=all, and
 #     acks=all from an idempotent producer (BENCH_CLUSTER_RECORDS records of
-#     100 bytes each, default BENCH_RECORDS),
-#     then the time from SIGKILL of a partition leader to the first
+#     100 bytes each, default BENCH_RECORDS, with the three brokers' CPU per
+#     GB), then the time from SIGKILL of a partition leader to the first
 #     acknowledged produce;
 #  7. runs the in-process benches (benches/produce_path.rs: the CPU cost of
 #     checking a produced batch and its records per codec;
@@ -51,8 +59,12 @@ CLUSTER=${BENCH_CLUSTER:-0}
 SLUICE_BIN=${BENCH_SLUICE_BIN:-target/release/sluice}
 CLUSTER_RECORDS=${BENCH_CLUSTER_RECORDS:-$RECORDS}
 ZK_SESSION_MS=${BENCH_ZK_SESSION_MS:-6000}
+CONSUME_RUNS=${BENCH_CONSUME_RUNS:-3}
+LATENCY_RATES=${BENCH_LATENCY_RATES:-10000,100000}
+LATENCY_SECS=${BENCH_LATENCY_SECS:-5}
 case "$CLUSTER" in 0 | 1 | only) ;; *) die "BENCH_CLUSTER must be 0, 1 or only" ;; esac
-case "$CLUSTER_RECORDS$ZK_SESSION_MS" in *[!0-9]*) die "BENCH_CLUSTER_RECORDS and BENCH_ZK_SESSION_MS must be numbers" ;; esac
+case "$CLUSTER_RECORDS$ZK_SESSION_MS$CONSUME_RUNS$LATENCY_SECS" in *[!0-9]*) die "BENCH_CLUSTER_RECORDS, BENCH_ZK_SESSION_MS, BENCH_CONSUME_RUNS and BENCH_LATENCY_SECS must be numbers" ;; esac
+case "$LATENCY_RATES" in *[!0-9,]* | "" | ,* | *, | *,,*) die "BENCH_LATENCY_RATES must be numbers separated by commas" ;; esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
 zk_pid=
@@ -215,13 +227,16 @@ if [ "$CLUSTER" != only ]; then
   step "Starting a broker"
   start_broker broker /sluice-bench
 
-  for size in 100 1024; do
-    step "Throughput: $RECORDS records of $size bytes $*"
-    out="$work/throughput-$size.md"
+  step "Throughput, fetch and cost: $RECORDS records of 100 and of 1024 bytes $*"
+  out="$work/throughput.md"
+  {
     cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
-      --records "$RECORDS" --size "$size" "$@" | tee "$out"
-    results+=("$out")
-  done
+      --records "$RECORDS" --size 100,1024 --consume-runs "$CONSUME_RUNS" \
+      --cpu-pids "$broker_pid" "$@"
+    echo "Load after measuring: $(uptime | sed 's/.*load/load/')"
+    echo
+  } | tee "$out"
+  results+=("$out")
 
   step "Idle memory: fresh broker, one topic with $IDLE_PARTITIONS partitions"
   stop_broker
@@ -234,14 +249,25 @@ if [ "$CLUSTER" != only ]; then
 fi
 
 if [ "$CLUSTER" != 0 ]; then
-  step "Three-broker cluster: RF=1 vs RF=3, acks=1 vs acks=all, leader failover"
+  step "Three-broker cluster: latency at fixed rates, RF=1 vs RF=3, acks=1 vs acks=all, leader failover"
   cluster_bootstrap=
   failover_pids=
   for id in 1 2 3; do start_cluster_broker "$id"; done
+  out="$work/latency.md"
+  # Before --cluster, whose failover measurement kills a broker.
+  {
+    cargo bench -q --bench throughput -- --bootstrap "$cluster_bootstrap" \
+      --latency "$LATENCY_RATES" --latency-secs "$LATENCY_SECS"
+    echo "Load after measuring: $(uptime | sed 's/.*load/load/')"
+    echo
+  } | tee "$out"
+  results+=("$out")
   out="$work/cluster.md"
+  cluster_cpu_pids=$(IFS=,; echo "${cluster_pids[*]}")
   {
     cargo bench -q --bench throughput -- --bootstrap "$cluster_bootstrap" --cluster \
-      --records "$CLUSTER_RECORDS" --size 100 --failover-pids "$failover_pids"
+      --records "$CLUSTER_RECORDS" --size 100 --failover-pids "$failover_pids" \
+      --cpu-pids "$cluster_cpu_pids"
     echo "Brokers: zookeeper.session.timeout.ms=$ZK_SESSION_MS, other settings at their defaults."
     echo
   } | tee "$out"

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::cluster::try_create_topic;
 use common::*;
-use kafka_protocol::messages::{ApiKey, ProduceResponse};
+use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, ProduceResponse};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
@@ -509,4 +509,78 @@ fn a_retried_idempotent_batch_is_stored_once_before_and_after_a_failover() {
         .map(|(_, v)| v)
         .collect();
     assert_eq!(consumed, ["a", "b", "c", "d", "e", "f"]);
+}
+
+/// acks=all Produce requests pipelined on one connection (a producer's
+/// max.in.flight): while the first waits for a frozen follower, the ones
+/// behind it are appended too, in order, instead of queueing unread; the
+/// answers, and a Metadata request sent after them, still come back in
+/// request order once the follower has the records.
+#[test]
+fn pipelined_acks_all_produces_are_appended_while_the_first_waits() {
+    let mut cluster = TestCluster::start_with("replication-pipelined", 2, |spec| {
+        // The frozen follower must stay in the ISR while the test looks.
+        spec.set("replica.lag.time.max.ms", 60_000)
+            .set("zookeeper.session.timeout.ms", 30_000)
+            .set("replica.fetch.wait.max.ms", 200)
+            .set("auto.leader.rebalance.enable", "false")
+    });
+    let topic = "pipelined";
+    let controller = wait_until("a controller", REPLICATION_TIMEOUT, || {
+        zk(&cluster.chroot).get_json("/controller")?["brokerid"].as_i64()
+    });
+    let created = create_assigned_topic_with_configs(
+        cluster.broker(controller as i32),
+        topic,
+        &[&[1, 2]],
+        &[],
+    );
+    assert_eq!(created, 0, "CreateTopics {topic}");
+    wait_for_isr(&cluster, topic, &[1, 2], "after creation");
+    let values = ["a", "b"];
+    let mut conn = RawConn::open(cluster.broker(1).port(), REPLICATION_TIMEOUT).expect("connect");
+    // A first write, replicated, so the follower is known to be fetching.
+    let first: ProduceResponse = conn
+        .send(
+            ApiKey::Produce,
+            8,
+            &produce_request(topic, plain_batch(&values, now_ms())),
+        )
+        .expect("first produce");
+    assert_eq!(first.responses[0].partition_responses[0].error_code, 0);
+
+    cluster.broker(2).pause();
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        let request = produce_request(topic, plain_batch(&values, now_ms()));
+        sent.push(
+            conn.write_request(ApiKey::Produce, 8, &request)
+                .expect("write produce"),
+        );
+    }
+    let metadata = conn
+        .write_request(ApiKey::Metadata, 9, &MetadataRequest::default())
+        .expect("write metadata");
+    // All three are on the leader's disk while the first still waits.
+    let leader = cluster.broker(1);
+    wait_until(
+        "the three pipelined batches appended",
+        REPLICATION_TIMEOUT,
+        || (record_count(&segment_bytes(leader, topic)) == 8).then_some(()),
+    );
+    cluster.broker(2).resume();
+    for (i, correlation_id) in sent.into_iter().enumerate() {
+        let answer: ProduceResponse = conn
+            .read_response(ApiKey::Produce, 8, correlation_id)
+            .expect("produce answer, in order");
+        let partition = &answer.responses[0].partition_responses[0];
+        assert_eq!(
+            (partition.error_code, partition.base_offset),
+            (0, 2 + 2 * i as i64),
+            "{answer:?}"
+        );
+    }
+    let _: MetadataResponse = conn
+        .read_response(ApiKey::Metadata, 9, metadata)
+        .expect("metadata answer after the produces");
 }

@@ -488,6 +488,7 @@ const UNSAFE_CODE_FILES: &[&str] = &[
     "src/client/liveness.rs",                          // setsockopt
     "src/huge_alloc.rs",                               // the global allocator
     "benches/throughput/cluster.rs",                   // kill
+    "benches/throughput/cost.rs",                      // sysconf
     "benches/restart_scale.rs",                        // kill
     "tests/common/process.rs",                         // pre_exec, kill
     "tests/common/zookeeper.rs",                       // atexit, kill

@@ -6,7 +6,8 @@
 //!    from an idempotent producer (enable.idempotence=true, so at most 5
 //!    requests in flight per connection); printed as one table with each
 //!    row's produce rate relative to RF=1 acks=1 (the machine's drift
-//!    cancels in the ratio, as with the mock).
+//!    cancels in the ratio, as with the mock), and with `--cpu-pids` the
+//!    brokers' CPU seconds per GB produced.
 //! 2. With `--failover-pids ID=PID,...`: a topic with RF=3 and
 //!    min.insync.replicas=2, a steady acks=all stream (one record every 2 ms,
 //!    librdkafka retrying), SIGKILL to the partition leader's process, and
@@ -101,13 +102,16 @@ type Row<'a> = (i32, &'a str, bool, Results);
 fn print_matrix(rows: &[Row]) {
     let base = rows[0].3.produce_rate();
     println!(
-        "| RF | acks | idempotent | produce records/s | produce MB/s | vs RF=1 acks=1 | latency p50 ms | latency p99 ms | consume records/s |"
+        "| RF | acks | idempotent | produce records/s | produce MB/s | vs RF=1 acks=1 | latency p50 ms | latency p99 ms | consume records/s | brokers' CPU s per GB in |"
     );
-    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (rf, acks, idempotence, r) in rows {
         let idempotence = if *idempotence { "yes" } else { "no" };
+        let cpu = r.cpu.map_or("-".to_owned(), |c| {
+            format!("{:.1}", c.produce_s / ((r.records * r.size) as f64 / 1e9))
+        });
         println!(
-            "| {rf} | {acks} | {idempotence} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            "| {rf} | {acks} | {idempotence} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {cpu} |",
             r.produce_rate(),
             r.produce_rate() * r.size as f64 / 1e6,
             r.produce_rate() / base,
@@ -131,7 +135,8 @@ fn print_matrix(rows: &[Row]) {
     }
     println!(
         "\nLatency: from send to the delivery report, per record. Non-idempotent rows use \
-         librdkafka's default max.in.flight (1000000 per connection); idempotent ones at most 5.\n"
+         librdkafka's default max.in.flight (1000000 per connection); idempotent ones at most 5. \
+         CPU: utime+stime of all three brokers during the produce phase, per GB of payload.\n"
     );
 }
 

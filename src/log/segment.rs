@@ -16,7 +16,8 @@ use parking_lot::{MappedRwLockReadGuard, MappedRwLockWriteGuard, Mutex};
 
 use super::batch::{self, BatchInfo, LOG_OVERHEAD, MIN_BATCH_LENGTH};
 use super::batch_reader::{
-    BatchHeaders, ChunkReader, HEADER_WALK_CHUNK_BYTES, SCAN_CHUNK_BYTES, StoredBatch, read_full_at,
+    BatchHeaders, ChunkReader, HEADER_WALK_CHUNK_BYTES, SCAN_CHUNK_BYTES, StoredBatch,
+    read_full_at, read_up_to_at,
 };
 use super::config::LogConfig;
 use super::error::LogError;
@@ -481,9 +482,9 @@ impl LogSegment {
         } else {
             max_bytes.min((end.saturating_sub(first.position)) as usize)
         };
-        let mut buf = vec![0u8; len];
-        let got = read_full_at(&self.file, &mut buf, first.position)
+        let mut buf = read_up_to_at(&self.file, len, first.position)
             .map_err(io_ctx("read", &self.log_path))?;
+        let got = buf.len();
         // Keep whole batches below the limit; a short read (concurrent
         // truncation) or a batch cut by max_bytes ends the walk.
         let mut keep = 0;

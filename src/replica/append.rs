@@ -80,6 +80,46 @@ impl PartitionAppendResult {
     }
 }
 
+/// Appends done, and (acks=all) the ones still to be replicated.
+#[derive(Debug)]
+pub struct AppendedRecords {
+    results: Vec<PartitionAppendResult>,
+    /// (index into results, end offset) of appends that wait for acks=all.
+    awaiting: Vec<(usize, Offset)>,
+    /// When the acks=all wait gives up (REQUEST_TIMED_OUT).
+    deadline: Instant,
+}
+
+impl AppendedRecords {
+    /// Whether `wait_for_replicas` has anything to wait for.
+    pub fn awaits_replicas(&self) -> bool {
+        !self.awaiting.is_empty()
+    }
+
+    /// With acks=all, waits until the ISR has every append (up to the
+    /// request's timeout, shared by all partitions). One result per entry,
+    /// in order.
+    pub async fn wait_for_replicas(
+        mut self,
+        replicas: &ReplicaManager,
+    ) -> Vec<PartitionAppendResult> {
+        for (index, end_offset) in self.awaiting {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            let result: &mut PartitionAppendResult = &mut self.results[index];
+            if let Err(e) = replicas
+                .wait_for_replication(&result.tp, end_offset, left)
+                .await
+            {
+                // NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT or
+                // NOT_LEADER_OR_FOLLOWER (leadership moved while waiting).
+                tracing::debug!(partition = %result.tp, error = %e, "acks=all produce failed");
+                result.error = Some(e);
+            }
+        }
+        self.results
+    }
+}
+
 impl ReplicaManager {
     /// Appends each entry's records to its partition's leader log, then with
     /// acks=all waits (up to `params.timeout`, shared by all partitions) until
@@ -89,6 +129,19 @@ impl ReplicaManager {
         params: AppendParams,
         entries: Vec<ProduceEntry>,
     ) -> Vec<PartitionAppendResult> {
+        let appended = self.append_to_logs(params, entries).await;
+        appended.wait_for_replicas(self).await
+    }
+
+    /// The first half of `append_records`: every entry checked and appended
+    /// to its leader log, in order; the acks=all wait is left to
+    /// [`AppendedRecords::wait_for_replicas`], so a connection can append its
+    /// next Produce request meanwhile.
+    pub async fn append_to_logs(
+        self: &Arc<Self>,
+        params: AppendParams,
+        entries: Vec<ProduceEntry>,
+    ) -> AppendedRecords {
         let acks = params.required_acks;
         let now_ms = crate::util::now_ms();
         let mut results = Vec::with_capacity(entries.len());
@@ -136,23 +189,12 @@ impl ReplicaManager {
             }
             results.push(result);
         }
-        if !awaiting.is_empty() {
-            let deadline = Instant::now() + params.timeout;
-            for (index, end_offset) in awaiting {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let result: &mut PartitionAppendResult = &mut results[index];
-                if let Err(e) = self
-                    .wait_for_replication(&result.tp, end_offset, left)
-                    .await
-                {
-                    // NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT or
-                    // NOT_LEADER_OR_FOLLOWER (leadership moved while waiting).
-                    tracing::debug!(partition = %result.tp, error = %e, "acks=all produce failed");
-                    result.error = Some(e);
-                }
-            }
+        AppendedRecords {
+            results,
+            awaiting,
+            // As Kafka's delayed produce: the timeout runs from the appends.
+            deadline: Instant::now() + params.timeout,
         }
-        results
     }
 
     /// The leader append, with the log start offset after it. Its positional

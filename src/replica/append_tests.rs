@@ -1,5 +1,6 @@
 //! `ReplicaManager::append_records`: the checks before any append, offsets
-//! and log start in request order, and the acks=all wait on the ISR.
+//! and log start in request order, and the acks=all wait on the ISR, also
+//! split in its two halves (`append_to_logs`, `wait_for_replicas`).
 
 use std::collections::HashMap;
 
@@ -205,4 +206,55 @@ async fn a_failed_acks_all_wait_keeps_the_append_offsets() {
         (0, 0)
     );
     assert!(results[0].error_message.is_none());
+}
+
+#[tokio::test]
+async fn appends_of_a_second_request_go_in_while_the_first_waits_for_the_isr() {
+    let dir = tempfile::tempdir().unwrap();
+    let manager = leading_manager(dir.path(), &[1, 2]);
+    let first = manager
+        .append_to_logs(
+            params(-1, Duration::from_secs(60)),
+            vec![entry(t0(), Some(batch(0, 3)))],
+        )
+        .await;
+    assert!(first.awaits_replicas());
+    let second = manager
+        .append_to_logs(
+            params(-1, Duration::from_secs(60)),
+            vec![entry(t0(), Some(batch(0, 2)))],
+        )
+        .await;
+    let partition = manager.get_partition(&t0()).unwrap();
+    assert_eq!(
+        partition.log().log_end_offset(),
+        5,
+        "both appended, in order"
+    );
+    // Follower 2 fetches from 5: both requests are replicated.
+    assert!(manager.record_follower_fetch(&t0(), 2, 5, 0));
+    let first = first.wait_for_replicas(&manager).await;
+    let second = second.wait_for_replicas(&manager).await;
+    assert!(first[0].error.is_none() && second[0].error.is_none());
+    assert_eq!((first[0].base_offset, second[0].base_offset), (0, 3));
+}
+
+#[tokio::test]
+async fn only_acks_all_appends_await_replicas() {
+    let dir = tempfile::tempdir().unwrap();
+    let manager = leading_manager(dir.path(), &[1, 2]);
+    let acks_one = manager
+        .append_to_logs(
+            params(1, Duration::ZERO),
+            vec![entry(t0(), Some(batch(0, 1)))],
+        )
+        .await;
+    assert!(!acks_one.awaits_replicas());
+    let refused = manager
+        .append_to_logs(params(-1, Duration::ZERO), vec![entry(t0(), None)])
+        .await;
+    assert!(
+        !refused.awaits_replicas(),
+        "nothing appended, nothing to wait for"
+    );
 }

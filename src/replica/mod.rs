@@ -38,7 +38,7 @@ mod settings;
 mod stray_log;
 mod truncation;
 
-pub use append::{AppendParams, PartitionAppendResult, ProduceEntry};
+pub use append::{AppendParams, AppendedRecords, PartitionAppendResult, ProduceEntry};
 pub use delayed::{PartitionWaiter, PartitionWatchers, wait_for, wait_for_partitions};
 pub use delete_records::DELETE_TO_HIGH_WATERMARK;
 pub use fetch_context::{

@@ -3,16 +3,35 @@
 //! time (Kafka mutes the channel until the response is sent), so pipelined
 //! requests queue in the socket and responses can never reorder; many
 //! connections run in parallel on the runtime.
+//!
+//! One exception, for acks=all Produce: once such a request's records are
+//! appended, its wait for the in-sync replicas is set aside
+//! ([`dispatch::Handled::Replicating`]) and the connection reads on. A
+//! following Produce request is appended at once (appends stay in request
+//! order) and waits alongside; any other request first waits until every
+//! earlier response is written, so it sees what Kafka would show it. The
+//! responses still go out strictly in request order. Without this, a
+//! producer that sends a request per linger.ms gets one request served per
+//! replication round trip, and its queue grows without bound whenever a
+//! round trip takes longer than its linger (see the latency bench).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio_util::sync::CancellationToken;
 
 use super::context::BrokerServices;
-use super::dispatch::{self, DispatchError};
+use super::dispatch::{self, DispatchError, Handled, ReplicatingResponse};
+use super::response_frame::ResponseFrame;
+
+/// acks=all Produce requests a connection may have waiting for their
+/// replicas at once; beyond that it reads no further until the oldest is
+/// answered.
+const MAX_REPLICATING: usize = 32;
 
 /// Why a connection ended, for the log line.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +46,8 @@ pub enum ConnectionError {
     Dispatch(#[from] DispatchError),
 }
 
+type Writer = BufWriter<OwnedWriteHalf>;
+
 pub async fn serve(
     stream: TcpStream,
     listener_name: Arc<str>,
@@ -39,15 +60,34 @@ pub async fn serve(
     let mut writer = BufWriter::with_capacity(64 * 1024, write_half);
     let max_frame = services.config.socket_request_max_bytes.max(0) as usize;
     let peer = reader.get_ref().peer_addr().ok();
+    // acks=all Produce responses waiting for their replicas, oldest first.
+    let mut replicating: VecDeque<ReplicatingResponse> = VecDeque::new();
     loop {
-        let size = tokio::select! {
+        // The oldest waiting response, or the next request's first bytes
+        // (`fill_buf` consumes nothing, so dropping it loses no bytes).
+        let replicated = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return Ok(()),
-            size = reader.read_i32() => match size {
-                Ok(size) => size,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => return Err(e.into()),
-            },
+            response = async { replicating.front_mut().expect("not empty").await },
+                if !replicating.is_empty() => Some(response),
+            readable = reader.fill_buf(), if replicating.len() < MAX_REPLICATING => {
+                if readable?.is_empty() {
+                    // The client closed its side: answer what it sent first.
+                    write_all_replicated(&mut writer, &mut replicating).await?;
+                    return Ok(());
+                }
+                None
+            }
+        };
+        if let Some(response) = replicated {
+            replicating.pop_front();
+            write_response(&mut writer, response?).await?;
+            continue;
+        }
+        let size = match reader.read_i32().await {
+            Ok(size) => size,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
         };
         if size < 0 {
             return Err(ConnectionError::NegativeFrameSize(size));
@@ -59,18 +99,51 @@ pub async fn serve(
             });
         }
         let frame = read_frame(&mut reader, size as usize).await?;
-        let response = dispatch::handle_request(&services, frame, peer, &listener_name).await?;
-        if let Some(frame) = response {
-            // In order; large chunks (record data referenced from the log
-            // reads) bypass the writer's buffer. The frame, and the Fetch
-            // memory it holds, is dropped once written.
-            writer.write_u32(frame.len() as u32).await?;
-            for chunk in frame.chunks() {
-                writer.write_all(chunk).await?;
+        if !is_produce(&frame) {
+            // Only Produce requests overtake a waiting Produce.
+            write_all_replicated(&mut writer, &mut replicating).await?;
+        }
+        match dispatch::start_request(&services, frame, peer, &listener_name).await? {
+            Handled::Replicating(rest) => replicating.push_back(rest),
+            Handled::Done(response) => {
+                write_all_replicated(&mut writer, &mut replicating).await?;
+                write_response(&mut writer, response).await?;
             }
-            writer.flush().await?;
         }
     }
+}
+
+/// Whether `frame` is a Produce request (API key 0).
+fn is_produce(frame: &[u8]) -> bool {
+    frame.len() >= 2 && i16::from_be_bytes([frame[0], frame[1]]) == 0
+}
+
+/// Waits for every waiting Produce response and writes them, in order.
+async fn write_all_replicated(
+    writer: &mut Writer,
+    replicating: &mut VecDeque<ReplicatingResponse>,
+) -> Result<(), ConnectionError> {
+    while let Some(rest) = replicating.pop_front() {
+        write_response(writer, rest.await?).await?;
+    }
+    Ok(())
+}
+
+/// Writes one response (none for acks=0): in order; large chunks (record
+/// data referenced from the log reads) bypass the writer's buffer. The
+/// frame, and the Fetch memory it holds, is dropped once written.
+async fn write_response(
+    writer: &mut Writer,
+    frame: Option<ResponseFrame>,
+) -> Result<(), std::io::Error> {
+    let Some(frame) = frame else {
+        return Ok(());
+    };
+    writer.write_u32(frame.len() as u32).await?;
+    for chunk in frame.chunks() {
+        writer.write_all(chunk).await?;
+    }
+    writer.flush().await
 }
 
 async fn read_frame<R: AsyncReadExt + Unpin>(

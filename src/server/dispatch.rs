@@ -13,8 +13,15 @@
 //! Responses are encoded into a `ChunkedBuf` (`response_frame.rs`): record
 //! payloads a handler registered (Fetch) are referenced, not copied, so a
 //! Fetch response holds its record data once, as read from the log.
+//!
+//! A Produce request that waits for its replicas (acks=all) comes back as
+//! [`Handled::Replicating`] once its records are appended: the rest (the
+//! wait and the response) is a future the connection awaits in order while
+//! it appends the Produce requests that follow (`connection.rs`).
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -236,13 +243,40 @@ pub fn read_request_head(frame: &mut Bytes) -> Result<RequestHead, DispatchError
     })
 }
 
-/// Handles one request frame; `Ok(None)` means no response is sent (acks=0).
+/// A response still waiting for the replicas (see [`Handled`]).
+pub type ReplicatingResponse =
+    Pin<Box<dyn Future<Output = Result<Option<ResponseFrame>, DispatchError>> + Send>>;
+
+/// What handling a request left: its response (`None`: no response, acks=0),
+/// or an acks=all Produce whose records are appended and whose response
+/// comes once the in-sync replicas have them.
+pub enum Handled {
+    Done(Option<ResponseFrame>),
+    Replicating(ReplicatingResponse),
+}
+
+/// Handles one request frame, waiting for any acks=all replication before
+/// it returns; `Ok(None)` means no response is sent (acks=0).
 pub async fn handle_request(
+    services: &Arc<BrokerServices>,
+    frame: Bytes,
+    peer: Option<SocketAddr>,
+    listener_name: &Arc<str>,
+) -> Result<Option<ResponseFrame>, DispatchError> {
+    match start_request(services, frame, peer, listener_name).await? {
+        Handled::Done(response) => Ok(response),
+        Handled::Replicating(rest) => rest.await,
+    }
+}
+
+/// Handles one request frame up to an acks=all Produce's wait for its
+/// replicas, which is left in [`Handled::Replicating`].
+pub async fn start_request(
     services: &Arc<BrokerServices>,
     mut frame: Bytes,
     peer: Option<SocketAddr>,
     listener_name: &Arc<str>,
-) -> Result<Option<ResponseFrame>, DispatchError> {
+) -> Result<Handled, DispatchError> {
     let (key, version, header) = match read_request_head(&mut frame) {
         Ok(RequestHead::Supported {
             key,
@@ -255,7 +289,8 @@ pub async fn handle_request(
                 std::time::Duration::ZERO,
                 false,
             );
-            return unsupported_version_response(correlation_id).map(|bytes| Some(bytes.into()));
+            return unsupported_version_response(correlation_id)
+                .map(|bytes| Handled::Done(Some(bytes.into())));
         }
         Err(e) => {
             // A known key this broker does not serve, or an unsupported
@@ -281,11 +316,51 @@ pub async fn handle_request(
         extras: Default::default(),
     };
     let started = std::time::Instant::now();
+    if key == ApiKey::Produce {
+        let request =
+            ProduceRequest::decode(&mut frame, version).map_err(|e| DispatchError::Malformed {
+                key,
+                version,
+                detail: e.to_string(),
+            })?;
+        note_trailing_bytes(key, version, &frame);
+        let pending = handlers::produce::append(services, &ctx, request).await;
+        let waits = pending.awaits_replicas();
+        let rest = async move {
+            let response = pending
+                .finish()
+                .await
+                .map(|r| encode_frame(key, version, correlation_id, &r, ctx.take_extras()))
+                .transpose();
+            record_request(key, version, correlation_id, started, &response);
+            response
+        };
+        return Ok(if waits {
+            Handled::Replicating(Box::pin(rest))
+        } else {
+            Handled::Done(rest.await?)
+        });
+    }
     let response = route(services, ctx, &mut frame).await;
+    record_request(key, version, correlation_id, started, &response);
+    let response = response?;
+    note_trailing_bytes(key, version, &frame);
+    Ok(Handled::Done(response))
+}
+
+fn record_request<T>(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    started: std::time::Instant,
+    response: &Result<T, DispatchError>,
+) {
     let elapsed = started.elapsed();
     crate::metrics::global().record_request(key, elapsed, response.is_err());
     tracing::debug!(api = ?key, version, correlation_id, elapsed_us = elapsed.as_micros() as u64, ok = response.is_ok(), "request");
-    let response = response?;
+}
+
+fn note_trailing_bytes(key: ApiKey, version: i16, frame: &Bytes) {
     if frame.has_remaining() {
         tracing::debug!(
             ?key,
@@ -294,7 +369,6 @@ pub async fn handle_request(
             "request had trailing bytes"
         );
     }
-    Ok(response)
 }
 
 /// Encodes header and body into a frame that references `extras.payloads`

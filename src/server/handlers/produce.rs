@@ -18,6 +18,10 @@
 //! The handler decodes, makes one domain call
 //! (`ReplicaManager::append_records`, `replica/append.rs`) and encodes; an
 //! unknown partition of a topic the metadata does not know may auto-create it.
+//! It comes in two halves, [`append`] and [`PendingProduce::finish`] (the
+//! acks=all wait and the response), so the connection can read and append
+//! its next Produce request while this one waits for the replicas
+//! (`server/connection.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +31,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::model::TopicPartition;
-use crate::replica::{AppendParams, PartitionAppendResult, ProduceEntry};
+use crate::replica::{AppendParams, AppendedRecords, PartitionAppendResult, ProduceEntry};
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
 use crate::server::request_context::RequestContext;
@@ -39,6 +43,25 @@ pub async fn handle(
     ctx: &RequestContext,
     request: ProduceRequest,
 ) -> Option<ProduceResponse> {
+    append(services, ctx, request).await.finish().await
+}
+
+/// A Produce request whose records are appended; the acks=all wait and the
+/// response are [`PendingProduce::finish`].
+pub struct PendingProduce {
+    services: Arc<BrokerServices>,
+    acks: i16,
+    /// Topic name and partition count, in request order.
+    topics: Vec<(kafka_protocol::messages::TopicName, usize)>,
+    appended: AppendedRecords,
+}
+
+/// The first half of [`handle`]: decodes the partitions and appends them.
+pub async fn append(
+    services: &Arc<BrokerServices>,
+    ctx: &RequestContext,
+    request: ProduceRequest,
+) -> PendingProduce {
     let snapshot = services.metadata.snapshot();
     // (name, partition count) of each topic, in request order.
     let mut topics = Vec::with_capacity(request.topic_data.len());
@@ -61,10 +84,44 @@ pub async fn handle(
         timeout: Duration::from_millis(request.timeout_ms.max(0) as u64),
         produce_version: ctx.version,
     };
-    let results = services
+    let appended = services
         .replica_manager
-        .append_records(params, entries)
+        .append_to_logs(params, entries)
         .await;
+    PendingProduce {
+        services: Arc::clone(services),
+        acks: request.acks,
+        topics,
+        appended,
+    }
+}
+
+impl PendingProduce {
+    /// Whether `finish` waits for the replicas (acks=all with an append).
+    pub fn awaits_replicas(&self) -> bool {
+        self.appended.awaits_replicas()
+    }
+
+    /// The second half of [`handle`]: the acks=all wait, then the response
+    /// (none for acks=0).
+    pub async fn finish(self) -> Option<ProduceResponse> {
+        let PendingProduce {
+            services,
+            acks,
+            topics,
+            appended,
+        } = self;
+        let results = appended.wait_for_replicas(&services.replica_manager).await;
+        respond(&services, acks, topics, results)
+    }
+}
+
+fn respond(
+    services: &BrokerServices,
+    acks: i16,
+    topics: Vec<(kafka_protocol::messages::TopicName, usize)>,
+    results: Vec<PartitionAppendResult>,
+) -> Option<ProduceResponse> {
     for result in &results {
         if result.is_unknown_partition()
             && !services
@@ -76,7 +133,7 @@ pub async fn handle(
             services.maybe_auto_create(&result.tp.topic);
         }
     }
-    if request.acks == 0 {
+    if acks == 0 {
         return None;
     }
     let mut results = results.into_iter();
