@@ -39,7 +39,11 @@
 #     checking a produced batch and its records per codec;
 #     benches/fetch_encode.rs: encoding a Fetch response by copying vs by
 #     referencing the records), unless BENCH_CLUSTER=only;
-#  8. prints all the tables again at the end, and removes everything it
+#  8. with BENCH_SCALE=N (a partition count, e.g. 10000): runs
+#     scripts/partition_bench.sh --partitions N (its own three brokers and
+#     ZooKeeper: creation, controller failover, leader moves, controlled
+#     shutdown and RSS at N partitions; several minutes at 10,000);
+#  9. prints all the tables again at the end, and removes everything it
 #     started or wrote (BENCH_KEEP=1 keeps the temp folder with the logs).
 #
 # BENCH_SLUICE_BIN=path runs that broker binary instead of building
@@ -281,6 +285,15 @@ if [ "$CLUSTER" != only ]; then
     cargo bench -q --bench produce_path
     cargo bench -q --bench fetch_encode
   } | tee "$out"
+  results+=("$out")
+fi
+
+SCALE=${BENCH_SCALE:-0}
+case "$SCALE" in *[!0-9]*) die "BENCH_SCALE must be a partition count (0: skip)" ;; esac
+if [ "$SCALE" -gt 0 ]; then
+  step "Partitions at scale: $SCALE partitions"
+  out="$work/scale.md"
+  scripts/partition_bench.sh --partitions "$SCALE" | tee "$out"
   results+=("$out")
 fi
 
