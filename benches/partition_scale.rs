@@ -107,15 +107,6 @@ fn wall_seconds() -> f64 {
     now % 86_400.0
 }
 
-/// Seconds of the day of a log line's leading RFC 3339 timestamp.
-fn line_seconds(line: &str) -> Option<f64> {
-    let stamp = line.split_whitespace().next()?;
-    let time = stamp.split_once('T')?.1.trim_end_matches('Z');
-    let mut parts = time.split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
-}
-
 /// Each live broker's Metadata for `topics`, by broker id.
 fn metadata_of(
     cluster: &TestCluster,
@@ -307,7 +298,7 @@ fn controller_log_timeline(log: &str, killed_at: f64) -> String {
         let mut hits = log
             .lines()
             .filter(|l| l.contains(needle))
-            .filter_map(line_seconds)
+            .filter_map(log_line_seconds)
             .filter(|&s| s >= killed_at);
         let s = if first { hits.next() } else { hits.next_back() }?;
         Some(s - killed_at)

@@ -68,20 +68,11 @@ fn short_isr(port: u16, topics: &[&str], replicas: &[i32]) -> Result<(), String>
     }
 }
 
-/// Seconds of the day of a log line's leading RFC 3339 timestamp.
-fn line_seconds(line: &str) -> Option<f64> {
-    let stamp = line.split_whitespace().next()?;
-    let time = stamp.split_once('T')?.1.trim_end_matches('Z');
-    let mut parts = time.split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
-}
-
 /// Seconds between the last lines containing `from` and `to` in `log`
 /// (the latest run's), if both are there.
 fn log_span(log: &str, from: &str, to: &str) -> Option<f64> {
     let last = |needle: &str| log.lines().rev().find(|l| l.contains(needle));
-    Some(line_seconds(last(to)?)? - line_seconds(last(from)?)?)
+    Some(log_line_seconds(last(to)?)? - log_line_seconds(last(from)?)?)
 }
 
 /// One restart's figures, in seconds from the new process's launch.

@@ -476,3 +476,13 @@ impl TestCluster {
             .unwrap_or_else(|| panic!("no broker {id} in this cluster"))
     }
 }
+
+/// Seconds of the day of a broker log line's leading RFC 3339 timestamp
+/// (the benches time steps by the brokers' own log lines).
+pub fn log_line_seconds(line: &str) -> Option<f64> {
+    let stamp = line.split_whitespace().next()?;
+    let time = stamp.split_once('T')?.1.trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}

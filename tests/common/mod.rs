@@ -39,7 +39,9 @@ mod zk;
 pub mod zk_proxy;
 mod zookeeper;
 
-pub use broker::{BROKER_START_TIMEOUT, BROKER_STOP_TIMEOUT, Broker, BrokerSpec, TestCluster};
+pub use broker::{
+    BROKER_START_TIMEOUT, BROKER_STOP_TIMEOUT, Broker, BrokerSpec, TestCluster, log_line_seconds,
+};
 pub use clients::{
     CLIENT_TIMEOUT, base_consumer, block_on, consumer_config, future_producer,
     future_producer_with, kcat, kcat_partition0_lines, kcat_produce_text, kcat_read_partition,
