@@ -129,32 +129,6 @@ fn metadata_of(
     Ok(all)
 }
 
-/// Every partition led by a broker of `live` in every live broker's Metadata.
-fn led_by_live(
-    cluster: &TestCluster,
-    live: &[i32],
-    topics: &[&str],
-    total: usize,
-) -> Result<(), String> {
-    let mut problems = BTreeMap::new();
-    for (id, meta) in metadata_of(cluster, live, topics, total)? {
-        let unled = meta
-            .partitions
-            .values()
-            .filter(|p| !live.contains(&p.leader))
-            .count();
-        if unled > 0 {
-            problems.insert(id, unled);
-        }
-    }
-    match problems.is_empty() {
-        true => Ok(()),
-        false => Err(format!(
-            "partitions without a live leader, per broker's Metadata: {problems:?}"
-        )),
-    }
-}
-
 /// Every partition's ISR holds all of `replicas` in every live broker's Metadata.
 fn isr_holds(
     cluster: &TestCluster,

@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::cluster::*;
@@ -33,35 +32,6 @@ fn partitions() -> i32 {
         .unwrap_or(3000)
 }
 
-/// Every live broker's metadata for `topics`: the partitions whose leader
-/// is not in `live` (or that are missing), per broker; empty when done.
-fn leaderless(
-    cluster: &TestCluster,
-    live: &[i32],
-    topics: &[&str],
-    total: usize,
-) -> Result<(), String> {
-    let mut problems = BTreeMap::new();
-    for &id in live {
-        let meta = fetch_metadata(port_of(cluster, id), topics)?;
-        let led = meta
-            .partitions
-            .values()
-            .filter(|p| live.contains(&p.leader))
-            .count();
-        if led != total {
-            problems.insert(id, total - led);
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "partitions without a live leader, per broker's metadata: {problems:?}"
-        ))
-    }
-}
-
 /// Waits (up to `bound`) until every partition has a live leader in every
 /// live broker's metadata; returns the time it took (until the check that
 /// first saw it started: asking three brokers for 3,000 partitions takes a
@@ -78,7 +48,7 @@ fn measure(
     let mut seen_at = Duration::ZERO;
     wait_until_ok(step, bound.saturating_sub(since.elapsed()), || {
         seen_at = since.elapsed();
-        leaderless(cluster, live, topics, total)
+        led_by_live(cluster, live, topics, total)
     });
     assert!(
         seen_at <= bound,

@@ -377,6 +377,36 @@ impl std::fmt::Debug for Disagreement {
     }
 }
 
+/// `Ok` once all `total` partitions of `topics` are led by a broker of `live`
+/// in every live broker's metadata; otherwise how many are not (missing
+/// ones included), per broker.
+pub fn led_by_live(
+    cluster: &TestCluster,
+    live: &[i32],
+    topics: &[&str],
+    total: usize,
+) -> Result<(), String> {
+    let mut problems = BTreeMap::new();
+    for &id in live {
+        let meta = fetch_metadata(port_of(cluster, id), topics)?;
+        let led = meta
+            .partitions
+            .values()
+            .filter(|p| live.contains(&p.leader))
+            .count();
+        if led != total {
+            problems.insert(id, total - led);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "partitions without a live leader, per broker's metadata: {problems:?}"
+        ))
+    }
+}
+
 /// The listener port of broker `id`.
 pub fn port_of(cluster: &TestCluster, id: i32) -> u16 {
     cluster
