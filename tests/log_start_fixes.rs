@@ -222,7 +222,10 @@ fn a_cleaner_swap_deletes_the_snapshots_of_merged_segments() {
     let configs = [
         ("cleanup.policy", "compact"),
         ("segment.bytes", "1024"),
-        ("min.cleanable.dirty.ratio", "0.01"),
+        // Nothing is cleanable (a dirty ratio is never above 1) until the
+        // segments are counted: a pass during production would merge them
+        // before the count and could leave nothing to merge after it.
+        ("min.cleanable.dirty.ratio", "1.0"),
     ];
     assert_eq!(
         create_topic_with_configs(&broker, topic, 1, 1, &configs),
@@ -233,6 +236,16 @@ fn a_cleaner_swap_deletes_the_snapshots_of_merged_segments() {
     let dir = broker.log_dir().join(format!("{topic}-0"));
     let segments_before = offsets_of(&dir, "log").len();
     assert!(segments_before >= 4, "segments: {segments_before}");
+    // A cleaner group holds old segments up to segment.bytes in all: raised,
+    // one pass merges the full 1 KiB segments (else each is cleaned alone).
+    assert_eq!(
+        set_topic_config(&broker, topic, "segment.bytes", "1048576"),
+        NONE
+    );
+    assert_eq!(
+        set_topic_config(&broker, topic, "min.cleanable.dirty.ratio", "0.01"),
+        NONE
+    );
     // Snapshots are at segment bases, or at or past the active segment's.
     wait_until(
         "the cleaner to merge segments and their snapshots to go",
