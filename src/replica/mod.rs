@@ -52,7 +52,9 @@ pub use fetcher_manager::FollowTarget;
 pub use isr::run_isr_maintenance;
 pub use leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 pub use manager::{LeaderAndIsrOutcome, PartitionStateUpdate, ReplicaManager};
-pub use offset_lookup::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP};
+pub use offset_lookup::{
+    DEBUGGING_REPLICA_ID, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP,
+};
 pub use partition::{FetchIsolation, Partition};
 pub use producer_expiration::run_producer_expiration;
 pub use producer_state::ProducerStateError;

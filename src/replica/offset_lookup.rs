@@ -5,7 +5,9 @@
 //! high watermark. KIP-207: while a new leader's high watermark is below its
 //! epoch's start offset, a client gets OFFSET_NOT_AVAILABLE for LATEST (and
 //! for a timestamp found at or past the high watermark) instead of an offset
-//! lower than one the previous leader may have given out.
+//! lower than one the previous leader may have given out. A debugging
+//! consumer (replica id -2) may ask any replica, and gets its log end for
+//! LATEST (Kafka's `DEBUGGING_REPLICA_ID`).
 
 use super::{Partition, ReplicaError};
 use crate::model::Offset;
@@ -14,8 +16,19 @@ use crate::model::Offset;
 pub const LATEST_TIMESTAMP: i64 = -1;
 pub const EARLIEST_TIMESTAMP: i64 = -2;
 pub const MAX_TIMESTAMP: i64 = -3;
+/// ListOffsets' replica id of a debugging consumer (tools, the console).
+pub const DEBUGGING_REPLICA_ID: i32 = -2;
 
 impl Partition {
+    /// A debugging consumer's ListOffsets answer, from any replica: this
+    /// replica's log end for LATEST, otherwise as for another broker.
+    pub fn fetch_offset_for_debugging(&self, target: i64) -> Result<(Offset, i64), ReplicaError> {
+        match target {
+            LATEST_TIMESTAMP => Ok((self.log().log_end_offset(), -1)),
+            t => self.fetch_offset_for_timestamp(t, false),
+        }
+    }
+
     /// `(offset, timestamp)` for a ListOffsets `target`; `(-1, -1)` when no
     /// record qualifies. `from_client`: the request's replica id is -1 (the
     /// KIP-207 check applies to clients only, as in Kafka).

@@ -521,6 +521,12 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
             .unwrap(),
         (0, -1)
     );
+    assert_eq!(
+        p.fetch_offset_for_debugging(super::super::LATEST_TIMESTAMP)
+            .unwrap(),
+        (5, -1),
+        "a debugging consumer gets the log end"
+    );
     p.update_follower_fetch(2, 5, 1, 2100);
     assert_eq!(p.high_watermark(), 5);
     assert_eq!(

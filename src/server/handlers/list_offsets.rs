@@ -1,5 +1,7 @@
 //! ListOffsets (key 2), versions 1-7: earliest (-2), latest (-1), max
-//! timestamp (-3, v7) and first offset at or after a timestamp.
+//! timestamp (-3, v7) and first offset at or after a timestamp. Answered by
+//! the leader, except for a debugging consumer (replica id -2), which any
+//! replica answers with its own log end for latest.
 
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -7,6 +9,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use crate::model::TopicPartition;
+use crate::replica::{DEBUGGING_REPLICA_ID, ReplicaError};
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
 use crate::server::request_context::RequestContext;
@@ -19,6 +22,7 @@ pub async fn handle(
     request: ListOffsetsRequest,
 ) -> Option<ListOffsetsResponse> {
     let from_client = request.replica_id.0 == -1;
+    let debugging = request.replica_id.0 == DEBUGGING_REPLICA_ID;
     let topics = request
         .topics
         .into_iter()
@@ -31,7 +35,17 @@ pub async fn handle(
                     let tp = TopicPartition::new(name.clone(), p.partition_index);
                     let base = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
-                    let result =
+                    let result = if debugging {
+                        services
+                            .replica_manager
+                            .get_partition(&tp)
+                            .ok_or_else(|| ReplicaError::UnknownTopicOrPartition(tp.to_string()))
+                            .and_then(|partition| {
+                                partition
+                                    .fetch_offset_for_debugging(p.timestamp)
+                                    .map(|found| (found, partition))
+                            })
+                    } else {
                         services
                             .replica_manager
                             .leader_partition(&tp)
@@ -40,7 +54,8 @@ pub async fn handle(
                                 partition
                                     .fetch_offset_for_timestamp(p.timestamp, from_client)
                                     .map(|found| (found, partition))
-                            });
+                            })
+                    };
                     match result {
                         Ok(((offset, timestamp), partition)) => {
                             let response = base
