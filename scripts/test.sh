@@ -3,9 +3,10 @@
 #
 #   scripts/test.sh [ARGS for cargo test]...     e.g. scripts/test.sh --test harness
 #
-# 1. Debian packages: zookeeper (Java comes with it), kcat, and the C/C++
-#    toolchain that rdkafka's bundled librdkafka build needs.
-# 2. A Python venv at .venv with kafka-python and confluent-kafka (pinned),
+# 1. Debian packages: zookeeper (Java comes with it), kcat, the C/C++
+#    toolchain that rdkafka's bundled librdkafka build needs, and chromium
+#    with chromium-driver (the web console's browser test).
+# 2. A Python venv at .venv with kafka-python, confluent-kafka and selenium (pinned),
 #    exported to the tests as SLUICE_TEST_PYTHON, and kafka-python 3.0.12 in
 #    .venv/kafka-python-3.0.12 (SLUICE_TEST_KAFKA_PYTHON3).
 # 3. cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test.
@@ -15,12 +16,12 @@ set -euo pipefail
 cd "$SLUICE_ROOT"
 
 # Pinned Python client versions (kafka-python: the last 2.x line).
-PY_PACKAGES=(kafka-python==2.3.3 confluent-kafka==2.16.1 PyYAML==6.0.3)
+PY_PACKAGES=(kafka-python==2.3.3 confluent-kafka==2.16.1 PyYAML==6.0.3 selenium==4.51.0)
 VENV="$SLUICE_ROOT/.venv"
 
 trap 'rc=$?; [ $rc -eq 0 ] || printf "\n\033[1;31mscripts/test.sh FAILED (exit %s)\033[0m\n" "$rc" >&2' EXIT
 
-step "[1/5] System packages (ZooKeeper, kcat, C/C++ build tools for librdkafka)"
+step "[1/5] System packages (ZooKeeper, kcat, C/C++ build tools for librdkafka, Chromium)"
 # librdkafka is built by rdkafka-sys with its own ./configure + make: it needs
 # bash, a C and a C++ compiler (configure fails without c++), make and ar;
 # zlib comes from the libz-sys crate (system zlib1g-dev when present, else
@@ -32,12 +33,15 @@ command -v kcat >/dev/null 2>&1 || pkgs+=(kcat)
 command -v pkg-config >/dev/null 2>&1 || pkgs+=(pkg-config)
 [ -f /usr/include/zlib.h ] || pkgs+=(zlib1g-dev)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3 python3-venv)
+[ -x /usr/bin/chromium ] || pkgs+=(chromium)
+[ -x /usr/bin/chromedriver ] || pkgs+=(chromium-driver)
 if [ ${#pkgs[@]} -gt 0 ]; then apt_install "${pkgs[@]}"; fi
 zookeeper_installed || die "ZooKeeper still missing after install"
 info "java: $(java -version 2>&1 | head -n 1)"
 info "zookeeper: $(basename "$(readlink -f "$ZK_JAR")") ($(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo '?'))"
 info "kcat: $(kcat -V 2>&1 | head -n 1)"
 info "cc: $(cc --version | head -n 1)"
+info "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
 
 step "[2/5] Python venv with ${PY_PACKAGES[*]}"
 venv_ok() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; }
@@ -75,7 +79,7 @@ if [ ! -d "$KP3/kafka_python-3.0.12.dist-info" ]; then
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --target "$KP3" kafka-python==3.0.12
 fi
 export SLUICE_TEST_KAFKA_PYTHON3="$KP3"
-"$VENV/bin/python" -c 'import kafka, confluent_kafka, yaml; print("    kafka-python", kafka.__version__, "/ PyYAML", yaml.__version__, "/ confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0])'
+"$VENV/bin/python" -c 'import kafka, confluent_kafka, yaml, selenium; print("    kafka-python", kafka.__version__, "/ PyYAML", yaml.__version__, "/ confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0], "/ selenium", selenium.__version__)'
 export SLUICE_TEST_PYTHON="$VENV/bin/python"
 
 step "[3/5] cargo fmt --check"

@@ -195,10 +195,26 @@ impl Broker {
                     address: format!("{metrics_address} (metrics.listener)"),
                     source,
                 })?;
-            tracing::info!(address = %bound, "metrics endpoint listening (GET /metrics)");
+            let console: Option<Arc<dyn crate::metrics::HttpApp>> = if config.console_enable {
+                Some(Arc::new(crate::console::WebConsole {
+                    sources: crate::console::ConsoleSources {
+                        broker_id,
+                        metadata: services.metadata.clone(),
+                        zk: zk.clone(),
+                    },
+                }))
+            } else {
+                None
+            };
+            tracing::info!(
+                address = %bound,
+                console = config.console_enable,
+                "metrics endpoint listening (GET /metrics; the web console at /)"
+            );
             background.spawn(crate::metrics::run_metrics_server(
                 metrics_listener,
                 source,
+                console,
                 shutdown.clone(),
                 connections.clone(),
             ));

@@ -14,6 +14,7 @@
 //! - `admin`: topic and partition admin, config alter/describe, dynamic configs, producer ids.
 //! - `protocol`: the thin, I/O-free layer over the `kafka-protocol` crate.
 //! - `client`: every outbound Kafka-protocol connection (fetchers, controller, tools).
+//! - `console`: the web console (pages and a JSON API on the metrics listener).
 //! - `server`: the network: connections, framing, dispatch, one handler per API.
 //! - `tools`: command-line tools over the Kafka protocol (`sluice consumer-groups`).
 //! - `broker`: builds every component and owns start-up and shutdown order.
@@ -24,6 +25,7 @@ pub mod assignment;
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod controller;
 pub mod group;
 pub mod huge_alloc;

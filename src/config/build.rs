@@ -145,6 +145,7 @@ pub(super) fn build_with_catalogue(
             0,
         )?,
         metrics_listener,
+        console_enable: r.bool("console.enable", true)?,
         zookeeper_connect,
         zookeeper_session_timeout_ms,
         zookeeper_connection_timeout_ms,

@@ -98,6 +98,9 @@ pub struct BrokerConfig {
     /// `host:port` the metrics endpoint serves on (`http://` and `/metrics`
     /// accepted and stripped, see `metrics_listener.rs`); unset means no endpoint.
     pub metrics_listener: Option<String>,
+    /// `console.enable` (true). Sluice-specific: whether the metrics
+    /// listener also serves the web console (`/` and `/api/v1`).
+    pub console_enable: bool,
 
     // ---- ZooKeeper
     /// `zookeeper.connect` (required): `host:port[,host:port...][/chroot]`.

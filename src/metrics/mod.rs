@@ -22,7 +22,7 @@ pub mod http;
 pub mod registry;
 pub mod state;
 
-pub use http::run_metrics_server;
+pub use http::{HttpApp, HttpFuture, HttpRequest, HttpResponse, run_metrics_server};
 pub use registry::{Registry, count_records};
 pub use state::{GaugeFuture, StateGauges, StateSource};
 

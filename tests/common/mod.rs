@@ -14,6 +14,8 @@
 //! - [`TcpProxy`] (cut, restore, delay a link) and [`ZkProxy`] (a
 //!   ZooKeeper-aware proxy: cut, restore, or drop the reply of one applied
 //!   write and cut): network faults between processes.
+//! - [`http_get`] / [`http_request`]: plain HTTP to a broker's
+//!   `metrics.listener` (metrics and the web console).
 //! - [`raw`]: raw Kafka requests ([`send_request`], [`RawConn`],
 //!   [`exchange`]), record batches and common request builders.
 //! - [`cluster`] (three-broker cluster settings, replicated topics, full ISR,
@@ -31,6 +33,7 @@ mod broker;
 mod clients;
 pub mod cluster;
 pub mod cluster_view;
+mod http;
 mod process;
 pub mod raw;
 mod tcp_proxy;
@@ -47,6 +50,7 @@ pub use clients::{
     future_producer_with, kcat, kcat_partition0_lines, kcat_produce_text, kcat_read_partition,
     kcat_with_timeout, producer_config, python, run_python, run_python_with_timeout, which,
 };
+pub use http::{http_get, http_request};
 pub use process::{
     assert_success, describe_status, free_port, run_with_timeout, spawn_tied, tail_lines, temp_dir,
     test_tmp_root,

@@ -1,0 +1,164 @@
+// The Sluice console: a single page that reads the broker's JSON API
+// (/api/v1) and draws the cluster, topics, one topic's partitions and the
+// ZooKeeper tree. Views are picked by the URL's hash (#/cluster, #/topics,
+// #/topics/<name>, #/znodes?path=<path>). Numbers carry data-* attributes so
+// tests can read them.
+"use strict";
+
+const view = document.getElementById("view");
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v; else e.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    e.append(c instanceof Node ? c : document.createTextNode(c === null || c === undefined ? "–" : String(c)));
+  }
+  return e;
+}
+
+function table(headers, rows, attrs) {
+  return el("table", attrs || {},
+    el("thead", {}, el("tr", {}, headers.map(h => el("th", {}, h)))),
+    el("tbody", {}, rows));
+}
+
+function num(value, attrs) {
+  return el("td", Object.assign({ class: "num" }, attrs || {}), value);
+}
+
+function card(label, value, id, bad) {
+  return el("div", { class: "card" }, el("div", {}, label),
+    el("div", { class: "value" + (bad ? " bad" : ""), id: id }, value));
+}
+
+function bytes(n) {
+  if (n === null || n === undefined || n < 0) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
+}
+
+async function api(path) {
+  const response = await fetch("/api/v1/" + path, { cache: "no-store" });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function show(name, ...content) {
+  view.replaceChildren(...content);
+  view.dataset.view = name;
+  for (const a of document.querySelectorAll("nav a")) {
+    a.classList.toggle("active", a.id === "nav-" + name.split("-")[0]);
+  }
+  document.getElementById("status").textContent = "updated " + new Date().toLocaleTimeString();
+}
+
+async function clusterView() {
+  const c = await api("cluster");
+  const brokers = c.brokers.map(b => el("tr", { "data-broker": b.id },
+    num(b.id), el("td", {}, b.host ? b.host + ":" + b.port : "–"), el("td", {}, b.rack),
+    el("td", {}, b.endpoints.join(" ")),
+    el("td", { class: b.live ? "ok" : "bad", "data-live": b.live }, b.live ? "live" : "down"),
+    num(b.leader_partitions, { "data-leaders": b.leader_partitions }),
+    num(b.replica_partitions, { "data-replicas": b.replica_partitions }),
+    el("td", {}, b.log_dirs.length ? b.log_dirs.map(d =>
+      el("div", { "data-log-dir": d.path }, d.path + ": " + bytes(d.size_bytes) + " used by logs, " +
+        bytes(d.usable_bytes) + " free of " + bytes(d.total_bytes))) : (b.error || "–"))));
+  show("cluster",
+    el("div", { class: "cards" },
+      card("Cluster id", c.cluster_id, "cluster-id"),
+      card("Controller", c.controller ? c.controller.id : "none", "controller-id", !c.controller),
+      card("Controller epoch", c.controller ? c.controller.epoch : "–", "controller-epoch"),
+      card("Brokers live", c.brokers.filter(b => b.live).length + " / " + c.brokers.length, "brokers-live"),
+      card("Topics", c.topics, "topic-count"),
+      card("Partitions", c.partitions.total, "partition-count"),
+      card("Under-replicated", c.partitions.under_replicated, "under-replicated", c.partitions.under_replicated > 0),
+      card("Offline", c.partitions.offline, "offline", c.partitions.offline > 0)),
+    el("h2", {}, "Brokers"),
+    table(["id", "address", "rack", "endpoints", "state", "leaders", "replicas", "log dirs"], brokers,
+      { id: "brokers" }),
+    el("p", {}, "Answered by broker " + c.this_broker + "."));
+}
+
+async function topicsView() {
+  const topics = await api("topics");
+  const rows = topics.map(t => el("tr", { "data-topic": t.name },
+    el("td", {}, el("a", { href: "#/topics/" + encodeURIComponent(t.name) }, t.name)),
+    num(t.partitions, { "data-partitions": t.partitions }),
+    num(t.replication_factor, { "data-rf": t.replication_factor }),
+    num(t.under_replicated, { class: "num" + (t.under_replicated ? " bad" : "") }),
+    num(t.offline, { class: "num" + (t.offline ? " bad" : "") }),
+    num(bytes(t.size_bytes), { "data-size": t.size_bytes })));
+  show("topics", el("h2", {}, topics.length + " topics"),
+    table(["topic", "partitions", "replication factor", "under-replicated", "offline", "size"], rows,
+      { id: "topics" }));
+}
+
+async function topicView(name) {
+  const t = await api("topics/" + encodeURIComponent(name));
+  const partitions = t.partitions.map(p => el("tr", { "data-partition": p.partition },
+    num(p.partition), num(p.leader, { "data-leader": p.leader }), num(p.leader_epoch),
+    el("td", { "data-replicas": p.replicas.join(",") }, p.replicas.join(", ")),
+    el("td", { "data-isr": p.isr.join(","), class: p.isr.length < p.replicas.length ? "bad" : "" }, p.isr.join(", ")),
+    num(p.log_start_offset, { "data-log-start": p.log_start_offset }),
+    num(p.high_watermark, { "data-high-watermark": p.high_watermark }),
+    num(p.messages),
+    el("td", {}, p.replica_states.map(r => el("div", {
+      "data-replica": r.broker, "data-log-end": r.log_end_offset, "data-lag": r.lag,
+    }, "broker " + r.broker + ": log end " + (r.log_end_offset ?? "–") + ", lag " + (r.lag ?? "–") +
+       ", " + bytes(r.size_bytes) + (r.in_isr ? "" : " (not in ISR)"))))));
+  const configs = t.configs.map(c => el("tr", { "data-config": c.name },
+    el("td", {}, c.name), el("td", {}, c.value === null ? "(sensitive)" : c.value), el("td", {}, c.source)));
+  show("topics-one",
+    el("h2", {}, "Topic " + t.name), el("p", {}, "id " + t.topic_id),
+    t.errors.length ? el("p", { class: "error" }, t.errors.join("; ")) : "",
+    el("h2", {}, "Partitions"),
+    table(["partition", "leader", "epoch", "replicas", "ISR", "log start", "high watermark", "messages", "replicas' log end and lag"],
+      partitions, { id: "partitions" }),
+    el("h2", {}, "Configs"),
+    table(["name", "value", "source"], configs, { id: "configs" }));
+}
+
+async function znodeView(path) {
+  const z = await api("znodes?path=" + encodeURIComponent(path));
+  const parts = path === "/" ? [] : path.slice(1).split("/");
+  const crumbs = [el("a", { href: "#/znodes?path=/" }, "/")];
+  parts.forEach((p, i) => {
+    const sub = "/" + parts.slice(0, i + 1).join("/");
+    crumbs.push(el("a", { href: "#/znodes?path=" + encodeURIComponent(sub) }, p), " / ");
+  });
+  let data = z.data === null ? "(binary, base64) " + z.data_base64 : z.data;
+  try { if (z.data) data = JSON.stringify(JSON.parse(z.data), null, 2); } catch (_) { /* not JSON */ }
+  const stat = Object.entries(z.stat).map(([k, v]) => el("tr", {}, el("td", {}, k), num(v)));
+  const children = z.children.map(c => {
+    const sub = (path === "/" ? "" : path) + "/" + c;
+    return el("li", {}, el("a", { href: "#/znodes?path=" + encodeURIComponent(sub) }, c));
+  });
+  show("znodes",
+    el("h2", {}, crumbs),
+    el("pre", { id: "znode-data", "data-path": z.path }, data || "(empty)"),
+    el("h2", {}, "Stat"), table(["field", "value"], stat, { id: "znode-stat" }),
+    el("h2", {}, z.stat.num_children + " children" + (z.children_truncated ? " (first " + z.children.length + ")" : "")),
+    el("ul", { id: "znode-children" }, children));
+}
+
+async function render() {
+  const hash = decodeURIComponent(location.hash.slice(1)) || "/cluster";
+  try {
+    if (hash.startsWith("/topics/")) await topicView(hash.slice("/topics/".length));
+    else if (hash === "/topics") await topicsView();
+    else if (hash.startsWith("/znodes")) {
+      const q = new URLSearchParams(location.hash.split("?")[1] || "");
+      await znodeView(q.get("path") || "/");
+    } else await clusterView();
+  } catch (e) {
+    show("error", el("p", { class: "error", id: "error" }, "Error: " + e.message));
+  }
+}
+
+window.addEventListener("hashchange", render);
+render();

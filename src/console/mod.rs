@@ -1,0 +1,32 @@
+//! The web console: pages and a JSON API on the broker's HTTP listener
+//! (`metrics.listener`), showing the whole cluster from any broker. Read-only.
+//!
+//! - `web_console.rs`: `WebConsole`, the listener's [`HttpApp`] for every path
+//!   but `/metrics`: routes a request to a page or an API answer.
+//! - `routes.rs`: what a request path and query ask for (pure, tested alone).
+//! - `assets.rs`: the HTML, CSS and JS, embedded in the binary at build time.
+//! - `cluster.rs`, `topics.rs`, `znodes.rs`: the API's answers, from the
+//!   handles in `sources.rs` (`ConsoleSources`).
+//! - `broker_calls.rs`: the Kafka-protocol calls the answers need from the
+//!   cluster's brokers (this one included), over `client::BrokerConnection`.
+//! - `error.rs`: `ConsoleError`, each mapped to an HTTP status and a JSON error.
+//!
+//! Data comes from this broker's metadata cache (what the controller
+//! announced), ZooKeeper reads and Kafka-protocol calls; every read is bounded
+//! (a timeout per call, limits on counts and bytes).
+//!
+//! [`HttpApp`]: crate::metrics::HttpApp
+
+mod assets;
+mod broker_calls;
+mod cluster;
+mod error;
+mod routes;
+mod sources;
+mod topics;
+mod web_console;
+mod znodes;
+
+pub use error::ConsoleError;
+pub use sources::ConsoleSources;
+pub use web_console::WebConsole;

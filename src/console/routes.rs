@@ -1,0 +1,168 @@
+//! What a console request asks for: an [`Endpoint`] from its method, path and
+//! query string. Pure, so every path and bad input is tested here.
+//!
+//! Pages: `/` (the single-page console), `/console.js`, `/console.css`.
+//! API (JSON), under `/api/v1`: `cluster`, `topics`, `topics/<name>`,
+//! `znodes?path=<znode path>` (default `/`).
+
+use super::error::ConsoleError;
+
+/// The longest query string looked at.
+const MAX_QUERY_BYTES: usize = 4096;
+/// Kafka's longest topic name.
+const MAX_TOPIC_NAME: usize = 249;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// An embedded file, by its name in `assets.rs`.
+    Asset(&'static str),
+    Cluster,
+    Topics,
+    Topic(String),
+    Znode(String),
+}
+
+/// The endpoint `method path?query` asks for.
+pub fn route(method: &str, path: &str, query: &str) -> Result<Endpoint, ConsoleError> {
+    if method != "GET" {
+        return Err(ConsoleError::MethodNotAllowed);
+    }
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(ConsoleError::BadRequest("query string too long".into()));
+    }
+    match path {
+        "/" | "/index.html" => return Ok(Endpoint::Asset("index.html")),
+        "/console.js" => return Ok(Endpoint::Asset("console.js")),
+        "/console.css" => return Ok(Endpoint::Asset("console.css")),
+        _ => {}
+    }
+    let Some(api) = path.strip_prefix("/api/v1/") else {
+        return Err(ConsoleError::NotFound(path.to_owned()));
+    };
+    let parts: Vec<&str> = api.split('/').collect();
+    match parts.as_slice() {
+        ["cluster"] => Ok(Endpoint::Cluster),
+        ["topics"] => Ok(Endpoint::Topics),
+        ["topics", name] => Ok(Endpoint::Topic(topic_name(name)?)),
+        ["znodes"] => {
+            let path = query_param(query, "path")?.unwrap_or_else(|| "/".to_owned());
+            Ok(Endpoint::Znode(znode_path(&path)?))
+        }
+        _ => Err(ConsoleError::NotFound(path.to_owned())),
+    }
+}
+
+/// The value of `key` in a query string (`a=1&b=2`, percent-decoded).
+pub fn query_param(query: &str, key: &str) -> Result<Option<String>, ConsoleError> {
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(ConsoleError::BadRequest("query string too long".into()));
+    }
+    Ok(form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned()))
+}
+
+/// A topic name as Kafka allows it (letters, digits, `.`, `_`, `-`).
+fn topic_name(name: &str) -> Result<String, ConsoleError> {
+    let legal = !name.is_empty()
+        && name.len() <= MAX_TOPIC_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if legal {
+        Ok(name.to_owned())
+    } else {
+        Err(ConsoleError::BadRequest(format!(
+            "not a topic name: {:?}",
+            name.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+/// An absolute znode path without empty, `.` or `..` components.
+fn znode_path(path: &str) -> Result<String, ConsoleError> {
+    let bad = |why: &str| ConsoleError::BadRequest(format!("znode path {why}"));
+    if !path.starts_with('/') {
+        return Err(bad("must start with /"));
+    }
+    if path == "/" {
+        return Ok(path.to_owned());
+    }
+    if path.ends_with('/') || path.contains('\0') {
+        return Err(bad("must not end with / or hold NUL"));
+    }
+    if path[1..]
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(bad("has an empty, . or .. component"));
+    }
+    Ok(path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(path: &str, query: &str) -> Result<Endpoint, ConsoleError> {
+        route("GET", path, query)
+    }
+
+    #[test]
+    fn pages_and_api_paths() {
+        assert_eq!(get("/", "").unwrap(), Endpoint::Asset("index.html"));
+        assert_eq!(
+            get("/console.js", "").unwrap(),
+            Endpoint::Asset("console.js")
+        );
+        assert_eq!(get("/api/v1/cluster", "").unwrap(), Endpoint::Cluster);
+        assert_eq!(get("/api/v1/topics", "").unwrap(), Endpoint::Topics);
+        assert_eq!(
+            get("/api/v1/topics/orders.v2-x_1", "").unwrap(),
+            Endpoint::Topic("orders.v2-x_1".into())
+        );
+        assert_eq!(
+            get("/api/v1/znodes", "path=%2Fbrokers%2Fids%2F1").unwrap(),
+            Endpoint::Znode("/brokers/ids/1".into())
+        );
+        assert_eq!(
+            get("/api/v1/znodes", "").unwrap(),
+            Endpoint::Znode("/".into())
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_its_status() {
+        let status = |r: Result<Endpoint, ConsoleError>| r.unwrap_err().status();
+        assert_eq!(status(route("POST", "/api/v1/topics", "")), 405);
+        assert_eq!(status(get("/nope", "")), 404);
+        assert_eq!(status(get("/api/v1/topics/a/b", "")), 404);
+        assert_eq!(status(get("/api/v1/topics/a%20b", "")), 400);
+        assert_eq!(
+            status(get(&format!("/api/v1/topics/{}", "t".repeat(250)), "")),
+            400
+        );
+        for bad in [
+            "brokers",
+            "/brokers/",
+            "/a//b",
+            "/a/../b",
+            "/a/./b",
+            "/a%00b",
+        ] {
+            let query = format!("path={}", bad.replace('/', "%2F"));
+            assert_eq!(status(get("/api/v1/znodes", &query)), 400, "{bad}");
+        }
+        assert_eq!(status(get("/api/v1/znodes", &"x".repeat(5000))), 400);
+    }
+
+    #[test]
+    fn query_params_are_decoded() {
+        assert_eq!(
+            query_param("a=1&b=x+y%21", "b").unwrap().as_deref(),
+            Some("x y!")
+        );
+        assert_eq!(query_param("a=1", "b").unwrap(), None);
+        assert_eq!(query_param("%zz=%", "a").unwrap(), None);
+    }
+}

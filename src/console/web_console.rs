@@ -1,0 +1,47 @@
+//! `WebConsole`: the broker's HTTP listener's answer to every path but
+//! `/metrics` (the listener's [`HttpApp`]): a page from `assets.rs` or a
+//! JSON answer of the API, errors as `{"error": ...}` with their status.
+
+use serde::Serialize;
+
+use super::error::{ConsoleError, JSON};
+use super::routes::{Endpoint, route};
+use super::sources::ConsoleSources;
+use super::{assets, cluster, topics, znodes};
+use crate::metrics::{HttpApp, HttpFuture, HttpRequest, HttpResponse};
+
+/// The console on a broker's HTTP listener.
+pub struct WebConsole {
+    pub sources: ConsoleSources,
+}
+
+impl WebConsole {
+    async fn answer(&self, request: &HttpRequest) -> Result<HttpResponse, ConsoleError> {
+        match route(&request.method, &request.path, &request.query)? {
+            Endpoint::Asset(name) => Ok(assets::response(name)),
+            Endpoint::Cluster => json(&cluster::cluster(&self.sources).await?),
+            Endpoint::Topics => json(&topics::topics(&self.sources).await?),
+            Endpoint::Topic(name) => json(&topics::topic(&self.sources, &name).await?),
+            Endpoint::Znode(path) => json(&znodes::znode(&self.sources, &path).await?),
+        }
+    }
+}
+
+fn json(value: &impl Serialize) -> Result<HttpResponse, ConsoleError> {
+    let body = serde_json::to_vec(value).map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
+    Ok(HttpResponse::new(200, JSON, body))
+}
+
+impl HttpApp for WebConsole {
+    fn handle(&self, request: HttpRequest) -> HttpFuture<'_> {
+        Box::pin(async move {
+            match self.answer(&request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    tracing::debug!(path = %request.path, error = %e, "console request refused");
+                    e.to_response()
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,370 @@
+//! The web console on the brokers' HTTP listener (`metrics.listener`),
+//! against a real three-broker cluster and real ZooKeeper, over plain HTTP:
+//!
+//! - the JSON API's cluster, topics, topic and znode answers match what the
+//!   Kafka protocol (Metadata, ListOffsets) and ZooKeeper say, from any broker;
+//! - ListOffsets as a debugging consumer (replica id -2) is answered by a
+//!   follower with its own log end, which the console shows per replica;
+//! - the pages are served; bad requests get JSON errors with their status,
+//!   never a crash, and the broker keeps serving Kafka clients;
+//! - `console.enable=false` serves /metrics only;
+//! - in a real browser (headless Chromium driven by selenium,
+//!   `tests/console/browser.py`), each view draws the numbers the Kafka
+//!   protocol and ZooKeeper report; screenshots of every view go to
+//!   `target/tmp/console-screenshots/` (the README's come from there).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::cluster::{create_replicated_topic, start_cluster};
+use common::cluster_view::{fetch_metadata, port_of};
+use common::*;
+use kafka_protocol::messages::BrokerId;
+use rdkafka::producer::FutureRecord;
+use serde_json::Value;
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The browser script: loads each view, prints what it read as JSON.
+const BROWSER_SCRIPT: &str = include_str!("console/browser.py");
+/// How long the browser may take for every view.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Three brokers with `start_cluster`'s settings, each with an HTTP
+/// listener; their ports by broker id.
+fn cluster_with_consoles(name: &str) -> (TestCluster, BTreeMap<i32, u16>) {
+    let ports = Mutex::new(BTreeMap::new());
+    let cluster = TestCluster::start_with(name, 3, |spec| {
+        let port = free_port();
+        ports.lock().unwrap().insert(spec.id, port);
+        common::cluster::cluster_spec(spec, &[])
+            .set("metrics.listener", format!("127.0.0.1:{port}"))
+    });
+    (cluster, ports.into_inner().unwrap())
+}
+
+/// GET `path` as JSON: (HTTP status code, body).
+fn get_json(port: u16, path: &str) -> (u16, Value) {
+    let (status, headers, body) = http_get(port, path);
+    let code: u16 = status
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("status line {status:?}"));
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{path}: {headers}\n{body}"
+    );
+    let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    (code, value)
+}
+
+fn ok_json(port: u16, path: &str) -> Value {
+    let (code, value) = get_json(port, path);
+    assert_eq!(code, 200, "{path}: {value}");
+    value
+}
+
+fn produce(bootstrap: &str, topic: &str, partition: i32, count: usize) {
+    let producer = future_producer(bootstrap);
+    block_on(async {
+        for i in 0..count {
+            let value = format!("{{\"n\":{i}}}");
+            producer
+                .send(
+                    FutureRecord::<(), _>::to(topic)
+                        .partition(partition)
+                        .payload(&value),
+                    Duration::from_secs(30),
+                )
+                .await
+                .unwrap_or_else(|(e, _)| panic!("produce: {e}"));
+        }
+    });
+}
+
+fn ids(value: &Value) -> Vec<i32> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_i64().unwrap() as i32)
+        .collect()
+}
+
+#[test]
+fn the_console_shows_the_cluster_topics_and_znodes_as_kafka_and_zookeeper_report_them() {
+    let (cluster, http) = cluster_with_consoles("console-views");
+    let topic = "orders";
+    create_replicated_topic(
+        &cluster,
+        &[1, 2, 3],
+        topic,
+        3,
+        3,
+        &[("retention.ms", "7200000")],
+    );
+    produce(&cluster.bootstrap(), topic, 0, 10);
+    produce(&cluster.bootstrap(), topic, 1, 4);
+
+    // Every broker's console shows the whole cluster.
+    for (&id, &port) in &http {
+        let c = ok_json(port, "/api/v1/cluster");
+        assert_eq!(c["this_broker"], id);
+        let meta = fetch_metadata(port_of(&cluster, id), &[topic]).unwrap();
+        assert_eq!(c["controller"]["id"], meta.controller, "broker {id}: {c}");
+        let brokers = c["brokers"].as_array().unwrap();
+        assert_eq!(brokers.len(), 3, "{c}");
+        for b in brokers {
+            assert_eq!(b["live"], true, "{b}");
+            let dirs = b["log_dirs"].as_array().unwrap();
+            assert_eq!(dirs.len(), 1, "{b}");
+            assert!(dirs[0]["size_bytes"].as_i64().unwrap() > 0, "{b}");
+            assert!(dirs[0]["total_bytes"].as_i64().unwrap() > 0, "{b}");
+            assert_eq!(b["replica_partitions"], 3, "{b}");
+            let bport = port_of(&cluster, b["id"].as_i64().unwrap() as i32);
+            assert_eq!(b["port"], bport, "{b}");
+        }
+        assert_eq!(c["topics"], 1);
+        assert_eq!(c["partitions"]["total"], 3);
+        assert_eq!(c["partitions"]["under_replicated"], 0);
+        assert_eq!(c["partitions"]["offline"], 0);
+    }
+
+    let port = http[&2];
+    let topics = ok_json(port, "/api/v1/topics");
+    let orders = &topics.as_array().unwrap()[0];
+    assert_eq!(orders["name"], topic);
+    assert_eq!(orders["partitions"], 3);
+    assert_eq!(orders["replication_factor"], 3);
+    assert!(orders["size_bytes"].as_i64().unwrap() > 0, "{orders}");
+
+    // One topic: leaders, replicas and ISR as Metadata says; offsets as
+    // ListOffsets says; every replica caught up (wait for the followers).
+    let meta = fetch_metadata(port_of(&cluster, 2), &[topic]).unwrap();
+    let view = wait_until(
+        "every replica's log end in the console",
+        STEP_TIMEOUT,
+        || {
+            let t = ok_json(port, &format!("/api/v1/topics/{topic}"));
+            let caught_up = t["partitions"].as_array().unwrap().iter().all(|p| {
+                p["replica_states"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|r| r["lag"] == 0 && r["log_end_offset"] == p["high_watermark"])
+            });
+            caught_up.then_some(t)
+        },
+    );
+    assert!(view["errors"].as_array().unwrap().is_empty(), "{view}");
+    for p in view["partitions"].as_array().unwrap() {
+        let index = p["partition"].as_i64().unwrap() as i32;
+        let m = &meta.partitions[&(topic.to_owned(), index)];
+        assert_eq!(p["leader"], m.leader, "{p}");
+        assert_eq!(ids(&p["replicas"]), m.replicas, "{p}");
+        assert_eq!(ids(&p["isr"]), m.isr, "{p}");
+        let expected: i64 = [10, 4, 0][index as usize];
+        assert_eq!(p["log_start_offset"], 0, "{p}");
+        assert_eq!(p["high_watermark"], expected, "{p}");
+        assert_eq!(p["messages"], expected, "{p}");
+        let leader = cluster.brokers.iter().find(|b| b.id() == m.leader).unwrap();
+        let mut latest = list_offsets_request(topic, -1);
+        latest.topics[0].partitions[0].partition_index = index;
+        let listed = send_request(leader, 1, &latest);
+        assert_eq!(
+            list_offsets_answer(&listed),
+            (0, expected),
+            "partition {index}"
+        );
+    }
+    let configs = view["configs"].as_array().unwrap();
+    let config = |name: &str| {
+        configs
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {view}"))
+    };
+    assert_eq!(config("retention.ms")["value"], "7200000");
+    assert_eq!(config("retention.ms")["source"], "DYNAMIC_TOPIC_CONFIG");
+    assert_eq!(config("cleanup.policy")["source"], "DEFAULT_CONFIG");
+
+    // A znode as zkCli shows it.
+    let z = ok_json(port, "/api/v1/znodes?path=%2Fbrokers%2Fids%2F1");
+    let registration: Value = serde_json::from_str(z["data"].as_str().unwrap()).unwrap();
+    assert_eq!(registration["port"], port_of(&cluster, 1), "{z}");
+    assert_ne!(
+        z["stat"]["ephemeral_owner"], "0x0",
+        "an ephemeral znode: {z}"
+    );
+    assert_eq!(
+        z["stat"]["data_length"].as_u64().unwrap() as usize,
+        z["data"].as_str().unwrap().len()
+    );
+    let ids_znode = ok_json(port, "/api/v1/znodes?path=/brokers/ids");
+    assert_eq!(ids_znode["children"], serde_json::json!(["1", "2", "3"]));
+    let root = ok_json(port, "/api/v1/znodes");
+    assert!(
+        root["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "brokers"),
+        "{root}"
+    );
+
+    // The page and its script and style.
+    let (status, headers, body) = http_get(port, "/");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers.to_ascii_lowercase().contains("text/html"),
+        "{headers}"
+    );
+    assert!(body.contains("/console.js"), "{body}");
+    for asset in ["/console.js", "/console.css"] {
+        let (status, _, body) = http_get(port, asset);
+        assert_eq!(status, "HTTP/1.1 200 OK", "{asset}");
+        assert!(!body.is_empty(), "{asset}");
+    }
+}
+
+/// ListOffsets from a debugging consumer (replica id -2): a follower answers
+/// with its own log end; a consumer (-1) asking the follower is refused.
+#[test]
+fn a_follower_answers_a_debugging_consumer_with_its_log_end() {
+    let cluster = start_cluster("console-debug-offsets", &[]);
+    let topic = "debugged";
+    let states = create_replicated_topic(&cluster, &[1, 2, 3], topic, 1, 3, &[]);
+    produce(&cluster.bootstrap(), topic, 0, 7);
+    let leader = states[&0].leader;
+    let follower = cluster.brokers.iter().find(|b| b.id() != leader).unwrap();
+    let debugging = list_offsets_request(topic, -1).with_replica_id(BrokerId(-2));
+    let answer = wait_until("the follower's log end at 7", STEP_TIMEOUT, || {
+        let answer = list_offsets_answer(&send_request(follower, 1, &debugging));
+        (answer == (0, 7)).then_some(answer)
+    });
+    assert_eq!(answer, (0, 7));
+    let earliest = list_offsets_request(topic, -2).with_replica_id(BrokerId(-2));
+    assert_eq!(
+        list_offsets_answer(&send_request(follower, 1, &earliest)),
+        (0, 0)
+    );
+    let consumer = list_offsets_request(topic, -1);
+    assert_eq!(
+        list_offsets_answer(&send_request(follower, 1, &consumer)).0,
+        6,
+        "NOT_LEADER_OR_FOLLOWER for a consumer asking a follower"
+    );
+}
+
+#[test]
+fn bad_console_requests_get_json_errors_and_the_broker_keeps_serving() {
+    let chroot = unique_chroot("console-bad-input");
+    let port = free_port();
+    let broker = Broker::start(
+        BrokerSpec::new(1, zk_connect(&chroot))
+            .set("metrics.listener", format!("127.0.0.1:{port}")),
+    );
+    let cases: [(&str, u16); 9] = [
+        ("/api/v1/topics/no-such-topic", 404),
+        ("/api/v1/topics/bad%20name", 400),
+        ("/api/v1/topics/a/b", 404),
+        ("/api/v1/znodes?path=%2Fno%2Fsuch%2Fznode", 404),
+        ("/api/v1/znodes?path=relative", 400),
+        ("/api/v1/znodes?path=%2Fa%2F..%2Fb", 400),
+        ("/api/v1/znodes?path=%zz", 400),
+        ("/api/v1/nothing", 404),
+        ("/nothing", 404),
+    ];
+    for (path, expected) in cases {
+        let (code, body) = get_json(port, path);
+        assert_eq!(code, expected, "{path}: {body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{path}: {body}"
+        );
+    }
+    let long = format!("/api/v1/znodes?path=/{}", "x".repeat(5000));
+    assert_eq!(get_json(port, &long).0, 400);
+    let (status, _, _) = http_request(port, "POST", "/api/v1/topics");
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+
+    // Still serving: the metrics, the console and Kafka clients.
+    let (status, _, _) = http_get(port, "/metrics");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(ok_json(port, "/api/v1/cluster")["brokers"][0]["live"], true);
+    assert_eq!(create_topic_with_configs(&broker, "still-up", 1, 1, &[]), 0);
+}
+
+#[test]
+fn console_enable_false_serves_metrics_only() {
+    let chroot = unique_chroot("console-disabled");
+    let port = free_port();
+    let _broker = Broker::start(
+        BrokerSpec::new(1, zk_connect(&chroot))
+            .set("metrics.listener", format!("127.0.0.1:{port}"))
+            .set("console.enable", "false"),
+    );
+    assert_eq!(http_get(port, "/").0, "HTTP/1.1 404 Not Found");
+    assert_eq!(
+        http_get(port, "/api/v1/cluster").0,
+        "HTTP/1.1 404 Not Found"
+    );
+    assert_eq!(http_get(port, "/metrics").0, "HTTP/1.1 200 OK");
+}
+
+#[test]
+fn the_pages_show_in_a_browser_what_kafka_and_zookeeper_report() {
+    let (cluster, http) = cluster_with_consoles("console-browser");
+    let topic = "orders";
+    create_replicated_topic(&cluster, &[1, 2, 3], topic, 3, 3, &[]);
+    produce(&cluster.bootstrap(), topic, 0, 12);
+    produce(&cluster.bootstrap(), topic, 2, 3);
+    let shots = test_tmp_root().join("console-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let url = format!("http://127.0.0.1:{}", http[&3]);
+    let out = run_python_with_timeout(
+        BROWSER_SCRIPT,
+        &[&url, shots.to_str().unwrap(), topic],
+        BROWSER_TIMEOUT,
+    );
+    assert_success(&out, "the browser script");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+
+    let meta = fetch_metadata(port_of(&cluster, 3), &[topic]).unwrap();
+    assert_eq!(seen["cluster"]["controller"], meta.controller, "{seen}");
+    assert_eq!(seen["cluster"]["partitions"], 3);
+    assert_eq!(seen["cluster"]["under_replicated"], 0);
+    assert_eq!(seen["cluster"]["offline"], 0);
+    assert_eq!(seen["cluster"]["brokers"], serde_json::json!([1, 2, 3]));
+    assert_eq!(seen["cluster"]["live"], serde_json::json!([1, 2, 3]));
+    assert_eq!(seen["topics"][topic], 3);
+    for index in 0..3 {
+        let shown = &seen["partitions"][index.to_string()];
+        let m = &meta.partitions[&(topic.to_owned(), index)];
+        assert_eq!(shown["leader"], m.leader, "{shown}");
+        assert_eq!(ids(&shown["isr"]), m.isr, "{shown}");
+        let leader = cluster.brokers.iter().find(|b| b.id() == m.leader).unwrap();
+        let mut latest = list_offsets_request(topic, -1);
+        latest.topics[0].partitions[0].partition_index = index;
+        let (_, high_watermark) = list_offsets_answer(&send_request(leader, 1, &latest));
+        assert_eq!(shown["high_watermark"], high_watermark, "partition {index}");
+        assert_eq!(shown["log_start"], 0);
+    }
+    assert_eq!(seen["znode"]["path"], "/brokers/ids/1");
+    let shown: Value = serde_json::from_str(seen["znode"]["data"].as_str().unwrap()).unwrap();
+    let stored = common::zk_get(&cluster.chroot, "/brokers/ids/1").unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(shown, stored, "the znode view shows /brokers/ids/1's JSON");
+    for view in ["cluster", "topics", "topics-one", "znodes"] {
+        let png = shots.join(format!("{view}.png"));
+        let size = std::fs::metadata(&png).map_or(0, |m| m.len());
+        assert!(size > 1000, "screenshot {} ({size} bytes)", png.display());
+    }
+}
