@@ -23,7 +23,9 @@ use common::cluster::{create_replicated_topic, start_cluster};
 use common::cluster_view::{fetch_metadata, port_of};
 use common::*;
 use kafka_protocol::messages::BrokerId;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::FutureRecord;
+use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,6 +87,26 @@ fn produce(bootstrap: &str, topic: &str, partition: i32, count: usize) {
                 .unwrap_or_else(|(e, _)| panic!("produce: {e}"));
         }
     });
+}
+
+/// A consumer of `topic` in `group` that has joined, been assigned every
+/// partition and committed `offset` for partition 0 only: a member with lag.
+fn lagging_member(bootstrap: &str, group: &str, topic: &str, offset: i64) -> BaseConsumer {
+    let consumer = base_consumer(bootstrap, group);
+    consumer.subscribe(&[topic]).expect("subscribe");
+    wait_until("the consumer's assignment", STEP_TIMEOUT, || {
+        let _ = consumer.poll(Duration::from_millis(100));
+        let assigned = consumer.assignment().ok()?.count();
+        (assigned > 0).then_some(())
+    });
+    let mut commit = TopicPartitionList::new();
+    commit
+        .add_partition_offset(topic, 0, Offset::Offset(offset))
+        .unwrap();
+    consumer
+        .commit(&commit, CommitMode::Sync)
+        .expect("commit offset");
+    consumer
 }
 
 fn ids(value: &Value) -> Vec<i32> {
@@ -192,6 +214,85 @@ fn the_console_shows_the_cluster_topics_and_znodes_as_kafka_and_zookeeper_report
     assert_eq!(config("retention.ms")["value"], "7200000");
     assert_eq!(config("retention.ms")["source"], "DYNAMIC_TOPIC_CONFIG");
     assert_eq!(config("cleanup.policy")["source"], "DEFAULT_CONFIG");
+
+    // A consumer group with a member and lag on partition 0 (10 - 6).
+    let _member = lagging_member(&cluster.bootstrap(), "billing", topic, 6);
+    let groups = ok_json(port, "/api/v1/groups");
+    let billing = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group_id"] == "billing")
+        .unwrap_or_else(|| panic!("no billing in {groups}"));
+    assert_eq!(billing["state"], "Stable", "{billing}");
+    assert_eq!(billing["members"], 1, "{billing}");
+    let g = ok_json(port, "/api/v1/groups/billing");
+    assert_eq!(g["members"].as_array().unwrap().len(), 1, "{g}");
+    let p0 = g["offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["topic"] == topic && o["partition"] == 0)
+        .unwrap_or_else(|| panic!("no {topic}-0 in {g}"));
+    assert_eq!(p0["committed"], 6, "{g}");
+    assert_eq!(p0["high_watermark"], 10, "{g}");
+    assert_eq!(p0["lag"], 4, "{g}");
+    assert_eq!(p0["owner"], g["members"][0]["member_id"], "{g}");
+    assert_eq!(
+        g["total_lag"], 4,
+        "only partition 0 has a committed offset: {g}"
+    );
+    assert_eq!(get_json(port, "/api/v1/groups/no-such-group").0, 404);
+
+    // The message browser: produced JSON values, pretty-printed.
+    let m = ok_json(
+        port,
+        &format!("/api/v1/topics/{topic}/messages?partition=0&offset=3&count=2&format=json"),
+    );
+    let shown: Vec<(i64, String)> = m["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["offset"].as_i64().unwrap(),
+                r["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (3, "{\n  \"n\": 3\n}".to_owned()),
+            (4, "{\n  \"n\": 4\n}".to_owned())
+        ]
+    );
+    let hex = ok_json(
+        port,
+        &format!("/api/v1/topics/{topic}/messages?format=hex&count=1"),
+    );
+    assert_eq!(hex["messages"][0]["value"], "7b226e223a307d", "{hex}");
+    let from_time = ok_json(
+        port,
+        &format!("/api/v1/topics/{topic}/messages?partition=2&timestamp=0"),
+    );
+    assert_eq!(
+        from_time["messages"].as_array().unwrap().len(),
+        0,
+        "partition 2 is empty"
+    );
+    assert_eq!(
+        get_json(port, &format!("/api/v1/topics/{topic}/messages?offset=999")).0,
+        400
+    );
+    assert_eq!(
+        get_json(
+            port,
+            &format!("/api/v1/topics/{topic}/messages?partition=9")
+        )
+        .0,
+        404
+    );
 
     // A znode as zkCli shows it.
     let z = ok_json(port, "/api/v1/znodes?path=%2Fbrokers%2Fids%2F1");
@@ -324,6 +425,7 @@ fn the_pages_show_in_a_browser_what_kafka_and_zookeeper_report() {
     create_replicated_topic(&cluster, &[1, 2, 3], topic, 3, 3, &[]);
     produce(&cluster.bootstrap(), topic, 0, 12);
     produce(&cluster.bootstrap(), topic, 2, 3);
+    let _member = lagging_member(&cluster.bootstrap(), "billing", topic, 5);
     let shots = test_tmp_root().join("console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let url = format!("http://127.0.0.1:{}", http[&3]);
@@ -362,7 +464,27 @@ fn the_pages_show_in_a_browser_what_kafka_and_zookeeper_report() {
     let stored = common::zk_get(&cluster.chroot, "/brokers/ids/1").unwrap();
     let stored: Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(shown, stored, "the znode view shows /brokers/ids/1's JSON");
-    for view in ["cluster", "topics", "topics-one", "znodes"] {
+    assert_eq!(seen["group"]["lag"], 7, "12 produced - 5 committed: {seen}");
+    assert_eq!(seen["group"]["state"], "Stable", "{seen}");
+    assert!(
+        seen["group"]["sparkline_samples"].as_i64().unwrap() >= 1,
+        "{seen}"
+    );
+    assert_eq!(seen["message"]["offset"], 0, "{seen}");
+    let value: Value = serde_json::from_str(seen["message"]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({"n": 0}),
+        "the produced JSON value"
+    );
+    for view in [
+        "cluster",
+        "topics",
+        "topics-one",
+        "groups-one",
+        "messages",
+        "znodes",
+    ] {
         let png = shots.join(format!("{view}.png"));
         let size = std::fs::metadata(&png).map_or(0, |m| m.len());
         assert!(size > 1000, "screenshot {} ({size} bytes)", png.display());

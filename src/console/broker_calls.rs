@@ -47,7 +47,7 @@ pub struct LogDirInfo {
 }
 
 /// Sends one request to `broker`; the response or why there is none.
-async fn call<Req: Encodable, Resp: Decodable>(
+pub async fn call<Req: Encodable, Resp: Decodable>(
     broker: &BrokerEndpoint,
     key: ApiKey,
     version: i16,

@@ -5,10 +5,12 @@
 //!   but `/metrics`: routes a request to a page or an API answer.
 //! - `routes.rs`: what a request path and query ask for (pure, tested alone).
 //! - `assets.rs`: the HTML, CSS and JS, embedded in the binary at build time.
-//! - `cluster.rs`, `topics.rs`, `znodes.rs`: the API's answers, from the
-//!   handles in `sources.rs` (`ConsoleSources`).
-//! - `broker_calls.rs`: the Kafka-protocol calls the answers need from the
-//!   cluster's brokers (this one included), over `client::BrokerConnection`.
+//! - `cluster.rs`, `topics.rs`, `groups.rs`, `messages.rs` (the message
+//!   browser), `znodes.rs`: the API's answers, from the handles in
+//!   `sources.rs` (`ConsoleSources`).
+//! - `broker_calls.rs`, `group_calls.rs`: the Kafka-protocol calls the
+//!   answers need from the cluster's brokers (this one included), over
+//!   `client::BrokerConnection`.
 //! - `error.rs`: `ConsoleError`, each mapped to an HTTP status and a JSON error.
 //!
 //! Data comes from this broker's metadata cache (what the controller
@@ -21,6 +23,9 @@ mod assets;
 mod broker_calls;
 mod cluster;
 mod error;
+mod group_calls;
+mod groups;
+mod messages;
 mod routes;
 mod sources;
 mod topics;

@@ -3,14 +3,21 @@
 //!
 //! Pages: `/` (the single-page console), `/console.js`, `/console.css`.
 //! API (JSON), under `/api/v1`: `cluster`, `topics`, `topics/<name>`,
-//! `znodes?path=<znode path>` (default `/`).
+//! `topics/<name>/messages?partition=&offset=|timestamp=&count=&format=`,
+//! `groups`, `groups/<id>` (percent-encoded), `znodes?path=<znode path>`
+//! (default `/`).
 
 use super::error::ConsoleError;
+use super::messages::{Format, MAX_COUNT, MessageQuery, ReadFrom};
 
 /// The longest query string looked at.
 const MAX_QUERY_BYTES: usize = 4096;
 /// Kafka's longest topic name.
 const MAX_TOPIC_NAME: usize = 249;
+/// The longest group id looked up.
+const MAX_GROUP_ID: usize = 1000;
+/// Records the message browser shows when the query does not say.
+const DEFAULT_COUNT: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -19,6 +26,9 @@ pub enum Endpoint {
     Cluster,
     Topics,
     Topic(String),
+    Messages(String, MessageQuery),
+    Groups,
+    Group(String),
     Znode(String),
 }
 
@@ -44,6 +54,11 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Endpoint, ConsoleE
         ["cluster"] => Ok(Endpoint::Cluster),
         ["topics"] => Ok(Endpoint::Topics),
         ["topics", name] => Ok(Endpoint::Topic(topic_name(name)?)),
+        ["topics", name, "messages"] => {
+            Ok(Endpoint::Messages(topic_name(name)?, message_query(query)?))
+        }
+        ["groups"] => Ok(Endpoint::Groups),
+        ["groups", id] => Ok(Endpoint::Group(group_id(id)?)),
         ["znodes"] => {
             let path = query_param(query, "path")?.unwrap_or_else(|| "/".to_owned());
             Ok(Endpoint::Znode(znode_path(&path)?))
@@ -60,6 +75,77 @@ pub fn query_param(query: &str, key: &str) -> Result<Option<String>, ConsoleErro
     Ok(form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned()))
+}
+
+/// A non-negative integer query parameter, `None` when absent.
+fn number<T: std::str::FromStr + PartialOrd + Default>(
+    query: &str,
+    key: &str,
+) -> Result<Option<T>, ConsoleError> {
+    let Some(text) = query_param(query, key)? else {
+        return Ok(None);
+    };
+    match text.parse::<T>() {
+        Ok(n) if n >= T::default() => Ok(Some(n)),
+        _ => Err(ConsoleError::BadRequest(format!(
+            "{key} must be a non-negative integer, not {:?}",
+            text.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
+/// The message browser's query: `partition` (0), `offset` or `timestamp`
+/// (ms; neither: the log start), `count` (1 to 100, default 20), `format`
+/// (`text`, `json` or `hex`).
+fn message_query(query: &str) -> Result<MessageQuery, ConsoleError> {
+    let partition = number::<i32>(query, "partition")?.unwrap_or(0);
+    let start = match (
+        number::<i64>(query, "offset")?,
+        number::<i64>(query, "timestamp")?,
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(ConsoleError::BadRequest(
+                "give an offset or a timestamp, not both".into(),
+            ));
+        }
+        (Some(offset), None) => ReadFrom::Offset(offset),
+        (None, Some(ts)) => ReadFrom::Timestamp(ts),
+        (None, None) => ReadFrom::LogStart,
+    };
+    let count = number::<usize>(query, "count")?.unwrap_or(DEFAULT_COUNT);
+    if count == 0 || count > MAX_COUNT {
+        return Err(ConsoleError::BadRequest(format!(
+            "count must be 1 to {MAX_COUNT}"
+        )));
+    }
+    let format = match query_param(query, "format")?.as_deref() {
+        None | Some("text") => Format::Text,
+        Some("json") => Format::Json,
+        Some("hex") => Format::Hex,
+        Some(other) => {
+            return Err(ConsoleError::BadRequest(format!(
+                "format must be text, json or hex, not {:?}",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    };
+    Ok(MessageQuery {
+        partition,
+        start,
+        count,
+        format,
+    })
+}
+
+/// A group id from a percent-encoded path segment.
+fn group_id(segment: &str) -> Result<String, ConsoleError> {
+    let id = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map_err(|_| ConsoleError::BadRequest("group id is not UTF-8".into()))?;
+    if id.is_empty() || id.len() > MAX_GROUP_ID || id.contains('\0') {
+        return Err(ConsoleError::BadRequest("not a group id".into()));
+    }
+    Ok(id.into_owned())
 }
 
 /// A topic name as Kafka allows it (letters, digits, `.`, `_`, `-`).
@@ -154,6 +240,64 @@ mod tests {
             assert_eq!(status(get("/api/v1/znodes", &query)), 400, "{bad}");
         }
         assert_eq!(status(get("/api/v1/znodes", &"x".repeat(5000))), 400);
+    }
+
+    #[test]
+    fn message_and_group_queries() {
+        let messages = |q: &str| get("/api/v1/topics/t/messages", q);
+        assert_eq!(
+            messages("").unwrap(),
+            Endpoint::Messages(
+                "t".into(),
+                MessageQuery {
+                    partition: 0,
+                    start: ReadFrom::LogStart,
+                    count: 20,
+                    format: Format::Text
+                }
+            )
+        );
+        assert_eq!(
+            messages("partition=2&offset=17&count=100&format=json").unwrap(),
+            Endpoint::Messages(
+                "t".into(),
+                MessageQuery {
+                    partition: 2,
+                    start: ReadFrom::Offset(17),
+                    count: 100,
+                    format: Format::Json
+                }
+            )
+        );
+        assert!(matches!(
+            messages("timestamp=1700000000000&format=hex").unwrap(),
+            Endpoint::Messages(
+                _,
+                MessageQuery {
+                    start: ReadFrom::Timestamp(1_700_000_000_000),
+                    format: Format::Hex,
+                    ..
+                }
+            )
+        ));
+        for bad in [
+            "offset=-1",
+            "offset=x",
+            "offset=99999999999999999999",
+            "partition=-3",
+            "count=0",
+            "count=101",
+            "format=xml",
+            "offset=1&timestamp=2",
+        ] {
+            assert_eq!(messages(bad).unwrap_err().status(), 400, "{bad}");
+        }
+        assert_eq!(get("/api/v1/groups", "").unwrap(), Endpoint::Groups);
+        assert_eq!(
+            get("/api/v1/groups/my%20group%2Fx", "").unwrap(),
+            Endpoint::Group("my group/x".into())
+        );
+        assert_eq!(get("/api/v1/groups/%ff", "").unwrap_err().status(), 400);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::error::{ConsoleError, JSON};
 use super::routes::{Endpoint, route};
 use super::sources::ConsoleSources;
-use super::{assets, cluster, topics, znodes};
+use super::{assets, cluster, groups, messages, topics, znodes};
 use crate::metrics::{HttpApp, HttpFuture, HttpRequest, HttpResponse};
 
 /// The console on a broker's HTTP listener.
@@ -22,6 +22,11 @@ impl WebConsole {
             Endpoint::Cluster => json(&cluster::cluster(&self.sources).await?),
             Endpoint::Topics => json(&topics::topics(&self.sources).await?),
             Endpoint::Topic(name) => json(&topics::topic(&self.sources, &name).await?),
+            Endpoint::Messages(name, query) => {
+                json(&messages::messages(&self.sources, &name, &query).await?)
+            }
+            Endpoint::Groups => json(&groups::groups(&self.sources).await?),
+            Endpoint::Group(id) => json(&groups::group(&self.sources, &id).await?),
             Endpoint::Znode(path) => json(&znodes::znode(&self.sources, &path).await?),
         }
     }

@@ -75,6 +75,21 @@ try:
         }
     seen["partitions"] = partitions
 
+    open_view("/groups/billing", "groups-one")
+    row = driver.find_element(By.CSS_SELECTOR, 'tr[data-offset="%s-0"]' % topic)
+    seen["group"] = {
+        "state": text("group-state"),
+        "lag": int(row.find_element(By.CSS_SELECTOR, "td[data-lag]").get_attribute("data-lag")),
+        "sparkline_samples": int(driver.find_element(By.ID, "lag-sparkline").get_attribute("data-samples")),
+    }
+
+    open_view("/messages?topic=%s&partition=0&offset=0&count=5&format=json" % topic, "messages")
+    first = driver.find_element(By.CSS_SELECTOR, "tr[data-message-offset]")
+    seen["message"] = {
+        "offset": int(first.get_attribute("data-message-offset")),
+        "value": first.find_element(By.CSS_SELECTOR, "td.message-value").text,
+    }
+
     open_view("/znodes?path=%2Fbrokers%2Fids%2F1", "znodes")
     seen["znode"] = {
         "path": driver.find_element(By.ID, "znode-data").get_attribute("data-path"),

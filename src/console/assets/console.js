@@ -1,8 +1,10 @@
 // The Sluice console: a single page that reads the broker's JSON API
-// (/api/v1) and draws the cluster, topics, one topic's partitions and the
-// ZooKeeper tree. Views are picked by the URL's hash (#/cluster, #/topics,
-// #/topics/<name>, #/znodes?path=<path>). Numbers carry data-* attributes so
-// tests can read them.
+// (/api/v1) and draws the cluster, topics, one topic's partitions, consumer
+// groups (with a lag sparkline from this page's own polls), a message
+// browser and the ZooKeeper tree. Views are picked by the URL's hash
+// (#/cluster, #/topics, #/topics/<name>, #/groups, #/groups/<id>,
+// #/messages?topic=&partition=&offset=&format=, #/znodes?path=<path>).
+// Numbers carry data-* attributes so tests can read them.
 "use strict";
 
 const view = document.getElementById("view");
@@ -101,7 +103,9 @@ async function topicsView() {
 async function topicView(name) {
   const t = await api("topics/" + encodeURIComponent(name));
   const partitions = t.partitions.map(p => el("tr", { "data-partition": p.partition },
-    num(p.partition), num(p.leader, { "data-leader": p.leader }), num(p.leader_epoch),
+    el("td", { class: "num" }, el("a", { href: "#/messages?topic=" + encodeURIComponent(t.name) + "&partition=" + p.partition,
+      title: "browse messages" }, p.partition)),
+    num(p.leader, { "data-leader": p.leader }), num(p.leader_epoch),
     el("td", { "data-replicas": p.replicas.join(",") }, p.replicas.join(", ")),
     el("td", { "data-isr": p.isr.join(","), class: p.isr.length < p.replicas.length ? "bad" : "" }, p.isr.join(", ")),
     num(p.log_start_offset, { "data-log-start": p.log_start_offset }),
@@ -121,6 +125,97 @@ async function topicView(name) {
       partitions, { id: "partitions" }),
     el("h2", {}, "Configs"),
     table(["name", "value", "source"], configs, { id: "configs" }));
+}
+
+async function groupsView() {
+  const groups = await api("groups");
+  const rows = groups.map(g => el("tr", { "data-group": g.group_id },
+    el("td", {}, el("a", { href: "#/groups/" + encodeURIComponent(g.group_id) }, g.group_id)),
+    el("td", { "data-state": g.state }, g.state), num(g.members), num(g.coordinator), el("td", {}, g.protocol_type)));
+  show("groups", el("h2", {}, groups.length + " consumer groups"),
+    table(["group", "state", "members", "coordinator", "protocol type"], rows, { id: "groups" }));
+}
+
+// Total lag samples of the group on view, from this page's polls (bounded).
+const lagHistory = { group: null, samples: [] };
+const LAG_SAMPLES = 120;
+let pollTimer = null;
+
+function sparkline(samples) {
+  const w = 360, h = 60;
+  const max = Math.max(1, ...samples);
+  const points = samples.map((v, i) =>
+    (samples.length === 1 ? 0 : i * w / (samples.length - 1)).toFixed(1) + "," + (h - 4 - v * (h - 8) / max).toFixed(1));
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "sparkline");
+  svg.setAttribute("width", w);
+  svg.setAttribute("height", h);
+  svg.setAttribute("id", "lag-sparkline");
+  svg.setAttribute("data-samples", samples.length);
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  line.setAttribute("points", points.join(" "));
+  svg.append(line);
+  return svg;
+}
+
+async function groupView(id) {
+  const g = await api("groups/" + encodeURIComponent(id));
+  if (lagHistory.group !== id) { lagHistory.group = id; lagHistory.samples = []; }
+  lagHistory.samples.push(g.total_lag);
+  if (lagHistory.samples.length > LAG_SAMPLES) lagHistory.samples.shift();
+  const members = g.members.map(m => el("tr", { "data-member": m.member_id },
+    el("td", {}, m.member_id), el("td", {}, m.client_id), el("td", {}, m.client_host),
+    el("td", {}, m.assignment.map(([t, ps]) => t + ": " + ps.join(",")).join("; "))));
+  const offsets = g.offsets.map(o => el("tr", { "data-offset": o.topic + "-" + o.partition },
+    el("td", {}, o.topic), num(o.partition), num(o.committed, { "data-committed": o.committed }),
+    num(o.high_watermark, { "data-high-watermark": o.high_watermark }),
+    num(o.lag, { "data-lag": o.lag, class: "num" + (o.lag > 0 ? " bad" : "") }), el("td", {}, o.owner)));
+  show("groups-one",
+    el("h2", {}, "Group " + g.group_id),
+    el("div", { class: "cards" },
+      card("State", g.state, "group-state"), card("Coordinator", g.coordinator, "group-coordinator"),
+      card("Members", g.members.length, "group-members"), card("Total lag", g.total_lag, "group-lag", g.total_lag > 0)),
+    el("h2", {}, "Lag over time (this page's polls, every 5 s)"), sparkline(lagHistory.samples),
+    g.errors.length ? el("p", { class: "error" }, g.errors.join("; ")) : "",
+    el("h2", {}, "Members"), table(["member", "client id", "host", "assignment"], members, { id: "members" }),
+    el("h2", {}, "Offsets"),
+    table(["topic", "partition", "committed", "high watermark", "lag", "owner"], offsets, { id: "offsets" }));
+  pollTimer = setTimeout(render, 5000);
+}
+
+async function messagesView(params) {
+  const topic = params.get("topic") || "";
+  const form = el("form", { class: "browse", id: "browse" },
+    el("label", {}, "topic", el("input", { name: "topic", value: topic, required: "" })),
+    el("label", {}, "partition", el("input", { name: "partition", type: "number", min: "0", value: params.get("partition") || "0" })),
+    el("label", {}, "offset", el("input", { name: "offset", type: "number", min: "0", value: params.get("offset") || "" })),
+    el("label", {}, "or timestamp (ms)", el("input", { name: "timestamp", type: "number", min: "0", value: params.get("timestamp") || "" })),
+    el("label", {}, "count", el("input", { name: "count", type: "number", min: "1", max: "100", value: params.get("count") || "20" })),
+    el("label", {}, "format", el("select", { name: "format" },
+      ["text", "json", "hex"].map(f => {
+        const o = el("option", { value: f }, f);
+        if ((params.get("format") || "text") === f) o.setAttribute("selected", "");
+        return o;
+      }))),
+    el("button", { type: "submit" }, "Read"));
+  form.addEventListener("submit", e => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (v !== "") q.set(k, v);
+    location.hash = "/messages?" + q.toString();
+  });
+  if (!topic) { show("messages", form); return; }
+  const q = new URLSearchParams();
+  for (const k of ["partition", "offset", "timestamp", "count", "format"]) if (params.get(k)) q.set(k, params.get(k));
+  const m = await api("topics/" + encodeURIComponent(topic) + "/messages?" + q.toString());
+  const rows = m.messages.map(r => el("tr", { "data-message-offset": r.offset },
+    num(r.offset), num(r.timestamp), el("td", {}, el("pre", {}, r.key ?? "null")),
+    el("td", { class: "message-value" }, el("pre", {}, r.value ?? "null")),
+    el("td", {}, r.headers.map(([k, v]) => el("div", {}, k + ": " + (v ?? "null"))))));
+  show("messages", form,
+    el("p", { id: "messages-range" }, "partition " + m.partition + " (leader " + m.leader + "): log start " + m.log_start_offset +
+      ", high watermark " + m.high_watermark + "; " + m.messages.length + " shown from offset " + (m.start_offset ?? "–")),
+    table(["offset", "timestamp", "key", "value", "headers"], rows, { id: "messages" }));
 }
 
 async function znodeView(path) {
@@ -147,10 +242,16 @@ async function znodeView(path) {
 }
 
 async function render() {
-  const hash = decodeURIComponent(location.hash.slice(1)) || "/cluster";
+  clearTimeout(pollTimer);
+  const raw = location.hash.slice(1) || "/cluster";
+  const hash = decodeURIComponent(raw);
+  const params = new URLSearchParams(raw.split("?")[1] || "");
   try {
     if (hash.startsWith("/topics/")) await topicView(hash.slice("/topics/".length));
     else if (hash === "/topics") await topicsView();
+    else if (hash.startsWith("/groups/")) await groupView(decodeURIComponent(raw.slice("/groups/".length)));
+    else if (hash === "/groups") await groupsView();
+    else if (hash.startsWith("/messages")) await messagesView(params);
     else if (hash.startsWith("/znodes")) {
       const q = new URLSearchParams(location.hash.split("?")[1] || "");
       await znodeView(q.get("path") || "/");
