@@ -109,7 +109,6 @@ impl EncodedRequest {
     }
 
     /// Bytes held for the body (shared by every queue holding this request).
-    #[cfg(test)]
     pub fn body_len(&self) -> usize {
         self.body.len()
     }

@@ -35,6 +35,7 @@ pub use handle::{
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -216,6 +217,7 @@ async fn serve(
         settings: settings.clone(),
         ctx,
         channels,
+        large_requests_queued: AtomicBool::new(false),
     };
     let (events_tx, mut events) = mpsc::channel(64);
     event::spawn_watchers(zk, events_tx, &resign);
@@ -227,6 +229,14 @@ async fn serve(
         tokio::time::interval_at(tokio::time::Instant::now() + every, every)
     });
     loop {
+        // What the last event built and queued is encoded by now; the
+        // memory a large announcement took goes back to the kernel.
+        if controller
+            .large_requests_queued
+            .swap(false, Ordering::Relaxed)
+        {
+            crate::malloc_tuning::release_free_memory();
+        }
         let event = tokio::select! {
             _ = resign.cancelled() => break,
             e = events.recv() => match e { Some(e) => e, None => break },
@@ -272,7 +282,14 @@ struct Controller {
     settings: ControllerSettings,
     ctx: ControllerContext,
     channels: ControllerChannelManager,
+    /// A request of `LARGE_REQUEST_BYTES` or more was queued since the event
+    /// loop last looked.
+    large_requests_queued: AtomicBool,
 }
+
+/// An encoded request this large (about 1,000 partitions of UpdateMetadata)
+/// was a burst of allocations to build.
+const LARGE_REQUEST_BYTES: usize = 64 * 1024;
 
 impl Controller {
     /// A new controller: bring every partition online it can, then tell every broker everything.
@@ -401,6 +418,9 @@ impl Controller {
             return;
         };
         drop(request);
+        if encoded.body_len() >= LARGE_REQUEST_BYTES {
+            self.large_requests_queued.store(true, Ordering::Relaxed);
+        }
         for &broker in brokers {
             self.channels
                 .send(broker, self.ctx.broker_epoch(broker), encoded.clone());
@@ -410,6 +430,9 @@ impl Controller {
     /// `send`, and the broker's answer comes back as a `ChannelReport`.
     fn send_reported(&self, broker: i32, request: ControllerRequest) {
         if let Some(encoded) = encode(&request) {
+            if encoded.body_len() >= LARGE_REQUEST_BYTES {
+                self.large_requests_queued.store(true, Ordering::Relaxed);
+            }
             self.channels
                 .send_reported(broker, self.ctx.broker_epoch(broker), encoded);
         }
