@@ -19,6 +19,7 @@
 //! - `tools`: command-line tools over the Kafka protocol (`sluice consumer-groups`).
 //! - `broker`: builds every component and owns start-up and shutdown order.
 //! - `huge_alloc`: the global allocator that keeps absurd wire lengths from aborting.
+//! - `malloc_tuning`: glibc malloc's arenas, and freed memory given back after a burst.
 
 pub mod admin;
 pub mod assignment;
@@ -30,6 +31,7 @@ pub mod controller;
 pub mod group;
 pub mod huge_alloc;
 pub mod log;
+pub mod malloc_tuning;
 pub mod metadata;
 pub mod metrics;
 pub mod model;

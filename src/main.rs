@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use sluice::broker::Broker;
 use sluice::config::BrokerConfig;
 use sluice::huge_alloc::HugeAllocGuard;
+use sluice::malloc_tuning;
 use sluice::tools::consumer_groups::{self, ConsumerGroupsArgs};
 use sluice::tools::{admin_client, configs, leader_election, reassign_partitions, topics};
 
@@ -115,6 +116,8 @@ fn run_broker(path: PathBuf, overrides: Vec<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before the runtime's threads exist: they take arenas as they start.
+    malloc_tuning::tune();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

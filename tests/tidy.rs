@@ -24,13 +24,14 @@ use std::path::{Path, PathBuf};
 const MAX_FILE_LINES: usize = 800;
 
 /// Rooms that depend on nothing internal may be used by every room.
-const LEAF_ROOMS: &[&str] = &["model", "util", "assignment"];
+const LEAF_ROOMS: &[&str] = &["model", "util", "assignment", "malloc_tuning"];
 
 /// Which rooms each room may use, besides itself and [`LEAF_ROOMS`]: the
 /// table in ARCHITECTURE.md. `None` means any room except `broker`.
 fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
     Some(match room {
-        "model" | "util" | "assignment" | "huge_alloc" | "protocol" | "config" | "metrics" => &[],
+        "model" | "util" | "assignment" | "malloc_tuning" | "huge_alloc" | "protocol"
+        | "config" | "metrics" => &[],
         "log" | "zk" | "metadata" => &[],
         "client" => &["protocol", "metadata"],
         "replica" => &["log", "metadata", "client", "zk", "metrics"],
@@ -491,6 +492,7 @@ const UNSAFE_CODE_FILES: &[&str] = &[
     "src/server/response_frame.rs",                    // BufMut for ChunkedBuf
     "src/client/liveness.rs",                          // setsockopt
     "src/huge_alloc.rs",                               // the global allocator
+    "src/malloc_tuning.rs",                            // mallopt, malloc_trim
     "benches/throughput/cluster.rs",                   // kill
     "benches/throughput/cost.rs",                      // sysconf
     "benches/restart_scale.rs",                        // kill

@@ -1,7 +1,8 @@
 //! The controller's channel to each live broker (Kafka's
 //! ControllerChannelManager): one bounded queue (`channel_queue.rs`) and one
 //! sender task per broker, sending LeaderAndIsr, UpdateMetadata and
-//! StopReplica (`control_request.rs`) over `crate::client` in order, retrying each request until
+//! StopReplica (`control_request.rs`, queued encoded: `encoded_request.rs`)
+//! over `crate::client` in order, retrying each request until
 //! it is answered or the broker is removed. A request is sent again only on
 //! a new connection after the old one failed, never while the broker may
 //! still be working on it. The controller never waits on a broker; what it
@@ -17,7 +18,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::channel_queue::{QUEUE_CAPACITY, Queued, RequestQueue};
-use super::control_request::{Answer, ControllerRequest};
+use super::control_request::Answer;
+use super::encoded_request::EncodedRequest;
 use crate::client::{BrokerConnection, ConnectionError, ConnectionOptions};
 use crate::model::TopicPartition;
 
@@ -94,18 +96,19 @@ impl ControllerChannelManager {
         }
     }
 
-    /// Queues a request for a broker; never waits.
-    pub fn send(&self, broker: i32, request: ControllerRequest) {
-        self.queue(broker, request, false);
+    /// Queues a request for a broker registered with `broker_epoch` (the
+    /// same encoded request may be queued for many brokers); never waits.
+    pub fn send(&self, broker: i32, broker_epoch: i64, request: Arc<EncodedRequest>) {
+        self.queue(broker, broker_epoch, request, false);
     }
 
     /// Queues a request whose answer is reported back (`ChannelReport`).
     /// A broker without a channel (not live) gets nothing, and nothing is reported.
-    pub fn send_reported(&self, broker: i32, request: ControllerRequest) {
-        self.queue(broker, request, true);
+    pub fn send_reported(&self, broker: i32, broker_epoch: i64, request: Arc<EncodedRequest>) {
+        self.queue(broker, broker_epoch, request, true);
     }
 
-    fn queue(&self, broker: i32, request: ControllerRequest, report: bool) {
+    fn queue(&self, broker: i32, broker_epoch: i64, request: Arc<EncodedRequest>, report: bool) {
         let Some(channel) = self.brokers.get(&broker) else {
             tracing::debug!(
                 broker,
@@ -114,7 +117,7 @@ impl ControllerChannelManager {
             );
             return;
         };
-        let dropped = channel.queue.push(request, report);
+        let dropped = channel.queue.push(request, broker_epoch, report);
         if dropped > 0 {
             tracing::warn!(
                 broker,
@@ -171,21 +174,21 @@ impl BrokerSender {
                 Queued::Resync => ChannelReport::Resync {
                     broker: self.broker_id,
                 },
-                Queued::Request { request, report } => {
-                    let Some(answer) = self.deliver(&mut connection, &request).await else {
+                Queued::Request {
+                    request,
+                    broker_epoch,
+                    report,
+                } => {
+                    let Some(answer) = self.deliver(&mut connection, &request, broker_epoch).await
+                    else {
                         return;
                     };
-                    if !report {
+                    if !report || !request.is_stop_replica() {
                         continue;
                     }
-                    match (&request, answer) {
-                        (ControllerRequest::StopReplica(r), answer) => {
-                            ChannelReport::StopReplicaAnswered {
-                                broker: self.broker_id,
-                                partitions: answer.stop_replica_errors(r),
-                            }
-                        }
-                        _ => continue,
+                    ChannelReport::StopReplicaAnswered {
+                        broker: self.broker_id,
+                        partitions: answer.stop_replica_errors(request.stop_replica_partitions()),
                     }
                 }
             };
@@ -205,14 +208,15 @@ impl BrokerSender {
     async fn deliver(
         &self,
         connection: &mut BrokerConnection,
-        request: &ControllerRequest,
+        request: &EncodedRequest,
+        broker_epoch: i64,
     ) -> Option<Answer> {
         let mut backoff = Duration::from_millis(50);
         loop {
             let started = std::time::Instant::now();
             let attempt = tokio::select! {
                 _ = self.stop.cancelled() => return None,
-                r = self.send_once(connection, request) => r,
+                r = self.send_once(connection, request, broker_epoch) => r,
             };
             match attempt {
                 Ok(answer) => {
@@ -252,10 +256,11 @@ impl BrokerSender {
     async fn send_once(
         &self,
         connection: &mut BrokerConnection,
-        request: &ControllerRequest,
+        request: &EncodedRequest,
+        broker_epoch: i64,
     ) -> Result<Answer, ConnectionError> {
         let started = std::time::Instant::now();
-        let answer = request.send_on(connection);
+        let answer = request.send_on(connection, broker_epoch);
         tokio::pin!(answer);
         loop {
             tokio::select! {

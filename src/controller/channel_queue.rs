@@ -6,14 +6,16 @@
 //! the broker answered the request it was busy with, and then tells the
 //! controller, which sends that broker its full state again (Kafka's queues
 //! are unbounded instead; this keeps the controller's memory bounded and it
-//! never blocks on one broker).
+//! never blocks on one broker). A request sent to several brokers is one
+//! shared encoding (`encoded_request.rs`) in all their queues.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::control_request::ControllerRequest;
+use super::encoded_request::EncodedRequest;
 
 /// Requests queued per broker before the queue is dropped for a full resync.
 pub const QUEUE_CAPACITY: usize = 256;
@@ -21,9 +23,11 @@ pub const QUEUE_CAPACITY: usize = 256;
 /// An entry of a broker's queue.
 #[derive(Debug)]
 pub enum Queued {
-    /// Deliver `request`; with `report`, tell the controller the answer.
+    /// Deliver `request`, addressed to the broker's `broker_epoch`; with
+    /// `report`, tell the controller the answer.
     Request {
-        request: ControllerRequest,
+        request: Arc<EncodedRequest>,
+        broker_epoch: i64,
         report: bool,
     },
     /// Requests were dropped here: once the broker answers again, the
@@ -52,7 +56,7 @@ impl RequestQueue {
     /// Queues `request`; never waits. If the queue was full, every queued
     /// entry is dropped first and a `Resync` marker queued in their place:
     /// returns how many requests were dropped then (0: no overflow).
-    pub fn push(&self, request: ControllerRequest, report: bool) -> usize {
+    pub fn push(&self, request: Arc<EncodedRequest>, broker_epoch: i64, report: bool) -> usize {
         let mut entries = self.entries.lock();
         let mut dropped = 0;
         if entries.len() >= self.capacity {
@@ -62,7 +66,11 @@ impl RequestQueue {
                 .count();
             entries.push_back(Queued::Resync);
         }
-        entries.push_back(Queued::Request { request, report });
+        entries.push_back(Queued::Request {
+            request,
+            broker_epoch,
+            report,
+        });
         assert!(entries.len() <= self.capacity, "queue over its bound");
         drop(entries);
         self.added.notify_one();
@@ -89,21 +97,30 @@ impl RequestQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controller::control_request::ControllerRequest;
     use kafka_protocol::messages::UpdateMetadataRequest;
 
-    fn request(epoch: i32) -> ControllerRequest {
-        ControllerRequest::UpdateMetadata(
-            UpdateMetadataRequest::default().with_controller_epoch(epoch),
+    /// The entries are told apart by the broker epoch they are addressed to.
+    fn request(epoch: i32) -> (Arc<EncodedRequest>, i64) {
+        let request = ControllerRequest::UpdateMetadata(
+            UpdateMetadataRequest::default().with_broker_epoch(-1),
+        );
+        (
+            Arc::new(EncodedRequest::new(&request).unwrap()),
+            i64::from(epoch),
         )
     }
 
     fn epoch_of(entry: &Queued) -> Option<i32> {
         match entry {
-            Queued::Request {
-                request: ControllerRequest::UpdateMetadata(r),
-                ..
-            } => Some(r.controller_epoch),
-            _ => None,
+            Queued::Request { broker_epoch, .. } => Some(*broker_epoch as i32),
+            Queued::Resync => None,
+        }
+    }
+
+    impl RequestQueue {
+        fn push_test(&self, (request, epoch): (Arc<EncodedRequest>, i64), report: bool) -> usize {
+            self.push(request, epoch, report)
         }
     }
 
@@ -111,7 +128,7 @@ mod tests {
     async fn requests_come_out_in_order() {
         let queue = RequestQueue::new(4);
         for epoch in 1..=3 {
-            assert_eq!(queue.push(request(epoch), false), 0);
+            assert_eq!(queue.push_test(request(epoch), false), 0);
         }
         for epoch in 1..=3 {
             assert_eq!(epoch_of(&queue.pop().await), Some(epoch));
@@ -123,21 +140,25 @@ mod tests {
     async fn a_full_queue_is_dropped_for_a_resync_and_never_grows_past_its_bound() {
         let queue = RequestQueue::new(4);
         for epoch in 1..=4 {
-            assert_eq!(queue.push(request(epoch), false), 0);
+            assert_eq!(queue.push_test(request(epoch), false), 0);
         }
-        assert_eq!(queue.push(request(5), false), 4, "four requests dropped");
+        assert_eq!(
+            queue.push_test(request(5), false),
+            4,
+            "four requests dropped"
+        );
         assert_eq!(queue.len(), 2);
         assert!(matches!(queue.pop().await, Queued::Resync));
         assert_eq!(epoch_of(&queue.pop().await), Some(5));
         // Overflowing again drops the old marker too: one marker at a time.
         for epoch in 6..=9 {
-            queue.push(request(epoch), false);
+            queue.push_test(request(epoch), false);
         }
-        assert_eq!(queue.push(request(10), false), 4);
+        assert_eq!(queue.push_test(request(10), false), 4);
         assert!(matches!(queue.pop().await, Queued::Resync));
         assert_eq!(epoch_of(&queue.pop().await), Some(10));
         for epoch in 11..=100 {
-            queue.push(request(epoch), false);
+            queue.push_test(request(epoch), false);
             assert!(queue.len() <= 4);
         }
     }
@@ -150,7 +171,7 @@ mod tests {
             async move { epoch_of(&queue.pop().await) }
         });
         tokio::task::yield_now().await;
-        queue.push(request(7), true);
+        queue.push_test(request(7), true);
         assert_eq!(popper.await.unwrap(), Some(7));
     }
 }

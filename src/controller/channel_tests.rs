@@ -14,24 +14,26 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 
 use super::*;
 use crate::client::fake_broker::{FakeBroker, response_frame};
-use crate::controller::control_request::STOP_REPLICA_VERSION;
+use crate::controller::control_request::{ControllerRequest, STOP_REPLICA_VERSION};
 use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse};
 
 fn stop_replica(partitions: &[i32]) -> StopReplicaRequest {
-    StopReplicaRequest::default().with_topic_states(vec![
-        StopReplicaTopicState::default()
-            .with_topic_name(TopicName(StrBytes::from_static_str("t")))
-            .with_partition_states(
-                partitions
-                    .iter()
-                    .map(|&p| {
-                        StopReplicaPartitionState::default()
-                            .with_partition_index(p)
-                            .with_delete_partition(true)
-                    })
-                    .collect(),
-            ),
-    ])
+    StopReplicaRequest::default()
+        .with_broker_epoch(-1)
+        .with_topic_states(vec![
+            StopReplicaTopicState::default()
+                .with_topic_name(TopicName(StrBytes::from_static_str("t")))
+                .with_partition_states(
+                    partitions
+                        .iter()
+                        .map(|&p| {
+                            StopReplicaPartitionState::default()
+                                .with_partition_index(p)
+                                .with_delete_partition(true)
+                        })
+                        .collect(),
+                ),
+        ])
 }
 
 /// A broker that answers each StopReplica after `delay`, partition 1 with
@@ -70,7 +72,8 @@ async fn a_slow_answer_is_waited_for_on_the_same_connection_and_reported() {
     let mut channels = ControllerChannelManager::new(1, socket_timeout, reports_tx);
     channels.add_broker(2, "127.0.0.1".into(), broker.port);
 
-    channels.send_reported(2, ControllerRequest::StopReplica(stop_replica(&[0, 1])));
+    let request = ControllerRequest::StopReplica(stop_replica(&[0, 1]));
+    channels.send_reported(2, 7, Arc::new(EncodedRequest::new(&request).unwrap()));
     let report = tokio::time::timeout(Duration::from_secs(20), reports.recv())
         .await
         .expect("an answer within 20 s")

@@ -15,6 +15,7 @@ mod context;
 mod control_request;
 mod controlled_shutdown;
 mod election;
+mod encoded_request;
 mod event;
 mod fenced_zk;
 mod handle;
@@ -32,7 +33,9 @@ pub use handle::{
     UNKNOWN_BROKER_EPOCH,
 };
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -43,6 +46,7 @@ use crate::zk::{ControllerElection, ZkClient, ZkError, paths};
 use channel::ControllerChannelManager;
 use context::ControllerContext;
 use control_request::ControllerRequest;
+use encoded_request::EncodedRequest;
 use event::ControllerEvent;
 use handle::{ActiveGuard, ControllerApiRequest};
 
@@ -213,6 +217,7 @@ async fn serve(
         settings: settings.clone(),
         ctx,
         channels,
+        large_requests_queued: AtomicBool::new(false),
     };
     let (events_tx, mut events) = mpsc::channel(64);
     event::spawn_watchers(zk, events_tx, &resign);
@@ -224,6 +229,14 @@ async fn serve(
         tokio::time::interval_at(tokio::time::Instant::now() + every, every)
     });
     loop {
+        // What the last event built and queued is encoded by now; the
+        // memory a large announcement took goes back to the kernel.
+        if controller
+            .large_requests_queued
+            .swap(false, Ordering::Relaxed)
+        {
+            crate::malloc_tuning::release_free_memory();
+        }
         let event = tokio::select! {
             _ = resign.cancelled() => break,
             e = events.recv() => match e { Some(e) => e, None => break },
@@ -269,7 +282,14 @@ struct Controller {
     settings: ControllerSettings,
     ctx: ControllerContext,
     channels: ControllerChannelManager,
+    /// A request of `LARGE_REQUEST_BYTES` or more was queued since the event
+    /// loop last looked.
+    large_requests_queued: AtomicBool,
 }
+
+/// An encoded request this large (about 1,000 partitions of UpdateMetadata)
+/// was a burst of allocations to build.
+const LARGE_REQUEST_BYTES: usize = 64 * 1024;
 
 impl Controller {
     /// A new controller: bring every partition online it can, then tell every broker everything.
@@ -296,6 +316,7 @@ impl Controller {
         let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &all, &[]);
         let changed: BTreeSet<TopicPartition> = changed.into_iter().collect();
+        let mut rest_by_broker = BTreeMap::new();
         for &broker in &brokers {
             let rest: Vec<TopicPartition> = all
                 .iter()
@@ -306,8 +327,11 @@ impl Controller {
                 })
                 .cloned()
                 .collect();
-            self.send_leader_and_isr_for_broker(broker, Some(&rest));
+            rest_by_broker.insert(broker, rest);
         }
+        drop(changed);
+        drop(all);
+        self.send_leader_and_isr(rest_by_broker);
         self.resume_reassignments().await?;
         self.on_topic_deletion().await
     }
@@ -384,18 +408,34 @@ impl Controller {
 
     /// Queues `request` for `broker`, carrying that broker's epoch.
     fn send(&self, broker: i32, request: ControllerRequest) {
-        self.channels.send(
-            broker,
-            request.with_broker_epoch(self.ctx.broker_epoch(broker)),
-        );
+        self.send_to_all(&[broker], request);
+    }
+
+    /// Queues `request` for each of `brokers`, each carrying its broker's
+    /// epoch: encoded once, one shared encoding in every queue.
+    fn send_to_all(&self, brokers: &[i32], request: ControllerRequest) {
+        let Some(encoded) = encode(&request) else {
+            return;
+        };
+        drop(request);
+        if encoded.body_len() >= LARGE_REQUEST_BYTES {
+            self.large_requests_queued.store(true, Ordering::Relaxed);
+        }
+        for &broker in brokers {
+            self.channels
+                .send(broker, self.ctx.broker_epoch(broker), encoded.clone());
+        }
     }
 
     /// `send`, and the broker's answer comes back as a `ChannelReport`.
     fn send_reported(&self, broker: i32, request: ControllerRequest) {
-        self.channels.send_reported(
-            broker,
-            request.with_broker_epoch(self.ctx.broker_epoch(broker)),
-        );
+        if let Some(encoded) = encode(&request) {
+            if encoded.body_len() >= LARGE_REQUEST_BYTES {
+                self.large_requests_queued.store(true, Ordering::Relaxed);
+            }
+            self.channels
+                .send_reported(broker, self.ctx.broker_epoch(broker), encoded);
+        }
     }
 
     fn send_update_metadata(
@@ -404,11 +444,12 @@ impl Controller {
         partitions: &[TopicPartition],
         deleted: &[(TopicPartition, uuid::Uuid)],
     ) {
+        if brokers.is_empty() {
+            return;
+        }
         let request =
             requests::update_metadata(&self.ctx, self.settings.broker_id, partitions, deleted);
-        for &broker in brokers {
-            self.send(broker, ControllerRequest::UpdateMetadata(request.clone()));
-        }
+        self.send_to_all(brokers, ControllerRequest::UpdateMetadata(request));
     }
 
     /// LeaderAndIsr to one broker for all its replicas (or just `only`).
@@ -422,17 +463,12 @@ impl Controller {
                 .filter(|tp| self.ctx.replicas(tp).contains(&broker) && !self.ctx.is_deleting(tp))
                 .collect(),
         };
-        if hosted.is_empty() {
-            return;
-        }
-        let request = requests::leader_and_isr(&self.ctx, self.settings.broker_id, &hosted);
-        self.send(broker, ControllerRequest::LeaderAndIsr(request));
+        self.send_leader_and_isr(BTreeMap::from([(broker, hosted)]));
     }
 
     /// LeaderAndIsr for `partitions` to each of their live replicas, except brokers in `skip`.
     fn send_leader_and_isr_for_partitions(&self, partitions: &[TopicPartition], skip: &[i32]) {
-        let mut by_broker: std::collections::BTreeMap<i32, Vec<TopicPartition>> =
-            Default::default();
+        let mut by_broker: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
         for tp in partitions {
             for &r in self.ctx.replicas(tp) {
                 if self.ctx.is_live(r) && !skip.contains(&r) {
@@ -440,8 +476,29 @@ impl Controller {
                 }
             }
         }
-        for (broker, parts) in by_broker {
-            self.send_leader_and_isr_for_broker(broker, Some(&parts));
+        self.send_leader_and_isr(by_broker);
+    }
+
+    /// LeaderAndIsr to each broker for its partitions. Brokers given the
+    /// same partitions share one request (built and encoded once): with
+    /// as many brokers as replicas, every broker hosts every partition.
+    fn send_leader_and_isr(&self, by_broker: BTreeMap<i32, Vec<TopicPartition>>) {
+        for (partitions, brokers) in requests::same_partitions(by_broker) {
+            let request = requests::leader_and_isr(&self.ctx, self.settings.broker_id, &partitions);
+            drop(partitions);
+            self.send_to_all(&brokers, ControllerRequest::LeaderAndIsr(request));
+        }
+    }
+}
+
+/// `request` encoded for the channels; `None` (logged) if it cannot be,
+/// which only a field its version cannot carry would cause.
+fn encode(request: &ControllerRequest) -> Option<Arc<EncodedRequest>> {
+    match EncodedRequest::new(request) {
+        Ok(encoded) => Some(Arc::new(encoded)),
+        Err(e) => {
+            tracing::error!(error = %e, "controller request not sent");
+            None
         }
     }
 }

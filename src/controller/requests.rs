@@ -42,6 +42,24 @@ fn group_by_topic(partitions: &[TopicPartition]) -> BTreeMap<&str, Vec<i32>> {
     grouped
 }
 
+/// Groups brokers by identical (non-empty) partition lists, in broker order
+/// of each group's first broker; brokers with nothing get no group.
+pub fn same_partitions(
+    by_broker: BTreeMap<i32, Vec<TopicPartition>>,
+) -> Vec<(Vec<TopicPartition>, Vec<i32>)> {
+    let mut groups: Vec<(Vec<TopicPartition>, Vec<i32>)> = Vec::new();
+    for (broker, partitions) in by_broker {
+        if partitions.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(p, _)| *p == partitions) {
+            Some((_, brokers)) => brokers.push(broker),
+            None => groups.push((partitions, vec![broker])),
+        }
+    }
+    groups
+}
+
 /// LeaderAndIsr for `partitions` (those with a state znode), as one broker should see them.
 pub fn leader_and_isr(
     ctx: &ControllerContext,
@@ -264,3 +282,7 @@ pub fn stop_replica(
         .with_broker_epoch(-1)
         .with_topic_states(topic_states)
 }
+
+#[cfg(test)]
+#[path = "requests_tests.rs"]
+mod tests;

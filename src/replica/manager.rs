@@ -500,10 +500,17 @@ impl ReplicaManager {
     /// Stops every replica fetcher and snapshots producer state (broker shutdown).
     pub fn shutdown(&self) {
         self.fetchers.shutdown();
-        // Producer state snapshots at each log end (Kafka's clean-shutdown snapshot).
-        for partition in self.all_partitions() {
-            partition.write_shutdown_snapshot();
-        }
+        // Producer state snapshots at each log end (Kafka's clean-shutdown
+        // snapshot), by up to `APPLY_THREADS` threads: each snapshot fsyncs
+        // its file and its directory, and the file system commits concurrent
+        // fsyncs together (one after another, 10,000 partitions took seconds).
+        let partitions = self.all_partitions();
+        let per_thread = partitions.len().div_ceil(APPLY_THREADS).max(1);
+        std::thread::scope(|scope| {
+            for chunk in partitions.chunks(per_thread) {
+                scope.spawn(move || chunk.iter().for_each(|p| p.write_shutdown_snapshot()));
+            }
+        });
     }
 }
 

@@ -1,9 +1,24 @@
 //! What every controller-to-broker request (LeaderAndIsr, UpdateMetadata,
 //! StopReplica) checks first: that it is meant for this registration of the
 //! broker (its broker epoch, KIP-380). One sent to an older registration is
-//! refused whole with STALE_BROKER_EPOCH and logged.
+//! refused whole with STALE_BROKER_EPOCH and logged. And what every large
+//! one is followed by: the memory it took given back (`malloc_tuning`).
 
+use crate::malloc_tuning;
 use crate::server::context::BrokerServices;
+
+/// A LeaderAndIsr or UpdateMetadata of at least this many partitions is a
+/// burst of allocations (its decoded request, the updates built from it)
+/// worth giving back to the kernel once handled.
+pub const LARGE_REQUEST_PARTITIONS: usize = 1000;
+
+/// After handling a request of `partitions` (its request dropped): a large
+/// one's freed memory goes back to the kernel.
+pub fn handled(partitions: usize) {
+    if partitions >= LARGE_REQUEST_PARTITIONS {
+        malloc_tuning::release_free_memory();
+    }
+}
 
 /// True (and logged) when `request_epoch` names an older registration of
 /// this broker: the caller answers STALE_BROKER_EPOCH.

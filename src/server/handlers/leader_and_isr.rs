@@ -22,12 +22,27 @@ use crate::model::{BrokerId, LeaderAndIsr, TopicPartition};
 use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
-use crate::server::handlers::controller_request::is_for_an_older_registration;
+use crate::server::handlers::controller_request::{self, is_for_an_older_registration};
 use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 
 pub async fn handle(
+    services: &BrokerServices,
+    ctx: &RequestContext,
+    request: LeaderAndIsrRequest,
+) -> Option<LeaderAndIsrResponse> {
+    let partitions = request
+        .topic_states
+        .iter()
+        .map(|t| t.partition_states.len())
+        .sum();
+    let response = apply(services, ctx, request).await;
+    controller_request::handled(partitions);
+    response
+}
+
+async fn apply(
     services: &BrokerServices,
     ctx: &RequestContext,
     request: LeaderAndIsrRequest,

@@ -9,12 +9,27 @@ use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
 use crate::metadata::{BrokerEndpoint, ListenerEndpoint, MetadataUpdate, PartitionMetadata};
 use crate::model::BrokerId;
 use crate::server::context::BrokerServices;
-use crate::server::handlers::controller_request::is_for_an_older_registration;
+use crate::server::handlers::controller_request::{self, is_for_an_older_registration};
 use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (5, 8);
 
 pub async fn handle(
+    services: &BrokerServices,
+    ctx: &RequestContext,
+    request: UpdateMetadataRequest,
+) -> Option<UpdateMetadataResponse> {
+    let partitions = request
+        .topic_states
+        .iter()
+        .map(|t| t.partition_states.len())
+        .sum();
+    let response = apply(services, ctx, request).await;
+    controller_request::handled(partitions);
+    response
+}
+
+async fn apply(
     services: &BrokerServices,
     _ctx: &RequestContext,
     request: UpdateMetadataRequest,
