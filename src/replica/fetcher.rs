@@ -454,7 +454,7 @@ pub(super) fn fetch_request(
     }
     FetchRequest::default()
         .with_replica_id(BrokerId(broker_id))
-        .with_max_wait_ms(settings.fetch_wait_max_ms)
+        .with_max_wait_ms(settings.fetch_wait_max.as_millis() as i32)
         .with_min_bytes(settings.fetch_min_bytes)
         .with_max_bytes(settings.fetch_response_max_bytes)
         .with_isolation_level(0)

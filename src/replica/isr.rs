@@ -27,7 +27,7 @@ pub async fn run_isr_maintenance(
     zk: ZkClient,
     shutdown: CancellationToken,
 ) {
-    let lag_ms = replica_manager.settings().lag_time_max_ms.max(2);
+    let lag_ms = (replica_manager.settings().lag_time_max.as_millis() as i64).max(2);
     let mut tick = tokio::time::interval(Duration::from_millis((lag_ms / 2) as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let wanted = replica_manager.isr_change_wanted();
