@@ -172,7 +172,7 @@ mod tests {
     fn state(leader: i32) -> PartitionMetadata {
         PartitionMetadata {
             leader,
-            leader_epoch: 0,
+            leader_epoch: LeaderEpoch::new(0),
             isr: vec![1],
             replicas: vec![1],
             offline_replicas: vec![],

@@ -17,8 +17,74 @@ impl fmt::Display for BrokerId {
 /// A position in a partition's log. Kafka's offsets are signed 64-bit.
 pub type Offset = i64;
 
-/// The epoch of a partition's leadership, bumped by the controller on every leader change.
-pub type LeaderEpoch = i32;
+/// The epoch of a partition's leadership, bumped by the controller on every
+/// leader change. The wire, znodes and `leader-epoch-checkpoint` carry it as
+/// a bare `i32`: convert only there (`new`/`get`, `From`); serde keeps the
+/// bare number (`#[serde(transparent)]`), `Display` prints it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct LeaderEpoch(i32);
+
+impl LeaderEpoch {
+    /// No epoch: Kafka's `UNDEFINED_EPOCH` / `NO_PARTITION_LEADER_EPOCH`
+    /// (-1), also what a client sends to skip the epoch check.
+    pub const UNDEFINED: LeaderEpoch = LeaderEpoch(-1);
+    /// The epoch of a partition's first leader.
+    pub const INITIAL: LeaderEpoch = LeaderEpoch(0);
+
+    pub const fn new(epoch: i32) -> Self {
+        LeaderEpoch(epoch)
+    }
+
+    /// The bare number, for the wire and the files.
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+
+    /// The epoch after this one (a new leadership).
+    pub fn next(self) -> Self {
+        LeaderEpoch(self.0.checked_add(1).expect("leader epoch overflow"))
+    }
+
+    /// The epoch before this one (where a leader's own epoch starts is the
+    /// end of the previous one).
+    pub fn prev(self) -> Self {
+        LeaderEpoch(self.0 - 1)
+    }
+
+    /// A real epoch (not negative): the sentinel means "none" or "skip the check".
+    pub fn is_defined(self) -> bool {
+        self.0 >= 0
+    }
+}
+
+impl From<i32> for LeaderEpoch {
+    fn from(epoch: i32) -> Self {
+        LeaderEpoch(epoch)
+    }
+}
+
+impl From<LeaderEpoch> for i32 {
+    fn from(epoch: LeaderEpoch) -> Self {
+        epoch.0
+    }
+}
+
+impl fmt::Display for LeaderEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for LeaderEpoch {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(LeaderEpoch)
+    }
+}
 
 /// The epoch of the controller, from `/controller_epoch`.
 pub type ControllerEpoch = i32;
@@ -124,7 +190,7 @@ mod tests {
     fn a_leadership_is_newer_by_epoch_or_by_version_in_the_same_epoch() {
         let at = |leader_epoch, zk_version| LeaderAndIsr {
             leader: 1,
-            leader_epoch,
+            leader_epoch: LeaderEpoch::new(leader_epoch),
             isr: vec![1],
             zk_version,
         };
@@ -136,5 +202,31 @@ mod tests {
             "never an older zkVersion"
         );
         assert!(!at(0, 9).is_newer_than(&at(1, 5)));
+    }
+
+    #[test]
+    fn leader_epoch_sentinels_and_steps() {
+        assert_eq!(LeaderEpoch::UNDEFINED.get(), -1);
+        assert!(!LeaderEpoch::UNDEFINED.is_defined());
+        assert!(LeaderEpoch::INITIAL.is_defined());
+        assert_eq!(LeaderEpoch::INITIAL.next(), LeaderEpoch::new(1));
+        assert_eq!(LeaderEpoch::new(5).prev(), LeaderEpoch::new(4));
+        assert_eq!(LeaderEpoch::UNDEFINED.next(), LeaderEpoch::INITIAL);
+        assert!(LeaderEpoch::new(2) > LeaderEpoch::new(1));
+        assert!(LeaderEpoch::UNDEFINED < LeaderEpoch::INITIAL);
+        assert_eq!(i32::from(LeaderEpoch::from(7)), 7);
+    }
+
+    #[test]
+    fn leader_epoch_prints_and_parses_as_the_bare_number() {
+        assert_eq!(LeaderEpoch::new(12).to_string(), "12");
+        assert_eq!(LeaderEpoch::UNDEFINED.to_string(), "-1");
+        assert_eq!("12".parse::<LeaderEpoch>(), Ok(LeaderEpoch::new(12)));
+        assert!("x".parse::<LeaderEpoch>().is_err());
+        assert_eq!(serde_json::to_string(&LeaderEpoch::new(3)).unwrap(), "3");
+        assert_eq!(
+            serde_json::from_str::<LeaderEpoch>("-1").unwrap(),
+            LeaderEpoch::UNDEFINED
+        );
     }
 }

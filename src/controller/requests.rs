@@ -64,7 +64,7 @@ pub fn leader_and_isr(
                             .with_partition_index(p)
                             .with_controller_epoch(state.controller_epoch)
                             .with_leader(BrokerId(state.leader))
-                            .with_leader_epoch(state.leader_epoch)
+                            .with_leader_epoch(state.leader_epoch.get())
                             .with_isr(ids(&state.isr))
                             .with_partition_epoch(*version)
                             .with_replicas(ids(ctx.replicas(&tp))),
@@ -142,7 +142,7 @@ pub fn update_metadata(
                 .with_partition_index(tp.partition)
                 .with_controller_epoch(state.controller_epoch)
                 .with_leader(BrokerId(state.leader))
-                .with_leader_epoch(state.leader_epoch)
+                .with_leader_epoch(state.leader_epoch.get())
                 .with_isr(ids(&state.isr))
                 .with_zk_version(*version)
                 .with_replicas(ids(replicas))
@@ -245,7 +245,7 @@ pub fn stop_replica(
                             } else {
                                 ctx.partition_states
                                     .get(&TopicPartition::new(topic, p))
-                                    .map(|(s, _)| s.leader_epoch)
+                                    .map(|(s, _)| s.leader_epoch.get())
                                     .unwrap_or(-1)
                             };
                             StopReplicaPartitionState::default()

@@ -124,6 +124,7 @@ mod tests {
     use super::*;
     use crate::log::test_util::batch;
     use crate::log::{LogConfig, LogManager};
+    use crate::model::LeaderEpoch;
     use crate::replica::partition::tests::leading_partition;
 
     /// Broker 1 leading t-0 (replicas 1, 2, 3) with 10 records all replicated.
@@ -132,8 +133,8 @@ mod tests {
         partition
             .append_as_leader(&mut batch(0, 10), 1000, -1)
             .unwrap();
-        partition.update_follower_fetch(2, 10, 0, 1100);
-        partition.update_follower_fetch(3, 10, 0, 1100);
+        partition.update_follower_fetch(2, 10, LeaderEpoch::new(0), 1100);
+        partition.update_follower_fetch(3, 10, LeaderEpoch::new(0), 1100);
         assert_eq!(partition.high_watermark(), 10);
         (manager, partition)
     }

@@ -153,13 +153,14 @@ fn proposal_landed(proposal: &IsrProposal, written: &PartitionStateZnode) -> boo
 mod tests {
     use super::*;
     use crate::model::LeaderAndIsr;
+    use crate::model::LeaderEpoch;
 
     fn proposal() -> IsrProposal {
         IsrProposal {
             tp: TopicPartition::new("t", 0),
             leader_and_isr: LeaderAndIsr {
                 leader: 1,
-                leader_epoch: 4,
+                leader_epoch: LeaderEpoch::new(4),
                 isr: vec![1, 2],
                 zk_version: 7,
             },
@@ -170,7 +171,7 @@ mod tests {
     #[test]
     fn our_own_write_found_after_bad_version_counts_as_written() {
         let p = proposal();
-        let ours = PartitionStateZnode::new(1, 4, vec![1, 2], 3);
+        let ours = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2], 3);
         assert!(
             proposal_landed(&p, &ours),
             "our write landed before its reply was lost"
@@ -178,24 +179,24 @@ mod tests {
         // Another controller epoch stamp on the same state is still ours.
         assert!(proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 4, vec![1, 2], 9)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2], 9)
         ));
         // The controller's write: another epoch, ISR or leader.
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 5, vec![1, 2], 3)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2], 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 4, vec![1], 3)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1], 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 4, vec![2, 1], 3)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![2, 1], 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(2, 4, vec![1, 2], 3)
+            &PartitionStateZnode::new(2, LeaderEpoch::new(4), vec![1, 2], 3)
         ));
     }
 }

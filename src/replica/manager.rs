@@ -388,9 +388,9 @@ impl ReplicaManager {
             Err(e @ ReplicaError::StaleLeaderAndIsr { .. }) => {
                 let current = partition.leader_epoch();
                 if update.leader_and_isr.leader_epoch == current {
-                    tracing::info!(partition = %update.tp, leader_epoch = update.leader_and_isr.leader_epoch, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch matches the current leader epoch and its zkVersion is not newer");
+                    tracing::info!(partition = %update.tp, leader_epoch = %update.leader_and_isr.leader_epoch, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch matches the current leader epoch and its zkVersion is not newer");
                 } else {
-                    tracing::warn!(partition = %update.tp, leader_epoch = update.leader_and_isr.leader_epoch, current, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch is older than the current one, or its zkVersion is");
+                    tracing::warn!(partition = %update.tp, leader_epoch = %update.leader_and_isr.leader_epoch, current = %current, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch is older than the current one, or its zkVersion is");
                 }
                 return Err(e);
             }
@@ -399,7 +399,7 @@ impl ReplicaManager {
         tracing::info!(
             partition = %update.tp,
             leader = update.leader_and_isr.leader,
-            leader_epoch = update.leader_and_isr.leader_epoch,
+            leader_epoch = %update.leader_and_isr.leader_epoch,
             ?change,
             "applied LeaderAndIsr"
         );
@@ -429,7 +429,7 @@ impl ReplicaManager {
         let unled = LeadershipState {
             leader_and_isr: LeaderAndIsr {
                 leader: LeaderAndIsr::NO_LEADER,
-                leader_epoch: -1,
+                leader_epoch: LeaderEpoch::UNDEFINED,
                 isr: Vec::new(),
                 zk_version: state.leader_and_isr.zk_version,
             },
@@ -532,7 +532,7 @@ mod tests {
             topic_id: Uuid::nil(),
             leader_and_isr: LeaderAndIsr {
                 leader,
-                leader_epoch: 0,
+                leader_epoch: LeaderEpoch::new(0),
                 isr: vec![1, 2],
                 zk_version: 0,
             },
@@ -574,7 +574,7 @@ mod tests {
             assert_eq!(partition.is_some(), ours, "{tp}");
             if let Some(partition) = partition {
                 assert!(partition.is_leader());
-                assert_eq!(partition.latest_epoch(), Some(0));
+                assert_eq!(partition.latest_epoch(), Some(LeaderEpoch::new(0)));
             }
         }
     }

@@ -286,7 +286,7 @@ impl Partition {
         let epoch_start = self
             .epoch_cache
             .end_offset_for(
-                state.leader_and_isr.leader_epoch - 1,
+                state.leader_and_isr.leader_epoch.prev(),
                 self.log.log_end_offset(),
             )
             .1;
@@ -294,8 +294,8 @@ impl Partition {
     }
 
     /// Checks that a client's view of the leader epoch matches ours (-1 skips the check).
-    pub fn check_leader_epoch(&self, requested: i32) -> Result<(), ReplicaError> {
-        if requested < 0 {
+    pub fn check_leader_epoch(&self, requested: LeaderEpoch) -> Result<(), ReplicaError> {
+        if !requested.is_defined() {
             return Ok(());
         }
         let current = self.leader_epoch();
@@ -503,7 +503,7 @@ impl Partition {
             let servable = state.leader_and_isr.leader == self.local_broker
                 && state.replicas.contains(&follower)
                 && follower != self.local_broker
-                && current_leader_epoch >= 0
+                && current_leader_epoch.is_defined()
                 && current_leader_epoch == state.leader_and_isr.leader_epoch
                 && fetch_offset >= self.log.log_start_offset()
                 && fetch_offset <= leader_leo;
@@ -522,7 +522,7 @@ impl Partition {
             !state.isr_changes_blocked && !state.leader_and_isr.isr.contains(&follower) && {
                 let epoch_start = self
                     .epoch_cache
-                    .end_offset_for(state.leader_and_isr.leader_epoch - 1, leader_leo)
+                    .end_offset_for(state.leader_and_isr.leader_epoch.prev(), leader_leo)
                     .1;
                 fetch_offset >= self.high_watermark() && fetch_offset >= epoch_start
             };
@@ -616,7 +616,7 @@ impl Partition {
         let hw = self.high_watermark();
         let epoch_start = self
             .epoch_cache
-            .end_offset_for(state.leader_and_isr.leader_epoch - 1, leader_leo)
+            .end_offset_for(state.leader_and_isr.leader_epoch.prev(), leader_leo)
             .1;
         let mut isr: Vec<i32> = state
             .leader_and_isr

@@ -40,7 +40,10 @@ impl Partition {
             drop(producers);
             // Newer batch epochs enter the epoch cache, from the batches the
             // log wrote (no walk of our own).
-            let mut latest = self.epoch_cache.latest_epoch().unwrap_or(-1);
+            let mut latest = self
+                .epoch_cache
+                .latest_epoch()
+                .unwrap_or(LeaderEpoch::UNDEFINED);
             for batch in &outcome.batches {
                 if batch.partition_leader_epoch > latest {
                     latest = batch.partition_leader_epoch;
@@ -115,7 +118,7 @@ impl Partition {
         if following && state.leader_and_isr.leader_epoch == leader_epoch {
             return Ok(());
         }
-        tracing::info!(partition = %self.tp, leader = state.leader_and_isr.leader, leader_epoch = state.leader_and_isr.leader_epoch, fetcher_epoch = leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
+        tracing::info!(partition = %self.tp, leader = state.leader_and_isr.leader, leader_epoch = %state.leader_and_isr.leader_epoch, fetcher_epoch = %leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
         Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()))
     }
 

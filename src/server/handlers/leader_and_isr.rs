@@ -18,7 +18,7 @@ use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 
 use crate::metadata::BrokerEndpoint;
-use crate::model::{BrokerId, LeaderAndIsr, TopicPartition};
+use crate::model::{BrokerId, LeaderAndIsr, LeaderEpoch, TopicPartition};
 use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
@@ -59,7 +59,7 @@ pub async fn handle(
                 topic_id: topic.topic_id,
                 leader_and_isr: LeaderAndIsr {
                     leader: p.leader.0,
-                    leader_epoch: p.leader_epoch,
+                    leader_epoch: LeaderEpoch::new(p.leader_epoch),
                     isr: p.isr.iter().map(|b| b.0).collect(),
                     zk_version: p.partition_epoch,
                 },

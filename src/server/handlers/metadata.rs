@@ -121,7 +121,7 @@ fn describe_topic(
                 .with_error_code(error)
                 .with_partition_index(index)
                 .with_leader_id(BrokerId(leader))
-                .with_leader_epoch(p.leader_epoch)
+                .with_leader_epoch(p.leader_epoch.get())
                 .with_replica_nodes(p.replicas.iter().map(|&r| BrokerId(r)).collect())
                 .with_isr_nodes(p.isr.iter().map(|&r| BrokerId(r)).collect())
                 .with_offline_replicas(offline)

@@ -7,7 +7,7 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
 
 use crate::metadata::{BrokerEndpoint, ListenerEndpoint, MetadataUpdate, PartitionMetadata};
-use crate::model::BrokerId;
+use crate::model::{BrokerId, LeaderEpoch};
 use crate::server::context::BrokerServices;
 use crate::server::handlers::controller_request::is_for_an_older_registration;
 use crate::server::request_context::RequestContext;
@@ -79,7 +79,7 @@ pub async fn handle(
                     p.partition_index,
                     PartitionMetadata {
                         leader: p.leader.0,
-                        leader_epoch: p.leader_epoch,
+                        leader_epoch: LeaderEpoch::new(p.leader_epoch),
                         isr: p.isr.iter().map(|b| b.0).collect(),
                         replicas: p.replicas.iter().map(|b| b.0).collect(),
                         offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
