@@ -4,9 +4,36 @@
 
 use std::fmt;
 
-/// A broker's `broker.id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A broker's `broker.id`. `Debug` prints the bare number, so a logged ISR
+/// or replica list reads `[1, 2, 3]` as before the newtype.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BrokerId(pub i32);
+
+impl fmt::Debug for BrokerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl BrokerId {
+    /// A real broker id (not negative): -1 means "no broker" (an offline
+    /// partition's leader), -2 a partition being deleted.
+    pub fn is_valid(self) -> bool {
+        self.0 >= 0
+    }
+}
+
+impl From<i32> for BrokerId {
+    fn from(id: i32) -> Self {
+        BrokerId(id)
+    }
+}
+
+impl From<BrokerId> for i32 {
+    fn from(id: BrokerId) -> Self {
+        id.0
+    }
+}
 
 impl fmt::Display for BrokerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,16 +126,16 @@ pub type ZkVersion = i32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaderAndIsr {
     /// The leader's broker id, `LeaderAndIsr::NO_LEADER` when offline.
-    pub leader: i32,
+    pub leader: BrokerId,
     pub leader_epoch: LeaderEpoch,
-    pub isr: Vec<i32>,
+    pub isr: Vec<BrokerId>,
     /// zkVersion of the partition state znode this leadership came from.
     pub zk_version: ZkVersion,
 }
 
 impl LeaderAndIsr {
     /// The leader of an offline partition.
-    pub const NO_LEADER: i32 = -1;
+    pub const NO_LEADER: BrokerId = BrokerId(-1);
 
     /// Whether this leadership is newer than `current` (Kafka's
     /// becomeLeaderOrFollower and partition-epoch rules): a newer leader
@@ -120,6 +147,12 @@ impl LeaderAndIsr {
                 || (self.leader_epoch == current.leader_epoch
                     && self.zk_version > current.zk_version))
     }
+}
+
+/// Broker ids from bare numbers, for tests.
+#[cfg(test)]
+pub fn ids(ids: &[i32]) -> Vec<BrokerId> {
+    ids.iter().map(|&id| BrokerId(id)).collect()
 }
 
 /// A topic name and partition number; `Display` gives Kafka's directory name `topic-partition`.
@@ -189,9 +222,9 @@ mod tests {
     #[test]
     fn a_leadership_is_newer_by_epoch_or_by_version_in_the_same_epoch() {
         let at = |leader_epoch, zk_version| LeaderAndIsr {
-            leader: 1,
+            leader: BrokerId(1),
             leader_epoch: LeaderEpoch::new(leader_epoch),
-            isr: vec![1],
+            isr: vec![BrokerId(1)],
             zk_version,
         };
         assert!(at(2, 5).is_newer_than(&at(1, 5)));
@@ -202,6 +235,17 @@ mod tests {
             "never an older zkVersion"
         );
         assert!(!at(0, 9).is_newer_than(&at(1, 5)));
+    }
+
+    #[test]
+    fn broker_id_sentinels_convert_and_print() {
+        assert!(!LeaderAndIsr::NO_LEADER.is_valid());
+        assert_eq!(i32::from(LeaderAndIsr::NO_LEADER), -1);
+        assert!(BrokerId(0).is_valid());
+        assert_eq!(BrokerId::from(3), BrokerId(3));
+        assert_eq!(BrokerId(3).to_string(), "3");
+        assert_eq!(format!("{:?}", vec![BrokerId(1), BrokerId(2)]), "[1, 2]");
+        assert!(BrokerId(1) < BrokerId(2));
     }
 
     #[test]

@@ -77,9 +77,9 @@ async fn write_isr_changes(
             continue;
         };
         let state = PartitionStateZnode::new(
-            proposal.leader_and_isr.leader,
+            proposal.leader_and_isr.leader.0,
             proposal.leader_and_isr.leader_epoch,
-            proposal.leader_and_isr.isr.clone(),
+            proposal.leader_and_isr.isr.iter().map(|b| b.0).collect(),
             proposal.controller_epoch,
         );
         let tp = &proposal.tp;
@@ -144,24 +144,28 @@ async fn landed_version(
 /// wrote (Kafka's checkLeaderAndIsrZkData), i.e. our own write landed and
 /// only its reply was lost to a connection loss before the client retried.
 fn proposal_landed(proposal: &IsrProposal, written: &PartitionStateZnode) -> bool {
-    written.leader == proposal.leader_and_isr.leader
+    written.leader == proposal.leader_and_isr.leader.0
         && written.leader_epoch == proposal.leader_and_isr.leader_epoch
-        && written.isr == proposal.leader_and_isr.isr
+        && written
+            .isr
+            .iter()
+            .copied()
+            .eq(proposal.leader_and_isr.isr.iter().map(|b| b.0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::LeaderAndIsr;
-    use crate::model::LeaderEpoch;
+    use crate::model::{BrokerId, LeaderEpoch, ids};
 
     fn proposal() -> IsrProposal {
         IsrProposal {
             tp: TopicPartition::new("t", 0),
             leader_and_isr: LeaderAndIsr {
-                leader: 1,
+                leader: BrokerId(1),
                 leader_epoch: LeaderEpoch::new(4),
-                isr: vec![1, 2],
+                isr: ids(&[1, 2]),
                 zk_version: 7,
             },
             controller_epoch: 3,

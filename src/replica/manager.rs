@@ -23,7 +23,7 @@ use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
 use crate::log::{LogConfig, LogManager};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition};
+use crate::model::{BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition};
 use crate::util::now_ms;
 
 /// One partition's state from a LeaderAndIsr request.
@@ -32,7 +32,7 @@ pub struct PartitionStateUpdate {
     pub tp: TopicPartition,
     pub topic_id: Uuid,
     pub leader_and_isr: LeaderAndIsr,
-    pub replicas: Vec<i32>,
+    pub replicas: Vec<BrokerId>,
     /// The topic's min.insync.replicas override, if it has one.
     pub min_insync_replicas: Option<usize>,
 }
@@ -46,7 +46,7 @@ const PARALLEL_APPLY_MIN: usize = 32;
 pub type LeaderAndIsrOutcome = Vec<(TopicPartition, Result<(), ReplicaError>)>;
 
 pub struct ReplicaManager {
-    broker_id: i32,
+    broker_id: BrokerId,
     log_manager: Arc<LogManager>,
     log_config: LogConfig,
     min_insync_replicas: usize,
@@ -71,7 +71,7 @@ pub struct ReplicaManager {
 
 impl ReplicaManager {
     pub fn new(
-        broker_id: i32,
+        broker_id: BrokerId,
         log_manager: Arc<LogManager>,
         log_config: LogConfig,
         min_insync_replicas: usize,
@@ -88,7 +88,7 @@ impl ReplicaManager {
             controller_epoch: AtomicI32::new(0),
             watchers: PartitionWatchers::default(),
             checkpointed_high_watermarks,
-            fetchers: ReplicaFetcherManager::new(broker_id, settings),
+            fetchers: ReplicaFetcherManager::new(broker_id.0, settings),
             fetch_manager: FetchManager::new(settings.fetch_session_cache_slots),
             isr_change_wanted: Arc::new(Notify::new()),
             leader_and_isr_applied: AtomicBool::new(false),
@@ -96,7 +96,7 @@ impl ReplicaManager {
         }
     }
 
-    pub fn broker_id(&self) -> i32 {
+    pub fn broker_id(&self) -> BrokerId {
         self.broker_id
     }
 
@@ -221,7 +221,7 @@ impl ReplicaManager {
     pub fn record_follower_fetch(
         &self,
         tp: &TopicPartition,
-        follower: i32,
+        follower: BrokerId,
         fetch_offset: Offset,
         current_leader_epoch: LeaderEpoch,
     ) -> bool {
@@ -257,7 +257,9 @@ impl ReplicaManager {
         self.check_controller_epoch(controller_epoch)?;
         let leading: Vec<TopicPartition> = updates
             .iter()
-            .filter(|u| u.leader_and_isr.leader == self.broker_id || u.leader_and_isr.leader < 0)
+            .filter(|u| {
+                u.leader_and_isr.leader == self.broker_id || !u.leader_and_isr.leader.is_valid()
+            })
             .filter(|u| {
                 self.get_partition(&u.tp)
                     .is_none_or(|p| p.accepts_state(&u.leader_and_isr))
@@ -276,14 +278,14 @@ impl ReplicaManager {
                     leader,
                     leader_epoch,
                 }) => {
-                    match leaders.get(&leader) {
+                    match leaders.get(&leader.0) {
                         Some(endpoint) => to_follow.push(FollowTarget {
                             tp: tp.clone(),
                             leader: endpoint.clone(),
                             leader_epoch,
                         }),
                         None => {
-                            tracing::warn!(partition = %tp, leader, "LeaderAndIsr names no address for the leader; not fetching");
+                            tracing::warn!(partition = %tp, leader = %leader, "LeaderAndIsr names no address for the leader; not fetching");
                             stop_fetching.push(tp.clone());
                         }
                     }
@@ -398,7 +400,7 @@ impl ReplicaManager {
         };
         tracing::info!(
             partition = %update.tp,
-            leader = update.leader_and_isr.leader,
+            leader = %update.leader_and_isr.leader,
             leader_epoch = %update.leader_and_isr.leader_epoch,
             ?change,
             "applied LeaderAndIsr"
@@ -525,21 +527,22 @@ impl FollowerReplicas for ReplicaManager {
 mod tests {
     use super::*;
     use crate::log::LogManager;
+    use crate::model::ids;
 
     fn update(partition: i32, leader: i32) -> PartitionStateUpdate {
         PartitionStateUpdate {
             tp: TopicPartition::new("many", partition),
             topic_id: Uuid::nil(),
             leader_and_isr: LeaderAndIsr {
-                leader,
+                leader: BrokerId(leader),
                 leader_epoch: LeaderEpoch::new(0),
-                isr: vec![1, 2],
+                isr: ids(&[1, 2]),
                 zk_version: 0,
             },
             replicas: if partition % 10 == 0 {
-                vec![2, 3] // not ours: refused
+                ids(&[2, 3]) // not ours: refused
             } else {
-                vec![1, 2]
+                ids(&[1, 2])
             },
             min_insync_replicas: None,
         }
@@ -553,7 +556,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let logs = LogManager::startup(&[dir.path().to_path_buf()], LogConfig::default()).unwrap();
         let manager = Arc::new(ReplicaManager::new(
-            1,
+            BrokerId(1),
             Arc::new(logs),
             LogConfig::default(),
             1,

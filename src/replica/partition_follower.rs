@@ -113,12 +113,12 @@ impl Partition {
         state: &LeadershipState,
         leader_epoch: LeaderEpoch,
     ) -> Result<(), ReplicaError> {
-        let following =
-            state.leader_and_isr.leader >= 0 && state.leader_and_isr.leader != self.local_broker;
+        let following = state.leader_and_isr.leader.is_valid()
+            && state.leader_and_isr.leader != self.local_broker;
         if following && state.leader_and_isr.leader_epoch == leader_epoch {
             return Ok(());
         }
-        tracing::info!(partition = %self.tp, leader = state.leader_and_isr.leader, leader_epoch = %state.leader_and_isr.leader_epoch, fetcher_epoch = %leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
+        tracing::info!(partition = %self.tp, leader = %state.leader_and_isr.leader, leader_epoch = %state.leader_and_isr.leader_epoch, fetcher_epoch = %leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
         Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()))
     }
 

@@ -4,6 +4,7 @@
 use super::*;
 use crate::log::test_util::batch;
 use crate::log::{LogConfig, LogManager};
+use crate::model::ids;
 
 const LAG_MS: i64 = 3000;
 
@@ -16,12 +17,12 @@ fn state_at(leader: i32, leader_epoch: i32, isr: &[i32], zk_version: i32) -> Lea
     LeadershipState {
         topic_id: Uuid::nil(),
         leader_and_isr: LeaderAndIsr {
-            leader,
+            leader: BrokerId(leader),
             leader_epoch: LeaderEpoch::new(leader_epoch),
-            isr: isr.to_vec(),
+            isr: ids(isr),
             zk_version,
         },
-        replicas: vec![1, 2, 3],
+        replicas: ids(&[1, 2, 3]),
         controller_epoch: 1,
         followers: HashMap::new(),
         isr_changes_blocked: false,
@@ -39,7 +40,7 @@ pub(in crate::replica) fn leading_partition(
     let tp = TopicPartition::new("t", 0);
     let log = manager.get_or_create_log(&tp, config).unwrap();
     let state = LeadershipState {
-        replicas: replicas.to_vec(),
+        replicas: ids(replicas),
         ..state(1, 0, replicas)
     };
     let unled = LeadershipState {
@@ -50,7 +51,7 @@ pub(in crate::replica) fn leading_partition(
         },
         ..state.clone()
     };
-    let partition = Partition::new(tp, 1, log, unled, 0, 1).unwrap();
+    let partition = Partition::new(tp, BrokerId(1), log, unled, 0, 1).unwrap();
     partition.make_leader_or_follower(state, 1000).unwrap();
     (manager, partition)
 }
@@ -62,7 +63,7 @@ fn partition(dir: &std::path::Path) -> (LogManager, Partition) {
     let log = manager
         .get_or_create_log(&tp, LogConfig::default())
         .unwrap();
-    let partition = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+    let partition = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
     (manager, partition)
 }
 
@@ -79,17 +80,17 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     assert_eq!(change.unwrap(), LeadershipChange::Leader);
     append(&p, 5);
     assert_eq!(p.high_watermark(), 0, "followers unknown yet");
-    p.update_follower_fetch(2, 5, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
     assert_eq!(p.high_watermark(), 0);
     assert!(
-        p.update_follower_fetch(3, 5, LeaderEpoch::new(0), 1100)
+        p.update_follower_fetch(BrokerId(3), 5, LeaderEpoch::new(0), 1100)
             .high_watermark_moved
     );
     assert_eq!(p.high_watermark(), 5);
 
     // Follower 3 stops fetching; 2 keeps up.
     append(&p, 5);
-    p.update_follower_fetch(2, 10, LeaderEpoch::new(0), 1200);
+    p.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1200);
     assert!(p.check_replicated(10).is_none());
     assert_eq!(
         p.isr_change_proposal(4000, LAG_MS),
@@ -99,7 +100,7 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     let shrink = p.isr_change_proposal(4101, LAG_MS).expect("3 lags");
     assert_eq!(
         shrink.leader_and_isr.isr,
-        vec![1, 2],
+        ids(&[1, 2]),
         "a dropped member is not re-added"
     );
     assert!(p.apply_isr_change(&shrink, 1));
@@ -123,12 +124,12 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     );
 
     // 3 comes back and catches up to the high watermark: it rejoins.
-    p.update_follower_fetch(2, 11, LeaderEpoch::new(0), 5000);
+    p.update_follower_fetch(BrokerId(2), 11, LeaderEpoch::new(0), 5000);
     assert_eq!(p.high_watermark(), 11);
-    let outcome = p.update_follower_fetch(3, 11, LeaderEpoch::new(0), 5000);
+    let outcome = p.update_follower_fetch(BrokerId(3), 11, LeaderEpoch::new(0), 5000);
     assert!(outcome.wants_isr_expansion);
     let expand = p.isr_change_proposal(5000, LAG_MS).expect("3 caught up");
-    assert_eq!(expand.leader_and_isr.isr, vec![1, 2, 3]);
+    assert_eq!(expand.leader_and_isr.isr, ids(&[1, 2, 3]));
     assert_eq!(expand.leader_and_isr.zk_version, 1);
 
     // A lost zkVersion race stops ISR changes until the next LeaderAndIsr.
@@ -141,11 +142,11 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     // (Kafka expands the ISR on a follower's fetch, never from old state).
     assert_eq!(p.isr_change_proposal(6000, LAG_MS), None);
     assert!(
-        p.update_follower_fetch(3, 11, LeaderEpoch::new(1), 6000)
+        p.update_follower_fetch(BrokerId(3), 11, LeaderEpoch::new(1), 6000)
             .wants_isr_expansion
     );
     let again = p.isr_change_proposal(6000, LAG_MS).expect("changes resume");
-    assert_eq!(again.leader_and_isr.isr, vec![1, 2, 3]);
+    assert_eq!(again.leader_and_isr.isr, ids(&[1, 2, 3]));
     assert_eq!(
         p.end_offset_for_epoch(LeaderEpoch::new(0)),
         (LeaderEpoch::new(0), 11)
@@ -164,7 +165,7 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     assert_eq!(
         change.unwrap(),
         LeadershipChange::StartFollowing {
-            leader: 2,
+            leader: BrokerId(2),
             leader_epoch: LeaderEpoch::new(3)
         }
     );
@@ -177,7 +178,7 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     let newer = state_at(2, 3, &[1, 2], 1);
     let again = p.make_leader_or_follower(newer, 1000);
     assert_eq!(again.unwrap(), LeadershipChange::KeepFollowing);
-    assert_eq!(p.isr(), vec![1, 2]);
+    assert_eq!(p.isr(), ids(&[1, 2]));
 
     let mut first = batch(0, 4);
     crate::log::set_partition_leader_epoch(&mut first, LeaderEpoch::new(2));
@@ -292,8 +293,15 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
     assert_eq!(after_cut.first_offset, 3, "appended again after the cut");
     let log = Arc::clone(p.log());
     drop(p);
-    let reopened =
-        Partition::new(TopicPartition::new("t", 0), 1, log, state(1, 3, &[1]), 0, 2).unwrap();
+    let reopened = Partition::new(
+        TopicPartition::new("t", 0),
+        BrokerId(1),
+        log,
+        state(1, 3, &[1]),
+        0,
+        2,
+    )
+    .unwrap();
     let from_disk = reopened
         .append_as_leader(&mut idempotent_batch(0, 9, 0, 3), 0, 1)
         .unwrap();
@@ -363,9 +371,9 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     let expand = IsrProposal {
         tp: p.tp.clone(),
         leader_and_isr: LeaderAndIsr {
-            leader: 1,
+            leader: BrokerId(1),
             leader_epoch: LeaderEpoch::new(5),
-            isr: vec![1, 2, 3],
+            isr: ids(&[1, 2, 3]),
             zk_version: 10,
         },
         controller_epoch: 1,
@@ -377,7 +385,11 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
         matches!(stale, Err(ReplicaError::StaleLeaderAndIsr { .. })),
         "{stale:?}"
     );
-    assert_eq!(p.isr(), vec![1, 2, 3], "the ISR went back to a stale value");
+    assert_eq!(
+        p.isr(),
+        ids(&[1, 2, 3]),
+        "the ISR went back to a stale value"
+    );
     assert_eq!(p.state.read().leader_and_isr.zk_version, 11);
 
     // The same state again (a resend after our own write) changes nothing either.
@@ -388,7 +400,7 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     // and it lifts a block on ISR changes.
     p.block_isr_changes(&IsrProposal {
         leader_and_isr: LeaderAndIsr {
-            isr: vec![1, 2],
+            isr: ids(&[1, 2]),
             zk_version: 11,
             ..expand.leader_and_isr.clone()
         },
@@ -399,7 +411,7 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
         p.make_leader_or_follower(newer, 3000).unwrap(),
         LeadershipChange::Leader
     );
-    assert_eq!(p.isr(), vec![1, 2]);
+    assert_eq!(p.isr(), ids(&[1, 2]));
     assert!(!p.state.read().isr_changes_blocked);
 
     // A newer leader epoch carrying an older zkVersion is refused too.
@@ -407,7 +419,7 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     assert!(p.make_leader_or_follower(older_version, 4000).is_err());
     assert_eq!(
         (p.leader_epoch(), p.isr()),
-        (LeaderEpoch::new(5), vec![1, 2])
+        (LeaderEpoch::new(5), ids(&[1, 2]))
     );
 }
 
@@ -423,11 +435,11 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
         .unwrap();
     append(&p, 5);
-    p.update_follower_fetch(2, 5, LeaderEpoch::new(0), 1100);
-    p.update_follower_fetch(3, 5, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(3), 5, LeaderEpoch::new(0), 1100);
     assert_eq!(p.high_watermark(), 5);
     append(&p, 5);
-    p.update_follower_fetch(2, 10, LeaderEpoch::new(0), 1200);
+    p.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1200);
     assert_eq!(p.high_watermark(), 5, "3 is behind");
 
     // The controller removes 3 (dead) from the ISR: epoch 1, same leader.
@@ -456,7 +468,7 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
         .unwrap();
     let lead = state_at(1, 3, &[1, 2], 3);
     p.make_leader_or_follower(lead, 1500).unwrap();
-    assert_eq!(p.state.read().followers[&2].log_end_offset, -1);
+    assert_eq!(p.state.read().followers[&BrokerId(2)].log_end_offset, -1);
 }
 
 /// Finding 3: a fetcher asked OffsetsForLeaderEpoch while following in epoch
@@ -510,7 +522,7 @@ fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
         .unwrap();
     append(&p, 5);
     for (offset, epoch) in [(i64::MAX / 2, 0), (6, 0), (5, -1), (5, 1), (-3, 0)] {
-        let outcome = p.update_follower_fetch(2, offset, LeaderEpoch::new(epoch), 1100);
+        let outcome = p.update_follower_fetch(BrokerId(2), offset, LeaderEpoch::new(epoch), 1100);
         assert_eq!(
             outcome,
             FollowerFetchOutcome::default(),
@@ -519,11 +531,11 @@ fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
     }
     assert_eq!(p.high_watermark(), 0);
     assert!(
-        !p.update_follower_fetch(4, 5, LeaderEpoch::new(0), 1100)
+        !p.update_follower_fetch(BrokerId(4), 5, LeaderEpoch::new(0), 1100)
             .recorded,
         "4 is no replica"
     );
-    let outcome = p.update_follower_fetch(2, 5, LeaderEpoch::new(0), 1100);
+    let outcome = p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
     assert!(outcome.recorded && outcome.high_watermark_moved);
     assert_eq!(p.high_watermark(), 5);
 }
@@ -565,7 +577,7 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
             .unwrap(),
         (0, -1)
     );
-    p.update_follower_fetch(2, 5, LeaderEpoch::new(1), 2100);
+    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(1), 2100);
     assert_eq!(p.high_watermark(), 5);
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, true)
@@ -588,7 +600,7 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
         let log = manager
             .get_or_create_log(&tp, LogConfig::default())
             .unwrap();
-        let p = Partition::new(tp.clone(), 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+        let p = Partition::new(tp.clone(), BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
         p.make_leader_or_follower(state(2, 3, &[1, 2]), 1000)
             .unwrap();
         let mut first = batch(0, 3);
@@ -605,7 +617,7 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
     let manager = LogManager::startup(&dirs, LogConfig::default()).unwrap();
     let log = manager.get_log(&tp).unwrap();
     assert_eq!(log.log_end_offset(), 5);
-    let p = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+    let p = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
     assert_eq!(
         p.latest_epoch(),
         Some(LeaderEpoch::new(3)),
@@ -627,11 +639,11 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
     let (_manager, p) = partition(dir.path());
     p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
         .unwrap();
-    p.update_follower_fetch(2, 0, LeaderEpoch::new(0), 1100);
-    p.update_follower_fetch(3, 0, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(2), 0, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(3), 0, LeaderEpoch::new(0), 1100);
     let dropped = state_at(1, 1, &[1, 2], 1);
     p.make_leader_or_follower(dropped, 2000).unwrap();
-    p.update_follower_fetch(2, 0, LeaderEpoch::new(1), 2100);
+    p.update_follower_fetch(BrokerId(2), 0, LeaderEpoch::new(1), 2100);
     for now in [2100, 2000 + LAG_MS, 2000 + 10 * LAG_MS] {
         assert_eq!(
             p.isr_change_proposal(now, LAG_MS),
@@ -640,9 +652,9 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
         );
     }
     assert!(
-        p.update_follower_fetch(3, 0, LeaderEpoch::new(1), 40_000)
+        p.update_follower_fetch(BrokerId(3), 0, LeaderEpoch::new(1), 40_000)
             .wants_isr_expansion
     );
     let back = p.isr_change_proposal(40_000, LAG_MS).expect("3 fetched");
-    assert_eq!(back.leader_and_isr.isr, vec![1, 2, 3]);
+    assert_eq!(back.leader_and_isr.isr, ids(&[1, 2, 3]));
 }

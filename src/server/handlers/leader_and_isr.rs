@@ -58,12 +58,12 @@ pub async fn handle(
                 tp: TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index),
                 topic_id: topic.topic_id,
                 leader_and_isr: LeaderAndIsr {
-                    leader: p.leader.0,
+                    leader: BrokerId(p.leader.0),
                     leader_epoch: LeaderEpoch::new(p.leader_epoch),
-                    isr: p.isr.iter().map(|b| b.0).collect(),
+                    isr: p.isr.iter().map(|b| BrokerId(b.0)).collect(),
                     zk_version: p.partition_epoch,
                 },
-                replicas: p.replicas.iter().map(|b| b.0).collect(),
+                replicas: p.replicas.iter().map(|b| BrokerId(b.0)).collect(),
                 min_insync_replicas,
             });
         }
