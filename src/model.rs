@@ -6,7 +6,7 @@ use std::fmt;
 
 /// A broker's `broker.id`. `Debug` prints the bare number, so a logged ISR
 /// or replica list reads `[1, 2, 3]` as before the newtype.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BrokerId(pub i32);
 
 impl fmt::Debug for BrokerId {

@@ -157,7 +157,7 @@ pub fn update_metadata(
                 .with_topic_name(topic_name(&tp.topic))
                 .with_partition_index(tp.partition)
                 .with_controller_epoch(ctx.epoch)
-                .with_leader(BrokerId(LEADER_DURING_DELETE)),
+                .with_leader(BrokerId(LEADER_DURING_DELETE.0)),
         );
     }
     let live_brokers = ctx

@@ -116,7 +116,7 @@ impl GroupCoordinator {
     /// The broker that coordinates `group` in the current metadata.
     pub fn coordinator_of(&self, group: &str) -> Option<i32> {
         let snapshot = self.metadata.snapshot();
-        let ids: Vec<i32> = snapshot.brokers.keys().copied().collect();
+        let ids: Vec<i32> = snapshot.brokers.keys().map(|b| b.0).collect();
         coordinator_for(group, &ids)
     }
 

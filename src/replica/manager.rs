@@ -251,7 +251,7 @@ impl ReplicaManager {
         self: &Arc<Self>,
         controller_epoch: ControllerEpoch,
         updates: Vec<PartitionStateUpdate>,
-        leaders: &HashMap<i32, BrokerEndpoint>,
+        leaders: &HashMap<BrokerId, BrokerEndpoint>,
     ) -> Result<LeaderAndIsrOutcome, ReplicaError> {
         let _serial = self.state_change_lock.lock();
         self.check_controller_epoch(controller_epoch)?;
@@ -278,7 +278,7 @@ impl ReplicaManager {
                     leader,
                     leader_epoch,
                 }) => {
-                    match leaders.get(&leader.0) {
+                    match leaders.get(&leader) {
                         Some(endpoint) => to_follow.push(FollowTarget {
                             tp: tp.clone(),
                             leader: endpoint.clone(),

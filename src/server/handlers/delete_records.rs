@@ -108,6 +108,6 @@ fn low_watermark(services: &BrokerServices, tp: &TopicPartition) -> Result<i64, 
     let snapshot = services.metadata.snapshot();
     services
         .replica_manager
-        .low_watermark(tp, |b| snapshot.brokers.contains_key(&b.0))
+        .low_watermark(tp, |b| snapshot.brokers.contains_key(&b))
         .map_err(|e| replica_error_code(&e))
 }

@@ -73,13 +73,13 @@ pub async fn handle(
     // makeFollowers), else the controller's live-leader address.
     let snapshot = services.metadata.snapshot();
     let inter_broker = services.config.inter_broker_listener_name.as_str();
-    let leaders: HashMap<i32, BrokerEndpoint> = request
+    let leaders: HashMap<BrokerId, BrokerEndpoint> = request
         .live_leaders
         .iter()
         .map(|l| {
             let known = snapshot
                 .brokers
-                .get(&l.broker_id.0)
+                .get(&BrokerId(l.broker_id.0))
                 .and_then(|b| b.on_listener(inter_broker));
             let (host, port) = match known {
                 Some(e) => (e.host.clone(), e.port),
@@ -95,7 +95,7 @@ pub async fn handle(
                 rack: None,
                 listeners: Vec::new(),
             };
-            (l.broker_id.0, endpoint)
+            (endpoint.id, endpoint)
         })
         .collect();
     let replica_manager = services.replica_manager.clone();

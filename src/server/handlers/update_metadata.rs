@@ -78,11 +78,15 @@ pub async fn handle(
                     t.topic_id,
                     p.partition_index,
                     PartitionMetadata {
-                        leader: p.leader.0,
+                        leader: BrokerId(p.leader.0),
                         leader_epoch: LeaderEpoch::new(p.leader_epoch),
-                        isr: p.isr.iter().map(|b| b.0).collect(),
-                        replicas: p.replicas.iter().map(|b| b.0).collect(),
-                        offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                        isr: p.isr.iter().map(|b| BrokerId(b.0)).collect(),
+                        replicas: p.replicas.iter().map(|b| BrokerId(b.0)).collect(),
+                        offline_replicas: p
+                            .offline_replicas
+                            .iter()
+                            .map(|b| BrokerId(b.0))
+                            .collect(),
                         zk_version: p.zk_version,
                     },
                 )
@@ -90,7 +94,7 @@ pub async fn handle(
         })
         .collect();
     services.metadata.apply(MetadataUpdate {
-        controller_id: request.controller_id.0,
+        controller_id: BrokerId(request.controller_id.0),
         controller_epoch: request.controller_epoch,
         live_brokers,
         partitions,
