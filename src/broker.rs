@@ -112,7 +112,7 @@ impl Broker {
         // 3. Partitions and the cluster view.
         let metadata = Arc::new(MetadataCache::new(cluster_id));
         let replica_manager = Arc::new(ReplicaManager::new(
-            broker_id,
+            crate::model::BrokerId(broker_id),
             log_manager.clone(),
             default_log_config,
             config.min_insync_replicas as usize,
@@ -198,7 +198,7 @@ impl Broker {
             let console: Option<Arc<dyn crate::metrics::HttpApp>> = if config.console_enable {
                 Some(Arc::new(crate::console::WebConsole {
                     sources: crate::console::ConsoleSources {
-                        broker_id,
+                        broker_id: crate::model::BrokerId(broker_id),
                         metadata: services.metadata.clone(),
                         zk: zk.clone(),
                     },

@@ -52,11 +52,11 @@ impl BrokerEndpoint {
 /// Leader, ISR and replicas of one partition, as the controller last announced them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionMetadata {
-    pub leader: i32,
+    pub leader: BrokerId,
     pub leader_epoch: LeaderEpoch,
-    pub isr: Vec<i32>,
-    pub replicas: Vec<i32>,
-    pub offline_replicas: Vec<i32>,
+    pub isr: Vec<BrokerId>,
+    pub replicas: Vec<BrokerId>,
+    pub offline_replicas: Vec<BrokerId>,
     pub zk_version: ZkVersion,
 }
 
@@ -69,9 +69,9 @@ pub struct TopicMetadata {
 /// One consistent view of the cluster.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterSnapshot {
-    pub controller_id: Option<i32>,
+    pub controller_id: Option<BrokerId>,
     pub controller_epoch: ControllerEpoch,
-    pub brokers: BTreeMap<i32, BrokerEndpoint>,
+    pub brokers: BTreeMap<BrokerId, BrokerEndpoint>,
     pub topics: HashMap<String, TopicMetadata>,
 }
 
@@ -91,7 +91,7 @@ impl ClusterSnapshot {
 /// A change the controller announces; applied atomically.
 #[derive(Debug, Clone, Default)]
 pub struct MetadataUpdate {
-    pub controller_id: i32,
+    pub controller_id: BrokerId,
     pub controller_epoch: ControllerEpoch,
     pub live_brokers: Vec<BrokerEndpoint>,
     /// (topic, topic id, partition, state); a leader of -2 means "deleted" as in Kafka.
@@ -99,7 +99,7 @@ pub struct MetadataUpdate {
 }
 
 /// Kafka's marker leader id for partitions being deleted in UpdateMetadata.
-pub const LEADER_DURING_DELETE: i32 = -2;
+pub const LEADER_DURING_DELETE: BrokerId = BrokerId(-2);
 
 pub struct MetadataCache {
     cluster_id: String,
@@ -133,13 +133,12 @@ impl MetadataCache {
     pub fn apply(&self, update: MetadataUpdate) {
         let mut guard = self.snapshot.write();
         let mut next = ClusterSnapshot::clone(&guard);
-        next.controller_id = (update.controller_id >= 0).then_some(update.controller_id);
+        next.controller_id = update
+            .controller_id
+            .is_valid()
+            .then_some(update.controller_id);
         next.controller_epoch = update.controller_epoch;
-        next.brokers = update
-            .live_brokers
-            .into_iter()
-            .map(|b| (b.id.0, b))
-            .collect();
+        next.brokers = update.live_brokers.into_iter().map(|b| (b.id, b)).collect();
         for (topic, topic_id, partition, state) in update.partitions {
             if state.leader == LEADER_DURING_DELETE {
                 if let Some(t) = next.topics.get_mut(&topic) {
@@ -169,12 +168,12 @@ impl MetadataCache {
 mod tests {
     use super::*;
 
-    fn state(leader: i32) -> PartitionMetadata {
+    fn state(leader: BrokerId) -> PartitionMetadata {
         PartitionMetadata {
             leader,
-            leader_epoch: 0,
-            isr: vec![1],
-            replicas: vec![1],
+            leader_epoch: LeaderEpoch::new(0),
+            isr: vec![BrokerId(1)],
+            replicas: vec![BrokerId(1)],
             offline_replicas: vec![],
             zk_version: 0,
         }
@@ -196,16 +195,19 @@ mod tests {
             }],
         };
         cache.apply(MetadataUpdate {
-            controller_id: 1,
+            controller_id: BrokerId(1),
             controller_epoch: 1,
             live_brokers: vec![broker.clone()],
-            partitions: vec![("t".into(), id, 0, state(1)), ("t".into(), id, 1, state(1))],
+            partitions: vec![
+                ("t".into(), id, 0, state(BrokerId(1))),
+                ("t".into(), id, 1, state(BrokerId(1))),
+            ],
         });
         let snap = cache.snapshot();
         assert_eq!(snap.topics["t"].partitions.len(), 2);
         assert_eq!(snap.topic_name_by_id(id), Some("t"));
         cache.apply(MetadataUpdate {
-            controller_id: 1,
+            controller_id: BrokerId(1),
             controller_epoch: 1,
             live_brokers: vec![broker],
             partitions: vec![
@@ -216,10 +218,12 @@ mod tests {
         assert!(cache.snapshot().topics.is_empty());
         let snap = cache.snapshot();
         assert_eq!(
-            snap.brokers[&1].on_listener("EXTERNAL").map(|l| l.port),
+            snap.brokers[&BrokerId(1)]
+                .on_listener("EXTERNAL")
+                .map(|l| l.port),
             Some(19092)
         );
-        assert!(snap.brokers[&1].on_listener("INTERNAL").is_none());
+        assert!(snap.brokers[&BrokerId(1)].on_listener("INTERNAL").is_none());
         assert_eq!(*cache.subscribe().borrow(), 2);
     }
 }

@@ -4,9 +4,39 @@
 
 use std::fmt;
 
-/// A broker's `broker.id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A broker's `broker.id`. `Debug` prints the bare number, so a logged ISR
+/// or replica list reads `[1, 2, 3]` as before the newtype.
+#[derive(
+    Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct BrokerId(pub i32);
+
+impl fmt::Debug for BrokerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl BrokerId {
+    /// A real broker id (not negative): -1 means "no broker" (an offline
+    /// partition's leader), -2 a partition being deleted.
+    pub fn is_valid(self) -> bool {
+        self.0 >= 0
+    }
+}
+
+impl From<i32> for BrokerId {
+    fn from(id: i32) -> Self {
+        BrokerId(id)
+    }
+}
+
+impl From<BrokerId> for i32 {
+    fn from(id: BrokerId) -> Self {
+        id.0
+    }
+}
 
 impl fmt::Display for BrokerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -17,8 +47,74 @@ impl fmt::Display for BrokerId {
 /// A position in a partition's log. Kafka's offsets are signed 64-bit.
 pub type Offset = i64;
 
-/// The epoch of a partition's leadership, bumped by the controller on every leader change.
-pub type LeaderEpoch = i32;
+/// The epoch of a partition's leadership, bumped by the controller on every
+/// leader change. The wire, znodes and `leader-epoch-checkpoint` carry it as
+/// a bare `i32`: convert only there (`new`/`get`, `From`); serde keeps the
+/// bare number (`#[serde(transparent)]`), `Display` prints it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct LeaderEpoch(i32);
+
+impl LeaderEpoch {
+    /// No epoch: Kafka's `UNDEFINED_EPOCH` / `NO_PARTITION_LEADER_EPOCH`
+    /// (-1), also what a client sends to skip the epoch check.
+    pub const UNDEFINED: LeaderEpoch = LeaderEpoch(-1);
+    /// The epoch of a partition's first leader.
+    pub const INITIAL: LeaderEpoch = LeaderEpoch(0);
+
+    pub const fn new(epoch: i32) -> Self {
+        LeaderEpoch(epoch)
+    }
+
+    /// The bare number, for the wire and the files.
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+
+    /// The epoch after this one (a new leadership).
+    pub fn next(self) -> Self {
+        LeaderEpoch(self.0.checked_add(1).expect("leader epoch overflow"))
+    }
+
+    /// The epoch before this one (where a leader's own epoch starts is the
+    /// end of the previous one).
+    pub fn prev(self) -> Self {
+        LeaderEpoch(self.0 - 1)
+    }
+
+    /// A real epoch (not negative): the sentinel means "none" or "skip the check".
+    pub fn is_defined(self) -> bool {
+        self.0 >= 0
+    }
+}
+
+impl From<i32> for LeaderEpoch {
+    fn from(epoch: i32) -> Self {
+        LeaderEpoch(epoch)
+    }
+}
+
+impl From<LeaderEpoch> for i32 {
+    fn from(epoch: LeaderEpoch) -> Self {
+        epoch.0
+    }
+}
+
+impl fmt::Display for LeaderEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for LeaderEpoch {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(LeaderEpoch)
+    }
+}
 
 /// The epoch of the controller, from `/controller_epoch`.
 pub type ControllerEpoch = i32;
@@ -33,16 +129,16 @@ pub type ZkVersion = i32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaderAndIsr {
     /// The leader's broker id, `LeaderAndIsr::NO_LEADER` when offline.
-    pub leader: i32,
+    pub leader: BrokerId,
     pub leader_epoch: LeaderEpoch,
-    pub isr: Vec<i32>,
+    pub isr: Vec<BrokerId>,
     /// zkVersion of the partition state znode this leadership came from.
     pub zk_version: ZkVersion,
 }
 
 impl LeaderAndIsr {
     /// The leader of an offline partition.
-    pub const NO_LEADER: i32 = -1;
+    pub const NO_LEADER: BrokerId = BrokerId(-1);
 
     /// Whether this leadership is newer than `current` (Kafka's
     /// becomeLeaderOrFollower and partition-epoch rules): a newer leader
@@ -54,6 +150,12 @@ impl LeaderAndIsr {
                 || (self.leader_epoch == current.leader_epoch
                     && self.zk_version > current.zk_version))
     }
+}
+
+/// Broker ids from bare numbers, for tests.
+#[cfg(test)]
+pub fn ids(ids: &[i32]) -> Vec<BrokerId> {
+    ids.iter().map(|&id| BrokerId(id)).collect()
 }
 
 /// A topic name and partition number; `Display` gives Kafka's directory name `topic-partition`.
@@ -123,9 +225,9 @@ mod tests {
     #[test]
     fn a_leadership_is_newer_by_epoch_or_by_version_in_the_same_epoch() {
         let at = |leader_epoch, zk_version| LeaderAndIsr {
-            leader: 1,
-            leader_epoch,
-            isr: vec![1],
+            leader: BrokerId(1),
+            leader_epoch: LeaderEpoch::new(leader_epoch),
+            isr: vec![BrokerId(1)],
             zk_version,
         };
         assert!(at(2, 5).is_newer_than(&at(1, 5)));
@@ -136,5 +238,42 @@ mod tests {
             "never an older zkVersion"
         );
         assert!(!at(0, 9).is_newer_than(&at(1, 5)));
+    }
+
+    #[test]
+    fn broker_id_sentinels_convert_and_print() {
+        assert!(!LeaderAndIsr::NO_LEADER.is_valid());
+        assert_eq!(i32::from(LeaderAndIsr::NO_LEADER), -1);
+        assert!(BrokerId(0).is_valid());
+        assert_eq!(BrokerId::from(3), BrokerId(3));
+        assert_eq!(BrokerId(3).to_string(), "3");
+        assert_eq!(format!("{:?}", vec![BrokerId(1), BrokerId(2)]), "[1, 2]");
+        assert!(BrokerId(1) < BrokerId(2));
+    }
+
+    #[test]
+    fn leader_epoch_sentinels_and_steps() {
+        assert_eq!(LeaderEpoch::UNDEFINED.get(), -1);
+        assert!(!LeaderEpoch::UNDEFINED.is_defined());
+        assert!(LeaderEpoch::INITIAL.is_defined());
+        assert_eq!(LeaderEpoch::INITIAL.next(), LeaderEpoch::new(1));
+        assert_eq!(LeaderEpoch::new(5).prev(), LeaderEpoch::new(4));
+        assert_eq!(LeaderEpoch::UNDEFINED.next(), LeaderEpoch::INITIAL);
+        assert!(LeaderEpoch::new(2) > LeaderEpoch::new(1));
+        assert!(LeaderEpoch::UNDEFINED < LeaderEpoch::INITIAL);
+        assert_eq!(i32::from(LeaderEpoch::from(7)), 7);
+    }
+
+    #[test]
+    fn leader_epoch_prints_and_parses_as_the_bare_number() {
+        assert_eq!(LeaderEpoch::new(12).to_string(), "12");
+        assert_eq!(LeaderEpoch::UNDEFINED.to_string(), "-1");
+        assert_eq!("12".parse::<LeaderEpoch>(), Ok(LeaderEpoch::new(12)));
+        assert!("x".parse::<LeaderEpoch>().is_err());
+        assert_eq!(serde_json::to_string(&LeaderEpoch::new(3)).unwrap(), "3");
+        assert_eq!(
+            serde_json::from_str::<LeaderEpoch>("-1").unwrap(),
+            LeaderEpoch::UNDEFINED
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sluice::model::TopicPartition;
+use sluice::model::{LeaderEpoch, TopicPartition};
 use sluice::zk::{
     BrokerRegistration, ControllerElection, CreateMode, PartitionStateZnode, SessionEvent,
     WatchEvent, WatcherOptions, ZkClient, ZkConfig, ZkError, ZkOp, new_kafka_uuid, paths,
@@ -607,9 +607,13 @@ async fn topic_round_trip_keeps_numeric_partition_order() {
     zk.create_delete_topic_request("orders").await.unwrap();
     zk.create_delete_topic_request("orders").await.unwrap();
     assert_eq!(other.get_delete_topic_requests().await.unwrap(), ["orders"]);
-    zk.create_partition_state("orders", 0, &PartitionStateZnode::new(0, 0, vec![0, 1], 1))
-        .await
-        .unwrap();
+    zk.create_partition_state(
+        "orders",
+        0,
+        &PartitionStateZnode::new(0, LeaderEpoch::new(0), vec![0, 1], 1),
+    )
+    .await
+    .unwrap();
     zk.delete_topic_znodes("orders").await.unwrap();
     zk.remove_delete_topic_request("orders").await.unwrap();
     assert!(!zk.exists("/brokers/topics/orders").await.unwrap());
@@ -629,7 +633,7 @@ async fn partition_state_updates_are_conditional() {
     )
     .await
     .unwrap();
-    let state = PartitionStateZnode::new(1, 0, vec![1, 2], 1);
+    let state = PartitionStateZnode::new(1, LeaderEpoch::new(0), vec![1, 2], 1);
     assert_eq!(zk.create_partition_state("t", 0, &state).await.unwrap(), 0);
     let (raw, _) = zk
         .get_data("/brokers/topics/t/partitions/0/state")
@@ -650,12 +654,12 @@ async fn partition_state_updates_are_conditional() {
     );
 
     // The leader shrinks the ISR; a stale writer loses.
-    let shrunk = PartitionStateZnode::new(1, 0, vec![1], 1);
+    let shrunk = PartitionStateZnode::new(1, LeaderEpoch::new(0), vec![1], 1);
     assert_eq!(
         zk.update_partition_state("t", 0, &shrunk, 0).await.unwrap(),
         1
     );
-    let stale = PartitionStateZnode::new(2, 1, vec![2], 1);
+    let stale = PartitionStateZnode::new(2, LeaderEpoch::new(1), vec![2], 1);
     let err = other
         .update_partition_state("t", 0, &stale, 0)
         .await
@@ -676,7 +680,7 @@ async fn partition_state_updates_are_conditional() {
     else {
         panic!("no controller");
     };
-    let elected = PartitionStateZnode::new(2, 1, vec![2, 1], 1);
+    let elected = PartitionStateZnode::new(2, LeaderEpoch::new(1), vec![2, 1], 1);
     assert_eq!(
         zk.create_partition_state_fenced("t", 1, &elected, epoch_zk_version)
             .await

@@ -354,7 +354,7 @@ pub async fn wait_for_leaders(
     wait_for(metadata.subscribe(), timeout, || {
         let snapshot = metadata.snapshot();
         let t = snapshot.topics.get(topic)?;
-        (t.partitions.len() >= partitions && t.partitions.values().all(|p| p.leader >= 0))
+        (t.partitions.len() >= partitions && t.partitions.values().all(|p| p.leader.is_valid()))
             .then_some(())
     })
     .await

@@ -1,7 +1,8 @@
 //! Every room's settings built from the broker's config, in one place: the
 //! rooms never read `BrokerConfig` keys themselves (replication, the
 //! controller, controlled shutdown, the group coordinator, the default log
-//! config). Durations become `Duration` here where the room keeps them so.
+//! config). Every `*.ms` key becomes a `Duration` here, once; the rooms
+//! never see a bare millisecond count from config.
 
 use std::time::Duration;
 
@@ -25,10 +26,10 @@ pub fn replication_settings(config: &BrokerConfig) -> ReplicationSettings {
         fetch_max_bytes: config.replica_fetch_max_bytes,
         fetch_response_max_bytes: config.replica_fetch_response_max_bytes,
         fetch_min_bytes: config.replica_fetch_min_bytes.max(1),
-        fetch_wait_max_ms: config.replica_fetch_wait_max_ms.max(0),
+        fetch_wait_max: millis(config.replica_fetch_wait_max_ms),
         fetch_backoff: millis(config.replica_fetch_backoff_ms),
         socket_timeout: millis(config.replica_socket_timeout_ms),
-        lag_time_max_ms: config.replica_lag_time_max_ms,
+        lag_time_max: millis(config.replica_lag_time_max_ms),
         fetch_session_cache_slots: config.max_incremental_fetch_session_cache_slots.max(0) as usize,
     }
 }
@@ -69,14 +70,14 @@ pub fn controlled_shutdown_settings(config: &BrokerConfig) -> Option<ControlledS
 /// The group coordinator's settings.
 pub fn group_settings(config: &BrokerConfig) -> GroupSettings {
     GroupSettings {
-        min_session_timeout_ms: config.group_min_session_timeout_ms,
-        max_session_timeout_ms: config.group_max_session_timeout_ms,
-        initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+        min_session_timeout: millis(config.group_min_session_timeout_ms),
+        max_session_timeout: millis(config.group_max_session_timeout_ms),
+        initial_rebalance_delay: millis(config.group_initial_rebalance_delay_ms),
         max_size: config.group_max_size,
         // offset.metadata.max.bytes is not configurable yet: Kafka's default.
         offset_metadata_max_bytes: 4096,
-        offsets_retention_ms: config.offsets_retention_minutes as i64 * 60_000,
-        offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
+        offsets_retention: millis(config.offsets_retention_minutes as i64 * 60_000),
+        offsets_retention_check_interval: millis(config.offsets_retention_check_interval_ms),
     }
 }
 
@@ -103,7 +104,17 @@ mod tests {
         assert_eq!(shutdown.max_retries, 3);
         assert_eq!(shutdown.retry_backoff, Duration::from_secs(5));
         let groups = group_settings(&config);
-        assert_eq!(groups.offsets_retention_ms, 7 * 24 * 60 * 60 * 1000);
+        assert_eq!(
+            groups.offsets_retention,
+            Duration::from_secs(7 * 24 * 60 * 60)
+        );
+        assert_eq!(groups.min_session_timeout, Duration::from_secs(6));
+        assert_eq!(groups.max_session_timeout, Duration::from_secs(1800));
+        assert_eq!(groups.initial_rebalance_delay, Duration::from_secs(3));
+        assert_eq!(
+            groups.offsets_retention_check_interval,
+            Duration::from_secs(600)
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub async fn call<Req: Encodable, Resp: Decodable>(
         .send(key, version, request)
         .await
         .map_err(|e| ConsoleError::BrokerUnavailable {
-            broker: broker.id.0,
+            broker: broker.id,
             reason: e.to_string(),
         })
 }
@@ -190,7 +190,7 @@ pub async fn topic_configs(
         call(broker, ApiKey::DescribeConfigs, 1, &request).await?;
     let Some(result) = response.results.into_iter().next() else {
         return Err(ConsoleError::BrokerUnavailable {
-            broker: broker.id.0,
+            broker: broker.id,
             reason: "DescribeConfigs answered no resource".into(),
         });
     };

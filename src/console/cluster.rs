@@ -14,12 +14,13 @@ use super::broker_calls::{self, LogDirInfo};
 use super::error::ConsoleError;
 use super::sources::ConsoleSources;
 use crate::metadata::ClusterSnapshot;
+use crate::model::BrokerId;
 
 #[derive(Debug, Serialize)]
 pub struct ClusterView {
     pub cluster_id: String,
     /// The broker answering.
-    pub this_broker: i32,
+    pub this_broker: BrokerId,
     pub controller: Option<ControllerView>,
     pub brokers: Vec<BrokerView>,
     pub topics: usize,
@@ -28,13 +29,13 @@ pub struct ClusterView {
 
 #[derive(Debug, Serialize)]
 pub struct ControllerView {
-    pub id: i32,
+    pub id: BrokerId,
     pub epoch: i32,
 }
 
 #[derive(Debug, Serialize)]
 pub struct BrokerView {
-    pub id: i32,
+    pub id: BrokerId,
     pub host: Option<String>,
     pub port: Option<u16>,
     pub rack: Option<String>,
@@ -59,7 +60,7 @@ pub struct PartitionCounts {
 }
 
 /// Partition counts of a metadata snapshot, given the live brokers.
-pub fn partition_counts(snapshot: &ClusterSnapshot, live: &BTreeSet<i32>) -> PartitionCounts {
+pub fn partition_counts(snapshot: &ClusterSnapshot, live: &BTreeSet<BrokerId>) -> PartitionCounts {
     let mut counts = PartitionCounts::default();
     for topic in snapshot.topics.values() {
         for p in topic.partitions.values() {
@@ -67,7 +68,7 @@ pub fn partition_counts(snapshot: &ClusterSnapshot, live: &BTreeSet<i32>) -> Par
             if p.isr.len() < p.replicas.len() {
                 counts.under_replicated += 1;
             }
-            if p.leader < 0 || !live.contains(&p.leader) {
+            if !p.leader.is_valid() || !live.contains(&p.leader) {
                 counts.offline += 1;
             }
         }
@@ -77,16 +78,16 @@ pub fn partition_counts(snapshot: &ClusterSnapshot, live: &BTreeSet<i32>) -> Par
 
 pub async fn cluster(console: &ConsoleSources) -> Result<ClusterView, ConsoleError> {
     let snapshot = console.metadata.snapshot();
-    let registered: BTreeSet<i32> = console
+    let registered: BTreeSet<BrokerId> = console
         .zk
         .get_children("/brokers/ids")
         .await?
         .unwrap_or_default()
         .iter()
-        .filter_map(|id| id.parse().ok())
+        .filter_map(|id| id.parse().ok().map(BrokerId))
         .collect();
-    let mut leaders: BTreeMap<i32, usize> = BTreeMap::new();
-    let mut replicas: BTreeMap<i32, usize> = BTreeMap::new();
+    let mut leaders: BTreeMap<BrokerId, usize> = BTreeMap::new();
+    let mut replicas: BTreeMap<BrokerId, usize> = BTreeMap::new();
     for topic in snapshot.topics.values() {
         for p in topic.partitions.values() {
             *leaders.entry(p.leader).or_default() += 1;
@@ -95,7 +96,7 @@ pub async fn cluster(console: &ConsoleSources) -> Result<ClusterView, ConsoleErr
             }
         }
     }
-    let ids: BTreeSet<i32> = registered
+    let ids: BTreeSet<BrokerId> = registered
         .iter()
         .copied()
         .chain(snapshot.brokers.keys().copied())
@@ -149,13 +150,14 @@ pub async fn cluster(console: &ConsoleSources) -> Result<ClusterView, ConsoleErr
 mod tests {
     use super::*;
     use crate::metadata::{PartitionMetadata, TopicMetadata};
+    use crate::model::LeaderEpoch;
 
     fn partition(leader: i32, isr: &[i32], replicas: &[i32]) -> PartitionMetadata {
         PartitionMetadata {
-            leader,
-            leader_epoch: 0,
-            isr: isr.to_vec(),
-            replicas: replicas.to_vec(),
+            leader: BrokerId(leader),
+            leader_epoch: LeaderEpoch::INITIAL,
+            isr: crate::model::ids(isr),
+            replicas: crate::model::ids(replicas),
             offline_replicas: Vec::new(),
             zk_version: 0,
         }
@@ -178,7 +180,7 @@ mod tests {
                 .collect(),
             },
         );
-        let live: BTreeSet<i32> = [1, 2].into_iter().collect();
+        let live: BTreeSet<BrokerId> = [BrokerId(1), BrokerId(2)].into_iter().collect();
         assert_eq!(
             partition_counts(&snapshot, &live),
             PartitionCounts {

@@ -15,7 +15,10 @@ pub enum ConsoleError {
     #[error("only GET is served (the console is read-only)")]
     MethodNotAllowed,
     #[error("broker {broker} did not answer: {reason}")]
-    BrokerUnavailable { broker: i32, reason: String },
+    BrokerUnavailable {
+        broker: crate::model::BrokerId,
+        reason: String,
+    },
     #[error("ZooKeeper: {0}")]
     ZooKeeper(String),
 }
@@ -56,7 +59,7 @@ mod tests {
             (ConsoleError::MethodNotAllowed, 405),
             (
                 ConsoleError::BrokerUnavailable {
-                    broker: 2,
+                    broker: crate::model::BrokerId(2),
                     reason: "timeout".into(),
                 },
                 502,

@@ -22,7 +22,7 @@ use crate::model::TopicPartition;
 /// A refusal (COORDINATOR_NOT_AVAILABLE and the like), with its code.
 fn refused(broker: &BrokerEndpoint, what: &str, code: i16) -> ConsoleError {
     ConsoleError::BrokerUnavailable {
-        broker: broker.id.0,
+        broker: broker.id,
         reason: format!("{what}: error code {code}"),
     }
 }

@@ -14,13 +14,13 @@ use super::group_calls;
 use super::sources::ConsoleSources;
 use crate::group::consumer_protocol::assignment_partitions;
 use crate::metadata::BrokerEndpoint;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 #[derive(Debug, Serialize)]
 pub struct GroupSummary {
     pub group_id: String,
     pub protocol_type: String,
-    pub coordinator: i32,
+    pub coordinator: BrokerId,
     pub state: String,
     pub members: usize,
 }
@@ -28,7 +28,7 @@ pub struct GroupSummary {
 #[derive(Debug, Serialize)]
 pub struct GroupView {
     pub group_id: String,
-    pub coordinator: i32,
+    pub coordinator: BrokerId,
     pub state: String,
     pub protocol_type: String,
     pub protocol: String,
@@ -76,7 +76,7 @@ pub async fn groups(sources: &ConsoleSources) -> Result<Vec<GroupSummary>, Conso
                 members: d.map_or(0, |d| d.members.len()),
                 group_id,
                 protocol_type,
-                coordinator: broker.id.0,
+                coordinator: broker.id,
             });
         }
     }
@@ -140,7 +140,7 @@ pub async fn group(sources: &ConsoleSources, group_id: &str) -> Result<GroupView
         .collect();
     Ok(GroupView {
         group_id: group_id.to_owned(),
-        coordinator: coordinator.id.0,
+        coordinator: coordinator.id,
         state: d.group_state.to_string(),
         protocol_type: d.protocol_type.to_string(),
         protocol: d.protocol_data.to_string(),
@@ -153,12 +153,12 @@ pub async fn group(sources: &ConsoleSources, group_id: &str) -> Result<GroupView
 
 /// The high watermark of each partition, from its leader.
 async fn high_watermarks(
-    brokers: &BTreeMap<i32, BrokerEndpoint>,
+    brokers: &BTreeMap<BrokerId, BrokerEndpoint>,
     partitions: &BTreeSet<TopicPartition>,
     snapshot: &crate::metadata::ClusterSnapshot,
     errors: &mut Vec<String>,
 ) -> BTreeMap<TopicPartition, i64> {
-    let mut by_leader: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
+    let mut by_leader: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
     for tp in partitions {
         if let Some(p) = snapshot.partition(&tp.topic, tp.partition) {
             by_leader.entry(p.leader).or_default().push(tp.clone());

@@ -7,7 +7,7 @@
 //! JSON or hex.
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::RecordBatchDecoder;
 use serde::Serialize;
@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::broker_calls::{self, CONSUMER_REPLICA_ID, EARLIEST, LATEST, call};
 use super::error::ConsoleError;
 use super::sources::ConsoleSources;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 /// Records shown at most per request.
 pub const MAX_COUNT: usize = 100;
@@ -54,7 +54,7 @@ pub struct MessageQuery {
 pub struct MessagesView {
     pub topic: String,
     pub partition: i32,
-    pub leader: i32,
+    pub leader: BrokerId,
     pub log_start_offset: i64,
     pub high_watermark: i64,
     /// Where reading started (after resolving a timestamp).
@@ -110,11 +110,11 @@ pub async fn messages(
         {
             Some(Ok(offset)) => Ok(*offset),
             Some(Err(code)) => Err(ConsoleError::BrokerUnavailable {
-                broker: leader.id.0,
+                broker: leader.id,
                 reason: format!("ListOffsets: error code {code}"),
             }),
             None => Err(ConsoleError::BrokerUnavailable {
-                broker: leader.id.0,
+                broker: leader.id,
                 reason: "ListOffsets answered no partition".into(),
             }),
         };
@@ -141,7 +141,7 @@ pub async fn messages(
     let mut view = MessagesView {
         topic: topic.to_owned(),
         partition: query.partition,
-        leader: leader.id.0,
+        leader: leader.id,
         log_start_offset: log_start,
         high_watermark,
         start_offset: start,
@@ -151,7 +151,7 @@ pub async fn messages(
         return Ok(view);
     };
     let request = FetchRequest::default()
-        .with_replica_id(BrokerId(CONSUMER_REPLICA_ID))
+        .with_replica_id(kafka_protocol::messages::BrokerId(CONSUMER_REPLICA_ID))
         .with_max_wait_ms(0)
         .with_min_bytes(0)
         .with_max_bytes(MAX_READ_BYTES)
@@ -177,14 +177,14 @@ pub async fn messages(
     };
     if answer.error_code != 0 {
         return Err(ConsoleError::BrokerUnavailable {
-            broker: leader.id.0,
+            broker: leader.id,
             reason: format!("Fetch: error code {}", answer.error_code),
         });
     }
     let mut records = answer.records.unwrap_or_default();
     let sets = RecordBatchDecoder::decode_all(&mut records).map_err(|e| {
         ConsoleError::BrokerUnavailable {
-            broker: leader.id.0,
+            broker: leader.id,
             reason: format!("undecodable records: {e}"),
         }
     })?;

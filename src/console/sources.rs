@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use crate::metadata::MetadataCache;
+use crate::model::BrokerId;
 use crate::zk::ZkClient;
 
 pub struct ConsoleSources {
-    pub broker_id: i32,
+    pub broker_id: BrokerId,
     pub metadata: Arc<MetadataCache>,
     pub zk: ZkClient,
 }

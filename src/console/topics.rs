@@ -17,7 +17,7 @@ use super::broker_calls::{self, ConfigEntry};
 use super::error::ConsoleError;
 use super::sources::ConsoleSources;
 use crate::metadata::{BrokerEndpoint, TopicMetadata};
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, LeaderEpoch, TopicPartition};
 
 #[derive(Debug, Serialize)]
 pub struct TopicSummary {
@@ -44,11 +44,11 @@ pub struct TopicView {
 #[derive(Debug, Serialize)]
 pub struct PartitionView {
     pub partition: i32,
-    pub leader: i32,
-    pub leader_epoch: i32,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
-    pub offline_replicas: Vec<i32>,
+    pub leader: BrokerId,
+    pub leader_epoch: LeaderEpoch,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    pub offline_replicas: Vec<BrokerId>,
     pub log_start_offset: Option<i64>,
     pub high_watermark: Option<i64>,
     /// Messages between log start and high watermark (an upper bound for a
@@ -59,7 +59,7 @@ pub struct PartitionView {
 
 #[derive(Debug, Serialize)]
 pub struct ReplicaView {
-    pub broker: i32,
+    pub broker: BrokerId,
     pub in_isr: bool,
     pub log_end_offset: Option<i64>,
     /// The leader's log end minus this replica's.
@@ -68,14 +68,14 @@ pub struct ReplicaView {
 }
 
 /// The live brokers' endpoints, by id.
-fn live_brokers(console: &ConsoleSources) -> BTreeMap<i32, BrokerEndpoint> {
+fn live_brokers(console: &ConsoleSources) -> BTreeMap<BrokerId, BrokerEndpoint> {
     console.metadata.snapshot().brokers.clone()
 }
 
 /// Every live broker's partition log sizes, and the calls that failed.
 async fn log_sizes(
-    brokers: &BTreeMap<i32, BrokerEndpoint>,
-) -> (BTreeMap<(i32, TopicPartition), i64>, Vec<String>) {
+    brokers: &BTreeMap<BrokerId, BrokerEndpoint>,
+) -> (BTreeMap<(BrokerId, TopicPartition), i64>, Vec<String>) {
     let mut sizes = BTreeMap::new();
     let mut errors = Vec::new();
     for (id, broker) in brokers {
@@ -125,7 +125,7 @@ pub async fn topics(console: &ConsoleSources) -> Result<Vec<TopicSummary>, Conso
                 offline: topic
                     .partitions
                     .values()
-                    .filter(|p| p.leader < 0 || !brokers.contains_key(&p.leader))
+                    .filter(|p| !p.leader.is_valid() || !brokers.contains_key(&p.leader))
                     .count(),
                 size_bytes: errors.is_empty().then_some(size),
             }
@@ -162,7 +162,8 @@ pub async fn topic(console: &ConsoleSources, name: &str) -> Result<TopicView, Co
         .iter()
         .map(|(&index, p)| {
             let tp = TopicPartition::new(name.to_owned(), index);
-            let at = |key: OffsetKind, broker: i32| offsets.get(&(key, broker, index)).copied();
+            let at =
+                |key: OffsetKind, broker: BrokerId| offsets.get(&(key, broker, index)).copied();
             let log_start = at(OffsetKind::LogStart, p.leader);
             let high_watermark = at(OffsetKind::HighWatermark, p.leader);
             let leader_end = at(OffsetKind::LogEnd, p.leader);
@@ -214,11 +215,11 @@ enum OffsetKind {
 async fn partition_offsets(
     name: &str,
     topic: &TopicMetadata,
-    brokers: &BTreeMap<i32, BrokerEndpoint>,
+    brokers: &BTreeMap<BrokerId, BrokerEndpoint>,
     errors: &mut Vec<String>,
-) -> BTreeMap<(OffsetKind, i32, i32), i64> {
-    let mut led: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
-    let mut hosted: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
+) -> BTreeMap<(OffsetKind, BrokerId, i32), i64> {
+    let mut led: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
+    let mut hosted: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
     for (&index, p) in &topic.partitions {
         let tp = TopicPartition::new(name.to_owned(), index);
         led.entry(p.leader).or_default().push(tp.clone());

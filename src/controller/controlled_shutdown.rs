@@ -127,7 +127,7 @@ fn next_state(
         )?;
         return Some(PartitionStateZnode::new(
             elected.leader,
-            current.leader_epoch + 1,
+            current.leader_epoch.next(),
             elected.isr,
             ctx.epoch,
         ));
@@ -143,7 +143,7 @@ fn next_state(
         .collect();
     Some(PartitionStateZnode::new(
         current.leader,
-        current.leader_epoch + 1,
+        current.leader_epoch.next(),
         isr,
         ctx.epoch,
     ))

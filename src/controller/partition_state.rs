@@ -14,7 +14,7 @@ use super::election::{new_partition_leader, offline_partition_leader};
 use tokio::task::JoinSet;
 
 use super::state_write::{PIPELINE_DEPTH, update_states};
-use crate::model::TopicPartition;
+use crate::model::{LeaderEpoch, TopicPartition};
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
 /// Creates state znodes for partitions that have none (up to
@@ -33,7 +33,8 @@ pub async fn initialize_new_partitions(
             tracing::warn!(partition = %tp, "no live replica: partition stays offline");
             continue;
         };
-        let state = PartitionStateZnode::new(elected.leader, 0, elected.isr, ctx.epoch);
+        let state =
+            PartitionStateZnode::new(elected.leader, LeaderEpoch::INITIAL, elected.isr, ctx.epoch);
         planned.push((tp.clone(), state));
     }
     let mut done = Vec::with_capacity(planned.len());
@@ -114,7 +115,7 @@ pub async fn elect_offline_partitions(
         match elected {
             Some(e) => Some(PartitionStateZnode::new(
                 e.leader,
-                current.leader_epoch + 1,
+                current.leader_epoch.next(),
                 e.isr,
                 ctx.epoch,
             )),
@@ -123,7 +124,7 @@ pub async fn elect_offline_partitions(
             // partition, so it can lead again when it returns.
             None => Some(PartitionStateZnode::new(
                 -1,
-                current.leader_epoch + 1,
+                current.leader_epoch.next(),
                 current.isr.clone(),
                 ctx.epoch,
             )),
@@ -138,7 +139,7 @@ pub async fn elect_offline_partitions(
         if !update.written() {
             tracing::info!(partition = %tp, leader = state.leader, "partition state was changed by another writer; announcing it");
         } else if state.leader >= 0 {
-            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "elected new leader");
+            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "elected new leader");
         } else {
             tracing::warn!(partition = %tp, "no live ISR member: partition offline");
         }
@@ -172,7 +173,7 @@ pub async fn remove_dead_from_isr(
             .collect();
         Some(PartitionStateZnode::new(
             current.leader,
-            current.leader_epoch + 1,
+            current.leader_epoch.next(),
             isr,
             ctx.epoch,
         ))
@@ -182,7 +183,7 @@ pub async fn remove_dead_from_isr(
         if update.changed() {
             if update.written() {
                 let state = &ctx.partition_states[&tp].0;
-                tracing::info!(partition = %tp, leader = state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
+                tracing::info!(partition = %tp, leader = state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
             }
             changed.push(tp);
         }

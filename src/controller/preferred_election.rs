@@ -203,7 +203,7 @@ fn elect(
     };
     Ok(PartitionStateZnode::new(
         elected.leader,
-        current.leader_epoch + 1,
+        current.leader_epoch.next(),
         elected.isr,
         ctx.epoch,
     ))

@@ -102,7 +102,7 @@ pub fn shrink_to_replicas(
     };
     Some(PartitionStateZnode::new(
         leader,
-        current.leader_epoch + 1,
+        current.leader_epoch.next(),
         isr,
         ctx.epoch,
     ))
@@ -390,7 +390,7 @@ impl Controller {
             let bump = |ctx: &ControllerContext, s: &PartitionStateZnode| {
                 Some(PartitionStateZnode::new(
                     s.leader,
-                    s.leader_epoch + 1,
+                    s.leader_epoch.next(),
                     s.isr.clone(),
                     ctx.epoch,
                 ))
@@ -628,6 +628,7 @@ fn apply_assignment(znode: &mut TopicZnode, partition: i32, assignment: &Replica
 mod tests {
     use super::*;
     use crate::controller::context::LiveBroker;
+    use crate::model::LeaderEpoch;
 
     fn settled(replicas: &[i32]) -> ReplicaAssignment {
         ReplicaAssignment {
@@ -671,16 +672,16 @@ mod tests {
         for id in 1..=3 {
             ctx.live_brokers.insert(id, LiveBroker::for_tests(id));
         }
-        let current = PartitionStateZnode::new(1, 4, vec![1, 2, 3], 1);
+        let current = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2, 3], 1);
         let next = shrink_to_replicas(&ctx, &[2, 3], &current).unwrap();
-        assert_eq!((next.leader, next.leader_epoch), (2, 5));
+        assert_eq!((next.leader, next.leader_epoch), (2, LeaderEpoch::new(5)));
         assert_eq!(next.isr, vec![2, 3]);
         assert_eq!(next.controller_epoch, 7);
         // The leader stays when it keeps its replica.
         let kept = shrink_to_replicas(&ctx, &[3, 1], &current).unwrap();
         assert_eq!((kept.leader, kept.isr), (1, vec![1, 3]));
         // No target replica in the ISR: nobody can lead.
-        let lagging = PartitionStateZnode::new(1, 4, vec![1], 1);
+        let lagging = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1], 1);
         assert_eq!(shrink_to_replicas(&ctx, &[2, 3], &lagging), None);
     }
 }

@@ -82,7 +82,7 @@ pub fn leader_and_isr(
                             .with_partition_index(p)
                             .with_controller_epoch(state.controller_epoch)
                             .with_leader(BrokerId(state.leader))
-                            .with_leader_epoch(state.leader_epoch)
+                            .with_leader_epoch(state.leader_epoch.get())
                             .with_isr(ids(&state.isr))
                             .with_partition_epoch(*version)
                             .with_replicas(ids(ctx.replicas(&tp))),
@@ -160,7 +160,7 @@ pub fn update_metadata(
                 .with_partition_index(tp.partition)
                 .with_controller_epoch(state.controller_epoch)
                 .with_leader(BrokerId(state.leader))
-                .with_leader_epoch(state.leader_epoch)
+                .with_leader_epoch(state.leader_epoch.get())
                 .with_isr(ids(&state.isr))
                 .with_zk_version(*version)
                 .with_replicas(ids(replicas))
@@ -175,7 +175,7 @@ pub fn update_metadata(
                 .with_topic_name(topic_name(&tp.topic))
                 .with_partition_index(tp.partition)
                 .with_controller_epoch(ctx.epoch)
-                .with_leader(BrokerId(LEADER_DURING_DELETE)),
+                .with_leader(BrokerId(LEADER_DURING_DELETE.0)),
         );
     }
     let live_brokers = ctx
@@ -263,7 +263,7 @@ pub fn stop_replica(
                             } else {
                                 ctx.partition_states
                                     .get(&TopicPartition::new(topic, p))
-                                    .map(|(s, _)| s.leader_epoch)
+                                    .map(|(s, _)| s.leader_epoch.get())
                                     .unwrap_or(-1)
                             };
                             StopReplicaPartitionState::default()

@@ -43,14 +43,19 @@ type Joined = Result<oneshot::Receiver<JoinResult>, Box<JoinResult>>;
 /// The broker settings the coordinator obeys.
 #[derive(Debug, Clone)]
 pub struct GroupSettings {
-    pub min_session_timeout_ms: i32,
-    pub max_session_timeout_ms: i32,
-    pub initial_rebalance_delay_ms: i32,
+    /// group.min.session.timeout.ms
+    pub min_session_timeout: Duration,
+    /// group.max.session.timeout.ms
+    pub max_session_timeout: Duration,
+    /// group.initial.rebalance.delay.ms
+    pub initial_rebalance_delay: Duration,
     pub max_size: i32,
     /// `offset.metadata.max.bytes` (Kafka's default 4096).
     pub offset_metadata_max_bytes: usize,
-    pub offsets_retention_ms: i64,
-    pub offsets_retention_check_interval_ms: i64,
+    /// offsets.retention.minutes
+    pub offsets_retention: Duration,
+    /// offsets.retention.check.interval.ms
+    pub offsets_retention_check_interval: Duration,
 }
 
 /// A JoinGroup as the coordinator needs it.
@@ -111,7 +116,7 @@ impl GroupCoordinator {
     /// The broker that coordinates `group` in the current metadata.
     pub fn coordinator_of(&self, group: &str) -> Option<i32> {
         let snapshot = self.metadata.snapshot();
-        let ids: Vec<i32> = snapshot.brokers.keys().copied().collect();
+        let ids: Vec<i32> = snapshot.brokers.keys().map(|b| b.0).collect();
         coordinator_for(group, &ids)
     }
 
@@ -150,8 +155,9 @@ impl GroupCoordinator {
     /// Either an immediate answer (`Err`) or a receiver for the parked answer.
     fn join_group_locked(&self, request: JoinRequest) -> Joined {
         let fail = |e| Err(Box::new(JoinResult::failed(&request.member_id, e)));
-        if request.session_timeout_ms < self.settings.min_session_timeout_ms
-            || request.session_timeout_ms > self.settings.max_session_timeout_ms
+        let session_timeout_ms = i64::from(request.session_timeout_ms);
+        if session_timeout_ms < self.settings.min_session_timeout.as_millis() as i64
+            || session_timeout_ms > self.settings.max_session_timeout.as_millis() as i64
         {
             return fail(GroupError::InvalidSessionTimeout);
         }
@@ -350,8 +356,7 @@ impl GroupCoordinator {
         if group.state == GroupState::PreparingRebalance {
             // A new member during the initial delay pushes it back (up to the cap).
             if let (Some(_), Some(cap)) = (group.initial_delay_deadline, group.initial_delay_cap) {
-                let delay =
-                    Duration::from_millis(self.settings.initial_rebalance_delay_ms.max(0) as u64);
+                let delay = self.settings.initial_rebalance_delay;
                 group.initial_delay_deadline = Some((now + delay).min(cap));
             }
         } else {
@@ -401,8 +406,8 @@ impl GroupCoordinator {
             }
         }
         let rebalance_timeout = Duration::from_millis(group.rebalance_timeout_ms().max(0) as u64);
-        if group.state == GroupState::Empty && self.settings.initial_rebalance_delay_ms > 0 {
-            let delay = Duration::from_millis(self.settings.initial_rebalance_delay_ms as u64);
+        if group.state == GroupState::Empty && !self.settings.initial_rebalance_delay.is_zero() {
+            let delay = self.settings.initial_rebalance_delay;
             group.initial_delay_deadline = Some(now + delay.min(rebalance_timeout));
             group.initial_delay_cap = Some(now + rebalance_timeout);
         } else {

@@ -68,7 +68,7 @@ impl GroupCoordinator {
             g.empty_since_ms.unwrap_or(0)
         };
         let now = now_ms();
-        let retention = self.settings.offsets_retention_ms;
+        let retention = self.settings.offsets_retention.as_millis() as i64;
         let stored = self.offsets.fetch_stored(group_id).await?;
         let expired: Vec<TopicPartition> = stored
             .iter()

@@ -45,8 +45,10 @@ impl GroupCoordinator {
     }
 
     async fn run_retention(self: Arc<Self>, shutdown: CancellationToken) {
-        let every =
-            Duration::from_millis(self.settings.offsets_retention_check_interval_ms.max(1) as u64);
+        let every = self
+            .settings
+            .offsets_retention_check_interval
+            .max(Duration::from_millis(1));
         let mut retention = tokio::time::interval(every);
         loop {
             tokio::select! {

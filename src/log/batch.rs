@@ -13,6 +13,8 @@
 
 use thiserror::Error;
 
+use crate::model::LeaderEpoch;
+
 /// Bytes before `batchLength` ends: `baseOffset` + `batchLength`.
 pub const LOG_OVERHEAD: usize = 12;
 /// Size of the fixed magic-2 batch header.
@@ -86,7 +88,7 @@ fn be_i64(buf: &[u8], at: usize) -> i64 {
 pub struct BatchHeader {
     pub base_offset: i64,
     pub batch_length: i32,
-    pub partition_leader_epoch: i32,
+    pub partition_leader_epoch: LeaderEpoch,
     pub magic: i8,
     pub crc: u32,
     pub attributes: i16,
@@ -108,7 +110,7 @@ impl BatchHeader {
         Some(BatchHeader {
             base_offset: be_i64(buf, 0),
             batch_length: be_i32(buf, LENGTH_OFFSET),
-            partition_leader_epoch: be_i32(buf, PARTITION_LEADER_EPOCH_OFFSET),
+            partition_leader_epoch: LeaderEpoch::new(be_i32(buf, PARTITION_LEADER_EPOCH_OFFSET)),
             magic: buf[MAGIC_OFFSET] as i8,
             crc: be_u32(buf, CRC_OFFSET),
             attributes: be_i16(buf, ATTRIBUTES_OFFSET),
@@ -167,7 +169,7 @@ pub struct BatchInfo {
     pub producer_id: i64,
     pub producer_epoch: i16,
     pub base_sequence: i32,
-    pub partition_leader_epoch: i32,
+    pub partition_leader_epoch: LeaderEpoch,
     pub compression_codec: u8,
     pub is_transactional: bool,
     pub is_control: bool,
@@ -381,10 +383,10 @@ pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
 
 /// Rewrites the partition leader epoch of the batch starting at `batch[0]`
 /// (also outside the CRC). A leader stamps its epoch on every appended batch.
-pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
+pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: LeaderEpoch) {
     assert!(batch.len() >= MAGIC_OFFSET, "not a record batch");
     batch[PARTITION_LEADER_EPOCH_OFFSET..PARTITION_LEADER_EPOCH_OFFSET + 4]
-        .copy_from_slice(&epoch.to_be_bytes());
+        .copy_from_slice(&epoch.get().to_be_bytes());
 }
 
 /// Reads `(batch size, last offset)` of a batch whose header is fully in `buf`,
@@ -495,11 +497,11 @@ mod tests {
     fn set_base_offset_keeps_crc_valid() {
         let mut b = batch(0, 4);
         set_base_offset(&mut b, 1234);
-        set_partition_leader_epoch(&mut b, 7);
+        set_partition_leader_epoch(&mut b, LeaderEpoch::new(7));
         let info = validate_batches(&b, 1 << 20).unwrap()[0];
         assert_eq!(info.base_offset, 1234);
         assert_eq!(info.last_offset(), 1237);
-        assert_eq!(info.partition_leader_epoch, 7);
+        assert_eq!(info.partition_leader_epoch, LeaderEpoch::new(7));
         assert_eq!(peek_size_and_last_offset(&b), Some((b.len(), 1237)));
         assert!(check_client_batch(&info).is_err());
     }

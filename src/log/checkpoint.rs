@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::LogError;
 use super::partition_log::sync_dir;
-use crate::model::TopicPartition;
+use crate::model::{LeaderEpoch, TopicPartition};
 
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
@@ -50,7 +50,7 @@ impl CheckpointEntry for (TopicPartition, i64) {
 /// `epoch startOffset`, as in `leader-epoch-checkpoint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EpochEntry {
-    pub epoch: i32,
+    pub epoch: LeaderEpoch,
     pub start_offset: i64,
 }
 
@@ -198,11 +198,11 @@ mod tests {
         let file = CheckpointFile::new(dir.path().join(LEADER_EPOCH_CHECKPOINT));
         let epochs = vec![
             EpochEntry {
-                epoch: 0,
+                epoch: LeaderEpoch::new(0),
                 start_offset: 0,
             },
             EpochEntry {
-                epoch: 3,
+                epoch: LeaderEpoch::new(3),
                 start_offset: 120,
             },
         ];

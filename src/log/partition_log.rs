@@ -28,7 +28,7 @@ use super::error::LogError;
 use super::record_validation::validate_records;
 use super::segment::{LogSegment, system_now_ms};
 use super::time_index::NO_TIMESTAMP;
-use crate::model::TopicPartition;
+use crate::model::{LeaderEpoch, TopicPartition};
 
 /// What an append wrote. `first_offset`/`last_offset` are -1 for an empty append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl Log {
     pub fn append_as_leader_in_epoch(
         &self,
         records: &mut [u8],
-        leader_epoch: Option<i32>,
+        leader_epoch: Option<LeaderEpoch>,
         now_ms: i64,
     ) -> Result<AppendOutcome, LogError> {
         let config = self.config();

@@ -163,11 +163,11 @@ fn invalid_appends_are_rejected_without_writing() {
 fn leader_epoch_is_stamped_outside_the_crc() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), LogConfig::default());
-    log.append_as_leader_in_epoch(&mut batch(0, 2), Some(9), 0)
+    log.append_as_leader_in_epoch(&mut batch(0, 2), Some(LeaderEpoch::new(9)), 0)
         .unwrap();
     let r = log.read(0, 1000, i64::MAX, true).unwrap();
     let info = validate_batches(&r.records, usize::MAX).unwrap()[0];
-    assert_eq!(info.partition_leader_epoch, 9);
+    assert_eq!(info.partition_leader_epoch, LeaderEpoch::new(9));
 }
 
 #[test]
@@ -176,13 +176,19 @@ fn appends_report_their_batches_and_the_roll() {
     let log = open(dir.path(), LogConfig::default());
     let mut two = batch(0, 3);
     two.extend_from_slice(&batch(0, 2));
-    let outcome = log.append_as_leader_in_epoch(&mut two, Some(4), 0).unwrap();
+    let outcome = log
+        .append_as_leader_in_epoch(&mut two, Some(LeaderEpoch::new(4)), 0)
+        .unwrap();
     let written: Vec<_> = outcome
         .batches
         .iter()
         .map(|b| (b.base_offset, b.last_offset(), b.partition_leader_epoch))
         .collect();
-    assert_eq!(written, [(0, 2, 4), (3, 4, 4)], "offsets as assigned");
+    assert_eq!(
+        written,
+        [(0, 2, LeaderEpoch::new(4)), (3, 4, LeaderEpoch::new(4))],
+        "offsets as assigned"
+    );
     assert_eq!(outcome.rolled_at, None);
     // A jump past what the active segment can index rolls a segment there.
     let far = 5 + i64::from(i32::MAX) + 5;

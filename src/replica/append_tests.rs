@@ -10,6 +10,7 @@ use super::*;
 use crate::log::test_util::batch;
 use crate::log::{LogConfig, LogManager};
 use crate::model::LeaderAndIsr;
+use crate::model::{BrokerId, LeaderEpoch, ids};
 use crate::replica::{PartitionStateUpdate, ReplicationSettings};
 
 /// Broker 1's replica manager leading t-0 of `replicas` (all in sync) at
@@ -20,7 +21,7 @@ pub(in crate::replica) fn leading_manager(
 ) -> Arc<ReplicaManager> {
     let logs = LogManager::startup(&[dir.to_path_buf()], LogConfig::default()).unwrap();
     let manager = Arc::new(ReplicaManager::new(
-        1,
+        BrokerId(1),
         Arc::new(logs),
         LogConfig::default(),
         1,
@@ -31,12 +32,12 @@ pub(in crate::replica) fn leading_manager(
         tp: t0(),
         topic_id: Uuid::nil(),
         leader_and_isr: LeaderAndIsr {
-            leader: 1,
-            leader_epoch: 0,
-            isr: replicas.to_vec(),
+            leader: BrokerId(1),
+            leader_epoch: LeaderEpoch::new(0),
+            isr: ids(replicas),
             zk_version: 0,
         },
-        replicas: replicas.to_vec(),
+        replicas: ids(replicas),
         min_insync_replicas: None,
     };
     let outcome = manager
@@ -183,7 +184,7 @@ async fn acks_all_waits_until_the_isr_has_the_append() {
     }
     assert_eq!(partition.log().log_end_offset(), 3, "appended");
     assert!(!producing.is_finished(), "waits for follower 2");
-    assert!(manager.record_follower_fetch(&t0(), 2, 3, 0));
+    assert!(manager.record_follower_fetch(&t0(), BrokerId(2), 3, LeaderEpoch::new(0)));
     let results = producing.await.unwrap();
     assert!(results[0].error.is_none(), "{:?}", results[0].error);
     assert_eq!(results[0].base_offset, 0);
@@ -232,7 +233,7 @@ async fn appends_of_a_second_request_go_in_while_the_first_waits_for_the_isr() {
         "both appended, in order"
     );
     // Follower 2 fetches from 5: both requests are replicated.
-    assert!(manager.record_follower_fetch(&t0(), 2, 5, 0));
+    assert!(manager.record_follower_fetch(&t0(), BrokerId(2), 5, LeaderEpoch::new(0)));
     let first = first.wait_for_replicas(&manager).await;
     let second = second.wait_for_replicas(&manager).await;
     assert!(first[0].error.is_none() && second[0].error.is_none());

@@ -11,7 +11,7 @@ use super::ReplicaError;
 use super::manager::ReplicaManager;
 use super::partition::Partition;
 use crate::log::LogError;
-use crate::model::{Offset, TopicPartition};
+use crate::model::{BrokerId, Offset, TopicPartition};
 
 /// DeleteRecords' "up to the high watermark" offset.
 pub const DELETE_TO_HIGH_WATERMARK: Offset = -1;
@@ -81,13 +81,18 @@ impl ReplicaManager {
     pub fn low_watermark(
         &self,
         tp: &TopicPartition,
-        is_live: impl Fn(i32) -> bool,
+        is_live: impl Fn(BrokerId) -> bool,
     ) -> Result<Offset, ReplicaError> {
         self.leader_partition(tp)?.low_watermark_if_leader(is_live)
     }
 
     /// A follower's fetch request carried its log start offset.
-    pub fn record_follower_log_start(&self, tp: &TopicPartition, follower: i32, log_start: Offset) {
+    pub fn record_follower_log_start(
+        &self,
+        tp: &TopicPartition,
+        follower: BrokerId,
+        log_start: Offset,
+    ) {
         let Some(partition) = self.get_partition(tp) else {
             return;
         };
@@ -124,6 +129,7 @@ mod tests {
     use super::*;
     use crate::log::test_util::batch;
     use crate::log::{LogConfig, LogManager};
+    use crate::model::{BrokerId, LeaderEpoch};
     use crate::replica::partition::tests::leading_partition;
 
     /// Broker 1 leading t-0 (replicas 1, 2, 3) with 10 records all replicated.
@@ -132,8 +138,8 @@ mod tests {
         partition
             .append_as_leader(&mut batch(0, 10), 1000, -1)
             .unwrap();
-        partition.update_follower_fetch(2, 10, 0, 1100);
-        partition.update_follower_fetch(3, 10, 0, 1100);
+        partition.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1100);
+        partition.update_follower_fetch(BrokerId(3), 10, LeaderEpoch::new(0), 1100);
         assert_eq!(partition.high_watermark(), 10);
         (manager, partition)
     }
@@ -172,10 +178,13 @@ mod tests {
             -1,
             "followers unknown"
         );
-        assert!(p.update_follower_log_start_offset(2, 6));
-        assert!(!p.update_follower_log_start_offset(2, 6), "unchanged");
-        assert!(p.update_follower_log_start_offset(3, 3));
+        assert!(p.update_follower_log_start_offset(BrokerId(2), 6));
+        assert!(
+            !p.update_follower_log_start_offset(BrokerId(2), 6),
+            "unchanged"
+        );
+        assert!(p.update_follower_log_start_offset(BrokerId(3), 3));
         assert_eq!(p.low_watermark_if_leader(|_| true).unwrap(), 3);
-        assert_eq!(p.low_watermark_if_leader(|b| b != 3).unwrap(), 6);
+        assert_eq!(p.low_watermark_if_leader(|b| b != BrokerId(3)).unwrap(), 6);
     }
 }

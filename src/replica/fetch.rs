@@ -30,7 +30,7 @@ use super::fetch_params::{
 use super::fetch_session::{INVALID_SESSION_ID, ResponseSummary, SessionPartition, SessionTopic};
 use super::manager::ReplicaManager;
 use super::partition::FetchIsolation;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 /// One read of all the wanted partitions.
 struct FetchPass {
@@ -96,12 +96,16 @@ impl ReplicaManager {
         for p in &params.partitions {
             let recorded = self.record_follower_fetch(
                 &p.tp,
-                params.replica_id,
+                BrokerId(params.replica_id),
                 p.fetch_offset,
                 p.current_leader_epoch,
             );
             if recorded {
-                self.record_follower_log_start(&p.tp, params.replica_id, p.log_start_offset);
+                self.record_follower_log_start(
+                    &p.tp,
+                    BrokerId(params.replica_id),
+                    p.log_start_offset,
+                );
             }
         }
     }

@@ -4,6 +4,7 @@
 //! over a real leader partition.
 
 use super::*;
+use crate::model::LeaderEpoch;
 use crate::replica::append::tests::{leading_manager, produce};
 use crate::replica::fetch_params::{FetchMemory, FetchReservation};
 
@@ -19,8 +20,8 @@ fn data(fetch_offset: i64) -> PartitionFetchData {
         fetch_offset,
         log_start_offset: -1,
         max_bytes: 1 << 20,
-        current_leader_epoch: 0,
-        last_fetched_epoch: -1,
+        current_leader_epoch: LeaderEpoch::new(0),
+        last_fetched_epoch: LeaderEpoch::UNDEFINED,
     }
 }
 

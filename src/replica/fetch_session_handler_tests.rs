@@ -9,6 +9,7 @@ use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
 use super::*;
+use crate::model::LeaderEpoch;
 use crate::replica::fetch_session::FINAL_EPOCH;
 use crate::replica::fetcher::{FETCH_VERSION, fetch_request};
 use crate::replica::settings::ReplicationSettings;
@@ -22,8 +23,8 @@ fn at(fetch_offset: i64) -> PartitionFetchData {
         fetch_offset,
         log_start_offset: 0,
         max_bytes: 1 << 20,
-        current_leader_epoch: 3,
-        last_fetched_epoch: -1,
+        current_leader_epoch: LeaderEpoch::new(3),
+        last_fetched_epoch: LeaderEpoch::UNDEFINED,
     }
 }
 
@@ -71,7 +72,7 @@ fn full_first_then_only_changes_and_forgets() {
     // A new leader epoch is a change too.
     assert!(handler.handle_response(None, 77));
     let mut epoch = at(4);
-    epoch.current_leader_epoch = 4;
+    epoch.current_leader_epoch = LeaderEpoch::new(4);
     let fourth = handler.build(vec![
         (tp("a", 0), epoch),
         (tp("b", 0), at(5)),

@@ -17,8 +17,8 @@ fn data(fetch_offset: Offset) -> PartitionFetchData {
         fetch_offset,
         log_start_offset: -1,
         max_bytes: 1024,
-        current_leader_epoch: 0,
-        last_fetched_epoch: -1,
+        current_leader_epoch: LeaderEpoch::new(0),
+        last_fetched_epoch: LeaderEpoch::UNDEFINED,
     }
 }
 

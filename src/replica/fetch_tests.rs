@@ -8,6 +8,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::*;
+use crate::model::LeaderEpoch;
 use crate::model::Offset;
 use crate::replica::append::tests::{leading_manager, produce, t0};
 
@@ -70,7 +71,7 @@ fn fetch(
             tp: t0(),
             fetch_offset,
             partition_max_bytes: 1 << 20,
-            current_leader_epoch: 0,
+            current_leader_epoch: LeaderEpoch::new(0),
             log_start_offset: 0,
         }],
     }
@@ -124,7 +125,7 @@ async fn errors_answer_at_once_with_a_hosted_partitions_offsets() {
     let memory = CountingMemory::default();
     produce(&manager, 2).await;
     let mut params = fetch(-1, 0, 1 << 20, Duration::from_secs(60));
-    params.partitions[0].current_leader_epoch = 7;
+    params.partitions[0].current_leader_epoch = LeaderEpoch::new(7);
     params.partitions.push(FetchPartition {
         tp: TopicPartition::new("other", 0),
         ..params.partitions[0].clone()

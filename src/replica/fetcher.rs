@@ -185,7 +185,7 @@ impl ReplicaFetcher {
             s.fetch_offset = log_end;
             s.retry_at = None;
         });
-        tracing::info!(partition = %tp, leader = self.source.id.0, leader_epoch = seen.leader_epoch, fetch_offset = log_end, "following leader");
+        tracing::info!(partition = %tp, leader = self.source.id.0, leader_epoch = %seen.leader_epoch, fetch_offset = log_end, "following leader");
     }
 
     async fn truncate(
@@ -213,8 +213,8 @@ impl ReplicaFetcher {
                     topics.entry(tp.topic.clone()).or_default().push(
                         OffsetForLeaderPartition::default()
                             .with_partition(tp.partition)
-                            .with_current_leader_epoch(seen.leader_epoch)
-                            .with_leader_epoch(epoch),
+                            .with_current_leader_epoch(seen.leader_epoch.get())
+                            .with_leader_epoch(epoch.get()),
                     );
                     asked.push((tp, seen, partition, epoch));
                 }
@@ -272,8 +272,8 @@ impl ReplicaFetcher {
                 continue;
             }
             let log_end = partition.log().log_end_offset();
-            let answered = (answer.leader_epoch, answer.end_offset);
-            let own = partition.end_offset_for_epoch(answer.leader_epoch);
+            let answered = (LeaderEpoch::new(answer.leader_epoch), answer.end_offset);
+            let own = partition.end_offset_for_epoch(answered.0);
             let target = truncation_target(answered, own, log_end, partition.high_watermark());
             if target.offset < log_end {
                 tracing::info!(partition = %tp, from = log_end, to = target.offset, leader_epoch = answer.leader_epoch, final_cut = target.completed, "truncating to the leader's epoch boundary");
@@ -282,7 +282,7 @@ impl ReplicaFetcher {
                 Ok(()) if target.completed => self.start_fetching(&tp, &seen, &partition),
                 // KIP-279: ask again with our (now smaller) latest epoch.
                 Ok(()) => {
-                    tracing::info!(partition = %tp, our_epoch, leader_epoch = answer.leader_epoch, "we never had the leader's epoch: asking again")
+                    tracing::info!(partition = %tp, our_epoch = %our_epoch, leader_epoch = answer.leader_epoch, "we never had the leader's epoch: asking again")
                 }
                 Err(e) => self.failed(&tp, &seen, &e),
             }
@@ -307,7 +307,7 @@ impl ReplicaFetcher {
                     log_start_offset: log_start,
                     max_bytes: self.settings.fetch_max_bytes,
                     current_leader_epoch: seen.leader_epoch,
-                    last_fetched_epoch: -1,
+                    last_fetched_epoch: LeaderEpoch::UNDEFINED,
                 };
                 (tp.clone(), data)
             })
@@ -424,9 +424,9 @@ pub(super) fn fetch_request(
     for (tp, data) in &built.to_send {
         let partition = FetchPartition::default()
             .with_partition(tp.partition)
-            .with_current_leader_epoch(data.current_leader_epoch)
+            .with_current_leader_epoch(data.current_leader_epoch.get())
             .with_fetch_offset(data.fetch_offset)
-            .with_last_fetched_epoch(data.last_fetched_epoch)
+            .with_last_fetched_epoch(data.last_fetched_epoch.get())
             .with_log_start_offset(data.log_start_offset)
             .with_partition_max_bytes(data.max_bytes);
         // Sorted: one topic's partitions are adjacent.
@@ -454,7 +454,7 @@ pub(super) fn fetch_request(
     }
     FetchRequest::default()
         .with_replica_id(BrokerId(broker_id))
-        .with_max_wait_ms(settings.fetch_wait_max_ms)
+        .with_max_wait_ms(settings.fetch_wait_max.as_millis() as i32)
         .with_min_bytes(settings.fetch_min_bytes)
         .with_max_bytes(settings.fetch_response_max_bytes)
         .with_isolation_level(0)

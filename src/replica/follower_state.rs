@@ -29,7 +29,7 @@ impl FollowerState {
             log_end_offset: -1,
             log_start_offset: -1,
             last_caught_up_ms: if in_sync { now_ms } else { 0 },
-            last_fetch_leader_epoch: -1,
+            last_fetch_leader_epoch: LeaderEpoch::UNDEFINED,
             last_fetch_leader_leo: -1,
             last_fetch_ms: 0,
         }
@@ -85,12 +85,12 @@ mod tests {
             !f.is_lagging(-1, 5_000, 1_000),
             "at the leader's end is never lagging"
         );
-        f.record_fetch(10, 0, 10, 3_000);
+        f.record_fetch(10, LeaderEpoch::new(0), 10, 3_000);
         assert_eq!(f.last_caught_up_ms, 3_000);
         // Behind now, but it reached what the leader had at its last fetch.
-        f.record_fetch(10, 0, 15, 4_000);
+        f.record_fetch(10, LeaderEpoch::new(0), 15, 4_000);
         assert_eq!(f.last_caught_up_ms, 3_000);
-        f.record_fetch(15, 0, 20, 5_000);
+        f.record_fetch(15, LeaderEpoch::new(0), 20, 5_000);
         assert_eq!(f.last_caught_up_ms, 4_000);
         assert!(f.is_lagging(20, 5_001, 1_000));
         let fresh = FollowerState::new(1_000, false);

@@ -27,7 +27,7 @@ pub async fn run_isr_maintenance(
     zk: ZkClient,
     shutdown: CancellationToken,
 ) {
-    let lag_ms = replica_manager.settings().lag_time_max_ms.max(2);
+    let lag_ms = (replica_manager.settings().lag_time_max.as_millis() as i64).max(2);
     let mut tick = tokio::time::interval(Duration::from_millis((lag_ms / 2) as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let wanted = replica_manager.isr_change_wanted();
@@ -77,9 +77,9 @@ async fn write_isr_changes(
             continue;
         };
         let state = PartitionStateZnode::new(
-            proposal.leader_and_isr.leader,
+            proposal.leader_and_isr.leader.0,
             proposal.leader_and_isr.leader_epoch,
-            proposal.leader_and_isr.isr.clone(),
+            proposal.leader_and_isr.isr.iter().map(|b| b.0).collect(),
             proposal.controller_epoch,
         );
         let tp = &proposal.tp;
@@ -144,23 +144,28 @@ async fn landed_version(
 /// wrote (Kafka's checkLeaderAndIsrZkData), i.e. our own write landed and
 /// only its reply was lost to a connection loss before the client retried.
 fn proposal_landed(proposal: &IsrProposal, written: &PartitionStateZnode) -> bool {
-    written.leader == proposal.leader_and_isr.leader
+    written.leader == proposal.leader_and_isr.leader.0
         && written.leader_epoch == proposal.leader_and_isr.leader_epoch
-        && written.isr == proposal.leader_and_isr.isr
+        && written
+            .isr
+            .iter()
+            .copied()
+            .eq(proposal.leader_and_isr.isr.iter().map(|b| b.0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::LeaderAndIsr;
+    use crate::model::{BrokerId, LeaderEpoch, ids};
 
     fn proposal() -> IsrProposal {
         IsrProposal {
             tp: TopicPartition::new("t", 0),
             leader_and_isr: LeaderAndIsr {
-                leader: 1,
-                leader_epoch: 4,
-                isr: vec![1, 2],
+                leader: BrokerId(1),
+                leader_epoch: LeaderEpoch::new(4),
+                isr: ids(&[1, 2]),
                 zk_version: 7,
             },
             controller_epoch: 3,
@@ -170,7 +175,7 @@ mod tests {
     #[test]
     fn our_own_write_found_after_bad_version_counts_as_written() {
         let p = proposal();
-        let ours = PartitionStateZnode::new(1, 4, vec![1, 2], 3);
+        let ours = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2], 3);
         assert!(
             proposal_landed(&p, &ours),
             "our write landed before its reply was lost"
@@ -178,24 +183,24 @@ mod tests {
         // Another controller epoch stamp on the same state is still ours.
         assert!(proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 4, vec![1, 2], 9)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2], 9)
         ));
         // The controller's write: another epoch, ISR or leader.
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 5, vec![1, 2], 3)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2], 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 4, vec![1], 3)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1], 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, 4, vec![2, 1], 3)
+            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![2, 1], 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(2, 4, vec![1, 2], 3)
+            &PartitionStateZnode::new(2, LeaderEpoch::new(4), vec![1, 2], 3)
         ));
     }
 }

@@ -13,7 +13,7 @@ use crate::log::{BatchHeader, CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOIN
 use crate::model::{LeaderEpoch, Offset};
 
 /// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
-pub const UNDEFINED_EPOCH: LeaderEpoch = -1;
+pub const UNDEFINED_EPOCH: LeaderEpoch = LeaderEpoch::UNDEFINED;
 pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
 /// How much of the log one read of the recovery scan covers.
 const RECOVERY_SCAN_BYTES: usize = 1 << 20;
@@ -55,7 +55,7 @@ impl LeaderEpochCache {
     /// latest epoch. Entries starting at or after `start_offset` conflict with
     /// it and are dropped, as Kafka does.
     pub fn assign(&self, epoch: LeaderEpoch, start_offset: Offset) -> Result<(), LogError> {
-        if epoch < 0 {
+        if !epoch.is_defined() {
             return Ok(());
         }
         let mut entries = self.entries.lock();
@@ -143,7 +143,7 @@ impl LeaderEpochCache {
                 }
                 if header.magic >= 2 && header.partition_leader_epoch > latest {
                     latest = header.partition_leader_epoch;
-                    tracing::info!(tp = %log.topic_partition(), epoch = latest, start_offset = header.base_offset, "leader epoch found in a recovered batch");
+                    tracing::info!(tp = %log.topic_partition(), epoch = %latest, start_offset = header.base_offset, "leader epoch found in a recovered batch");
                     self.assign(latest, header.base_offset)?;
                 }
                 next = header.last_offset() + 1;
@@ -199,7 +199,7 @@ mod tests {
 
     fn entry(epoch: i32, start_offset: i64) -> EpochEntry {
         EpochEntry {
-            epoch,
+            epoch: LeaderEpoch::new(epoch),
             start_offset,
         }
     }
@@ -207,34 +207,58 @@ mod tests {
     #[test]
     fn end_offsets_follow_kafka_rules() {
         let entries = [entry(0, 0), entry(2, 10), entry(5, 30)];
-        assert_eq!(end_offset_for(&entries, 5, 42), (5, 42));
-        assert_eq!(end_offset_for(&entries, 2, 42), (2, 30));
-        assert_eq!(end_offset_for(&entries, 3, 42), (2, 30));
-        assert_eq!(end_offset_for(&entries, 0, 42), (0, 10));
-        assert_eq!(end_offset_for(&entries, 6, 42), (-1, -1));
-        assert_eq!(end_offset_for(&entries, -1, 42), (-1, -1));
-        assert_eq!(end_offset_for(&[], 0, 42), (-1, -1));
+        assert_eq!(
+            end_offset_for(&entries, LeaderEpoch::new(5), 42),
+            (LeaderEpoch::new(5), 42)
+        );
+        assert_eq!(
+            end_offset_for(&entries, LeaderEpoch::new(2), 42),
+            (LeaderEpoch::new(2), 30)
+        );
+        assert_eq!(
+            end_offset_for(&entries, LeaderEpoch::new(3), 42),
+            (LeaderEpoch::new(2), 30)
+        );
+        assert_eq!(
+            end_offset_for(&entries, LeaderEpoch::new(0), 42),
+            (LeaderEpoch::new(0), 10)
+        );
+        assert_eq!(
+            end_offset_for(&entries, LeaderEpoch::new(6), 42),
+            (LeaderEpoch::UNDEFINED, -1)
+        );
+        assert_eq!(
+            end_offset_for(&entries, LeaderEpoch::UNDEFINED, 42),
+            (LeaderEpoch::UNDEFINED, -1)
+        );
+        assert_eq!(
+            end_offset_for(&[], LeaderEpoch::new(0), 42),
+            (LeaderEpoch::UNDEFINED, -1)
+        );
         let later = [entry(3, 7)];
-        assert_eq!(end_offset_for(&later, 1, 42), (1, 7));
+        assert_eq!(
+            end_offset_for(&later, LeaderEpoch::new(1), 42),
+            (LeaderEpoch::new(1), 7)
+        );
     }
 
     #[test]
     fn assign_persists_and_truncation_drops_later_epochs() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LeaderEpochCache::load(dir.path()).unwrap();
-        cache.assign(0, 0).unwrap();
-        cache.assign(0, 5).unwrap();
-        cache.assign(1, 5).unwrap();
-        cache.assign(3, 9).unwrap();
+        cache.assign(LeaderEpoch::new(0), 0).unwrap();
+        cache.assign(LeaderEpoch::new(0), 5).unwrap();
+        cache.assign(LeaderEpoch::new(1), 5).unwrap();
+        cache.assign(LeaderEpoch::new(3), 9).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(1, 5), entry(3, 9)]);
         cache.truncate_from_end(9).unwrap();
         let reloaded = LeaderEpochCache::load(dir.path()).unwrap();
         assert_eq!(reloaded.entries(), vec![entry(0, 0), entry(1, 5)]);
-        assert_eq!(reloaded.latest_epoch(), Some(1));
+        assert_eq!(reloaded.latest_epoch(), Some(LeaderEpoch::new(1)));
         let text = std::fs::read_to_string(dir.path().join(LEADER_EPOCH_CHECKPOINT)).unwrap();
         assert_eq!(text, "0\n2\n0 0\n1 5\n");
         // A new epoch starting below existing entries replaces them.
-        reloaded.assign(4, 3).unwrap();
+        reloaded.assign(LeaderEpoch::new(4), 3).unwrap();
         assert_eq!(reloaded.entries(), vec![entry(0, 0), entry(4, 3)]);
     }
 
@@ -242,9 +266,9 @@ mod tests {
     fn truncation_from_the_start_keeps_the_epoch_holding_the_new_start() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LeaderEpochCache::load(dir.path()).unwrap();
-        cache.assign(0, 0).unwrap();
-        cache.assign(1, 5).unwrap();
-        cache.assign(3, 9).unwrap();
+        cache.assign(LeaderEpoch::new(0), 0).unwrap();
+        cache.assign(LeaderEpoch::new(1), 5).unwrap();
+        cache.assign(LeaderEpoch::new(3), 9).unwrap();
         cache.truncate_from_start(0).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(1, 5), entry(3, 9)]);
         cache.truncate_from_start(7).unwrap();
@@ -261,7 +285,7 @@ mod tests {
         std::fs::write(&path, "0\n4\n0 0\n2 10\n1 20\n3 5\n").unwrap();
         let cache = LeaderEpochCache::load(dir.path()).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(3, 5)]);
-        cache.assign(4, 6).unwrap();
+        cache.assign(LeaderEpoch::new(4), 6).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(3, 5), entry(4, 6)]);
     }
 }

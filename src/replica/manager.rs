@@ -23,7 +23,7 @@ use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
 use crate::log::{LogConfig, LogManager};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition};
+use crate::model::{BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition};
 use crate::util::now_ms;
 
 /// One partition's state from a LeaderAndIsr request.
@@ -32,7 +32,7 @@ pub struct PartitionStateUpdate {
     pub tp: TopicPartition,
     pub topic_id: Uuid,
     pub leader_and_isr: LeaderAndIsr,
-    pub replicas: Vec<i32>,
+    pub replicas: Vec<BrokerId>,
     /// The topic's min.insync.replicas override, if it has one.
     pub min_insync_replicas: Option<usize>,
 }
@@ -46,7 +46,7 @@ const PARALLEL_APPLY_MIN: usize = 32;
 pub type LeaderAndIsrOutcome = Vec<(TopicPartition, Result<(), ReplicaError>)>;
 
 pub struct ReplicaManager {
-    broker_id: i32,
+    broker_id: BrokerId,
     log_manager: Arc<LogManager>,
     log_config: LogConfig,
     min_insync_replicas: usize,
@@ -71,7 +71,7 @@ pub struct ReplicaManager {
 
 impl ReplicaManager {
     pub fn new(
-        broker_id: i32,
+        broker_id: BrokerId,
         log_manager: Arc<LogManager>,
         log_config: LogConfig,
         min_insync_replicas: usize,
@@ -88,7 +88,7 @@ impl ReplicaManager {
             controller_epoch: AtomicI32::new(0),
             watchers: PartitionWatchers::default(),
             checkpointed_high_watermarks,
-            fetchers: ReplicaFetcherManager::new(broker_id, settings),
+            fetchers: ReplicaFetcherManager::new(broker_id.0, settings),
             fetch_manager: FetchManager::new(settings.fetch_session_cache_slots),
             isr_change_wanted: Arc::new(Notify::new()),
             leader_and_isr_applied: AtomicBool::new(false),
@@ -96,7 +96,7 @@ impl ReplicaManager {
         }
     }
 
-    pub fn broker_id(&self) -> i32 {
+    pub fn broker_id(&self) -> BrokerId {
         self.broker_id
     }
 
@@ -221,7 +221,7 @@ impl ReplicaManager {
     pub fn record_follower_fetch(
         &self,
         tp: &TopicPartition,
-        follower: i32,
+        follower: BrokerId,
         fetch_offset: Offset,
         current_leader_epoch: LeaderEpoch,
     ) -> bool {
@@ -251,13 +251,15 @@ impl ReplicaManager {
         self: &Arc<Self>,
         controller_epoch: ControllerEpoch,
         updates: Vec<PartitionStateUpdate>,
-        leaders: &HashMap<i32, BrokerEndpoint>,
+        leaders: &HashMap<BrokerId, BrokerEndpoint>,
     ) -> Result<LeaderAndIsrOutcome, ReplicaError> {
         let _serial = self.state_change_lock.lock();
         self.check_controller_epoch(controller_epoch)?;
         let leading: Vec<TopicPartition> = updates
             .iter()
-            .filter(|u| u.leader_and_isr.leader == self.broker_id || u.leader_and_isr.leader < 0)
+            .filter(|u| {
+                u.leader_and_isr.leader == self.broker_id || !u.leader_and_isr.leader.is_valid()
+            })
             .filter(|u| {
                 self.get_partition(&u.tp)
                     .is_none_or(|p| p.accepts_state(&u.leader_and_isr))
@@ -283,7 +285,7 @@ impl ReplicaManager {
                             leader_epoch,
                         }),
                         None => {
-                            tracing::warn!(partition = %tp, leader, "LeaderAndIsr names no address for the leader; not fetching");
+                            tracing::warn!(partition = %tp, leader = %leader, "LeaderAndIsr names no address for the leader; not fetching");
                             stop_fetching.push(tp.clone());
                         }
                     }
@@ -388,9 +390,9 @@ impl ReplicaManager {
             Err(e @ ReplicaError::StaleLeaderAndIsr { .. }) => {
                 let current = partition.leader_epoch();
                 if update.leader_and_isr.leader_epoch == current {
-                    tracing::info!(partition = %update.tp, leader_epoch = update.leader_and_isr.leader_epoch, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch matches the current leader epoch and its zkVersion is not newer");
+                    tracing::info!(partition = %update.tp, leader_epoch = %update.leader_and_isr.leader_epoch, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch matches the current leader epoch and its zkVersion is not newer");
                 } else {
-                    tracing::warn!(partition = %update.tp, leader_epoch = update.leader_and_isr.leader_epoch, current, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch is older than the current one, or its zkVersion is");
+                    tracing::warn!(partition = %update.tp, leader_epoch = %update.leader_and_isr.leader_epoch, current = %current, zk_version = update.leader_and_isr.zk_version, "Ignoring LeaderAndIsr: its leader epoch is older than the current one, or its zkVersion is");
                 }
                 return Err(e);
             }
@@ -398,8 +400,8 @@ impl ReplicaManager {
         };
         tracing::info!(
             partition = %update.tp,
-            leader = update.leader_and_isr.leader,
-            leader_epoch = update.leader_and_isr.leader_epoch,
+            leader = %update.leader_and_isr.leader,
+            leader_epoch = %update.leader_and_isr.leader_epoch,
             ?change,
             "applied LeaderAndIsr"
         );
@@ -429,7 +431,7 @@ impl ReplicaManager {
         let unled = LeadershipState {
             leader_and_isr: LeaderAndIsr {
                 leader: LeaderAndIsr::NO_LEADER,
-                leader_epoch: -1,
+                leader_epoch: LeaderEpoch::UNDEFINED,
                 isr: Vec::new(),
                 zk_version: state.leader_and_isr.zk_version,
             },
@@ -532,21 +534,22 @@ impl FollowerReplicas for ReplicaManager {
 mod tests {
     use super::*;
     use crate::log::LogManager;
+    use crate::model::ids;
 
     fn update(partition: i32, leader: i32) -> PartitionStateUpdate {
         PartitionStateUpdate {
             tp: TopicPartition::new("many", partition),
             topic_id: Uuid::nil(),
             leader_and_isr: LeaderAndIsr {
-                leader,
-                leader_epoch: 0,
-                isr: vec![1, 2],
+                leader: BrokerId(leader),
+                leader_epoch: LeaderEpoch::new(0),
+                isr: ids(&[1, 2]),
                 zk_version: 0,
             },
             replicas: if partition % 10 == 0 {
-                vec![2, 3] // not ours: refused
+                ids(&[2, 3]) // not ours: refused
             } else {
-                vec![1, 2]
+                ids(&[1, 2])
             },
             min_insync_replicas: None,
         }
@@ -560,7 +563,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let logs = LogManager::startup(&[dir.path().to_path_buf()], LogConfig::default()).unwrap();
         let manager = Arc::new(ReplicaManager::new(
-            1,
+            BrokerId(1),
             Arc::new(logs),
             LogConfig::default(),
             1,
@@ -581,7 +584,7 @@ mod tests {
             assert_eq!(partition.is_some(), ours, "{tp}");
             if let Some(partition) = partition {
                 assert!(partition.is_leader());
-                assert_eq!(partition.latest_epoch(), Some(0));
+                assert_eq!(partition.latest_epoch(), Some(LeaderEpoch::new(0)));
             }
         }
     }

@@ -62,6 +62,7 @@ pub use settings::ReplicationSettings;
 
 use crate::log::LogError;
 use crate::log::produce_records::ProduceRecordsError;
+use crate::model::LeaderEpoch;
 
 /// What can go wrong serving a partition; each maps to one Kafka error code.
 #[derive(Debug, thiserror::Error)]
@@ -76,14 +77,14 @@ pub enum ReplicaError {
     #[error("request carries leader epoch {request} but {partition} is at {current}")]
     FencedLeaderEpoch {
         partition: String,
-        request: i32,
-        current: i32,
+        request: LeaderEpoch,
+        current: LeaderEpoch,
     },
     #[error("request carries leader epoch {request} newer than {current} for {partition}")]
     UnknownLeaderEpoch {
         partition: String,
-        request: i32,
-        current: i32,
+        request: LeaderEpoch,
+        current: LeaderEpoch,
     },
     /// Produce acks other than 0, 1 and -1.
     #[error("acks {0} is not one of 0, 1 and -1")]
@@ -104,9 +105,9 @@ pub enum ReplicaError {
     )]
     StaleLeaderAndIsr {
         partition: String,
-        request_epoch: i32,
+        request_epoch: LeaderEpoch,
         request_zk_version: i32,
-        current_epoch: i32,
+        current_epoch: LeaderEpoch,
         current_zk_version: i32,
     },
     /// KIP-207: a new leader's high watermark is still below its epoch's

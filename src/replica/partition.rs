@@ -25,7 +25,9 @@ use super::producer_state::{CachedBatch, ProducerStateTable};
 use crate::log::{
     AppendInfo, AppendOutcome, Log, check_client_batch, validate_batches, whole_batch_headers,
 };
-use crate::model::{ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition, ZkVersion};
+use crate::model::{
+    BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition, ZkVersion,
+};
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +41,10 @@ pub enum FetchIsolation {
 pub(super) struct LeadershipState {
     pub topic_id: Uuid,
     pub leader_and_isr: LeaderAndIsr,
-    pub replicas: Vec<i32>,
+    pub replicas: Vec<BrokerId>,
     pub controller_epoch: ControllerEpoch,
     /// What the leader knows of each follower, from their fetches.
-    pub followers: HashMap<i32, FollowerState>,
+    pub followers: HashMap<BrokerId, FollowerState>,
     /// An ISR write lost a zkVersion race: the controller changed the state,
     /// so no ISR changes until its next LeaderAndIsr.
     pub isr_changes_blocked: bool,
@@ -55,7 +57,7 @@ pub enum LeadershipChange {
     Leader,
     /// We follow `leader` in a new leader or epoch: (re)start fetching, truncating first.
     StartFollowing {
-        leader: i32,
+        leader: BrokerId,
         leader_epoch: LeaderEpoch,
     },
     /// Still following the same leader in the same epoch.
@@ -85,7 +87,7 @@ pub struct FollowerFetchOutcome {
 
 pub struct Partition {
     pub tp: TopicPartition,
-    local_broker: i32,
+    local_broker: BrokerId,
     log: Arc<Log>,
     epoch_cache: LeaderEpochCache,
     state: RwLock<LeadershipState>,
@@ -111,7 +113,7 @@ pub struct ReadOutcome {
 impl Partition {
     pub(super) fn new(
         tp: TopicPartition,
-        local_broker: i32,
+        local_broker: BrokerId,
         log: Arc<Log>,
         state: LeadershipState,
         high_watermark: Offset,
@@ -164,7 +166,7 @@ impl Partition {
         self.state.read().leader_and_isr.leader_epoch
     }
 
-    pub fn leader_id(&self) -> i32 {
+    pub fn leader_id(&self) -> BrokerId {
         self.state.read().leader_and_isr.leader
     }
 
@@ -172,7 +174,7 @@ impl Partition {
         self.state.read().leader_and_isr.leader == self.local_broker
     }
 
-    pub fn isr(&self) -> Vec<i32> {
+    pub fn isr(&self) -> Vec<BrokerId> {
         self.state.read().leader_and_isr.isr.clone()
     }
 
@@ -236,7 +238,7 @@ impl Partition {
         };
         *state = next;
         if state.leader_and_isr.leader != self.local_broker {
-            let change = if state.leader_and_isr.leader < 0 {
+            let change = if !state.leader_and_isr.leader.is_valid() {
                 LeadershipChange::NoLeader
             } else if !same_epoch {
                 LeadershipChange::StartFollowing {
@@ -286,7 +288,7 @@ impl Partition {
         let epoch_start = self
             .epoch_cache
             .end_offset_for(
-                state.leader_and_isr.leader_epoch - 1,
+                state.leader_and_isr.leader_epoch.prev(),
                 self.log.log_end_offset(),
             )
             .1;
@@ -294,8 +296,8 @@ impl Partition {
     }
 
     /// Checks that a client's view of the leader epoch matches ours (-1 skips the check).
-    pub fn check_leader_epoch(&self, requested: i32) -> Result<(), ReplicaError> {
-        if requested < 0 {
+    pub fn check_leader_epoch(&self, requested: LeaderEpoch) -> Result<(), ReplicaError> {
+        if !requested.is_defined() {
             return Ok(());
         }
         let current = self.leader_epoch();
@@ -492,7 +494,7 @@ impl Partition {
     /// not move the high watermark or make its sender an ISR candidate.
     pub fn update_follower_fetch(
         &self,
-        follower: i32,
+        follower: BrokerId,
         fetch_offset: Offset,
         current_leader_epoch: LeaderEpoch,
         now_ms: i64,
@@ -503,7 +505,7 @@ impl Partition {
             let servable = state.leader_and_isr.leader == self.local_broker
                 && state.replicas.contains(&follower)
                 && follower != self.local_broker
-                && current_leader_epoch >= 0
+                && current_leader_epoch.is_defined()
                 && current_leader_epoch == state.leader_and_isr.leader_epoch
                 && fetch_offset >= self.log.log_start_offset()
                 && fetch_offset <= leader_leo;
@@ -522,7 +524,7 @@ impl Partition {
             !state.isr_changes_blocked && !state.leader_and_isr.isr.contains(&follower) && {
                 let epoch_start = self
                     .epoch_cache
-                    .end_offset_for(state.leader_and_isr.leader_epoch - 1, leader_leo)
+                    .end_offset_for(state.leader_and_isr.leader_epoch.prev(), leader_leo)
                     .1;
                 fetch_offset >= self.high_watermark() && fetch_offset >= epoch_start
             };
@@ -535,7 +537,7 @@ impl Partition {
 
     /// A follower's fetch reported its log start offset (DeleteRecords waits
     /// on it). Returns whether it changed.
-    pub fn update_follower_log_start_offset(&self, follower: i32, log_start: Offset) -> bool {
+    pub fn update_follower_log_start_offset(&self, follower: BrokerId, log_start: Offset) -> bool {
         let mut state = self.state.write();
         if state.leader_and_isr.leader != self.local_broker {
             return false;
@@ -559,7 +561,7 @@ impl Partition {
     /// (Kafka's lowWatermarkIfLeader); one not heard from yet counts as -1.
     pub fn low_watermark_if_leader(
         &self,
-        is_live: impl Fn(i32) -> bool,
+        is_live: impl Fn(BrokerId) -> bool,
     ) -> Result<Offset, ReplicaError> {
         let state = self.state.read();
         if state.leader_and_isr.leader != self.local_broker {
@@ -616,9 +618,9 @@ impl Partition {
         let hw = self.high_watermark();
         let epoch_start = self
             .epoch_cache
-            .end_offset_for(state.leader_and_isr.leader_epoch - 1, leader_leo)
+            .end_offset_for(state.leader_and_isr.leader_epoch.prev(), leader_leo)
             .1;
-        let mut isr: Vec<i32> = state
+        let mut isr: Vec<BrokerId> = state
             .leader_and_isr
             .isr
             .iter()

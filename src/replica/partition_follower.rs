@@ -40,7 +40,10 @@ impl Partition {
             drop(producers);
             // Newer batch epochs enter the epoch cache, from the batches the
             // log wrote (no walk of our own).
-            let mut latest = self.epoch_cache.latest_epoch().unwrap_or(-1);
+            let mut latest = self
+                .epoch_cache
+                .latest_epoch()
+                .unwrap_or(LeaderEpoch::UNDEFINED);
             for batch in &outcome.batches {
                 if batch.partition_leader_epoch > latest {
                     latest = batch.partition_leader_epoch;
@@ -110,12 +113,12 @@ impl Partition {
         state: &LeadershipState,
         leader_epoch: LeaderEpoch,
     ) -> Result<(), ReplicaError> {
-        let following =
-            state.leader_and_isr.leader >= 0 && state.leader_and_isr.leader != self.local_broker;
+        let following = state.leader_and_isr.leader.is_valid()
+            && state.leader_and_isr.leader != self.local_broker;
         if following && state.leader_and_isr.leader_epoch == leader_epoch {
             return Ok(());
         }
-        tracing::info!(partition = %self.tp, leader = state.leader_and_isr.leader, leader_epoch = state.leader_and_isr.leader_epoch, fetcher_epoch = leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
+        tracing::info!(partition = %self.tp, leader = %state.leader_and_isr.leader, leader_epoch = %state.leader_and_isr.leader_epoch, fetcher_epoch = %leader_epoch, "refusing a fetcher truncation: the partition no longer follows in that epoch");
         Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()))
     }
 

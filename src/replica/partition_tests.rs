@@ -4,6 +4,7 @@
 use super::*;
 use crate::log::test_util::batch;
 use crate::log::{LogConfig, LogManager};
+use crate::model::ids;
 
 const LAG_MS: i64 = 3000;
 
@@ -16,12 +17,12 @@ fn state_at(leader: i32, leader_epoch: i32, isr: &[i32], zk_version: i32) -> Lea
     LeadershipState {
         topic_id: Uuid::nil(),
         leader_and_isr: LeaderAndIsr {
-            leader,
-            leader_epoch,
-            isr: isr.to_vec(),
+            leader: BrokerId(leader),
+            leader_epoch: LeaderEpoch::new(leader_epoch),
+            isr: ids(isr),
             zk_version,
         },
-        replicas: vec![1, 2, 3],
+        replicas: ids(&[1, 2, 3]),
         controller_epoch: 1,
         followers: HashMap::new(),
         isr_changes_blocked: false,
@@ -39,18 +40,18 @@ pub(in crate::replica) fn leading_partition(
     let tp = TopicPartition::new("t", 0);
     let log = manager.get_or_create_log(&tp, config).unwrap();
     let state = LeadershipState {
-        replicas: replicas.to_vec(),
+        replicas: ids(replicas),
         ..state(1, 0, replicas)
     };
     let unled = LeadershipState {
         leader_and_isr: LeaderAndIsr {
             leader: LeaderAndIsr::NO_LEADER,
-            leader_epoch: -1,
+            leader_epoch: LeaderEpoch::UNDEFINED,
             ..state.leader_and_isr.clone()
         },
         ..state.clone()
     };
-    let partition = Partition::new(tp, 1, log, unled, 0, 1).unwrap();
+    let partition = Partition::new(tp, BrokerId(1), log, unled, 0, 1).unwrap();
     partition.make_leader_or_follower(state, 1000).unwrap();
     (manager, partition)
 }
@@ -62,7 +63,7 @@ fn partition(dir: &std::path::Path) -> (LogManager, Partition) {
     let log = manager
         .get_or_create_log(&tp, LogConfig::default())
         .unwrap();
-    let partition = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+    let partition = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
     (manager, partition)
 }
 
@@ -79,14 +80,17 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     assert_eq!(change.unwrap(), LeadershipChange::Leader);
     append(&p, 5);
     assert_eq!(p.high_watermark(), 0, "followers unknown yet");
-    p.update_follower_fetch(2, 5, 0, 1100);
+    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
     assert_eq!(p.high_watermark(), 0);
-    assert!(p.update_follower_fetch(3, 5, 0, 1100).high_watermark_moved);
+    assert!(
+        p.update_follower_fetch(BrokerId(3), 5, LeaderEpoch::new(0), 1100)
+            .high_watermark_moved
+    );
     assert_eq!(p.high_watermark(), 5);
 
     // Follower 3 stops fetching; 2 keeps up.
     append(&p, 5);
-    p.update_follower_fetch(2, 10, 0, 1200);
+    p.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1200);
     assert!(p.check_replicated(10).is_none());
     assert_eq!(
         p.isr_change_proposal(4000, LAG_MS),
@@ -96,7 +100,7 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     let shrink = p.isr_change_proposal(4101, LAG_MS).expect("3 lags");
     assert_eq!(
         shrink.leader_and_isr.isr,
-        vec![1, 2],
+        ids(&[1, 2]),
         "a dropped member is not re-added"
     );
     assert!(p.apply_isr_change(&shrink, 1));
@@ -120,12 +124,12 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     );
 
     // 3 comes back and catches up to the high watermark: it rejoins.
-    p.update_follower_fetch(2, 11, 0, 5000);
+    p.update_follower_fetch(BrokerId(2), 11, LeaderEpoch::new(0), 5000);
     assert_eq!(p.high_watermark(), 11);
-    let outcome = p.update_follower_fetch(3, 11, 0, 5000);
+    let outcome = p.update_follower_fetch(BrokerId(3), 11, LeaderEpoch::new(0), 5000);
     assert!(outcome.wants_isr_expansion);
     let expand = p.isr_change_proposal(5000, LAG_MS).expect("3 caught up");
-    assert_eq!(expand.leader_and_isr.isr, vec![1, 2, 3]);
+    assert_eq!(expand.leader_and_isr.isr, ids(&[1, 2, 3]));
     assert_eq!(expand.leader_and_isr.zk_version, 1);
 
     // A lost zkVersion race stops ISR changes until the next LeaderAndIsr.
@@ -137,11 +141,20 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     // this epoch's start; but it rejoins only by fetching in the new epoch
     // (Kafka expands the ISR on a follower's fetch, never from old state).
     assert_eq!(p.isr_change_proposal(6000, LAG_MS), None);
-    assert!(p.update_follower_fetch(3, 11, 1, 6000).wants_isr_expansion);
+    assert!(
+        p.update_follower_fetch(BrokerId(3), 11, LeaderEpoch::new(1), 6000)
+            .wants_isr_expansion
+    );
     let again = p.isr_change_proposal(6000, LAG_MS).expect("changes resume");
-    assert_eq!(again.leader_and_isr.isr, vec![1, 2, 3]);
-    assert_eq!(p.end_offset_for_epoch(0), (0, 11));
-    assert_eq!(p.end_offset_for_epoch(1), (1, 11));
+    assert_eq!(again.leader_and_isr.isr, ids(&[1, 2, 3]));
+    assert_eq!(
+        p.end_offset_for_epoch(LeaderEpoch::new(0)),
+        (LeaderEpoch::new(0), 11)
+    );
+    assert_eq!(
+        p.end_offset_for_epoch(LeaderEpoch::new(1)),
+        (LeaderEpoch::new(1), 11)
+    );
 }
 
 #[test]
@@ -152,8 +165,8 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     assert_eq!(
         change.unwrap(),
         LeadershipChange::StartFollowing {
-            leader: 2,
-            leader_epoch: 3
+            leader: BrokerId(2),
+            leader_epoch: LeaderEpoch::new(3)
         }
     );
     // Same leader and epoch again: ignored; with a newer zkVersion (an ISR
@@ -165,31 +178,38 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     let newer = state_at(2, 3, &[1, 2], 1);
     let again = p.make_leader_or_follower(newer, 1000);
     assert_eq!(again.unwrap(), LeadershipChange::KeepFollowing);
-    assert_eq!(p.isr(), vec![1, 2]);
+    assert_eq!(p.isr(), ids(&[1, 2]));
 
     let mut first = batch(0, 4);
-    crate::log::set_partition_leader_epoch(&mut first, 2);
+    crate::log::set_partition_leader_epoch(&mut first, LeaderEpoch::new(2));
     let mut second = batch(4, 2);
-    crate::log::set_partition_leader_epoch(&mut second, 3);
+    crate::log::set_partition_leader_epoch(&mut second, LeaderEpoch::new(3));
     let mut fetched = [first.clone(), second.clone()].concat();
     // The leader cut a third batch short at its size limit.
     fetched.extend_from_slice(&batch(6, 3)[..20]);
-    assert_eq!(p.append_as_follower(3, &fetched, 5).unwrap(), 6);
+    assert_eq!(
+        p.append_as_follower(LeaderEpoch::new(3), &fetched, 5)
+            .unwrap(),
+        6
+    );
     assert_eq!(p.high_watermark(), 5);
-    assert_eq!(p.latest_epoch(), Some(3));
-    assert_eq!(p.end_offset_for_epoch(2), (2, 4));
+    assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(3)));
+    assert_eq!(
+        p.end_offset_for_epoch(LeaderEpoch::new(2)),
+        (LeaderEpoch::new(2), 4)
+    );
     assert!(
         matches!(
-            p.append_as_follower(2, &batch(6, 1), 6),
+            p.append_as_follower(LeaderEpoch::new(2), &batch(6, 1), 6),
             Err(ReplicaError::NotLeaderOrFollower(_))
         ),
         "a fetch from an older epoch is dropped"
     );
 
     // Truncation to an epoch boundary drops later epochs too.
-    p.truncate_to(4, 3).unwrap();
+    p.truncate_to(4, LeaderEpoch::new(3)).unwrap();
     assert_eq!(p.log().log_end_offset(), 4);
-    assert_eq!(p.latest_epoch(), Some(2));
+    assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(2)));
     assert_eq!(p.high_watermark(), 4);
 
     let no_leader = state_at(-1, 4, &[1], 2);
@@ -250,7 +270,11 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
         batch(5, 1),
     ]
     .concat();
-    assert_eq!(p.append_as_follower(0, &fetched, 0).unwrap(), 6);
+    assert_eq!(
+        p.append_as_follower(LeaderEpoch::new(0), &fetched, 0)
+            .unwrap(),
+        6
+    );
     p.make_leader_or_follower(state(1, 1, &[1]), 2000).unwrap();
     let retry = p
         .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
@@ -261,7 +285,7 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
     // Truncation forgets what it cut; a restarted replica reads the tail again.
     p.make_leader_or_follower(state(2, 2, &[1, 2]), 3000)
         .unwrap();
-    p.truncate_to(3, 2).unwrap();
+    p.truncate_to(3, LeaderEpoch::new(2)).unwrap();
     p.make_leader_or_follower(state(1, 3, &[1]), 4000).unwrap();
     let after_cut = p
         .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
@@ -269,8 +293,15 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
     assert_eq!(after_cut.first_offset, 3, "appended again after the cut");
     let log = Arc::clone(p.log());
     drop(p);
-    let reopened =
-        Partition::new(TopicPartition::new("t", 0), 1, log, state(1, 3, &[1]), 0, 2).unwrap();
+    let reopened = Partition::new(
+        TopicPartition::new("t", 0),
+        BrokerId(1),
+        log,
+        state(1, 3, &[1]),
+        0,
+        2,
+    )
+    .unwrap();
     let from_disk = reopened
         .append_as_leader(&mut idempotent_batch(0, 9, 0, 3), 0, 1)
         .unwrap();
@@ -313,7 +344,7 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
     let cut = rolled[rolled.len() - 1] - 2;
     p.make_leader_or_follower(state(2, 1, &[1, 2]), 2000)
         .unwrap();
-    p.truncate_to(cut, 1).unwrap();
+    p.truncate_to(cut, LeaderEpoch::new(1)).unwrap();
     assert!(snapshots().iter().all(|&s| s <= cut), "{:?}", snapshots());
     p.make_leader_or_follower(state(1, 2, &[1]), 3000).unwrap();
     let next = p
@@ -322,7 +353,8 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
     assert_eq!(next.first_offset, cut, "the sequence after the cut goes on");
     p.make_leader_or_follower(state(2, 3, &[1, 2]), 4000)
         .unwrap();
-    p.truncate_fully_and_start_at(100, 3).unwrap();
+    p.truncate_fully_and_start_at(100, LeaderEpoch::new(3))
+        .unwrap();
     assert_eq!(snapshots(), Vec::<i64>::new());
 }
 
@@ -339,9 +371,9 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     let expand = IsrProposal {
         tp: p.tp.clone(),
         leader_and_isr: LeaderAndIsr {
-            leader: 1,
-            leader_epoch: 5,
-            isr: vec![1, 2, 3],
+            leader: BrokerId(1),
+            leader_epoch: LeaderEpoch::new(5),
+            isr: ids(&[1, 2, 3]),
             zk_version: 10,
         },
         controller_epoch: 1,
@@ -353,7 +385,11 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
         matches!(stale, Err(ReplicaError::StaleLeaderAndIsr { .. })),
         "{stale:?}"
     );
-    assert_eq!(p.isr(), vec![1, 2, 3], "the ISR went back to a stale value");
+    assert_eq!(
+        p.isr(),
+        ids(&[1, 2, 3]),
+        "the ISR went back to a stale value"
+    );
     assert_eq!(p.state.read().leader_and_isr.zk_version, 11);
 
     // The same state again (a resend after our own write) changes nothing either.
@@ -364,7 +400,7 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
     // and it lifts a block on ISR changes.
     p.block_isr_changes(&IsrProposal {
         leader_and_isr: LeaderAndIsr {
-            isr: vec![1, 2],
+            isr: ids(&[1, 2]),
             zk_version: 11,
             ..expand.leader_and_isr.clone()
         },
@@ -375,13 +411,16 @@ fn a_stale_same_epoch_leader_and_isr_does_not_roll_back_the_isr() {
         p.make_leader_or_follower(newer, 3000).unwrap(),
         LeadershipChange::Leader
     );
-    assert_eq!(p.isr(), vec![1, 2]);
+    assert_eq!(p.isr(), ids(&[1, 2]));
     assert!(!p.state.read().isr_changes_blocked);
 
     // A newer leader epoch carrying an older zkVersion is refused too.
     let older_version = state_at(1, 6, &[1], 9);
     assert!(p.make_leader_or_follower(older_version, 4000).is_err());
-    assert_eq!((p.leader_epoch(), p.isr()), (5, vec![1, 2]));
+    assert_eq!(
+        (p.leader_epoch(), p.isr()),
+        (LeaderEpoch::new(5), ids(&[1, 2]))
+    );
 }
 
 /// Kafka resets what a leader knows of its followers only when it newly
@@ -396,11 +435,11 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
         .unwrap();
     append(&p, 5);
-    p.update_follower_fetch(2, 5, 0, 1100);
-    p.update_follower_fetch(3, 5, 0, 1100);
+    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(3), 5, LeaderEpoch::new(0), 1100);
     assert_eq!(p.high_watermark(), 5);
     append(&p, 5);
-    p.update_follower_fetch(2, 10, 0, 1200);
+    p.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1200);
     assert_eq!(p.high_watermark(), 5, "3 is behind");
 
     // The controller removes 3 (dead) from the ISR: epoch 1, same leader.
@@ -414,17 +453,22 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
         10,
         "2's log end is still known: the high watermark moves at once"
     );
-    assert_eq!(p.end_offset_for_epoch(0), (0, 10), "epoch 1 starts at 10");
+    assert_eq!(
+        p.end_offset_for_epoch(LeaderEpoch::new(0)),
+        (LeaderEpoch::new(0), 10),
+        "epoch 1 starts at 10"
+    );
 
     // A new leader knows nothing of its followers yet.
     let follow = state_at(2, 2, &[1, 2], 2);
     p.make_leader_or_follower(follow, 1400).unwrap();
     let mut fetched = batch(10, 2);
-    crate::log::set_partition_leader_epoch(&mut fetched, 2);
-    p.append_as_follower(2, &fetched, 10).unwrap();
+    crate::log::set_partition_leader_epoch(&mut fetched, LeaderEpoch::new(2));
+    p.append_as_follower(LeaderEpoch::new(2), &fetched, 10)
+        .unwrap();
     let lead = state_at(1, 3, &[1, 2], 3);
     p.make_leader_or_follower(lead, 1500).unwrap();
-    assert_eq!(p.state.read().followers[&2].log_end_offset, -1);
+    assert_eq!(p.state.read().followers[&BrokerId(2)].log_end_offset, -1);
 }
 
 /// Finding 3: a fetcher asked OffsetsForLeaderEpoch while following in epoch
@@ -437,25 +481,35 @@ fn a_truncation_for_an_older_leadership_is_refused() {
     p.make_leader_or_follower(state(2, 1, &[1, 2]), 1000)
         .unwrap();
     let mut fetched = batch(0, 5);
-    crate::log::set_partition_leader_epoch(&mut fetched, 1);
-    p.append_as_follower(1, &fetched, 5).unwrap();
+    crate::log::set_partition_leader_epoch(&mut fetched, LeaderEpoch::new(1));
+    p.append_as_follower(LeaderEpoch::new(1), &fetched, 5)
+        .unwrap();
     let lead = state_at(1, 2, &[1], 1);
     p.make_leader_or_follower(lead, 2000).unwrap();
     p.append_as_leader(&mut batch(0, 5), 0, 1).unwrap();
     assert_eq!(p.high_watermark(), 10);
 
-    assert!(p.truncate_to(5, 1).is_err(), "a leader's log was truncated");
-    assert!(p.truncate_fully_and_start_at(100, 1).is_err());
-    assert!(p.truncate_to(5, 2).is_err(), "a leader never truncates");
+    assert!(
+        p.truncate_to(5, LeaderEpoch::new(1)).is_err(),
+        "a leader's log was truncated"
+    );
+    assert!(
+        p.truncate_fully_and_start_at(100, LeaderEpoch::new(1))
+            .is_err()
+    );
+    assert!(
+        p.truncate_to(5, LeaderEpoch::new(2)).is_err(),
+        "a leader never truncates"
+    );
     assert_eq!(p.log().log_end_offset(), 10);
-    assert_eq!(p.latest_epoch(), Some(2));
+    assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(2)));
     assert_eq!(p.high_watermark(), 10);
 
     // Following again in epoch 3: only a truncation for epoch 3 runs.
     let follow = state_at(2, 3, &[1, 2], 2);
     p.make_leader_or_follower(follow, 3000).unwrap();
-    assert!(p.truncate_to(5, 1).is_err());
-    p.truncate_to(5, 3).unwrap();
+    assert!(p.truncate_to(5, LeaderEpoch::new(1)).is_err());
+    p.truncate_to(5, LeaderEpoch::new(3)).unwrap();
     assert_eq!(p.log().log_end_offset(), 5);
 }
 
@@ -468,7 +522,7 @@ fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
         .unwrap();
     append(&p, 5);
     for (offset, epoch) in [(i64::MAX / 2, 0), (6, 0), (5, -1), (5, 1), (-3, 0)] {
-        let outcome = p.update_follower_fetch(2, offset, epoch, 1100);
+        let outcome = p.update_follower_fetch(BrokerId(2), offset, LeaderEpoch::new(epoch), 1100);
         assert_eq!(
             outcome,
             FollowerFetchOutcome::default(),
@@ -477,10 +531,11 @@ fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
     }
     assert_eq!(p.high_watermark(), 0);
     assert!(
-        !p.update_follower_fetch(4, 5, 0, 1100).recorded,
+        !p.update_follower_fetch(BrokerId(4), 5, LeaderEpoch::new(0), 1100)
+            .recorded,
         "4 is no replica"
     );
-    let outcome = p.update_follower_fetch(2, 5, 0, 1100);
+    let outcome = p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
     assert!(outcome.recorded && outcome.high_watermark_moved);
     assert_eq!(p.high_watermark(), 5);
 }
@@ -496,8 +551,9 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
     p.make_leader_or_follower(state(2, 0, &[1, 2]), 1000)
         .unwrap();
     let mut fetched = batch(0, 5);
-    crate::log::set_partition_leader_epoch(&mut fetched, 0);
-    p.append_as_follower(0, &fetched, 3).unwrap();
+    crate::log::set_partition_leader_epoch(&mut fetched, LeaderEpoch::new(0));
+    p.append_as_follower(LeaderEpoch::new(0), &fetched, 3)
+        .unwrap();
     assert_eq!(p.high_watermark(), 3);
     p.make_leader_or_follower(state(1, 1, &[1, 2]), 2000)
         .unwrap();
@@ -527,7 +583,7 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
         (5, -1),
         "a debugging consumer gets the log end"
     );
-    p.update_follower_fetch(2, 5, 1, 2100);
+    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(1), 2100);
     assert_eq!(p.high_watermark(), 5);
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, true)
@@ -550,16 +606,16 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
         let log = manager
             .get_or_create_log(&tp, LogConfig::default())
             .unwrap();
-        let p = Partition::new(tp.clone(), 1, log, state(-1, -1, &[]), 0, 2).unwrap();
+        let p = Partition::new(tp.clone(), BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
         p.make_leader_or_follower(state(2, 3, &[1, 2]), 1000)
             .unwrap();
         let mut first = batch(0, 3);
-        crate::log::set_partition_leader_epoch(&mut first, 2);
+        crate::log::set_partition_leader_epoch(&mut first, LeaderEpoch::new(2));
         let mut second = batch(3, 2);
-        crate::log::set_partition_leader_epoch(&mut second, 3);
-        p.append_as_follower(3, &[first, second].concat(), 0)
+        crate::log::set_partition_leader_epoch(&mut second, LeaderEpoch::new(3));
+        p.append_as_follower(LeaderEpoch::new(3), &[first, second].concat(), 0)
             .unwrap();
-        assert_eq!(p.latest_epoch(), Some(3));
+        assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(3)));
         // The crash: epoch 3's entry never reached the file.
         let checkpoint = p.log().dir().join(crate::log::LEADER_EPOCH_CHECKPOINT);
         std::fs::write(checkpoint, "0\n1\n2 0\n").unwrap();
@@ -567,9 +623,16 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
     let manager = LogManager::startup(&dirs, LogConfig::default()).unwrap();
     let log = manager.get_log(&tp).unwrap();
     assert_eq!(log.log_end_offset(), 5);
-    let p = Partition::new(tp, 1, log, state(-1, -1, &[]), 0, 2).unwrap();
-    assert_eq!(p.latest_epoch(), Some(3), "epoch 3 is in the log's batches");
-    assert_eq!(p.end_offset_for_epoch(2), (2, 3));
+    let p = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
+    assert_eq!(
+        p.latest_epoch(),
+        Some(LeaderEpoch::new(3)),
+        "epoch 3 is in the log's batches"
+    );
+    assert_eq!(
+        p.end_offset_for_epoch(LeaderEpoch::new(2)),
+        (LeaderEpoch::new(2), 3)
+    );
 }
 
 /// CI flake turned finding: the controller dropped dead broker 3 from the ISR
@@ -582,11 +645,11 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
     let (_manager, p) = partition(dir.path());
     p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
         .unwrap();
-    p.update_follower_fetch(2, 0, 0, 1100);
-    p.update_follower_fetch(3, 0, 0, 1100);
+    p.update_follower_fetch(BrokerId(2), 0, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(3), 0, LeaderEpoch::new(0), 1100);
     let dropped = state_at(1, 1, &[1, 2], 1);
     p.make_leader_or_follower(dropped, 2000).unwrap();
-    p.update_follower_fetch(2, 0, 1, 2100);
+    p.update_follower_fetch(BrokerId(2), 0, LeaderEpoch::new(1), 2100);
     for now in [2100, 2000 + LAG_MS, 2000 + 10 * LAG_MS] {
         assert_eq!(
             p.isr_change_proposal(now, LAG_MS),
@@ -594,7 +657,10 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
             "3 has not fetched in epoch 1 (t={now})"
         );
     }
-    assert!(p.update_follower_fetch(3, 0, 1, 40_000).wants_isr_expansion);
+    assert!(
+        p.update_follower_fetch(BrokerId(3), 0, LeaderEpoch::new(1), 40_000)
+            .wants_isr_expansion
+    );
     let back = p.isr_change_proposal(40_000, LAG_MS).expect("3 fetched");
-    assert_eq!(back.leader_and_isr.isr, vec![1, 2, 3]);
+    assert_eq!(back.leader_and_isr.isr, ids(&[1, 2, 3]));
 }

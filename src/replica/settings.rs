@@ -14,13 +14,13 @@ pub struct ReplicationSettings {
     /// replica.fetch.min.bytes
     pub fetch_min_bytes: i32,
     /// replica.fetch.wait.max.ms
-    pub fetch_wait_max_ms: i32,
+    pub fetch_wait_max: Duration,
     /// replica.fetch.backoff.ms: pause after a failed fetch.
     pub fetch_backoff: Duration,
     /// replica.socket.timeout.ms
     pub socket_timeout: Duration,
     /// replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR.
-    pub lag_time_max_ms: i64,
+    pub lag_time_max: Duration,
     /// max.incremental.fetch.session.cache.slots: fetch sessions kept (KIP-227).
     pub fetch_session_cache_slots: usize,
 }
@@ -33,10 +33,10 @@ impl Default for ReplicationSettings {
             fetch_max_bytes: 1_048_576,
             fetch_response_max_bytes: 10_485_760,
             fetch_min_bytes: 1,
-            fetch_wait_max_ms: 500,
+            fetch_wait_max: Duration::from_millis(500),
             fetch_backoff: Duration::from_millis(1000),
             socket_timeout: Duration::from_millis(30_000),
-            lag_time_max_ms: 30_000,
+            lag_time_max: Duration::from_millis(30_000),
             fetch_session_cache_slots: 1000,
         }
     }

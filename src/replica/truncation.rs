@@ -59,7 +59,7 @@ mod tests {
         pairs
             .iter()
             .map(|&(epoch, start_offset)| EpochEntry {
-                epoch,
+                epoch: LeaderEpoch::new(epoch),
                 start_offset,
             })
             .collect()
@@ -121,7 +121,12 @@ mod tests {
         assert_eq!(ahead.last().unwrap().offset, 60);
         assert_eq!(ahead.len(), 1);
         // The leader knows no epoch up to ours: back to the high watermark.
-        let unknown = truncation_target((UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET), (1, 9), 9, 4);
+        let unknown = truncation_target(
+            (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET),
+            (LeaderEpoch::new(1), 9),
+            9,
+            4,
+        );
         assert_eq!(unknown.offset, 4);
         assert!(unknown.completed);
     }

@@ -4,6 +4,7 @@
 use kafka_protocol::ResponseError as E;
 
 use super::*;
+use crate::model::LeaderEpoch;
 use crate::model::TopicPartition;
 
 fn p() -> String {
@@ -33,16 +34,16 @@ fn every_replica_error_has_its_kafka_code() {
         (
             ReplicaError::FencedLeaderEpoch {
                 partition: p(),
-                request: 1,
-                current: 2,
+                request: LeaderEpoch::new(1),
+                current: LeaderEpoch::new(2),
             },
             E::FencedLeaderEpoch,
         ),
         (
             ReplicaError::UnknownLeaderEpoch {
                 partition: p(),
-                request: 3,
-                current: 2,
+                request: LeaderEpoch::new(3),
+                current: LeaderEpoch::new(2),
             },
             E::UnknownLeaderEpoch,
         ),
@@ -70,9 +71,9 @@ fn every_replica_error_has_its_kafka_code() {
         (
             ReplicaError::StaleLeaderAndIsr {
                 partition: p(),
-                request_epoch: 1,
+                request_epoch: LeaderEpoch::new(1),
                 request_zk_version: 1,
-                current_epoch: 1,
+                current_epoch: LeaderEpoch::new(1),
                 current_zk_version: 1,
             },
             E::StaleControllerEpoch,

@@ -5,6 +5,7 @@
 //! FindCoordinator and DescribeCluster answer through this.
 
 use crate::metadata::{ClusterSnapshot, ListenerEndpoint};
+use crate::model::BrokerId;
 use crate::server::context::BrokerServices;
 
 /// A live broker as a client of one listener reaches it.
@@ -57,12 +58,12 @@ pub fn endpoint<'s>(
     id: i32,
     listener: &str,
 ) -> Option<&'s ListenerEndpoint> {
-    snapshot.brokers.get(&id)?.on_listener(listener)
+    snapshot.brokers.get(&BrokerId(id))?.on_listener(listener)
 }
 
 /// True when broker `id` is alive but has no endpoint on `listener`
 /// (Metadata then answers LISTENER_NOT_FOUND for the partitions it leads).
-pub fn alive_without_listener(snapshot: &ClusterSnapshot, id: i32, listener: &str) -> bool {
+pub fn alive_without_listener(snapshot: &ClusterSnapshot, id: BrokerId, listener: &str) -> bool {
     snapshot
         .brokers
         .get(&id)

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ZkError;
 use super::kafka_uuid::decode_kafka_uuid;
+use crate::model::LeaderEpoch;
 
 /// Encoding and decoding of a znode's JSON, with errors naming the znode.
 pub trait ZnodeJson: Serialize + DeserializeOwned {
@@ -392,7 +393,7 @@ pub struct PartitionStateZnode {
     pub controller_epoch: i32,
     pub leader: i32,
     pub version: i32,
-    pub leader_epoch: i32,
+    pub leader_epoch: LeaderEpoch,
     pub isr: Vec<i32>,
     /// Kafka 3.2+ (KIP-704) writes this only while a leader is recovering (1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -403,7 +404,12 @@ impl ZnodeJson for PartitionStateZnode {}
 
 impl PartitionStateZnode {
     /// `leader` -1 means no leader (offline).
-    pub fn new(leader: i32, leader_epoch: i32, isr: Vec<i32>, controller_epoch: i32) -> Self {
+    pub fn new(
+        leader: i32,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<i32>,
+        controller_epoch: i32,
+    ) -> Self {
         PartitionStateZnode {
             controller_epoch,
             leader,

@@ -166,13 +166,14 @@ fn bad_data_names_the_path_and_never_panics() {
 
 #[test]
 fn partition_state_matches_kafka_bytes() {
-    let s = PartitionStateZnode::new(1, 0, vec![1, 2, 3], 1);
+    let s = PartitionStateZnode::new(1, LeaderEpoch::INITIAL, vec![1, 2, 3], 1);
     assert_eq!(
         text(&s),
         r#"{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1,2,3]}"#
     );
     let recovering = br#"{"controller_epoch":4,"leader":2,"version":1,"leader_epoch":7,"isr":[2],"leader_recovery_state":1}"#;
     let s = PartitionStateZnode::decode("/s", recovering).unwrap();
+    assert_eq!(s.leader_epoch, LeaderEpoch::new(7));
     assert_eq!(s.leader_recovery_state, Some(1));
     assert_eq!(s.isr, vec![2]);
 }

@@ -68,7 +68,7 @@ pub async fn handle(
             })
             .collect();
     response.error_code = NONE;
-    response.controller_id = BrokerId(snapshot.controller_id.unwrap_or(-1));
+    response.controller_id = BrokerId(snapshot.controller_id.map_or(-1, |c| c.0));
     response.brokers = brokers;
     if request.include_cluster_authorized_operations {
         response.cluster_authorized_operations = ALL_CLUSTER_OPERATIONS;

@@ -105,7 +105,7 @@ async fn wait_for_new_leaders(
                     .partition(&tp.topic, tp.partition)
                     .is_some_and(|p| match election_type {
                         ElectionType::Preferred => p.replicas.first() == Some(&p.leader),
-                        ElectionType::Unclean => p.leader >= 0,
+                        ElectionType::Unclean => p.leader.is_valid(),
                     })
             })
             .then_some(())

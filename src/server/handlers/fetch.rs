@@ -31,6 +31,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
+use crate::model::LeaderEpoch;
 use crate::replica::fetch_session::{
     FetchMetadata, PartitionFetchData, SessionPartition, SessionTopic,
 };
@@ -66,8 +67,8 @@ pub async fn handle(
                 fetch_offset: p.fetch_offset,
                 log_start_offset: p.log_start_offset,
                 max_bytes: p.partition_max_bytes,
-                current_leader_epoch: p.current_leader_epoch,
-                last_fetched_epoch: p.last_fetched_epoch,
+                current_leader_epoch: LeaderEpoch::new(p.current_leader_epoch),
+                last_fetched_epoch: LeaderEpoch::new(p.last_fetched_epoch),
             },
         }));
     }

@@ -18,7 +18,7 @@ use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 
 use crate::metadata::BrokerEndpoint;
-use crate::model::{BrokerId, LeaderAndIsr, TopicPartition};
+use crate::model::{BrokerId, LeaderAndIsr, LeaderEpoch, TopicPartition};
 use crate::replica::PartitionStateUpdate;
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
@@ -73,12 +73,12 @@ async fn apply(
                 tp: TopicPartition::new(topic.topic_name.0.to_string(), p.partition_index),
                 topic_id: topic.topic_id,
                 leader_and_isr: LeaderAndIsr {
-                    leader: p.leader.0,
-                    leader_epoch: p.leader_epoch,
-                    isr: p.isr.iter().map(|b| b.0).collect(),
+                    leader: BrokerId(p.leader.0),
+                    leader_epoch: LeaderEpoch::new(p.leader_epoch),
+                    isr: p.isr.iter().map(|b| BrokerId(b.0)).collect(),
                     zk_version: p.partition_epoch,
                 },
-                replicas: p.replicas.iter().map(|b| b.0).collect(),
+                replicas: p.replicas.iter().map(|b| BrokerId(b.0)).collect(),
                 min_insync_replicas,
             });
         }
@@ -88,13 +88,13 @@ async fn apply(
     // makeFollowers), else the controller's live-leader address.
     let snapshot = services.metadata.snapshot();
     let inter_broker = services.config.inter_broker_listener_name.as_str();
-    let leaders: HashMap<i32, BrokerEndpoint> = request
+    let leaders: HashMap<BrokerId, BrokerEndpoint> = request
         .live_leaders
         .iter()
         .map(|l| {
             let known = snapshot
                 .brokers
-                .get(&l.broker_id.0)
+                .get(&BrokerId(l.broker_id.0))
                 .and_then(|b| b.on_listener(inter_broker));
             let (host, port) = match known {
                 Some(e) => (e.host.clone(), e.port),
@@ -110,7 +110,7 @@ async fn apply(
                 rack: None,
                 listeners: Vec::new(),
             };
-            (l.broker_id.0, endpoint)
+            (endpoint.id, endpoint)
         })
         .collect();
     let replica_manager = services.replica_manager.clone();

@@ -8,7 +8,7 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use crate::model::TopicPartition;
+use crate::model::{LeaderEpoch, TopicPartition};
 use crate::replica::{DEBUGGING_REPLICA_ID, ReplicaError};
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
@@ -50,7 +50,8 @@ pub async fn handle(
                             .replica_manager
                             .leader_partition(&tp)
                             .and_then(|partition| {
-                                partition.check_leader_epoch(p.current_leader_epoch)?;
+                                partition
+                                    .check_leader_epoch(LeaderEpoch::new(p.current_leader_epoch))?;
                                 partition
                                     .fetch_offset_for_timestamp(p.timestamp, from_client)
                                     .map(|found| (found, partition))
@@ -63,7 +64,7 @@ pub async fn handle(
                                 .with_offset(offset)
                                 .with_timestamp(timestamp);
                             if ctx.version >= 4 && offset >= 0 {
-                                response.with_leader_epoch(partition.leader_epoch())
+                                response.with_leader_epoch(partition.leader_epoch().get())
                             } else {
                                 response
                             }

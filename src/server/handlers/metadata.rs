@@ -85,7 +85,7 @@ pub async fn handle(
             .with_cluster_id(Some(StrBytes::from_string(
                 services.metadata.cluster_id().to_owned(),
             )))
-            .with_controller_id(BrokerId(snapshot.controller_id.unwrap_or(-1)))
+            .with_controller_id(BrokerId(snapshot.controller_id.map_or(-1, |c| c.0)))
             .with_topics(topics),
     )
 }
@@ -102,28 +102,28 @@ fn describe_topic(
         .map(|(&index, p)| {
             let no_listener =
                 listener_view::alive_without_listener(snapshot, p.leader, &ctx.listener_name);
-            let (error, leader) = if p.leader < 0 {
-                (ResponseError::LeaderNotAvailable.code(), p.leader)
+            let (error, leader) = if !p.leader.is_valid() {
+                (ResponseError::LeaderNotAvailable.code(), p.leader.0)
             } else if no_listener && ctx.version >= 6 {
                 (ResponseError::ListenerNotFound.code(), -1)
             } else if no_listener {
                 (ResponseError::LeaderNotAvailable.code(), -1)
             } else {
-                (NONE, p.leader)
+                (NONE, p.leader.0)
             };
             let offline: Vec<BrokerId> = p
                 .replicas
                 .iter()
                 .filter(|r| !snapshot.brokers.contains_key(r) || p.offline_replicas.contains(r))
-                .map(|&r| BrokerId(r))
+                .map(|&r| BrokerId(r.0))
                 .collect();
             MetadataResponsePartition::default()
                 .with_error_code(error)
                 .with_partition_index(index)
                 .with_leader_id(BrokerId(leader))
-                .with_leader_epoch(p.leader_epoch)
-                .with_replica_nodes(p.replicas.iter().map(|&r| BrokerId(r)).collect())
-                .with_isr_nodes(p.isr.iter().map(|&r| BrokerId(r)).collect())
+                .with_leader_epoch(p.leader_epoch.get())
+                .with_replica_nodes(p.replicas.iter().map(|&r| BrokerId(r.0)).collect())
+                .with_isr_nodes(p.isr.iter().map(|&r| BrokerId(r.0)).collect())
                 .with_offline_replicas(offline)
         })
         .collect();

@@ -9,7 +9,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 };
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
-use crate::model::TopicPartition;
+use crate::model::{LeaderEpoch, TopicPartition};
 use crate::replica::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
@@ -22,41 +22,44 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: OffsetForLeaderEpochRequest,
 ) -> Option<OffsetForLeaderEpochResponse> {
-    let topics = request
-        .topics
-        .into_iter()
-        .map(|topic| {
-            let name = topic.topic.0.to_string();
-            let partitions = topic
-                .partitions
-                .iter()
-                .map(|p| {
-                    let tp = TopicPartition::new(name.clone(), p.partition);
-                    let answer = EpochEndOffset::default().with_partition(p.partition);
-                    let result =
-                        services
-                            .replica_manager
-                            .leader_partition(&tp)
-                            .and_then(|partition| {
-                                partition.check_leader_epoch(p.current_leader_epoch)?;
-                                Ok(partition.end_offset_for_epoch(p.leader_epoch))
-                            });
-                    match result {
-                        Ok((epoch, end_offset)) => answer
-                            .with_error_code(NONE)
-                            .with_leader_epoch(epoch)
-                            .with_end_offset(end_offset),
-                        Err(e) => answer
-                            .with_error_code(replica_error_code(&e))
-                            .with_leader_epoch(UNDEFINED_EPOCH)
-                            .with_end_offset(UNDEFINED_EPOCH_OFFSET),
-                    }
-                })
-                .collect();
-            OffsetForLeaderTopicResult::default()
-                .with_topic(topic.topic)
-                .with_partitions(partitions)
-        })
-        .collect();
+    let topics =
+        request
+            .topics
+            .into_iter()
+            .map(|topic| {
+                let name = topic.topic.0.to_string();
+                let partitions =
+                    topic
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            let tp = TopicPartition::new(name.clone(), p.partition);
+                            let answer = EpochEndOffset::default().with_partition(p.partition);
+                            let result = services.replica_manager.leader_partition(&tp).and_then(
+                                |partition| {
+                                    partition.check_leader_epoch(LeaderEpoch::new(
+                                        p.current_leader_epoch,
+                                    ))?;
+                                    Ok(partition
+                                        .end_offset_for_epoch(LeaderEpoch::new(p.leader_epoch)))
+                                },
+                            );
+                            match result {
+                                Ok((epoch, end_offset)) => answer
+                                    .with_error_code(NONE)
+                                    .with_leader_epoch(epoch.get())
+                                    .with_end_offset(end_offset),
+                                Err(e) => answer
+                                    .with_error_code(replica_error_code(&e))
+                                    .with_leader_epoch(UNDEFINED_EPOCH.get())
+                                    .with_end_offset(UNDEFINED_EPOCH_OFFSET),
+                            }
+                        })
+                        .collect();
+                OffsetForLeaderTopicResult::default()
+                    .with_topic(topic.topic)
+                    .with_partitions(partitions)
+            })
+            .collect();
     Some(OffsetForLeaderEpochResponse::default().with_topics(topics))
 }

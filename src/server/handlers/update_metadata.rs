@@ -7,7 +7,7 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
 
 use crate::metadata::{BrokerEndpoint, ListenerEndpoint, MetadataUpdate, PartitionMetadata};
-use crate::model::BrokerId;
+use crate::model::{BrokerId, LeaderEpoch};
 use crate::server::context::BrokerServices;
 use crate::server::handlers::controller_request::{self, is_for_an_older_registration};
 use crate::server::request_context::RequestContext;
@@ -93,11 +93,15 @@ async fn apply(
                     t.topic_id,
                     p.partition_index,
                     PartitionMetadata {
-                        leader: p.leader.0,
-                        leader_epoch: p.leader_epoch,
-                        isr: p.isr.iter().map(|b| b.0).collect(),
-                        replicas: p.replicas.iter().map(|b| b.0).collect(),
-                        offline_replicas: p.offline_replicas.iter().map(|b| b.0).collect(),
+                        leader: BrokerId(p.leader.0),
+                        leader_epoch: LeaderEpoch::new(p.leader_epoch),
+                        isr: p.isr.iter().map(|b| BrokerId(b.0)).collect(),
+                        replicas: p.replicas.iter().map(|b| BrokerId(b.0)).collect(),
+                        offline_replicas: p
+                            .offline_replicas
+                            .iter()
+                            .map(|b| BrokerId(b.0))
+                            .collect(),
                         zk_version: p.zk_version,
                     },
                 )
@@ -105,7 +109,7 @@ async fn apply(
         })
         .collect();
     services.metadata.apply(MetadataUpdate {
-        controller_id: request.controller_id.0,
+        controller_id: BrokerId(request.controller_id.0),
         controller_epoch: request.controller_epoch,
         live_brokers,
         partitions,
