@@ -73,6 +73,7 @@ fn fetch(
             current_leader_epoch: 0,
             log_start_offset: 0,
         }],
+        read_mode: crate::log::ReadMode::Memory,
     }
 }
 
