@@ -89,6 +89,9 @@ fn produce(broker: &Broker, topic: &str, first: i64, batches: usize) -> i64 {
     next
 }
 
+/// A Fetch answer: (error, record bytes, every record's (offset, value)).
+type Fetched = (i16, usize, Vec<(i64, Vec<u8>)>);
+
 /// One raw Fetch of `topic`-0 from `offset`: (error, record bytes, every
 /// record's (offset, value)). An i/o error (the broker closed the
 /// connection) is an `Err`.
@@ -98,7 +101,7 @@ fn fetch(
     topic: &str,
     offset: i64,
     max_bytes: i32,
-) -> Result<(i16, usize, Vec<(i64, Vec<u8>)>), String> {
+) -> Result<Fetched, String> {
     let request = fetch_request(topic, 0, offset, -1, max_bytes);
     let response: FetchResponse = conn.send(ApiKey::Fetch, version, &request)?;
     let p = &response.responses[0].partitions[0];
