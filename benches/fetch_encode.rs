@@ -83,7 +83,7 @@ fn main() {
             &body,
             ResponseExtras {
                 payloads: payloads.clone(),
-                memory: None,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -93,7 +93,7 @@ fn main() {
             .chunks()
             .iter()
             .filter(|c| !payloads.iter().any(|p| p.as_ptr() == c.as_ptr()))
-            .map(Bytes::len)
+            .map(sluice::server::response_frame::Chunk::len)
             .sum();
         let copy = time_per_call(|| {
             black_box(encode_response(ApiKey::Fetch, VERSION, 7, black_box(&body)).unwrap());
@@ -101,7 +101,7 @@ fn main() {
         let chunks = time_per_call(|| {
             let extras = ResponseExtras {
                 payloads: payloads.clone(),
-                memory: None,
+                ..Default::default()
             };
             black_box(encode_frame(ApiKey::Fetch, VERSION, 7, black_box(&body), extras).unwrap());
         });

@@ -106,6 +106,8 @@ mod consume;
 mod cost;
 #[path = "throughput/latency.rs"]
 mod latency;
+#[path = "throughput/raw_fetch.rs"]
+mod raw_fetch;
 
 use consume::{Consumed, consume_all};
 
@@ -385,6 +387,8 @@ struct Results {
     consumed: Consumed,
     /// Every consume run, the first included (`--consume-runs`).
     consume_runs: Vec<Consumed>,
+    /// As many reads by the raw Fetch loop (`throughput/raw_fetch.rs`).
+    raw_runs: Vec<Consumed>,
     /// Broker CPU time of each phase (Sluice with `--cpu-pids`).
     cpu: Option<cost::BrokerCpu>,
     records: usize,
@@ -523,14 +527,21 @@ fn run_target(
         consume_runs.push(consume_all(name, &cfg, args, mock.is_some())?);
     }
     let consume_cpu = cpu()? - cpu_before_consume;
+    let mut raw_runs = Vec::with_capacity(args.consume_runs);
+    for _ in 0..args.consume_runs {
+        raw_runs.push(raw_fetch::raw_fetch_all(name, bootstrap, args)?);
+    }
+    let raw_cpu = cpu()? - cpu_before_consume - consume_cpu;
     Ok(Results {
         produce,
         latencies_us,
         consumed: consume_runs[0].clone(),
         consume_runs,
+        raw_runs,
         cpu: measure_cpu.then_some(cost::BrokerCpu {
             produce_s: produce_cpu,
             consume_s: consume_cpu,
+            raw_fetch_s: raw_cpu,
         }),
         records: args.records,
         size: args.size,

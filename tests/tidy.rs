@@ -490,6 +490,7 @@ const UNSAFE_CODE_FILES: &[&str] = &[
     "src/log/manager.rs",                              // statvfs
     "src/log/index_file.rs",                           // mmap of index files
     "src/server/response_frame.rs",                    // BufMut for ChunkedBuf
+    "src/server/sendfile.rs",                          // sendfile(2)
     "src/client/liveness.rs",                          // setsockopt
     "src/huge_alloc.rs",                               // the global allocator
     "src/malloc_tuning.rs",                            // mallopt, malloc_trim

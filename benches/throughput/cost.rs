@@ -9,6 +9,7 @@
 use anyhow::{Context as _, Result, anyhow};
 
 use super::Results;
+use super::consume::Consumed;
 
 /// CPU seconds (user + system) used so far by all of `pids`.
 #[allow(unsafe_code)] // sysconf(_SC_CLK_TCK): the unit of /proc/PID/stat's times
@@ -46,7 +47,10 @@ pub fn cpu_seconds(pids: &[u32]) -> Result<f64> {
 #[derive(Debug, Clone, Copy)]
 pub struct BrokerCpu {
     pub produce_s: f64,
+    /// The librdkafka consume runs.
     pub consume_s: f64,
+    /// The raw Fetch runs (`raw_fetch.rs`).
+    pub raw_fetch_s: f64,
 }
 
 /// Cost table: per record size, broker CPU s per GB in and out next to the
@@ -88,7 +92,9 @@ pub fn print_cost(rows: &[(Results, Option<Results>)]) {
     );
 }
 
-/// Fetch table: each consume run's GB/s with min/median/max, per size.
+/// Fetch table: each consume run's GB/s with min/median/max, per size and
+/// consumer (librdkafka, the raw Fetch loop), with the broker's CPU per GB
+/// out of those runs.
 pub fn print_fetch(rows: &[(Results, Option<Results>)]) {
     let runs = rows.first().map_or(0, |(m, _)| m.consume_runs.len());
     if runs < 2 {
@@ -96,30 +102,49 @@ pub fn print_fetch(rows: &[(Results, Option<Results>)]) {
     }
     println!("## Fetch: consume GB/s, {runs} runs over the same records\n");
     let runs_header: String = (1..=runs).map(|i| format!(" run {i} |")).collect();
-    println!("| record size | target |{runs_header} min | median | max |");
-    println!("|---:|---|{}---:|---:|---:|", "---:|".repeat(runs));
+    println!(
+        "| record size | target | consumer |{runs_header} min | median | max | broker CPU s per GB out |"
+    );
+    println!("|---:|---|---|{}---:|---:|---:|---:|", "---:|".repeat(runs));
     for (mock, sluice) in rows {
         for (name, r) in [("mock cluster", Some(mock)), ("Sluice", sluice.as_ref())] {
             let Some(r) = r else { continue };
-            let mut gbs: Vec<f64> = r
-                .consume_runs
-                .iter()
-                .map(|c| c.records as f64 * r.size as f64 / c.elapsed.as_secs_f64() / 1e9)
-                .collect();
-            let cells: String = gbs.iter().map(|g| format!(" {g:.2} |")).collect();
-            gbs.sort_by(f64::total_cmp);
-            println!(
-                "| {} B | {name} |{cells} {:.2} | {:.2} | {:.2} |",
-                r.size,
-                gbs[0],
-                gbs[gbs.len() / 2],
-                gbs[gbs.len() - 1]
-            );
+            for (consumer, consumed) in
+                [("librdkafka", &r.consume_runs), ("raw Fetch", &r.raw_runs)]
+            {
+                if consumed.is_empty() {
+                    continue;
+                }
+                let cpu = r.cpu.map(|c| match consumer {
+                    "librdkafka" => c.consume_s,
+                    _ => c.raw_fetch_s,
+                });
+                fetch_row(r.size, name, consumer, consumed, cpu);
+            }
         }
     }
     println!(
         "\nEach run: a new consumer reads the topic from its log start (Sluice: all of it in one \
-         pass; the mock: its ~5 MiB window, in passes), timed from the first record to the last. \
-         Target: Sluice >= 1.5 GB/s at 1 KiB, steadily.\n"
+         pass; the mock: its ~5 MiB window, in passes), timed from the first record to the last \
+         (raw Fetch: from the first request to the last answer; batch headers checked, offsets \
+         contiguous, no CRC). GB: record payload bytes. Target: Sluice >= 1.5 GB/s at 1 KiB, \
+         steadily.\n"
+    );
+}
+
+fn fetch_row(size: usize, target: &str, consumer: &str, runs: &[Consumed], cpu_s: Option<f64>) {
+    let mut gbs: Vec<f64> = runs
+        .iter()
+        .map(|c| c.records as f64 * size as f64 / c.elapsed.as_secs_f64() / 1e9)
+        .collect();
+    let cells: String = gbs.iter().map(|g| format!(" {g:.2} |")).collect();
+    gbs.sort_by(f64::total_cmp);
+    let gb_out = runs.iter().map(|c| c.records).sum::<usize>() as f64 * size as f64 / 1e9;
+    let cpu = cpu_s.map_or("-".to_string(), |s| format!("{:.2}", s / gb_out));
+    println!(
+        "| {size} B | {target} | {consumer} |{cells} {:.2} | {:.2} | {:.2} | {cpu} |",
+        gbs[0],
+        gbs[gbs.len() / 2],
+        gbs[gbs.len() - 1]
     );
 }

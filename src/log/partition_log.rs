@@ -25,6 +25,7 @@ use super::batch::{
 };
 use super::config::LogConfig;
 use super::error::LogError;
+use super::file_records::{ReadMode, Records};
 use super::record_validation::validate_records;
 use super::segment::{LogSegment, system_now_ms};
 use super::time_index::NO_TIMESTAMP;
@@ -83,6 +84,14 @@ impl AppendInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogReadResult {
     pub records: Bytes,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+/// A [`Log::read_records`] answer: the records in memory or in a file.
+#[derive(Debug, Clone)]
+pub struct LogRecordsRead {
+    pub records: Records,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
 }
@@ -383,6 +392,33 @@ impl Log {
         max_offset_exclusive: i64,
         min_one_batch: bool,
     ) -> Result<LogReadResult, LogError> {
+        let read = self.read_records(
+            fetch_offset,
+            max_bytes,
+            max_offset_exclusive,
+            min_one_batch,
+            ReadMode::Memory,
+        )?;
+        let Records::Memory(records) = read.records else {
+            unreachable!("a memory read returns bytes");
+        };
+        Ok(LogReadResult {
+            records,
+            log_start_offset: read.log_start_offset,
+            log_end_offset: read.log_end_offset,
+        })
+    }
+
+    /// `read`, with the records in memory or (`ReadMode::File`) as a region
+    /// of the segment file holding them, chosen by the same rules.
+    pub fn read_records(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        max_offset_exclusive: i64,
+        min_one_batch: bool,
+        mode: ReadMode,
+    ) -> Result<LogRecordsRead, LogError> {
         let log_end = self.log_end_offset();
         let log_start = self.log_start_offset();
         if fetch_offset < log_start || fetch_offset > log_end {
@@ -392,13 +428,13 @@ impl Log {
                 log_end,
             });
         }
-        let result = |records| LogReadResult {
+        let result = |records| LogRecordsRead {
             records,
             log_start_offset: log_start,
             log_end_offset: log_end,
         };
         if fetch_offset == log_end || fetch_offset >= max_offset_exclusive {
-            return Ok(result(Bytes::new()));
+            return Ok(result(Records::default()));
         }
         let mut segment = {
             let segments = self.segments.read();
@@ -409,10 +445,19 @@ impl Log {
                 .map(|(_, s)| Arc::clone(s))
         };
         while let Some(seg) = segment {
-            if let Some(bytes) =
-                seg.read(fetch_offset, max_bytes, max_offset_exclusive, min_one_batch)?
-            {
-                return Ok(result(bytes));
+            let read = match mode {
+                ReadMode::Memory => seg
+                    .read(fetch_offset, max_bytes, max_offset_exclusive, min_one_batch)?
+                    .map(Records::Memory),
+                ReadMode::File => seg.read_file_records(
+                    fetch_offset,
+                    max_bytes,
+                    max_offset_exclusive,
+                    min_one_batch,
+                )?,
+            };
+            if let Some(records) = read {
+                return Ok(result(records));
             }
             // The segment holding `fetch_offset` again: the cleaner may have
             // swapped `seg` for a segment that also covers later offsets.
@@ -425,7 +470,7 @@ impl Log {
                 .or_else(|| segments.range(seg.base_offset() + 1..).next())
                 .map(|(_, s)| Arc::clone(s));
         }
-        Ok(result(Bytes::new()))
+        Ok(result(Records::default()))
     }
 
     /// ListOffsets by timestamp: the first record with timestamp `>= target_ms`

@@ -9,6 +9,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -21,6 +22,7 @@ use super::batch_reader::{
 };
 use super::config::LogConfig;
 use super::error::LogError;
+use super::file_records::{FileRecords, Records};
 use super::lazy_index::LazyIndex;
 use super::offset_index::OffsetIndex;
 use super::records::first_record_at_or_after;
@@ -92,7 +94,8 @@ impl SegmentState {
 pub struct LogSegment {
     base_offset: i64,
     log_path: PathBuf,
-    file: File,
+    /// Shared with the `FileRecords` regions handed to Fetch responses.
+    file: Arc<File>,
     /// Bytes of complete batches; published (Release) after each write.
     size_bytes: AtomicU64,
     /// Opened on first use: an empty segment's are not touched at load.
@@ -168,7 +171,7 @@ impl LogSegment {
         LogSegment {
             base_offset,
             log_path,
-            file,
+            file: Arc::new(file),
             size_bytes: AtomicU64::new(size_bytes),
             offset_index,
             time_index,
@@ -496,6 +499,57 @@ impl LogSegment {
         }
         buf.truncate(keep);
         Ok(Some(Bytes::from(buf)))
+    }
+
+    /// The batches `read` would return, as a region of this segment's file
+    /// (no record bytes are read): the same limits, decided by a walk of
+    /// the batch headers up to the same byte limit. An empty answer is
+    /// empty `Records::Memory`.
+    pub fn read_file_records(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        max_offset_exclusive: i64,
+        min_one_batch: bool,
+    ) -> Result<Option<Records>, LogError> {
+        let Some(first) = self.find_batch(fetch_offset)? else {
+            return Ok(None);
+        };
+        if first.last_offset() >= max_offset_exclusive {
+            return Ok(Some(Records::default()));
+        }
+        let end = self.size_bytes();
+        let first_size = first.size_bytes();
+        let len = if first_size > max_bytes {
+            if !min_one_batch {
+                return Ok(Some(Records::default()));
+            }
+            first_size
+        } else {
+            max_bytes.min((end.saturating_sub(first.position)) as usize)
+        };
+        // Whole batches within `len` bytes, below the offset limit; the walk
+        // stops at a batch cut by the limit (or by a concurrent truncation).
+        let limit = first.position + len as u64;
+        let (mut keep_end, mut record_count) = (first.position, 0u64);
+        for b in BatchHeaders::new(&self.file, first.position, limit, HEADER_WALK_CHUNK_BYTES) {
+            let b = b.map_err(io_ctx("read", &self.log_path))?;
+            if b.last_offset() >= max_offset_exclusive {
+                break;
+            }
+            keep_end = b.end_position();
+            record_count += b.header.record_count.max(0) as u64;
+        }
+        let size = (keep_end - first.position) as usize;
+        if size == 0 {
+            return Ok(Some(Records::default()));
+        }
+        Ok(Some(Records::File(FileRecords::new(
+            Arc::clone(&self.file),
+            first.position,
+            size,
+            record_count,
+        ))))
     }
 
     /// The first record with timestamp `>= target_ms` and offset `>= min_offset`

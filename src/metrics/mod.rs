@@ -56,6 +56,7 @@ pub const GROUP_LAG: &str = "sluice_consumer_group_lag";
 pub const FETCH_SESSIONS: &str = "sluice_incremental_fetch_sessions";
 pub const FETCH_SESSION_PARTITIONS: &str = "sluice_incremental_fetch_partitions_cached";
 pub const FETCH_SESSION_EVICTIONS: &str = "sluice_incremental_fetch_session_evictions_total";
+pub const FETCH_ZERO_COPY_BYTES: &str = "sluice_fetch_zero_copy_bytes_total";
 
 /// Reads one counter of a topic's totals.
 type TopicField = fn(&registry::TopicTotals) -> u64;
@@ -162,6 +163,16 @@ pub async fn render(source: &dyn StateSource) -> String {
         FETCH_SESSION_EVICTIONS,
         &[],
         load(&registry.fetch_session_evictions),
+    );
+    e.family(
+        FETCH_ZERO_COPY_BYTES,
+        Kind::Counter,
+        "Record bytes of Fetch responses sent from the segment files by sendfile(2), without a copy through the broker.",
+    );
+    e.sample(
+        FETCH_ZERO_COPY_BYTES,
+        &[],
+        load(&registry.fetch_zero_copy_bytes),
     );
 
     render_state(&mut e, &state);

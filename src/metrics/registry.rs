@@ -113,6 +113,9 @@ pub struct Registry {
     /// Fetch sessions evicted from the cache (Kafka's
     /// `IncrementalFetchSessionEvictionsPerSec` counts the same events).
     pub fetch_session_evictions: AtomicU64,
+    /// Record bytes of Fetch responses written from the segment files with
+    /// sendfile(2) (zero copy), consumers and followers alike.
+    pub fetch_zero_copy_bytes: AtomicU64,
 }
 
 impl Default for Registry {
@@ -123,6 +126,7 @@ impl Default for Registry {
             isr_shrinks: AtomicU64::new(0),
             isr_expands: AtomicU64::new(0),
             fetch_session_evictions: AtomicU64::new(0),
+            fetch_zero_copy_bytes: AtomicU64::new(0),
         }
     }
 }
@@ -179,16 +183,29 @@ impl Registry {
         if records.is_empty() {
             return;
         }
+        self.record_fetch_counted(topic, records.len(), count_records(records), follower);
+    }
+
+    /// `record_fetch` of `bytes` of batches holding `messages` records
+    /// (counted from their headers by the read).
+    pub fn record_fetch_counted(&self, topic: &str, bytes: usize, messages: u64, follower: bool) {
+        if bytes == 0 {
+            return;
+        }
         let t = self.topic(topic);
         if follower {
             t.replication_bytes_out
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
+                .fetch_add(bytes as u64, Ordering::Relaxed);
         } else {
-            t.bytes_out
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
-            t.messages_out
-                .fetch_add(count_records(records), Ordering::Relaxed);
+            t.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+            t.messages_out.fetch_add(messages, Ordering::Relaxed);
         }
+    }
+
+    /// `bytes` of Fetch records were written with sendfile(2).
+    pub fn record_fetch_zero_copy(&self, bytes: usize) {
+        self.fetch_zero_copy_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// A fetch session was evicted to make room for another.

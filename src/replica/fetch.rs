@@ -16,7 +16,7 @@
 //! the response is written; the records are the read buffers themselves,
 //! never copied here.
 
-use bytes::Bytes;
+use crate::log::Records;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -66,7 +66,7 @@ impl ReplicaManager {
         loop {
             // Waits only while the fetch memory is used up.
             let mut grant = memory.reserve(params.max_bytes).await;
-            let pass = self.read_partitions(&params.partitions, grant.bytes(), isolation);
+            let pass = self.read_partitions(params, grant.bytes(), isolation);
             grant.settle(pass.bytes);
             if pass.ready(min_bytes) || Instant::now() >= deadline {
                 return FetchOutcome {
@@ -112,10 +112,11 @@ impl ReplicaManager {
 
     fn read_partitions(
         &self,
-        wanted: &[FetchPartition],
+        params: &FetchParams,
         max_bytes: usize,
         isolation: FetchIsolation,
     ) -> FetchPass {
+        let wanted = &params.partitions;
         let mut pass = FetchPass {
             partitions: Vec::with_capacity(wanted.len()),
             bytes: 0,
@@ -130,7 +131,13 @@ impl ReplicaManager {
             let min_one_batch = pass.bytes == 0;
             let read = self.leader_partition(&w.tp).and_then(|partition| {
                 partition.check_leader_epoch(w.current_leader_epoch)?;
-                partition.read(w.fetch_offset, budget, isolation, min_one_batch)
+                partition.read(
+                    w.fetch_offset,
+                    budget,
+                    isolation,
+                    min_one_batch,
+                    params.read_mode,
+                )
             });
             let result = match read {
                 Ok(read) => {
@@ -166,7 +173,7 @@ impl ReplicaManager {
             high_watermark,
             last_stable_offset: high_watermark,
             log_start_offset,
-            records: Bytes::new(),
+            records: Records::default(),
         }
     }
 }
@@ -211,6 +218,7 @@ impl ReplicaManager {
                     })
                 })
                 .collect(),
+            read_mode: request.read_mode,
         };
         let outcome = self.fetch_messages(&params, memory).await;
         let mut read = outcome.partitions.into_iter();
@@ -258,7 +266,7 @@ fn unknown_topic_id(key: &SessionPartition) -> PartitionFetchResult {
         high_watermark: -1,
         last_stable_offset: -1,
         log_start_offset: -1,
-        records: Bytes::new(),
+        records: Records::default(),
     }
 }
 

@@ -62,6 +62,8 @@ pub struct SessionFetchRequest {
     pub partitions: Vec<RequestedPartition>,
     /// `forgotten_topics_data`: partitions to drop from the session.
     pub forgotten: Vec<SessionPartition>,
+    /// Records in memory or as segment file regions (see `FetchParams`).
+    pub read_mode: crate::log::ReadMode,
 }
 
 /// The answer to a [`SessionFetchRequest`].

@@ -41,6 +41,7 @@ fn request(session_id: i32, epoch: i32, keys: &[SessionPartition]) -> SessionFet
             })
             .collect(),
         forgotten: Vec::new(),
+        read_mode: crate::log::ReadMode::Memory,
     }
 }
 

@@ -7,9 +7,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use super::ReplicaError;
+use crate::log::{ReadMode, Records};
 use crate::model::{LeaderEpoch, Offset, TopicPartition};
 
 /// The memory a fetch's reads are reserved from.
@@ -53,6 +52,9 @@ pub struct FetchParams {
     /// Record bytes at most in the answer (the first batch goes whole).
     pub max_bytes: usize,
     pub partitions: Vec<FetchPartition>,
+    /// Records in memory, or as segment file regions for a connection that
+    /// writes them with sendfile(2).
+    pub read_mode: ReadMode,
 }
 
 impl FetchParams {
@@ -71,7 +73,7 @@ pub struct PartitionFetchResult {
     pub last_stable_offset: Offset,
     pub log_start_offset: Offset,
     /// Whole stored batches, as read (empty on error).
-    pub records: Bytes,
+    pub records: Records,
 }
 
 /// The results of a fetch, in request order, and the memory reserved for

@@ -74,6 +74,7 @@ fn fetch(
             current_leader_epoch: LeaderEpoch::new(0),
             log_start_offset: 0,
         }],
+        read_mode: crate::log::ReadMode::Memory,
     }
 }
 

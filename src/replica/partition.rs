@@ -104,7 +104,7 @@ pub struct Partition {
 /// What one partition read produced, with the offsets a Fetch response carries.
 #[derive(Debug, Clone)]
 pub struct ReadOutcome {
-    pub records: bytes::Bytes,
+    pub records: crate::log::Records,
     pub high_watermark: Offset,
     pub log_start_offset: Offset,
     pub log_end_offset: Offset,
@@ -700,6 +700,7 @@ impl Partition {
         max_bytes: usize,
         isolation: FetchIsolation,
         min_one_batch: bool,
+        mode: crate::log::ReadMode,
     ) -> Result<ReadOutcome, ReplicaError> {
         let high_watermark = self.high_watermark();
         let log_end_offset = self.log.log_end_offset();
@@ -710,10 +711,10 @@ impl Partition {
         // Between the bound and the log end there is nothing to show yet; past
         // the log end the log answers OFFSET_OUT_OF_RANGE.
         let records = if fetch_offset >= bound && fetch_offset <= log_end_offset {
-            bytes::Bytes::new()
+            crate::log::Records::default()
         } else {
             self.log
-                .read(fetch_offset, max_bytes, bound, min_one_batch)?
+                .read_records(fetch_offset, max_bytes, bound, min_one_batch, mode)?
                 .records
         };
         Ok(ReadOutcome {

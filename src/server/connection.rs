@@ -26,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::BrokerServices;
 use super::dispatch::{self, DispatchError, Handled, ReplicatingResponse};
-use super::response_frame::ResponseFrame;
+use super::response_frame::{Chunk, ResponseFrame};
+use super::sendfile::send_file_records;
 
 /// acks=all Produce requests a connection may have waiting for their
 /// replicas at once; beyond that it reads no further until the oldest is
@@ -130,8 +131,10 @@ async fn write_all_replicated(
 }
 
 /// Writes one response (none for acks=0): in order; large chunks (record
-/// data referenced from the log reads) bypass the writer's buffer. The
-/// frame, and the Fetch memory it holds, is dropped once written.
+/// data referenced from the log reads) bypass the writer's buffer, and
+/// file regions go from the segment file to the socket by sendfile(2)
+/// after the bytes before them. The frame, and the Fetch memory it holds,
+/// is dropped once written.
 async fn write_response(
     writer: &mut Writer,
     frame: Option<ResponseFrame>,
@@ -141,7 +144,17 @@ async fn write_response(
     };
     writer.write_u32(frame.len() as u32).await?;
     for chunk in frame.chunks() {
-        writer.write_all(chunk).await?;
+        match chunk {
+            Chunk::Bytes(bytes) => writer.write_all(bytes).await?,
+            Chunk::File(records) => {
+                writer.flush().await?;
+                let metrics = crate::metrics::global();
+                send_file_records(writer.get_ref().as_ref(), records, |n| {
+                    metrics.record_fetch_zero_copy(n)
+                })
+                .await?;
+            }
+        }
     }
     writer.flush().await
 }

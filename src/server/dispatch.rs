@@ -397,13 +397,17 @@ pub fn encode_frame<R: Encodable>(
         )));
     }
     let shared: usize = extras.payloads.iter().map(Bytes::len).sum();
-    let mut buf = ChunkedBuf::new(size.saturating_sub(shared).min(1 << 20), extras.payloads);
+    let shared = shared + extras.files.bytes();
+    let mut buf = ChunkedBuf::new(size.saturating_sub(shared).min(1 << 20), extras.payloads)
+        .with_files(extras.files);
     header
         .encode(&mut buf, header_version)
         .map_err(|e| encode_error(e.to_string()))?;
     body.encode(&mut buf, version)
         .map_err(|e| encode_error(e.to_string()))?;
-    let mut frame = buf.finish();
+    let mut frame = buf
+        .try_finish()
+        .map_err(|e| encode_error(format!("file records: {e}")))?;
     debug_assert_eq!(frame.len(), size, "compute_size and encode agree");
     if let Some(memory) = extras.memory {
         frame.hold(memory);

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 
 use super::fetch_budget::FetchGrant;
+use super::response_frame::FileSlots;
 
 /// What a handler learns about its request besides the body.
 pub struct RequestContext {
@@ -24,11 +25,13 @@ pub struct RequestContext {
 }
 
 /// What a handler leaves for the encoder besides its response: record
-/// payloads to reference rather than copy, and the Fetch memory reservation
-/// to hold until the response is written.
+/// payloads to reference rather than copy, file regions whose stand-ins
+/// the body holds, and the Fetch memory reservation to hold until the
+/// response is written.
 #[derive(Debug, Default)]
 pub struct ResponseExtras {
     pub payloads: Vec<Bytes>,
+    pub files: FileSlots,
     pub memory: Option<FetchGrant>,
 }
 
@@ -43,6 +46,12 @@ impl RequestContext {
         let mut extras = self.extras.lock();
         extras.payloads = payloads;
         extras.memory = Some(memory);
+    }
+
+    /// File regions of the response, put in place of their stand-ins (see
+    /// `response_frame.rs`) and written with sendfile(2).
+    pub fn send_file_records(&self, files: FileSlots) {
+        self.extras.lock().files = files;
     }
 
     pub(super) fn take_extras(&self) -> ResponseExtras {

@@ -21,6 +21,12 @@
 //! the budget is used up a fetch waits, otherwise it reads at most what is
 //! free. The first batch always goes whole (KIP-74). The records are sent
 //! from the read buffers themselves, never copied into the encoded response.
+//!
+//! Zero copy: the reads hand over regions of the segment files
+//! (`ReadMode::File`); each goes into the body as a stand-in of its length
+//! (`FileSlots`, `response_frame.rs`) and the connection writes it with
+//! sendfile(2) (`sendfile.rs`). Every listener is PLAINTEXT, so every
+//! connection can; the bytes on the wire are those of a read into memory.
 //! Consumers see data up to the high watermark, and since there are no
 //! transactions the last stable offset equals it.
 
@@ -31,6 +37,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
+use crate::log::{FileRecords, ReadMode, Records};
 use crate::model::LeaderEpoch;
 use crate::replica::fetch_session::{
     FetchMetadata, PartitionFetchData, SessionPartition, SessionTopic,
@@ -39,6 +46,7 @@ use crate::replica::{PartitionFetchResult, RequestedPartition, SessionFetchReque
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, fetch_session_error_code, replica_error_code};
 use crate::server::request_context::RequestContext;
+use crate::server::response_frame::FileSlots;
 
 pub const VERSIONS: (i16, i16) = (4, 13);
 
@@ -95,6 +103,7 @@ pub async fn handle(
         uses_topic_ids,
         partitions,
         forgotten,
+        read_mode: ReadMode::File,
     };
     drop(request);
     let resolve = |id: &Uuid| {
@@ -110,27 +119,40 @@ pub async fn handle(
     if let Some(error) = &outcome.error {
         return Some(response.with_error_code(fetch_session_error_code(error)));
     }
-    // The records go out from the read buffers; the reservation is held
-    // until the connection has written them.
-    if let Some(memory) = outcome.memory {
-        let payloads = outcome
-            .partitions
-            .iter()
-            .map(|p| p.result.records.clone())
-            .collect();
-        ctx.send_records_with(payloads, memory);
-    }
     let metrics = crate::metrics::global();
+    // The records go out from the read buffers or the segment files; the
+    // reservation is held until the connection has written them.
+    let mut payloads = Vec::new();
+    let mut files = FileSlots::default();
     let is_follower = fetch.replica_id >= 0;
     // Consecutive partitions of one topic share a topic entry, as in Kafka.
     let mut topics: Vec<(SessionTopic, FetchableTopicResponse)> = Vec::new();
     let mut failed = 0;
     for answered in outcome.partitions {
         let (key, result) = (answered.key, answered.result);
-        if let Some(name) = &answered.name {
-            metrics.record_fetch(name, &result.records, is_follower);
-        }
-        let data = partition_data(key.partition, result);
+        let records = match &result.records {
+            Records::Memory(bytes) => {
+                if let Some(name) = &answered.name {
+                    metrics.record_fetch(name, bytes, is_follower);
+                }
+                payloads.push(bytes.clone());
+                bytes.clone()
+            }
+            Records::File(file) => {
+                if let Some(name) = &answered.name {
+                    metrics.record_fetch_counted(
+                        name,
+                        file.len(),
+                        file.record_count(),
+                        is_follower,
+                    );
+                }
+                files
+                    .stand_in(file.clone())
+                    .unwrap_or_else(|| read_beyond_stand_ins(file))
+            }
+        };
+        let data = partition_data(key.partition, result, records);
         failed += usize::from(data.error_code != NONE);
         match topics.last_mut() {
             Some((topic, entry)) if *topic == key.topic => entry.partitions.push(data),
@@ -147,11 +169,28 @@ pub async fn handle(
             }
         }
     }
+    if let Some(memory) = outcome.memory {
+        ctx.send_records_with(payloads, memory);
+    }
+    ctx.send_file_records(files);
     metrics.record_partition_errors(kafka_protocol::messages::ApiKey::Fetch, failed);
     Some(response.with_responses(topics.into_iter().map(|(_, t)| t).collect()))
 }
 
-fn partition_data(partition: i32, result: PartitionFetchResult) -> PartitionData {
+/// Records past what one response's stand-ins can cover (over 1 GiB), read
+/// into memory; on a read error none (the fetcher asks again).
+fn read_beyond_stand_ins(file: &FileRecords) -> bytes::Bytes {
+    file.read_to_bytes().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "fetch: cannot read file records; answering none");
+        bytes::Bytes::new()
+    })
+}
+
+fn partition_data(
+    partition: i32,
+    result: PartitionFetchResult,
+    records: bytes::Bytes,
+) -> PartitionData {
     if let Some(e) = &result.error {
         return PartitionData::default()
             .with_partition_index(partition)
@@ -167,5 +206,5 @@ fn partition_data(partition: i32, result: PartitionFetchResult) -> PartitionData
         .with_high_watermark(result.high_watermark)
         .with_last_stable_offset(result.last_stable_offset)
         .with_log_start_offset(result.log_start_offset)
-        .with_records(Some(result.records))
+        .with_records(Some(records))
 }
