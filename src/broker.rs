@@ -317,6 +317,7 @@ impl Broker {
                 shutdown.clone(),
             ));
         }
+        background.spawn(crate::malloc_tuning::release_periodically(shutdown.clone()));
         background.spawn(log_maintenance::run_log_maintenance(
             log_manager.clone(),
             replica_manager.clone(),
