@@ -38,7 +38,7 @@ fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
         "controller" => &["zk", "client", "metadata", "metrics"],
         "group" => &["zk", "metadata", "metrics"],
         "tools" => &["client", "protocol", "group"],
-        "console" => &["metadata", "zk", "client", "metrics", "group"],
+        "console" => &["metadata", "zk", "client", "metrics", "group", "protocol"],
         "main" => &["broker", "config", "huge_alloc", "tools"],
         "admin" => &["zk", "config", "metadata", "controller", "replica"],
         // `zk` and `log` are still named by some handlers (to move behind

@@ -18,6 +18,7 @@ use super::error::ConsoleError;
 use crate::client::{BrokerConnection, ConnectionOptions};
 use crate::metadata::BrokerEndpoint;
 use crate::model::TopicPartition;
+use crate::protocol::config_source::config_source_name;
 
 /// The longest a console call to one broker may take, connecting included.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -159,19 +160,6 @@ pub struct ConfigEntry {
     pub read_only: bool,
 }
 
-/// Kafka's ConfigSource ids, by name.
-fn config_source_name(id: i8) -> &'static str {
-    match id {
-        1 => "DYNAMIC_TOPIC_CONFIG",
-        2 => "DYNAMIC_BROKER_CONFIG",
-        3 => "DYNAMIC_DEFAULT_BROKER_CONFIG",
-        4 => "STATIC_BROKER_CONFIG",
-        5 => "DEFAULT_CONFIG",
-        6 => "DYNAMIC_BROKER_LOGGER_CONFIG",
-        _ => "UNKNOWN",
-    }
-}
-
 /// Every config of `topic` with its source (DescribeConfigs v1 to `broker`).
 pub async fn topic_configs(
     broker: &BrokerEndpoint,
@@ -213,16 +201,4 @@ pub async fn topic_configs(
         .collect();
     configs.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Ok(configs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_sources_are_kafkas_names() {
-        assert_eq!(config_source_name(1), "DYNAMIC_TOPIC_CONFIG");
-        assert_eq!(config_source_name(5), "DEFAULT_CONFIG");
-        assert_eq!(config_source_name(0), "UNKNOWN");
-    }
 }

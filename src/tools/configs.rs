@@ -15,6 +15,8 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 };
 use kafka_protocol::messages::*;
 
+use crate::protocol::config_source::config_source_name;
+
 use super::admin_client::{
     Admin, ClusterMetadata, ToolError, ToolResult, check, emit, one_action, sb,
 };
@@ -213,20 +215,6 @@ fn describe_one(
     Ok(entries)
 }
 
-fn source_name(source: i8) -> &'static str {
-    match source {
-        1 => "DYNAMIC_TOPIC_CONFIG",
-        2 => "DYNAMIC_BROKER_CONFIG",
-        3 => "DYNAMIC_DEFAULT_BROKER_CONFIG",
-        4 => "STATIC_BROKER_CONFIG",
-        5 => "DEFAULT_CONFIG",
-        6 => "DYNAMIC_BROKER_LOGGER_CONFIG",
-        7 => "CLIENT_METRICS_CONFIG",
-        8 => "GROUP_CONFIG",
-        _ => "UNKNOWN",
-    }
-}
-
 fn value_text(v: Option<&kafka_protocol::protocol::StrBytes>) -> String {
     v.map_or_else(|| "null".to_string(), |v| v.to_string())
 }
@@ -278,7 +266,7 @@ fn describe(
                 .map(|s| {
                     format!(
                         "{}:{}={}",
-                        source_name(s.source),
+                        config_source_name(s.source),
                         s.name,
                         value_text(s.value.as_ref())
                     )
