@@ -146,19 +146,25 @@ fn read_all(port: u16, version: i16, topic: &str, from: i64, end: i64, max_bytes
     bytes
 }
 
-#[test]
-fn every_record_comes_back_by_zero_copy_across_segments_and_partial_fetches() {
-    let (broker, metrics_port) = start_broker("zero-copy", &[]);
-    let topic = "zc";
+/// Creates `topic` (one partition, `segment.bytes` as given) and waits until
+/// it takes a produce (whose one record is offset 0).
+fn create_topic_taking_produce(broker: &Broker, topic: &str, segment_bytes: &str) {
     assert_eq!(
-        create_topic_with_configs(&broker, topic, 1, 1, &[("segment.bytes", "16384")]),
+        create_topic_with_configs(broker, topic, 1, 1, &[("segment.bytes", segment_bytes)]),
         NONE
     );
     wait_until("the topic to take produce", STEP_TIMEOUT, || {
         let request = produce_request(topic, plain_batch(&[value(0)], now_ms())).with_acks(1);
-        let response = send_request(&broker, 7, &request);
+        let response = send_request(broker, 7, &request);
         (response.responses[0].partition_responses[0].error_code == NONE).then_some(())
     });
+}
+
+#[test]
+fn every_record_comes_back_by_zero_copy_across_segments_and_partial_fetches() {
+    let (broker, metrics_port) = start_broker("zero-copy", &[]);
+    let topic = "zc";
+    create_topic_taking_produce(&broker, topic, "16384");
     let end = produce(&broker, topic, 1, 300);
     assert!(
         broker.log_dir().read_dir().unwrap().count() > 0,
@@ -227,15 +233,7 @@ fn deleting_segments_under_fetching_consumers_keeps_them_reading() {
         &[("log.retention.check.interval.ms", "200")],
     );
     let topic = "churn";
-    assert_eq!(
-        create_topic_with_configs(&broker, topic, 1, 1, &[("segment.bytes", "8192")]),
-        NONE
-    );
-    wait_until("the topic to take produce", STEP_TIMEOUT, || {
-        let request = produce_request(topic, plain_batch(&[value(0)], now_ms())).with_acks(1);
-        let response = send_request(&broker, 7, &request);
-        (response.responses[0].partition_responses[0].error_code == NONE).then_some(())
-    });
+    create_topic_taking_produce(&broker, topic, "8192");
     let end = produce(&broker, topic, 1, 200);
 
     // Consumers read the partition over and over, from its log start, on
