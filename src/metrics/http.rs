@@ -2,8 +2,9 @@
 //! server. `GET /metrics` (a query string is ignored) answers 200 with the
 //! Prometheus text format; every other request goes to the [`HttpApp`] the
 //! server was started with (the web console), or is answered 404 without
-//! one; a request head over 8 KiB 431, one that is not HTTP 400. A request
-//! body is never read (only GET is served). Every response closes the
+//! one; a request head over 8 KiB 431, one that is not HTTP 400 (heads are
+//! parsed by `httparse`). A body is read when `Content-Length` announces one,
+//! up to 64 KiB (more: 413; chunked bodies: 411). Every response closes the
 //! connection. A client has 10 s to send its request head and to read the
 //! answer; at most 16 requests are served at once (more wait in the accept
 //! queue).
@@ -24,6 +25,10 @@ use super::state::StateSource;
 
 /// The largest request head accepted.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 8 * 1024;
+/// The largest request body accepted.
+pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
+/// Headers looked at in a request head.
+const MAX_HEADERS: usize = 32;
 /// How long a client may take to send its request and to read the answer.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests served at once.
@@ -37,6 +42,10 @@ pub struct HttpRequest {
     pub path: String,
     /// What follows `?` in the target (empty when none), still encoded.
     pub query: String,
+    /// The `Content-Type` header, if sent.
+    pub content_type: Option<String>,
+    /// The body (empty when none was announced).
+    pub body: Vec<u8>,
 }
 
 /// An answer: status code, Content-Type and body.
@@ -74,8 +83,12 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        403 => "Forbidden",
         405 => "Method Not Allowed",
+        409 => "Conflict",
+        411 => "Length Required",
         413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
         431 => "Request Header Fields Too Large",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
@@ -131,10 +144,12 @@ enum Route {
     Other(HttpRequest),
     BadRequest,
     TooLarge,
+    BodyTooLarge,
+    LengthRequired,
 }
 
 async fn serve_one(mut stream: TcpStream, source: &dyn StateSource, app: Option<&dyn HttpApp>) {
-    let route = match tokio::time::timeout(CLIENT_TIMEOUT, read_head(&mut stream)).await {
+    let route = match tokio::time::timeout(CLIENT_TIMEOUT, read_request(&mut stream)).await {
         Ok(Ok(route)) => route,
         Ok(Err(_)) | Err(_) => return,
     };
@@ -148,6 +163,8 @@ async fn serve_one(mut stream: TcpStream, source: &dyn StateSource, app: Option<
         },
         Route::BadRequest => HttpResponse::text(400, "bad request\n"),
         Route::TooLarge => HttpResponse::text(431, "request head too large\n"),
+        Route::BodyTooLarge => HttpResponse::text(413, "request body over 64 KiB\n"),
+        Route::LengthRequired => HttpResponse::text(411, "send a Content-Length\n"),
     };
     let head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
@@ -164,51 +181,103 @@ async fn serve_one(mut stream: TcpStream, source: &dyn StateSource, app: Option<
     .await;
 }
 
-/// Reads until the blank line ending the request head.
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<Route> {
-    let mut head = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        if let Some(end) = find_head_end(&head) {
-            return Ok(route(&head[..end]));
-        }
-        if head.len() >= MAX_REQUEST_HEAD_BYTES {
-            return Ok(Route::TooLarge);
+/// Reads the request head, then the body it announces.
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Route> {
+    let mut bytes = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let (mut route, head_len, body_len) = loop {
+        match parse_head(&bytes) {
+            Head::Complete {
+                route,
+                head_len,
+                body_len,
+            } => break (route, head_len, body_len),
+            Head::Done(route) => return Ok(route),
+            Head::Partial if bytes.len() >= MAX_REQUEST_HEAD_BYTES => {
+                return Ok(Route::TooLarge);
+            }
+            Head::Partial => {}
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
             return Ok(Route::BadRequest);
         }
-        head.extend_from_slice(&chunk[..n]);
+        bytes.extend_from_slice(&chunk[..n]);
+    };
+    let mut body = bytes.split_off(head_len);
+    while body.len() < body_len {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(Route::BadRequest);
+        }
+        body.extend_from_slice(&chunk[..n]);
     }
+    body.truncate(body_len);
+    if let Route::Other(request) = &mut route {
+        request.body = body;
+    }
+    Ok(route)
 }
 
-fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n")
+/// How far a request head has arrived.
+#[derive(Debug, PartialEq, Eq)]
+enum Head {
+    /// More bytes needed.
+    Partial,
+    /// The whole head: the route, the head's length and the body's.
+    Complete {
+        route: Route,
+        head_len: usize,
+        body_len: usize,
+    },
+    /// Answered without reading further.
+    Done(Route),
 }
 
-fn route(head: &[u8]) -> Route {
-    let Ok(text) = std::str::from_utf8(head) else {
-        return Route::BadRequest;
+fn parse_head(bytes: &[u8]) -> Head {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let head_len = match request.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Head::Partial,
+        Err(httparse::Error::TooManyHeaders) => return Head::Done(Route::TooLarge),
+        Err(_) => return Head::Done(Route::BadRequest),
     };
-    let request_line = text.lines().next().unwrap_or("");
-    let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Route::BadRequest;
+    let (Some(method), Some(target)) = (request.method, request.path) else {
+        return Head::Done(Route::BadRequest);
     };
-    if !version.starts_with("HTTP/1.") || parts.next().is_some() {
-        return Route::BadRequest;
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_owned())
+    };
+    if header("transfer-encoding").is_some() {
+        return Head::Done(Route::LengthRequired);
     }
+    let body_len = match header("content-length").map(|v| v.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) if n <= MAX_REQUEST_BODY_BYTES => n,
+        Some(Ok(_)) => return Head::Done(Route::BodyTooLarge),
+        Some(Err(_)) => return Head::Done(Route::BadRequest),
+    };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if method == "GET" && path == "/metrics" {
+    let route = if method == "GET" && path == "/metrics" {
         Route::Metrics
     } else {
         Route::Other(HttpRequest {
             method: method.to_owned(),
             path: path.to_owned(),
             query: query.to_owned(),
+            content_type: header("content-type"),
+            body: Vec::new(),
         })
+    };
+    Head::Complete {
+        route,
+        head_len,
+        body_len,
     }
 }
 
@@ -216,29 +285,68 @@ fn route(head: &[u8]) -> Route {
 mod tests {
     use super::*;
 
+    fn route(head: &[u8]) -> Route {
+        match parse_head(head) {
+            Head::Complete { route, .. } | Head::Done(route) => route,
+            Head::Partial => panic!("partial head"),
+        }
+    }
+
     #[test]
     fn routes() {
-        assert_eq!(route(b"GET /metrics HTTP/1.1\r\nHost: x"), Route::Metrics);
-        assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0"), Route::Metrics);
+        assert_eq!(
+            route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Route::Metrics
+        );
+        assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Route::Metrics);
         let other = |method: &str, path: &str, query: &str| {
             Route::Other(HttpRequest {
                 method: method.into(),
                 path: path.into(),
                 query: query.into(),
+                content_type: None,
+                body: Vec::new(),
             })
         };
-        assert_eq!(route(b"GET / HTTP/1.1"), other("GET", "/", ""));
+        assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n"), other("GET", "/", ""));
         assert_eq!(
-            route(b"POST /metrics HTTP/1.1"),
+            route(b"POST /metrics HTTP/1.1\r\n\r\n"),
             other("POST", "/metrics", "")
         );
         assert_eq!(
-            route(b"GET /api/v1/znodes?path=%2Fbrokers HTTP/1.1"),
+            route(b"GET /api/v1/znodes?path=%2Fbrokers HTTP/1.1\r\n\r\n"),
             other("GET", "/api/v1/znodes", "path=%2Fbrokers")
         );
-        assert_eq!(route(b"GET /metrics"), Route::BadRequest);
-        assert_eq!(route(b"\xff\xfe"), Route::BadRequest);
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\n"), Some(14));
+        assert_eq!(route(b"GET /metrics\r\n\r\n"), Route::BadRequest);
+        assert_eq!(route(b"\xff\xfe\r\n\r\n"), Route::BadRequest);
+        assert_eq!(parse_head(b"GET / HTTP/1.1\r\nHost: x"), Head::Partial);
+    }
+
+    #[test]
+    fn bodies_are_announced_and_bounded() {
+        let head = b"POST /api/v1/topics HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
+        let Head::Complete {
+            route: Route::Other(request),
+            head_len,
+            body_len,
+        } = parse_head(head)
+        else {
+            panic!("not complete");
+        };
+        assert_eq!((head_len, body_len), (head.len() - 7, 7));
+        assert_eq!(request.content_type.as_deref(), Some("application/json"));
+        assert_eq!(
+            route(b"POST / HTTP/1.1\r\nContent-Length: 65537\r\n\r\n"),
+            Route::BodyTooLarge
+        );
+        assert_eq!(
+            route(b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+            Route::BadRequest
+        );
+        assert_eq!(
+            route(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Route::LengthRequired
+        );
     }
 
     #[test]
