@@ -201,6 +201,8 @@ impl Broker {
                         broker_id: crate::model::BrokerId(broker_id),
                         metadata: services.metadata.clone(),
                         zk: zk.clone(),
+                        writes_enabled: config.console_writes_enable,
+                        peers: crate::console::PeerConsoles::default(),
                     },
                 }))
             } else {
@@ -209,6 +211,7 @@ impl Broker {
             tracing::info!(
                 address = %bound,
                 console = config.console_enable,
+                console_writes = config.console_writes_enable,
                 "metrics endpoint listening (GET /metrics; the web console at /)"
             );
             background.spawn(crate::metrics::run_metrics_server(

@@ -234,7 +234,15 @@ fn rooms_use_only_what_architecture_md_allows() {
 /// the error codes of Kafka answers it received (rooms, or single files as
 /// `room/file.rs`). Domain rooms report domain errors; `server/errors.rs`
 /// picks the codes.
-const READS_KAFKA_ANSWERS: &[&str] = &["tools", "client", "replica/fetcher.rs"];
+const READS_KAFKA_ANSWERS: &[&str] = &[
+    "tools",
+    "client",
+    "replica/fetcher.rs",
+    // Names the codes of answers for people (the tools and the console).
+    "protocol/error_name.rs",
+    // The console's write actions read the answers of the calls they make.
+    "console/admin_calls.rs",
+];
 
 #[test]
 fn kafka_error_codes_are_chosen_only_in_server() {

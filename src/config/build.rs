@@ -146,6 +146,7 @@ pub(super) fn build_with_catalogue(
         )?,
         metrics_listener,
         console_enable: r.bool("console.enable", true)?,
+        console_writes_enable: r.bool("console.writes.enable", false)?,
         zookeeper_connect,
         zookeeper_session_timeout_ms,
         zookeeper_connection_timeout_ms,

@@ -101,6 +101,10 @@ pub struct BrokerConfig {
     /// `console.enable` (true). Sluice-specific: whether the metrics
     /// listener also serves the web console (`/` and `/api/v1`).
     pub console_enable: bool,
+    /// `console.writes.enable` (false). Sluice-specific: whether the console
+    /// may create topics, alter topic configs, delete records, reset group
+    /// offsets and elect preferred leaders.
+    pub console_writes_enable: bool,
 
     // ---- ZooKeeper
     /// `zookeeper.connect` (required): `host:port[,host:port...][/chroot]`.

@@ -202,3 +202,40 @@ pub async fn topic_configs(
     configs.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Ok(configs))
 }
+
+/// The value of `broker`'s own config `key` (DescribeConfigs v1 of the
+/// BROKER resource, sent to that broker, which alone knows its static file).
+pub async fn broker_config(
+    broker: &BrokerEndpoint,
+    key: &str,
+) -> Result<Option<String>, ConsoleError> {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+    const BROKER_RESOURCE: i8 = 4;
+    let request = DescribeConfigsRequest::default().with_resources(vec![
+        DescribeConfigsResource::default()
+            .with_resource_type(BROKER_RESOURCE)
+            .with_resource_name(StrBytes::from_string(broker.id.0.to_string()))
+            .with_configuration_keys(Some(vec![StrBytes::from_string(key.to_owned())])),
+    ]);
+    let response: DescribeConfigsResponse =
+        call(broker, ApiKey::DescribeConfigs, 1, &request).await?;
+    let unavailable = |reason: String| ConsoleError::BrokerUnavailable {
+        broker: broker.id,
+        reason,
+    };
+    let Some(result) = response.results.into_iter().next() else {
+        return Err(unavailable("DescribeConfigs answered no resource".into()));
+    };
+    if result.error_code != 0 {
+        return Err(unavailable(format!(
+            "DescribeConfigs of the broker answered error {}",
+            result.error_code
+        )));
+    }
+    Ok(result
+        .configs
+        .into_iter()
+        .find(|c| c.name.as_str() == key)
+        .and_then(|c| c.value.map(|v| v.to_string())))
+}

@@ -12,8 +12,14 @@ pub enum ConsoleError {
     NotFound(String),
     #[error("bad request: {0}")]
     BadRequest(String),
-    #[error("only GET is served (the console is read-only)")]
+    #[error("method not allowed on this path")]
     MethodNotAllowed,
+    #[error("the console's write actions are off (console.writes.enable=false)")]
+    WritesDisabled,
+    #[error("send the body as Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("refused: {0}")]
+    Conflict(String),
     #[error("broker {broker} did not answer: {reason}")]
     BrokerUnavailable {
         broker: crate::model::BrokerId,
@@ -29,6 +35,9 @@ impl ConsoleError {
             ConsoleError::NotFound(_) => 404,
             ConsoleError::BadRequest(_) => 400,
             ConsoleError::MethodNotAllowed => 405,
+            ConsoleError::WritesDisabled => 403,
+            ConsoleError::UnsupportedMediaType => 415,
+            ConsoleError::Conflict(_) => 409,
             ConsoleError::BrokerUnavailable { .. } => 502,
             ConsoleError::ZooKeeper(_) => 503,
         }
@@ -57,6 +66,9 @@ mod tests {
             (ConsoleError::NotFound("topic x".into()), 404),
             (ConsoleError::BadRequest("offset".into()), 400),
             (ConsoleError::MethodNotAllowed, 405),
+            (ConsoleError::WritesDisabled, 403),
+            (ConsoleError::UnsupportedMediaType, 415),
+            (ConsoleError::Conflict("group is Stable".into()), 409),
             (
                 ConsoleError::BrokerUnavailable {
                     broker: crate::model::BrokerId(2),

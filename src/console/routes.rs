@@ -5,8 +5,13 @@
 //! API (JSON), under `/api/v1`: `cluster`, `topics`, `topics/<name>`,
 //! `topics/<name>/messages?partition=&offset=|timestamp=&count=&format=`,
 //! `groups`, `groups/<id>` (percent-encoded), `znodes?path=<znode path>`
-//! (default `/`).
+//! (default `/`), `stats` (every broker's traffic counters), `broker-stats`
+//! (this broker's), `console` (this broker's id and whether writes are on).
+//! Writes (`POST`, see `actions.rs`): `topics`,
+//! `topics/<name>/configs`, `topics/<name>/delete-records`,
+//! `topics/<name>/preferred-election`, `groups/<id>/reset-offsets`.
 
+use super::actions::WriteAction;
 use super::error::ConsoleError;
 use super::messages::{Format, MAX_COUNT, MessageQuery, ReadFrom};
 
@@ -30,10 +35,18 @@ pub enum Endpoint {
     Groups,
     Group(String),
     Znode(String),
+    Stats,
+    BrokerStats,
+    /// What the page needs to know of the console itself.
+    ConsoleInfo,
+    Write(WriteAction),
 }
 
 /// The endpoint `method path?query` asks for.
 pub fn route(method: &str, path: &str, query: &str) -> Result<Endpoint, ConsoleError> {
+    if method == "POST" {
+        return write_route(path);
+    }
     if method != "GET" {
         return Err(ConsoleError::MethodNotAllowed);
     }
@@ -57,6 +70,9 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Endpoint, ConsoleE
         ["topics", name, "messages"] => {
             Ok(Endpoint::Messages(topic_name(name)?, message_query(query)?))
         }
+        ["stats"] => Ok(Endpoint::Stats),
+        ["broker-stats"] => Ok(Endpoint::BrokerStats),
+        ["console"] => Ok(Endpoint::ConsoleInfo),
         ["groups"] => Ok(Endpoint::Groups),
         ["groups", id] => Ok(Endpoint::Group(group_id(id)?)),
         ["znodes"] => {
@@ -65,6 +81,23 @@ pub fn route(method: &str, path: &str, query: &str) -> Result<Endpoint, ConsoleE
         }
         _ => Err(ConsoleError::NotFound(path.to_owned())),
     }
+}
+
+/// The write a `POST` to `path` asks for.
+fn write_route(path: &str) -> Result<Endpoint, ConsoleError> {
+    let Some(api) = path.strip_prefix("/api/v1/") else {
+        return Err(ConsoleError::MethodNotAllowed);
+    };
+    let parts: Vec<&str> = api.split('/').collect();
+    let action = match parts.as_slice() {
+        ["topics"] => WriteAction::CreateTopic,
+        ["topics", name, "configs"] => WriteAction::AlterTopicConfigs(topic_name(name)?),
+        ["topics", name, "delete-records"] => WriteAction::DeleteRecords(topic_name(name)?),
+        ["topics", name, "preferred-election"] => WriteAction::PreferredElection(topic_name(name)?),
+        ["groups", id, "reset-offsets"] => WriteAction::ResetOffsets(group_id(id)?),
+        _ => return Err(ConsoleError::MethodNotAllowed),
+    };
+    Ok(Endpoint::Write(action))
 }
 
 /// The value of `key` in a query string (`a=1&b=2`, percent-decoded).
@@ -220,7 +253,12 @@ mod tests {
     #[test]
     fn bad_input_is_refused_with_its_status() {
         let status = |r: Result<Endpoint, ConsoleError>| r.unwrap_err().status();
-        assert_eq!(status(route("POST", "/api/v1/topics", "")), 405);
+        assert_eq!(status(route("POST", "/api/v1/cluster", "")), 405);
+        assert_eq!(status(route("PUT", "/api/v1/topics", "")), 405);
+        assert_eq!(
+            status(route("POST", "/api/v1/topics/a%20b/configs", "")),
+            400
+        );
         assert_eq!(status(get("/nope", "")), 404);
         assert_eq!(status(get("/api/v1/topics/a/b", "")), 404);
         assert_eq!(status(get("/api/v1/topics/a%20b", "")), 400);
@@ -240,6 +278,36 @@ mod tests {
             assert_eq!(status(get("/api/v1/znodes", &query)), 400, "{bad}");
         }
         assert_eq!(status(get("/api/v1/znodes", &"x".repeat(5000))), 400);
+    }
+
+    #[test]
+    fn writes_are_posts_to_their_paths() {
+        let post = |path: &str| route("POST", path, "").unwrap();
+        assert_eq!(
+            post("/api/v1/topics"),
+            Endpoint::Write(WriteAction::CreateTopic)
+        );
+        assert_eq!(
+            post("/api/v1/topics/t/configs"),
+            Endpoint::Write(WriteAction::AlterTopicConfigs("t".into()))
+        );
+        assert_eq!(
+            post("/api/v1/topics/t/delete-records"),
+            Endpoint::Write(WriteAction::DeleteRecords("t".into()))
+        );
+        assert_eq!(
+            post("/api/v1/topics/t/preferred-election"),
+            Endpoint::Write(WriteAction::PreferredElection("t".into()))
+        );
+        assert_eq!(
+            post("/api/v1/groups/g%201/reset-offsets"),
+            Endpoint::Write(WriteAction::ResetOffsets("g 1".into()))
+        );
+        assert_eq!(get("/api/v1/stats", "").unwrap(), Endpoint::Stats);
+        assert_eq!(
+            get("/api/v1/broker-stats", "").unwrap(),
+            Endpoint::BrokerStats
+        );
     }
 
     #[test]

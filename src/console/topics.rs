@@ -1,5 +1,6 @@
 //! `GET /api/v1/topics` (every topic: partitions, replication factor,
-//! under-replicated and offline counts, size on disk) and
+//! under-replicated and offline counts, size on disk, and its traffic
+//! counters summed over the brokers, from which the page draws rates) and
 //! `GET /api/v1/topics/<name>` (its configs with their sources, and per
 //! partition: leader, replicas, ISR, log start, high watermark, each
 //! replica's log end and lag behind the leader's, and size).
@@ -14,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::broker_calls::{self, ConfigEntry};
+use super::cluster_stats;
 use super::error::ConsoleError;
 use super::sources::ConsoleSources;
 use crate::metadata::{BrokerEndpoint, TopicMetadata};
@@ -29,6 +31,11 @@ pub struct TopicSummary {
     pub offline: usize,
     /// Bytes on disk over every replica (`None` if a broker did not answer).
     pub size_bytes: Option<i64>,
+    /// Messages and bytes appended and bytes fetched by consumers since the
+    /// brokers started, summed over those that answered (`cluster_stats.rs`).
+    pub messages_in: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +104,7 @@ pub async fn topics(console: &ConsoleSources) -> Result<Vec<TopicSummary>, Conso
     let snapshot = console.metadata.snapshot();
     let brokers = live_brokers(console);
     let (sizes, errors) = log_sizes(&brokers).await;
+    let traffic = cluster_stats::cluster_stats(console).await.topic_totals();
     let mut names: Vec<&String> = snapshot.topics.keys().collect();
     names.sort();
     Ok(names
@@ -128,6 +136,9 @@ pub async fn topics(console: &ConsoleSources) -> Result<Vec<TopicSummary>, Conso
                     .filter(|p| !p.leader.is_valid() || !brokers.contains_key(&p.leader))
                     .count(),
                 size_bytes: errors.is_empty().then_some(size),
+                messages_in: traffic.get(name).map_or(0, |t| t.messages_in),
+                bytes_in: traffic.get(name).map_or(0, |t| t.bytes_in),
+                bytes_out: traffic.get(name).map_or(0, |t| t.bytes_out),
             }
         })
         .collect())

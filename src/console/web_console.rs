@@ -1,13 +1,17 @@
 //! `WebConsole`: the broker's HTTP listener's answer to every path but
-//! `/metrics` (the listener's [`HttpApp`]): a page from `assets.rs` or a
-//! JSON answer of the API, errors as `{"error": ...}` with their status.
+//! `/metrics` (the listener's [`HttpApp`]): a page from `assets.rs`, a
+//! JSON answer of the API, or a write action (only when
+//! `console.writes.enable` is on, only with a JSON body; logged), errors as
+//! `{"error": ...}` with their status.
 
 use serde::Serialize;
 
 use super::error::{ConsoleError, JSON};
 use super::routes::{Endpoint, route};
 use super::sources::ConsoleSources;
-use super::{assets, cluster, groups, messages, topics, znodes};
+use super::{
+    actions, assets, broker_stats, cluster, cluster_stats, groups, messages, topics, znodes,
+};
 use crate::metrics::{HttpApp, HttpFuture, HttpRequest, HttpResponse};
 
 /// The console on a broker's HTTP listener.
@@ -28,6 +32,31 @@ impl WebConsole {
             Endpoint::Groups => json(&groups::groups(&self.sources).await?),
             Endpoint::Group(id) => json(&groups::group(&self.sources, &id).await?),
             Endpoint::Znode(path) => json(&znodes::znode(&self.sources, &path).await?),
+            Endpoint::Stats => json(&cluster_stats::cluster_stats(&self.sources).await),
+            Endpoint::BrokerStats => json(&broker_stats::read(
+                self.sources.broker_id,
+                crate::metrics::global(),
+            )),
+            Endpoint::ConsoleInfo => json(&serde_json::json!({
+                "broker": self.sources.broker_id,
+                "writes_enabled": self.sources.writes_enabled,
+            })),
+            Endpoint::Write(action) => {
+                if !self.sources.writes_enabled {
+                    return Err(ConsoleError::WritesDisabled);
+                }
+                let is_json = request
+                    .content_type
+                    .as_deref()
+                    .and_then(|t| t.split(';').next())
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case(JSON));
+                if !is_json {
+                    return Err(ConsoleError::UnsupportedMediaType);
+                }
+                let response = actions::perform(&self.sources, &action, &request.body).await?;
+                tracing::info!(?action, status = response.status, "console write action");
+                Ok(response)
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The thin, I/O-free layer over the `kafka-protocol` crate for the client
 //! side of inter-broker traffic (controller requests now, follower fetches
 //! later): encode a request frame, decode a response frame; and the names
-//! of Kafka's wire enums the tools and the console print
-//! (`config_source.rs`).
+//! of Kafka's wire enums and error codes the tools and the console print
+//! (`config_source.rs`, `error_name.rs`).
 
 pub mod config_source;
+pub mod error_name;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};

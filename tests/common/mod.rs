@@ -14,7 +14,7 @@
 //! - [`TcpProxy`] (cut, restore, delay a link) and [`ZkProxy`] (a
 //!   ZooKeeper-aware proxy: cut, restore, or drop the reply of one applied
 //!   write and cut): network faults between processes.
-//! - [`http_get`] / [`http_request`]: plain HTTP to a broker's
+//! - [`http_get`] / [`http_request`] / [`http_post_json`] / [`http_send`]: plain HTTP to a broker's
 //!   `metrics.listener` (metrics and the web console).
 //! - [`raw`]: raw Kafka requests ([`send_request`], [`RawConn`],
 //!   [`exchange`]), record batches and common request builders.
@@ -50,7 +50,7 @@ pub use clients::{
     future_producer_with, kcat, kcat_partition0_lines, kcat_produce_text, kcat_read_partition,
     kcat_with_timeout, producer_config, python, run_python, run_python_with_timeout, which,
 };
-pub use http::{http_get, http_request};
+pub use http::{http_get, http_post_json, http_request, http_send};
 pub use process::{
     assert_success, describe_status, free_port, run_with_timeout, spawn_tied, tail_lines, temp_dir,
     test_tmp_root,
