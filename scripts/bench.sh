@@ -19,6 +19,12 @@
 #     table, consume GB/s per run with min/median/max), and the broker's
 #     utime+stime around the produce and the consume phases gives the Cost
 #     table (broker CPU seconds per GB in and out, next to the mock's rates);
+#     with BENCH_CONSOLE=1, runs the same again while a poller asks the
+#     broker's web console what an open page asks (/api/v1/stats every
+#     second, /api/v1/topics every 2 s, /api/v1/cluster every 5 s), and
+#     prints both tables: the console's effect on produce, fetch and cost;
+#     and after step 5, the idle broker's CPU and RSS over 30 s unpolled
+#     and 30 s polled (the console's own cost);
 #  5. stops that broker and starts a fresh one (new log dir, chroot
 #     /sluice-bench-idle, so nothing left from producing counts), creates a
 #     topic with BENCH_IDLE_PARTITIONS partitions (default 100) and reads the
@@ -66,6 +72,8 @@ ZK_SESSION_MS=${BENCH_ZK_SESSION_MS:-6000}
 CONSUME_RUNS=${BENCH_CONSUME_RUNS:-3}
 LATENCY_RATES=${BENCH_LATENCY_RATES:-10000,100000}
 LATENCY_SECS=${BENCH_LATENCY_SECS:-5}
+CONSOLE=${BENCH_CONSOLE:-0}
+case "$CONSOLE" in 0 | 1) ;; *) die "BENCH_CONSOLE must be 0 or 1" ;; esac
 case "$CLUSTER" in 0 | 1 | only) ;; *) die "BENCH_CLUSTER must be 0, 1 or only" ;; esac
 case "$CLUSTER_RECORDS$ZK_SESSION_MS$CONSUME_RUNS$LATENCY_SECS" in *[!0-9]*) die "BENCH_CLUSTER_RECORDS, BENCH_ZK_SESSION_MS, BENCH_CONSUME_RUNS and BENCH_LATENCY_SECS must be numbers" ;; esac
 case "$LATENCY_RATES" in *[!0-9,]* | "" | ,* | *, | *,,*) die "BENCH_LATENCY_RATES must be numbers separated by commas" ;; esac
@@ -104,6 +112,7 @@ cleanup() {
     printf '\n--- last lines of %s ---\n' "$broker_log" >&2
     tail -n 40 "$broker_log" >&2 || true
   fi
+  if [ -n "${poller_pid:-}" ]; then kill "$poller_pid" 2>/dev/null || true; fi
   stop_broker
   local p
   for p in "${cluster_pids[@]}"; do
@@ -138,16 +147,19 @@ free_port() {
 }
 
 # start_broker NAME CHROOT: starts target/release/sluice with its own log
-# dir and port; sets broker_pid, broker_port and broker_log.
+# dir, port and HTTP listener (metrics and console); sets broker_pid,
+# broker_port, broker_http_port and broker_log.
 start_broker() {
   local name=$1 chroot=$2
   broker_port=$(free_port)
+  broker_http_port=$(free_port)
   broker_log="$work/$name.log"
   cat >"$work/$name.properties" <<EOF
 broker.id=0
 listeners=PLAINTEXT://127.0.0.1:$broker_port
 log.dirs=$work/$name-logs
 zookeeper.connect=127.0.0.1:$zk_port$chroot
+metrics.listener=127.0.0.1:$broker_http_port
 num.partitions=1
 default.replication.factor=1
 offsets.topic.replication.factor=1
@@ -159,6 +171,72 @@ EOF
   broker_pid=$!
   wait_for_port 127.0.0.1 "$broker_port" 60 "$broker_pid" || die "the broker did not start"
   info "broker running: pid $broker_pid, 127.0.0.1:$broker_port, chroot $chroot, log $broker_log"
+}
+
+# http_get PORT PATH: one GET to 127.0.0.1:PORT (bash's /dev/tcp, no curl
+# needed), the answer thrown away.
+http_get() {
+  exec 3<>"/dev/tcp/127.0.0.1/$1" || return 0
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3
+  cat <&3 >/dev/null || true
+  exec 3>&-
+}
+
+# throughput_run [EXTRA ARGS]: the throughput, fetch and cost tables
+# against the running broker, then the load.
+throughput_run() {
+  cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
+    --records "$RECORDS" --size 100,1024 --consume-runs "$CONSUME_RUNS" \
+    --cpu-pids "$broker_pid" "$@"
+  echo "Load after measuring: $(uptime | sed 's/.*load/load/')"
+  echo
+}
+
+# cpu_ms PID: the process's utime+stime so far, in milliseconds.
+cpu_ms() {
+  local ticks
+  ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  echo $((ticks * 1000 / $(getconf CLK_TCK)))
+}
+
+# rss_mib PID: VmRSS in MiB (one decimal).
+rss_mib() {
+  awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"
+}
+
+# console_idle_cost SECONDS: the idle broker's CPU and RSS over SECONDS
+# unpolled, then over SECONDS with the console polled; prints a table.
+console_idle_cost() {
+  local secs=$1 c0 c1 c2 r0 r1 r2
+  c0=$(cpu_ms "$broker_pid"); r0=$(rss_mib "$broker_pid")
+  sleep "$secs"
+  c1=$(cpu_ms "$broker_pid"); r1=$(rss_mib "$broker_pid")
+  console_poller "$broker_http_port" &
+  poller_pid=$!
+  sleep "$secs"
+  kill "$poller_pid" 2>/dev/null || true
+  wait "$poller_pid" 2>/dev/null || true
+  poller_pid=
+  c2=$(cpu_ms "$broker_pid"); r2=$(rss_mib "$broker_pid")
+  echo "## The web console's own cost (idle broker, $IDLE_PARTITIONS partitions, ${secs} s each)"
+  echo
+  echo "| console | broker CPU ms | VmRSS MiB at start | VmRSS MiB at end |"
+  echo "|---|---:|---:|---:|"
+  echo "| closed | $((c1 - c0)) | $r0 | $r1 |"
+  echo "| open (polled as its pages poll) | $((c2 - c1)) | $r1 | $r2 |"
+  echo
+}
+
+# console_poller PORT: asks the console what an open page asks, until killed.
+console_poller() {
+  local tick=0
+  while true; do
+    http_get "$1" /api/v1/stats
+    if [ $((tick % 2)) = 0 ]; then http_get "$1" /api/v1/topics; fi
+    if [ $((tick % 5)) = 0 ]; then http_get "$1" /api/v1/cluster; fi
+    tick=$((tick + 1))
+    sleep 1
+  done
 }
 
 # start_cluster_broker ID: starts broker ID of the three-broker cluster
@@ -233,14 +311,23 @@ if [ "$CLUSTER" != only ]; then
 
   step "Throughput, fetch and cost: $RECORDS records of 100 and of 1024 bytes $*"
   out="$work/throughput.md"
-  {
-    cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
-      --records "$RECORDS" --size 100,1024 --consume-runs "$CONSUME_RUNS" \
-      --cpu-pids "$broker_pid" "$@"
-    echo "Load after measuring: $(uptime | sed 's/.*load/load/')"
-    echo
-  } | tee "$out"
+  throughput_run "$@" | tee "$out"
   results+=("$out")
+
+  if [ "$CONSOLE" = 1 ]; then
+    step "The same with the web console open (polled as its pages poll)"
+    console_poller "$broker_http_port" &
+    poller_pid=$!
+    out="$work/throughput-console.md"
+    {
+      echo "With the web console polled (stats 1/s, topics 1/2 s, cluster 1/5 s):"
+      echo
+      throughput_run "$@"
+    } | tee "$out"
+    kill "$poller_pid" 2>/dev/null || true
+    wait "$poller_pid" 2>/dev/null || true
+    results+=("$out")
+  fi
 
   step "Idle memory: fresh broker, one topic with $IDLE_PARTITIONS partitions"
   stop_broker
@@ -249,6 +336,11 @@ if [ "$CLUSTER" != only ]; then
   cargo bench -q --bench throughput -- --bootstrap "127.0.0.1:$broker_port" \
     --rss-pid "$broker_pid" --idle-partitions "$IDLE_PARTITIONS" | tee "$out"
   results+=("$out")
+  if [ "$CONSOLE" = 1 ]; then
+    out="$work/console-cost.md"
+    console_idle_cost 30 | tee "$out"
+    results+=("$out")
+  fi
   stop_broker
 fi
 

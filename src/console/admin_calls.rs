@@ -177,19 +177,27 @@ pub async fn delete_records(
                 ]),
         ]);
     let response: DeleteRecordsResponse = call(leader, ApiKey::DeleteRecords, 1, &request).await?;
-    Ok(response
-        .topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions.iter().map(|p| {
-                Outcome::of(
-                    format!("{}-{}", t.name.0, p.partition_index),
-                    p.error_code,
-                    None,
-                )
-            })
+    Ok(partition_outcomes(
+        "",
+        response.topics.iter().flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| (&t.name.0, p.partition_index, p.error_code))
+        }),
+    ))
+}
+
+/// One outcome per (topic, partition, error code) answered, named
+/// `<prefix>topic-partition`.
+fn partition_outcomes<'a>(
+    prefix: &str,
+    answers: impl Iterator<Item = (&'a StrBytes, i32, i16)>,
+) -> Vec<Outcome> {
+    answers
+        .map(|(topic, partition, code)| {
+            Outcome::of(format!("{prefix}{topic}-{partition}"), code, None)
         })
-        .collect())
+        .collect()
 }
 
 /// ElectLeaders v1 (preferred) for `partitions` of `topic`, to the controller.
@@ -261,19 +269,14 @@ pub async fn commit_offsets(
         ]);
     let response: OffsetCommitResponse =
         call(coordinator, ApiKey::OffsetCommit, 2, &request).await?;
-    Ok(response
-        .topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions.iter().map(|p| {
-                Outcome::of(
-                    format!("{group} {}-{}", t.name.0, p.partition_index),
-                    p.error_code,
-                    None,
-                )
-            })
-        })
-        .collect())
+    Ok(partition_outcomes(
+        &format!("{group} "),
+        response.topics.iter().flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| (&t.name.0, p.partition_index, p.error_code))
+        }),
+    ))
 }
 
 #[cfg(test)]
