@@ -566,11 +566,18 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
     // Timestamps 1000..=1004 at offsets 0..=4: 1004 is past the high watermark.
     assert!(p.fetch_offset_for_timestamp(1004, true).is_err());
     assert_eq!(p.fetch_offset_for_timestamp(1001, true).unwrap(), (1, 1001));
+    // A broker (replica id >= 0) or a debugging consumer is no client: no
+    // KIP-207 check, and it sees up to the log end (Kafka's
+    // lastFetchableOffset without an isolation level).
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, false)
             .unwrap(),
-        (3, -1),
-        "not for replicas"
+        (5, -1),
+        "a replica gets the log end"
+    );
+    assert_eq!(
+        p.fetch_offset_for_timestamp(1004, false).unwrap(),
+        (4, 1004)
     );
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::EARLIEST_TIMESTAMP, true)
@@ -578,7 +585,7 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
         (0, -1)
     );
     assert_eq!(
-        p.fetch_offset_for_debugging(super::super::LATEST_TIMESTAMP)
+        p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, false)
             .unwrap(),
         (5, -1),
         "a debugging consumer gets the log end"

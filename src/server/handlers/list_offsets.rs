@@ -42,7 +42,7 @@ pub async fn handle(
                             .ok_or_else(|| ReplicaError::UnknownTopicOrPartition(tp.to_string()))
                             .and_then(|partition| {
                                 partition
-                                    .fetch_offset_for_debugging(p.timestamp)
+                                    .fetch_offset_for_timestamp(p.timestamp, false)
                                     .map(|found| (found, partition))
                             })
                     } else {
