@@ -105,17 +105,18 @@ pub async fn topics(console: &ConsoleSources) -> Result<Vec<TopicSummary>, Conso
     let brokers = live_brokers(console);
     let (sizes, errors) = log_sizes(&brokers).await;
     let traffic = cluster_stats::cluster_stats(console).await.topic_totals();
+    // One pass over every replica's size (not one per topic).
+    let mut size_by_topic: BTreeMap<&str, i64> = BTreeMap::new();
+    for ((_, tp), size) in &sizes {
+        *size_by_topic.entry(tp.topic.as_str()).or_default() += size;
+    }
     let mut names: Vec<&String> = snapshot.topics.keys().collect();
     names.sort();
     Ok(names
         .into_iter()
         .map(|name| {
             let topic = &snapshot.topics[name];
-            let size: i64 = sizes
-                .iter()
-                .filter(|((_, tp), _)| &tp.topic == name)
-                .map(|(_, size)| size)
-                .sum();
+            let size = size_by_topic.get(name.as_str()).copied().unwrap_or(0);
             TopicSummary {
                 name: name.clone(),
                 topic_id: topic.topic_id.to_string(),
