@@ -11,19 +11,19 @@ use std::collections::BTreeSet;
 
 use super::Controller;
 use super::ControllerRequest;
-use super::context::ControllerContext;
+use super::context::{ControllerContext, bare_ids, broker_ids};
 use super::election::controlled_shutdown_leader;
 use super::handle::ControllerApiError;
 use super::requests;
 use super::state_write::update_states;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 use crate::zk::{PartitionStateZnode, ZkError};
 
 impl Controller {
     /// Returns the partitions `broker_id` still leads, or why nothing was done.
     pub(super) async fn on_controlled_shutdown(
         &mut self,
-        broker_id: i32,
+        broker_id: BrokerId,
         broker_epoch: i64,
     ) -> Result<Result<Vec<TopicPartition>, ControllerApiError>, ZkError> {
         if !self.ctx.is_live(broker_id) {
@@ -40,7 +40,7 @@ impl Controller {
             }));
         }
         self.ctx.shutting_down.insert(broker_id);
-        let shutting_down: Vec<i32> = self.ctx.shutting_down.iter().copied().collect();
+        let shutting_down: Vec<BrokerId> = self.ctx.shutting_down.iter().copied().collect();
         let hosted: Vec<TopicPartition> = self
             .ctx
             .partition_states
@@ -57,7 +57,7 @@ impl Controller {
         let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = hosted
             .iter()
             .cloned()
-            .partition(|tp| self.ctx.partition_states[tp].0.leader == broker_id);
+            .partition(|tp| self.ctx.partition_states[tp].0.leader == broker_id.0);
         // Looked up once per hosted partition: a set, not a list scan.
         let led: BTreeSet<TopicPartition> = led.into_iter().collect();
         let decide =
@@ -89,18 +89,20 @@ impl Controller {
         self.send_leader_and_isr_for_partitions(&shrunk, &[broker_id]);
         let changed: Vec<TopicPartition> = moved.into_iter().chain(shrunk).collect();
         if !changed.is_empty() {
-            let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+            let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
             self.send_update_metadata(&brokers, &changed, &[]);
         }
         let remaining: Vec<TopicPartition> = self
             .ctx
             .partition_states
             .iter()
-            .filter(|(tp, (state, _))| state.leader == broker_id && self.ctx.replicas(tp).len() > 1)
+            .filter(|(tp, (state, _))| {
+                state.leader == broker_id.0 && self.ctx.replicas(tp).len() > 1
+            })
             .map(|(tp, _)| tp.clone())
             .collect();
         tracing::info!(
-            broker = broker_id,
+            broker = %broker_id,
             remaining = remaining.len(),
             "controlled shutdown handled"
         );
@@ -115,31 +117,31 @@ fn next_state(
     ctx: &ControllerContext,
     tp: &TopicPartition,
     current: &PartitionStateZnode,
-    broker: i32,
-    shutting_down: &[i32],
+    broker: BrokerId,
+    shutting_down: &[BrokerId],
 ) -> Option<PartitionStateZnode> {
-    if current.leader == broker {
+    if current.leader == broker.0 {
         let elected = controlled_shutdown_leader(
             ctx.replicas(tp),
-            &current.isr,
+            &broker_ids(&current.isr),
             |b| ctx.is_live(b),
             shutting_down,
         )?;
         return Some(PartitionStateZnode::new(
-            elected.leader,
+            elected.leader.0,
             current.leader_epoch.next(),
-            elected.isr,
+            bare_ids(&elected.isr),
             ctx.epoch,
         ));
     }
-    if !current.isr.contains(&broker) {
+    if !current.isr.contains(&broker.0) {
         return None;
     }
     let isr: Vec<i32> = current
         .isr
         .iter()
         .copied()
-        .filter(|&r| r != broker)
+        .filter(|&r| r != broker.0)
         .collect();
     Some(PartitionStateZnode::new(
         current.leader,

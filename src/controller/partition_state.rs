@@ -9,12 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::context::ControllerContext;
+use super::context::{ControllerContext, bare_ids, broker_ids};
 use super::election::{new_partition_leader, offline_partition_leader};
 use tokio::task::JoinSet;
 
 use super::state_write::{PIPELINE_DEPTH, update_states};
-use crate::model::{LeaderEpoch, TopicPartition};
+use crate::model::{BrokerId, LeaderEpoch, TopicPartition};
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
 /// Creates state znodes for partitions that have none (up to
@@ -33,8 +33,12 @@ pub async fn initialize_new_partitions(
             tracing::warn!(partition = %tp, "no live replica: partition stays offline");
             continue;
         };
-        let state =
-            PartitionStateZnode::new(elected.leader, LeaderEpoch::INITIAL, elected.isr, ctx.epoch);
+        let state = PartitionStateZnode::new(
+            elected.leader.0,
+            LeaderEpoch::INITIAL,
+            bare_ids(&elected.isr),
+            ctx.epoch,
+        );
         planned.push((tp.clone(), state));
     }
     let mut done = Vec::with_capacity(planned.len());
@@ -94,7 +98,7 @@ pub async fn elect_offline_partitions(
         .partition_states
         .iter()
         .filter(|(tp, (s, _))| {
-            !ctx.is_live(s.leader) && !ctx.topics_being_deleted.contains(&tp.topic)
+            !ctx.is_live(BrokerId(s.leader)) && !ctx.topics_being_deleted.contains(&tp.topic)
         })
         .map(|(tp, _)| tp.clone())
         .collect();
@@ -103,20 +107,20 @@ pub async fn elect_offline_partitions(
     }
     let unclean = unclean_leader_election_enable(zk, &offline, unclean_allowed).await;
     let decide = |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
-        if ctx.is_live(current.leader) {
+        if ctx.is_live(BrokerId(current.leader)) {
             return None;
         }
         let elected = offline_partition_leader(
             ctx.replicas(tp),
-            &current.isr,
+            &broker_ids(&current.isr),
             |b| ctx.is_eligible(b),
             unclean.get(&tp.topic).copied().unwrap_or(unclean_allowed),
         );
         match elected {
             Some(e) => Some(PartitionStateZnode::new(
-                e.leader,
+                e.leader.0,
                 current.leader_epoch.next(),
-                e.isr,
+                bare_ids(&e.isr),
                 ctx.epoch,
             )),
             None if current.leader == -1 => None,
@@ -157,19 +161,23 @@ pub async fn remove_dead_from_isr(
         .partition_states
         .iter()
         .filter(|(tp, (s, _))| {
-            ctx.is_live(s.leader) && s.isr.iter().any(|&r| !ctx.is_live(r)) && !ctx.is_deleting(tp)
+            ctx.is_live(BrokerId(s.leader))
+                && s.isr.iter().any(|&r| !ctx.is_live(BrokerId(r)))
+                && !ctx.is_deleting(tp)
         })
         .map(|(tp, _)| tp.clone())
         .collect();
     let decide = |ctx: &ControllerContext, _: &TopicPartition, current: &PartitionStateZnode| {
-        if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
+        if !ctx.is_live(BrokerId(current.leader))
+            || current.isr.iter().all(|&r| ctx.is_live(BrokerId(r)))
+        {
             return None;
         }
         let isr: Vec<i32> = current
             .isr
             .iter()
             .copied()
-            .filter(|&r| ctx.is_live(r))
+            .filter(|&r| ctx.is_live(BrokerId(r)))
             .collect();
         Some(PartitionStateZnode::new(
             current.leader,

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::controller::context::{LiveBroker, TopicInfo};
+use crate::controller::context::{LiveBroker, TopicInfo, bare_ids, broker_ids};
 use crate::controller::election::offline_partition_leader;
-use crate::model::LeaderEpoch;
+use crate::model::{BrokerId, LeaderEpoch, ids};
 
 /// Partition state znodes in memory.
 #[derive(Clone, Default)]
@@ -123,13 +123,14 @@ fn context(live: &[i32], state: &PartitionStateZnode, version: ZkVersion) -> Con
         ..Default::default()
     };
     for &id in live {
-        ctx.live_brokers.insert(id, LiveBroker::for_tests(id));
+        ctx.live_brokers
+            .insert(BrokerId(id), LiveBroker::for_tests(BrokerId(id)));
     }
     ctx.topics.insert(
         "t".into(),
         TopicInfo {
             topic_id: uuid::Uuid::nil(),
-            assignment: [(0, vec![1, 2, 3])].into(),
+            assignment: [(0, ids(&[1, 2, 3]))].into(),
         },
     );
     ctx.partition_states.insert(tp(), (state.clone(), version));
@@ -138,14 +139,19 @@ fn context(live: &[i32], state: &PartitionStateZnode, version: ZkVersion) -> Con
 
 /// The offline election `elect_offline_partitions` runs.
 fn elect(ctx: &ControllerContext, current: &PartitionStateZnode) -> Option<PartitionStateZnode> {
-    if ctx.is_live(current.leader) {
+    if ctx.is_live(BrokerId(current.leader)) {
         return None;
     }
-    let e = offline_partition_leader(ctx.replicas(&tp()), &current.isr, |b| ctx.is_live(b), false)?;
+    let e = offline_partition_leader(
+        ctx.replicas(&tp()),
+        &broker_ids(&current.isr),
+        |b| ctx.is_live(b),
+        false,
+    )?;
     Some(PartitionStateZnode::new(
-        e.leader,
+        e.leader.0,
         current.leader_epoch.next(),
-        e.isr,
+        bare_ids(&e.isr),
         ctx.epoch,
     ))
 }
@@ -243,7 +249,7 @@ async fn pipelined_writes_settle_conflicts_and_lost_replies_like_single_ones() {
             .collect::<Vec<_>>(),
     );
     let mut ctx = context(&[2, 3], &old, 10);
-    let assignment: BTreeMap<i32, Vec<i32>> = (0..300).map(|p| (p, vec![1, 2, 3])).collect();
+    let assignment: BTreeMap<i32, Vec<BrokerId>> = (0..300).map(|p| (p, ids(&[1, 2, 3]))).collect();
     ctx.topics.get_mut("t").unwrap().assignment = assignment;
     for tp in &parts {
         ctx.partition_states.insert(tp.clone(), (old.clone(), 10));
