@@ -38,6 +38,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use keyed_stream::*;
 use sluice::admin::producer_ids::ProducerIdManager;
+use sluice::model::BrokerId;
 use sluice::zk::{ZkClient, ZkConfig, ZkError};
 
 /// Kafka error codes this file expects.
@@ -195,7 +196,10 @@ fn concurrent_block_claims_in_one_chroot_are_disjoint() {
                     let mut blocks = Vec::new();
                     let mut lost = 0;
                     while blocks.len() < 10 {
-                        match zk.allocate_producer_id_block(i as i32 + 1, 1000).await {
+                        match zk
+                            .allocate_producer_id_block(BrokerId(i as i32 + 1), 1000)
+                            .await
+                        {
                             Ok(b) => blocks.push(b),
                             // Out-raced ten times in a row: ask again, as clients do.
                             Err(ZkError::BadVersion { .. }) if lost < 100 => lost += 1,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
+use crate::model::BrokerId;
 use crate::zk::{ProducerIdBlock, ZkClient, ZkError};
 
 /// How long one InitProducerId may wait for a block (ZooKeeper may be
@@ -70,7 +71,7 @@ impl ProducerIdManager {
             _ => {
                 let block = self
                     .zk
-                    .allocate_producer_id_block(self.broker_id, self.block_size)
+                    .allocate_producer_id_block(BrokerId(self.broker_id), self.block_size)
                     .await?;
                 Remaining {
                     next_id: block.block_start,

@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::admin::AdminError;
 use crate::assignment::{AssignmentError, assign_replicas, assign_replicas_randomly};
 use crate::metadata::MetadataCache;
+use crate::model::BrokerId;
 use crate::replica::wait_for;
 use crate::zk::{ZkClient, ZkError, paths};
 
@@ -59,6 +60,26 @@ fn collides(a: &str, b: &str) -> bool {
     a != b && a.replace('.', "_") == b.replace('.', "_")
 }
 
+/// An assignment with the topic znode's broker ids.
+fn znode_assignment(bare: &BTreeMap<i32, Vec<i32>>) -> BTreeMap<i32, Vec<BrokerId>> {
+    bare.iter()
+        .map(|(&p, r)| (p, r.iter().map(|&b| BrokerId(b)).collect()))
+        .collect()
+}
+
+/// A topic znode's assignment with bare broker ids.
+fn bare_assignment(znode: &BTreeMap<i32, Vec<BrokerId>>) -> BTreeMap<i32, Vec<i32>> {
+    znode
+        .iter()
+        .map(|(&p, r)| (p, r.iter().map(|b| b.0).collect()))
+        .collect()
+}
+
+/// The registered brokers' bare ids.
+async fn bare_broker_ids(zk: &ZkClient) -> Result<Vec<i32>, ZkError> {
+    Ok(zk.get_all_broker_ids().await?.iter().map(|b| b.0).collect())
+}
+
 /// What CreateTopics (or auto-creation) asks for, with defaults resolved.
 pub struct NewTopic {
     pub name: String,
@@ -97,7 +118,7 @@ pub async fn create_topic(
         })?;
     }
     let assignment = if topic.assignment.is_empty() {
-        let brokers = zk.get_all_broker_ids().await?;
+        let brokers = bare_broker_ids(zk).await?;
         if topic.replication_factor <= 0 {
             return Err(AdminError::InvalidReplicationFactor {
                 topic: name(),
@@ -135,7 +156,12 @@ pub async fn create_topic(
     // Writes /config/topics/<t> (the overrides, possibly none) first, as
     // Kafka's AdminZkClient does, then the assignment.
     match zk
-        .create_topic_with_config(&topic.name, &assignment, &topic_id, &topic.configs)
+        .create_topic_with_config(
+            &topic.name,
+            &znode_assignment(&assignment),
+            &topic_id,
+            &topic.configs,
+        )
         .await
     {
         Ok(()) => {}
@@ -204,7 +230,7 @@ pub async fn create_partitions(
             topic: name.to_owned(),
         });
     }
-    let brokers = zk.get_all_broker_ids().await?;
+    let brokers = bare_broker_ids(zk).await?;
     for _ in 0..WRITE_ATTEMPTS {
         let Some((mut znode, version)) = zk.get_topic_and_version(name).await? else {
             return Err(unknown());
@@ -216,7 +242,7 @@ pub async fn create_partitions(
         }
         let new = new_partitions_assignment(
             name,
-            &znode.partitions,
+            &bare_assignment(&znode.partitions),
             &brokers,
             count,
             assignments.clone(),
@@ -224,7 +250,7 @@ pub async fn create_partitions(
         if validate_only {
             return Ok(());
         }
-        znode.partitions.extend(new.clone());
+        znode.partitions.extend(znode_assignment(&new));
         match zk.set_topic_assignment(name, &znode, version).await {
             Ok(_) => {
                 tracing::info!(topic = name, partitions = ?new, "adding partitions");

@@ -61,10 +61,8 @@ impl Controller {
             .iter()
             .map(|(id, b)| (*id, b.epoch))
             .collect();
-        let epochs: BTreeMap<BrokerId, i64> = registered
-            .iter()
-            .map(|(&id, b)| (BrokerId(id), b.epoch))
-            .collect();
+        let epochs: BTreeMap<BrokerId, i64> =
+            registered.iter().map(|(id, b)| (*id, b.epoch)).collect();
         let change = BrokerChange::between(&known, &epochs);
         if change.is_empty() {
             return Ok(());
@@ -84,7 +82,7 @@ impl Controller {
         // Then born, like a new broker.
         let arrived: Vec<BrokerId> = change.born.iter().chain(&change.bounced).copied().collect();
         for &id in &arrived {
-            if let Some(registration) = registered.remove(&id.0) {
+            if let Some(registration) = registered.remove(&id) {
                 self.add_live_broker(registration);
             }
         }

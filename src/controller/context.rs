@@ -13,21 +13,6 @@ use crate::zk::{
     decode_kafka_uuid, paths,
 };
 
-/// Broker ids from the bare numbers a znode type of `zk/` holds.
-pub fn broker_ids(bare: &[i32]) -> Vec<BrokerId> {
-    bare.iter().map(|&id| BrokerId(id)).collect()
-}
-
-/// The bare numbers a znode type of `zk/` holds.
-pub fn bare_ids(ids: &[BrokerId]) -> Vec<i32> {
-    ids.iter().map(|id| id.0).collect()
-}
-
-/// A topic znode's assignment (partition -> replicas) with broker ids.
-pub fn assignment_ids(bare: &BTreeMap<i32, Vec<i32>>) -> BTreeMap<i32, Vec<BrokerId>> {
-    bare.iter().map(|(&p, r)| (p, broker_ids(r))).collect()
-}
-
 /// A live broker as its registration znode describes it.
 #[derive(Debug, Clone)]
 pub struct LiveBroker {
@@ -61,7 +46,7 @@ impl LiveBroker {
         let registration = broker.registration;
         let (host, port) = registration.inter_broker_endpoint().unwrap_or_default();
         LiveBroker {
-            id: BrokerId(broker.id),
+            id: broker.id,
             host,
             port,
             rack: registration.rack.clone(),
@@ -98,7 +83,7 @@ impl TopicInfo {
             .unwrap_or_else(Uuid::nil);
         TopicInfo {
             topic_id,
-            assignment: assignment_ids(znode.assignment()),
+            assignment: znode.assignment().clone(),
         }
     }
 }
@@ -197,7 +182,7 @@ impl ControllerContext {
         };
         for (id, broker) in zk.get_all_brokers().await? {
             ctx.live_brokers
-                .insert(BrokerId(id), LiveBroker::from_registration(broker));
+                .insert(id, LiveBroker::from_registration(broker));
         }
         // Few round trips (multi-reads), not one per topic and partition:
         // a new controller of thousands of partitions is in charge sooner.

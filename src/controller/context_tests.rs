@@ -29,14 +29,3 @@ fn reassign_to_puts_the_target_first_and_tracks_adding_and_removing() {
     assert!(!cancelled.is_being_reassigned());
     assert_eq!(cancelled.replicas, ids(&[2, 1]));
 }
-
-#[test]
-fn znode_ids_convert_both_ways_in_order() {
-    assert_eq!(broker_ids(&[3, 1, -1]), ids(&[3, 1, -1]));
-    assert_eq!(bare_ids(&ids(&[3, 1, -1])), vec![3, 1, -1]);
-    let bare = BTreeMap::from([(0, vec![1, 2]), (1, vec![2, 3])]);
-    assert_eq!(
-        assignment_ids(&bare),
-        BTreeMap::from([(0, ids(&[1, 2])), (1, ids(&[2, 3]))])
-    );
-}

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use super::Controller;
 use super::ControllerRequest;
-use super::context::{ControllerContext, bare_ids, broker_ids};
+use super::context::ControllerContext;
 use super::election::controlled_shutdown_leader;
 use super::handle::ControllerApiError;
 use super::requests;
@@ -49,7 +49,7 @@ impl Controller {
                 let replicas = self.ctx.replicas(tp);
                 replicas.len() > 1
                     && replicas.contains(&broker_id)
-                    && state.leader >= 0
+                    && state.leader.is_valid()
                     && !self.ctx.topics_being_deleted.contains(&tp.topic)
             })
             .map(|(tp, _)| tp.clone())
@@ -57,7 +57,7 @@ impl Controller {
         let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = hosted
             .iter()
             .cloned()
-            .partition(|tp| self.ctx.partition_states[tp].0.leader == broker_id.0);
+            .partition(|tp| self.ctx.partition_states[tp].0.leader == broker_id);
         // Looked up once per hosted partition: a set, not a list scan.
         let led: BTreeSet<TopicPartition> = led.into_iter().collect();
         let decide =
@@ -69,7 +69,7 @@ impl Controller {
         for (tp, update) in update_states(&self.zk, &mut self.ctx, &hosted, decide).await? {
             let was_leader = led.contains(&tp);
             if update.written() && was_leader {
-                tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
+                tracing::info!(partition = %tp, leader = %self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
                 moved.push(tp);
             } else if update.written() {
                 shrunk.push(tp);
@@ -96,9 +96,7 @@ impl Controller {
             .ctx
             .partition_states
             .iter()
-            .filter(|(tp, (state, _))| {
-                state.leader == broker_id.0 && self.ctx.replicas(tp).len() > 1
-            })
+            .filter(|(tp, (state, _))| state.leader == broker_id && self.ctx.replicas(tp).len() > 1)
             .map(|(tp, _)| tp.clone())
             .collect();
         tracing::info!(
@@ -120,28 +118,28 @@ fn next_state(
     broker: BrokerId,
     shutting_down: &[BrokerId],
 ) -> Option<PartitionStateZnode> {
-    if current.leader == broker.0 {
+    if current.leader == broker {
         let elected = controlled_shutdown_leader(
             ctx.replicas(tp),
-            &broker_ids(&current.isr),
+            &current.isr,
             |b| ctx.is_live(b),
             shutting_down,
         )?;
         return Some(PartitionStateZnode::new(
-            elected.leader.0,
+            elected.leader,
             current.leader_epoch.next(),
-            bare_ids(&elected.isr),
+            elected.isr,
             ctx.epoch,
         ));
     }
-    if !current.isr.contains(&broker.0) {
+    if !current.isr.contains(&broker) {
         return None;
     }
-    let isr: Vec<i32> = current
+    let isr: Vec<BrokerId> = current
         .isr
         .iter()
         .copied()
-        .filter(|&r| r != broker.0)
+        .filter(|&r| r != broker)
         .collect();
     Some(PartitionStateZnode::new(
         current.leader,

@@ -169,7 +169,7 @@ async fn backoff(shutdown: &CancellationToken) {
 /// `/controller_epoch` in one multi); returns the new epoch and its zkVersion if we won.
 async fn campaign(zk: &ZkClient, broker_id: BrokerId) -> Result<Option<(i32, ZkVersion)>, ZkError> {
     match zk
-        .register_controller_and_increment_epoch(broker_id.0)
+        .register_controller_and_increment_epoch(broker_id)
         .await?
     {
         ControllerElection::Won {
@@ -257,7 +257,7 @@ async fn serve(
             ControllerEvent::TopicDeletion => controller.on_topic_deletion().await?,
             ControllerEvent::IsrChangeNotification => controller.on_isr_change().await?,
             ControllerEvent::ControllerChange => {
-                if zk.get_controller_id().await? != Some(settings.broker_id.0) {
+                if zk.get_controller_id().await? != Some(settings.broker_id) {
                     break;
                 }
             }

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 
 use super::Controller;
-use super::context::assignment_ids;
 use super::partition_state;
 use crate::model::{BrokerId, TopicPartition};
 use crate::zk::{TopicZnode, ZkError, ZnodeJson, paths};
@@ -49,7 +48,7 @@ impl Controller {
             let Some(info) = self.ctx.topics.get_mut(name) else {
                 continue;
             };
-            let new = added_partitions(&info.assignment, &assignment_ids(znode.assignment()));
+            let new = added_partitions(&info.assignment, znode.assignment());
             if new.is_empty() {
                 continue;
             }

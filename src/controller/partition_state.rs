@@ -9,12 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::context::{ControllerContext, bare_ids, broker_ids};
+use super::context::ControllerContext;
 use super::election::{new_partition_leader, offline_partition_leader};
 use tokio::task::JoinSet;
 
 use super::state_write::{PIPELINE_DEPTH, update_states};
-use crate::model::{BrokerId, LeaderEpoch, TopicPartition};
+use crate::model::{BrokerId, LeaderAndIsr, LeaderEpoch, TopicPartition};
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
 /// Creates state znodes for partitions that have none (up to
@@ -33,12 +33,8 @@ pub async fn initialize_new_partitions(
             tracing::warn!(partition = %tp, "no live replica: partition stays offline");
             continue;
         };
-        let state = PartitionStateZnode::new(
-            elected.leader.0,
-            LeaderEpoch::INITIAL,
-            bare_ids(&elected.isr),
-            ctx.epoch,
-        );
+        let state =
+            PartitionStateZnode::new(elected.leader, LeaderEpoch::INITIAL, elected.isr, ctx.epoch);
         planned.push((tp.clone(), state));
     }
     let mut done = Vec::with_capacity(planned.len());
@@ -80,7 +76,7 @@ pub async fn initialize_new_partitions(
             Err(e) => return Err(e),
         }
         if let Some((state, _)) = ctx.partition_states.get(&tp) {
-            tracing::info!(partition = %tp, leader = state.leader, "partition online");
+            tracing::info!(partition = %tp, leader = %state.leader, "partition online");
             done.push(tp);
         }
     }
@@ -98,7 +94,7 @@ pub async fn elect_offline_partitions(
         .partition_states
         .iter()
         .filter(|(tp, (s, _))| {
-            !ctx.is_live(BrokerId(s.leader)) && !ctx.topics_being_deleted.contains(&tp.topic)
+            !ctx.is_live(s.leader) && !ctx.topics_being_deleted.contains(&tp.topic)
         })
         .map(|(tp, _)| tp.clone())
         .collect();
@@ -107,27 +103,27 @@ pub async fn elect_offline_partitions(
     }
     let unclean = unclean_leader_election_enable(zk, &offline, unclean_allowed).await;
     let decide = |ctx: &ControllerContext, tp: &TopicPartition, current: &PartitionStateZnode| {
-        if ctx.is_live(BrokerId(current.leader)) {
+        if ctx.is_live(current.leader) {
             return None;
         }
         let elected = offline_partition_leader(
             ctx.replicas(tp),
-            &broker_ids(&current.isr),
+            &current.isr,
             |b| ctx.is_eligible(b),
             unclean.get(&tp.topic).copied().unwrap_or(unclean_allowed),
         );
         match elected {
             Some(e) => Some(PartitionStateZnode::new(
-                e.leader.0,
+                e.leader,
                 current.leader_epoch.next(),
-                bare_ids(&e.isr),
+                e.isr,
                 ctx.epoch,
             )),
-            None if current.leader == -1 => None,
+            None if current.leader == LeaderAndIsr::NO_LEADER => None,
             // Kafka keeps the last ISR member in the ISR of an offline
             // partition, so it can lead again when it returns.
             None => Some(PartitionStateZnode::new(
-                -1,
+                LeaderAndIsr::NO_LEADER,
                 current.leader_epoch.next(),
                 current.isr.clone(),
                 ctx.epoch,
@@ -141,9 +137,9 @@ pub async fn elect_offline_partitions(
         }
         let state = &ctx.partition_states[&tp].0;
         if !update.written() {
-            tracing::info!(partition = %tp, leader = state.leader, "partition state was changed by another writer; announcing it");
-        } else if state.leader >= 0 {
-            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "elected new leader");
+            tracing::info!(partition = %tp, leader = %state.leader, "partition state was changed by another writer; announcing it");
+        } else if state.leader.is_valid() {
+            tracing::info!(partition = %tp, leader = %state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "elected new leader");
         } else {
             tracing::warn!(partition = %tp, "no live ISR member: partition offline");
         }
@@ -161,23 +157,19 @@ pub async fn remove_dead_from_isr(
         .partition_states
         .iter()
         .filter(|(tp, (s, _))| {
-            ctx.is_live(BrokerId(s.leader))
-                && s.isr.iter().any(|&r| !ctx.is_live(BrokerId(r)))
-                && !ctx.is_deleting(tp)
+            ctx.is_live(s.leader) && s.isr.iter().any(|&r| !ctx.is_live(r)) && !ctx.is_deleting(tp)
         })
         .map(|(tp, _)| tp.clone())
         .collect();
     let decide = |ctx: &ControllerContext, _: &TopicPartition, current: &PartitionStateZnode| {
-        if !ctx.is_live(BrokerId(current.leader))
-            || current.isr.iter().all(|&r| ctx.is_live(BrokerId(r)))
-        {
+        if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
             return None;
         }
-        let isr: Vec<i32> = current
+        let isr: Vec<BrokerId> = current
             .isr
             .iter()
             .copied()
-            .filter(|&r| ctx.is_live(BrokerId(r)))
+            .filter(|&r| ctx.is_live(r))
             .collect();
         Some(PartitionStateZnode::new(
             current.leader,
@@ -191,7 +183,7 @@ pub async fn remove_dead_from_isr(
         if update.changed() {
             if update.written() {
                 let state = &ctx.partition_states[&tp].0;
-                tracing::info!(partition = %tp, leader = state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
+                tracing::info!(partition = %tp, leader = %state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
             }
             changed.push(tp);
         }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::Controller;
-use super::context::{ControllerContext, bare_ids, broker_ids};
+use super::context::ControllerContext;
 use super::election::{PreferredSkip, offline_partition_leader, preferred_replica_leader};
 use super::handle::{ControllerApiRequest, ElectionOutcome, ElectionType};
 use super::state_write::update_states;
@@ -102,7 +102,7 @@ impl Controller {
                 .partition_states
                 .iter()
                 .filter(|(tp, _)| !self.ctx.topics_being_deleted.contains(&tp.topic))
-                .map(|(tp, (state, _))| (tp, self.ctx.replicas(tp), BrokerId(state.leader))),
+                .map(|(tp, (state, _))| (tp, self.ctx.replicas(tp), state.leader)),
             self.settings.leader_imbalance_per_broker_percentage,
         );
         if candidates.is_empty() {
@@ -157,7 +157,7 @@ impl Controller {
         for (tp, update) in update_states(&self.zk, &mut self.ctx, &candidates, decide).await? {
             if update.written() {
                 let leader = self.ctx.partition_states[&tp].0.leader;
-                tracing::info!(partition = %tp, leader, ?election_type, "elected leader on request");
+                tracing::info!(partition = %tp, %leader, ?election_type, "elected leader on request");
                 outcome.insert(tp.clone(), ElectionOutcome::Elected);
             } else {
                 outcome.insert(tp.clone(), ElectionOutcome::Conflict);
@@ -183,10 +183,9 @@ fn elect(
     election_type: ElectionType,
 ) -> Result<PartitionStateZnode, ElectionOutcome> {
     let assignment = ctx.replicas(tp);
-    let isr = broker_ids(&current.isr);
     let elected = match election_type {
         ElectionType::Preferred => {
-            preferred_replica_leader(assignment, &isr, BrokerId(current.leader), |b| {
+            preferred_replica_leader(assignment, &current.isr, current.leader, |b| {
                 ctx.is_eligible(b)
             })
             .map_err(|skip| match skip {
@@ -195,17 +194,17 @@ fn elect(
             })?
         }
         ElectionType::Unclean => {
-            if ctx.is_live(BrokerId(current.leader)) {
+            if ctx.is_live(current.leader) {
                 return Err(ElectionOutcome::NotNeeded);
             }
-            offline_partition_leader(assignment, &isr, |b| ctx.is_eligible(b), true)
+            offline_partition_leader(assignment, &current.isr, |b| ctx.is_eligible(b), true)
                 .ok_or(ElectionOutcome::EligibleLeadersNotAvailable)?
         }
     };
     Ok(PartitionStateZnode::new(
-        elected.leader.0,
+        elected.leader,
         current.leader_epoch.next(),
-        bare_ids(&elected.isr),
+        elected.isr,
         ctx.epoch,
     ))
 }

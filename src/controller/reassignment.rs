@@ -24,9 +24,7 @@ use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
 use super::Controller;
-use super::context::{
-    ControllerContext, ReassigningReplicas, ReplicaAssignment, bare_ids, broker_ids, minus,
-};
+use super::context::{ControllerContext, ReassigningReplicas, ReplicaAssignment, minus};
 use super::control_request::ControllerRequest;
 use super::handle::{
     ControllerApiError, ControllerApiRequest, ControllerHandle, ReassignmentApiRequest,
@@ -89,22 +87,23 @@ pub fn shrink_to_replicas(
     replicas: &[BrokerId],
     current: &PartitionStateZnode,
 ) -> Option<PartitionStateZnode> {
-    let isr: Vec<BrokerId> = broker_ids(&current.isr)
-        .into_iter()
+    let isr: Vec<BrokerId> = current
+        .isr
+        .iter()
+        .copied()
         .filter(|r| replicas.contains(r))
         .collect();
-    let current_leader = BrokerId(current.leader);
-    let leader = if replicas.contains(&current_leader) && ctx.is_live(current_leader) {
-        current_leader
+    let leader = if replicas.contains(&current.leader) && ctx.is_live(current.leader) {
+        current.leader
     } else {
         *replicas
             .iter()
             .find(|&&r| ctx.is_eligible(r) && isr.contains(&r))?
     };
     Some(PartitionStateZnode::new(
-        leader.0,
+        leader,
         current.leader_epoch.next(),
-        bare_ids(&isr),
+        isr,
         ctx.epoch,
     ))
 }
@@ -268,7 +267,6 @@ impl Controller {
         };
         let mut rejected = Vec::new();
         for (tp, target) in request.targets() {
-            let target = broker_ids(&target);
             if !self.ctx.partition_exists(&tp) {
                 tracing::warn!(partition = %tp, "reassignment request for an unknown partition: dropped");
                 rejected.push(tp);
@@ -309,14 +307,14 @@ impl Controller {
                 }
             };
             for (&p, replicas) in znode.assignment() {
-                let adding = broker_ids(znode.adding_replicas.get(&p).map_or(&[], |r| r));
-                let removing = broker_ids(znode.removing_replicas.get(&p).map_or(&[], |r| r));
+                let adding = znode.adding_replicas.get(&p).cloned().unwrap_or_default();
+                let removing = znode.removing_replicas.get(&p).cloned().unwrap_or_default();
                 if adding.is_empty() && removing.is_empty() {
                     continue;
                 }
                 let tp = TopicPartition::new(topic.clone(), p);
                 let assignment = ReplicaAssignment {
-                    replicas: broker_ids(replicas),
+                    replicas: replicas.clone(),
                     adding,
                     removing,
                 };
@@ -351,7 +349,7 @@ impl Controller {
                 .ctx
                 .partition_states
                 .get(tp)
-                .map(|(s, _)| broker_ids(&s.isr))
+                .map(|(s, _)| s.isr.clone())
                 .unwrap_or_default();
             if is_reassignment_complete(&assignment, &isr) {
                 tracing::info!(partition = %tp, target = ?assignment.target_replicas(), "target replicas caught up");
@@ -384,7 +382,7 @@ impl Controller {
             self.ctx.partition_states.insert(tp.clone(), fresh);
         }
         let isr = match self.ctx.partition_states.get(tp) {
-            Some((state, _)) => broker_ids(&state.isr),
+            Some((state, _)) => state.isr.clone(),
             None => return Ok(()),
         };
         if !is_reassignment_complete(&next, &isr) {
@@ -482,8 +480,7 @@ impl Controller {
         removed: &[BrokerId],
     ) -> Result<(), ZkError> {
         let needs_change = self.ctx.partition_states.get(tp).is_some_and(|(s, _)| {
-            removed.contains(&BrokerId(s.leader))
-                || s.isr.iter().any(|&r| removed.contains(&BrokerId(r)))
+            removed.contains(&s.leader) || s.isr.iter().any(|r| removed.contains(r))
         });
         if needs_change {
             let decide = |ctx: &ControllerContext, s: &PartitionStateZnode| {
@@ -612,7 +609,7 @@ impl Controller {
 fn apply_assignment(znode: &mut TopicZnode, partition: i32, assignment: &ReplicaAssignment) {
     znode
         .partitions
-        .insert(partition, bare_ids(&assignment.replicas));
+        .insert(partition, assignment.replicas.clone());
     for (map, list) in [
         (&mut znode.adding_replicas, &assignment.adding),
         (&mut znode.removing_replicas, &assignment.removing),
@@ -620,7 +617,7 @@ fn apply_assignment(znode: &mut TopicZnode, partition: i32, assignment: &Replica
         if list.is_empty() {
             map.remove(&partition);
         } else {
-            map.insert(partition, bare_ids(list));
+            map.insert(partition, list.clone());
         }
     }
     // adding_replicas / removing_replicas came with version 2.
@@ -676,16 +673,20 @@ mod tests {
             ctx.live_brokers
                 .insert(BrokerId(id), LiveBroker::for_tests(BrokerId(id)));
         }
-        let current = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2, 3], 1);
+        let current =
+            PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[1, 2, 3]), 1);
         let next = shrink_to_replicas(&ctx, &ids(&[2, 3]), &current).unwrap();
-        assert_eq!((next.leader, next.leader_epoch), (2, LeaderEpoch::new(5)));
-        assert_eq!(next.isr, vec![2, 3]);
+        assert_eq!(
+            (next.leader, next.leader_epoch),
+            (BrokerId(2), LeaderEpoch::new(5))
+        );
+        assert_eq!(next.isr, ids(&[2, 3]));
         assert_eq!(next.controller_epoch, 7);
         // The leader stays when it keeps its replica.
         let kept = shrink_to_replicas(&ctx, &ids(&[3, 1]), &current).unwrap();
-        assert_eq!((kept.leader, kept.isr), (1, vec![1, 3]));
+        assert_eq!((kept.leader, kept.isr), (BrokerId(1), ids(&[1, 3])));
         // No target replica in the ISR: nobody can lead.
-        let lagging = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1], 1);
+        let lagging = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[1]), 1);
         assert_eq!(shrink_to_replicas(&ctx, &ids(&[2, 3]), &lagging), None);
     }
 }

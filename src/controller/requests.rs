@@ -36,11 +36,6 @@ fn wire_ids(list: &[BrokerId]) -> Vec<messages::BrokerId> {
     list.iter().map(|&b| wire(b)).collect()
 }
 
-/// The bare ids of a partition state znode's ISR, for the wire.
-fn wire_znode_ids(list: &[i32]) -> Vec<messages::BrokerId> {
-    list.iter().map(|&b| messages::BrokerId(b)).collect()
-}
-
 fn group_by_topic(partitions: &[TopicPartition]) -> BTreeMap<&str, Vec<i32>> {
     let mut grouped: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for tp in partitions {
@@ -85,15 +80,15 @@ pub fn leader_and_isr(
                 .filter_map(|p| {
                     let tp = TopicPartition::new(topic, p);
                     let (state, version) = ctx.partition_states.get(&tp)?;
-                    leaders.insert(BrokerId(state.leader));
+                    leaders.insert(state.leader);
                     Some(
                         LeaderAndIsrPartitionState::default()
                             .with_topic_name(topic_name(topic))
                             .with_partition_index(p)
                             .with_controller_epoch(state.controller_epoch)
-                            .with_leader(messages::BrokerId(state.leader))
+                            .with_leader(wire(state.leader))
                             .with_leader_epoch(state.leader_epoch.get())
-                            .with_isr(wire_znode_ids(&state.isr))
+                            .with_isr(wire_ids(&state.isr))
                             .with_partition_epoch(*version)
                             .with_replicas(wire_ids(ctx.replicas(&tp))),
                     )
@@ -169,9 +164,9 @@ pub fn update_metadata(
                 .with_topic_name(topic_name(&tp.topic))
                 .with_partition_index(tp.partition)
                 .with_controller_epoch(state.controller_epoch)
-                .with_leader(messages::BrokerId(state.leader))
+                .with_leader(wire(state.leader))
                 .with_leader_epoch(state.leader_epoch.get())
-                .with_isr(wire_znode_ids(&state.isr))
+                .with_isr(wire_ids(&state.isr))
                 .with_zk_version(*version)
                 .with_replicas(wire_ids(replicas))
                 .with_offline_replicas(wire_ids(&offline)),

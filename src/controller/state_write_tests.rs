@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::controller::context::{LiveBroker, TopicInfo, bare_ids, broker_ids};
+use crate::controller::context::{LiveBroker, TopicInfo};
 use crate::controller::election::offline_partition_leader;
 use crate::model::{BrokerId, LeaderEpoch, ids};
 
@@ -139,19 +139,14 @@ fn context(live: &[i32], state: &PartitionStateZnode, version: ZkVersion) -> Con
 
 /// The offline election `elect_offline_partitions` runs.
 fn elect(ctx: &ControllerContext, current: &PartitionStateZnode) -> Option<PartitionStateZnode> {
-    if ctx.is_live(BrokerId(current.leader)) {
+    if ctx.is_live(current.leader) {
         return None;
     }
-    let e = offline_partition_leader(
-        ctx.replicas(&tp()),
-        &broker_ids(&current.isr),
-        |b| ctx.is_live(b),
-        false,
-    )?;
+    let e = offline_partition_leader(ctx.replicas(&tp()), &current.isr, |b| ctx.is_live(b), false)?;
     Some(PartitionStateZnode::new(
-        e.leader.0,
+        e.leader,
         current.leader_epoch.next(),
-        bare_ids(&e.isr),
+        e.isr,
         ctx.epoch,
     ))
 }
@@ -160,7 +155,7 @@ fn elect(ctx: &ControllerContext, current: &PartitionStateZnode) -> Option<Parti
 async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
     // Leader 1 died; the controller elects 2. The write reaches ZooKeeper but
     // the connection drops before the reply: the retry gets BadVersion.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2]), 3);
     let store = MemStore::new(old.clone(), 10);
     store.lose_next_reply_of(tp());
     let mut ctx = context(&[2, 3], &old, 10);
@@ -169,7 +164,7 @@ async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
         .await
         .unwrap();
 
-    let elected = PartitionStateZnode::new(2, LeaderEpoch::new(6), vec![2], 7);
+    let elected = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(6), ids(&[2]), 7);
     assert_eq!(store.current(), (elected.clone(), 11));
     assert_eq!(
         update,
@@ -184,9 +179,9 @@ async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
 async fn a_state_someone_else_wrote_meanwhile_is_announced_too() {
     // Another writer (an earlier controller whose announcement was lost)
     // already moved leadership to 3; our decision no longer applies.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2, 3], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2, 3]), 3);
     let store = MemStore::new(old.clone(), 10);
-    let theirs = PartitionStateZnode::new(3, LeaderEpoch::new(6), vec![3], 6);
+    let theirs = PartitionStateZnode::new(BrokerId(3), LeaderEpoch::new(6), ids(&[3]), 6);
     store.overwrite(theirs.clone());
     let mut ctx = context(&[2, 3], &old, 10);
 
@@ -202,12 +197,12 @@ async fn a_state_someone_else_wrote_meanwhile_is_announced_too() {
 #[tokio::test]
 async fn a_leaders_isr_change_meanwhile_is_decided_again_and_written() {
     // The leader shrank the ISR meanwhile: the election runs again on it.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2, 3], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2, 3]), 3);
     let store = MemStore::new(old.clone(), 10);
     store.overwrite(PartitionStateZnode::new(
-        1,
+        BrokerId(1),
         LeaderEpoch::new(5),
-        vec![1, 3],
+        ids(&[1, 3]),
         3,
     ));
     let mut ctx = context(&[2, 3], &old, 10);
@@ -216,7 +211,7 @@ async fn a_leaders_isr_change_meanwhile_is_decided_again_and_written() {
         .await
         .unwrap();
 
-    let elected = PartitionStateZnode::new(3, LeaderEpoch::new(6), vec![3], 7);
+    let elected = PartitionStateZnode::new(BrokerId(3), LeaderEpoch::new(6), ids(&[3]), 7);
     assert_eq!(update, StateUpdate::Written);
     assert_eq!(store.current(), (elected.clone(), 12));
     assert_eq!(ctx.partition_states[&tp()], (elected, 12));
@@ -224,7 +219,7 @@ async fn a_leaders_isr_change_meanwhile_is_decided_again_and_written() {
 
 #[tokio::test]
 async fn nothing_to_decide_writes_nothing() {
-    let state = PartitionStateZnode::new(2, LeaderEpoch::new(5), vec![2, 3], 3);
+    let state = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(5), ids(&[2, 3]), 3);
     let store = MemStore::new(state.clone(), 10);
     let mut ctx = context(&[2, 3], &state, 10);
 
@@ -240,7 +235,7 @@ async fn nothing_to_decide_writes_nothing() {
 async fn pipelined_writes_settle_conflicts_and_lost_replies_like_single_ones() {
     // 300 partitions led by dead broker 1; of them, p7's write lands with
     // its reply lost and p9 was moved to 3 by someone else meanwhile.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2, 3], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2, 3]), 3);
     let parts: Vec<TopicPartition> = (0..300).map(|p| TopicPartition::new("t", p)).collect();
     let store = MemStore::with(
         &parts
@@ -256,7 +251,7 @@ async fn pipelined_writes_settle_conflicts_and_lost_replies_like_single_ones() {
     }
     let (p7, p9) = (parts[7].clone(), parts[9].clone());
     store.lose_next_reply_of(p7.clone());
-    let theirs = PartitionStateZnode::new(3, LeaderEpoch::new(6), vec![3, 2], 6);
+    let theirs = PartitionStateZnode::new(BrokerId(3), LeaderEpoch::new(6), ids(&[3, 2]), 6);
     store.overwrite_of(&p9, theirs.clone());
 
     let outcomes = update_states_in(&store, &mut ctx, &parts, |ctx, _, current| {
@@ -265,7 +260,7 @@ async fn pipelined_writes_settle_conflicts_and_lost_replies_like_single_ones() {
     .await
     .unwrap();
 
-    let elected = PartitionStateZnode::new(2, LeaderEpoch::new(6), vec![2, 3], 7);
+    let elected = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(6), ids(&[2, 3]), 7);
     assert_eq!(outcomes.len(), 300);
     assert!(
         outcomes.windows(2).all(|w| w[0].0 < w[1].0),

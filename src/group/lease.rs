@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::model::BrokerId;
 use crate::zk::{ZkClient, paths};
 
 /// The lease while valid: the session it is on and this broker's epoch.
@@ -56,7 +57,7 @@ impl SessionLease {
         broker_id: i32,
         shutdown: CancellationToken,
     ) {
-        let path = paths::broker_id(broker_id);
+        let path = paths::broker_id(BrokerId(broker_id));
         loop {
             let timeout = Duration::from_millis(match zk.negotiated_session_timeout_ms() {
                 0 => zk.config().session_timeout_ms,

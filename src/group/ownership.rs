@@ -24,6 +24,7 @@ use std::time::Instant;
 use super::coordinator::{Acquired, GroupCoordinator};
 use super::error::GroupError;
 use super::lease::Lease;
+use crate::model::BrokerId;
 use crate::util::now_ms;
 use crate::zk::data_groups::GroupOwnerZnode;
 use crate::zk::{GroupFence, ZkError, paths};
@@ -85,7 +86,9 @@ impl GroupCoordinator {
                 let ours =
                     record.broker_id == self.broker_id && record.broker_epoch == lease.broker_epoch;
                 if !ours && !record.is_released() {
-                    let owner = zk.stat(&paths::broker_id(record.broker_id)).await?;
+                    let owner = zk
+                        .stat(&paths::broker_id(BrokerId(record.broker_id)))
+                        .await?;
                     if owner.is_some_and(|s| s.czxid == record.broker_epoch) {
                         tracing::debug!(
                             group = %group,
