@@ -156,7 +156,7 @@ impl Broker {
             metadata,
             replica_manager: replica_manager.clone(),
             admin,
-            producer_ids: ProducerIdManager::new(broker_id, zk.clone()),
+            producer_ids: ProducerIdManager::new(crate::model::BrokerId(broker_id), zk.clone()),
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
             dynamic_configs,

@@ -225,7 +225,7 @@ fn concurrent_block_claims_in_one_chroot_are_disjoint() {
             .enumerate()
             .map(|(i, zk)| {
                 Arc::new(ProducerIdManager::with_block_size(
-                    i as i32 + 1,
+                    BrokerId(i as i32 + 1),
                     zk.clone(),
                     10,
                 ))
@@ -263,7 +263,7 @@ fn concurrent_block_claims_in_one_chroot_are_disjoint() {
 
         // ZooKeeper gone for this manager's session: an error, no id.
         let closed = ZkClient::connect(config()).await.expect("connect");
-        let manager = ProducerIdManager::new(9, closed.clone());
+        let manager = ProducerIdManager::new(BrokerId(9), closed.clone());
         closed.close().await;
         let result = manager.generate_producer_id().await;
         assert!(result.is_err(), "an id without ZooKeeper: {result:?}");

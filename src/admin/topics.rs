@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::admin::AdminError;
 use crate::assignment::{AssignmentError, assign_replicas, assign_replicas_randomly};
 use crate::metadata::MetadataCache;
-use crate::model::BrokerId;
+use crate::model::{BrokerId, LeaderAndIsr};
 use crate::replica::wait_for;
 use crate::zk::{ZkClient, ZkError, paths};
 
@@ -60,33 +60,13 @@ fn collides(a: &str, b: &str) -> bool {
     a != b && a.replace('.', "_") == b.replace('.', "_")
 }
 
-/// An assignment with the topic znode's broker ids.
-fn znode_assignment(bare: &BTreeMap<i32, Vec<i32>>) -> BTreeMap<i32, Vec<BrokerId>> {
-    bare.iter()
-        .map(|(&p, r)| (p, r.iter().map(|&b| BrokerId(b)).collect()))
-        .collect()
-}
-
-/// A topic znode's assignment with bare broker ids.
-fn bare_assignment(znode: &BTreeMap<i32, Vec<BrokerId>>) -> BTreeMap<i32, Vec<i32>> {
-    znode
-        .iter()
-        .map(|(&p, r)| (p, r.iter().map(|b| b.0).collect()))
-        .collect()
-}
-
-/// The registered brokers' bare ids.
-async fn bare_broker_ids(zk: &ZkClient) -> Result<Vec<i32>, ZkError> {
-    Ok(zk.get_all_broker_ids().await?.iter().map(|b| b.0).collect())
-}
-
 /// What CreateTopics (or auto-creation) asks for, with defaults resolved.
 pub struct NewTopic {
     pub name: String,
     pub partitions: i32,
     pub replication_factor: i16,
     /// Explicit assignment (partition -> replicas); empty means "pick one".
-    pub assignment: BTreeMap<i32, Vec<i32>>,
+    pub assignment: BTreeMap<i32, Vec<BrokerId>>,
     pub configs: BTreeMap<String, String>,
 }
 
@@ -96,7 +76,7 @@ pub async fn create_topic(
     zk: &ZkClient,
     topic: &NewTopic,
     validate_only: bool,
-) -> Result<BTreeMap<i32, Vec<i32>>, AdminError> {
+) -> Result<BTreeMap<i32, Vec<BrokerId>>, AdminError> {
     validate_topic_name(&topic.name)?;
     let name = || topic.name.clone();
     let existing = zk.get_all_topics().await?;
@@ -118,7 +98,7 @@ pub async fn create_topic(
         })?;
     }
     let assignment = if topic.assignment.is_empty() {
-        let brokers = bare_broker_ids(zk).await?;
+        let brokers = zk.get_all_broker_ids().await?;
         if topic.replication_factor <= 0 {
             return Err(AdminError::InvalidReplicationFactor {
                 topic: name(),
@@ -156,12 +136,7 @@ pub async fn create_topic(
     // Writes /config/topics/<t> (the overrides, possibly none) first, as
     // Kafka's AdminZkClient does, then the assignment.
     match zk
-        .create_topic_with_config(
-            &topic.name,
-            &znode_assignment(&assignment),
-            &topic_id,
-            &topic.configs,
-        )
+        .create_topic_with_config(&topic.name, &assignment, &topic_id, &topic.configs)
         .await
     {
         Ok(()) => {}
@@ -176,7 +151,7 @@ pub async fn create_topic(
 
 fn validate_manual_assignment(
     topic: &str,
-    assignment: &BTreeMap<i32, Vec<i32>>,
+    assignment: &BTreeMap<i32, Vec<BrokerId>>,
 ) -> Result<(), AdminError> {
     let invalid = |reason: &str| {
         Err(AdminError::InvalidReplicaAssignment {
@@ -216,7 +191,7 @@ pub async fn create_partitions(
     zk: &ZkClient,
     name: &str,
     count: i32,
-    assignments: Option<Vec<Vec<i32>>>,
+    assignments: Option<Vec<Vec<BrokerId>>>,
     validate_only: bool,
 ) -> Result<(), AdminError> {
     let unknown = || AdminError::UnknownTopic {
@@ -230,7 +205,7 @@ pub async fn create_partitions(
             topic: name.to_owned(),
         });
     }
-    let brokers = bare_broker_ids(zk).await?;
+    let brokers = zk.get_all_broker_ids().await?;
     for _ in 0..WRITE_ATTEMPTS {
         let Some((mut znode, version)) = zk.get_topic_and_version(name).await? else {
             return Err(unknown());
@@ -242,7 +217,7 @@ pub async fn create_partitions(
         }
         let new = new_partitions_assignment(
             name,
-            &bare_assignment(&znode.partitions),
+            &znode.partitions,
             &brokers,
             count,
             assignments.clone(),
@@ -250,7 +225,7 @@ pub async fn create_partitions(
         if validate_only {
             return Ok(());
         }
-        znode.partitions.extend(znode_assignment(&new));
+        znode.partitions.extend(new.clone());
         match zk.set_topic_assignment(name, &znode, version).await {
             Ok(_) => {
                 tracing::info!(topic = name, partitions = ?new, "adding partitions");
@@ -272,11 +247,11 @@ pub async fn create_partitions(
 /// 0's first replica and numbered after the existing partitions.
 fn new_partitions_assignment(
     topic: &str,
-    existing: &BTreeMap<i32, Vec<i32>>,
-    brokers: &[i32],
+    existing: &BTreeMap<i32, Vec<BrokerId>>,
+    brokers: &[BrokerId],
     count: i32,
-    assignments: Option<Vec<Vec<i32>>>,
-) -> Result<BTreeMap<i32, Vec<i32>>, AdminError> {
+    assignments: Option<Vec<Vec<BrokerId>>>,
+) -> Result<BTreeMap<i32, Vec<BrokerId>>, AdminError> {
     let invalid_partitions = |reason: String| AdminError::InvalidPartitions {
         topic: topic.to_owned(),
         reason,
@@ -302,16 +277,16 @@ fn new_partitions_assignment(
             topic: topic.to_owned(),
         });
     };
-    let available: BTreeSet<i32> = brokers.iter().copied().collect();
+    let available: BTreeSet<BrokerId> = brokers.iter().copied().collect();
     if let Some(assignments) = assignments {
-        let unknown: BTreeSet<i32> = assignments
+        let unknown: BTreeSet<BrokerId> = assignments
             .iter()
             .flatten()
             .copied()
             .filter(|b| !available.contains(b))
             .collect();
         if !unknown.is_empty() {
-            let list: Vec<String> = unknown.iter().map(i32::to_string).collect();
+            let list: Vec<String> = unknown.iter().map(BrokerId::to_string).collect();
             return Err(invalid_assignment(format!(
                 "Unknown broker(s) in replica assignment: {}.",
                 list.join(", ")
@@ -326,7 +301,7 @@ fn new_partitions_assignment(
         let mut new = BTreeMap::new();
         for (index, replicas) in assignments.into_iter().enumerate() {
             let partition = current + index as i32;
-            let distinct: BTreeSet<i32> = replicas.iter().copied().collect();
+            let distinct: BTreeSet<BrokerId> = replicas.iter().copied().collect();
             if replicas.is_empty() {
                 return Err(invalid_assignment(format!(
                     "Cannot have replication factor of 0 for partition id {partition}."
@@ -348,8 +323,11 @@ fn new_partitions_assignment(
         }
         return Ok(new);
     }
-    let sorted: Vec<i32> = available.iter().copied().collect();
-    let first = partition0.first().copied().unwrap_or(-1);
+    let sorted: Vec<BrokerId> = available.iter().copied().collect();
+    let first = partition0
+        .first()
+        .copied()
+        .unwrap_or(LeaderAndIsr::NO_LEADER);
     let start_index = sorted.iter().position(|&b| b >= first).unwrap_or(0);
     assign_replicas(
         &sorted,

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::admin_client::{Admin, ToolError, ToolResult, emit, join_ids};
 use super::reassign_plan::{Plan, format_json};
 use crate::assignment::assign_replicas_randomly;
+use crate::model::BrokerId;
 
 /// Parses Kafka's topics-to-move JSON into topic names, in file order.
 pub fn parse_topics_to_move(text: &str) -> ToolResult<Vec<String>> {
@@ -127,16 +128,18 @@ pub fn generate(
         let Some(first) = partitions.values().next() else {
             continue;
         };
+        let live_ids: Vec<BrokerId> = live.iter().map(|&b| BrokerId(b)).collect();
         let assignment =
-            assign_replicas_randomly(&live, partitions.len() as i32, first.replicas.len(), 0)
+            assign_replicas_randomly(&live_ids, partitions.len() as i32, first.replicas.len(), 0)
                 .map_err(|e| ToolError::Failed {
-                    what: format!("cannot propose an assignment for '{topic}'"),
-                    message: format!(
-                        "{e} (brokers in --broker-list that are live: {})",
-                        join_ids(live.iter().copied())
-                    ),
-                })?;
+                what: format!("cannot propose an assignment for '{topic}'"),
+                message: format!(
+                    "{e} (brokers in --broker-list that are live: {})",
+                    join_ids(live.iter().copied())
+                ),
+            })?;
         for (partition, replicas) in assignment {
+            let replicas = replicas.iter().map(|b| b.0).collect();
             proposed.insert((topic.clone(), partition), replicas);
         }
     }
