@@ -134,7 +134,7 @@ impl Broker {
         let (advertised_host, advertised_port) = (inter_broker.host, inter_broker.port);
         let controller_handle = ControllerHandle::new();
         let group_coordinator = Arc::new(GroupCoordinator::new(
-            broker_id,
+            crate::model::BrokerId(broker_id),
             settings::group_settings(&config),
             metadata.clone(),
             zk.clone(),

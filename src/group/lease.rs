@@ -54,10 +54,10 @@ impl SessionLease {
     pub async fn run_refresher(
         self: Arc<Self>,
         zk: ZkClient,
-        broker_id: i32,
+        broker_id: BrokerId,
         shutdown: CancellationToken,
     ) {
-        let path = paths::broker_id(BrokerId(broker_id));
+        let path = paths::broker_id(broker_id);
         loop {
             let timeout = Duration::from_millis(match zk.negotiated_session_timeout_ms() {
                 0 => zk.config().session_timeout_ms,

@@ -24,9 +24,8 @@ use std::time::Instant;
 use super::coordinator::{Acquired, GroupCoordinator};
 use super::error::GroupError;
 use super::lease::Lease;
-use crate::model::BrokerId;
 use crate::util::now_ms;
-use crate::zk::data_groups::GroupOwnerZnode;
+use crate::zk::data_groups::{GroupOwnerZnode, NO_OWNER};
 use crate::zk::{GroupFence, ZkError, paths};
 
 impl GroupCoordinator {
@@ -86,13 +85,11 @@ impl GroupCoordinator {
                 let ours =
                     record.broker_id == self.broker_id && record.broker_epoch == lease.broker_epoch;
                 if !ours && !record.is_released() {
-                    let owner = zk
-                        .stat(&paths::broker_id(BrokerId(record.broker_id)))
-                        .await?;
+                    let owner = zk.stat(&paths::broker_id(record.broker_id)).await?;
                     if owner.is_some_and(|s| s.czxid == record.broker_epoch) {
                         tracing::debug!(
                             group = %group,
-                            owner = record.broker_id,
+                            owner = %record.broker_id,
                             "group still held by a live broker; waiting for it to release"
                         );
                         return Err(GroupError::CoordinatorLoadInProgress);
@@ -125,7 +122,7 @@ impl GroupCoordinator {
             super::persist::restore(group, persisted, fence, lease.broker_epoch, Instant::now());
         tracing::info!(
             group = %group,
-            previous_owner = current.as_ref().map_or(-1, |(r, _)| r.broker_id),
+            previous_owner = %current.as_ref().map_or(NO_OWNER, |(r, _)| r.broker_id),
             owner_version = version,
             state = loaded.state.name(),
             generation = loaded.generation_id,
