@@ -1091,8 +1091,11 @@ async fn ids_notifications_and_producer_id_blocks() {
     for path in paths::persistent_paths() {
         assert!(zk.exists(&path).await.unwrap(), "{path} missing");
     }
-    assert_eq!(zk.generate_broker_id(1000).await.unwrap(), 1001);
-    assert_eq!(other.generate_broker_id(1000).await.unwrap(), 1002);
+    assert_eq!(zk.generate_broker_id(1000).await.unwrap(), BrokerId(1001));
+    assert_eq!(
+        other.generate_broker_id(1000).await.unwrap(),
+        BrokerId(1002)
+    );
 
     let (a, b) = tokio::join!(
         zk.get_or_create_cluster_id(),

@@ -22,7 +22,7 @@ use crate::replica::ReplicaManager;
 use crate::zk::ZkClient;
 
 pub struct AdminManager {
-    broker_id: i32,
+    broker_id: BrokerId,
     zk: ZkClient,
     metadata: Arc<MetadataCache>,
     configs: Arc<DynamicConfigs>,
@@ -31,7 +31,7 @@ pub struct AdminManager {
 
 impl AdminManager {
     pub fn new(
-        broker_id: i32,
+        broker_id: BrokerId,
         zk: ZkClient,
         metadata: Arc<MetadataCache>,
         configs: Arc<DynamicConfigs>,

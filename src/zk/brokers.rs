@@ -145,7 +145,7 @@ impl ZkClient {
     /// version of `/brokers/seqid` and returns `reserved_max + version`
     /// (so the first generated id with the default reserved.broker.max.id
     /// 1000 is 1001, as in Kafka).
-    pub async fn generate_broker_id(&self, reserved_max: i32) -> Result<i32, ZkError> {
+    pub async fn generate_broker_id(&self, reserved_max: i32) -> Result<BrokerId, ZkError> {
         let path = paths::broker_seqid();
         let version = match self.set_data(&path, &[], None).await {
             Ok(version) => version,
@@ -155,7 +155,7 @@ impl ZkClient {
             }
             Err(e) => return Err(e),
         };
-        Ok(reserved_max.saturating_add(version))
+        Ok(BrokerId(reserved_max.saturating_add(version)))
     }
 
     /// The cluster id from `/cluster/id`, `None` if not yet created.
