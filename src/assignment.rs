@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::BrokerId;
+
 /// The most partitions one topic may have. Kafka has no such key, but a
 /// topic's assignment lives in one znode, which ZooKeeper's default 1 MB
 /// `jute.maxbuffer` caps at well under this many; refusing more keeps a
@@ -32,13 +34,13 @@ pub enum AssignmentError {
 /// Assigns `partitions` partitions numbered from `first_partition`, with the
 /// randomness (start index, first shift) passed in so tests can fix it.
 pub fn assign_replicas(
-    brokers: &[i32],
+    brokers: &[BrokerId],
     partitions: i32,
     replication_factor: usize,
     first_partition: i32,
     start_index: usize,
     first_shift: usize,
-) -> Result<BTreeMap<i32, Vec<i32>>, AssignmentError> {
+) -> Result<BTreeMap<i32, Vec<BrokerId>>, AssignmentError> {
     if replication_factor == 0 {
         return Err(AssignmentError::ReplicationFactorTooSmall);
     }
@@ -78,11 +80,11 @@ pub fn assign_replicas(
 
 /// `assign_replicas` with Kafka's random start.
 pub fn assign_replicas_randomly(
-    brokers: &[i32],
+    brokers: &[BrokerId],
     partitions: i32,
     replication_factor: usize,
     first_partition: i32,
-) -> Result<BTreeMap<i32, Vec<i32>>, AssignmentError> {
+) -> Result<BTreeMap<i32, Vec<BrokerId>>, AssignmentError> {
     let n = brokers.len().max(1);
     let start = rand::random_range(0..n);
     let shift = rand::random_range(0..n);
@@ -99,12 +101,13 @@ pub fn assign_replicas_randomly(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids;
 
     #[test]
     fn spreads_leaders_and_followers_evenly() {
-        let a = assign_replicas(&[1, 2, 3], 6, 3, 0, 0, 0).unwrap();
-        let leaders: Vec<i32> = a.values().map(|r| r[0]).collect();
-        assert_eq!(leaders, vec![1, 2, 3, 1, 2, 3]);
+        let a = assign_replicas(&ids(&[1, 2, 3]), 6, 3, 0, 0, 0).unwrap();
+        let leaders: Vec<BrokerId> = a.values().map(|r| r[0]).collect();
+        assert_eq!(leaders, ids(&[1, 2, 3, 1, 2, 3]));
         for replicas in a.values() {
             let mut r = replicas.clone();
             r.sort();
@@ -112,27 +115,27 @@ mod tests {
             assert_eq!(r.len(), 3, "replicas distinct: {replicas:?}");
         }
         // The follower shift changes after a full round.
-        assert_ne!(a[&0][1] - a[&0][0], a[&3][1] - a[&3][0]);
+        assert_ne!(a[&0][1].0 - a[&0][0].0, a[&3][1].0 - a[&3][0].0);
     }
 
     #[test]
     fn single_broker_and_errors() {
-        let a = assign_replicas(&[7], 3, 1, 0, 0, 0).unwrap();
-        assert_eq!(a.values().cloned().collect::<Vec<_>>(), vec![vec![7]; 3]);
+        let a = assign_replicas(&ids(&[7]), 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(a.values().cloned().collect::<Vec<_>>(), vec![ids(&[7]); 3]);
         assert_eq!(
-            assign_replicas(&[1, 2], 1, 3, 0, 0, 0),
+            assign_replicas(&ids(&[1, 2]), 1, 3, 0, 0, 0),
             Err(AssignmentError::NotEnoughBrokers {
                 replication_factor: 3,
                 brokers: 2
             })
         );
-        assert!(assign_replicas(&[1], 0, 1, 0, 0, 0).is_err());
-        assert!(assign_replicas_randomly(&[1, 2, 3], 10, 2, 0).is_ok());
+        assert!(assign_replicas(&ids(&[1]), 0, 1, 0, 0, 0).is_err());
+        assert!(assign_replicas_randomly(&ids(&[1, 2, 3]), 10, 2, 0).is_ok());
     }
 
     #[test]
     fn a_topic_of_more_partitions_than_a_znode_holds_is_refused_before_assigning() {
-        let brokers = [1, 2, 3];
+        let brokers = ids(&[1, 2, 3]);
         assert_eq!(
             assign_replicas(&brokers, 1 << 30, 3, 0, 0, 0),
             Err(AssignmentError::PartitionsTooMany {

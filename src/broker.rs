@@ -87,7 +87,9 @@ impl Broker {
         let broker_id = if config.broker_id >= 0 {
             config.broker_id
         } else {
-            zk.generate_broker_id(config.reserved_broker_max_id).await?
+            zk.generate_broker_id(config.reserved_broker_max_id)
+                .await?
+                .0
         };
         tracing::info!(broker_id, %cluster_id, "connected to ZooKeeper");
 
@@ -134,14 +136,14 @@ impl Broker {
         let (advertised_host, advertised_port) = (inter_broker.host, inter_broker.port);
         let controller_handle = ControllerHandle::new();
         let group_coordinator = Arc::new(GroupCoordinator::new(
-            broker_id,
+            crate::model::BrokerId(broker_id),
             settings::group_settings(&config),
             metadata.clone(),
             zk.clone(),
         ));
         let dynamic_configs = Arc::new(DynamicConfigs::new(config.clone()));
         let admin = AdminManager::new(
-            broker_id,
+            crate::model::BrokerId(broker_id),
             zk.clone(),
             metadata.clone(),
             dynamic_configs.clone(),
@@ -156,7 +158,7 @@ impl Broker {
             metadata,
             replica_manager: replica_manager.clone(),
             admin,
-            producer_ids: ProducerIdManager::new(broker_id, zk.clone()),
+            producer_ids: ProducerIdManager::new(crate::model::BrokerId(broker_id), zk.clone()),
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
             dynamic_configs,
@@ -167,7 +169,7 @@ impl Broker {
         });
         dynamic_config::load_broker_configs(
             &zk,
-            broker_id,
+            crate::model::BrokerId(broker_id),
             &services.dynamic_configs,
             &replica_manager,
         )
@@ -224,7 +226,7 @@ impl Broker {
         }
         background.spawn(group_coordinator.run_timers(shutdown.clone()));
         let dynamic_config_manager = DynamicConfigManager {
-            broker_id,
+            broker_id: crate::model::BrokerId(broker_id),
             zk: zk.clone(),
             configs: services.dynamic_configs.clone(),
             replica_manager: replica_manager.clone(),

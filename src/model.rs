@@ -50,12 +50,19 @@ pub type Offset = i64;
 /// The epoch of a partition's leadership, bumped by the controller on every
 /// leader change. The wire, znodes and `leader-epoch-checkpoint` carry it as
 /// a bare `i32`: convert only there (`new`/`get`, `From`); serde keeps the
-/// bare number (`#[serde(transparent)]`), `Display` prints it.
+/// bare number (`#[serde(transparent)]`), `Display` prints it, and so does
+/// `Debug`, so a logged state reads `leader_epoch: 5` as before the newtype.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct LeaderEpoch(i32);
+
+impl fmt::Debug for LeaderEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 impl LeaderEpoch {
     /// No epoch: Kafka's `UNDEFINED_EPOCH` / `NO_PARTITION_LEADER_EPOCH`
@@ -262,6 +269,24 @@ mod tests {
         assert!(LeaderEpoch::new(2) > LeaderEpoch::new(1));
         assert!(LeaderEpoch::UNDEFINED < LeaderEpoch::INITIAL);
         assert_eq!(i32::from(LeaderEpoch::from(7)), 7);
+    }
+
+    #[test]
+    fn debug_prints_the_bare_numbers_of_ids_and_epochs() {
+        assert_eq!(format!("{:?}", BrokerId(7)), "7");
+        assert_eq!(format!("{:?}", LeaderAndIsr::NO_LEADER), "-1");
+        assert_eq!(format!("{:?}", LeaderEpoch::new(5)), "5");
+        assert_eq!(format!("{:?}", LeaderEpoch::UNDEFINED), "-1");
+        let state = LeaderAndIsr {
+            leader: BrokerId(1),
+            leader_epoch: LeaderEpoch::new(5),
+            isr: vec![BrokerId(1), BrokerId(2)],
+            zk_version: 3,
+        };
+        assert_eq!(
+            format!("{state:?}"),
+            "LeaderAndIsr { leader: 1, leader_epoch: 5, isr: [1, 2], zk_version: 3 }"
+        );
     }
 
     #[test]

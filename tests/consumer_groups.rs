@@ -26,6 +26,12 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use sluice::group::coordinator_choice::coordinator_for;
+use sluice::model::BrokerId;
+
+/// Broker ids from bare numbers.
+fn ids(ids: &[i32]) -> Vec<BrokerId> {
+    ids.iter().map(|&id| BrokerId(id)).collect()
+}
 
 fn start_broker(name: &str) -> (Broker, String) {
     let chroot = unique_chroot(name);
@@ -616,7 +622,8 @@ fn a_group_moves_when_its_coordinator_is_killed_and_resumes_from_committed_offse
     let group = &(0..1000)
         .map(|i| format!("moving-group-{i}"))
         .find(|g| {
-            coordinator_for(g, &[1, 2, 3]) == Some(3) && coordinator_for(g, &[1, 2]) == Some(2)
+            coordinator_for(g, &ids(&[1, 2, 3])) == Some(BrokerId(3))
+                && coordinator_for(g, &ids(&[1, 2])) == Some(BrokerId(2))
         })
         .expect("a group moving from broker 3 to broker 2");
     let mut cluster = TestCluster::start_with("groups-failover", 3, |s| {

@@ -38,6 +38,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use keyed_stream::*;
 use sluice::admin::producer_ids::ProducerIdManager;
+use sluice::model::BrokerId;
 use sluice::zk::{ZkClient, ZkConfig, ZkError};
 
 /// Kafka error codes this file expects.
@@ -195,7 +196,10 @@ fn concurrent_block_claims_in_one_chroot_are_disjoint() {
                     let mut blocks = Vec::new();
                     let mut lost = 0;
                     while blocks.len() < 10 {
-                        match zk.allocate_producer_id_block(i as i32 + 1, 1000).await {
+                        match zk
+                            .allocate_producer_id_block(BrokerId(i as i32 + 1), 1000)
+                            .await
+                        {
                             Ok(b) => blocks.push(b),
                             // Out-raced ten times in a row: ask again, as clients do.
                             Err(ZkError::BadVersion { .. }) if lost < 100 => lost += 1,
@@ -221,7 +225,7 @@ fn concurrent_block_claims_in_one_chroot_are_disjoint() {
             .enumerate()
             .map(|(i, zk)| {
                 Arc::new(ProducerIdManager::with_block_size(
-                    i as i32 + 1,
+                    BrokerId(i as i32 + 1),
                     zk.clone(),
                     10,
                 ))
@@ -259,7 +263,7 @@ fn concurrent_block_claims_in_one_chroot_are_disjoint() {
 
         // ZooKeeper gone for this manager's session: an error, no id.
         let closed = ZkClient::connect(config()).await.expect("connect");
-        let manager = ProducerIdManager::new(9, closed.clone());
+        let manager = ProducerIdManager::new(BrokerId(9), closed.clone());
         closed.close().await;
         let result = manager.generate_producer_id().await;
         assert!(result.is_err(), "an id without ZooKeeper: {result:?}");

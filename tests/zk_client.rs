@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sluice::model::{LeaderEpoch, TopicPartition};
+use sluice::model::{BrokerId, LeaderEpoch, TopicPartition};
 use sluice::zk::{
     BrokerRegistration, ControllerElection, CreateMode, PartitionStateZnode, SessionEvent,
     WatchEvent, WatcherOptions, ZkClient, ZkConfig, ZkError, ZkOp, new_kafka_uuid, paths,
@@ -23,6 +23,11 @@ use sluice::zk::{
 use tokio::sync::broadcast::error::RecvError;
 
 // ------------------------------------------------------------------ helpers
+
+/// Broker ids from bare numbers.
+fn ids(ids: &[i32]) -> Vec<BrokerId> {
+    ids.iter().map(|&id| BrokerId(id)).collect()
+}
 
 /// A `zookeeper.connect` string for the shared server with a chroot no other
 /// test uses.
@@ -240,24 +245,32 @@ async fn broker_registration_is_ephemeral_and_exclusive() {
     let b = connect_to(&connect).await;
     a.ensure_persistent_paths().await.unwrap();
 
-    let epoch = a.register_broker(1, &registration(9092)).await.unwrap();
+    let epoch = a
+        .register_broker(BrokerId(1), &registration(9092))
+        .await
+        .unwrap();
     let (_, stat) = a.get_data("/brokers/ids/1").await.unwrap().unwrap();
     assert_eq!(stat.ephemeral_owner, a.session_id());
     assert_eq!(stat.czxid, epoch);
     // Registering again from the owning session is success.
     assert_eq!(
-        a.register_broker(1, &registration(9092)).await.unwrap(),
+        a.register_broker(BrokerId(1), &registration(9092))
+            .await
+            .unwrap(),
         epoch
     );
 
     // Another session cannot take the id.
-    let err = b.register_broker(1, &registration(9093)).await.unwrap_err();
+    let err = b
+        .register_broker(BrokerId(1), &registration(9093))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, ZkError::NodeExists { path } if path == "/brokers/ids/1"),
         "{err:?}"
     );
-    assert_eq!(b.get_all_broker_ids().await.unwrap(), vec![1]);
-    let seen = b.get_broker(1).await.unwrap().unwrap();
+    assert_eq!(b.get_all_broker_ids().await.unwrap(), ids(&[1]));
+    let seen = b.get_broker(BrokerId(1)).await.unwrap().unwrap();
     assert_eq!(
         seen.endpoint("PLAINTEXT"),
         Some(("localhost".to_string(), 9092))
@@ -265,14 +278,16 @@ async fn broker_registration_is_ephemeral_and_exclusive() {
 
     // Closing the session removes the registration at once.
     a.close().await;
-    assert_eq!(b.get_broker(1).await.unwrap(), None);
+    assert_eq!(b.get_broker(BrokerId(1)).await.unwrap(), None);
     assert!(matches!(
         a.get_data("/brokers/ids").await,
         Err(ZkError::Closed { .. })
     ));
-    b.register_broker(1, &registration(9093)).await.unwrap();
+    b.register_broker(BrokerId(1), &registration(9093))
+        .await
+        .unwrap();
     let all = b.get_all_brokers().await.unwrap();
-    assert_eq!(all[&1].registration.port, 9093);
+    assert_eq!(all[&BrokerId(1)].registration.port, 9093);
 }
 
 #[tokio::test]
@@ -282,7 +297,9 @@ async fn session_expiry_rebuilds_the_client() {
     let zk = connect_to(&connect).await;
     let observer = connect_to(&connect).await;
     zk.ensure_persistent_paths().await.unwrap();
-    zk.register_broker(7, &registration(9092)).await.unwrap();
+    zk.register_broker(BrokerId(7), &registration(9092))
+        .await
+        .unwrap();
     let mut events = zk.subscribe_session_events();
     let old_session = zk.session_id();
     let (_, watch) = zk.get_children_and_watch("/brokers/topics").await.unwrap();
@@ -308,8 +325,10 @@ async fn session_expiry_rebuilds_the_client() {
         WatchEvent::SessionLost
     );
     // The old session's ephemeral is gone; operations work on the new session.
-    assert!(observer.get_broker(7).await.unwrap().is_none());
-    zk.register_broker(7, &registration(9092)).await.unwrap();
+    assert!(observer.get_broker(BrokerId(7)).await.unwrap().is_none());
+    zk.register_broker(BrokerId(7), &registration(9092))
+        .await
+        .unwrap();
     let (_, stat) = observer.get_data("/brokers/ids/7").await.unwrap().unwrap();
     assert_eq!(stat.ephemeral_owner, session_id);
     zk.close().await;
@@ -359,7 +378,9 @@ async fn network_partition_longer_than_the_session_timeout_expires_the_session()
     let zk = ZkClient::connect(cfg).await.unwrap();
     let observer = connect_to(&direct).await;
     zk.ensure_persistent_paths().await.unwrap();
-    zk.register_broker(3, &registration(9092)).await.unwrap();
+    zk.register_broker(BrokerId(3), &registration(9092))
+        .await
+        .unwrap();
     let mut events = zk.subscribe_session_events();
     let old_session = zk.session_id();
     let (_, watch) = zk.get_data_and_watch("/brokers/ids/3").await.unwrap();
@@ -369,7 +390,7 @@ async fn network_partition_longer_than_the_session_timeout_expires_the_session()
     wait_until_async(
         "the server to expire the partitioned session",
         Duration::from_secs(15),
-        || async { observer.get_broker(3).await.unwrap().is_none() },
+        || async { observer.get_broker(BrokerId(3)).await.unwrap().is_none() },
     )
     .await;
     assert_eq!(
@@ -389,8 +410,10 @@ async fn network_partition_longer_than_the_session_timeout_expires_the_session()
         panic!("expected NewSession");
     };
     assert_ne!(session_id, old_session);
-    zk.register_broker(3, &registration(9092)).await.unwrap();
-    assert!(observer.get_broker(3).await.unwrap().is_some());
+    zk.register_broker(BrokerId(3), &registration(9092))
+        .await
+        .unwrap();
+    assert!(observer.get_broker(BrokerId(3)).await.unwrap().is_some());
     zk.close().await;
 }
 
@@ -401,11 +424,11 @@ async fn controller_election_has_exactly_one_winner() {
     init_tracing();
     let (a, b) = pair("controller").await;
     let (ra, rb) = tokio::join!(
-        a.register_controller_and_increment_epoch(1),
-        b.register_controller_and_increment_epoch(2)
+        a.register_controller_and_increment_epoch(BrokerId(1)),
+        b.register_controller_and_increment_epoch(BrokerId(2))
     );
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
-    let winners: Vec<_> = [(1, &ra, &a), (2, &rb, &b)]
+    let winners: Vec<_> = [(BrokerId(1), &ra, &a), (BrokerId(2), &rb, &b)]
         .into_iter()
         .filter(|(_, r, _)| matches!(r, ControllerElection::Won { .. }))
         .collect();
@@ -418,8 +441,8 @@ async fn controller_election_has_exactly_one_winner() {
             epoch_zk_version: 1
         }
     );
-    let loser = if winner_id == 1 { &b } else { &a };
-    let loser_result = if winner_id == 1 { &rb } else { &ra };
+    let loser = if winner_id == BrokerId(1) { &b } else { &a };
+    let loser_result = if winner_id == BrokerId(1) { &rb } else { &ra };
     assert_eq!(
         *loser_result,
         ControllerElection::Lost {
@@ -459,7 +482,7 @@ async fn controller_election_has_exactly_one_winner() {
     // The winner resigns (fenced delete); the other broker takes over with epoch 2.
     winner.delete_controller(1).await.unwrap();
     assert_eq!(loser.get_controller_id().await.unwrap(), None);
-    let other_id = 3 - winner_id;
+    let other_id = BrokerId(3 - winner_id.0);
     assert_eq!(
         loser
             .register_controller_and_increment_epoch(other_id)
@@ -501,8 +524,8 @@ async fn controller_epoch_increments_conditionally() {
     let (epoch, _) = a.get_controller_epoch().await.unwrap().unwrap();
     assert_eq!(epoch as usize, 2 + won);
     // Only one client at a time can create /controller.
-    assert!(a.try_create_controller(1).await.unwrap());
-    assert!(!b.try_create_controller(2).await.unwrap());
+    assert!(a.try_create_controller(BrokerId(1)).await.unwrap());
+    assert!(!b.try_create_controller(BrokerId(2)).await.unwrap());
 }
 
 async fn futures_join(a: &ZkClient, b: &ZkClient, n: usize) -> Vec<Result<(i32, i32), ZkError>> {
@@ -524,8 +547,9 @@ async fn futures_join(a: &ZkClient, b: &ZkClient, n: usize) -> Vec<Result<(i32, 
 async fn topic_round_trip_keeps_numeric_partition_order() {
     init_tracing();
     let (zk, other) = pair("topics").await;
-    let assignment: BTreeMap<i32, Vec<i32>> =
-        (0..12).map(|p| (p, vec![p % 3, (p + 1) % 3])).collect();
+    let assignment: BTreeMap<i32, Vec<BrokerId>> = (0..12)
+        .map(|p| (p, vec![BrokerId(p % 3), BrokerId((p + 1) % 3)]))
+        .collect();
     let (topic_id, id_bytes) = new_kafka_uuid();
     zk.create_topic("orders", &assignment, &topic_id)
         .await
@@ -559,7 +583,7 @@ async fn topic_round_trip_keeps_numeric_partition_order() {
         matches!(&err, ZkError::NodeExists { path } if path == "/brokers/topics/orders"),
         "{err:?}"
     );
-    zk.create_topic("audit", &[(0, vec![1])].into(), &new_kafka_uuid().0)
+    zk.create_topic("audit", &[(0, ids(&[1]))].into(), &new_kafka_uuid().0)
         .await
         .unwrap();
     assert_eq!(zk.get_all_topics().await.unwrap(), ["audit", "orders"]);
@@ -567,7 +591,7 @@ async fn topic_round_trip_keeps_numeric_partition_order() {
 
     // Conditional assignment update.
     let (mut topic, version) = zk.get_topic_and_version("audit").await.unwrap().unwrap();
-    topic.partitions.insert(1, vec![2]);
+    topic.partitions.insert(1, ids(&[2]));
     let new_version = zk
         .set_topic_assignment("audit", &topic, version)
         .await
@@ -610,7 +634,7 @@ async fn topic_round_trip_keeps_numeric_partition_order() {
     zk.create_partition_state(
         "orders",
         0,
-        &PartitionStateZnode::new(0, LeaderEpoch::new(0), vec![0, 1], 1),
+        &PartitionStateZnode::new(BrokerId(0), LeaderEpoch::new(0), ids(&[0, 1]), 1),
     )
     .await
     .unwrap();
@@ -628,12 +652,12 @@ async fn partition_state_updates_are_conditional() {
     let (zk, other) = pair("partition-state").await;
     zk.create_topic(
         "t",
-        &[(0, vec![1, 2]), (1, vec![2, 1])].into(),
+        &[(0, ids(&[1, 2])), (1, ids(&[2, 1]))].into(),
         &new_kafka_uuid().0,
     )
     .await
     .unwrap();
-    let state = PartitionStateZnode::new(1, LeaderEpoch::new(0), vec![1, 2], 1);
+    let state = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(0), ids(&[1, 2]), 1);
     assert_eq!(zk.create_partition_state("t", 0, &state).await.unwrap(), 0);
     let (raw, _) = zk
         .get_data("/brokers/topics/t/partitions/0/state")
@@ -654,12 +678,12 @@ async fn partition_state_updates_are_conditional() {
     );
 
     // The leader shrinks the ISR; a stale writer loses.
-    let shrunk = PartitionStateZnode::new(1, LeaderEpoch::new(0), vec![1], 1);
+    let shrunk = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(0), ids(&[1]), 1);
     assert_eq!(
         zk.update_partition_state("t", 0, &shrunk, 0).await.unwrap(),
         1
     );
-    let stale = PartitionStateZnode::new(2, LeaderEpoch::new(1), vec![2], 1);
+    let stale = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(1), ids(&[2]), 1);
     let err = other
         .update_partition_state("t", 0, &stale, 0)
         .await
@@ -676,11 +700,14 @@ async fn partition_state_updates_are_conditional() {
     // Controller-fenced writes.
     let ControllerElection::Won {
         epoch_zk_version, ..
-    } = zk.register_controller_and_increment_epoch(1).await.unwrap()
+    } = zk
+        .register_controller_and_increment_epoch(BrokerId(1))
+        .await
+        .unwrap()
     else {
         panic!("no controller");
     };
-    let elected = PartitionStateZnode::new(2, LeaderEpoch::new(1), vec![2, 1], 1);
+    let elected = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(1), ids(&[2, 1]), 1);
     assert_eq!(
         zk.create_partition_state_fenced("t", 1, &elected, epoch_zk_version)
             .await
@@ -861,7 +888,7 @@ async fn watches_fire_on_changes() {
     let (children, watch) = zk.get_children_and_watch("/brokers/ids").await.unwrap();
     assert!(children.is_empty());
     let reg = BrokerRegistration::new(&["PLAINTEXT://h:9092"], None).unwrap();
-    other.register_broker(5, &reg).await.unwrap();
+    other.register_broker(BrokerId(5), &reg).await.unwrap();
     assert_eq!(
         tokio::time::timeout(Duration::from_secs(5), watch)
             .await
@@ -940,7 +967,7 @@ async fn watches_fire_on_changes() {
         |ids| ids.len(),
     );
     assert_eq!(rx.recv().await, Some(1));
-    other.register_broker(6, &reg).await.unwrap();
+    other.register_broker(BrokerId(6), &reg).await.unwrap();
     assert_eq!(
         tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
@@ -963,7 +990,7 @@ async fn watches_fire_on_changes() {
         Some(0)
     );
     let third = connect_to(&zk.config().connect).await;
-    third.register_broker(8, &reg).await.unwrap();
+    third.register_broker(BrokerId(8), &reg).await.unwrap();
     assert_eq!(
         tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
@@ -971,7 +998,7 @@ async fn watches_fire_on_changes() {
         Some(1)
     );
     drop(rx);
-    third.register_broker(9, &reg).await.unwrap();
+    third.register_broker(BrokerId(9), &reg).await.unwrap();
     tokio::time::timeout(Duration::from_secs(5), handle)
         .await
         .unwrap()
@@ -1064,8 +1091,11 @@ async fn ids_notifications_and_producer_id_blocks() {
     for path in paths::persistent_paths() {
         assert!(zk.exists(&path).await.unwrap(), "{path} missing");
     }
-    assert_eq!(zk.generate_broker_id(1000).await.unwrap(), 1001);
-    assert_eq!(other.generate_broker_id(1000).await.unwrap(), 1002);
+    assert_eq!(zk.generate_broker_id(1000).await.unwrap(), BrokerId(1001));
+    assert_eq!(
+        other.generate_broker_id(1000).await.unwrap(),
+        BrokerId(1002)
+    );
 
     let (a, b) = tokio::join!(
         zk.get_or_create_cluster_id(),
@@ -1105,11 +1135,14 @@ async fn ids_notifications_and_producer_id_blocks() {
     other.delete_isr_change_notifications(&names).await.unwrap();
     assert!(zk.get_isr_change_notifications().await.unwrap().is_empty());
 
-    let first = zk.allocate_producer_id_block(1, 1000).await.unwrap();
+    let first = zk
+        .allocate_producer_id_block(BrokerId(1), 1000)
+        .await
+        .unwrap();
     assert_eq!((first.block_start, first.block_end), (0, 999));
     let (x, y) = tokio::join!(
-        zk.allocate_producer_id_block(1, 1000),
-        other.allocate_producer_id_block(2, 1000)
+        zk.allocate_producer_id_block(BrokerId(1), 1000),
+        other.allocate_producer_id_block(BrokerId(2), 1000)
     );
     let mut starts = [x.unwrap().block_start, y.unwrap().block_start];
     starts.sort();
@@ -1140,7 +1173,7 @@ async fn bad_znode_data_is_an_error_naming_the_path() {
     zk.create("/brokers/ids/4", b"not json", CreateMode::Ephemeral)
         .await
         .unwrap();
-    let err = zk.get_broker(4).await.unwrap_err();
+    let err = zk.get_broker(BrokerId(4)).await.unwrap_err();
     assert!(
         matches!(&err, ZkError::BadData { path, .. } if path == "/brokers/ids/4"),
         "{err:?}"

@@ -22,6 +22,7 @@ use crate::config::dynamic::{
     BrokerConfigLayers, kafka_broker_default, topic_key, validate_broker_config,
     validate_topic_config,
 };
+use crate::model::BrokerId;
 use crate::zk::{ZkClient, paths};
 
 /// Kafka's `ConfigResource.Type` codes.
@@ -77,7 +78,7 @@ impl Entity {
 /// brokers and broker ids other than this broker's.
 pub async fn resolve(
     zk: &ZkClient,
-    broker_id: i32,
+    broker_id: BrokerId,
     resource_type: i8,
     resource_name: &str,
 ) -> Result<Entity, AdminError> {
@@ -106,7 +107,7 @@ pub async fn resolve(
             Err(_) => fail(format!(
                 "Broker id must be an integer, but it is: {resource_name}"
             )),
-            Ok(id) if id == broker_id => Ok(Entity {
+            Ok(id) if BrokerId(id) == broker_id => Ok(Entity {
                 entity_type: paths::CONFIG_TYPE_BROKERS,
                 name: id.to_string(),
             }),

@@ -19,6 +19,7 @@ use crate::admin::topics::validate_topic_name;
 use crate::config::dynamic::{BrokerConfigLayers, TOPIC_KEYS, TopicKey, kafka_broker_default};
 use crate::config::{BrokerConfig, broker_key, broker_keys};
 use crate::metadata::MetadataCache;
+use crate::model::BrokerId;
 use crate::zk::ZkClient;
 
 /// Kafka's `ConfigSource` ids.
@@ -223,7 +224,7 @@ pub async fn describe_resource(
     zk: &ZkClient,
     metadata: &MetadataCache,
     configs: &DynamicConfigs,
-    broker_id: i32,
+    broker_id: BrokerId,
     resource_type: i8,
     name: &str,
 ) -> Result<Vec<ConfigEntry>, AdminError> {
@@ -243,7 +244,7 @@ pub async fn describe_resource(
             ))
         }
         RESOURCE_BROKER if name.is_empty() => Ok(broker_entries(&configs.layers(), false)),
-        RESOURCE_BROKER if name.parse::<i32>().ok() == Some(broker_id) => {
+        RESOURCE_BROKER if name.parse::<i32>().ok().map(BrokerId) == Some(broker_id) => {
             Ok(broker_entries(&configs.layers(), true))
         }
         RESOURCE_BROKER => Err(AdminError::invalid_request(format!(

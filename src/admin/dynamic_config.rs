@@ -20,7 +20,7 @@ use crate::config::{BrokerConfig, CleanupPolicy};
 use crate::controller::{ControllerHandle, ElectionType};
 use crate::log::LogConfig;
 use crate::metadata::MetadataCache;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 use crate::replica::ReplicaManager;
 use crate::util::now_ms;
 use crate::zk::data::ZnodeJson;
@@ -173,7 +173,7 @@ pub fn topic_log_config(broker: &BrokerConfig, overrides: &BTreeMap<String, Stri
 /// hosted; a bad stored value is logged and ignored.
 pub async fn load_broker_configs(
     zk: &ZkClient,
-    broker_id: i32,
+    broker_id: BrokerId,
     configs: &DynamicConfigs,
     replica_manager: &ReplicaManager,
 ) {
@@ -190,7 +190,7 @@ pub async fn load_broker_configs(
 
 async fn reload_broker_layers(
     zk: &ZkClient,
-    broker_id: i32,
+    broker_id: BrokerId,
     configs: &DynamicConfigs,
 ) -> Result<(), String> {
     let default = zk
@@ -287,7 +287,7 @@ fn describe(config: &BTreeMap<String, String>) -> String {
 /// broker and the handles it applies changes with. Built by `broker.rs`
 /// and run as a background task.
 pub struct DynamicConfigManager {
-    pub broker_id: i32,
+    pub broker_id: BrokerId,
     pub zk: ZkClient,
     pub configs: Arc<DynamicConfigs>,
     pub replica_manager: Arc<ReplicaManager>,

@@ -17,11 +17,12 @@ use crate::admin::config_describe::{ConfigEntry, describe_resource};
 use crate::admin::dynamic_config::{DynamicConfigs, apply_topic_overrides, read_topic_configs};
 use crate::admin::topics::{self, NewTopic};
 use crate::metadata::MetadataCache;
+use crate::model::BrokerId;
 use crate::replica::ReplicaManager;
 use crate::zk::ZkClient;
 
 pub struct AdminManager {
-    broker_id: i32,
+    broker_id: BrokerId,
     zk: ZkClient,
     metadata: Arc<MetadataCache>,
     configs: Arc<DynamicConfigs>,
@@ -30,7 +31,7 @@ pub struct AdminManager {
 
 impl AdminManager {
     pub fn new(
-        broker_id: i32,
+        broker_id: BrokerId,
         zk: ZkClient,
         metadata: Arc<MetadataCache>,
         configs: Arc<DynamicConfigs>,
@@ -55,7 +56,7 @@ impl AdminManager {
         &self,
         topic: &NewTopic,
         validate_only: bool,
-    ) -> Result<BTreeMap<i32, Vec<i32>>, AdminError> {
+    ) -> Result<BTreeMap<i32, Vec<BrokerId>>, AdminError> {
         topics::create_topic(&self.zk, topic, validate_only).await
     }
 
@@ -64,8 +65,9 @@ impl AdminManager {
     pub fn create_topic_task(
         &self,
         topic: NewTopic,
-    ) -> impl std::future::Future<Output = Result<BTreeMap<i32, Vec<i32>>, AdminError>> + Send + 'static
-    {
+    ) -> impl std::future::Future<Output = Result<BTreeMap<i32, Vec<BrokerId>>, AdminError>>
+    + Send
+    + 'static {
         let zk = self.zk.clone();
         async move { topics::create_topic(&zk, &topic, false).await }
     }
@@ -75,7 +77,7 @@ impl AdminManager {
         &self,
         topic: &str,
         count: i32,
-        assignments: Option<Vec<Vec<i32>>>,
+        assignments: Option<Vec<Vec<BrokerId>>>,
         validate_only: bool,
     ) -> Result<(), AdminError> {
         topics::create_partitions(&self.zk, topic, count, assignments, validate_only).await

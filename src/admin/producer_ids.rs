@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
+use crate::model::BrokerId;
 use crate::zk::{ProducerIdBlock, ZkClient, ZkError};
 
 /// How long one InitProducerId may wait for a block (ZooKeeper may be
@@ -33,7 +34,7 @@ struct Remaining {
 }
 
 pub struct ProducerIdManager {
-    broker_id: i32,
+    broker_id: BrokerId,
     zk: ZkClient,
     block_size: i64,
     current: Mutex<Option<Remaining>>,
@@ -41,11 +42,15 @@ pub struct ProducerIdManager {
 
 impl ProducerIdManager {
     /// A manager for `broker_id` claiming blocks of Kafka's size (1000).
-    pub fn new(broker_id: i32, zk: ZkClient) -> ProducerIdManager {
+    pub fn new(broker_id: BrokerId, zk: ZkClient) -> ProducerIdManager {
         Self::with_block_size(broker_id, zk, ProducerIdBlock::DEFAULT_BLOCK_SIZE)
     }
 
-    pub fn with_block_size(broker_id: i32, zk: ZkClient, block_size: i64) -> ProducerIdManager {
+    pub fn with_block_size(
+        broker_id: BrokerId,
+        zk: ZkClient,
+        block_size: i64,
+    ) -> ProducerIdManager {
         ProducerIdManager {
             broker_id,
             zk,

@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::admin::AdminError;
 use crate::assignment::{AssignmentError, assign_replicas, assign_replicas_randomly};
 use crate::metadata::MetadataCache;
+use crate::model::{BrokerId, LeaderAndIsr};
 use crate::replica::wait_for;
 use crate::zk::{ZkClient, ZkError, paths};
 
@@ -65,7 +66,7 @@ pub struct NewTopic {
     pub partitions: i32,
     pub replication_factor: i16,
     /// Explicit assignment (partition -> replicas); empty means "pick one".
-    pub assignment: BTreeMap<i32, Vec<i32>>,
+    pub assignment: BTreeMap<i32, Vec<BrokerId>>,
     pub configs: BTreeMap<String, String>,
 }
 
@@ -75,7 +76,7 @@ pub async fn create_topic(
     zk: &ZkClient,
     topic: &NewTopic,
     validate_only: bool,
-) -> Result<BTreeMap<i32, Vec<i32>>, AdminError> {
+) -> Result<BTreeMap<i32, Vec<BrokerId>>, AdminError> {
     validate_topic_name(&topic.name)?;
     let name = || topic.name.clone();
     let existing = zk.get_all_topics().await?;
@@ -150,7 +151,7 @@ pub async fn create_topic(
 
 fn validate_manual_assignment(
     topic: &str,
-    assignment: &BTreeMap<i32, Vec<i32>>,
+    assignment: &BTreeMap<i32, Vec<BrokerId>>,
 ) -> Result<(), AdminError> {
     let invalid = |reason: &str| {
         Err(AdminError::InvalidReplicaAssignment {
@@ -190,7 +191,7 @@ pub async fn create_partitions(
     zk: &ZkClient,
     name: &str,
     count: i32,
-    assignments: Option<Vec<Vec<i32>>>,
+    assignments: Option<Vec<Vec<BrokerId>>>,
     validate_only: bool,
 ) -> Result<(), AdminError> {
     let unknown = || AdminError::UnknownTopic {
@@ -246,11 +247,11 @@ pub async fn create_partitions(
 /// 0's first replica and numbered after the existing partitions.
 fn new_partitions_assignment(
     topic: &str,
-    existing: &BTreeMap<i32, Vec<i32>>,
-    brokers: &[i32],
+    existing: &BTreeMap<i32, Vec<BrokerId>>,
+    brokers: &[BrokerId],
     count: i32,
-    assignments: Option<Vec<Vec<i32>>>,
-) -> Result<BTreeMap<i32, Vec<i32>>, AdminError> {
+    assignments: Option<Vec<Vec<BrokerId>>>,
+) -> Result<BTreeMap<i32, Vec<BrokerId>>, AdminError> {
     let invalid_partitions = |reason: String| AdminError::InvalidPartitions {
         topic: topic.to_owned(),
         reason,
@@ -276,16 +277,16 @@ fn new_partitions_assignment(
             topic: topic.to_owned(),
         });
     };
-    let available: BTreeSet<i32> = brokers.iter().copied().collect();
+    let available: BTreeSet<BrokerId> = brokers.iter().copied().collect();
     if let Some(assignments) = assignments {
-        let unknown: BTreeSet<i32> = assignments
+        let unknown: BTreeSet<BrokerId> = assignments
             .iter()
             .flatten()
             .copied()
             .filter(|b| !available.contains(b))
             .collect();
         if !unknown.is_empty() {
-            let list: Vec<String> = unknown.iter().map(i32::to_string).collect();
+            let list: Vec<String> = unknown.iter().map(BrokerId::to_string).collect();
             return Err(invalid_assignment(format!(
                 "Unknown broker(s) in replica assignment: {}.",
                 list.join(", ")
@@ -300,7 +301,7 @@ fn new_partitions_assignment(
         let mut new = BTreeMap::new();
         for (index, replicas) in assignments.into_iter().enumerate() {
             let partition = current + index as i32;
-            let distinct: BTreeSet<i32> = replicas.iter().copied().collect();
+            let distinct: BTreeSet<BrokerId> = replicas.iter().copied().collect();
             if replicas.is_empty() {
                 return Err(invalid_assignment(format!(
                     "Cannot have replication factor of 0 for partition id {partition}."
@@ -322,8 +323,11 @@ fn new_partitions_assignment(
         }
         return Ok(new);
     }
-    let sorted: Vec<i32> = available.iter().copied().collect();
-    let first = partition0.first().copied().unwrap_or(-1);
+    let sorted: Vec<BrokerId> = available.iter().copied().collect();
+    let first = partition0
+        .first()
+        .copied()
+        .unwrap_or(LeaderAndIsr::NO_LEADER);
     let start_index = sorted.iter().position(|&b| b >= first).unwrap_or(0);
     assign_replicas(
         &sorted,

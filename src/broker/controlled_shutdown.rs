@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use crate::client::{BrokerConnection, ConnectionError, ConnectionOptions};
+use crate::model;
 use crate::zk::{ZkClient, ZkError};
 use kafka_protocol::messages::{
     ApiKey, BrokerId, ControlledShutdownRequest, ControlledShutdownResponse,
@@ -39,7 +40,7 @@ enum AttemptError {
     #[error("no controller registered in ZooKeeper")]
     NoController,
     #[error("controller {0} has no usable registration")]
-    NoControllerEndpoint(i32),
+    NoControllerEndpoint(model::BrokerId),
     #[error("this broker's registration is gone")]
     NotRegistered,
     #[error("ZooKeeper: {0}")]
@@ -144,13 +145,13 @@ async fn attempt_once(
         .or_else(|| registration.inter_broker_endpoint())
         .ok_or(AttemptError::NoControllerEndpoint(controller))?;
     let broker_epoch = zk
-        .get_broker_and_epoch(broker_id)
+        .get_broker_and_epoch(model::BrokerId(broker_id))
         .await?
         .ok_or(AttemptError::NotRegistered)?
         .epoch;
     tracing::info!(
         broker_id,
-        controller,
+        %controller,
         "asking the controller for a controlled shutdown"
     );
     let request = ControlledShutdownRequest::default()

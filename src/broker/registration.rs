@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::BrokerError;
 use crate::controller::ControllerHandle;
+use crate::model::BrokerId;
 use crate::zk::{BrokerRegistration, SessionEvent, ZkClient, ZkError, paths};
 
 /// Beyond the session timeout: ZooKeeper checks for expired sessions once
@@ -41,10 +42,10 @@ pub async fn register(
     controller: &ControllerHandle,
 ) -> Result<i64, BrokerError> {
     let deadline = Instant::now() + session_timeout + EXPIRY_MARGIN;
-    let path = paths::broker_id(broker_id);
+    let path = paths::broker_id(BrokerId(broker_id));
     let mut logged = false;
     loop {
-        match zk.register_broker(broker_id, registration).await {
+        match zk.register_broker(BrokerId(broker_id), registration).await {
             Ok(epoch) => {
                 controller.set_broker_epoch(epoch);
                 return Ok(epoch);
@@ -100,7 +101,7 @@ pub async fn reregister_on_new_session(
         };
         match event {
             Ok(SessionEvent::NewSession { .. }) => loop {
-                match zk.register_broker(broker_id, &registration).await {
+                match zk.register_broker(BrokerId(broker_id), &registration).await {
                     Ok(epoch) => {
                         controller.set_broker_epoch(epoch);
                         tracing::info!(

@@ -12,6 +12,7 @@ use crate::config::BrokerConfig;
 use crate::controller::ControllerSettings;
 use crate::group::GroupSettings;
 use crate::log::LogConfig;
+use crate::model::BrokerId;
 use crate::replica::ReplicationSettings;
 
 /// A millisecond key as a `Duration` (negative counts as 0).
@@ -42,7 +43,7 @@ pub fn log_config(config: &BrokerConfig) -> LogConfig {
 /// What the controller acts on, for broker `broker_id`.
 pub fn controller_settings(config: &BrokerConfig, broker_id: i32) -> ControllerSettings {
     ControllerSettings {
-        broker_id,
+        broker_id: BrokerId(broker_id),
         unclean_leader_election_enable: config.unclean_leader_election_enable,
         delete_topic_enable: config.delete_topic_enable,
         socket_timeout: millis(config.controller_socket_timeout_ms),
@@ -94,7 +95,7 @@ mod tests {
             ReplicationSettings::default()
         );
         let controller = controller_settings(&config, 7);
-        assert_eq!(controller.broker_id, 7);
+        assert_eq!(controller.broker_id, BrokerId(7));
         assert_eq!(controller.socket_timeout, Duration::from_secs(30));
         assert_eq!(
             controller.leader_imbalance_check_interval,

@@ -14,24 +14,28 @@ use super::Controller;
 use super::channel::ChannelReport;
 use super::context::LiveBroker;
 use super::partition_state;
+use crate::model::BrokerId;
 use crate::zk::{BrokerAndEpoch, ZkError};
 
 /// How the registered brokers differ from the live ones the controller knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BrokerChange {
     /// Registered now, unknown before.
-    pub born: Vec<i32>,
+    pub born: Vec<BrokerId>,
     /// Known before, not registered now.
-    pub dead: Vec<i32>,
+    pub dead: Vec<BrokerId>,
     /// Known before and registered now with a larger epoch: restarted.
-    pub bounced: Vec<i32>,
+    pub bounced: Vec<BrokerId>,
 }
 
 impl BrokerChange {
     /// Compares the known (id -> epoch) with the registered (id -> epoch).
-    pub fn between(known: &BTreeMap<i32, i64>, registered: &BTreeMap<i32, i64>) -> BrokerChange {
-        let known_ids: BTreeSet<i32> = known.keys().copied().collect();
-        let registered_ids: BTreeSet<i32> = registered.keys().copied().collect();
+    pub fn between(
+        known: &BTreeMap<BrokerId, i64>,
+        registered: &BTreeMap<BrokerId, i64>,
+    ) -> BrokerChange {
+        let known_ids: BTreeSet<BrokerId> = known.keys().copied().collect();
+        let registered_ids: BTreeSet<BrokerId> = registered.keys().copied().collect();
         BrokerChange {
             born: registered_ids.difference(&known_ids).copied().collect(),
             dead: known_ids.difference(&registered_ids).copied().collect(),
@@ -51,13 +55,14 @@ impl BrokerChange {
 impl Controller {
     pub(super) async fn on_broker_change(&mut self) -> Result<(), ZkError> {
         let mut registered = self.zk.get_all_brokers().await?;
-        let known: BTreeMap<i32, i64> = self
+        let known: BTreeMap<BrokerId, i64> = self
             .ctx
             .live_brokers
             .iter()
             .map(|(id, b)| (*id, b.epoch))
             .collect();
-        let epochs: BTreeMap<i32, i64> = registered.iter().map(|(id, b)| (*id, b.epoch)).collect();
+        let epochs: BTreeMap<BrokerId, i64> =
+            registered.iter().map(|(id, b)| (*id, b.epoch)).collect();
         let change = BrokerChange::between(&known, &epochs);
         if change.is_empty() {
             return Ok(());
@@ -65,7 +70,7 @@ impl Controller {
         tracing::info!(born = ?change.born, dead = ?change.dead, bounced = ?change.bounced, "broker change");
         // A bounced broker is dead first: its old process's leaderships and
         // ISR places go, and its in-flight requests are void.
-        let gone: Vec<i32> = change.dead.iter().chain(&change.bounced).copied().collect();
+        let gone: Vec<BrokerId> = change.dead.iter().chain(&change.bounced).copied().collect();
         for &id in &gone {
             self.ctx.live_brokers.remove(&id);
             self.ctx.shutting_down.remove(&id);
@@ -75,7 +80,7 @@ impl Controller {
             self.on_broker_failure(&gone).await?;
         }
         // Then born, like a new broker.
-        let arrived: Vec<i32> = change.born.iter().chain(&change.bounced).copied().collect();
+        let arrived: Vec<BrokerId> = change.born.iter().chain(&change.bounced).copied().collect();
         for &id in &arrived {
             if let Some(registration) = registered.remove(&id) {
                 self.add_live_broker(registration);
@@ -95,7 +100,7 @@ impl Controller {
             self.send_leader_and_isr_for_broker(id, None);
         }
         self.send_leader_and_isr_for_partitions(&changed, &arrived);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &all, &[]);
         // Deletions waiting for these brokers go on.
         self.ctx.retry_replica_deletions_on(&arrived);
@@ -107,7 +112,7 @@ impl Controller {
     /// what they led (so clients can use them as soon as the new leaders
     /// applied those), then their removal from the ISRs of what they
     /// followed. Their replica deletions in flight are marked failed.
-    async fn on_broker_failure(&mut self, brokers: &[i32]) -> Result<(), ZkError> {
+    async fn on_broker_failure(&mut self, brokers: &[BrokerId]) -> Result<(), ZkError> {
         let unclean = self.settings.unclean_leader_election_enable;
         let elected =
             partition_state::elect_offline_partitions(&self.zk, &mut self.ctx, unclean).await?;
@@ -138,12 +143,12 @@ impl Controller {
     /// A broker whose queue was dropped answers again: it gets its full
     /// state (every replica it hosts, every partition's metadata) and its
     /// replica deletions are asked again.
-    async fn resync(&mut self, broker: i32) -> Result<(), ZkError> {
+    async fn resync(&mut self, broker: BrokerId) -> Result<(), ZkError> {
         if !self.ctx.is_live(broker) {
             return Ok(());
         }
         tracing::info!(
-            broker,
+            %broker,
             "broker answers again after its controller queue was dropped: sending it its full state"
         );
         self.send_leader_and_isr_for_broker(broker, None);
@@ -157,22 +162,27 @@ impl Controller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids;
+
+    fn epochs(pairs: &[(i32, i64)]) -> BTreeMap<BrokerId, i64> {
+        pairs.iter().map(|&(id, e)| (BrokerId(id), e)).collect()
+    }
 
     #[test]
     fn a_known_id_with_a_larger_epoch_is_a_bounce() {
-        let known: BTreeMap<i32, i64> = [(1, 10), (2, 20), (3, 30)].into();
-        let registered: BTreeMap<i32, i64> = [(1, 10), (3, 35), (4, 40)].into();
+        let known = epochs(&[(1, 10), (2, 20), (3, 30)]);
+        let registered = epochs(&[(1, 10), (3, 35), (4, 40)]);
         assert_eq!(
             BrokerChange::between(&known, &registered),
             BrokerChange {
-                born: vec![4],
-                dead: vec![2],
-                bounced: vec![3],
+                born: ids(&[4]),
+                dead: ids(&[2]),
+                bounced: ids(&[3]),
             }
         );
         assert!(BrokerChange::between(&known, &known).is_empty());
         // An older epoch (a stale read) is not a bounce.
-        let older: BTreeMap<i32, i64> = [(1, 9), (2, 20), (3, 30)].into();
+        let older = epochs(&[(1, 9), (2, 20), (3, 30)]);
         assert!(BrokerChange::between(&known, &older).is_empty());
     }
 }

@@ -21,7 +21,7 @@ use super::channel_queue::{QUEUE_CAPACITY, Queued, RequestQueue};
 use super::control_request::Answer;
 use super::encoded_request::EncodedRequest;
 use crate::client::{BrokerConnection, ConnectionError, ConnectionOptions};
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 /// Larger answers fail the connection.
 const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
@@ -32,12 +32,12 @@ pub enum ChannelReport {
     /// A StopReplica queued with a report was answered: each partition's
     /// error code (a top-level error counts for every partition).
     StopReplicaAnswered {
-        broker: i32,
+        broker: BrokerId,
         partitions: Vec<(TopicPartition, i16)>,
     },
     /// The broker's queue had overflowed and was dropped; the broker has
     /// answered again since: send it its full state.
-    Resync { broker: i32 },
+    Resync { broker: BrokerId },
 }
 
 /// How many reports may wait for the controller's event loop (the senders
@@ -53,15 +53,15 @@ struct BrokerChannel {
 /// waits: a broker that does not keep up has its queue dropped (see
 /// `channel_queue.rs`).
 pub struct ControllerChannelManager {
-    controller_id: i32,
+    controller_id: BrokerId,
     socket_timeout: Duration,
-    brokers: HashMap<i32, BrokerChannel>,
+    brokers: HashMap<BrokerId, BrokerChannel>,
     reports: mpsc::Sender<ChannelReport>,
 }
 
 impl ControllerChannelManager {
     pub fn new(
-        controller_id: i32,
+        controller_id: BrokerId,
         socket_timeout: Duration,
         reports: mpsc::Sender<ChannelReport>,
     ) -> ControllerChannelManager {
@@ -73,7 +73,7 @@ impl ControllerChannelManager {
         }
     }
 
-    pub fn add_broker(&mut self, id: i32, host: String, port: u16) {
+    pub fn add_broker(&mut self, id: BrokerId, host: String, port: u16) {
         self.remove_broker(id);
         let queue = Arc::new(RequestQueue::new(QUEUE_CAPACITY));
         let stop = CancellationToken::new();
@@ -90,7 +90,7 @@ impl ControllerChannelManager {
         self.brokers.insert(id, BrokerChannel { queue, stop });
     }
 
-    pub fn remove_broker(&mut self, id: i32) {
+    pub fn remove_broker(&mut self, id: BrokerId) {
         if let Some(channel) = self.brokers.remove(&id) {
             channel.stop.cancel();
         }
@@ -98,20 +98,26 @@ impl ControllerChannelManager {
 
     /// Queues a request for a broker registered with `broker_epoch` (the
     /// same encoded request may be queued for many brokers); never waits.
-    pub fn send(&self, broker: i32, broker_epoch: i64, request: Arc<EncodedRequest>) {
+    pub fn send(&self, broker: BrokerId, broker_epoch: i64, request: Arc<EncodedRequest>) {
         self.queue(broker, broker_epoch, request, false);
     }
 
     /// Queues a request whose answer is reported back (`ChannelReport`).
     /// A broker without a channel (not live) gets nothing, and nothing is reported.
-    pub fn send_reported(&self, broker: i32, broker_epoch: i64, request: Arc<EncodedRequest>) {
+    pub fn send_reported(&self, broker: BrokerId, broker_epoch: i64, request: Arc<EncodedRequest>) {
         self.queue(broker, broker_epoch, request, true);
     }
 
-    fn queue(&self, broker: i32, broker_epoch: i64, request: Arc<EncodedRequest>, report: bool) {
+    fn queue(
+        &self,
+        broker: BrokerId,
+        broker_epoch: i64,
+        request: Arc<EncodedRequest>,
+        report: bool,
+    ) {
         let Some(channel) = self.brokers.get(&broker) else {
             tracing::debug!(
-                broker,
+                %broker,
                 request = request.name(),
                 "no channel to broker; dropped"
             );
@@ -120,7 +126,7 @@ impl ControllerChannelManager {
         let dropped = channel.queue.push(request, broker_epoch, report);
         if dropped > 0 {
             tracing::warn!(
-                broker,
+                %broker,
                 dropped,
                 capacity = QUEUE_CAPACITY,
                 "broker does not keep up with the controller: its queued requests were dropped; \
@@ -143,7 +149,7 @@ impl Drop for ControllerChannelManager {
 }
 
 struct BrokerSender {
-    broker_id: i32,
+    broker_id: BrokerId,
     address: String,
     client_id: String,
     socket_timeout: Duration,
@@ -222,14 +228,14 @@ impl BrokerSender {
                 Ok(answer) => {
                     if answer.error_code != 0 {
                         tracing::warn!(
-                            broker = self.broker_id,
+                            broker = %self.broker_id,
                             request = request.name(),
                             error_code = answer.error_code,
                             "broker answered controller request with an error"
                         );
                     }
                     tracing::debug!(
-                        broker = self.broker_id,
+                        broker = %self.broker_id,
                         request = request.name(),
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "controller request answered"
@@ -237,7 +243,7 @@ impl BrokerSender {
                     return Some(answer);
                 }
                 Err(e) => {
-                    tracing::debug!(broker = self.broker_id, request = request.name(), error = %e, "controller request failed; reconnecting to send it again");
+                    tracing::debug!(broker = %self.broker_id, request = request.name(), error = %e, "controller request failed; reconnecting to send it again");
                 }
             }
             connection.disconnect();
@@ -266,7 +272,7 @@ impl BrokerSender {
             tokio::select! {
                 answer = &mut answer => return answer,
                 _ = tokio::time::sleep(self.socket_timeout) => tracing::warn!(
-                    broker = self.broker_id,
+                    broker = %self.broker_id,
                     request = request.name(),
                     waited_ms = started.elapsed().as_millis() as u64,
                     "controller request not answered yet; still waiting on the live connection"

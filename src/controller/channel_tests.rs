@@ -69,11 +69,15 @@ async fn a_slow_answer_is_waited_for_on_the_same_connection_and_reported() {
     // The broker takes many socket timeouts to answer.
     let broker = slow_broker(socket_timeout * 8).await;
     let (reports_tx, mut reports) = mpsc::channel(4);
-    let mut channels = ControllerChannelManager::new(1, socket_timeout, reports_tx);
-    channels.add_broker(2, "127.0.0.1".into(), broker.port);
+    let mut channels = ControllerChannelManager::new(BrokerId(1), socket_timeout, reports_tx);
+    channels.add_broker(BrokerId(2), "127.0.0.1".into(), broker.port);
 
     let request = ControllerRequest::StopReplica(stop_replica(&[0, 1]));
-    channels.send_reported(2, 7, Arc::new(EncodedRequest::new(&request).unwrap()));
+    channels.send_reported(
+        BrokerId(2),
+        7,
+        Arc::new(EncodedRequest::new(&request).unwrap()),
+    );
     let report = tokio::time::timeout(Duration::from_secs(20), reports.recv())
         .await
         .expect("an answer within 20 s")
@@ -82,7 +86,7 @@ async fn a_slow_answer_is_waited_for_on_the_same_connection_and_reported() {
     assert_eq!(
         report,
         ChannelReport::StopReplicaAnswered {
-            broker: 2,
+            broker: BrokerId(2),
             partitions: vec![
                 (TopicPartition::new("t", 0), 0),
                 (TopicPartition::new("t", 1), 56)

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
-use crate::model::{ControllerEpoch, TopicPartition, ZkVersion};
+use crate::model::{BrokerId, ControllerEpoch, TopicPartition, ZkVersion};
 use crate::zk::{
     BrokerAndEpoch, EndPoint, PartitionStateZnode, TopicZnode, ZkClient, ZkError, ZnodeJson,
     decode_kafka_uuid, paths,
@@ -16,7 +16,7 @@ use crate::zk::{
 /// A live broker as its registration znode describes it.
 #[derive(Debug, Clone)]
 pub struct LiveBroker {
-    pub id: i32,
+    pub id: BrokerId,
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
@@ -30,14 +30,14 @@ pub struct LiveBroker {
 impl LiveBroker {
     /// A broker at `h:1` with no endpoints, for unit tests.
     #[cfg(test)]
-    pub fn for_tests(id: i32) -> LiveBroker {
+    pub fn for_tests(id: BrokerId) -> LiveBroker {
         LiveBroker {
             id,
             host: "h".into(),
             port: 1,
             rack: None,
             endpoints: Vec::new(),
-            epoch: 100 + i64::from(id),
+            epoch: 100 + i64::from(id.0),
         }
     }
 
@@ -69,7 +69,7 @@ impl LiveBroker {
 #[derive(Debug, Clone)]
 pub struct TopicInfo {
     pub topic_id: Uuid,
-    pub assignment: BTreeMap<i32, Vec<i32>>,
+    pub assignment: BTreeMap<i32, Vec<BrokerId>>,
 }
 
 impl TopicInfo {
@@ -94,15 +94,15 @@ pub struct ControllerContext {
     /// zkVersion of `/controller_epoch` as this controller wrote it: every
     /// controller write is a multi that checks it (fencing).
     pub epoch_zk_version: ZkVersion,
-    pub live_brokers: BTreeMap<i32, LiveBroker>,
+    pub live_brokers: BTreeMap<BrokerId, LiveBroker>,
     pub topics: BTreeMap<String, TopicInfo>,
     /// Leader/ISR of every partition that has a state znode, with its version.
     pub partition_states: BTreeMap<TopicPartition, (PartitionStateZnode, ZkVersion)>,
     pub topics_being_deleted: BTreeSet<String>,
     /// Live brokers in controlled shutdown: never chosen as leaders.
-    pub shutting_down: BTreeSet<i32>,
+    pub shutting_down: BTreeSet<BrokerId>,
     /// Where each replica of the topics being deleted stands.
-    pub replica_deletion: BTreeMap<(TopicPartition, i32), ReplicaDeletion>,
+    pub replica_deletion: BTreeMap<(TopicPartition, BrokerId), ReplicaDeletion>,
     /// Partitions being reassigned: what their replicas (RS) add and remove.
     pub reassigning: BTreeMap<TopicPartition, ReassigningReplicas>,
     /// The controller broker's inter.broker.listener.name: the endpoint used
@@ -111,22 +111,22 @@ pub struct ControllerContext {
 }
 
 impl ControllerContext {
-    pub fn is_live(&self, broker: i32) -> bool {
+    pub fn is_live(&self, broker: BrokerId) -> bool {
         self.live_brokers.contains_key(&broker)
     }
 
     /// The epoch of live `broker` as controller requests carry it; -1
     /// (unknown, accepted by every broker) if it is not live.
-    pub fn broker_epoch(&self, broker: i32) -> i64 {
+    pub fn broker_epoch(&self, broker: BrokerId) -> i64 {
         self.live_brokers.get(&broker).map_or(-1, |b| b.epoch)
     }
 
     /// Live and not shutting down: may become leader or stay in a new ISR.
-    pub fn is_eligible(&self, broker: i32) -> bool {
+    pub fn is_eligible(&self, broker: BrokerId) -> bool {
         self.is_live(broker) && !self.shutting_down.contains(&broker)
     }
 
-    pub fn replicas(&self, tp: &TopicPartition) -> &[i32] {
+    pub fn replicas(&self, tp: &TopicPartition) -> &[BrokerId] {
         self.topics
             .get(&tp.topic)
             .and_then(|t| t.assignment.get(&tp.partition))
@@ -222,20 +222,20 @@ pub enum ReplicaDeletion {
 /// partition (the topic znode's `adding_replicas` / `removing_replicas`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReassigningReplicas {
-    pub adding: Vec<i32>,
-    pub removing: Vec<i32>,
+    pub adding: Vec<BrokerId>,
+    pub removing: Vec<BrokerId>,
 }
 
 /// A partition's full replica assignment (Kafka's `ReplicaAssignment`):
 /// `replicas` is RS, in flight when `adding` or `removing` is non-empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplicaAssignment {
-    pub replicas: Vec<i32>,
-    pub adding: Vec<i32>,
-    pub removing: Vec<i32>,
+    pub replicas: Vec<BrokerId>,
+    pub adding: Vec<BrokerId>,
+    pub removing: Vec<BrokerId>,
 }
 
-pub(super) fn minus(list: &[i32], remove: &[i32]) -> Vec<i32> {
+pub(super) fn minus(list: &[BrokerId], remove: &[BrokerId]) -> Vec<BrokerId> {
     list.iter()
         .copied()
         .filter(|r| !remove.contains(r))
@@ -248,21 +248,21 @@ impl ReplicaAssignment {
     }
 
     /// ORS: the replicas before the reassignment.
-    pub fn origin_replicas(&self) -> Vec<i32> {
+    pub fn origin_replicas(&self) -> Vec<BrokerId> {
         minus(&self.replicas, &self.adding)
     }
 
     /// TRS: the replicas after it.
-    pub fn target_replicas(&self) -> Vec<i32> {
+    pub fn target_replicas(&self) -> Vec<BrokerId> {
         minus(&self.replicas, &self.removing)
     }
 
     /// The assignment that moves this one's original replicas to `target`
     /// (Kafka's `reassignTo`): RS is the target followed by the original
     /// replicas not in it.
-    pub fn reassign_to(&self, target: &[i32]) -> ReplicaAssignment {
+    pub fn reassign_to(&self, target: &[BrokerId]) -> ReplicaAssignment {
         let origin = self.origin_replicas();
-        let mut full: Vec<i32> = Vec::with_capacity(target.len() + origin.len());
+        let mut full: Vec<BrokerId> = Vec::with_capacity(target.len() + origin.len());
         for &r in target.iter().chain(&origin) {
             if !full.contains(&r) {
                 full.push(r);

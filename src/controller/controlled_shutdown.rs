@@ -16,14 +16,14 @@ use super::election::controlled_shutdown_leader;
 use super::handle::ControllerApiError;
 use super::requests;
 use super::state_write::update_states;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 use crate::zk::{PartitionStateZnode, ZkError};
 
 impl Controller {
     /// Returns the partitions `broker_id` still leads, or why nothing was done.
     pub(super) async fn on_controlled_shutdown(
         &mut self,
-        broker_id: i32,
+        broker_id: BrokerId,
         broker_epoch: i64,
     ) -> Result<Result<Vec<TopicPartition>, ControllerApiError>, ZkError> {
         if !self.ctx.is_live(broker_id) {
@@ -40,7 +40,7 @@ impl Controller {
             }));
         }
         self.ctx.shutting_down.insert(broker_id);
-        let shutting_down: Vec<i32> = self.ctx.shutting_down.iter().copied().collect();
+        let shutting_down: Vec<BrokerId> = self.ctx.shutting_down.iter().copied().collect();
         let hosted: Vec<TopicPartition> = self
             .ctx
             .partition_states
@@ -49,7 +49,7 @@ impl Controller {
                 let replicas = self.ctx.replicas(tp);
                 replicas.len() > 1
                     && replicas.contains(&broker_id)
-                    && state.leader >= 0
+                    && state.leader.is_valid()
                     && !self.ctx.topics_being_deleted.contains(&tp.topic)
             })
             .map(|(tp, _)| tp.clone())
@@ -69,7 +69,7 @@ impl Controller {
         for (tp, update) in update_states(&self.zk, &mut self.ctx, &hosted, decide).await? {
             let was_leader = led.contains(&tp);
             if update.written() && was_leader {
-                tracing::info!(partition = %tp, leader = self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
+                tracing::info!(partition = %tp, leader = %self.ctx.partition_states[&tp].0.leader, "controlled shutdown moved leadership");
                 moved.push(tp);
             } else if update.written() {
                 shrunk.push(tp);
@@ -89,7 +89,7 @@ impl Controller {
         self.send_leader_and_isr_for_partitions(&shrunk, &[broker_id]);
         let changed: Vec<TopicPartition> = moved.into_iter().chain(shrunk).collect();
         if !changed.is_empty() {
-            let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+            let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
             self.send_update_metadata(&brokers, &changed, &[]);
         }
         let remaining: Vec<TopicPartition> = self
@@ -100,7 +100,7 @@ impl Controller {
             .map(|(tp, _)| tp.clone())
             .collect();
         tracing::info!(
-            broker = broker_id,
+            broker = %broker_id,
             remaining = remaining.len(),
             "controlled shutdown handled"
         );
@@ -115,8 +115,8 @@ fn next_state(
     ctx: &ControllerContext,
     tp: &TopicPartition,
     current: &PartitionStateZnode,
-    broker: i32,
-    shutting_down: &[i32],
+    broker: BrokerId,
+    shutting_down: &[BrokerId],
 ) -> Option<PartitionStateZnode> {
     if current.leader == broker {
         let elected = controlled_shutdown_leader(
@@ -135,7 +135,7 @@ fn next_state(
     if !current.isr.contains(&broker) {
         return None;
     }
-    let isr: Vec<i32> = current
+    let isr: Vec<BrokerId> = current
         .isr
         .iter()
         .copied()

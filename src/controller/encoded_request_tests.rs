@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::controller::channel::ControllerChannelManager;
+use crate::model;
 
 fn name() -> TopicName {
     TopicName(StrBytes::from_static_str("t"))
@@ -152,19 +153,24 @@ fn the_encoding_is_compact() {
 #[tokio::test]
 async fn one_encoding_is_shared_by_every_broker_queue() {
     let (reports, _reports) = mpsc::channel(4);
-    let mut channels = ControllerChannelManager::new(1, Duration::from_millis(100), reports);
+    let mut channels =
+        ControllerChannelManager::new(model::BrokerId(1), Duration::from_millis(100), reports);
     // Nobody listens there: the requests stay queued (or in delivery).
     for broker in 1..=3 {
-        channels.add_broker(broker, "127.0.0.1".into(), 1);
+        channels.add_broker(model::BrokerId(broker), "127.0.0.1".into(), 1);
     }
     let encoded = Arc::new(
         EncodedRequest::new(&ControllerRequest::UpdateMetadata(update_metadata(100))).unwrap(),
     );
     for broker in 1..=3 {
-        channels.send(broker, 100 + i64::from(broker), encoded.clone());
+        channels.send(
+            model::BrokerId(broker),
+            100 + i64::from(broker),
+            encoded.clone(),
+        );
     }
     // A broker without a channel gets nothing (and holds nothing).
-    channels.send(9, 109, encoded.clone());
+    channels.send(model::BrokerId(9), 109, encoded.clone());
     assert_eq!(
         Arc::strong_count(&encoded),
         1 + 3,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::context::ReplicaAssignment;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 /// How long a controller API request waits for a starting broker's first
 /// election attempt.
@@ -26,10 +26,10 @@ pub enum ControllerApiError {
     #[error("this broker is not the active controller")]
     NotController,
     #[error("broker {0} is not registered as live")]
-    BrokerNotAvailable(i32),
+    BrokerNotAvailable(BrokerId),
     #[error("broker epoch {request} of broker {broker} is older than its registration's {current}")]
     StaleBrokerEpoch {
-        broker: i32,
+        broker: BrokerId,
         request: i64,
         current: i64,
     },
@@ -63,7 +63,7 @@ pub enum ElectionOutcome {
 #[derive(Debug)]
 pub enum ControllerApiRequest {
     ControlledShutdown {
-        broker_id: i32,
+        broker_id: BrokerId,
         broker_epoch: i64,
         reply: oneshot::Sender<Result<Vec<TopicPartition>, ControllerApiError>>,
     },
@@ -93,7 +93,7 @@ pub enum ReassignmentError {
 pub enum ReassignmentApiRequest {
     /// Target replicas per partition; `None` cancels (back to the original replicas).
     Alter {
-        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        reassignments: Vec<(TopicPartition, Option<Vec<BrokerId>>)>,
         reply: oneshot::Sender<BTreeMap<TopicPartition, Result<(), ReassignmentError>>>,
     },
     /// In-flight reassignments of `partitions` (of every partition when `None`).
@@ -200,7 +200,7 @@ impl ControllerHandle {
     /// partitions it still leads.
     pub async fn controlled_shutdown(
         &self,
-        broker_id: i32,
+        broker_id: BrokerId,
         broker_epoch: i64,
     ) -> Result<Vec<TopicPartition>, ControllerApiError> {
         self.is_active_once_started(STARTUP_WAIT).await;

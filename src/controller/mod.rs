@@ -41,7 +41,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{TopicPartition, ZkVersion};
+use crate::model::{BrokerId, TopicPartition, ZkVersion};
 use crate::zk::{ControllerElection, ZkClient, ZkError, paths};
 use channel::ControllerChannelManager;
 use context::ControllerContext;
@@ -53,7 +53,7 @@ use handle::{ActiveGuard, ControllerApiRequest};
 /// The broker settings the controller acts on.
 #[derive(Debug, Clone)]
 pub struct ControllerSettings {
-    pub broker_id: i32,
+    pub broker_id: BrokerId,
     pub unclean_leader_election_enable: bool,
     pub delete_topic_enable: bool,
     pub socket_timeout: Duration,
@@ -78,7 +78,7 @@ pub async fn run_election_loop(
         }
         match campaign(&zk, settings.broker_id).await {
             Ok(Some((epoch, epoch_zk_version))) => {
-                tracing::info!(broker = settings.broker_id, epoch, "elected controller");
+                tracing::info!(broker = %settings.broker_id, epoch, "elected controller");
                 let resign = shutdown.child_token();
                 let session_watch = {
                     let resign = resign.clone();
@@ -107,7 +107,7 @@ pub async fn run_election_loop(
                 }
                 resign.cancel();
                 session_watch.abort();
-                tracing::info!(broker = settings.broker_id, epoch, "resigned as controller");
+                tracing::info!(broker = %settings.broker_id, epoch, "resigned as controller");
                 if !shutdown.is_cancelled() {
                     give_up_controller_znode(&zk, epoch_zk_version).await;
                 }
@@ -167,7 +167,7 @@ async fn backoff(shutdown: &CancellationToken) {
 
 /// Tries to become controller (creating `/controller` and bumping
 /// `/controller_epoch` in one multi); returns the new epoch and its zkVersion if we won.
-async fn campaign(zk: &ZkClient, broker_id: i32) -> Result<Option<(i32, ZkVersion)>, ZkError> {
+async fn campaign(zk: &ZkClient, broker_id: BrokerId) -> Result<Option<(i32, ZkVersion)>, ZkError> {
     match zk
         .register_controller_and_increment_epoch(broker_id)
         .await?
@@ -313,7 +313,7 @@ impl Controller {
         self.announce_partitions(&shrunk);
         changed.extend(elected);
         changed.extend(shrunk);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &all, &[]);
         let changed: BTreeSet<TopicPartition> = changed.into_iter().collect();
         let mut rest_by_broker = BTreeMap::new();
@@ -343,7 +343,7 @@ impl Controller {
             return;
         }
         self.send_leader_and_isr_for_partitions(partitions, &[]);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, partitions, &[]);
     }
 
@@ -374,7 +374,7 @@ impl Controller {
             partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &new_partitions)
                 .await?;
         self.send_leader_and_isr_for_partitions(&online, &[]);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &online, &[]);
         Ok(())
     }
@@ -399,7 +399,7 @@ impl Controller {
                 refreshed.push(tp);
             }
         }
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &refreshed, &[]);
         self.on_reassignment_isr_change(&refreshed).await?;
         let paths: Vec<String> = notifications.iter().map(|n| paths::isr_change(n)).collect();
@@ -407,13 +407,13 @@ impl Controller {
     }
 
     /// Queues `request` for `broker`, carrying that broker's epoch.
-    fn send(&self, broker: i32, request: ControllerRequest) {
+    fn send(&self, broker: BrokerId, request: ControllerRequest) {
         self.send_to_all(&[broker], request);
     }
 
     /// Queues `request` for each of `brokers`, each carrying its broker's
     /// epoch: encoded once, one shared encoding in every queue.
-    fn send_to_all(&self, brokers: &[i32], request: ControllerRequest) {
+    fn send_to_all(&self, brokers: &[BrokerId], request: ControllerRequest) {
         let Some(encoded) = encode(&request) else {
             return;
         };
@@ -428,7 +428,7 @@ impl Controller {
     }
 
     /// `send`, and the broker's answer comes back as a `ChannelReport`.
-    fn send_reported(&self, broker: i32, request: ControllerRequest) {
+    fn send_reported(&self, broker: BrokerId, request: ControllerRequest) {
         if let Some(encoded) = encode(&request) {
             if encoded.body_len() >= LARGE_REQUEST_BYTES {
                 self.large_requests_queued.store(true, Ordering::Relaxed);
@@ -440,7 +440,7 @@ impl Controller {
 
     fn send_update_metadata(
         &self,
-        brokers: &[i32],
+        brokers: &[BrokerId],
         partitions: &[TopicPartition],
         deleted: &[(TopicPartition, uuid::Uuid)],
     ) {
@@ -453,7 +453,7 @@ impl Controller {
     }
 
     /// LeaderAndIsr to one broker for all its replicas (or just `only`).
-    fn send_leader_and_isr_for_broker(&self, broker: i32, only: Option<&[TopicPartition]>) {
+    fn send_leader_and_isr_for_broker(&self, broker: BrokerId, only: Option<&[TopicPartition]>) {
         let hosted: Vec<TopicPartition> = match only {
             Some(list) => list.to_vec(),
             None => self
@@ -467,8 +467,8 @@ impl Controller {
     }
 
     /// LeaderAndIsr for `partitions` to each of their live replicas, except brokers in `skip`.
-    fn send_leader_and_isr_for_partitions(&self, partitions: &[TopicPartition], skip: &[i32]) {
-        let mut by_broker: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
+    fn send_leader_and_isr_for_partitions(&self, partitions: &[TopicPartition], skip: &[BrokerId]) {
+        let mut by_broker: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
         for tp in partitions {
             for &r in self.ctx.replicas(tp) {
                 if self.ctx.is_live(r) && !skip.contains(&r) {
@@ -482,7 +482,7 @@ impl Controller {
     /// LeaderAndIsr to each broker for its partitions. Brokers given the
     /// same partitions share one request (built and encoded once): with
     /// as many brokers as replicas, every broker hosts every partition.
-    fn send_leader_and_isr(&self, by_broker: BTreeMap<i32, Vec<TopicPartition>>) {
+    fn send_leader_and_isr(&self, by_broker: BTreeMap<BrokerId, Vec<TopicPartition>>) {
         for (partitions, brokers) in requests::same_partitions(by_broker) {
             let request = requests::leader_and_isr(&self.ctx, self.settings.broker_id, &partitions);
             drop(partitions);

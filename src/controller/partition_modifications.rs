@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 
 use super::Controller;
 use super::partition_state;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 use crate::zk::{TopicZnode, ZkError, ZnodeJson, paths};
 
 /// Partitions present in the znode's assignment but unknown to the controller.
 fn added_partitions(
-    known: &BTreeMap<i32, Vec<i32>>,
-    znode: &BTreeMap<i32, Vec<i32>>,
-) -> BTreeMap<i32, Vec<i32>> {
+    known: &BTreeMap<i32, Vec<BrokerId>>,
+    znode: &BTreeMap<i32, Vec<BrokerId>>,
+) -> BTreeMap<i32, Vec<BrokerId>> {
     znode
         .iter()
         .filter(|(p, _)| !known.contains_key(p))
@@ -69,7 +69,7 @@ impl Controller {
         let online =
             partition_state::initialize_new_partitions(&self.zk, &mut self.ctx, &added).await?;
         self.send_leader_and_isr_for_partitions(&online, &[]);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &online, &[]);
         Ok(())
     }
@@ -78,18 +78,19 @@ impl Controller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids;
 
     #[test]
     fn only_unknown_partitions_count_as_added() {
-        let known: BTreeMap<i32, Vec<i32>> = [(0, vec![1, 2]), (1, vec![2, 3])].into();
+        let known: BTreeMap<i32, Vec<BrokerId>> = [(0, ids(&[1, 2])), (1, ids(&[2, 3]))].into();
         // A reassignment of partition 1 adds nothing.
-        let moved: BTreeMap<i32, Vec<i32>> = [(0, vec![1, 2]), (1, vec![3, 1])].into();
+        let moved: BTreeMap<i32, Vec<BrokerId>> = [(0, ids(&[1, 2])), (1, ids(&[3, 1]))].into();
         assert!(added_partitions(&known, &moved).is_empty());
-        let grown: BTreeMap<i32, Vec<i32>> =
-            [(0, vec![1, 2]), (1, vec![2, 3]), (2, vec![3, 1])].into();
+        let grown: BTreeMap<i32, Vec<BrokerId>> =
+            [(0, ids(&[1, 2])), (1, ids(&[2, 3])), (2, ids(&[3, 1]))].into();
         assert_eq!(
             added_partitions(&known, &grown),
-            BTreeMap::from([(2, vec![3, 1])])
+            BTreeMap::from([(2, ids(&[3, 1]))])
         );
     }
 }

@@ -14,7 +14,7 @@ use super::election::{new_partition_leader, offline_partition_leader};
 use tokio::task::JoinSet;
 
 use super::state_write::{PIPELINE_DEPTH, update_states};
-use crate::model::{LeaderEpoch, TopicPartition};
+use crate::model::{BrokerId, LeaderAndIsr, LeaderEpoch, TopicPartition};
 use crate::zk::{PartitionStateZnode, ZkClient, ZkError};
 
 /// Creates state znodes for partitions that have none (up to
@@ -76,7 +76,7 @@ pub async fn initialize_new_partitions(
             Err(e) => return Err(e),
         }
         if let Some((state, _)) = ctx.partition_states.get(&tp) {
-            tracing::info!(partition = %tp, leader = state.leader, "partition online");
+            tracing::info!(partition = %tp, leader = %state.leader, "partition online");
             done.push(tp);
         }
     }
@@ -119,11 +119,11 @@ pub async fn elect_offline_partitions(
                 e.isr,
                 ctx.epoch,
             )),
-            None if current.leader == -1 => None,
+            None if current.leader == LeaderAndIsr::NO_LEADER => None,
             // Kafka keeps the last ISR member in the ISR of an offline
             // partition, so it can lead again when it returns.
             None => Some(PartitionStateZnode::new(
-                -1,
+                LeaderAndIsr::NO_LEADER,
                 current.leader_epoch.next(),
                 current.isr.clone(),
                 ctx.epoch,
@@ -137,9 +137,9 @@ pub async fn elect_offline_partitions(
         }
         let state = &ctx.partition_states[&tp].0;
         if !update.written() {
-            tracing::info!(partition = %tp, leader = state.leader, "partition state was changed by another writer; announcing it");
-        } else if state.leader >= 0 {
-            tracing::info!(partition = %tp, leader = state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "elected new leader");
+            tracing::info!(partition = %tp, leader = %state.leader, "partition state was changed by another writer; announcing it");
+        } else if state.leader.is_valid() {
+            tracing::info!(partition = %tp, leader = %state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "elected new leader");
         } else {
             tracing::warn!(partition = %tp, "no live ISR member: partition offline");
         }
@@ -165,7 +165,7 @@ pub async fn remove_dead_from_isr(
         if !ctx.is_live(current.leader) || current.isr.iter().all(|&r| ctx.is_live(r)) {
             return None;
         }
-        let isr: Vec<i32> = current
+        let isr: Vec<BrokerId> = current
             .isr
             .iter()
             .copied()
@@ -183,7 +183,7 @@ pub async fn remove_dead_from_isr(
         if update.changed() {
             if update.written() {
                 let state = &ctx.partition_states[&tp].0;
-                tracing::info!(partition = %tp, leader = state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
+                tracing::info!(partition = %tp, leader = %state.leader, leader_epoch = %state.leader_epoch, isr = ?state.isr, "removed dead replicas from the ISR");
             }
             changed.push(tp);
         }

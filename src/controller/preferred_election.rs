@@ -14,17 +14,17 @@ use super::context::ControllerContext;
 use super::election::{PreferredSkip, offline_partition_leader, preferred_replica_leader};
 use super::handle::{ControllerApiRequest, ElectionOutcome, ElectionType};
 use super::state_write::update_states;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 use crate::zk::{PartitionStateZnode, ZkError, paths};
 
 /// Partitions to move back to their preferred replica: for each preferred
 /// broker, if more than `percentage`% of the partitions it prefers are led by
 /// another broker, all of those. `partitions` yields (partition, assignment, leader).
 pub fn imbalanced_partitions<'a>(
-    partitions: impl Iterator<Item = (&'a TopicPartition, &'a [i32], i32)>,
+    partitions: impl Iterator<Item = (&'a TopicPartition, &'a [BrokerId], BrokerId)>,
     percentage: i32,
 ) -> Vec<TopicPartition> {
-    let mut by_preferred: BTreeMap<i32, (usize, Vec<TopicPartition>)> = BTreeMap::new();
+    let mut by_preferred: BTreeMap<BrokerId, (usize, Vec<TopicPartition>)> = BTreeMap::new();
     for (tp, assignment, leader) in partitions {
         let Some(&preferred) = assignment.first() else {
             continue;
@@ -157,7 +157,7 @@ impl Controller {
         for (tp, update) in update_states(&self.zk, &mut self.ctx, &candidates, decide).await? {
             if update.written() {
                 let leader = self.ctx.partition_states[&tp].0.leader;
-                tracing::info!(partition = %tp, leader, ?election_type, "elected leader on request");
+                tracing::info!(partition = %tp, %leader, ?election_type, "elected leader on request");
                 outcome.insert(tp.clone(), ElectionOutcome::Elected);
             } else {
                 outcome.insert(tp.clone(), ElectionOutcome::Conflict);
@@ -168,7 +168,7 @@ impl Controller {
         }
         if !changed.is_empty() {
             self.send_leader_and_isr_for_partitions(&changed, &[]);
-            let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+            let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
             self.send_update_metadata(&brokers, &changed, &[]);
         }
         Ok(outcome)
@@ -212,6 +212,7 @@ fn elect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids;
 
     fn tps(n: i32) -> Vec<TopicPartition> {
         (0..n).map(|p| TopicPartition::new("t", p)).collect()
@@ -222,18 +223,22 @@ mod tests {
         let parts = tps(4);
         // Broker 1 prefers p0..p2 and leads only p0 (2/3 misled);
         // broker 2 prefers p3 and leads it.
+        let (one_two, two_one) = (ids(&[1, 2]), ids(&[2, 1]));
         let rows = [
-            (&parts[0], &[1, 2][..], 1),
-            (&parts[1], &[1, 2][..], 2),
-            (&parts[2], &[1, 2][..], 2),
-            (&parts[3], &[2, 1][..], 2),
+            (&parts[0], &one_two[..], BrokerId(1)),
+            (&parts[1], &one_two[..], BrokerId(2)),
+            (&parts[2], &one_two[..], BrokerId(2)),
+            (&parts[3], &two_one[..], BrokerId(2)),
         ];
         let chosen = imbalanced_partitions(rows.iter().copied(), 10);
         assert_eq!(chosen, vec![parts[1].clone(), parts[2].clone()]);
         // 2/3 = 66% is not above 70%.
         assert!(imbalanced_partitions(rows.iter().copied(), 70).is_empty());
         // 0%: any partition off its preferred leader counts.
-        let one_off = [(&parts[0], &[1, 2][..], 2), (&parts[1], &[1, 2][..], 1)];
+        let one_off = [
+            (&parts[0], &one_two[..], BrokerId(2)),
+            (&parts[1], &one_two[..], BrokerId(1)),
+        ];
         assert_eq!(
             imbalanced_partitions(one_off.iter().copied(), 0),
             vec![parts[0].clone()]

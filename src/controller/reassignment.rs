@@ -32,7 +32,7 @@ use super::handle::{
 };
 use super::requests;
 use super::state_write::update_state;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 use crate::zk::{
     PartitionStateZnode, ReassignPartitions, TopicZnode, ZkError, ZkOp, ZnodeJson, paths,
 };
@@ -44,8 +44,8 @@ const TOPIC_WRITE_ATTEMPTS: usize = 5;
 /// duplicates, no negative ids, and every replica it adds is a live broker.
 pub fn validate_target(
     current: &ReplicaAssignment,
-    target: &[i32],
-    is_live: impl Fn(i32) -> bool,
+    target: &[BrokerId],
+    is_live: impl Fn(BrokerId) -> bool,
 ) -> Result<(), ReassignmentError> {
     let invalid = |m: String| Err(ReassignmentError::InvalidReplicaAssignment(m));
     if target.is_empty() {
@@ -59,7 +59,7 @@ pub fn validate_target(
             "Duplicate replica ids in partition reassignment replica list: {target:?}"
         ));
     }
-    if target.iter().any(|&r| r < 0) {
+    if target.iter().any(|r| !r.is_valid()) {
         return invalid(format!("Invalid broker id in replica list: {target:?}"));
     }
     let adding = current.reassign_to(target).adding;
@@ -72,7 +72,7 @@ pub fn validate_target(
 }
 
 /// True when every target replica is in `isr` (Kafka's `isReassignmentComplete`).
-pub fn is_reassignment_complete(assignment: &ReplicaAssignment, isr: &[i32]) -> bool {
+pub fn is_reassignment_complete(assignment: &ReplicaAssignment, isr: &[BrokerId]) -> bool {
     !assignment.is_being_reassigned()
         || assignment.target_replicas().iter().all(|r| isr.contains(r))
 }
@@ -84,10 +84,10 @@ pub fn is_reassignment_complete(assignment: &ReplicaAssignment, isr: &[i32]) -> 
 /// can lead.
 pub fn shrink_to_replicas(
     ctx: &ControllerContext,
-    replicas: &[i32],
+    replicas: &[BrokerId],
     current: &PartitionStateZnode,
 ) -> Option<PartitionStateZnode> {
-    let isr: Vec<i32> = current
+    let isr: Vec<BrokerId> = current
         .isr
         .iter()
         .copied()
@@ -147,7 +147,7 @@ impl ControllerHandle {
     /// Starts, replaces or (target `None`) cancels reassignments; one result per partition.
     pub async fn alter_partition_reassignments(
         &self,
-        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        reassignments: Vec<(TopicPartition, Option<Vec<BrokerId>>)>,
     ) -> Result<BTreeMap<TopicPartition, Result<(), ReassignmentError>>, ControllerApiError> {
         let (reply, answer) = oneshot::channel();
         self.send_reassignment_request(ReassignmentApiRequest::Alter {
@@ -225,7 +225,7 @@ impl Controller {
     async fn alter_one(
         &mut self,
         tp: &TopicPartition,
-        target: Option<&[i32]>,
+        target: Option<&[BrokerId]>,
     ) -> Result<Result<(), ReassignmentError>, ZkError> {
         if !self.ctx.partition_exists(tp) {
             return Ok(Err(ReassignmentError::UnknownTopicOrPartition));
@@ -440,7 +440,7 @@ impl Controller {
         self.write_topic_assignment(tp, &done).await?;
         self.remove_from_zk_reassignment(std::slice::from_ref(tp))
             .await?;
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, std::slice::from_ref(tp), &[]);
         let leader = self.ctx.partition_states.get(tp).map(|(s, _)| s.leader);
         tracing::info!(partition = %tp, replicas = ?target, ?leader, "reassignment completed");
@@ -476,8 +476,8 @@ impl Controller {
     async fn stop_removed_replicas(
         &mut self,
         tp: &TopicPartition,
-        replicas: &[i32],
-        removed: &[i32],
+        replicas: &[BrokerId],
+        removed: &[BrokerId],
     ) -> Result<(), ZkError> {
         let needs_change = self.ctx.partition_states.get(tp).is_some_and(|(s, _)| {
             removed.contains(&s.leader) || s.isr.iter().any(|r| removed.contains(r))
@@ -500,14 +500,14 @@ impl Controller {
     /// LeaderAndIsr for `tp` to its live replicas, then UpdateMetadata to every live broker.
     fn announce(&self, tp: &TopicPartition) {
         self.send_leader_and_isr_for_partitions(std::slice::from_ref(tp), &[]);
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, std::slice::from_ref(tp), &[]);
     }
 
-    fn send_stop_replica_delete(&self, tp: &TopicPartition, brokers: &[i32]) {
+    fn send_stop_replica_delete(&self, tp: &TopicPartition, brokers: &[BrokerId]) {
         for &broker in brokers {
             if !self.ctx.is_live(broker) {
-                tracing::info!(partition = %tp, broker, "removed replica's broker is down: its log stays");
+                tracing::info!(partition = %tp, %broker, "removed replica's broker is down: its log stays");
                 continue;
             }
             let request = requests::stop_replica(
@@ -628,9 +628,9 @@ fn apply_assignment(znode: &mut TopicZnode, partition: i32, assignment: &Replica
 mod tests {
     use super::*;
     use crate::controller::context::LiveBroker;
-    use crate::model::LeaderEpoch;
+    use crate::model::{LeaderEpoch, ids};
 
-    fn settled(replicas: &[i32]) -> ReplicaAssignment {
+    fn settled(replicas: &[BrokerId]) -> ReplicaAssignment {
         ReplicaAssignment {
             replicas: replicas.to_vec(),
             ..Default::default()
@@ -639,28 +639,28 @@ mod tests {
 
     #[test]
     fn completion_needs_every_target_in_the_isr() {
-        let moving = settled(&[1, 2]).reassign_to(&[2, 3]);
-        assert!(!is_reassignment_complete(&moving, &[1, 2]));
-        assert!(is_reassignment_complete(&moving, &[1, 2, 3]));
-        assert!(is_reassignment_complete(&settled(&[1]), &[]));
+        let moving = settled(&ids(&[1, 2])).reassign_to(&ids(&[2, 3]));
+        assert!(!is_reassignment_complete(&moving, &ids(&[1, 2])));
+        assert!(is_reassignment_complete(&moving, &ids(&[1, 2, 3])));
+        assert!(is_reassignment_complete(&settled(&ids(&[1])), &ids(&[])));
     }
 
     #[test]
     fn validation_refuses_empty_duplicate_negative_and_dead_replicas() {
-        let current = settled(&[1, 2]);
-        let live = |b: i32| (1..=3).contains(&b);
-        assert!(validate_target(&current, &[2, 3], live).is_ok());
-        for bad in [&[][..], &[2, 2], &[-1, 2], &[2, 9]] {
+        let current = settled(&ids(&[1, 2]));
+        let live = |b: BrokerId| (1..=3).contains(&b.0);
+        assert!(validate_target(&current, &ids(&[2, 3]), live).is_ok());
+        for bad in [ids(&[]), ids(&[2, 2]), ids(&[-1, 2]), ids(&[2, 9])] {
             assert!(
                 matches!(
-                    validate_target(&current, bad, live),
+                    validate_target(&current, &bad, live),
                     Err(ReassignmentError::InvalidReplicaAssignment(_))
                 ),
                 "{bad:?}"
             );
         }
         // A dead broker that is already a replica may stay.
-        assert!(validate_target(&settled(&[1, 9]), &[9, 2], live).is_ok());
+        assert!(validate_target(&settled(&ids(&[1, 9])), &ids(&[9, 2]), live).is_ok());
     }
 
     #[test]
@@ -670,18 +670,23 @@ mod tests {
             ..Default::default()
         };
         for id in 1..=3 {
-            ctx.live_brokers.insert(id, LiveBroker::for_tests(id));
+            ctx.live_brokers
+                .insert(BrokerId(id), LiveBroker::for_tests(BrokerId(id)));
         }
-        let current = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2, 3], 1);
-        let next = shrink_to_replicas(&ctx, &[2, 3], &current).unwrap();
-        assert_eq!((next.leader, next.leader_epoch), (2, LeaderEpoch::new(5)));
-        assert_eq!(next.isr, vec![2, 3]);
+        let current =
+            PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[1, 2, 3]), 1);
+        let next = shrink_to_replicas(&ctx, &ids(&[2, 3]), &current).unwrap();
+        assert_eq!(
+            (next.leader, next.leader_epoch),
+            (BrokerId(2), LeaderEpoch::new(5))
+        );
+        assert_eq!(next.isr, ids(&[2, 3]));
         assert_eq!(next.controller_epoch, 7);
         // The leader stays when it keeps its replica.
-        let kept = shrink_to_replicas(&ctx, &[3, 1], &current).unwrap();
-        assert_eq!((kept.leader, kept.isr), (1, vec![1, 3]));
+        let kept = shrink_to_replicas(&ctx, &ids(&[3, 1]), &current).unwrap();
+        assert_eq!((kept.leader, kept.isr), (BrokerId(1), ids(&[1, 3])));
         // No target replica in the ISR: nobody can lead.
-        let lagging = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1], 1);
-        assert_eq!(shrink_to_replicas(&ctx, &[2, 3], &lagging), None);
+        let lagging = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[1]), 1);
+        assert_eq!(shrink_to_replicas(&ctx, &ids(&[2, 3]), &lagging), None);
     }
 }

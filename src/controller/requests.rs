@@ -15,20 +15,25 @@ use kafka_protocol::messages::update_metadata_request::{
     UpdateMetadataTopicState,
 };
 use kafka_protocol::messages::{
-    BrokerId, LeaderAndIsrRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest,
+    self, LeaderAndIsrRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
 use super::context::{ControllerContext, LiveBroker};
 use crate::metadata::LEADER_DURING_DELETE;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_owned()))
 }
 
-fn ids(list: &[i32]) -> Vec<BrokerId> {
-    list.iter().map(|&b| BrokerId(b)).collect()
+/// A broker id as the wire carries it.
+fn wire(id: BrokerId) -> messages::BrokerId {
+    messages::BrokerId(id.0)
+}
+
+fn wire_ids(list: &[BrokerId]) -> Vec<messages::BrokerId> {
+    list.iter().map(|&b| wire(b)).collect()
 }
 
 fn group_by_topic(partitions: &[TopicPartition]) -> BTreeMap<&str, Vec<i32>> {
@@ -45,9 +50,9 @@ fn group_by_topic(partitions: &[TopicPartition]) -> BTreeMap<&str, Vec<i32>> {
 /// Groups brokers by identical (non-empty) partition lists, in broker order
 /// of each group's first broker; brokers with nothing get no group.
 pub fn same_partitions(
-    by_broker: BTreeMap<i32, Vec<TopicPartition>>,
-) -> Vec<(Vec<TopicPartition>, Vec<i32>)> {
-    let mut groups: Vec<(Vec<TopicPartition>, Vec<i32>)> = Vec::new();
+    by_broker: BTreeMap<BrokerId, Vec<TopicPartition>>,
+) -> Vec<(Vec<TopicPartition>, Vec<BrokerId>)> {
+    let mut groups: Vec<(Vec<TopicPartition>, Vec<BrokerId>)> = Vec::new();
     for (broker, partitions) in by_broker {
         if partitions.is_empty() {
             continue;
@@ -63,7 +68,7 @@ pub fn same_partitions(
 /// LeaderAndIsr for `partitions` (those with a state znode), as one broker should see them.
 pub fn leader_and_isr(
     ctx: &ControllerContext,
-    controller_id: i32,
+    controller_id: BrokerId,
     partitions: &[TopicPartition],
 ) -> LeaderAndIsrRequest {
     let mut leaders = std::collections::BTreeSet::new();
@@ -81,11 +86,11 @@ pub fn leader_and_isr(
                             .with_topic_name(topic_name(topic))
                             .with_partition_index(p)
                             .with_controller_epoch(state.controller_epoch)
-                            .with_leader(BrokerId(state.leader))
+                            .with_leader(wire(state.leader))
                             .with_leader_epoch(state.leader_epoch.get())
-                            .with_isr(ids(&state.isr))
+                            .with_isr(wire_ids(&state.isr))
                             .with_partition_epoch(*version)
-                            .with_replicas(ids(ctx.replicas(&tp))),
+                            .with_replicas(wire_ids(ctx.replicas(&tp))),
                     )
                 })
                 .collect();
@@ -101,13 +106,13 @@ pub fn leader_and_isr(
         .map(|b| {
             let (host, port) = b.endpoint_for(&ctx.inter_broker_listener_name);
             LeaderAndIsrLiveLeader::default()
-                .with_broker_id(BrokerId(b.id))
+                .with_broker_id(wire(b.id))
                 .with_host_name(StrBytes::from_string(host))
                 .with_port(i32::from(port))
         })
         .collect();
     LeaderAndIsrRequest::default()
-        .with_controller_id(BrokerId(controller_id))
+        .with_controller_id(wire(controller_id))
         .with_controller_epoch(ctx.epoch)
         // Each target broker's epoch is set when sent (`Controller::send`).
         .with_broker_epoch(-1)
@@ -120,7 +125,7 @@ pub fn leader_and_isr(
 /// deletion) marked with Kafka's deletion leader (-2).
 pub fn update_metadata(
     ctx: &ControllerContext,
-    controller_id: i32,
+    controller_id: BrokerId,
     partitions: &[TopicPartition],
     deleted: &[(TopicPartition, uuid::Uuid)],
 ) -> UpdateMetadataRequest {
@@ -147,7 +152,7 @@ pub fn update_metadata(
             continue;
         };
         let replicas = ctx.replicas(tp);
-        let offline: Vec<i32> = replicas
+        let offline: Vec<BrokerId> = replicas
             .iter()
             .copied()
             .filter(|&r| !ctx.is_live(r))
@@ -159,12 +164,12 @@ pub fn update_metadata(
                 .with_topic_name(topic_name(&tp.topic))
                 .with_partition_index(tp.partition)
                 .with_controller_epoch(state.controller_epoch)
-                .with_leader(BrokerId(state.leader))
+                .with_leader(wire(state.leader))
                 .with_leader_epoch(state.leader_epoch.get())
-                .with_isr(ids(&state.isr))
+                .with_isr(wire_ids(&state.isr))
                 .with_zk_version(*version)
-                .with_replicas(ids(replicas))
-                .with_offline_replicas(ids(&offline)),
+                .with_replicas(wire_ids(replicas))
+                .with_offline_replicas(wire_ids(&offline)),
         );
     }
     for (tp, id) in &deleted {
@@ -175,7 +180,7 @@ pub fn update_metadata(
                 .with_topic_name(topic_name(&tp.topic))
                 .with_partition_index(tp.partition)
                 .with_controller_epoch(ctx.epoch)
-                .with_leader(BrokerId(LEADER_DURING_DELETE.0)),
+                .with_leader(wire(LEADER_DURING_DELETE)),
         );
     }
     let live_brokers = ctx
@@ -183,13 +188,13 @@ pub fn update_metadata(
         .values()
         .map(|b| {
             UpdateMetadataBroker::default()
-                .with_id(BrokerId(b.id))
+                .with_id(wire(b.id))
                 .with_endpoints(update_metadata_endpoints(b))
                 .with_rack(b.rack.clone().map(StrBytes::from_string))
         })
         .collect();
     UpdateMetadataRequest::default()
-        .with_controller_id(BrokerId(controller_id))
+        .with_controller_id(wire(controller_id))
         .with_controller_epoch(ctx.epoch)
         // Each target broker's epoch is set when sent (`Controller::send`).
         .with_broker_epoch(-1)
@@ -235,7 +240,7 @@ fn security_protocol_id(protocol: &str) -> i16 {
 /// StopReplica with log deletion for `partitions` (topic deletion).
 pub fn stop_replica_delete(
     ctx: &ControllerContext,
-    controller_id: i32,
+    controller_id: BrokerId,
     partitions: &[TopicPartition],
 ) -> StopReplicaRequest {
     stop_replica(ctx, controller_id, partitions, true)
@@ -245,7 +250,7 @@ pub fn stop_replica_delete(
 /// Kafka's deletion epoch -2; otherwise the current leader epoch).
 pub fn stop_replica(
     ctx: &ControllerContext,
-    controller_id: i32,
+    controller_id: BrokerId,
     partitions: &[TopicPartition],
     delete: bool,
 ) -> StopReplicaRequest {
@@ -276,7 +281,7 @@ pub fn stop_replica(
         })
         .collect();
     StopReplicaRequest::default()
-        .with_controller_id(BrokerId(controller_id))
+        .with_controller_id(wire(controller_id))
         .with_controller_epoch(ctx.epoch)
         // Each target broker's epoch is set when sent (`Controller::send`).
         .with_broker_epoch(-1)

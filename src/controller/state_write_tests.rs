@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::controller::context::{LiveBroker, TopicInfo};
 use crate::controller::election::offline_partition_leader;
-use crate::model::LeaderEpoch;
+use crate::model::{BrokerId, LeaderEpoch, ids};
 
 /// Partition state znodes in memory.
 #[derive(Clone, Default)]
@@ -123,13 +123,14 @@ fn context(live: &[i32], state: &PartitionStateZnode, version: ZkVersion) -> Con
         ..Default::default()
     };
     for &id in live {
-        ctx.live_brokers.insert(id, LiveBroker::for_tests(id));
+        ctx.live_brokers
+            .insert(BrokerId(id), LiveBroker::for_tests(BrokerId(id)));
     }
     ctx.topics.insert(
         "t".into(),
         TopicInfo {
             topic_id: uuid::Uuid::nil(),
-            assignment: [(0, vec![1, 2, 3])].into(),
+            assignment: [(0, ids(&[1, 2, 3]))].into(),
         },
     );
     ctx.partition_states.insert(tp(), (state.clone(), version));
@@ -154,7 +155,7 @@ fn elect(ctx: &ControllerContext, current: &PartitionStateZnode) -> Option<Parti
 async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
     // Leader 1 died; the controller elects 2. The write reaches ZooKeeper but
     // the connection drops before the reply: the retry gets BadVersion.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2]), 3);
     let store = MemStore::new(old.clone(), 10);
     store.lose_next_reply_of(tp());
     let mut ctx = context(&[2, 3], &old, 10);
@@ -163,7 +164,7 @@ async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
         .await
         .unwrap();
 
-    let elected = PartitionStateZnode::new(2, LeaderEpoch::new(6), vec![2], 7);
+    let elected = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(6), ids(&[2]), 7);
     assert_eq!(store.current(), (elected.clone(), 11));
     assert_eq!(
         update,
@@ -178,9 +179,9 @@ async fn an_election_that_landed_while_its_reply_was_lost_counts_as_written() {
 async fn a_state_someone_else_wrote_meanwhile_is_announced_too() {
     // Another writer (an earlier controller whose announcement was lost)
     // already moved leadership to 3; our decision no longer applies.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2, 3], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2, 3]), 3);
     let store = MemStore::new(old.clone(), 10);
-    let theirs = PartitionStateZnode::new(3, LeaderEpoch::new(6), vec![3], 6);
+    let theirs = PartitionStateZnode::new(BrokerId(3), LeaderEpoch::new(6), ids(&[3]), 6);
     store.overwrite(theirs.clone());
     let mut ctx = context(&[2, 3], &old, 10);
 
@@ -196,12 +197,12 @@ async fn a_state_someone_else_wrote_meanwhile_is_announced_too() {
 #[tokio::test]
 async fn a_leaders_isr_change_meanwhile_is_decided_again_and_written() {
     // The leader shrank the ISR meanwhile: the election runs again on it.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2, 3], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2, 3]), 3);
     let store = MemStore::new(old.clone(), 10);
     store.overwrite(PartitionStateZnode::new(
-        1,
+        BrokerId(1),
         LeaderEpoch::new(5),
-        vec![1, 3],
+        ids(&[1, 3]),
         3,
     ));
     let mut ctx = context(&[2, 3], &old, 10);
@@ -210,7 +211,7 @@ async fn a_leaders_isr_change_meanwhile_is_decided_again_and_written() {
         .await
         .unwrap();
 
-    let elected = PartitionStateZnode::new(3, LeaderEpoch::new(6), vec![3], 7);
+    let elected = PartitionStateZnode::new(BrokerId(3), LeaderEpoch::new(6), ids(&[3]), 7);
     assert_eq!(update, StateUpdate::Written);
     assert_eq!(store.current(), (elected.clone(), 12));
     assert_eq!(ctx.partition_states[&tp()], (elected, 12));
@@ -218,7 +219,7 @@ async fn a_leaders_isr_change_meanwhile_is_decided_again_and_written() {
 
 #[tokio::test]
 async fn nothing_to_decide_writes_nothing() {
-    let state = PartitionStateZnode::new(2, LeaderEpoch::new(5), vec![2, 3], 3);
+    let state = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(5), ids(&[2, 3]), 3);
     let store = MemStore::new(state.clone(), 10);
     let mut ctx = context(&[2, 3], &state, 10);
 
@@ -234,7 +235,7 @@ async fn nothing_to_decide_writes_nothing() {
 async fn pipelined_writes_settle_conflicts_and_lost_replies_like_single_ones() {
     // 300 partitions led by dead broker 1; of them, p7's write lands with
     // its reply lost and p9 was moved to 3 by someone else meanwhile.
-    let old = PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2, 3], 3);
+    let old = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2, 3]), 3);
     let parts: Vec<TopicPartition> = (0..300).map(|p| TopicPartition::new("t", p)).collect();
     let store = MemStore::with(
         &parts
@@ -243,14 +244,14 @@ async fn pipelined_writes_settle_conflicts_and_lost_replies_like_single_ones() {
             .collect::<Vec<_>>(),
     );
     let mut ctx = context(&[2, 3], &old, 10);
-    let assignment: BTreeMap<i32, Vec<i32>> = (0..300).map(|p| (p, vec![1, 2, 3])).collect();
+    let assignment: BTreeMap<i32, Vec<BrokerId>> = (0..300).map(|p| (p, ids(&[1, 2, 3]))).collect();
     ctx.topics.get_mut("t").unwrap().assignment = assignment;
     for tp in &parts {
         ctx.partition_states.insert(tp.clone(), (old.clone(), 10));
     }
     let (p7, p9) = (parts[7].clone(), parts[9].clone());
     store.lose_next_reply_of(p7.clone());
-    let theirs = PartitionStateZnode::new(3, LeaderEpoch::new(6), vec![3, 2], 6);
+    let theirs = PartitionStateZnode::new(BrokerId(3), LeaderEpoch::new(6), ids(&[3, 2]), 6);
     store.overwrite_of(&p9, theirs.clone());
 
     let outcomes = update_states_in(&store, &mut ctx, &parts, |ctx, _, current| {
@@ -259,7 +260,7 @@ async fn pipelined_writes_settle_conflicts_and_lost_replies_like_single_ones() {
     .await
     .unwrap();
 
-    let elected = PartitionStateZnode::new(2, LeaderEpoch::new(6), vec![2, 3], 7);
+    let elected = PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(6), ids(&[2, 3]), 7);
     assert_eq!(outcomes.len(), 300);
     assert!(
         outcomes.windows(2).all(|w| w[0].0 < w[1].0),

@@ -17,7 +17,7 @@ use super::Controller;
 use super::context::{ControllerContext, ReplicaDeletion};
 use super::control_request::ControllerRequest;
 use super::requests;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 use crate::zk::{ZkError, paths};
 
 /// What the deletion of one topic needs next.
@@ -26,7 +26,7 @@ pub enum DeletionStep {
     /// Every replica is deleted: remove the topic's znodes.
     Complete,
     /// StopReplica with deletion to these brokers for these partitions (now `Started`).
-    Send(BTreeMap<i32, Vec<TopicPartition>>),
+    Send(BTreeMap<BrokerId, Vec<TopicPartition>>),
     /// Answers are awaited, or brokers must return first.
     Wait,
 }
@@ -40,7 +40,7 @@ impl ControllerContext {
     }
 
     /// Every (partition, replica) of `topic`.
-    fn topic_replicas(&self, topic: &str) -> Vec<(TopicPartition, i32)> {
+    fn topic_replicas(&self, topic: &str) -> Vec<(TopicPartition, BrokerId)> {
         self.partitions_of(topic)
             .into_iter()
             .flat_map(|tp| {
@@ -56,7 +56,7 @@ impl ControllerContext {
     /// (`Started`) if their broker is live, else marked `Ineligible`.
     pub fn next_deletion_step(&mut self, topic: &str) -> DeletionStep {
         let replicas = self.topic_replicas(topic);
-        let mut send: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
+        let mut send: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
         for (tp, broker) in &replicas {
             let key = (tp.clone(), *broker);
             if self.replica_deletion.contains_key(&key) {
@@ -66,7 +66,7 @@ impl ControllerContext {
                 self.replica_deletion.insert(key, ReplicaDeletion::Started);
                 send.entry(*broker).or_default().push(tp.clone());
             } else {
-                tracing::info!(partition = %tp, broker, "replica of a topic being deleted is offline: the deletion waits for its broker");
+                tracing::info!(partition = %tp, %broker, "replica of a topic being deleted is offline: the deletion waits for its broker");
                 self.replica_deletion
                     .insert(key, ReplicaDeletion::Ineligible);
             }
@@ -86,7 +86,7 @@ impl ControllerContext {
     /// Records a broker's StopReplica answer; true if any replica's state changed.
     pub fn record_stop_replica_answer(
         &mut self,
-        broker: i32,
+        broker: BrokerId,
         partitions: &[(TopicPartition, i16)],
     ) -> bool {
         let mut changed = false;
@@ -98,7 +98,7 @@ impl ControllerContext {
             let state = if *code == 0 {
                 ReplicaDeletion::Successful
             } else {
-                tracing::warn!(partition = %tp, broker, error_code = code, "replica deletion failed: retried when the broker registers again");
+                tracing::warn!(partition = %tp, %broker, error_code = code, "replica deletion failed: retried when the broker registers again");
                 ReplicaDeletion::Ineligible
             };
             self.replica_deletion.insert(key, state);
@@ -108,7 +108,7 @@ impl ControllerContext {
     }
 
     /// `brokers` died: their deletions in flight will not be answered.
-    pub fn fail_replica_deletions_on(&mut self, brokers: &[i32]) {
+    pub fn fail_replica_deletions_on(&mut self, brokers: &[BrokerId]) {
         for ((_, broker), state) in self.replica_deletion.iter_mut() {
             if brokers.contains(broker) && *state == ReplicaDeletion::Started {
                 *state = ReplicaDeletion::Ineligible;
@@ -118,7 +118,7 @@ impl ControllerContext {
 
     /// `brokers` registered again (or answer again after their queue was
     /// dropped): their unfinished deletions are asked again.
-    pub fn retry_replica_deletions_on(&mut self, brokers: &[i32]) {
+    pub fn retry_replica_deletions_on(&mut self, brokers: &[BrokerId]) {
         self.replica_deletion.retain(|(_, broker), state| {
             !brokers.contains(broker) || *state == ReplicaDeletion::Successful
         });
@@ -157,7 +157,7 @@ impl Controller {
                 tracing::info!(%topic, "topic queued for deletion");
                 // Clients stop seeing it now (UpdateMetadata with leader -2).
                 let partitions = self.ctx.partitions_of(&topic);
-                let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+                let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
                 self.send_update_metadata(&brokers, &partitions, &[]);
             }
         }
@@ -175,7 +175,7 @@ impl Controller {
                 DeletionStep::Complete => self.complete_delete_topic(&topic).await?,
                 DeletionStep::Send(by_broker) => {
                     for (broker, partitions) in by_broker {
-                        tracing::info!(%topic, broker, partitions = partitions.len(), "deleting replicas");
+                        tracing::info!(%topic, %broker, partitions = partitions.len(), "deleting replicas");
                         let request = requests::stop_replica_delete(
                             &self.ctx,
                             self.settings.broker_id,
@@ -193,7 +193,7 @@ impl Controller {
     /// A broker answered StopReplica: record it, and finish deletions.
     pub(super) async fn on_stop_replica_answered(
         &mut self,
-        broker: i32,
+        broker: BrokerId,
         partitions: &[(TopicPartition, i16)],
     ) -> Result<(), ZkError> {
         if self.ctx.record_stop_replica_answer(broker, partitions) {
@@ -211,7 +211,7 @@ impl Controller {
         self.ctx.forget_topic(topic);
         let deleted: Vec<(TopicPartition, uuid::Uuid)> =
             partitions.into_iter().map(|tp| (tp, topic_id)).collect();
-        let brokers: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let brokers: Vec<BrokerId> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&brokers, &[], &deleted);
         tracing::info!(%topic, "deleted topic");
         Ok(())

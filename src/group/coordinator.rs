@@ -25,6 +25,7 @@ use super::lease::SessionLease;
 use super::offsets::OffsetStore;
 use super::state::GroupState;
 use crate::metadata::MetadataCache;
+use crate::model::BrokerId;
 use crate::util::now_ms;
 use crate::zk::{GroupFence, ZkClient};
 
@@ -74,7 +75,7 @@ pub struct JoinRequest {
 }
 
 pub struct GroupCoordinator {
-    pub(super) broker_id: i32,
+    pub(super) broker_id: BrokerId,
     pub(super) settings: GroupSettings,
     pub(super) metadata: Arc<MetadataCache>,
     pub(super) zk: ZkClient,
@@ -92,7 +93,7 @@ pub struct GroupCoordinator {
 
 impl GroupCoordinator {
     pub fn new(
-        broker_id: i32,
+        broker_id: BrokerId,
         settings: GroupSettings,
         metadata: Arc<MetadataCache>,
         zk: ZkClient,
@@ -114,9 +115,9 @@ impl GroupCoordinator {
     }
 
     /// The broker that coordinates `group` in the current metadata.
-    pub fn coordinator_of(&self, group: &str) -> Option<i32> {
+    pub fn coordinator_of(&self, group: &str) -> Option<BrokerId> {
         let snapshot = self.metadata.snapshot();
-        let ids: Vec<i32> = snapshot.brokers.keys().map(|b| b.0).collect();
+        let ids: Vec<BrokerId> = snapshot.brokers.keys().copied().collect();
         coordinator_for(group, &ids)
     }
 

@@ -13,6 +13,8 @@
 //! platform and release (unlike std's `DefaultHasher`), since all brokers of
 //! a cluster, old and new binaries alike, must agree.
 
+use crate::model::BrokerId;
+
 /// Fnv-1a, 64 bits.
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -28,14 +30,14 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// The weight of broker `broker_id` for `group`; the highest wins.
-pub fn weight(group: &str, broker_id: i32) -> u64 {
-    mix(fnv1a(group.as_bytes()) ^ mix(u64::from(broker_id as u32) ^ 0x9e37_79b9_7f4a_7c15))
+pub fn weight(group: &str, broker_id: BrokerId) -> u64 {
+    mix(fnv1a(group.as_bytes()) ^ mix(u64::from(broker_id.0 as u32) ^ 0x9e37_79b9_7f4a_7c15))
 }
 
 /// The coordinator of `group` among `live_broker_ids` (any order), or `None`
 /// when no broker is known to be alive. Ties (never seen in practice) go to
 /// the higher broker id.
-pub fn coordinator_for(group: &str, live_broker_ids: &[i32]) -> Option<i32> {
+pub fn coordinator_for(group: &str, live_broker_ids: &[BrokerId]) -> Option<BrokerId> {
     live_broker_ids
         .iter()
         .copied()
@@ -45,12 +47,13 @@ pub fn coordinator_for(group: &str, live_broker_ids: &[i32]) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids;
 
     fn groups(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("group-{i}")).collect()
     }
 
-    fn moved(groups: &[String], before: &[i32], after: &[i32]) -> usize {
+    fn moved(groups: &[String], before: &[BrokerId], after: &[BrokerId]) -> usize {
         groups
             .iter()
             .filter(|g| coordinator_for(g, before) != coordinator_for(g, after))
@@ -59,22 +62,22 @@ mod tests {
 
     #[test]
     fn choice_is_deterministic_and_order_independent() {
-        assert_eq!(coordinator_for("g", &[]), None);
-        assert_eq!(coordinator_for("g", &[7]), Some(7));
-        let a = coordinator_for("my-group", &[3, 1, 2]);
-        assert_eq!(a, coordinator_for("my-group", &[1, 2, 3]));
-        assert_eq!(a, coordinator_for("my-group", &[2, 3, 1, 3]));
+        assert_eq!(coordinator_for("g", &ids(&[])), None);
+        assert_eq!(coordinator_for("g", &ids(&[7])), Some(BrokerId(7)));
+        let a = coordinator_for("my-group", &ids(&[3, 1, 2]));
+        assert_eq!(a, coordinator_for("my-group", &ids(&[1, 2, 3])));
+        assert_eq!(a, coordinator_for("my-group", &ids(&[2, 3, 1, 3])));
         // Fixed arithmetic: the same answer in every build.
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(weight("g", 1), weight("g", 1));
-        assert_ne!(weight("g", 1), weight("g", 2));
+        assert_eq!(weight("g", BrokerId(1)), weight("g", BrokerId(1)));
+        assert_ne!(weight("g", BrokerId(1)), weight("g", BrokerId(2)));
     }
 
     #[test]
     fn groups_spread_evenly_over_the_brokers() {
         let all = groups(30_000);
-        let brokers = [1, 2, 3, 4, 5];
-        for b in brokers {
+        let brokers = ids(&[1, 2, 3, 4, 5]);
+        for &b in &brokers {
             let share = all
                 .iter()
                 .filter(|g| coordinator_for(g, &brokers) == Some(b))
@@ -87,27 +90,27 @@ mod tests {
     #[test]
     fn a_broker_joining_or_leaving_moves_about_one_nth_of_the_groups() {
         let all = groups(30_000);
-        let three = [1, 2, 3];
-        let four = [1, 2, 3, 4];
+        let three = ids(&[1, 2, 3]);
+        let four = ids(&[1, 2, 3, 4]);
         // Joining: only the groups broker 4 wins move (1/4), all to broker 4.
         let joined = moved(&all, &three, &four);
         assert!((7_000..=8_000).contains(&joined), "{joined} of 30000 moved");
         assert!(all.iter().all(|g| {
             let (b, a) = (coordinator_for(g, &three), coordinator_for(g, &four));
-            b == a || a == Some(4)
+            b == a || a == Some(BrokerId(4))
         }));
         // Leaving: only broker 2's groups (1/3) move; the others stay put.
-        let left = moved(&all, &three, &[1, 3]);
+        let left = moved(&all, &three, &ids(&[1, 3]));
         assert!((9_500..=10_500).contains(&left), "{left} of 30000 moved");
         assert!(all.iter().all(|g| {
-            coordinator_for(g, &three) == Some(2)
-                || coordinator_for(g, &three) == coordinator_for(g, &[1, 3])
+            coordinator_for(g, &three) == Some(BrokerId(2))
+                || coordinator_for(g, &three) == coordinator_for(g, &ids(&[1, 3]))
         }));
         // hash % n would have moved about (n-1)/n; a whole rolling restart
         // of three brokers moves each group about twice, not six times.
         let mut moves = 0;
-        for b in three {
-            let without: Vec<i32> = three.iter().copied().filter(|x| *x != b).collect();
+        for &b in &three {
+            let without: Vec<BrokerId> = three.iter().copied().filter(|x| *x != b).collect();
             moves += moved(&all, &three, &without) + moved(&all, &without, &three);
         }
         assert!(

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::model::BrokerId;
 use crate::zk::{ZkClient, paths};
 
 /// The lease while valid: the session it is on and this broker's epoch.
@@ -53,7 +54,7 @@ impl SessionLease {
     pub async fn run_refresher(
         self: Arc<Self>,
         zk: ZkClient,
-        broker_id: i32,
+        broker_id: BrokerId,
         shutdown: CancellationToken,
     ) {
         let path = paths::broker_id(broker_id);

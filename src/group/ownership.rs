@@ -25,7 +25,7 @@ use super::coordinator::{Acquired, GroupCoordinator};
 use super::error::GroupError;
 use super::lease::Lease;
 use crate::util::now_ms;
-use crate::zk::data_groups::GroupOwnerZnode;
+use crate::zk::data_groups::{GroupOwnerZnode, NO_OWNER};
 use crate::zk::{GroupFence, ZkError, paths};
 
 impl GroupCoordinator {
@@ -89,7 +89,7 @@ impl GroupCoordinator {
                     if owner.is_some_and(|s| s.czxid == record.broker_epoch) {
                         tracing::debug!(
                             group = %group,
-                            owner = record.broker_id,
+                            owner = %record.broker_id,
                             "group still held by a live broker; waiting for it to release"
                         );
                         return Err(GroupError::CoordinatorLoadInProgress);
@@ -122,7 +122,7 @@ impl GroupCoordinator {
             super::persist::restore(group, persisted, fence, lease.broker_epoch, Instant::now());
         tracing::info!(
             group = %group,
-            previous_owner = current.as_ref().map_or(-1, |(r, _)| r.broker_id),
+            previous_owner = %current.as_ref().map_or(NO_OWNER, |(r, _)| r.broker_id),
             owner_version = version,
             state = loaded.state.name(),
             generation = loaded.generation_id,

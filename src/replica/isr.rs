@@ -77,9 +77,9 @@ async fn write_isr_changes(
             continue;
         };
         let state = PartitionStateZnode::new(
-            proposal.leader_and_isr.leader.0,
+            proposal.leader_and_isr.leader,
             proposal.leader_and_isr.leader_epoch,
-            proposal.leader_and_isr.isr.iter().map(|b| b.0).collect(),
+            proposal.leader_and_isr.isr.clone(),
             proposal.controller_epoch,
         );
         let tp = &proposal.tp;
@@ -144,13 +144,9 @@ async fn landed_version(
 /// wrote (Kafka's checkLeaderAndIsrZkData), i.e. our own write landed and
 /// only its reply was lost to a connection loss before the client retried.
 fn proposal_landed(proposal: &IsrProposal, written: &PartitionStateZnode) -> bool {
-    written.leader == proposal.leader_and_isr.leader.0
+    written.leader == proposal.leader_and_isr.leader
         && written.leader_epoch == proposal.leader_and_isr.leader_epoch
-        && written
-            .isr
-            .iter()
-            .copied()
-            .eq(proposal.leader_and_isr.isr.iter().map(|b| b.0))
+        && written.isr == proposal.leader_and_isr.isr
 }
 
 #[cfg(test)]
@@ -175,7 +171,7 @@ mod tests {
     #[test]
     fn our_own_write_found_after_bad_version_counts_as_written() {
         let p = proposal();
-        let ours = PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2], 3);
+        let ours = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[1, 2]), 3);
         assert!(
             proposal_landed(&p, &ours),
             "our write landed before its reply was lost"
@@ -183,24 +179,24 @@ mod tests {
         // Another controller epoch stamp on the same state is still ours.
         assert!(proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1, 2], 9)
+            &PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[1, 2]), 9)
         ));
         // The controller's write: another epoch, ISR or leader.
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, LeaderEpoch::new(5), vec![1, 2], 3)
+            &PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(5), ids(&[1, 2]), 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![1], 3)
+            &PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[1]), 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(1, LeaderEpoch::new(4), vec![2, 1], 3)
+            &PartitionStateZnode::new(BrokerId(1), LeaderEpoch::new(4), ids(&[2, 1]), 3)
         ));
         assert!(!proposal_landed(
             &p,
-            &PartitionStateZnode::new(2, LeaderEpoch::new(4), vec![1, 2], 3)
+            &PartitionStateZnode::new(BrokerId(2), LeaderEpoch::new(4), ids(&[1, 2]), 3)
         ));
     }
 }

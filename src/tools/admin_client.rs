@@ -21,6 +21,7 @@ use kafka_protocol::protocol::{Request, StrBytes};
 use uuid::Uuid;
 
 use crate::client::blocking::{BlockingConnection, BlockingError};
+use crate::model::BrokerId;
 
 /// How long to wait for a controller to be elected before giving up.
 const CONTROLLER_WAIT: Duration = Duration::from_secs(15);
@@ -40,7 +41,7 @@ pub enum ToolError {
         "broker {id} at {address} does not answer ({detail}); it may be down or restarting: check it, then retry"
     )]
     BrokerUnreachable {
-        id: i32,
+        id: BrokerId,
         address: String,
         detail: String,
     },
@@ -246,7 +247,7 @@ impl Admin {
     /// Sends `request` (built for `version`) to broker `id`.
     pub fn send_to<R: Request>(
         &mut self,
-        id: i32,
+        id: BrokerId,
         cluster: &ClusterMetadata,
         version: i16,
         request: &R,
@@ -286,7 +287,7 @@ impl Admin {
         let deadline = Instant::now() + CONTROLLER_WAIT;
         let mut cluster = cluster.clone();
         loop {
-            let last = if cluster.controller_id < 0 {
+            let last = if !cluster.controller_id.is_valid() {
                 Err(ToolError::Failed {
                     what: format!("{:?}", api_key::<R>()),
                     message: format!(
@@ -329,7 +330,7 @@ impl Admin {
         cluster: &ClusterMetadata,
         topics: Option<&[String]>,
     ) -> ToolResult<ClusterMetadata> {
-        if cluster.controller_id < 0 {
+        if !cluster.controller_id.is_valid() {
             return self.metadata(topics);
         }
         let (version, request) = self.metadata_request(topics)?;
@@ -363,9 +364,9 @@ fn api_key<R: Request>() -> ApiKey {
 /// One partition as Metadata describes it.
 #[derive(Debug, Clone)]
 pub struct PartitionInfo {
-    pub leader: i32,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
+    pub leader: BrokerId,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
     pub error_code: i16,
 }
 
@@ -382,8 +383,8 @@ pub struct TopicInfo {
 #[derive(Debug, Clone)]
 pub struct ClusterMetadata {
     /// broker id -> HOST:PORT
-    pub brokers: BTreeMap<i32, String>,
-    pub controller_id: i32,
+    pub brokers: BTreeMap<BrokerId, String>,
+    pub controller_id: BrokerId,
     /// Topics that exist (error-free in the answer), by name.
     pub topics: BTreeMap<String, TopicInfo>,
 }
@@ -393,7 +394,7 @@ impl ClusterMetadata {
         let brokers = response
             .brokers
             .iter()
-            .map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port)))
+            .map(|b| (BrokerId(b.node_id.0), format!("{}:{}", b.host, b.port)))
             .collect();
         let mut topics = BTreeMap::new();
         for t in &response.topics {
@@ -410,9 +411,9 @@ impl ClusterMetadata {
                     (
                         p.partition_index,
                         PartitionInfo {
-                            leader: p.leader_id.0,
-                            replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
-                            isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                            leader: BrokerId(p.leader_id.0),
+                            replicas: p.replica_nodes.iter().map(|b| BrokerId(b.0)).collect(),
+                            isr: p.isr_nodes.iter().map(|b| BrokerId(b.0)).collect(),
                             error_code: p.error_code,
                         },
                     )
@@ -430,7 +431,7 @@ impl ClusterMetadata {
         }
         ClusterMetadata {
             brokers,
-            controller_id: response.controller_id.0,
+            controller_id: BrokerId(response.controller_id.0),
             topics,
         }
     }
@@ -442,7 +443,7 @@ impl ClusterMetadata {
 }
 
 /// "1,2,3".
-pub fn join_ids(ids: impl IntoIterator<Item = i32>) -> String {
+pub fn join_ids(ids: impl IntoIterator<Item = BrokerId>) -> String {
     ids.into_iter()
         .map(|i| i.to_string())
         .collect::<Vec<_>>()

@@ -15,6 +15,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 };
 use kafka_protocol::messages::*;
 
+use crate::model;
 use crate::protocol::config_source::config_source_name;
 
 use super::admin_client::{
@@ -197,7 +198,9 @@ fn describe_one(
         request.include_synonyms = true;
     }
     let response = match (entity_type, name.parse::<i32>()) {
-        (EntityType::Brokers, Ok(id)) => admin.send_to(id, cluster, version, &request)?,
+        (EntityType::Brokers, Ok(id)) => {
+            admin.send_to(model::BrokerId(id), cluster, version, &request)?
+        }
         _ => admin.send(version, &request)?,
     };
     let mut entries = Vec::new();
@@ -239,7 +242,7 @@ fn describe(
         (None, EntityType::Brokers) => cluster
             .brokers
             .keys()
-            .map(i32::to_string)
+            .map(model::BrokerId::to_string)
             .chain([String::new()])
             .collect(),
     };
@@ -361,7 +364,9 @@ fn alter(
             .with_configs(configs),
     ]);
     let response = match (entity_type, name.parse::<i32>()) {
-        (EntityType::Brokers, Ok(id)) => admin.send_to(id, &cluster, version, &request)?,
+        (EntityType::Brokers, Ok(id)) => {
+            admin.send_to(model::BrokerId(id), &cluster, version, &request)?
+        }
         _ => admin.send(version, &request)?,
     };
     for result in &response.responses {

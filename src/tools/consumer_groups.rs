@@ -24,6 +24,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::reset_time;
 use crate::client::blocking::BlockingConnection;
 use crate::group::consumer_protocol::assignment_partitions;
+use crate::model;
 
 /// The command line, as kafka-consumer-groups.sh spells it.
 #[derive(clap::Args, Debug)]
@@ -217,9 +218,9 @@ pub fn run(bootstrap: &str, action: Action) -> anyhow::Result<String> {
 
 /// Brokers and partition leaders from one Metadata request.
 struct Cluster {
-    brokers: BTreeMap<i32, String>,
+    brokers: BTreeMap<model::BrokerId, String>,
     /// topic -> partition -> leader
-    leaders: BTreeMap<String, BTreeMap<i32, i32>>,
+    leaders: BTreeMap<String, BTreeMap<i32, model::BrokerId>>,
 }
 
 impl Cluster {
@@ -233,23 +234,28 @@ impl Cluster {
         let brokers = response
             .brokers
             .iter()
-            .map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port)))
+            .map(|b| {
+                (
+                    model::BrokerId(b.node_id.0),
+                    format!("{}:{}", b.host, b.port),
+                )
+            })
             .collect();
-        let mut leaders: BTreeMap<String, BTreeMap<i32, i32>> = BTreeMap::new();
+        let mut leaders: BTreeMap<String, BTreeMap<i32, model::BrokerId>> = BTreeMap::new();
         for t in &response.topics {
             let Some(name) = &t.name else { continue };
             leaders.insert(
                 name.0.to_string(),
                 t.partitions
                     .iter()
-                    .map(|p| (p.partition_index, p.leader_id.0))
+                    .map(|p| (p.partition_index, model::BrokerId(p.leader_id.0)))
                     .collect(),
             );
         }
         Ok(Cluster { brokers, leaders })
     }
 
-    fn connect(&self, broker: i32) -> anyhow::Result<BlockingConnection> {
+    fn connect(&self, broker: model::BrokerId) -> anyhow::Result<BlockingConnection> {
         let address = self
             .brokers
             .get(&broker)
@@ -282,10 +288,10 @@ impl Cluster {
         partitions: &BTreeSet<(String, i32)>,
         timestamp: i64,
     ) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
-        let mut by_leader: BTreeMap<i32, Vec<&(String, i32)>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<model::BrokerId, Vec<&(String, i32)>> = BTreeMap::new();
         for tp in partitions {
             if let Some(leader) = self.leaders.get(&tp.0).and_then(|ps| ps.get(&tp.1))
-                && *leader >= 0
+                && leader.is_valid()
             {
                 by_leader.entry(*leader).or_default().push(tp);
             }

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::admin_client::{Admin, ToolError, ToolResult, emit, join_ids};
 use super::reassign_plan::{Plan, format_json};
 use crate::assignment::assign_replicas_randomly;
+use crate::model::BrokerId;
 
 /// Parses Kafka's topics-to-move JSON into topic names, in file order.
 pub fn parse_topics_to_move(text: &str) -> ToolResult<Vec<String>> {
@@ -62,10 +63,10 @@ pub fn parse_topics_to_move(text: &str) -> ToolResult<Vec<String>> {
 }
 
 /// Parses `--broker-list 1,2,3`.
-pub fn parse_broker_list(text: &str) -> ToolResult<Vec<i32>> {
-    let ids: Vec<i32> = text
+pub fn parse_broker_list(text: &str) -> ToolResult<Vec<BrokerId>> {
+    let ids: Vec<BrokerId> = text
         .split(',')
-        .map(|b| b.trim().parse::<i32>())
+        .map(|b| b.trim().parse::<i32>().map(BrokerId))
         .collect::<Result<_, _>>()
         .map_err(|_| {
             ToolError::Usage(format!(
@@ -73,7 +74,7 @@ pub fn parse_broker_list(text: &str) -> ToolResult<Vec<i32>> {
             ))
         })?;
     let mut seen = BTreeSet::new();
-    let duplicates: BTreeSet<i32> = ids.iter().copied().filter(|b| !seen.insert(*b)).collect();
+    let duplicates: BTreeSet<BrokerId> = ids.iter().copied().filter(|b| !seen.insert(*b)).collect();
     if !duplicates.is_empty() {
         return Err(ToolError::Usage(format!(
             "Broker list contains duplicate entries: {}",
@@ -87,7 +88,7 @@ pub fn parse_broker_list(text: &str) -> ToolResult<Vec<i32>> {
 pub fn generate(
     admin: &mut Admin,
     topics: &[String],
-    brokers: &[i32],
+    brokers: &[BrokerId],
     out: &mut dyn Write,
 ) -> ToolResult<()> {
     let cluster = admin.metadata(Some(topics))?;
@@ -102,12 +103,12 @@ pub fn generate(
         }
     }
     // Like Kafka: only the listed brokers that the cluster knows take part.
-    let live: Vec<i32> = brokers
+    let live: Vec<BrokerId> = brokers
         .iter()
         .copied()
         .filter(|b| cluster.brokers.contains_key(b))
         .collect();
-    let absent: Vec<i32> = brokers
+    let absent: Vec<BrokerId> = brokers
         .iter()
         .copied()
         .filter(|b| !cluster.brokers.contains_key(b))
@@ -169,7 +170,10 @@ mod tests {
         ] {
             assert!(parse_topics_to_move(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_broker_list("1, 2,3").unwrap(), vec![1, 2, 3]);
+        assert_eq!(
+            parse_broker_list("1, 2,3").unwrap(),
+            crate::model::ids(&[1, 2, 3])
+        );
         assert!(parse_broker_list("1,x").is_err());
         let dup = parse_broker_list("1,2,1").unwrap_err().to_string();
         assert_eq!(dup, "Broker list contains duplicate entries: 1");

@@ -29,6 +29,7 @@ use super::admin_client::{
 };
 use super::reassign_generate;
 use super::reassign_plan::{Plan, format_json, parse_plan};
+use crate::model;
 
 const TIMEOUT_MS: i32 = 30_000;
 
@@ -117,7 +118,7 @@ fn ongoing(
     admin: &mut Admin,
     cluster: &ClusterMetadata,
     plan: &Plan,
-) -> ToolResult<BTreeMap<(String, i32), Vec<i32>>> {
+) -> ToolResult<BTreeMap<(String, i32), Vec<model::BrokerId>>> {
     let version = admin.version::<ListPartitionReassignmentsRequest>()?;
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for (topic, partition) in plan.keys() {
@@ -146,7 +147,7 @@ fn ongoing(
         for p in t.partitions {
             found.insert(
                 (t.name.0.to_string(), p.partition_index),
-                p.replicas.iter().map(|b| b.0).collect(),
+                p.replicas.iter().map(|b| model::BrokerId(b.0)).collect(),
             );
         }
     }
@@ -192,7 +193,7 @@ fn execute(
     let topics: Vec<String> = plan.keys().map(|(t, _)| t.clone()).collect();
     let cluster = admin.metadata(Some(&topics))?;
     let current = current_assignment(&cluster, plan)?;
-    let unknown: BTreeSet<i32> = plan
+    let unknown: BTreeSet<model::BrokerId> = plan
         .values()
         .flatten()
         .copied()
@@ -311,12 +312,12 @@ fn alter_reassignments<'a>(
     admin: &mut Admin,
     cluster: &ClusterMetadata,
     version: i16,
-    moves: impl Iterator<Item = (&'a str, i32, Option<&'a Vec<i32>>)>,
+    moves: impl Iterator<Item = (&'a str, i32, Option<&'a Vec<model::BrokerId>>)>,
     what: &str,
 ) -> ToolResult<Vec<((String, i32), ToolError)>> {
     let mut by_topic: BTreeMap<&str, Vec<ReassignablePartition>> = BTreeMap::new();
     for (topic, partition, target) in moves {
-        let replicas = target.map(|r| r.iter().copied().map(BrokerId).collect());
+        let replicas = target.map(|r| r.iter().map(|b| BrokerId(b.0)).collect());
         by_topic.entry(topic).or_default().push(
             ReassignablePartition::default()
                 .with_partition_index(partition)
@@ -402,7 +403,7 @@ fn cancel(
     }
     text.push_str("None of the specified partition moves are active.\n");
     if !preserve_throttles {
-        let brokers: BTreeSet<i32> = cluster
+        let brokers: BTreeSet<model::BrokerId> = cluster
             .brokers
             .keys()
             .chain(plan.values().flatten())

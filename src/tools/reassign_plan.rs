@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::admin_client::{ToolError, ToolResult, join_ids};
+use crate::model::BrokerId;
 
 /// (topic, partition) -> target replicas, in file order checked for duplicates.
-pub type Plan = BTreeMap<(String, i32), Vec<i32>>;
+pub type Plan = BTreeMap<(String, i32), Vec<BrokerId>>;
 
 fn bad_json(detail: impl std::fmt::Display) -> ToolError {
     ToolError::Usage(format!(
@@ -41,12 +42,12 @@ pub fn parse_plan(text: &str) -> ToolResult<Plan> {
             .and_then(Value::as_i64)
             .and_then(|n| i32::try_from(n).ok())
             .ok_or_else(|| bad_json(format!("{topic}: no integer \"partition\"")))?;
-        let replicas: Vec<i32> = p
+        let replicas: Vec<BrokerId> = p
             .get("replicas")
             .and_then(Value::as_array)
             .ok_or_else(|| bad_json(format!("{topic}-{partition}: no \"replicas\" array")))?
             .iter()
-            .map(|r| r.as_i64().and_then(|n| i32::try_from(n).ok()))
+            .map(|r| r.as_i64().and_then(|n| i32::try_from(n).ok()).map(BrokerId))
             .collect::<Option<_>>()
             .ok_or_else(|| bad_json(format!("{topic}-{partition}: replicas must be broker ids")))?;
         if replicas.is_empty() {
@@ -54,7 +55,7 @@ pub fn parse_plan(text: &str) -> ToolResult<Plan> {
                 "Partition replica list cannot be empty ({topic}-{partition})"
             )));
         }
-        let unique: BTreeSet<i32> = replicas.iter().copied().collect();
+        let unique: BTreeSet<BrokerId> = replicas.iter().copied().collect();
         if unique.len() != replicas.len() {
             return Err(ToolError::Usage(format!(
                 "Partition replica lists may not contain duplicate entries: {topic}-{partition} has {}",

@@ -20,6 +20,8 @@ use kafka_protocol::messages::list_partition_reassignments_request::ListPartitio
 use kafka_protocol::messages::*;
 use uuid::Uuid;
 
+use crate::model;
+
 use super::admin_client::{
     Admin, ClusterMetadata, ToolError, ToolResult, check, emit, join_ids, one_action, sb,
 };
@@ -370,7 +372,14 @@ fn delete(admin: &mut Admin, args: &TopicsArgs) -> ToolResult<()> {
 }
 
 /// An ongoing move: (target replicas, adding, removing).
-type Moves = BTreeMap<(String, i32), (Vec<i32>, Vec<i32>, Vec<i32>)>;
+type Moves = BTreeMap<
+    (String, i32),
+    (
+        Vec<model::BrokerId>,
+        Vec<model::BrokerId>,
+        Vec<model::BrokerId>,
+    ),
+>;
 
 /// Ongoing reassignments of `topics`; empty when the cluster does not serve
 /// ListPartitionReassignments (Kafka's tool ignores that case too).
@@ -397,7 +406,7 @@ fn ongoing_moves(admin: &mut Admin, cluster: &ClusterMetadata, topics: &[String]
     let mut moves = Moves::new();
     for t in &response.topics {
         for p in &t.partitions {
-            let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
+            let ids = |v: &[BrokerId]| v.iter().map(|b| model::BrokerId(b.0)).collect::<Vec<_>>();
             moves.insert(
                 (t.name.0.to_string(), p.partition_index),
                 (
@@ -508,7 +517,7 @@ fn describe(admin: &mut Admin, args: &TopicsArgs, out: &mut dyn Write) -> ToolRe
         for (&partition, part) in &info.partitions {
             let moving = moves.get(&(name.clone(), partition));
             let rf = replication_factor(&part.replicas, moving);
-            let has_leader = part.leader >= 0;
+            let has_leader = part.leader.is_valid();
             let under_replicated = rf as usize > part.isr.len();
             let unavailable = !has_leader || !cluster.brokers.contains_key(&part.leader);
             let show = describe_configs
@@ -546,7 +555,14 @@ fn describe(admin: &mut Admin, args: &TopicsArgs, out: &mut dyn Write) -> ToolRe
 
 /// The replication factor Kafka shows: while a move is in progress, the
 /// target set minus the replicas being added.
-fn replication_factor(replicas: &[i32], moving: Option<&(Vec<i32>, Vec<i32>, Vec<i32>)>) -> i32 {
+fn replication_factor(
+    replicas: &[model::BrokerId],
+    moving: Option<&(
+        Vec<model::BrokerId>,
+        Vec<model::BrokerId>,
+        Vec<model::BrokerId>,
+    )>,
+) -> i32 {
     match moving {
         Some((target, adding, removing))
             if replicas

@@ -8,12 +8,13 @@ use tracing::{info, warn};
 
 use super::data::{BrokerRegistration, ClusterIdZnode, ZnodeJson};
 use super::{CreateMode, ZkClient, ZkError, new_kafka_uuid, paths};
+use crate::model::BrokerId;
 
 /// A live broker as the controller sees it: its registration and its epoch
 /// (the czxid of its registration znode, new on every registration).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrokerAndEpoch {
-    pub id: i32,
+    pub id: BrokerId,
     pub registration: BrokerRegistration,
     pub epoch: i64,
 }
@@ -38,7 +39,7 @@ impl ZkClient {
     /// (at most a session timeout), so callers re-registering should retry.
     pub async fn register_broker(
         &self,
-        id: i32,
+        id: BrokerId,
         registration: &BrokerRegistration,
     ) -> Result<i64, ZkError> {
         let path = paths::broker_id(id);
@@ -69,7 +70,7 @@ impl ZkClient {
             Err(e) => return Err(e),
         };
         info!(
-            broker_id = id,
+            broker_id = %id,
             endpoints = %registration.endpoints.join(","),
             broker_epoch = stat.czxid,
             "registered broker at {path}"
@@ -78,12 +79,15 @@ impl ZkClient {
     }
 
     /// Broker `id`'s registration, `None` if it is not live.
-    pub async fn get_broker(&self, id: i32) -> Result<Option<BrokerRegistration>, ZkError> {
+    pub async fn get_broker(&self, id: BrokerId) -> Result<Option<BrokerRegistration>, ZkError> {
         Ok(self.get_broker_and_epoch(id).await?.map(|b| b.registration))
     }
 
     /// Broker `id`'s registration and epoch, `None` if it is not live.
-    pub async fn get_broker_and_epoch(&self, id: i32) -> Result<Option<BrokerAndEpoch>, ZkError> {
+    pub async fn get_broker_and_epoch(
+        &self,
+        id: BrokerId,
+    ) -> Result<Option<BrokerAndEpoch>, ZkError> {
         let path = paths::broker_id(id);
         match self.get_data(&path).await? {
             None => Ok(None),
@@ -96,13 +100,13 @@ impl ZkClient {
     }
 
     /// Ids of the live brokers, ascending.
-    pub async fn get_all_broker_ids(&self) -> Result<Vec<i32>, ZkError> {
+    pub async fn get_all_broker_ids(&self) -> Result<Vec<BrokerId>, ZkError> {
         let path = paths::brokers_ids();
         let children = self.get_children(&path).await?.unwrap_or_default();
-        let mut ids: Vec<i32> = children
+        let mut ids: Vec<BrokerId> = children
             .iter()
             .filter_map(|c| match c.parse() {
-                Ok(id) => Some(id),
+                Ok(id) => Some(BrokerId(id)),
                 Err(_) => {
                     warn!(path = %path, child = %c, "ignoring a non-numeric broker id");
                     None
@@ -115,7 +119,7 @@ impl ZkClient {
 
     /// Every live broker with its registration and epoch, by id (Kafka's
     /// `getAllBrokerAndEpochsInCluster`), read in one round trip.
-    pub async fn get_all_brokers(&self) -> Result<BTreeMap<i32, BrokerAndEpoch>, ZkError> {
+    pub async fn get_all_brokers(&self) -> Result<BTreeMap<BrokerId, BrokerAndEpoch>, ZkError> {
         let ids = self.get_all_broker_ids().await?;
         let broker_paths: Vec<String> = ids.iter().map(|id| paths::broker_id(*id)).collect();
         let data = self.get_data_many(&broker_paths).await?;
@@ -141,7 +145,7 @@ impl ZkClient {
     /// version of `/brokers/seqid` and returns `reserved_max + version`
     /// (so the first generated id with the default reserved.broker.max.id
     /// 1000 is 1001, as in Kafka).
-    pub async fn generate_broker_id(&self, reserved_max: i32) -> Result<i32, ZkError> {
+    pub async fn generate_broker_id(&self, reserved_max: i32) -> Result<BrokerId, ZkError> {
         let path = paths::broker_seqid();
         let version = match self.set_data(&path, &[], None).await {
             Ok(version) => version,
@@ -151,7 +155,7 @@ impl ZkClient {
             }
             Err(e) => return Err(e),
         };
-        Ok(reserved_max.saturating_add(version))
+        Ok(BrokerId(reserved_max.saturating_add(version)))
     }
 
     /// The cluster id from `/cluster/id`, `None` if not yet created.

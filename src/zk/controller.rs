@@ -7,7 +7,7 @@ use tracing::info;
 
 use super::data::{ControllerZnode, ZnodeJson, decode_controller_epoch, encode_controller_epoch};
 use super::{CreateMode, ZkClient, ZkError, ZkOp, ZkOpResult, ZkStat, paths};
-use crate::model::{ControllerEpoch, ZkVersion};
+use crate::model::{BrokerId, ControllerEpoch, ZkVersion};
 
 /// The outcome of `register_controller_and_increment_epoch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum ControllerElection {
         epoch_zk_version: ZkVersion,
     },
     /// Another broker won (its id, if it is still there).
-    Lost { controller_id: Option<i32> },
+    Lost { controller_id: Option<BrokerId> },
 }
 
 /// Kafka's `KafkaController.InitialControllerEpoch`: `/controller_epoch` is
@@ -29,7 +29,7 @@ impl ZkClient {
     /// Tries to become controller by creating the ephemeral `/controller`.
     /// `Ok(false)` if another session holds it; `Ok(true)` also when this
     /// session already holds it (a retried create).
-    pub async fn try_create_controller(&self, broker_id: i32) -> Result<bool, ZkError> {
+    pub async fn try_create_controller(&self, broker_id: BrokerId) -> Result<bool, ZkError> {
         let path = paths::controller();
         let data = ControllerZnode::new(broker_id).encode(&path)?;
         match self.create(&path, &data, CreateMode::Ephemeral).await {
@@ -43,7 +43,7 @@ impl ZkClient {
     }
 
     /// The current controller's broker id, `None` if there is none.
-    pub async fn get_controller_id(&self) -> Result<Option<i32>, ZkError> {
+    pub async fn get_controller_id(&self) -> Result<Option<BrokerId>, ZkError> {
         Ok(self.get_controller().await?.map(|(c, _)| c.brokerid))
     }
 
@@ -108,7 +108,7 @@ impl ZkClient {
     /// `/controller_epoch` conditionally on the version just read.
     pub async fn register_controller_and_increment_epoch(
         &self,
-        broker_id: i32,
+        broker_id: BrokerId,
     ) -> Result<ControllerElection, ZkError> {
         let (epoch, version) = self.get_or_create_controller_epoch().await?;
         let new_epoch = epoch + 1;
@@ -132,7 +132,7 @@ impl ZkClient {
                     _ => version + 1,
                 };
                 info!(
-                    broker_id,
+                    %broker_id,
                     epoch = new_epoch,
                     epoch_zk_version,
                     "elected controller"

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ZkError;
 use super::kafka_uuid::decode_kafka_uuid;
-use crate::model::LeaderEpoch;
+use crate::model::{BrokerId, LeaderEpoch};
 
 /// Encoding and decoding of a znode's JSON, with errors naming the znode.
 pub trait ZnodeJson: Serialize + DeserializeOwned {
@@ -346,13 +346,13 @@ impl ClusterIdZnode {
 /// numeric order (`0,1,2,...,10`) as Kafka does; JSON keys are strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicZnode {
-    pub partitions: BTreeMap<i32, Vec<i32>>,
+    pub partitions: BTreeMap<i32, Vec<BrokerId>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<String>,
     #[serde(default)]
-    pub adding_replicas: BTreeMap<i32, Vec<i32>>,
+    pub adding_replicas: BTreeMap<i32, Vec<BrokerId>>,
     #[serde(default)]
-    pub removing_replicas: BTreeMap<i32, Vec<i32>>,
+    pub removing_replicas: BTreeMap<i32, Vec<BrokerId>>,
     pub version: i32,
 }
 
@@ -362,7 +362,7 @@ impl TopicZnode {
     pub const VERSION: i32 = 3;
 
     /// A new topic's znode: the replica assignment and the topic id, nothing in flight.
-    pub fn new(assignment: BTreeMap<i32, Vec<i32>>, topic_id: impl Into<String>) -> Self {
+    pub fn new(assignment: BTreeMap<i32, Vec<BrokerId>>, topic_id: impl Into<String>) -> Self {
         TopicZnode {
             partitions: assignment,
             topic_id: Some(topic_id.into()),
@@ -373,7 +373,7 @@ impl TopicZnode {
     }
 
     /// Replicas per partition (the first replica is the preferred leader).
-    pub fn assignment(&self) -> &BTreeMap<i32, Vec<i32>> {
+    pub fn assignment(&self) -> &BTreeMap<i32, Vec<BrokerId>> {
         &self.partitions
     }
 
@@ -391,10 +391,10 @@ impl TopicZnode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionStateZnode {
     pub controller_epoch: i32,
-    pub leader: i32,
+    pub leader: BrokerId,
     pub version: i32,
     pub leader_epoch: LeaderEpoch,
-    pub isr: Vec<i32>,
+    pub isr: Vec<BrokerId>,
     /// Kafka 3.2+ (KIP-704) writes this only while a leader is recovering (1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leader_recovery_state: Option<i8>,
@@ -405,9 +405,9 @@ impl ZnodeJson for PartitionStateZnode {}
 impl PartitionStateZnode {
     /// `leader` -1 means no leader (offline).
     pub fn new(
-        leader: i32,
+        leader: BrokerId,
         leader_epoch: LeaderEpoch,
-        isr: Vec<i32>,
+        isr: Vec<BrokerId>,
         controller_epoch: i32,
     ) -> Self {
         PartitionStateZnode {
@@ -429,7 +429,7 @@ impl PartitionStateZnode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControllerZnode {
     pub version: i32,
-    pub brokerid: i32,
+    pub brokerid: BrokerId,
     #[serde(default, with = "i64_as_string")]
     pub timestamp: i64,
 }
@@ -437,7 +437,7 @@ pub struct ControllerZnode {
 impl ZnodeJson for ControllerZnode {}
 
 impl ControllerZnode {
-    pub fn new(broker_id: i32) -> Self {
+    pub fn new(broker_id: BrokerId) -> Self {
         ControllerZnode {
             version: 1,
             brokerid: broker_id,

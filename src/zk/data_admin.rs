@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::data::{ZnodeJson, i64_as_string};
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 /// `/config/<type>/<name>` (topics, brokers, ...):
 /// `{"version":1,"config":{"retention.ms":"86400000"}}`.
@@ -139,7 +139,7 @@ impl PreferredReplicaElection {
 pub struct PartitionReassignment {
     pub topic: String,
     pub partition: i32,
-    pub replicas: Vec<i32>,
+    pub replicas: Vec<BrokerId>,
 }
 
 /// `/admin/reassign_partitions`:
@@ -161,7 +161,7 @@ impl ReassignPartitions {
     }
 
     /// Target replicas per partition.
-    pub fn targets(&self) -> BTreeMap<TopicPartition, Vec<i32>> {
+    pub fn targets(&self) -> BTreeMap<TopicPartition, Vec<BrokerId>> {
         self.partitions
             .iter()
             .map(|p| {
@@ -180,7 +180,7 @@ impl ReassignPartitions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProducerIdBlock {
     pub version: i32,
-    pub broker: i32,
+    pub broker: BrokerId,
     #[serde(with = "i64_as_string")]
     pub block_start: i64,
     #[serde(with = "i64_as_string")]
@@ -194,7 +194,7 @@ impl ProducerIdBlock {
     pub const DEFAULT_BLOCK_SIZE: i64 = 1000;
 
     /// The block of `size` ids starting at `first_id`, claimed by `broker`.
-    pub fn new(broker: i32, first_id: i64, size: i64) -> Self {
+    pub fn new(broker: BrokerId, first_id: i64, size: i64) -> Self {
         ProducerIdBlock {
             version: 1,
             broker,

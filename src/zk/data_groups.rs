@@ -17,9 +17,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::data::{ZnodeJson, i64_as_string};
+use crate::model::BrokerId;
 
 /// The broker id of a released owner record.
-pub const NO_OWNER: i32 = -1;
+pub const NO_OWNER: BrokerId = BrokerId(-1);
 
 /// `/consumers/<g>/owner`:
 /// `{"version":1,"broker_id":2,"broker_epoch":4294967312,"timestamp":"<ms>"}`.
@@ -28,7 +29,7 @@ pub const NO_OWNER: i32 = -1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupOwnerZnode {
     pub version: i32,
-    pub broker_id: i32,
+    pub broker_id: BrokerId,
     pub broker_epoch: i64,
     #[serde(default, with = "i64_as_string")]
     pub timestamp: i64,
@@ -37,7 +38,7 @@ pub struct GroupOwnerZnode {
 impl ZnodeJson for GroupOwnerZnode {}
 
 impl GroupOwnerZnode {
-    pub fn held_by(broker_id: i32, broker_epoch: i64, timestamp: i64) -> GroupOwnerZnode {
+    pub fn held_by(broker_id: BrokerId, broker_epoch: i64, timestamp: i64) -> GroupOwnerZnode {
         GroupOwnerZnode {
             version: 1,
             broker_id,
@@ -142,7 +143,7 @@ mod tests {
 
     #[test]
     fn owner_state_and_member_json_round_trip_in_the_documented_shape() {
-        let owner = GroupOwnerZnode::held_by(2, 77, 1000);
+        let owner = GroupOwnerZnode::held_by(BrokerId(2), 77, 1000);
         let bytes = owner.encode("/o").unwrap();
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition, ids};
 use crate::zk::data_admin::*;
 
 fn text<T: ZnodeJson>(value: &T) -> String {
@@ -103,7 +103,8 @@ fn cluster_id_matches_kafka_bytes() {
 
 #[test]
 fn topic_znode_orders_partitions_numerically() {
-    let assignment: BTreeMap<i32, Vec<i32>> = (0..11).map(|p| (p, vec![p % 3 + 1])).collect();
+    let assignment: BTreeMap<i32, Vec<BrokerId>> =
+        (0..11).map(|p| (p, vec![BrokerId(p % 3 + 1)])).collect();
     let z = TopicZnode::new(assignment, "fC9Dk2-uRsKXmQ4vTWHc1A");
     let s = text(&z);
     assert!(s.starts_with(
@@ -114,7 +115,7 @@ fn topic_znode_orders_partitions_numerically() {
 
 #[test]
 fn topic_znode_matches_design_sample() {
-    let z = TopicZnode::new([(0, vec![1, 2, 3])].into(), "fC9Dk2-uRsKXmQ4vTWHc1A");
+    let z = TopicZnode::new([(0, ids(&[1, 2, 3]))].into(), "fC9Dk2-uRsKXmQ4vTWHc1A");
     assert_eq!(
         text(&z),
         r#"{"partitions":{"0":[1,2,3]},"topic_id":"fC9Dk2-uRsKXmQ4vTWHc1A","adding_replicas":{},"removing_replicas":{},"version":3}"#
@@ -130,14 +131,14 @@ fn topic_znode_parses_kafka_written_samples() {
         z.assignment().keys().copied().collect::<Vec<_>>(),
         [0, 1, 2, 10]
     );
-    assert_eq!(z.partitions[&10], vec![1, 3]);
-    assert_eq!(z.adding_replicas[&0], vec![2]);
+    assert_eq!(z.partitions[&10], ids(&[1, 3]));
+    assert_eq!(z.adding_replicas[&0], ids(&[2]));
     // Version 1 (Kafka before 2.4): no topic id, no reassignment state.
     let v1 = br#"{"version":1,"partitions":{"1":[101,103],"0":[103,102]}}"#;
     let z = TopicZnode::decode("/brokers/topics/old", v1).unwrap();
     assert_eq!(z.topic_id, None);
     assert!(z.removing_replicas.is_empty());
-    assert_eq!(z.partitions[&0], vec![103, 102]);
+    assert_eq!(z.partitions[&0], ids(&[103, 102]));
 }
 
 #[test]
@@ -166,7 +167,7 @@ fn bad_data_names_the_path_and_never_panics() {
 
 #[test]
 fn partition_state_matches_kafka_bytes() {
-    let s = PartitionStateZnode::new(1, LeaderEpoch::INITIAL, vec![1, 2, 3], 1);
+    let s = PartitionStateZnode::new(BrokerId(1), LeaderEpoch::INITIAL, ids(&[1, 2, 3]), 1);
     assert_eq!(
         text(&s),
         r#"{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1,2,3]}"#
@@ -175,12 +176,12 @@ fn partition_state_matches_kafka_bytes() {
     let s = PartitionStateZnode::decode("/s", recovering).unwrap();
     assert_eq!(s.leader_epoch, LeaderEpoch::new(7));
     assert_eq!(s.leader_recovery_state, Some(1));
-    assert_eq!(s.isr, vec![2]);
+    assert_eq!(s.isr, ids(&[2]));
 }
 
 #[test]
 fn controller_znodes_match_kafka_bytes() {
-    let mut c = ControllerZnode::new(1);
+    let mut c = ControllerZnode::new(BrokerId(1));
     c.timestamp = 1_571_666_282_268;
     assert_eq!(
         text(&c),
@@ -189,7 +190,7 @@ fn controller_znodes_match_kafka_bytes() {
     let v2 = br#"{"version":2,"brokerid":0,"timestamp":"1779856878328","kraftControllerEpoch":-1}"#;
     assert_eq!(
         ControllerZnode::decode("/controller", v2).unwrap().brokerid,
-        0
+        BrokerId(0)
     );
     assert_eq!(encode_controller_epoch(12), b"12");
     assert_eq!(
@@ -231,7 +232,7 @@ fn admin_and_notification_znodes_match_kafka_bytes() {
     let re = ReassignPartitions::new(vec![PartitionReassignment {
         topic: "t".into(),
         partition: 0,
-        replicas: vec![1, 2],
+        replicas: ids(&[1, 2]),
     }]);
     same_json(
         &text(&re),
@@ -244,12 +245,12 @@ fn admin_and_notification_znodes_match_kafka_bytes() {
     // The admin tool may add log_dirs; it is ignored.
     let with_dirs = br#"{"version":1,"partitions":[{"topic":"t","partition":1,"replicas":[3],"log_dirs":["any"]}]}"#;
     let re = ReassignPartitions::decode("/admin/reassign_partitions", with_dirs).unwrap();
-    assert_eq!(re.targets()[&TopicPartition::new("t", 1)], vec![3]);
+    assert_eq!(re.targets()[&TopicPartition::new("t", 1)], ids(&[3]));
 }
 
 #[test]
 fn producer_id_block_matches_kafka_bytes() {
-    let b = ProducerIdBlock::new(1, 0, ProducerIdBlock::DEFAULT_BLOCK_SIZE);
+    let b = ProducerIdBlock::new(BrokerId(1), 0, ProducerIdBlock::DEFAULT_BLOCK_SIZE);
     assert_eq!(
         text(&b),
         r#"{"version":1,"broker":1,"block_start":"0","block_end":"999"}"#

@@ -10,7 +10,7 @@ use super::data_admin::{
     IsrChangeNotification, PreferredReplicaElection, ProducerIdBlock, ReassignPartitions,
 };
 use super::{CreateMode, ZkClient, ZkError, paths};
-use crate::model::TopicPartition;
+use crate::model::{BrokerId, TopicPartition};
 
 /// Attempts to claim a producer id block against competing brokers.
 const PRODUCER_ID_BLOCK_ATTEMPTS: usize = 10;
@@ -114,7 +114,7 @@ impl ZkClient {
     /// claimed one first. An empty znode means no block was handed out yet.
     pub async fn allocate_producer_id_block(
         &self,
-        broker_id: i32,
+        broker_id: BrokerId,
         block_size: i64,
     ) -> Result<ProducerIdBlock, ZkError> {
         let path = paths::latest_producer_id_block();
@@ -140,7 +140,7 @@ impl ZkClient {
             {
                 Ok(_) => {
                     info!(
-                        broker_id,
+                        %broker_id,
                         block_start = block.block_start,
                         block_end = block.block_end,
                         "claimed producer id block"

@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::fmt::Display;
 
+use crate::model::BrokerId;
+
 /// The entity name of the cluster-wide default broker config (`/config/brokers/<default>`).
 pub const DEFAULT_BROKER_ENTITY: &str = "<default>";
 
@@ -39,7 +41,7 @@ pub fn brokers_ids() -> String {
 }
 
 /// `/brokers/ids/<id>`: a live broker's registration (ephemeral).
-pub fn broker_id(id: i32) -> String {
+pub fn broker_id(id: BrokerId) -> String {
     format!("/brokers/ids/{id}")
 }
 
@@ -363,7 +365,7 @@ mod tests {
 
     #[test]
     fn paths_match_kafka() {
-        assert_eq!(broker_id(3), "/brokers/ids/3");
+        assert_eq!(broker_id(BrokerId(3)), "/brokers/ids/3");
         assert_eq!(
             partition_state("t", 10),
             "/brokers/topics/t/partitions/10/state"

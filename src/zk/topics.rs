@@ -8,7 +8,7 @@ use tracing::{info, warn};
 
 use super::data::{PartitionStateZnode, TopicZnode, ZnodeJson};
 use super::{CreateMode, ZkClient, ZkError, ZkOp, ZkOpResult, paths};
-use crate::model::{TopicPartition, ZkVersion};
+use crate::model::{BrokerId, TopicPartition, ZkVersion};
 
 impl ZkClient {
     /// Creates topic `name` as Kafka's admin path does: fails with
@@ -18,7 +18,7 @@ impl ZkClient {
     pub async fn create_topic(
         &self,
         name: &str,
-        assignment: &BTreeMap<i32, Vec<i32>>,
+        assignment: &BTreeMap<i32, Vec<BrokerId>>,
         topic_id: &str,
     ) -> Result<(), ZkError> {
         self.create_topic_with_config(name, assignment, topic_id, &BTreeMap::new())
@@ -29,7 +29,7 @@ impl ZkClient {
     pub async fn create_topic_with_config(
         &self,
         name: &str,
-        assignment: &BTreeMap<i32, Vec<i32>>,
+        assignment: &BTreeMap<i32, Vec<BrokerId>>,
         topic_id: &str,
         config: &BTreeMap<String, String>,
     ) -> Result<(), ZkError> {

@@ -268,11 +268,14 @@ pub fn group_moving(
     after: i32,
 ) -> String {
     use sluice::group::coordinator_choice::coordinator_for;
+    use sluice::model::BrokerId;
+    let ids = |list: &[i32]| list.iter().map(|&b| BrokerId(b)).collect::<Vec<_>>();
+    let (live_before, live_after) = (ids(live_before), ids(live_after));
     (0..10_000)
         .map(|i| format!("{prefix}-{i}"))
         .find(|g| {
-            coordinator_for(g, live_before) == Some(before)
-                && coordinator_for(g, live_after) == Some(after)
+            coordinator_for(g, &live_before) == Some(BrokerId(before))
+                && coordinator_for(g, &live_after) == Some(BrokerId(after))
         })
         .expect("some group id moves that way")
 }

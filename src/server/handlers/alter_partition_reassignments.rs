@@ -13,7 +13,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::model::TopicPartition;
+use crate::model::{self, TopicPartition};
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, controller_api_error_code, reassignment_error_code};
 use crate::server::request_context::RequestContext;
@@ -25,14 +25,16 @@ pub async fn handle(
     _ctx: &RequestContext,
     request: AlterPartitionReassignmentsRequest,
 ) -> Option<AlterPartitionReassignmentsResponse> {
-    let reassignments: Vec<(TopicPartition, Option<Vec<i32>>)> = request
+    let reassignments: Vec<(TopicPartition, Option<Vec<model::BrokerId>>)> = request
         .topics
         .iter()
         .flat_map(|t| {
             t.partitions.iter().map(|p| {
                 (
                     TopicPartition::new(t.name.0.to_string(), p.partition_index),
-                    p.replicas.as_ref().map(|r| r.iter().map(|b| b.0).collect()),
+                    p.replicas
+                        .as_ref()
+                        .map(|r| r.iter().map(|b| model::BrokerId(b.0)).collect()),
                 )
             })
         })

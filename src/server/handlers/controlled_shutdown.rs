@@ -8,6 +8,7 @@ use kafka_protocol::messages::controlled_shutdown_response::RemainingPartition;
 use kafka_protocol::messages::{ControlledShutdownRequest, ControlledShutdownResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::model;
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, controller_api_error_code};
 use crate::server::request_context::RequestContext;
@@ -27,7 +28,7 @@ pub async fn handle(
     };
     let outcome = services
         .controller
-        .controlled_shutdown(request.broker_id.0, broker_epoch)
+        .controlled_shutdown(model::BrokerId(request.broker_id.0), broker_epoch)
         .await;
     let response = match outcome {
         Ok(remaining) => ControlledShutdownResponse::default()

@@ -16,6 +16,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use kafka_protocol::protocol::StrBytes;
 
 use crate::admin::AdminError;
+use crate::model::BrokerId;
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, admin_error_code};
 use crate::server::request_context::RequestContext;
@@ -104,7 +105,7 @@ async fn add_partitions(
 ) -> Result<(), AdminError> {
     let assignments = request.assignments.as_ref().map(|list| {
         list.iter()
-            .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+            .map(|a| a.broker_ids.iter().map(|b| BrokerId(b.0)).collect())
             .collect()
     });
     services

@@ -19,6 +19,7 @@ use crate::admin::AdminError;
 use crate::admin::config_alter::null_value_names;
 use crate::admin::config_describe::topic_entries;
 use crate::admin::topics::NewTopic;
+use crate::model;
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, admin_error_code};
 use crate::server::request_context::RequestContext;
@@ -56,10 +57,10 @@ pub async fn handle(
                 .map(|a| {
                     (
                         a.partition_index,
-                        a.broker_ids.iter().map(|b| b.0).collect(),
+                        a.broker_ids.iter().map(|b| model::BrokerId(b.0)).collect(),
                     )
                 })
-                .collect::<BTreeMap<i32, Vec<i32>>>(),
+                .collect::<BTreeMap<i32, Vec<model::BrokerId>>>(),
             configs: topic
                 .configs
                 .iter()

@@ -14,15 +14,15 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::model::TopicPartition;
+use crate::model::{self, TopicPartition};
 use crate::server::context::BrokerServices;
 use crate::server::errors::controller_api_error_code;
 use crate::server::request_context::RequestContext;
 
 pub const VERSIONS: (i16, i16) = (0, 0);
 
-fn ids(list: &[i32]) -> Vec<BrokerId> {
-    list.iter().map(|&b| BrokerId(b)).collect()
+fn ids(list: &[model::BrokerId]) -> Vec<BrokerId> {
+    list.iter().map(|b| BrokerId(b.0)).collect()
 }
 
 pub async fn handle(
