@@ -129,6 +129,11 @@ fn run_broker(path: PathBuf, overrides: Vec<String>) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Listen before starting: a SIGTERM that arrives while the broker
+        // starts (it is registered, and a supervisor may already stop it)
+        // is kept and shuts it down cleanly once started, instead of
+        // killing it with the default action.
+        let signals = ShutdownSignals::listen();
         let broker = match Broker::start(config).await {
             Ok(b) => b,
             Err(e) => {
@@ -137,7 +142,7 @@ fn run_broker(path: PathBuf, overrides: Vec<String>) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        wait_for_signal().await;
+        signals.received().await;
         match broker.shutdown().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -148,17 +153,41 @@ fn run_broker(path: PathBuf, overrides: Vec<String>) -> ExitCode {
     })
 }
 
-async fn wait_for_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// SIGTERM and SIGINT, listened for from the moment it is made.
+struct ShutdownSignals {
+    term: Option<tokio::signal::unix::Signal>,
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    fn listen() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!("cannot listen for {name}: {e}");
+                None
+            }
+        };
+        ShutdownSignals {
+            term: listen(SignalKind::terminate(), "SIGTERM"),
+            interrupt: listen(SignalKind::interrupt(), "SIGINT"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received"),
+    }
+
+    /// Returns once either has arrived (at once if one already has).
+    async fn received(mut self) {
+        async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = next(&mut self.term) => tracing::info!("SIGTERM received"),
+            _ = next(&mut self.interrupt) => tracing::info!("interrupt received"),
+        }
     }
 }

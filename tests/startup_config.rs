@@ -371,6 +371,50 @@ print(json.dumps({k: [v.value, v.source] for k, v in configs.items()}))
     drop(broker);
 }
 
+/// Whether `pid` has a handler for SIGTERM (bit 15 of /proc's SigCgt mask).
+fn catches_sigterm(pid: u32) -> bool {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
+}
+
+/// A SIGTERM that arrives while the broker starts (here: waiting for a
+/// ZooKeeper it cannot reach yet) is kept: the broker finishes starting and
+/// shuts down cleanly (exit 0), instead of dying by the signal's default
+/// action before its handler exists.
+#[test]
+fn a_sigterm_during_start_up_shuts_the_broker_down_cleanly_once_started() {
+    let chroot = unique_chroot("sigterm-start");
+    let zookeeper_port: u16 = zk_address().rsplit_once(':').unwrap().1.parse().unwrap();
+    let proxy = TcpProxy::start(zookeeper_port);
+    proxy.cut();
+    let mut broker = Broker::spawn(
+        BrokerSpec::new(1, format!("127.0.0.1:{}{chroot}", proxy.port()))
+            .set("zookeeper.connection.timeout.ms", "60000"),
+    );
+    let pid = broker.pid();
+    wait_until(
+        "the starting broker to listen for SIGTERM",
+        Duration::from_secs(30),
+        || catches_sigterm(pid).then_some(()),
+    );
+    assert!(broker.is_running(), "still starting: ZooKeeper is cut off");
+    // The first SIGTERM arrives mid-start; had it killed the broker, the
+    // status below says so (terminate's own SIGTERM finds it exited).
+    signal(pid, libc::SIGTERM);
+    proxy.restore();
+    let status = broker.terminate();
+    assert!(
+        status.success(),
+        "exit after a SIGTERM during start-up: {}\n{}",
+        describe_status(status),
+        tail_lines(&broker.log_text(), 20)
+    );
+}
+
 #[test]
 fn sigterm_shuts_down_cleanly_with_exit_code_0() {
     let chroot = unique_chroot("sigterm");

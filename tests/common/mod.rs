@@ -52,8 +52,8 @@ pub use clients::{
 };
 pub use http::{http_get, http_post_json, http_request, http_send};
 pub use process::{
-    assert_success, describe_status, free_port, run_with_timeout, spawn_tied, tail_lines, temp_dir,
-    test_tmp_root,
+    assert_success, describe_status, free_port, run_with_timeout, signal, spawn_tied, tail_lines,
+    temp_dir, test_tmp_root,
 };
 pub use raw::{
     RAW_TIMEOUT, RawConn, assigned_topic, create_assigned_topic_with_configs, create_spread_topics,
