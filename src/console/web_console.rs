@@ -53,9 +53,10 @@ impl WebConsole {
                 if !is_json {
                     return Err(ConsoleError::UnsupportedMediaType);
                 }
-                let response = actions::perform(&self.sources, &action, &request.body).await?;
-                tracing::info!(?action, status = response.status, "console write action");
-                Ok(response)
+                let done = actions::perform(&self.sources, &action, &request.body).await;
+                let status = done.as_ref().map_or_else(|e| e.status(), |r| r.status);
+                tracing::info!(?action, status, "console write action");
+                done
             }
         }
     }
