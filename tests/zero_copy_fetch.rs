@@ -146,6 +146,20 @@ fn read_all(port: u16, version: i16, topic: &str, from: i64, end: i64, max_bytes
     bytes
 }
 
+/// How many segment files `topic`-0 has on `broker`.
+fn log_segments(broker: &Broker, topic: &str) -> usize {
+    std::fs::read_dir(broker.log_dir().join(format!("{topic}-0")))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count()
+}
+
 /// Creates `topic` (one partition, `segment.bytes` as given) and waits until
 /// it takes a produce (whose one record is offset 0).
 fn create_topic_taking_produce(broker: &Broker, topic: &str, segment_bytes: &str) {
@@ -170,16 +184,7 @@ fn every_record_comes_back_by_zero_copy_across_segments_and_partial_fetches() {
         broker.log_dir().read_dir().unwrap().count() > 0,
         "the broker has a log dir"
     );
-    let segments = std::fs::read_dir(broker.log_dir().join(format!("{topic}-0")))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "log")
-        })
-        .count();
+    let segments = log_segments(&broker, topic);
     assert!(segments > 10, "many segments ({segments})");
 
     let before = zero_copy_bytes(metrics_port);
@@ -281,19 +286,7 @@ fn deleting_segments_under_fetching_consumers_keeps_them_reading() {
         })
         .collect();
 
-    let segments = |broker: &Broker| {
-        std::fs::read_dir(broker.log_dir().join(format!("{topic}-0")))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "log")
-            })
-            .count()
-    };
-    let initial_segments = segments(&broker);
+    let initial_segments = log_segments(&broker, topic);
     for cut in (40..end - 20).step_by(60) {
         let seen = passes.load(Ordering::Relaxed);
         let (error, low_watermark) = delete_records(&broker, topic, cut);
@@ -307,7 +300,7 @@ fn deleting_segments_under_fetching_consumers_keeps_them_reading() {
         );
     }
     wait_until("retention to delete segments", STEP_TIMEOUT, || {
-        (segments(&broker) < initial_segments).then_some(())
+        (log_segments(&broker, topic) < initial_segments).then_some(())
     });
     let seen = passes.load(Ordering::Relaxed);
     wait_until(

@@ -11,6 +11,24 @@ use kafka_protocol::records::{
 
 use super::*;
 
+/// One uncompressed record at offset 0 holding `value`.
+fn plain_record(value: Bytes) -> Record {
+    Record {
+        transactional: false,
+        control: false,
+        partition_leader_epoch: 0,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: 1,
+        key: None,
+        value: Some(value),
+        headers: Default::default(),
+    }
+}
+
 fn fetch_response(payloads: &[Bytes]) -> FetchResponse {
     let partitions = payloads
         .iter()
@@ -74,20 +92,7 @@ fn records_are_referenced_and_the_bytes_are_the_same() {
 #[test]
 fn seeking_back_over_a_referenced_payload_still_encodes_right() {
     let value = Bytes::from(vec![3u8; 4096]);
-    let records = vec![Record {
-        transactional: false,
-        control: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 1,
-        key: None,
-        value: Some(value.clone()),
-        headers: Default::default(),
-    }];
+    let records = vec![plain_record(value.clone())];
     let options = RecordEncodeOptions {
         version: 2,
         compression: Compression::None,
@@ -148,28 +153,14 @@ fn seeking_back_over_a_file_region_reads_it_into_the_buffer() {
     let value = vec![5u8; 4096];
     let mut slots = FileSlots::default();
     let stand_in = slots.stand_in(file_records(&value)).unwrap();
-    let record = |value: Bytes| Record {
-        transactional: false,
-        control: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 1,
-        key: None,
-        value: Some(value),
-        headers: Default::default(),
-    };
     let options = RecordEncodeOptions {
         version: 2,
         compression: Compression::None,
     };
     let mut plain = BytesMut::new();
-    RecordBatchEncoder::encode(&mut plain, &[record(Bytes::from(value))], &options).unwrap();
+    RecordBatchEncoder::encode(&mut plain, &[plain_record(Bytes::from(value))], &options).unwrap();
     let mut chunked = ChunkedBuf::new(64, Vec::new()).with_files(slots);
-    RecordBatchEncoder::encode(&mut chunked, &[record(stand_in)], &options).unwrap();
+    RecordBatchEncoder::encode(&mut chunked, &[plain_record(stand_in)], &options).unwrap();
     let frame = chunked.finish();
     assert_eq!(frame.file_bytes(), 0, "read back into the buffer");
     assert_eq!(frame.to_vec(), plain.to_vec());

@@ -12,12 +12,14 @@ use crate::server::context::BrokerServices;
 /// worth giving back to the kernel once handled.
 pub const LARGE_REQUEST_PARTITIONS: usize = 1000;
 
-/// After handling a request of `partitions` (its request dropped): a large
-/// one's freed memory goes back to the kernel.
-pub fn handled(partitions: usize) {
+/// Handles a request of `partitions` with `apply` (which consumes the
+/// request); after it, a large one's freed memory goes back to the kernel.
+pub async fn apply_then_release<T>(partitions: usize, apply: impl Future<Output = T>) -> T {
+    let answer = apply.await;
     if partitions >= LARGE_REQUEST_PARTITIONS {
         malloc_tuning::release_free_memory();
     }
+    answer
 }
 
 /// True (and logged) when `request_epoch` names an older registration of

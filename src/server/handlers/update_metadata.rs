@@ -24,9 +24,7 @@ pub async fn handle(
         .iter()
         .map(|t| t.partition_states.len())
         .sum();
-    let response = apply(services, ctx, request).await;
-    controller_request::handled(partitions);
-    response
+    controller_request::apply_then_release(partitions, apply(services, ctx, request)).await
 }
 
 async fn apply(
