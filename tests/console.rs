@@ -553,12 +553,23 @@ fn write_actions_do_what_kafka_then_reports_when_enabled() {
     common::cluster::wait_all_in_isr(&cluster, topic, 0, "after the restart");
     let moved = fetch_metadata(port_of(&cluster, 1), &[topic]).unwrap();
     assert_ne!(moved.partitions[&(topic.to_owned(), 0)].leader, preferred);
-    let (code, answer) = post_json(
-        http[&2],
-        &format!("/api/v1/topics/{topic}/preferred-election"),
-        r#"{"partitions":[0]}"#,
-    );
-    assert_eq!(code, 200, "{answer}");
+    // The controller takes the restarted broker as a candidate once it has
+    // processed its registration; until then Kafka's answer is
+    // PREFERRED_LEADER_NOT_AVAILABLE, which the console passes on.
+    let answer = wait_until("the preferred election accepted", STEP_TIMEOUT, || {
+        let (code, answer) = post_json(
+            http[&2],
+            &format!("/api/v1/topics/{topic}/preferred-election"),
+            r#"{"partitions":[0]}"#,
+        );
+        if code == 409 {
+            let error = answer["error"].as_str().unwrap_or("");
+            assert!(error.contains("PREFERRED_LEADER_NOT_AVAILABLE"), "{answer}");
+            return None;
+        }
+        Some((code, answer))
+    });
+    assert_eq!(answer.0, 200, "{}", answer.1);
     wait_until("the preferred leader back", STEP_TIMEOUT, || {
         let meta = fetch_metadata(port_of(&cluster, 2), &[topic]).ok()?;
         (meta.partitions[&(topic.to_owned(), 0)].leader == preferred).then_some(())
