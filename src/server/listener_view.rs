@@ -55,10 +55,10 @@ pub fn alive_brokers(
 /// not alive or lacks the listener.
 pub fn endpoint<'s>(
     snapshot: &'s ClusterSnapshot,
-    id: i32,
+    id: BrokerId,
     listener: &str,
 ) -> Option<&'s ListenerEndpoint> {
-    snapshot.brokers.get(&BrokerId(id))?.on_listener(listener)
+    snapshot.brokers.get(&id)?.on_listener(listener)
 }
 
 /// True when broker `id` is alive but has no endpoint on `listener`

@@ -63,7 +63,7 @@ fn locate(
         return unavailable;
     };
     let snapshot = services.metadata.snapshot();
-    match listener_view::endpoint(&snapshot, node.0, listener) {
+    match listener_view::endpoint(&snapshot, node, listener) {
         Some(endpoint) => (0, node.0, endpoint.host.clone(), i32::from(endpoint.port)),
         None => unavailable,
     }
