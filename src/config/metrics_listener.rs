@@ -5,48 +5,14 @@
 //! host means every interface. Anything else fails at start naming the key.
 
 use super::error::{ConfigError, invalid};
+use crate::util::split_http_address;
 
 pub(super) const KEY: &str = "metrics.listener";
 
 /// The `host:port` to bind.
 pub(super) fn parse(value: &str) -> Result<String, ConfigError> {
-    let trimmed = value.trim();
-    let rest = match trimmed.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-        Some((scheme, _)) => {
-            return Err(invalid(
-                KEY,
-                value,
-                format!("unsupported scheme {scheme:?}; use http://host:port"),
-            ));
-        }
-        None => trimmed,
-    };
-    let authority = rest
-        .strip_suffix("/metrics")
-        .or_else(|| rest.strip_suffix('/'))
-        .unwrap_or(rest);
-    if authority.contains('/') {
-        return Err(invalid(
-            KEY,
-            value,
-            "the endpoint serves only /metrics; give host:port",
-        ));
-    }
-    let Some((host, port)) = authority.rsplit_once(':') else {
-        return Err(invalid(KEY, value, "expected host:port"));
-    };
-    let port: u16 = port
-        .parse()
-        .map_err(|_| invalid(KEY, value, format!("port {port:?} is not 0-65535")))?;
-    let bracketed = host.starts_with('[') && host.ends_with(']');
-    if !bracketed && host.contains(':') {
-        return Err(invalid(KEY, value, "write IPv6 hosts in brackets"));
-    }
+    let (host, port) = split_http_address(value).map_err(|why| invalid(KEY, value, why))?;
     let host = if host.is_empty() { "0.0.0.0" } else { host };
-    if host.chars().any(|c| c.is_whitespace()) {
-        return Err(invalid(KEY, value, "the host contains whitespace"));
-    }
     Ok(format!("{host}:{port}"))
 }
 

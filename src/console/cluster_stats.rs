@@ -19,6 +19,7 @@ use super::peer_http;
 use super::sources::ConsoleSources;
 use crate::metadata::BrokerEndpoint;
 use crate::model::BrokerId;
+use crate::util::split_http_address;
 
 /// The path every broker's console answers its own counters on.
 pub const BROKER_STATS_PATH: &str = "/api/v1/broker-stats";
@@ -128,18 +129,11 @@ async fn peer_stats(
 /// and its registered host.
 pub fn http_address(listener: &str, registered_host: &str) -> Result<String, String> {
     let bad = |why: &str| format!("{METRICS_LISTENER_KEY}={listener:?}: {why}");
-    let rest = listener.trim();
-    let rest = rest.strip_prefix("http://").unwrap_or(rest);
-    let rest = rest
-        .strip_suffix("/metrics")
-        .or_else(|| rest.strip_suffix('/'))
-        .unwrap_or(rest);
-    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("no port"))?;
-    let port: u16 = port.parse().map_err(|_| bad("not a port"))?;
+    let (host, port) = split_http_address(listener).map_err(|why| bad(&why))?;
     if port == 0 {
         return Err(bad("port 0 (picked at start) cannot be found from outside"));
     }
-    let wildcard = matches!(host, "" | "0.0.0.0" | "::" | "[::]");
+    let wildcard = matches!(host, "" | "0.0.0.0" | "[::]");
     let host = if wildcard { registered_host } else { host };
     if host.contains(':') && !host.starts_with('[') {
         Ok(format!("[{host}]:{port}"))
