@@ -21,6 +21,7 @@ use crate::controller::{self, ControllerHandle};
 use crate::group::GroupCoordinator;
 use crate::log::{LogError, LogManager};
 use crate::metadata::MetadataCache;
+use crate::model::BrokerId;
 use crate::replica::ReplicaManager;
 use crate::server::{self, BrokerServices};
 use crate::zk::{BrokerRegistration, ZkClient, ZkConfig, ZkError};
@@ -43,7 +44,7 @@ pub enum BrokerError {
     #[error(
         "broker.id {0} is already registered in ZooKeeper by another live broker; give this broker a different broker.id"
     )]
-    BrokerIdTaken(i32),
+    BrokerIdTaken(BrokerId),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -59,7 +60,7 @@ pub enum BrokerError {
 
 /// A started broker; `shutdown` stops it cleanly.
 pub struct Broker {
-    pub broker_id: i32,
+    pub broker_id: BrokerId,
     pub bound_port: u16,
     zk: ZkClient,
     log_manager: Arc<LogManager>,
@@ -84,14 +85,13 @@ impl Broker {
         .await?;
         zk.ensure_persistent_paths().await?;
         let cluster_id = zk.get_or_create_cluster_id().await?;
+        // broker.id -1 (the default is an explicit id) asks ZooKeeper for one.
         let broker_id = if config.broker_id >= 0 {
-            config.broker_id
+            BrokerId(config.broker_id)
         } else {
-            zk.generate_broker_id(config.reserved_broker_max_id)
-                .await?
-                .0
+            zk.generate_broker_id(config.reserved_broker_max_id).await?
         };
-        tracing::info!(broker_id, %cluster_id, "connected to ZooKeeper");
+        tracing::info!(%broker_id, %cluster_id, "connected to ZooKeeper");
 
         // 2. Logs, recovered from the last run.
         let default_log_config = settings::log_config(&config);
@@ -108,13 +108,13 @@ impl Broker {
                 Err(e) => return Err(BrokerError::LogLoading(e.to_string())),
             })
         };
-        log_manager.read_or_write_meta_properties(broker_id, &cluster_id)?;
+        log_manager.read_or_write_meta_properties(broker_id.0, &cluster_id)?;
         let high_watermarks: HashMap<_, _> = log_manager.read_replication_checkpoints()?;
 
         // 3. Partitions and the cluster view.
         let metadata = Arc::new(MetadataCache::new(cluster_id));
         let replica_manager = Arc::new(ReplicaManager::new(
-            crate::model::BrokerId(broker_id),
+            broker_id,
             log_manager.clone(),
             default_log_config,
             config.min_insync_replicas as usize,
@@ -136,14 +136,14 @@ impl Broker {
         let (advertised_host, advertised_port) = (inter_broker.host, inter_broker.port);
         let controller_handle = ControllerHandle::new();
         let group_coordinator = Arc::new(GroupCoordinator::new(
-            crate::model::BrokerId(broker_id),
+            broker_id,
             settings::group_settings(&config),
             metadata.clone(),
             zk.clone(),
         ));
         let dynamic_configs = Arc::new(DynamicConfigs::new(config.clone()));
         let admin = AdminManager::new(
-            crate::model::BrokerId(broker_id),
+            broker_id,
             zk.clone(),
             metadata.clone(),
             dynamic_configs.clone(),
@@ -158,7 +158,7 @@ impl Broker {
             metadata,
             replica_manager: replica_manager.clone(),
             admin,
-            producer_ids: ProducerIdManager::new(crate::model::BrokerId(broker_id), zk.clone()),
+            producer_ids: ProducerIdManager::new(broker_id, zk.clone()),
             controller: controller_handle.clone(),
             groups: group_coordinator.clone(),
             dynamic_configs,
@@ -169,7 +169,7 @@ impl Broker {
         });
         dynamic_config::load_broker_configs(
             &zk,
-            crate::model::BrokerId(broker_id),
+            broker_id,
             &services.dynamic_configs,
             &replica_manager,
         )
@@ -200,7 +200,7 @@ impl Broker {
             let console: Option<Arc<dyn crate::metrics::HttpApp>> = if config.console_enable {
                 Some(Arc::new(crate::console::WebConsole {
                     sources: crate::console::ConsoleSources {
-                        broker_id: crate::model::BrokerId(broker_id),
+                        broker_id: broker_id,
                         metadata: services.metadata.clone(),
                         zk: zk.clone(),
                         writes_enabled: config.console_writes_enable,
@@ -226,7 +226,7 @@ impl Broker {
         }
         background.spawn(group_coordinator.run_timers(shutdown.clone()));
         let dynamic_config_manager = DynamicConfigManager {
-            broker_id: crate::model::BrokerId(broker_id),
+            broker_id: broker_id,
             zk: zk.clone(),
             configs: services.dynamic_configs.clone(),
             replica_manager: replica_manager.clone(),
@@ -277,7 +277,7 @@ impl Broker {
             shutdown.cancel();
             return Err(e);
         }
-        tracing::info!(broker_id, "registered in ZooKeeper");
+        tracing::info!(%broker_id, "registered in ZooKeeper");
         background.spawn(registration::reregister_on_new_session(
             zk.clone(),
             broker_id,
@@ -350,7 +350,7 @@ impl Broker {
     /// session (our ephemerals vanish; not waited for when ZooKeeper is
     /// unreachable).
     pub async fn shutdown(self) -> Result<(), BrokerError> {
-        tracing::info!(broker_id = self.broker_id, "shutting down");
+        tracing::info!(broker_id = %self.broker_id, "shutting down");
         if let Some(settings) = &self.controlled_shutdown {
             controlled_shutdown::controlled_shutdown(&self.zk, self.broker_id, settings).await;
         }
@@ -375,7 +375,7 @@ impl Broker {
         .await
         .map_err(|e| BrokerError::Shutdown(e.to_string()))??;
         self.zk.close().await;
-        tracing::info!(broker_id = self.broker_id, "shut down cleanly");
+        tracing::info!(broker_id = %self.broker_id, "shut down cleanly");
         Ok(())
     }
 }

@@ -61,9 +61,9 @@ async fn zookeeper_lost(zk: &ZkClient) {
     }
 }
 
-fn log_skipped(broker_id: i32, attempt: u32) {
+fn log_skipped(broker_id: model::BrokerId, attempt: u32) {
     tracing::warn!(
-        broker_id,
+        %broker_id,
         attempt,
         "skipping controlled shutdown: the ZooKeeper session is not connected, so there is \
          no known controller to move leaderships away; shutting down without it"
@@ -73,7 +73,7 @@ fn log_skipped(broker_id: i32, attempt: u32) {
 /// Runs controlled shutdown; true if the controller moved every leadership away.
 pub async fn controlled_shutdown(
     zk: &ZkClient,
-    broker_id: i32,
+    broker_id: model::BrokerId,
     settings: &ControlledShutdownSettings,
 ) -> bool {
     for attempt in 1..=settings.max_retries {
@@ -96,18 +96,18 @@ pub async fn controlled_shutdown(
             Ok(response)
                 if response.error_code == 0 && response.remaining_partitions.is_empty() =>
             {
-                tracing::info!(broker_id, attempt, "controlled shutdown succeeded");
+                tracing::info!(%broker_id, attempt, "controlled shutdown succeeded");
                 return true;
             }
             Ok(response) => tracing::warn!(
-                broker_id,
+                %broker_id,
                 attempt,
                 error_code = response.error_code,
                 remaining = response.remaining_partitions.len(),
                 "controlled shutdown incomplete; retrying"
             ),
             Err(e) => {
-                tracing::warn!(broker_id, attempt, error = %e, "controlled shutdown attempt failed")
+                tracing::warn!(%broker_id, attempt, error = %e, "controlled shutdown attempt failed")
             }
         }
         if attempt < settings.max_retries {
@@ -121,7 +121,7 @@ pub async fn controlled_shutdown(
         }
     }
     tracing::warn!(
-        broker_id,
+        %broker_id,
         "controlled shutdown did not complete; shutting down anyway"
     );
     false
@@ -129,7 +129,7 @@ pub async fn controlled_shutdown(
 
 async fn attempt_once(
     zk: &ZkClient,
-    broker_id: i32,
+    broker_id: model::BrokerId,
     inter_broker_listener_name: &str,
 ) -> Result<ControlledShutdownResponse, AttemptError> {
     let controller = zk
@@ -145,17 +145,17 @@ async fn attempt_once(
         .or_else(|| registration.inter_broker_endpoint())
         .ok_or(AttemptError::NoControllerEndpoint(controller))?;
     let broker_epoch = zk
-        .get_broker_and_epoch(model::BrokerId(broker_id))
+        .get_broker_and_epoch(broker_id)
         .await?
         .ok_or(AttemptError::NotRegistered)?
         .epoch;
     tracing::info!(
-        broker_id,
+        %broker_id,
         %controller,
         "asking the controller for a controlled shutdown"
     );
     let request = ControlledShutdownRequest::default()
-        .with_broker_id(BrokerId(broker_id))
+        .with_broker_id(BrokerId(broker_id.0))
         .with_broker_epoch(broker_epoch);
     // The attempt is bounded by the caller's timeout.
     let mut connection = BrokerConnection::new(

@@ -36,16 +36,16 @@ const RECHECK: Duration = Duration::from_millis(500);
 /// Records the broker epoch in `controller`.
 pub async fn register(
     zk: &ZkClient,
-    broker_id: i32,
+    broker_id: BrokerId,
     registration: &BrokerRegistration,
     session_timeout: Duration,
     controller: &ControllerHandle,
 ) -> Result<i64, BrokerError> {
     let deadline = Instant::now() + session_timeout + EXPIRY_MARGIN;
-    let path = paths::broker_id(BrokerId(broker_id));
+    let path = paths::broker_id(broker_id);
     let mut logged = false;
     loop {
-        match zk.register_broker(BrokerId(broker_id), registration).await {
+        match zk.register_broker(broker_id, registration).await {
             Ok(epoch) => {
                 controller.set_broker_epoch(epoch);
                 return Ok(epoch);
@@ -59,7 +59,7 @@ pub async fn register(
         };
         if Instant::now() >= deadline {
             tracing::error!(
-                broker_id,
+                %broker_id,
                 owner = %format!("{:#x}", stat.ephemeral_owner),
                 waited_ms = (session_timeout + EXPIRY_MARGIN).as_millis() as u64,
                 "{path} is still registered by another live session"
@@ -68,7 +68,7 @@ pub async fn register(
         }
         if !logged {
             tracing::warn!(
-                broker_id,
+                %broker_id,
                 owner = %format!("{:#x}", stat.ephemeral_owner),
                 max_wait_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as u64,
                 "{path} is registered by another ZooKeeper session (a crashed predecessor \
@@ -88,7 +88,7 @@ pub async fn register(
 /// (retrying while the old session's node lingers) and record the new epoch.
 pub async fn reregister_on_new_session(
     zk: ZkClient,
-    broker_id: i32,
+    broker_id: BrokerId,
     registration: BrokerRegistration,
     controller: ControllerHandle,
     shutdown: CancellationToken,
@@ -101,18 +101,18 @@ pub async fn reregister_on_new_session(
         };
         match event {
             Ok(SessionEvent::NewSession { .. }) => loop {
-                match zk.register_broker(BrokerId(broker_id), &registration).await {
+                match zk.register_broker(broker_id, &registration).await {
                     Ok(epoch) => {
                         controller.set_broker_epoch(epoch);
                         tracing::info!(
-                            broker_id,
+                            %broker_id,
                             broker_epoch = epoch,
                             "re-registered after a new ZooKeeper session"
                         );
                         break;
                     }
                     Err(e) => {
-                        tracing::warn!(broker_id, error = %e, "re-registration failed; retrying");
+                        tracing::warn!(%broker_id, error = %e, "re-registration failed; retrying");
                         tokio::select! {
                             _ = shutdown.cancelled() => return,
                             _ = tokio::time::sleep(Duration::from_millis(500)) => {}

@@ -41,9 +41,9 @@ pub fn log_config(config: &BrokerConfig) -> LogConfig {
 }
 
 /// What the controller acts on, for broker `broker_id`.
-pub fn controller_settings(config: &BrokerConfig, broker_id: i32) -> ControllerSettings {
+pub fn controller_settings(config: &BrokerConfig, broker_id: BrokerId) -> ControllerSettings {
     ControllerSettings {
-        broker_id: BrokerId(broker_id),
+        broker_id,
         unclean_leader_election_enable: config.unclean_leader_election_enable,
         delete_topic_enable: config.delete_topic_enable,
         socket_timeout: millis(config.controller_socket_timeout_ms),
@@ -94,7 +94,7 @@ mod tests {
             replication_settings(&config),
             ReplicationSettings::default()
         );
-        let controller = controller_settings(&config, 7);
+        let controller = controller_settings(&config, BrokerId(7));
         assert_eq!(controller.broker_id, BrokerId(7));
         assert_eq!(controller.socket_timeout, Duration::from_secs(30));
         assert_eq!(

@@ -14,11 +14,12 @@ use crate::config::BrokerConfig;
 use crate::controller::ControllerHandle;
 use crate::group::GroupCoordinator;
 use crate::metadata::MetadataCache;
+use crate::model::BrokerId;
 use crate::replica::ReplicaManager;
 
 pub struct BrokerServices {
     pub config: Arc<BrokerConfig>,
-    pub broker_id: i32,
+    pub broker_id: BrokerId,
     /// The host and port this broker advertises to clients.
     pub advertised_host: String,
     pub advertised_port: u16,

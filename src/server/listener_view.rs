@@ -28,7 +28,7 @@ pub fn alive_brokers(
     if snapshot.brokers.is_empty() {
         return own_endpoint(services, listener)
             .map(|e| VisibleBroker {
-                id: services.broker_id,
+                id: services.broker_id.0,
                 host: e.host.clone(),
                 port: e.port,
                 rack: services.config.broker_rack.clone(),
