@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::liveness::set_liveness_timeouts;
@@ -106,7 +106,7 @@ pub struct BrokerConnection {
     /// Present only between two whole round trips: taken while a request is
     /// out, so a failed, timed-out or abandoned send leaves no half-read
     /// connection behind.
-    stream: Option<TcpStream>,
+    stream: Option<BufReader<TcpStream>>,
     correlation_id: i32,
 }
 
@@ -175,7 +175,9 @@ impl BrokerConnection {
     ) -> Result<Resp, ConnectionError> {
         let mut stream = match self.stream.take() {
             Some(stream) => stream,
-            None => self.connect().await?,
+            // Buffered reads: a response's size and its first bytes (all of
+            // a small one) come in one read instead of two.
+            None => BufReader::new(self.connect().await?),
         };
         let io = |source: std::io::Error| ConnectionError::Io {
             address: self.address.clone(),
