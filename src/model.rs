@@ -54,8 +54,9 @@ pub type Offset = i64;
 /// the bare number (`#[serde(transparent)]`), and `Display` and `Debug`
 /// print it. Arithmetic reads like the numbers: `offset + count` is an
 /// offset, `last - first` is a count (`i64`).
+/// `Default` is offset 0, the start of a new log.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct LogOffset(i64);
@@ -135,15 +136,16 @@ impl std::ops::Sub<LogOffset> for LogOffset {
     }
 }
 
+/// Keeps the formatter's flags, so `{:020}` still gives a segment file name.
 impl fmt::Debug for LogOffset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl fmt::Display for LogOffset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -265,6 +267,12 @@ impl LeaderAndIsr {
                 || (self.leader_epoch == current.leader_epoch
                     && self.zk_version > current.zk_version))
     }
+}
+
+/// An offset from a bare number, for tests.
+#[cfg(test)]
+pub const fn off(offset: i64) -> LogOffset {
+    LogOffset::new(offset)
 }
 
 /// Broker ids from bare numbers, for tests.
@@ -427,6 +435,10 @@ mod tests {
     #[test]
     fn offsets_print_and_parse_as_the_bare_number() {
         assert_eq!(LogOffset::new(42).to_string(), "42");
+        assert_eq!(
+            format!("{:020}", LogOffset::new(42)),
+            "00000000000000000042"
+        );
         assert_eq!(format!("{:?}", LogOffset::UNKNOWN), "-1");
         assert_eq!(
             format!("{:?}", vec![LogOffset::new(1), LogOffset::new(2)]),

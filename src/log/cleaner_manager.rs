@@ -22,7 +22,7 @@ use super::cleaner::{CleanStats, CleanerError};
 use super::cleaner_offset_map::OffsetMap;
 use super::manager::LogManager;
 use super::partition_log::Log;
-use crate::model::TopicPartition;
+use crate::model::{LogOffset, TopicPartition};
 
 /// Kafka's per-log-dir file of first dirty offsets.
 pub const CLEANER_OFFSET_CHECKPOINT: &str = "cleaner-offset-checkpoint";
@@ -93,8 +93,11 @@ impl LogCleaner {
             let Some(hw) = high_watermark(&tp) else {
                 continue;
             };
-            let (range, dirty, total) =
-                log.cleanable_range(checkpoints.get(&tp).copied(), hw, now_ms);
+            let (range, dirty, total) = log.cleanable_range(
+                checkpoints.get(&tp).map(|&o| LogOffset::new(o)),
+                LogOffset::new(hw),
+                now_ms,
+            );
             if total == 0 {
                 continue;
             }
@@ -145,7 +148,9 @@ impl LogCleaner {
                 };
                 drop(expiries);
                 if stats.swaps_aborted == 0 {
-                    self.checkpoints.lock().insert(tp.clone(), stats.end_offset);
+                    self.checkpoints
+                        .lock()
+                        .insert(tp.clone(), stats.end_offset.value());
                     if let Some(dir) = candidate.log.dir().parent()
                         && let Err(e) = self.write_checkpoint(dir)
                     {
@@ -153,7 +158,7 @@ impl LogCleaner {
                     }
                 }
                 tracing::info!(
-                    tp = %tp, end_offset = stats.end_offset,
+                    tp = %tp, end_offset = %stats.end_offset,
                     segments = stats.segments_replaced, bytes_read = stats.bytes_read,
                     bytes_written = stats.bytes_written, records_read = stats.records_read,
                     records_kept = stats.records_kept, "cleaned log"

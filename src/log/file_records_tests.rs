@@ -3,6 +3,7 @@
 //! offset, byte limit, offset limit and KIP-74 setting, across segments;
 //! regions outlive a deleted segment and notice a truncated one.
 
+use crate::model::off;
 use std::path::Path;
 
 use super::*;
@@ -104,7 +105,7 @@ fn a_region_outlives_its_deleted_segment_and_notices_a_truncated_one() {
     let segments = log.segment_base_offsets();
     log.maybe_increment_log_start_offset(segments[1]).unwrap();
     assert_eq!(log.delete_segments_below_log_start().unwrap(), 1);
-    let first_file = dir.path().join(segment_file_name(0, LOG_SUFFIX));
+    let first_file = dir.path().join(segment_file_name(off(0), LOG_SUFFIX));
     assert!(!first_file.exists(), "the first segment's file is deleted");
     assert_eq!(region.read_to_bytes().unwrap(), expected);
     // A truncation inside the region leaves fewer bytes than it promised.

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use super::error::LogError;
 use super::partition_log::Log;
 use super::segment::LogSegment;
+use crate::model::LogOffset;
 
 impl Log {
     /// Deletes the segments wholly below the log start offset; returns how many.
@@ -19,7 +20,7 @@ impl Log {
         if self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
-        let log_start = self.log_start_offset();
+        let log_start = LogOffset::new(self.log_start_offset());
         let segments = self.segments_snapshot();
         let doomed: Vec<Arc<LogSegment>> = segments
             .windows(2)
@@ -37,8 +38,8 @@ impl Log {
         }
         for segment in &doomed {
             tracing::info!(
-                tp = %self.topic_partition(), base_offset = segment.base_offset(),
-                log_start_offset = log_start, "deleting segment below the log start offset"
+                tp = %self.topic_partition(), base_offset = %segment.base_offset(),
+                log_start_offset = %log_start, "deleting segment below the log start offset"
             );
             segment.delete()?;
         }

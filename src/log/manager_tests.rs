@@ -5,6 +5,7 @@ use super::*;
 use crate::log::checkpoint::{LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT};
 use crate::log::segment_files::{LOG_SUFFIX, segment_file_name};
 use crate::log::test_util::batch;
+use crate::model::off;
 
 fn tp(p: i32) -> TopicPartition {
     TopicPartition::new("orders-v2", p)
@@ -88,7 +89,7 @@ fn unclean_restart_recovers_from_the_checkpoint() {
         log.append_as_leader(&mut batch(0, 4), 0).unwrap();
         // "Crash": no shutdown, and a torn write at the end of the segment.
     }
-    let seg = part_dir.join(segment_file_name(0, LOG_SUFFIX));
+    let seg = part_dir.join(segment_file_name(off(0), LOG_SUFFIX));
     let mut data = fs::read(&seg).unwrap();
     data.extend_from_slice(&batch(8, 4)[..30]);
     fs::write(&seg, &data).unwrap();
@@ -261,7 +262,7 @@ fn recovery_threads_load_and_recover_every_log() {
     }
     let torn = log_dirs[0]
         .join(tp(7).to_string())
-        .join(segment_file_name(0, LOG_SUFFIX));
+        .join(segment_file_name(off(0), LOG_SUFFIX));
     let mut data = fs::read(&torn).unwrap();
     data.extend_from_slice(&batch(6, 2)[..25]);
     fs::write(&torn, &data).unwrap();
@@ -280,7 +281,7 @@ fn recovery_threads_load_and_recover_every_log() {
     drop(mgr);
     // A partition dir whose segment cannot be opened: start-up fails.
     let broken = log_dirs[0].join(tp(3).to_string());
-    fs::remove_file(broken.join(segment_file_name(0, LOG_SUFFIX))).unwrap();
-    fs::create_dir(broken.join(segment_file_name(0, LOG_SUFFIX))).unwrap();
+    fs::remove_file(broken.join(segment_file_name(off(0), LOG_SUFFIX))).unwrap();
+    fs::create_dir(broken.join(segment_file_name(off(0), LOG_SUFFIX))).unwrap();
     assert!(LogManager::startup_with_threads(&log_dirs, LogConfig::default(), 3).is_err());
 }

@@ -29,7 +29,7 @@ use super::file_records::{ReadMode, Records};
 use super::record_validation::validate_records;
 use super::segment::{LogSegment, system_now_ms};
 use super::time_index::NO_TIMESTAMP;
-use crate::model::{LeaderEpoch, TopicPartition};
+use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
 
 /// What an append wrote. `first_offset`/`last_offset` are -1 for an empty append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub struct Log {
     pub(super) tp: TopicPartition,
     pub(super) config: RwLock<LogConfig>,
     /// Segments by base offset; the last one is active.
-    pub(super) segments: RwLock<BTreeMap<i64, Arc<LogSegment>>>,
+    pub(super) segments: RwLock<BTreeMap<LogOffset, Arc<LogSegment>>>,
     pub(super) append_lock: Mutex<()>,
     pub(super) flush_lock: Mutex<()>,
     pub(super) log_end_offset: AtomicI64,
@@ -160,12 +160,12 @@ impl Log {
 
     /// Base offsets of all segments, oldest first.
     pub fn segment_base_offsets(&self) -> Vec<i64> {
-        self.segments.read().keys().copied().collect()
+        self.segments.read().keys().map(|k| k.value()).collect()
     }
 
     /// Base offset of the active segment (it changes when the log rolls).
     pub fn active_segment_base_offset(&self) -> i64 {
-        self.active_segment().base_offset()
+        self.active_segment().base_offset().value()
     }
 
     pub(super) fn active_segment(&self) -> Arc<LogSegment> {
@@ -223,8 +223,7 @@ impl Log {
         self.check_fits_segment(records.len(), &config)?;
         let _append = self.append_lock.lock();
         self.ensure_open()?;
-        let first_offset = self.log_end_offset();
-        let mut next_offset = first_offset;
+        let mut next_offset = LogOffset::new(self.log_end_offset());
         for info in &mut infos {
             let bytes = &mut records[info.position..info.position + info.size];
             set_base_offset(bytes, next_offset);
@@ -265,12 +264,12 @@ impl Log {
         let _append = self.append_lock.lock();
         self.ensure_open()?;
         let log_end = self.log_end_offset();
-        let mut expected = log_end;
+        let mut expected = LogOffset::new(log_end);
         for info in &infos {
             if info.base_offset < expected {
                 return Err(LogError::NonMonotonicOffset {
                     tp: self.tp.clone(),
-                    first_offset: info.base_offset,
+                    first_offset: info.base_offset.value(),
                     log_end,
                 });
             }
@@ -321,12 +320,12 @@ impl Log {
             config,
             records.len(),
             info.max_timestamp,
-            info.last_offset,
+            LogOffset::new(info.last_offset),
             now_ms,
         ) {
             let base_before = active.base_offset();
-            active = self.roll(info.first_offset, config, now_ms)?;
-            rolled_at = (active.base_offset() != base_before).then(|| active.base_offset());
+            active = self.roll(LogOffset::new(info.first_offset), config, now_ms)?;
+            rolled_at = (active.base_offset() != base_before).then(|| active.base_offset().value());
         }
         active.append(records, infos, config.index_interval_bytes)?;
         self.log_end_offset
@@ -344,11 +343,11 @@ impl Log {
     /// active segment is replaced instead of kept. Caller holds the append lock.
     pub(super) fn roll(
         &self,
-        next_offset: i64,
+        next_offset: LogOffset,
         config: &LogConfig,
         now_ms: i64,
     ) -> Result<Arc<LogSegment>, LogError> {
-        let new_base = next_offset.max(self.log_end_offset());
+        let new_base = next_offset.max(LogOffset::new(self.log_end_offset()));
         let active = self.active_segment();
         if active.base_offset() == new_base {
             // Nothing can be appended past this point in a fresh segment anyway.
@@ -376,8 +375,9 @@ impl Log {
         }
         // Kafka's `roll` schedules `flush(newSegment.baseOffset)`; the broker
         // runs it off the request path (`flush_rolled_segments`).
-        self.roll_flush_offset.fetch_max(new_base, Ordering::AcqRel);
-        tracing::debug!(tp = %self.tp, base_offset = new_base, "rolled new segment");
+        self.roll_flush_offset
+            .fetch_max(new_base.value(), Ordering::AcqRel);
+        tracing::debug!(tp = %self.tp, base_offset = %new_base, "rolled new segment");
         Ok(segment)
     }
 
@@ -436,6 +436,10 @@ impl Log {
         if fetch_offset == log_end || fetch_offset >= max_offset_exclusive {
             return Ok(result(Records::default()));
         }
+        let (fetch_offset, max_offset_exclusive) = (
+            LogOffset::new(fetch_offset),
+            LogOffset::new(max_offset_exclusive),
+        );
         let mut segment = {
             let segments = self.segments.read();
             segments
@@ -479,7 +483,7 @@ impl Log {
     /// and its max timestamp (no decompression in storage). `None` when every
     /// record is older.
     pub fn offset_for_timestamp(&self, target_ms: i64) -> Result<Option<(i64, i64)>, LogError> {
-        let log_start = self.log_start_offset();
+        let log_start = LogOffset::new(self.log_start_offset());
         for segment in self.segments_snapshot() {
             if segment.max_timestamp_and_offset().0 < target_ms
                 || segment.next_offset() <= log_start
@@ -487,7 +491,7 @@ impl Log {
                 continue;
             }
             if let Some(found) = segment.find_offset_by_timestamp(target_ms, log_start)? {
-                return Ok(Some(found));
+                return Ok(Some((found.0.value(), found.1)));
             }
         }
         Ok(None)
@@ -501,7 +505,7 @@ impl Log {
         for segment in self.segments_snapshot() {
             let (ts, offset) = segment.max_timestamp_and_offset();
             if ts > best.0 {
-                best = (ts, offset);
+                best = (ts, offset.value());
             }
         }
         best
@@ -530,23 +534,26 @@ impl Log {
             .first_key_value()
             .expect("a log always has a segment")
             .0;
-        if offset < first_base {
+        if offset < first_base.value() {
             return self.truncate_fully_locked(offset);
         }
         // Lower the published end first so new readers stop short of the cut.
         self.log_end_offset.store(offset, Ordering::Release);
         let removed: Vec<Arc<LogSegment>> = {
             let mut segments = self.segments.write();
-            let doomed: Vec<i64> = segments.range(offset + 1..).map(|(k, _)| *k).collect();
+            let doomed: Vec<LogOffset> = segments
+                .range(LogOffset::new(offset) + 1..)
+                .map(|(k, _)| *k)
+                .collect();
             doomed.iter().filter_map(|k| segments.remove(k)).collect()
         };
         for segment in &removed {
             segment.delete()?;
         }
         let active = self.active_segment();
-        active.truncate_to(offset)?;
+        active.truncate_to(LogOffset::new(offset))?;
         active.resize_indexes(self.config().max_index_size_bytes)?;
-        let new_end = active.next_offset();
+        let new_end = active.next_offset().value();
         debug_assert!(new_end <= offset);
         self.log_end_offset.store(new_end, Ordering::Release);
         self.recovery_point.fetch_min(new_end, Ordering::AcqRel);
@@ -574,11 +581,11 @@ impl Log {
         }
         let segment = LogSegment::create(
             &self.dir,
-            offset,
+            LogOffset::new(offset),
             config.max_index_size_bytes,
             system_now_ms(),
         )?;
-        segments.insert(offset, Arc::new(segment));
+        segments.insert(LogOffset::new(offset), Arc::new(segment));
         self.log_start_offset.store(offset, Ordering::Release);
         self.recovery_point.store(offset, Ordering::Release);
         self.roll_flush_offset.store(offset, Ordering::Release);
@@ -668,18 +675,21 @@ impl Log {
         let to_flush: Vec<Arc<LogSegment>> = {
             let segments = self.segments.read();
             let from = segments
-                .range(..=recovery_point)
+                .range(..=LogOffset::new(recovery_point))
                 .next_back()
-                .map_or(i64::MIN, |(k, _)| *k);
+                .map_or(LogOffset::new(i64::MIN), |(k, _)| *k);
             segments
-                .range(from..offset)
+                .range(from..LogOffset::new(offset))
                 .map(|(_, s)| Arc::clone(s))
                 .collect()
         };
         for segment in &to_flush {
             segment.flush()?;
         }
-        if to_flush.iter().any(|s| s.base_offset() >= recovery_point) {
+        if to_flush
+            .iter()
+            .any(|s| s.base_offset().value() >= recovery_point)
+        {
             // A segment file was created since the last flush: make its
             // directory entry durable too.
             sync_dir(&self.dir)?;
@@ -717,15 +727,15 @@ fn summarize(infos: &[BatchInfo], bytes: usize) -> AppendInfo {
     let first = infos.first().expect("non-empty append");
     let last = infos.last().expect("non-empty append");
     let mut info = AppendInfo {
-        first_offset: first.base_offset,
-        last_offset: last.last_offset(),
+        first_offset: first.base_offset.value(),
+        last_offset: last.last_offset().value(),
         bytes,
         ..AppendInfo::empty()
     };
     for b in infos {
         if b.max_timestamp > info.max_timestamp {
             info.max_timestamp = b.max_timestamp;
-            info.offset_of_max_timestamp = b.last_offset();
+            info.offset_of_max_timestamp = b.last_offset().value();
         }
         info.record_count += b.record_count.max(0) as u64;
     }

@@ -1,6 +1,7 @@
 //! Unit tests of `Log` on real directories: appends, reads across rolled
 //! segments, limits, timestamps, truncation, flushing and crash recovery.
 
+use crate::model::off;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +39,7 @@ fn bases(bytes: &[u8]) -> Vec<i64> {
     validate_batches(bytes, usize::MAX)
         .unwrap()
         .iter()
-        .map(|i| i.base_offset)
+        .map(|i| i.base_offset.value())
         .collect()
 }
 
@@ -81,7 +82,10 @@ fn leader_appends_assign_offsets_and_round_trip_across_segments() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
-        assert!(files.contains(&segment_file_name(24, suffix)), "{files:?}");
+        assert!(
+            files.contains(&segment_file_name(off(24), suffix)),
+            "{files:?}"
+        );
     }
 }
 
@@ -182,7 +186,13 @@ fn appends_report_their_batches_and_the_roll() {
     let written: Vec<_> = outcome
         .batches
         .iter()
-        .map(|b| (b.base_offset, b.last_offset(), b.partition_leader_epoch))
+        .map(|b| {
+            (
+                b.base_offset.value(),
+                b.last_offset().value(),
+                b.partition_leader_epoch,
+            )
+        })
         .collect();
     assert_eq!(
         written,
@@ -319,7 +329,11 @@ fn truncate_to_drops_the_tail_across_segments() {
         (50, 50, 1)
     );
     assert_eq!(produce(&log, 1, 1)[0].first_offset, 50);
-    assert!(!dir.path().join(segment_file_name(0, LOG_SUFFIX)).exists());
+    assert!(
+        !dir.path()
+            .join(segment_file_name(off(0), LOG_SUFFIX))
+            .exists()
+    );
 }
 
 #[test]
@@ -368,7 +382,7 @@ fn unclean_restart_cuts_a_torn_tail_and_continues() {
     log.flush().unwrap();
     drop(log);
     // Half a batch, then garbage, at the end of the active segment.
-    let active = dir.path().join(segment_file_name(12, LOG_SUFFIX));
+    let active = dir.path().join(segment_file_name(off(12), LOG_SUFFIX));
     let mut tail = batch(18, 3)[..50].to_vec();
     tail.extend_from_slice(&[0xAB; 100]);
     let mut data = std::fs::read(&active).unwrap();
@@ -393,7 +407,7 @@ fn unclean_restart_drops_segments_after_a_corrupt_one() {
     produce(&log, 6, 1);
     assert_eq!(log.segment_base_offsets(), vec![0, 2, 4]);
     drop(log);
-    let middle = dir.path().join(segment_file_name(2, LOG_SUFFIX));
+    let middle = dir.path().join(segment_file_name(off(2), LOG_SUFFIX));
     let mut data = std::fs::read(&middle).unwrap();
     let at = data.len() - 5;
     data[at] ^= 0x10;
@@ -401,7 +415,11 @@ fn unclean_restart_drops_segments_after_a_corrupt_one() {
     let log = Log::open(dir.path(), tp(), small(2 * len), 0, 0, false).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 2]);
     assert_eq!(log.log_end_offset(), 3);
-    assert!(!dir.path().join(segment_file_name(4, LOG_SUFFIX)).exists());
+    assert!(
+        !dir.path()
+            .join(segment_file_name(off(4), LOG_SUFFIX))
+            .exists()
+    );
 }
 
 #[test]
@@ -414,8 +432,10 @@ fn deleted_indexes_are_rebuilt_on_open() {
     log.close().unwrap();
     assert!(log.append_as_leader(&mut batch(0, 1), 0).is_err(), "closed");
     drop(log);
-    let index = dir.path().join(segment_file_name(0, INDEX_SUFFIX));
-    let time_index = dir.path().join(segment_file_name(40, TIME_INDEX_SUFFIX));
+    let index = dir.path().join(segment_file_name(off(0), INDEX_SUFFIX));
+    let time_index = dir
+        .path()
+        .join(segment_file_name(off(40), TIME_INDEX_SUFFIX));
     let index_bytes = std::fs::read(&index).unwrap();
     assert!(!index_bytes.is_empty());
     std::fs::remove_file(&index).unwrap();

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use super::error::LogError;
 use super::partition_log::Log;
 use super::segment::LogSegment;
+use crate::model::LogOffset;
 
 /// How many leading segments of `older` may go.
 /// Each rule deletes a prefix; deleting the longest prefix is the same as
@@ -20,12 +21,12 @@ use super::segment::LogSegment;
 #[allow(clippy::too_many_arguments)]
 fn deletable_prefix(
     older: &[Arc<LogSegment>],
-    next_bases: &[i64],
-    high_watermark: i64,
+    next_bases: &[LogOffset],
+    high_watermark: LogOffset,
     total_bytes: u64,
     retention_ms: i64,
     retention_bytes: i64,
-    log_start_offset: i64,
+    log_start_offset: LogOffset,
     now_ms: i64,
 ) -> usize {
     let by_time = if retention_ms < 0 {
@@ -73,6 +74,8 @@ impl Log {
         if self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
+        let high_watermark = LogOffset::new(high_watermark);
+        let log_end = LogOffset::new(self.log_end_offset());
         let config = self.config();
         let mut segments = self.segments_snapshot();
         let Some(active) = segments.last() else {
@@ -86,10 +89,10 @@ impl Log {
         } else {
             &segments[..]
         };
-        let next_bases: Vec<i64> = segments[1..]
+        let next_bases: Vec<LogOffset> = segments[1..]
             .iter()
             .map(|s| s.base_offset())
-            .chain(std::iter::once(self.log_end_offset()))
+            .chain(std::iter::once(log_end))
             .collect();
         let total_bytes = segments.iter().map(|s| s.size_bytes()).sum();
         let count = deletable_prefix(
@@ -108,7 +111,7 @@ impl Log {
             } else {
                 -1
             },
-            self.log_start_offset(),
+            LogOffset::new(self.log_start_offset()),
             now_ms,
         );
         if count == 0 {
@@ -116,8 +119,8 @@ impl Log {
         }
         if count == segments.len() {
             // Only reached when the high watermark is the log end offset.
-            debug_assert!(high_watermark >= self.log_end_offset());
-            self.roll(self.log_end_offset(), &config, now_ms)?;
+            debug_assert!(high_watermark >= log_end);
+            self.roll(log_end, &config, now_ms)?;
             segments = self.segments_snapshot();
         }
         let new_start = segments[count].base_offset();
@@ -132,10 +135,11 @@ impl Log {
             "retention would move the log start of {} to {new_start}, past the high watermark {high_watermark}",
             self.tp
         );
-        self.log_start_offset.fetch_max(new_start, Ordering::AcqRel);
+        self.log_start_offset
+            .fetch_max(new_start.value(), Ordering::AcqRel);
         for segment in &segments[..count] {
             tracing::info!(
-                tp = %self.tp, base_offset = segment.base_offset(),
+                tp = %self.tp, base_offset = %segment.base_offset(),
                 size_bytes = segment.size_bytes(), "deleting segment for retention"
             );
             segment.delete()?;

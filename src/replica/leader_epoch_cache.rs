@@ -143,10 +143,10 @@ impl LeaderEpochCache {
                 }
                 if header.magic >= 2 && header.partition_leader_epoch > latest {
                     latest = header.partition_leader_epoch;
-                    tracing::info!(tp = %log.topic_partition(), epoch = %latest, start_offset = header.base_offset, "leader epoch found in a recovered batch");
-                    self.assign(latest, header.base_offset)?;
+                    tracing::info!(tp = %log.topic_partition(), epoch = %latest, start_offset = %header.base_offset, "leader epoch found in a recovered batch");
+                    self.assign(latest, header.base_offset.value())?;
                 }
-                next = header.last_offset() + 1;
+                next = header.last_offset().value() + 1;
                 position += header.size_bytes();
             }
             if next <= offset {

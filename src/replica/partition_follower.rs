@@ -47,7 +47,7 @@ impl Partition {
             for batch in &outcome.batches {
                 if batch.partition_leader_epoch > latest {
                     latest = batch.partition_leader_epoch;
-                    self.epoch_cache.assign(latest, batch.base_offset)?;
+                    self.epoch_cache.assign(latest, batch.base_offset.value())?;
                 }
             }
         }

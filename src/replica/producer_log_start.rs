@@ -90,6 +90,7 @@ mod tests {
     use super::*;
     use crate::log::test_util::batch;
     use crate::log::{LogConfig, LogManager};
+    use crate::model::off;
     use crate::replica::partition::tests::leading_partition;
 
     /// Broker 1 leading t-0 alone, with 300-byte segments.
@@ -163,9 +164,9 @@ mod tests {
             b
         };
         let mut table = ProducerStateTable::new();
-        table.record_all(&at(1, 0, 3, 0)); // offsets 0..=2
-        table.record_all(&at(2, 0, 2, 3)); // offsets 3..=4
-        table.record_all(&at(1, 3, 1, 5)); // producer 1 again at 5
+        table.record_all(&at(1, 0, 3, off(0))); // offsets 0..=2
+        table.record_all(&at(2, 0, 2, off(3))); // offsets 3..=4
+        table.record_all(&at(1, 3, 1, off(5))); // producer 1 again at 5
         assert_eq!(table.truncate_head(5), 1, "producer 2 ends at 4");
         assert_eq!(table.producer_count(), 1);
         assert_eq!(table.truncate_head(5), 0);

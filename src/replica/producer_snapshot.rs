@@ -23,6 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::log::segment_files::{parse_segment_file_name, segment_file_name};
+use crate::model::LogOffset;
 
 /// File name suffix of producer snapshots.
 pub const SNAPSHOT_SUFFIX: &str = "snapshot";
@@ -69,7 +70,7 @@ fn io_error(context: String, source: std::io::Error) -> SnapshotError {
 
 /// The path of the snapshot at `offset` in `dir`.
 pub fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
-    dir.join(segment_file_name(offset, SNAPSHOT_SUFFIX))
+    dir.join(segment_file_name(LogOffset::new(offset), SNAPSHOT_SUFFIX))
 }
 
 /// Serialises entries in Kafka's format.
@@ -174,7 +175,7 @@ pub fn list_snapshots(dir: &Path) -> Result<Vec<i64>, SnapshotError> {
         let entry = entry.map_err(|e| io_error(format!("list {}", dir.display()), e))?;
         let name = entry.file_name();
         if let Some((offset, SNAPSHOT_SUFFIX)) = name.to_str().and_then(parse_segment_file_name) {
-            offsets.push(offset);
+            offsets.push(offset.value());
         }
     }
     offsets.sort_unstable();
@@ -199,7 +200,7 @@ pub fn write_snapshot(
     let path = snapshot_path(dir, offset);
     let tmp = dir.join(format!(
         "{}.tmp",
-        segment_file_name(offset, SNAPSHOT_SUFFIX)
+        segment_file_name(LogOffset::new(offset), SNAPSHOT_SUFFIX)
     ));
     let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
     {

@@ -165,8 +165,8 @@ fn cached(header: &BatchHeader) -> CachedBatch {
         producer_epoch: header.producer_epoch,
         first_sequence: header.base_sequence,
         last_sequence: last_sequence(header),
-        first_offset: header.base_offset,
-        last_offset: header.last_offset(),
+        first_offset: header.base_offset.value(),
+        last_offset: header.last_offset().value(),
         max_timestamp: header.max_timestamp,
     }
 }
@@ -301,8 +301,8 @@ impl ProducerStateTable {
                 producer_epoch: b.producer_epoch,
                 first_sequence: b.base_sequence,
                 last_sequence: increment_sequence(b.base_sequence, b.last_offset_delta.max(0)),
-                first_offset: b.base_offset,
-                last_offset: b.last_offset(),
+                first_offset: b.base_offset.value(),
+                last_offset: b.last_offset().value(),
                 max_timestamp: b.max_timestamp,
             };
             let entry = self.producers.entry(b.producer_id);
@@ -422,8 +422,8 @@ impl ProducerStateTable {
             };
             let headers = whole_batch_headers(&chunk);
             let Some(last) = headers.last() else { break };
-            let next = last.last_offset() + 1;
-            for header in headers.iter().filter(|h| h.last_offset() >= offset) {
+            let next = last.last_offset().value() + 1;
+            for header in headers.iter().filter(|h| h.last_offset().value() >= offset) {
                 self.record(header);
             }
             if next <= offset {
@@ -471,7 +471,7 @@ impl ProducerStateTable {
                 table.record(header);
             }
             scanned_bytes += chunk.len();
-            let next = last.last_offset() + 1;
+            let next = last.last_offset().value() + 1;
             if next <= offset {
                 break;
             }
@@ -479,7 +479,7 @@ impl ProducerStateTable {
             // byte budget at this chunk's bytes per offset.
             if !rescaled {
                 rescaled = true;
-                let span = (next - first.base_offset).max(1) as f64;
+                let span = (next - first.base_offset.value()).max(1) as f64;
                 let bytes_per_offset = chunk.len() as f64 / span;
                 let budget_offsets = (max_bytes.saturating_sub(scanned_bytes) as f64
                     / bytes_per_offset.max(1.0)) as i64;
@@ -516,7 +516,7 @@ mod tests {
 
     fn header_at(pid: i64, epoch: i16, seq: i32, count: usize, offset: i64) -> BatchHeader {
         let mut b = idempotent_batch(pid, epoch, seq, count);
-        set_base_offset(&mut b, offset);
+        set_base_offset(&mut b, crate::model::LogOffset::new(offset));
         BatchHeader::parse(&b).unwrap()
     }
 
