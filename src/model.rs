@@ -99,6 +99,11 @@ impl LogOffset {
         LogOffset(self.0.saturating_add(count))
     }
 
+    /// `count` offsets back, stopping at `i64::MIN`.
+    pub fn saturating_sub(self, count: i64) -> Self {
+        LogOffset(self.0.saturating_sub(count))
+    }
+
     /// A real offset (not negative): the sentinels mean "none".
     pub fn is_known(self) -> bool {
         self.0 >= 0
@@ -275,6 +280,12 @@ pub const fn off(offset: i64) -> LogOffset {
     LogOffset::new(offset)
 }
 
+/// Offsets from bare numbers, for tests.
+#[cfg(test)]
+pub fn offs(offsets: &[i64]) -> Vec<LogOffset> {
+    offsets.iter().map(|&o| LogOffset(o)).collect()
+}
+
 /// Broker ids from bare numbers, for tests.
 #[cfg(test)]
 pub fn ids(ids: &[i32]) -> Vec<BrokerId> {
@@ -420,6 +431,8 @@ mod tests {
         assert_eq!(LogOffset::MAX.checked_add(1), None);
         assert_eq!(base.checked_add(5), Some(LogOffset::new(140)));
         assert_eq!(LogOffset::MAX.saturating_add(7), LogOffset::MAX);
+        assert_eq!(LogOffset::new(i64::MIN).saturating_sub(1).value(), i64::MIN);
+        assert_eq!(base.saturating_sub(35), LogOffset::new(100));
         assert!(LogOffset::UNKNOWN < LogOffset::ZERO);
         assert!(!LogOffset::UNKNOWN.is_known());
         assert!(LogOffset::ZERO.is_known());

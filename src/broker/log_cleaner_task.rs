@@ -35,12 +35,7 @@ pub async fn run_log_cleaner(
                 return false;
             };
             result.is_ok_and(|stats| {
-                let removed: Vec<i64> = stats
-                    .removed_segment_bases
-                    .iter()
-                    .map(|b| b.value())
-                    .collect();
-                rm.on_segments_cleaned(&tp, &removed);
+                rm.on_segments_cleaned(&tp, &stats.removed_segment_bases);
                 stats.swaps_aborted == 0
             })
         });

@@ -359,8 +359,8 @@ impl Log {
     ) -> (CleanRange, u64, u64) {
         let config = self.config();
         let segments = self.segments_snapshot();
-        let log_start = LogOffset::new(self.log_start_offset());
-        let log_end = LogOffset::new(self.log_end_offset());
+        let log_start = self.log_start_offset();
+        let log_end = self.log_end_offset();
         let first_dirty = match checkpoint {
             Some(o) if (log_start..=log_end).contains(&o) => o,
             _ => log_start,

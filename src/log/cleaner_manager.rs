@@ -33,7 +33,7 @@ pub struct LogCleaner {
     /// The key map, reused across passes (its size is bounded).
     map: Mutex<OffsetMap>,
     /// First dirty offset per log, as checkpointed.
-    checkpoints: Mutex<HashMap<TopicPartition, i64>>,
+    checkpoints: Mutex<HashMap<TopicPartition, LogOffset>>,
     /// When the earliest tombstone kept by the last pass may be removed.
     tombstone_expiry_ms: Mutex<HashMap<TopicPartition, i64>>,
     /// The log object last seen per partition: a different one means the
@@ -72,14 +72,14 @@ impl LogCleaner {
     }
 
     /// The checkpointed first dirty offset of `tp`.
-    pub fn checkpoint_of(&self, tp: &TopicPartition) -> Option<i64> {
+    pub fn checkpoint_of(&self, tp: &TopicPartition) -> Option<LogOffset> {
         self.checkpoints.lock().get(tp).copied()
     }
 
     fn pick(
         &self,
         now_ms: i64,
-        high_watermark: &dyn Fn(&TopicPartition) -> Option<i64>,
+        high_watermark: &dyn Fn(&TopicPartition) -> Option<LogOffset>,
     ) -> Option<Candidate> {
         self.forget_replaced_logs();
         let checkpoints = self.checkpoints.lock().clone();
@@ -93,11 +93,8 @@ impl LogCleaner {
             let Some(hw) = high_watermark(&tp) else {
                 continue;
             };
-            let (range, dirty, total) = log.cleanable_range(
-                checkpoints.get(&tp).map(|&o| LogOffset::new(o)),
-                LogOffset::new(hw),
-                now_ms,
-            );
+            let (range, dirty, total) =
+                log.cleanable_range(checkpoints.get(&tp).copied(), hw, now_ms);
             if total == 0 {
                 continue;
             }
@@ -130,7 +127,7 @@ impl LogCleaner {
     pub fn clean_filthiest(
         &self,
         now_ms: i64,
-        high_watermark: &dyn Fn(&TopicPartition) -> Option<i64>,
+        high_watermark: &dyn Fn(&TopicPartition) -> Option<LogOffset>,
     ) -> Option<(TopicPartition, Result<CleanStats, CleanerError>)> {
         let candidate = self.pick(now_ms, high_watermark)?;
         let tp = candidate.tp.clone();
@@ -148,9 +145,7 @@ impl LogCleaner {
                 };
                 drop(expiries);
                 if stats.swaps_aborted == 0 {
-                    self.checkpoints
-                        .lock()
-                        .insert(tp.clone(), stats.end_offset.value());
+                    self.checkpoints.lock().insert(tp.clone(), stats.end_offset);
                     if let Some(dir) = candidate.log.dir().parent()
                         && let Err(e) = self.write_checkpoint(dir)
                     {
@@ -201,7 +196,7 @@ impl LogCleaner {
     fn write_checkpoint(&self, dir: &Path) -> Result<(), super::error::LogError> {
         let logs = self.log_manager.all_logs();
         let checkpoints = self.checkpoints.lock();
-        let offsets: HashMap<TopicPartition, i64> = logs
+        let offsets: HashMap<TopicPartition, LogOffset> = logs
             .iter()
             .filter(|(_, log)| log.dir().parent() == Some(dir))
             .filter_map(|(tp, _)| checkpoints.get(tp).map(|&o| (tp.clone(), o)))

@@ -36,7 +36,7 @@ fn tp() -> TopicPartition {
 }
 
 fn open(dir: &Path) -> Log {
-    Log::open(dir, tp(), compact_config(), 0, 0, true).unwrap()
+    Log::open(dir, tp(), compact_config(), off(0), off(0), true).unwrap()
 }
 
 /// Appends one batch per (key, value).
@@ -52,7 +52,7 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
     let mut out = Vec::new();
     let mut offset = log.log_start_offset();
     while offset < log.log_end_offset() {
-        let r = log.read(offset, 1 << 20, i64::MAX, true).unwrap();
+        let r = log.read(offset, 1 << 20, LogOffset::MAX, true).unwrap();
         if r.records.is_empty() {
             break;
         }
@@ -60,7 +60,7 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
         while pos < r.records.len() {
             let d = decode_batch(&r.records[pos..]).unwrap();
             pos += d.header.size_bytes();
-            offset = d.header.last_offset().value() + 1;
+            offset = d.header.last_offset().next();
             for e in &d.entries {
                 let key = String::from_utf8(d.key(e).unwrap().to_vec()).unwrap();
                 let value = e.has_value.then(|| {
@@ -104,8 +104,7 @@ fn keeps_the_latest_record_per_key_with_its_offset() {
     let size_before = log.size_bytes();
     let stats = clean_all(&log, None, NOW_MS);
     assert_eq!(
-        stats.end_offset.value(),
-        active_before,
+        stats.end_offset, active_before,
         "cleaned up to the active segment"
     );
     let got = read_all(&log);
@@ -122,13 +121,13 @@ fn keeps_the_latest_record_per_key_with_its_offset() {
         Some(active_before),
         "the active segment is untouched"
     );
-    assert_eq!(log.log_end_offset(), 7);
+    assert_eq!(log.log_end_offset(), off(7));
     // Appends still work after the swap, and a new pass is a no-op for old data.
     produce(&log, &[("c", Some("8"))]);
-    assert_eq!(log.log_end_offset(), 8);
+    assert_eq!(log.log_end_offset(), off(8));
     drop(log);
     // The cleaned layout reopens (after an unclean shutdown too) the same way.
-    let reopened = Log::open(dir.path(), tp(), compact_config(), 0, 0, false).unwrap();
+    let reopened = Log::open(dir.path(), tp(), compact_config(), off(0), off(0), false).unwrap();
     let mut again = read_all(&reopened);
     assert_eq!(
         again.pop(),
@@ -207,7 +206,10 @@ fn batches(log: &Log) -> Vec<(i64, i64, usize)> {
     let mut out = Vec::new();
     let mut offset = log.log_start_offset();
     while offset < log.log_end_offset() {
-        let bytes = log.read(offset, 1 << 20, i64::MAX, true).unwrap().records;
+        let bytes = log
+            .read(offset, 1 << 20, LogOffset::MAX, true)
+            .unwrap()
+            .records;
         if bytes.is_empty() {
             break;
         }
@@ -215,7 +217,7 @@ fn batches(log: &Log) -> Vec<(i64, i64, usize)> {
         while pos < bytes.len() {
             let d = decode_batch(&bytes[pos..]).unwrap();
             pos += d.header.size_bytes();
-            offset = d.header.last_offset().value() + 1;
+            offset = d.header.last_offset().next();
             out.push((
                 d.header.base_offset.value(),
                 d.header.producer_id,
@@ -281,14 +283,14 @@ fn an_interrupted_swap_completes_on_open() {
     drop(log);
     // Crash state: the cleaned segment committed as .swap, the old segments
     // all still there, a stale work dir and an uncommitted index swap.
-    let seg = |base: i64, suffix: &str| dir.path().join(format!("{base:020}.{suffix}"));
+    let seg = |base: LogOffset, suffix: &str| dir.path().join(format!("{base:020}.{suffix}"));
     std::fs::rename(seg(cleaned_first, "log"), seg(cleaned_first, "log.swap")).unwrap();
     for (name, bytes) in &saved {
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     std::fs::create_dir_all(dir.path().join(".cleaner")).unwrap();
-    std::fs::write(seg(99, "index.swap"), b"junk").unwrap();
-    let reopened = Log::open(dir.path(), tp(), compact_config(), 0, 0, false).unwrap();
+    std::fs::write(seg(off(99), "index.swap"), b"junk").unwrap();
+    let reopened = Log::open(dir.path(), tp(), compact_config(), off(0), off(0), false).unwrap();
     assert_eq!(read_all(&reopened), cleaned);
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -312,10 +314,10 @@ fn a_swap_is_skipped_when_the_log_changed_meanwhile() {
     let cleaned = LogSegment::create(&work, off(0), 1 << 20, NOW_MS).unwrap();
     cleaned.flush().unwrap();
     // Truncation removes the segment the pass cleaned.
-    log.truncate_to(0).unwrap();
+    log.truncate_to(off(0)).unwrap();
     let outcome = log.replace_segments(cleaned, &old, &sizes).unwrap();
     assert_eq!(outcome, crate::log::cleaner_swap::SwapOutcome::Aborted);
-    assert_eq!(log.log_end_offset(), 0);
+    assert_eq!(log.log_end_offset(), off(0));
     produce(&log, &[("b", Some("4"))]);
     assert_eq!(
         read_all(&log),
@@ -355,13 +357,13 @@ fn manager_picks_compacted_dirty_logs_and_writes_the_checkpoint() {
         &[("a", Some("1")), ("a", Some("2")), ("a", Some("3"))],
     );
     let cleaner = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    let hw = |_: &TopicPartition| Some(i64::MAX);
+    let hw = |_: &TopicPartition| Some(LogOffset::MAX);
     let (cleaned, result) = cleaner.clean_filthiest(NOW_MS, &hw).expect("a dirty log");
     assert_eq!(cleaned, tp());
     assert_eq!(result.unwrap().end_offset, off(2));
-    assert_eq!(cleaner.checkpoint_of(&tp()), Some(2));
+    assert_eq!(cleaner.checkpoint_of(&tp()), Some(off(2)));
     let file = read_offsets(&root.path().join(CLEANER_OFFSET_CHECKPOINT)).unwrap();
-    assert_eq!(file.get(&tp()), Some(&2));
+    assert_eq!(file.get(&tp()), Some(&off(2)));
     assert!(
         cleaner.clean_filthiest(NOW_MS, &hw).is_none(),
         "nothing dirty left"
@@ -373,7 +375,7 @@ fn manager_picks_compacted_dirty_logs_and_writes_the_checkpoint() {
     );
     // A restarted cleaner reads its checkpoint back.
     let again = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    assert_eq!(again.checkpoint_of(&tp()), Some(2));
+    assert_eq!(again.checkpoint_of(&tp()), Some(off(2)));
     // A ratio of 1.0 can never be exceeded: the log is left alone.
     produce(&compacted, &[("a", Some("4")), ("a", Some("5"))]);
     compacted
@@ -420,12 +422,12 @@ fn a_recreated_log_is_cleaned_from_its_start() {
         ],
     );
     let cleaner = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    let hw = |_: &TopicPartition| Some(i64::MAX);
+    let hw = |_: &TopicPartition| Some(LogOffset::MAX);
     let (_, first) = cleaner.clean_filthiest(NOW_MS, &hw).expect("a dirty log");
     first.unwrap();
     // With this checkpoint (3, also the new log's active segment) the new
     // log would look clean.
-    assert_eq!(cleaner.checkpoint_of(&tp()), Some(3));
+    assert_eq!(cleaner.checkpoint_of(&tp()), Some(off(3)));
     mgr.delete_log(&tp()).unwrap();
     let log = mgr.get_or_create_log(&tp(), compact_config()).unwrap();
     produce(

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64};
 
 use parking_lot::{Mutex, RwLock};
 
+use super::atomic_offset::AtomicOffset;
 use super::config::LogConfig;
 use super::error::LogError;
 use super::partition_log::Log;
@@ -73,14 +74,10 @@ impl Log {
         dir: &Path,
         tp: TopicPartition,
         config: LogConfig,
-        recovery_point: i64,
-        log_start_offset: i64,
+        recovery_point: LogOffset,
+        log_start_offset: LogOffset,
         had_clean_shutdown: bool,
     ) -> Result<Log, LogError> {
-        let (recovery_point, log_start_offset) = (
-            LogOffset::new(recovery_point),
-            LogOffset::new(log_start_offset),
-        );
         config.validate()?;
         fs::create_dir_all(dir)
             .map_err(|e| LogError::io(format!("create log dir {}", dir.display()), e))?;
@@ -139,10 +136,10 @@ impl Log {
             segments: RwLock::new(map),
             append_lock: Mutex::new(()),
             flush_lock: Mutex::new(()),
-            log_end_offset: AtomicI64::new(log_end.value()),
-            log_start_offset: AtomicI64::new(log_start.value()),
-            recovery_point: AtomicI64::new(recovery_point.value()),
-            roll_flush_offset: AtomicI64::new(recovery_point.value()),
+            log_end_offset: AtomicOffset::new(log_end),
+            log_start_offset: AtomicOffset::new(log_start),
+            recovery_point: AtomicOffset::new(recovery_point),
+            roll_flush_offset: AtomicOffset::new(recovery_point),
             last_flush_ms: AtomicI64::new(system_now_ms()),
             closed: AtomicBool::new(false),
         })
