@@ -8,6 +8,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 
 use super::batch::{BatchHeader, HEADER_SIZE, LOG_OVERHEAD, MIN_BATCH_LENGTH};
+use crate::model::LogOffset;
 
 /// Chunk size for header walks (read and lookup paths): about one index interval.
 pub const HEADER_WALK_CHUNK_BYTES: usize = 8 * 1024;
@@ -102,7 +103,7 @@ impl StoredBatch {
         self.header.size_bytes()
     }
 
-    pub fn last_offset(&self) -> i64 {
+    pub fn last_offset(&self) -> LogOffset {
         self.header.last_offset()
     }
 
@@ -177,6 +178,7 @@ impl Iterator for BatchHeaders<'_> {
 mod tests {
     use super::*;
     use crate::log::test_util::batch;
+    use crate::model::off;
     use std::io::Write;
 
     #[test]
@@ -195,7 +197,7 @@ mod tests {
             .collect::<io::Result<_>>()
             .unwrap();
         assert_eq!(got.len(), 50);
-        assert_eq!(got[49].last_offset(), 149);
+        assert_eq!(got[49].last_offset(), off(149));
         assert_eq!(got[49].end_position(), full);
         // A tiny chunk size still works: every header needs its own read.
         let small: Vec<_> = BatchHeaders::new(&f, got[10].position, full, 1)

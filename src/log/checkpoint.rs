@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::LogError;
 use super::partition_log::sync_dir;
-use crate::model::{LeaderEpoch, TopicPartition};
+use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
 
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
@@ -30,7 +30,7 @@ pub trait CheckpointEntry: Sized {
 }
 
 /// `topic partition offset`, as in the offset checkpoints.
-impl CheckpointEntry for (TopicPartition, i64) {
+impl CheckpointEntry for (TopicPartition, LogOffset) {
     fn format_line(&self, out: &mut String) {
         let _ = write!(out, "{} {} {}", self.0.topic, self.0.partition, self.1);
     }
@@ -39,7 +39,7 @@ impl CheckpointEntry for (TopicPartition, i64) {
         let mut parts = line.split_whitespace();
         let topic = parts.next()?;
         let partition: i32 = parts.next()?.parse().ok()?;
-        let offset: i64 = parts.next()?.parse().ok()?;
+        let offset: LogOffset = parts.next()?.parse().ok()?;
         if parts.next().is_some() || partition < 0 {
             return None;
         }
@@ -51,7 +51,7 @@ impl CheckpointEntry for (TopicPartition, i64) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EpochEntry {
     pub epoch: LeaderEpoch,
-    pub start_offset: i64,
+    pub start_offset: LogOffset,
 }
 
 impl CheckpointEntry for EpochEntry {
@@ -154,14 +154,17 @@ impl CheckpointFile {
 }
 
 /// Reads an offset checkpoint into a map (missing file: empty map).
-pub fn read_offsets(path: &Path) -> Result<HashMap<TopicPartition, i64>, LogError> {
-    let entries: Vec<(TopicPartition, i64)> = CheckpointFile::new(path).read()?;
+pub fn read_offsets(path: &Path) -> Result<HashMap<TopicPartition, LogOffset>, LogError> {
+    let entries: Vec<(TopicPartition, LogOffset)> = CheckpointFile::new(path).read()?;
     Ok(entries.into_iter().collect())
 }
 
 /// Writes an offset checkpoint, sorted by topic-partition for stable files.
-pub fn write_offsets(path: &Path, offsets: &HashMap<TopicPartition, i64>) -> Result<(), LogError> {
-    let mut entries: Vec<(TopicPartition, i64)> =
+pub fn write_offsets(
+    path: &Path,
+    offsets: &HashMap<TopicPartition, LogOffset>,
+) -> Result<(), LogError> {
+    let mut entries: Vec<(TopicPartition, LogOffset)> =
         offsets.iter().map(|(tp, o)| (tp.clone(), *o)).collect();
     entries.sort();
     CheckpointFile::new(path).write(&entries)
@@ -170,6 +173,7 @@ pub fn write_offsets(path: &Path, offsets: &HashMap<TopicPartition, i64>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::off;
 
     #[test]
     fn offsets_round_trip_in_kafka_format() {
@@ -177,8 +181,8 @@ mod tests {
         let path = dir.path().join(RECOVERY_POINT_CHECKPOINT);
         assert!(read_offsets(&path).unwrap().is_empty());
         let mut offsets = HashMap::new();
-        offsets.insert(TopicPartition::new("my-topic", 1), 42);
-        offsets.insert(TopicPartition::new("a", 0), 7);
+        offsets.insert(TopicPartition::new("my-topic", 1), off(42));
+        offsets.insert(TopicPartition::new("a", 0), off(7));
         write_offsets(&path, &offsets).unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
@@ -199,11 +203,11 @@ mod tests {
         let epochs = vec![
             EpochEntry {
                 epoch: LeaderEpoch::new(0),
-                start_offset: 0,
+                start_offset: off(0),
             },
             EpochEntry {
                 epoch: LeaderEpoch::new(3),
-                start_offset: 120,
+                start_offset: off(120),
             },
         ];
         file.write(&epochs).unwrap();

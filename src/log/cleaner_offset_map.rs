@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
+use crate::model::LogOffset;
+
 /// Bytes Kafka charges per entry: a 16-byte hash and an 8-byte offset.
 const BYTES_PER_ENTRY: u64 = 24;
 /// Kafka's `log.cleaner.io.buffer.load.factor` default.
@@ -14,12 +16,12 @@ const LOAD_FACTOR: f64 = 0.9;
 
 #[derive(Debug)]
 pub struct OffsetMap {
-    entries: HashMap<u128, i64>,
+    entries: HashMap<u128, LogOffset>,
     max_entries: usize,
     first_hasher: RandomState,
     second_hasher: RandomState,
     /// The last offset of the last batch added (-1 when none).
-    latest_offset: i64,
+    latest_offset: LogOffset,
 }
 
 impl OffsetMap {
@@ -32,7 +34,7 @@ impl OffsetMap {
             max_entries,
             first_hasher: RandomState::new(),
             second_hasher: RandomState::new(),
-            latest_offset: -1,
+            latest_offset: LogOffset::UNKNOWN,
         }
     }
 
@@ -46,13 +48,13 @@ impl OffsetMap {
     }
 
     /// Records `offset` as the latest for `key` (offsets come in increasing order).
-    pub fn put(&mut self, key: &[u8], offset: i64) {
+    pub fn put(&mut self, key: &[u8], offset: LogOffset) {
         let digest = self.digest(key);
         self.entries.insert(digest, offset);
     }
 
     /// The latest offset seen for `key`.
-    pub fn get(&self, key: &[u8]) -> Option<i64> {
+    pub fn get(&self, key: &[u8]) -> Option<LogOffset> {
         self.entries.get(&self.digest(key)).copied()
     }
 
@@ -64,7 +66,7 @@ impl OffsetMap {
     /// Forgets every key, keeping the bound.
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.latest_offset = -1;
+        self.latest_offset = LogOffset::UNKNOWN;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -79,11 +81,11 @@ impl OffsetMap {
         self.max_entries
     }
 
-    pub fn latest_offset(&self) -> i64 {
+    pub fn latest_offset(&self) -> LogOffset {
         self.latest_offset
     }
 
-    pub fn update_latest_offset(&mut self, offset: i64) {
+    pub fn update_latest_offset(&mut self, offset: LogOffset) {
         self.latest_offset = self.latest_offset.max(offset);
     }
 }
@@ -91,20 +93,21 @@ impl OffsetMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::off;
 
     #[test]
     fn keeps_the_latest_offset_per_key() {
         let mut map = OffsetMap::new(1024 * 1024);
-        map.put(b"a", 1);
-        map.put(b"b", 2);
-        map.put(b"a", 7);
-        assert_eq!(map.get(b"a"), Some(7));
-        assert_eq!(map.get(b"b"), Some(2));
+        map.put(b"a", off(1));
+        map.put(b"b", off(2));
+        map.put(b"a", off(7));
+        assert_eq!(map.get(b"a"), Some(off(7)));
+        assert_eq!(map.get(b"b"), Some(off(2)));
         assert_eq!(map.get(b"c"), None);
         assert_eq!(map.len(), 2);
-        map.update_latest_offset(9);
-        map.update_latest_offset(3);
-        assert_eq!(map.latest_offset(), 9);
+        map.update_latest_offset(off(9));
+        map.update_latest_offset(off(3));
+        assert_eq!(map.latest_offset(), off(9));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use super::batch::{BatchHeader, HEADER_SIZE, LOG_OVERHEAD};
 use super::records::read_varlong;
+use crate::model::LogOffset;
 
 const RECORD_COUNT_OFFSET: usize = 57;
 const MAX_TIMESTAMP_OFFSET: usize = 35;
@@ -30,12 +31,15 @@ const ATTRIBUTES_OFFSET: usize = 21;
 pub enum RecordsError {
     #[error("batch at offset {base_offset}: codec {codec}: {reason}")]
     Compression {
-        base_offset: i64,
+        base_offset: LogOffset,
         codec: u8,
         reason: String,
     },
     #[error("batch at offset {base_offset}: corrupt record: {reason}")]
-    Corrupt { base_offset: i64, reason: String },
+    Corrupt {
+        base_offset: LogOffset,
+        reason: String,
+    },
 }
 
 /// One record of a batch, located in the batch's decompressed records section.
@@ -43,7 +47,7 @@ pub enum RecordsError {
 pub struct RawRecord {
     /// The record's bytes, length prefix included.
     pub range: Range<usize>,
-    pub offset: i64,
+    pub offset: LogOffset,
     pub timestamp_ms: i64,
     /// `None` for a null key.
     pub key: Option<Range<usize>>,
@@ -140,7 +144,7 @@ pub(super) fn compress(codec: u8, raw: &[u8]) -> anyhow::Result<Vec<u8>> {
 /// the way into the log): decompresses its records and locates each one.
 pub fn decode_batch(batch: &[u8]) -> Result<DecodedBatch, RecordsError> {
     let header = BatchHeader::parse(batch).ok_or_else(|| RecordsError::Corrupt {
-        base_offset: -1,
+        base_offset: LogOffset::UNKNOWN,
         reason: "shorter than a batch header".to_string(),
     })?;
     let base_offset = header.base_offset;
@@ -271,6 +275,7 @@ mod tests {
     use super::*;
     use crate::log::batch::validate_batches;
     use crate::log::test_util::keyed_batch;
+    use crate::model::off;
 
     #[test]
     fn xerial_framed_snappy_is_decoded_and_kept_framed() {
@@ -297,7 +302,7 @@ mod tests {
         assert!(out[HEADER_SIZE..].starts_with(&XERIAL_HEADER));
         let again = decode_batch(&out).unwrap();
         assert_eq!(again.entries.len(), 1);
-        assert_eq!(again.entries[0].offset, 6);
+        assert_eq!(again.entries[0].offset, off(6));
     }
 
     #[test]
@@ -309,7 +314,7 @@ mod tests {
         let d = decode_batch(&b).unwrap();
         assert_eq!(d.entries.len(), 3);
         assert_eq!(d.key(&d.entries[0]), Some(&b"a"[..]));
-        assert_eq!(d.entries[1].offset, 11);
+        assert_eq!(d.entries[1].offset, off(11));
         assert!(!d.entries[1].has_value);
         assert_eq!(d.key(&d.entries[2]), None);
     }
@@ -323,17 +328,17 @@ mod tests {
             let kept = [&d.entries[1]];
             let out = rebuild_batch(&b, &d, &kept).unwrap();
             let infos = validate_batches(&out, usize::MAX).unwrap();
-            assert_eq!(infos[0].base_offset, 100);
-            assert_eq!(infos[0].last_offset(), 101, "last offset delta kept");
+            assert_eq!(infos[0].base_offset, off(100));
+            assert_eq!(infos[0].last_offset(), off(101), "last offset delta kept");
             assert_eq!(infos[0].record_count, 1);
             assert_eq!(infos[0].compression_codec, codec);
             let again = decode_batch(&out).unwrap();
-            assert_eq!(again.entries[0].offset, 101);
+            assert_eq!(again.entries[0].offset, off(101));
             assert_eq!(again.key(&again.entries[0]), Some(&b"b"[..]));
             let empty = rebuild_batch(&b, &d, &[]).unwrap();
             let infos = validate_batches(&empty, usize::MAX).unwrap();
             assert_eq!(infos[0].record_count, 0);
-            assert_eq!(infos[0].last_offset(), 101);
+            assert_eq!(infos[0].last_offset(), off(101));
         }
     }
 }

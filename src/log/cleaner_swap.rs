@@ -27,6 +27,7 @@ use super::segment_files::{
     INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file_name, remove_if_exists,
     segment_file_name,
 };
+use crate::model::LogOffset;
 
 /// The partition's work directory for segments being cleaned.
 pub const CLEANER_WORK_DIR: &str = ".cleaner";
@@ -127,19 +128,19 @@ impl Log {
     }
 }
 
-fn swap_path(dir: &Path, base: i64, suffix: &str) -> PathBuf {
+fn swap_path(dir: &Path, base: LogOffset, suffix: &str) -> PathBuf {
     dir.join(format!("{}{SWAP_SUFFIX}", segment_file_name(base, suffix)))
 }
 
 /// One past the last offset stored in the segment file at `path`, or `base`
 /// when it holds no complete batch.
-fn next_offset_of(path: &Path, base: i64) -> Result<i64, LogError> {
+fn next_offset_of(path: &Path, base: LogOffset) -> Result<LogOffset, LogError> {
     let file = fs::File::open(path).map_err(io_err("open", path))?;
     let len = file.metadata().map_err(io_err("stat", path))?.len();
     let mut next = base;
     for batch in BatchHeaders::new(&file, 0, len, HEADER_WALK_CHUNK_BYTES) {
         match batch {
-            Ok(b) => next = next.max(b.last_offset() + 1),
+            Ok(b) => next = next.max(b.last_offset().next()),
             Err(_) => break,
         }
     }
@@ -179,7 +180,7 @@ pub fn complete_swaps(dir: &Path) -> Result<usize, LogError> {
     log_swaps.sort_unstable();
     for &base in &log_swaps {
         let swap = swap_path(dir, base, LOG_SUFFIX);
-        let end = next_offset_of(&swap, base)?.max(base + 1);
+        let end = next_offset_of(&swap, base)?.max(base.next());
         // Delete every segment the swap replaces, including the old one at `base`.
         for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
             let entry = entry.map_err(io_err("list", dir))?;
@@ -200,7 +201,7 @@ pub fn complete_swaps(dir: &Path) -> Result<usize, LogError> {
                 fs::rename(&from, &to).map_err(io_err("rename", &from))?;
             }
         }
-        tracing::warn!(dir = %dir.display(), base_offset = base, "completed interrupted segment swap");
+        tracing::warn!(dir = %dir.display(), base_offset = %base, "completed interrupted segment swap");
     }
     if !log_swaps.is_empty() || !index_swaps.is_empty() {
         sync_dir(dir)?;

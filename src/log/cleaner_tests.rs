@@ -5,6 +5,7 @@
 //! interrupted swaps complete on open, and the manager picks logs by dirty
 //! ratio and writes Kafka's `cleaner-offset-checkpoint`.
 
+use crate::model::{LogOffset, off};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ fn tp() -> TopicPartition {
 }
 
 fn open(dir: &Path) -> Log {
-    Log::open(dir, tp(), compact_config(), 0, 0, true).unwrap()
+    Log::open(dir, tp(), compact_config(), off(0), off(0), true).unwrap()
 }
 
 /// Appends one batch per (key, value).
@@ -51,7 +52,7 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
     let mut out = Vec::new();
     let mut offset = log.log_start_offset();
     while offset < log.log_end_offset() {
-        let r = log.read(offset, 1 << 20, i64::MAX, true).unwrap();
+        let r = log.read(offset, 1 << 20, LogOffset::MAX, true).unwrap();
         if r.records.is_empty() {
             break;
         }
@@ -59,7 +60,7 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
         while pos < r.records.len() {
             let d = decode_batch(&r.records[pos..]).unwrap();
             pos += d.header.size_bytes();
-            offset = d.header.last_offset() + 1;
+            offset = d.header.last_offset().next();
             for e in &d.entries {
                 let key = String::from_utf8(d.key(e).unwrap().to_vec()).unwrap();
                 let value = e.has_value.then(|| {
@@ -68,7 +69,7 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
                     let v = &rec[rec.len() - 1 - 1..rec.len() - 1];
                     String::from_utf8(v.to_vec()).unwrap()
                 });
-                out.push((e.offset, key, value));
+                out.push((e.offset.value(), key, value));
             }
         }
     }
@@ -76,7 +77,8 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
 }
 
 fn clean_all(log: &Log, checkpoint: Option<i64>, now_ms: i64) -> CleanStats {
-    let (range, _, _) = log.cleanable_range(checkpoint, i64::MAX, now_ms);
+    let checkpoint = checkpoint.map(LogOffset::new);
+    let (range, _, _) = log.cleanable_range(checkpoint, LogOffset::MAX, now_ms);
     let mut map = OffsetMap::new(1 << 20);
     log.clean(range, &mut map, now_ms).unwrap()
 }
@@ -119,13 +121,13 @@ fn keeps_the_latest_record_per_key_with_its_offset() {
         Some(active_before),
         "the active segment is untouched"
     );
-    assert_eq!(log.log_end_offset(), 7);
+    assert_eq!(log.log_end_offset(), off(7));
     // Appends still work after the swap, and a new pass is a no-op for old data.
     produce(&log, &[("c", Some("8"))]);
-    assert_eq!(log.log_end_offset(), 8);
+    assert_eq!(log.log_end_offset(), off(8));
     drop(log);
     // The cleaned layout reopens (after an unclean shutdown too) the same way.
-    let reopened = Log::open(dir.path(), tp(), compact_config(), 0, 0, false).unwrap();
+    let reopened = Log::open(dir.path(), tp(), compact_config(), off(0), off(0), false).unwrap();
     let mut again = read_all(&reopened);
     assert_eq!(
         again.pop(),
@@ -148,12 +150,12 @@ fn never_cleans_at_or_past_the_high_watermark() {
         ],
     );
     // High watermark 2: only segments wholly below offset 2 are cleanable.
-    let (range, dirty, total) = log.cleanable_range(None, 2, NOW_MS);
-    assert_eq!(range.first_uncleanable, 2);
+    let (range, dirty, total) = log.cleanable_range(None, off(2), NOW_MS);
+    assert_eq!(range.first_uncleanable, off(2));
     assert_eq!(dirty, total);
     let mut map = OffsetMap::new(1 << 20);
     let stats = log.clean(range, &mut map, NOW_MS).unwrap();
-    assert_eq!(stats.end_offset, 2);
+    assert_eq!(stats.end_offset, off(2));
     let offsets: Vec<i64> = read_all(&log).iter().map(|r| r.0).collect();
     assert_eq!(
         offsets,
@@ -188,7 +190,7 @@ fn tombstones_stay_for_delete_retention_ms_after_cleaning() {
     );
     assert_eq!(stats.tombstone_expiry_ms, Some(NOW_MS + 1000));
     // Just before delete.retention.ms has passed the tombstone stays.
-    let checkpoint = Some(stats.end_offset);
+    let checkpoint = Some(stats.end_offset.value());
     let early = clean_all(&log, checkpoint, NOW_MS + 999);
     assert!(read_all(&log).iter().any(|r| r.1 == "a"));
     assert_eq!(early.tombstone_expiry_ms, Some(NOW_MS + 1000));
@@ -204,7 +206,10 @@ fn batches(log: &Log) -> Vec<(i64, i64, usize)> {
     let mut out = Vec::new();
     let mut offset = log.log_start_offset();
     while offset < log.log_end_offset() {
-        let bytes = log.read(offset, 1 << 20, i64::MAX, true).unwrap().records;
+        let bytes = log
+            .read(offset, 1 << 20, LogOffset::MAX, true)
+            .unwrap()
+            .records;
         if bytes.is_empty() {
             break;
         }
@@ -212,8 +217,12 @@ fn batches(log: &Log) -> Vec<(i64, i64, usize)> {
         while pos < bytes.len() {
             let d = decode_batch(&bytes[pos..]).unwrap();
             pos += d.header.size_bytes();
-            offset = d.header.last_offset() + 1;
-            out.push((d.header.base_offset, d.header.producer_id, d.entries.len()));
+            offset = d.header.last_offset().next();
+            out.push((
+                d.header.base_offset.value(),
+                d.header.producer_id,
+                d.entries.len(),
+            ));
         }
     }
     out
@@ -238,7 +247,7 @@ fn last_batch_of_an_idempotent_producer_stays_as_an_empty_header() {
     append(7, "b");
     append(9, "z");
     append(10, "w"); // the active segment
-    clean_all(&log, Some(stats.end_offset), NOW_MS);
+    clean_all(&log, Some(stats.end_offset.value()), NOW_MS);
     assert_eq!(
         batches(&log),
         vec![(2, 8, 1), (4, 7, 1), (5, 9, 1), (6, 10, 1)],
@@ -274,14 +283,14 @@ fn an_interrupted_swap_completes_on_open() {
     drop(log);
     // Crash state: the cleaned segment committed as .swap, the old segments
     // all still there, a stale work dir and an uncommitted index swap.
-    let seg = |base: i64, suffix: &str| dir.path().join(format!("{base:020}.{suffix}"));
+    let seg = |base: LogOffset, suffix: &str| dir.path().join(format!("{base:020}.{suffix}"));
     std::fs::rename(seg(cleaned_first, "log"), seg(cleaned_first, "log.swap")).unwrap();
     for (name, bytes) in &saved {
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     std::fs::create_dir_all(dir.path().join(".cleaner")).unwrap();
-    std::fs::write(seg(99, "index.swap"), b"junk").unwrap();
-    let reopened = Log::open(dir.path(), tp(), compact_config(), 0, 0, false).unwrap();
+    std::fs::write(seg(off(99), "index.swap"), b"junk").unwrap();
+    let reopened = Log::open(dir.path(), tp(), compact_config(), off(0), off(0), false).unwrap();
     assert_eq!(read_all(&reopened), cleaned);
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -302,13 +311,13 @@ fn a_swap_is_skipped_when_the_log_changed_meanwhile() {
     let old = log.segments_snapshot()[..1].to_vec();
     let sizes = vec![old[0].size_bytes()];
     let work = crate::log::cleaner_swap::fresh_work_dir(dir.path()).unwrap();
-    let cleaned = LogSegment::create(&work, 0, 1 << 20, NOW_MS).unwrap();
+    let cleaned = LogSegment::create(&work, off(0), 1 << 20, NOW_MS).unwrap();
     cleaned.flush().unwrap();
     // Truncation removes the segment the pass cleaned.
-    log.truncate_to(0).unwrap();
+    log.truncate_to(off(0)).unwrap();
     let outcome = log.replace_segments(cleaned, &old, &sizes).unwrap();
     assert_eq!(outcome, crate::log::cleaner_swap::SwapOutcome::Aborted);
-    assert_eq!(log.log_end_offset(), 0);
+    assert_eq!(log.log_end_offset(), off(0));
     produce(&log, &[("b", Some("4"))]);
     assert_eq!(
         read_all(&log),
@@ -317,8 +326,8 @@ fn a_swap_is_skipped_when_the_log_changed_meanwhile() {
     // A pass over a log whose planned range has shrunk never touches the
     // (new) active segment.
     let stale = CleanRange {
-        first_dirty: 0,
-        first_uncleanable: 3,
+        first_dirty: off(0),
+        first_uncleanable: off(3),
     };
     let mut map = OffsetMap::new(1 << 20);
     let stats = log.clean(stale, &mut map, NOW_MS).unwrap();
@@ -348,13 +357,13 @@ fn manager_picks_compacted_dirty_logs_and_writes_the_checkpoint() {
         &[("a", Some("1")), ("a", Some("2")), ("a", Some("3"))],
     );
     let cleaner = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    let hw = |_: &TopicPartition| Some(i64::MAX);
+    let hw = |_: &TopicPartition| Some(LogOffset::MAX);
     let (cleaned, result) = cleaner.clean_filthiest(NOW_MS, &hw).expect("a dirty log");
     assert_eq!(cleaned, tp());
-    assert_eq!(result.unwrap().end_offset, 2);
-    assert_eq!(cleaner.checkpoint_of(&tp()), Some(2));
+    assert_eq!(result.unwrap().end_offset, off(2));
+    assert_eq!(cleaner.checkpoint_of(&tp()), Some(off(2)));
     let file = read_offsets(&root.path().join(CLEANER_OFFSET_CHECKPOINT)).unwrap();
-    assert_eq!(file.get(&tp()), Some(&2));
+    assert_eq!(file.get(&tp()), Some(&off(2)));
     assert!(
         cleaner.clean_filthiest(NOW_MS, &hw).is_none(),
         "nothing dirty left"
@@ -366,7 +375,7 @@ fn manager_picks_compacted_dirty_logs_and_writes_the_checkpoint() {
     );
     // A restarted cleaner reads its checkpoint back.
     let again = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    assert_eq!(again.checkpoint_of(&tp()), Some(2));
+    assert_eq!(again.checkpoint_of(&tp()), Some(off(2)));
     // A ratio of 1.0 can never be exceeded: the log is left alone.
     produce(&compacted, &[("a", Some("4")), ("a", Some("5"))]);
     compacted
@@ -385,7 +394,7 @@ fn manager_picks_compacted_dirty_logs_and_writes_the_checkpoint() {
     };
     compacted.set_config(lagging).unwrap();
     let (_, result) = again.clean_filthiest(NOW_MS, &hw).expect("lagging log");
-    assert_eq!(result.unwrap().end_offset, 4);
+    assert_eq!(result.unwrap().end_offset, off(4));
     assert!(
         compacted
             .set_config(LogConfig {
@@ -413,12 +422,12 @@ fn a_recreated_log_is_cleaned_from_its_start() {
         ],
     );
     let cleaner = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    let hw = |_: &TopicPartition| Some(i64::MAX);
+    let hw = |_: &TopicPartition| Some(LogOffset::MAX);
     let (_, first) = cleaner.clean_filthiest(NOW_MS, &hw).expect("a dirty log");
     first.unwrap();
     // With this checkpoint (3, also the new log's active segment) the new
     // log would look clean.
-    assert_eq!(cleaner.checkpoint_of(&tp()), Some(3));
+    assert_eq!(cleaner.checkpoint_of(&tp()), Some(off(3)));
     mgr.delete_log(&tp()).unwrap();
     let log = mgr.get_or_create_log(&tp(), compact_config()).unwrap();
     produce(
@@ -431,7 +440,7 @@ fn a_recreated_log_is_cleaned_from_its_start() {
         ],
     );
     let (_, result) = cleaner.clean_filthiest(NOW_MS, &hw).expect("the new log");
-    assert_eq!(result.unwrap().end_offset, 3);
+    assert_eq!(result.unwrap().end_offset, off(3));
     let offsets: Vec<i64> = read_all(&log).iter().map(|r| r.0).collect();
     assert_eq!(offsets, vec![2, 3], "the stale checkpoint was not reused");
 }

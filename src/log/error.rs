@@ -8,16 +8,16 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use super::batch::BatchError;
-use crate::model::TopicPartition;
+use crate::model::{LogOffset, TopicPartition};
 
 #[derive(Debug, Error)]
 pub enum LogError {
     /// A fetch or truncation outside `[log_start, log_end]` (OFFSET_OUT_OF_RANGE).
     #[error("offset {requested} is out of range [{log_start}, {log_end}]")]
     OffsetOutOfRange {
-        requested: i64,
-        log_start: i64,
-        log_end: i64,
+        requested: LogOffset,
+        log_start: LogOffset,
+        log_end: LogOffset,
     },
     /// The appended bytes failed batch validation.
     #[error(transparent)]
@@ -35,8 +35,8 @@ pub enum LogError {
     )]
     NonMonotonicOffset {
         tp: TopicPartition,
-        first_offset: i64,
-        log_end: i64,
+        first_offset: LogOffset,
+        log_end: LogOffset,
     },
     /// One append spans more offsets than a segment can index (2^31 - 1).
     #[error(
@@ -44,8 +44,8 @@ pub enum LogError {
     )]
     OffsetOverflow {
         tp: TopicPartition,
-        first_offset: i64,
-        last_offset: i64,
+        first_offset: LogOffset,
+        last_offset: LogOffset,
     },
     /// One append is larger than a whole segment (RECORD_LIST_TOO_LARGE).
     #[error("append of {size_bytes} bytes to {tp} exceeds segment.bytes {segment_bytes}")]

@@ -3,6 +3,7 @@
 //! offset, byte limit, offset limit and KIP-74 setting, across segments;
 //! regions outlive a deleted segment and notice a truncated one.
 
+use crate::model::{LogOffset, off};
 use std::path::Path;
 
 use super::*;
@@ -18,7 +19,15 @@ fn open(dir: &Path, segment_bytes: u64) -> Log {
         index_interval_bytes: 128,
         ..LogConfig::default()
     };
-    Log::open(dir, TopicPartition::new("t", 0), config, 0, 0, true).unwrap()
+    Log::open(
+        dir,
+        TopicPartition::new("t", 0),
+        config,
+        off(0),
+        off(0),
+        true,
+    )
+    .unwrap()
 }
 
 /// Batches of 1 to 5 records with values of 10 to 400 bytes, so batch
@@ -40,9 +49,9 @@ fn file_regions_hold_exactly_the_batches_a_memory_read_returns() {
     assert!(log.num_segments() > 3, "several segments");
     let end = log.log_end_offset();
     let mut regions = 0;
-    for fetch_offset in 0..=end {
+    for fetch_offset in (0..=end.value()).map(off) {
         for max_bytes in [0, 1, 100, 700, 1500, 5000, 1 << 20] {
-            for limit in [fetch_offset, fetch_offset + 3, end - 7, end, i64::MAX] {
+            for limit in [fetch_offset, fetch_offset + 3, end - 7, end, LogOffset::MAX] {
                 for min_one_batch in [false, true] {
                     let args = (fetch_offset, max_bytes, limit, min_one_batch);
                     let memory = log
@@ -91,20 +100,20 @@ fn a_region_outlives_its_deleted_segment_and_notices_a_truncated_one() {
     let log = open(dir.path(), 4096);
     fill(&log, 40);
     let read = |offset| match log
-        .read_records(offset, 1 << 20, i64::MAX, true, ReadMode::File)
+        .read_records(offset, 1 << 20, LogOffset::MAX, true, ReadMode::File)
         .unwrap()
         .records
     {
         Records::File(region) => region,
         Records::Memory(_) => panic!("data at {offset}"),
     };
-    let region = read(0);
+    let region = read(off(0));
     let expected = region.read_to_bytes().unwrap();
     // Retention deletes the first segment (files unlinked): the region reads on.
     let segments = log.segment_base_offsets();
     log.maybe_increment_log_start_offset(segments[1]).unwrap();
     assert_eq!(log.delete_segments_below_log_start().unwrap(), 1);
-    let first_file = dir.path().join(segment_file_name(0, LOG_SUFFIX));
+    let first_file = dir.path().join(segment_file_name(off(0), LOG_SUFFIX));
     assert!(!first_file.exists(), "the first segment's file is deleted");
     assert_eq!(region.read_to_bytes().unwrap(), expected);
     // A truncation inside the region leaves fewer bytes than it promised.
@@ -131,7 +140,7 @@ fn slices_cover_part_of_a_region() {
     let log = open(dir.path(), 1 << 20);
     fill(&log, 10);
     let Records::File(region) = log
-        .read_records(0, 1 << 20, i64::MAX, true, ReadMode::File)
+        .read_records(off(0), 1 << 20, LogOffset::MAX, true, ReadMode::File)
         .unwrap()
         .records
     else {

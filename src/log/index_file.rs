@@ -181,7 +181,7 @@ impl IndexFile {
 
 /// Index of the last of the first `n` entries whose key is `<= target`, for
 /// keys sorted ascending; `None` when even the first key is larger.
-pub fn largest_at_most(n: usize, target: i64, key_of: impl Fn(usize) -> i64) -> Option<usize> {
+pub fn largest_at_most<K: Ord>(n: usize, target: K, key_of: impl Fn(usize) -> K) -> Option<usize> {
     // partition_point over 0..n: count of entries with key <= target.
     let (mut lo, mut hi) = (0, n);
     while lo < hi {

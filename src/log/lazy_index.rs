@@ -17,12 +17,13 @@ use parking_lot::{
 use super::offset_index::OffsetIndex;
 use super::segment_files::remove_if_exists;
 use super::time_index::TimeIndex;
+use crate::model::LogOffset;
 
 /// What `LazyIndex` needs of an index type.
 pub trait SegmentIndex: Sized {
     /// Opens the file (creating it preallocated to `max_index_size_bytes`
     /// when missing).
-    fn open(path: &Path, base_offset: i64, max_index_size_bytes: u32) -> io::Result<Self>;
+    fn open(path: &Path, base_offset: LogOffset, max_index_size_bytes: u32) -> io::Result<Self>;
     fn resize(&mut self, size_bytes: u64) -> io::Result<()>;
     fn trim(&mut self) -> io::Result<()>;
     fn flush(&self) -> io::Result<()>;
@@ -34,7 +35,7 @@ pub trait SegmentIndex: Sized {
 macro_rules! segment_index {
     ($t:ty) => {
         impl SegmentIndex for $t {
-            fn open(path: &Path, base_offset: i64, max: u32) -> io::Result<Self> {
+            fn open(path: &Path, base_offset: LogOffset, max: u32) -> io::Result<Self> {
                 <$t>::open(path, base_offset, max)
             }
             fn resize(&mut self, size_bytes: u64) -> io::Result<()> {
@@ -78,7 +79,7 @@ enum Slot<T> {
 #[derive(Debug)]
 pub struct LazyIndex<T> {
     path: PathBuf,
-    base_offset: i64,
+    base_offset: LogOffset,
     slot: RwLock<Slot<T>>,
 }
 
@@ -101,7 +102,7 @@ fn empty_file(path: &Path) -> io::Result<()> {
 
 impl<T: SegmentIndex> LazyIndex<T> {
     /// An index opened now (a segment with data, or one being recovered).
-    pub fn loaded(path: &Path, base_offset: i64, index: T) -> Self {
+    pub fn loaded(path: &Path, base_offset: LogOffset, index: T) -> Self {
         LazyIndex {
             path: path.to_path_buf(),
             base_offset,
@@ -111,7 +112,7 @@ impl<T: SegmentIndex> LazyIndex<T> {
 
     /// The index of an empty segment, not opened: its file of `file_len`
     /// bytes is left alone until the index is used.
-    pub fn empty(path: &Path, base_offset: i64, file_len: u64) -> Self {
+    pub fn empty(path: &Path, base_offset: LogOffset, file_len: u64) -> Self {
         LazyIndex {
             path: path.to_path_buf(),
             base_offset,
@@ -257,6 +258,7 @@ impl<T: SegmentIndex> LazyIndex<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::off;
 
     #[test]
     fn an_unused_index_is_not_opened_and_a_used_one_starts_empty() {
@@ -267,7 +269,7 @@ mod tests {
         let mut stale = vec![0u8; 80];
         stale[..8].copy_from_slice(&[0, 0, 0, 1, 0, 0, 0, 9]);
         std::fs::write(&path, &stale).unwrap();
-        let index: LazyIndex<OffsetIndex> = LazyIndex::empty(&path, 7, 80);
+        let index: LazyIndex<OffsetIndex> = LazyIndex::empty(&path, off(7), 80);
         index.resize(64).unwrap();
         index.reset();
         index.flush().unwrap();
@@ -278,7 +280,7 @@ mod tests {
         assert_eq!(index.get().unwrap().entries(), 0);
         assert!(index.is_loaded());
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 64);
-        index.get_mut().unwrap().append(9, 100);
+        index.get_mut().unwrap().append(off(9), 100);
         index.trim().unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 8);
     }
@@ -288,7 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("00000000000000000000.timeindex");
         std::fs::write(&path, [0u8; 120]).unwrap();
-        let index: LazyIndex<TimeIndex> = LazyIndex::empty(&path, 0, 120);
+        let index: LazyIndex<TimeIndex> = LazyIndex::empty(&path, off(0), 120);
         index.resize(1200).unwrap();
         index.trim().unwrap();
         assert!(!index.is_loaded());
@@ -298,7 +300,7 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
         let other = dir.path().join("00000000000000000005.timeindex");
         std::fs::write(&other, []).unwrap();
-        let index: LazyIndex<TimeIndex> = LazyIndex::empty(&other, 5, 0);
+        let index: LazyIndex<TimeIndex> = LazyIndex::empty(&other, off(5), 0);
         index.delete().unwrap();
         assert!(!other.exists());
         assert!(index.get().is_err(), "a deleted index is not recreated");

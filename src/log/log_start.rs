@@ -37,8 +37,8 @@ impl Log {
         }
         for segment in &doomed {
             tracing::info!(
-                tp = %self.topic_partition(), base_offset = segment.base_offset(),
-                log_start_offset = log_start, "deleting segment below the log start offset"
+                tp = %self.topic_partition(), base_offset = %segment.base_offset(),
+                log_start_offset = %log_start, "deleting segment below the log start offset"
             );
             segment.delete()?;
         }
@@ -50,6 +50,7 @@ impl Log {
 mod tests {
     use crate::log::test_util::batch_with_values;
     use crate::log::{Log, LogConfig};
+    use crate::model::{off, offs};
 
     #[test]
     fn only_segments_wholly_below_the_log_start_go() {
@@ -62,8 +63,8 @@ mod tests {
             &dir.path().join("t-0"),
             crate::model::TopicPartition::new("t", 0),
             config,
-            0,
-            0,
+            off(0),
+            off(0),
             true,
         )
         .unwrap();
@@ -71,18 +72,21 @@ mod tests {
             log.append_as_leader(&mut batch_with_values(0, &[0], 200), 0)
                 .unwrap();
         }
-        assert_eq!(log.segment_base_offsets(), vec![0, 1, 2, 3]);
+        assert_eq!(log.segment_base_offsets(), offs(&[0, 1, 2, 3]));
         assert_eq!(log.delete_segments_below_log_start().unwrap(), 0);
-        log.maybe_increment_log_start_offset(2).unwrap();
+        log.maybe_increment_log_start_offset(off(2)).unwrap();
         assert_eq!(log.delete_segments_below_log_start().unwrap(), 2);
-        assert_eq!(log.segment_base_offsets(), vec![2, 3]);
-        log.maybe_increment_log_start_offset(4).unwrap();
+        assert_eq!(log.segment_base_offsets(), offs(&[2, 3]));
+        log.maybe_increment_log_start_offset(off(4)).unwrap();
         assert_eq!(log.delete_segments_below_log_start().unwrap(), 1);
         assert_eq!(
             log.segment_base_offsets(),
-            vec![3],
+            offs(&[3]),
             "the active segment stays"
         );
-        assert!(log.read(3, 1000, 4, true).is_err(), "below the log start");
+        assert!(
+            log.read(off(3), 1000, off(4), true).is_err(),
+            "below the log start"
+        );
     }
 }

@@ -24,7 +24,7 @@ use super::error::LogError;
 use super::meta_properties;
 use super::partition_log::{Log, sync_dir};
 use super::recovery_threads::run_per_log;
-use crate::model::TopicPartition;
+use crate::model::{LogOffset, TopicPartition};
 
 /// Present in a log dir after a clean shutdown; removed once the dir is loaded.
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
@@ -62,7 +62,7 @@ fn lock_dir(dir: &Path) -> Result<File, LogError> {
 
 /// Reads an offset checkpoint, treating a bad file like Kafka does: warn and
 /// start from nothing (a recovery point of 0 means full recovery, so this is safe).
-fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
+fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, LogOffset> {
     read_offsets(path).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "ignoring unreadable checkpoint");
         HashMap::new()
@@ -73,8 +73,8 @@ fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, i64> {
 struct LogToLoad {
     path: PathBuf,
     tp: TopicPartition,
-    recovery_point: i64,
-    log_start_offset: i64,
+    recovery_point: LogOffset,
+    log_start_offset: LogOffset,
 }
 
 /// What start-up found in one log dir: the partition logs to open, and
@@ -118,8 +118,8 @@ fn scan_log_dir(dir: &Path) -> Result<DirToLoad, LogError> {
             continue;
         };
         logs.push(LogToLoad {
-            recovery_point: recovery_points.get(&tp).copied().unwrap_or(0),
-            log_start_offset: start_offsets.get(&tp).copied().unwrap_or(0),
+            recovery_point: recovery_points.get(&tp).copied().unwrap_or(LogOffset::ZERO),
+            log_start_offset: start_offsets.get(&tp).copied().unwrap_or(LogOffset::ZERO),
             path,
             tp,
         });
@@ -291,8 +291,8 @@ impl LogManager {
             &dir.join(tp.to_string()),
             tp.clone(),
             config,
-            0,
-            0,
+            LogOffset::ZERO,
+            LogOffset::ZERO,
             true,
         )?);
         sync_dir(&dir)?;
@@ -361,7 +361,7 @@ impl LogManager {
     pub fn cleanup(
         &self,
         now_ms: i64,
-        high_watermark: impl Fn(&TopicPartition) -> Option<i64>,
+        high_watermark: impl Fn(&TopicPartition) -> Option<LogOffset>,
     ) -> usize {
         let mut deleted = 0;
         for (tp, log) in self.all_logs() {
@@ -447,7 +447,9 @@ impl LogManager {
 
     /// Reads `replication-offset-checkpoint` (the high watermarks) from every
     /// log dir; a dir without the file contributes nothing.
-    pub fn read_replication_checkpoints(&self) -> Result<HashMap<TopicPartition, i64>, LogError> {
+    pub fn read_replication_checkpoints(
+        &self,
+    ) -> Result<HashMap<TopicPartition, LogOffset>, LogError> {
         let mut high_watermarks = HashMap::new();
         for dir in &self.log_dirs {
             high_watermarks.extend(read_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT))?);
@@ -464,17 +466,17 @@ impl LogManager {
     /// nothing for a dir without online partitions).
     pub fn write_replication_checkpoints(
         &self,
-        high_watermarks: &[(TopicPartition, i64)],
+        high_watermarks: &[(TopicPartition, LogOffset)],
     ) -> Result<(), LogError> {
         // One writer at a time: the periodic checkpoint and shutdown share
         // the file's temporary copy.
         static WRITING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
         let _writing = WRITING.lock();
-        let in_dir_of = |dir: &Path| -> HashMap<TopicPartition, i64> {
+        let in_dir_of = |dir: &Path| -> HashMap<TopicPartition, LogOffset> {
             let logs = self.logs.read();
             let here =
                 |tp: &TopicPartition| logs.get(tp).is_some_and(|l| l.dir().parent() == Some(dir));
-            let mut entries: HashMap<TopicPartition, i64> =
+            let mut entries: HashMap<TopicPartition, LogOffset> =
                 read_offsets_or_empty(&dir.join(REPLICATION_OFFSET_CHECKPOINT))
                     .into_iter()
                     .filter(|(tp, _)| here(tp))

@@ -5,6 +5,7 @@ use super::*;
 use crate::log::checkpoint::{LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT};
 use crate::log::segment_files::{LOG_SUFFIX, segment_file_name};
 use crate::log::test_util::batch;
+use crate::model::off;
 
 fn tp(p: i32) -> TopicPartition {
     TopicPartition::new("orders-v2", p)
@@ -49,7 +50,7 @@ fn clean_shutdown_and_restart_keep_data_and_checkpoints() {
         for _ in 0..3 {
             log.append_as_leader(&mut batch(0, 2), 0).unwrap();
         }
-        assert!(log.maybe_increment_log_start_offset(2).unwrap());
+        assert!(log.maybe_increment_log_start_offset(off(2)).unwrap());
         assert!(matches!(
             LogManager::startup(&log_dirs, LogConfig::default()),
             Err(LogError::DirLocked { .. })
@@ -68,9 +69,9 @@ fn clean_shutdown_and_restart_keep_data_and_checkpoints() {
     assert!(!log_dirs[0].join(CLEAN_SHUTDOWN_FILE).exists());
     assert!(!log_dirs[0].join("orders-v2-7.0123abcd-delete").exists());
     let log = mgr.get_log(&tp(0)).unwrap();
-    assert_eq!(log.log_end_offset(), 6);
-    assert_eq!(log.log_start_offset(), 2);
-    assert_eq!(log.recovery_point(), 6);
+    assert_eq!(log.log_end_offset(), off(6));
+    assert_eq!(log.log_start_offset(), off(2));
+    assert_eq!(log.recovery_point(), off(6));
     assert_eq!(mgr.all_logs().len(), 1);
 }
 
@@ -88,14 +89,14 @@ fn unclean_restart_recovers_from_the_checkpoint() {
         log.append_as_leader(&mut batch(0, 4), 0).unwrap();
         // "Crash": no shutdown, and a torn write at the end of the segment.
     }
-    let seg = part_dir.join(segment_file_name(0, LOG_SUFFIX));
+    let seg = part_dir.join(segment_file_name(off(0), LOG_SUFFIX));
     let mut data = fs::read(&seg).unwrap();
     data.extend_from_slice(&batch(8, 4)[..30]);
     fs::write(&seg, &data).unwrap();
     let mgr = LogManager::startup(&log_dirs, LogConfig::default()).unwrap();
     let log = mgr.get_log(&tp(1)).unwrap();
-    assert_eq!(log.log_end_offset(), 8);
-    assert_eq!(log.recovery_point(), 4);
+    assert_eq!(log.log_end_offset(), off(8));
+    assert_eq!(log.recovery_point(), off(4));
     assert_eq!(
         fs::metadata(&seg).unwrap().len(),
         2 * batch(0, 4).len() as u64
@@ -146,14 +147,14 @@ fn cleanup_and_flush_run_over_all_logs() {
     assert_eq!(mgr.cleanup(0, |_| None), 0);
     // Bounded by the high watermark: partition 0 at offset 1 keeps offsets 1
     // and 2; partition 1, fully replicated, keeps only its active segment.
-    let hw = |t: &TopicPartition| Some(if t.partition == 0 { 1 } else { 3 });
+    let hw = |t: &TopicPartition| Some(off(if t.partition == 0 { 1 } else { 3 }));
     assert_eq!(mgr.cleanup(0, hw), 3);
-    assert_eq!(mgr.get_log(&tp(0)).unwrap().log_start_offset(), 1);
-    assert_eq!(mgr.cleanup(0, |_| Some(3)), 1);
+    assert_eq!(mgr.get_log(&tp(0)).unwrap().log_start_offset(), off(1));
+    assert_eq!(mgr.cleanup(0, |_| Some(off(3))), 1);
     mgr.flush_due(i64::MAX);
     for (_, log) in mgr.all_logs() {
         assert_eq!(log.num_segments(), 1);
-        assert_eq!(log.recovery_point(), 3);
+        assert_eq!(log.recovery_point(), off(3));
     }
 }
 
@@ -184,8 +185,8 @@ fn the_manager_flushes_rolled_logs_only() {
     quiet.append_as_leader(&mut batch(0, 1), 0).unwrap();
     assert!(mgr.has_rolled_logs());
     assert_eq!(mgr.flush_rolled_logs(), 1);
-    assert_eq!(rolled.recovery_point(), 2);
-    assert_eq!(quiet.recovery_point(), 0, "no roll, no flush");
+    assert_eq!(rolled.recovery_point(), off(2));
+    assert_eq!(quiet.recovery_point(), off(0), "no roll, no flush");
     assert!(!mgr.has_rolled_logs());
     assert_eq!(mgr.flush_rolled_logs(), 0);
 }
@@ -211,21 +212,26 @@ fn replication_checkpoints_merge_with_the_previous_file() {
         "third log back in the first dir"
     );
     assert_eq!(l1.dir().parent().unwrap(), other);
-    mgr.write_replication_checkpoints(&[(tp(0), 5), (tp(2), 7)])
+    mgr.write_replication_checkpoints(&[(tp(0), off(5)), (tp(2), off(7))])
         .unwrap();
     // Only tp 0 hosted now (a restart before every LeaderAndIsr arrived).
-    mgr.write_replication_checkpoints(&[(tp(0), 9)]).unwrap();
+    mgr.write_replication_checkpoints(&[(tp(0), off(9))])
+        .unwrap();
     let read = |d: &Path| read_offsets(&d.join(REPLICATION_OFFSET_CHECKPOINT)).unwrap();
-    assert_eq!(read(&dir), HashMap::from([(tp(0), 9), (tp(2), 7)]));
+    assert_eq!(
+        read(&dir),
+        HashMap::from([(tp(0), off(9)), (tp(2), off(7))])
+    );
     assert!(
         !other.join(REPLICATION_OFFSET_CHECKPOINT).exists(),
         "no file for a dir with nothing to write"
     );
     mgr.delete_log(&tp(2)).unwrap();
-    mgr.write_replication_checkpoints(&[(tp(0), 10)]).unwrap();
+    mgr.write_replication_checkpoints(&[(tp(0), off(10))])
+        .unwrap();
     assert_eq!(
         read(&dir),
-        HashMap::from([(tp(0), 10)]),
+        HashMap::from([(tp(0), off(10))]),
         "a deleted log's entry goes"
     );
 }
@@ -261,7 +267,7 @@ fn recovery_threads_load_and_recover_every_log() {
     }
     let torn = log_dirs[0]
         .join(tp(7).to_string())
-        .join(segment_file_name(0, LOG_SUFFIX));
+        .join(segment_file_name(off(0), LOG_SUFFIX));
     let mut data = fs::read(&torn).unwrap();
     data.extend_from_slice(&batch(6, 2)[..25]);
     fs::write(&torn, &data).unwrap();
@@ -269,7 +275,11 @@ fn recovery_threads_load_and_recover_every_log() {
     assert_eq!(mgr.all_logs().len(), partitions as usize);
     for p in 0..partitions {
         let log = mgr.get_log(&tp(p)).unwrap();
-        assert_eq!(log.log_end_offset(), i64::from(p % 4) * 2, "partition {p}");
+        assert_eq!(
+            log.log_end_offset(),
+            off(i64::from(p % 4) * 2),
+            "partition {p}"
+        );
     }
     assert_eq!(
         fs::metadata(&torn).unwrap().len(),
@@ -280,7 +290,7 @@ fn recovery_threads_load_and_recover_every_log() {
     drop(mgr);
     // A partition dir whose segment cannot be opened: start-up fails.
     let broken = log_dirs[0].join(tp(3).to_string());
-    fs::remove_file(broken.join(segment_file_name(0, LOG_SUFFIX))).unwrap();
-    fs::create_dir(broken.join(segment_file_name(0, LOG_SUFFIX))).unwrap();
+    fs::remove_file(broken.join(segment_file_name(off(0), LOG_SUFFIX))).unwrap();
+    fs::create_dir(broken.join(segment_file_name(off(0), LOG_SUFFIX))).unwrap();
     assert!(LogManager::startup_with_threads(&log_dirs, LogConfig::default(), 3).is_err());
 }

@@ -18,6 +18,7 @@
 //! in, never the other way round. High watermarks, leader epochs and producer
 //! state are the replica room's; this room only provides the file formats.
 
+pub mod atomic_offset;
 mod batch_reader;
 mod cleaner;
 mod cleaner_manager;
@@ -51,6 +52,7 @@ pub mod time_index;
 #[cfg(test)]
 pub(crate) mod test_util;
 
+pub use atomic_offset::AtomicOffset;
 pub use batch::{
     BatchError, BatchHeader, BatchInfo, check_client_batch, set_base_offset,
     set_partition_leader_epoch, validate_batches, whole_batch_headers,

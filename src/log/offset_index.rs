@@ -8,24 +8,29 @@ use std::io;
 use std::path::Path;
 
 use super::index_file::{IndexFile, is_zero_entry, largest_at_most};
+use crate::model::LogOffset;
 
 pub const OFFSET_INDEX_ENTRY_BYTES: usize = 8;
 
 /// An absolute offset and the byte position in the `.log` to start scanning from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OffsetPosition {
-    pub offset: i64,
+    pub offset: LogOffset,
     pub position: u64,
 }
 
 #[derive(Debug)]
 pub struct OffsetIndex {
     file: IndexFile,
-    base_offset: i64,
+    base_offset: LogOffset,
 }
 
 impl OffsetIndex {
-    pub fn open(path: &Path, base_offset: i64, max_index_size_bytes: u32) -> io::Result<Self> {
+    pub fn open(
+        path: &Path,
+        base_offset: LogOffset,
+        max_index_size_bytes: u32,
+    ) -> io::Result<Self> {
         let file = IndexFile::open(
             path,
             OFFSET_INDEX_ENTRY_BYTES,
@@ -45,7 +50,7 @@ impl OffsetIndex {
         u32::from_be_bytes([e[4], e[5], e[6], e[7]])
     }
 
-    fn offset_at(&self, i: usize) -> i64 {
+    fn offset_at(&self, i: usize) -> LogOffset {
         self.base_offset + i64::from(self.relative_offset(i))
     }
 
@@ -69,7 +74,7 @@ impl OffsetIndex {
     }
 
     /// The largest entry with offset `<= target`, or (base offset, position 0).
-    pub fn lookup(&self, target_offset: i64) -> OffsetPosition {
+    pub fn lookup(&self, target_offset: LogOffset) -> OffsetPosition {
         match largest_at_most(self.entries(), target_offset, |i| self.offset_at(i)) {
             Some(i) => self.entry_at(i),
             None => OffsetPosition {
@@ -93,7 +98,7 @@ impl OffsetIndex {
     /// Adds an entry for the batch at `position` whose last offset is `offset`.
     /// Entries must increase; a full index silently skips the entry (lookups
     /// stay correct, just coarser) — the log rolls before that happens.
-    pub fn append(&mut self, offset: i64, position: u64) {
+    pub fn append(&mut self, offset: LogOffset, position: u64) {
         let relative = offset - self.base_offset;
         assert!(
             (0..=i64::from(i32::MAX)).contains(&relative),
@@ -121,7 +126,7 @@ impl OffsetIndex {
     }
 
     /// Removes every entry whose offset is `>= offset`.
-    pub fn truncate_to(&mut self, offset: i64) {
+    pub fn truncate_to(&mut self, offset: LogOffset) {
         let keep =
             largest_at_most(self.entries(), offset - 1, |i| self.offset_at(i)).map_or(0, |i| i + 1);
         self.file.truncate_entries(keep);
@@ -186,27 +191,28 @@ impl OffsetIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::off;
 
     #[test]
     fn entries_are_kafka_format_and_lookups_floor() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("00000000000000000100.index");
-        let mut idx = OffsetIndex::open(&path, 100, 1024).unwrap();
+        let mut idx = OffsetIndex::open(&path, off(100), 1024).unwrap();
         assert_eq!(
-            idx.lookup(150),
+            idx.lookup(off(150)),
             OffsetPosition {
-                offset: 100,
+                offset: off(100),
                 position: 0
             }
         );
         for i in 1..=10u64 {
-            idx.append(100 + i as i64 * 10, i * 1000);
+            idx.append(off(100 + i as i64 * 10), i * 1000);
         }
-        assert_eq!(idx.lookup(99).position, 0);
-        assert_eq!(idx.lookup(109).position, 0);
-        assert_eq!(idx.lookup(110).position, 1000);
-        assert_eq!(idx.lookup(155).position, 5000);
-        assert_eq!(idx.lookup(1_000_000).offset, 200);
+        assert_eq!(idx.lookup(off(99)).position, 0);
+        assert_eq!(idx.lookup(off(109)).position, 0);
+        assert_eq!(idx.lookup(off(110)).position, 1000);
+        assert_eq!(idx.lookup(off(155)).position, 5000);
+        assert_eq!(idx.lookup(off(1_000_000)).offset, off(200));
         idx.trim().unwrap();
         let raw = std::fs::read(&path).unwrap();
         assert_eq!(raw.len(), 80);
@@ -219,23 +225,23 @@ mod tests {
     fn truncate_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
-        let mut idx = OffsetIndex::open(&path, 0, 8 * 4).unwrap();
-        idx.append(5, 100);
-        idx.append(9, 200);
-        idx.append(12, 300);
-        idx.truncate_to(9);
+        let mut idx = OffsetIndex::open(&path, off(0), 8 * 4).unwrap();
+        idx.append(off(5), 100);
+        idx.append(off(9), 200);
+        idx.append(off(12), 300);
+        idx.truncate_to(off(9));
         assert_eq!(idx.entries(), 1);
-        assert_eq!(idx.last_entry().offset, 5);
-        idx.append(7, 150);
-        idx.append(8, 160);
-        idx.append(9, 170);
+        assert_eq!(idx.last_entry().offset, off(5));
+        idx.append(off(7), 150);
+        idx.append(off(8), 160);
+        idx.append(off(9), 170);
         assert!(idx.is_full());
-        idx.append(10, 180); // skipped, not a panic
+        idx.append(off(10), 180); // skipped, not a panic
         assert_eq!(idx.entries(), 4);
         drop(idx);
-        let idx = OffsetIndex::open(&path, 0, 8 * 4).unwrap();
+        let idx = OffsetIndex::open(&path, off(0), 8 * 4).unwrap();
         assert_eq!(idx.entries(), 4);
-        assert_eq!(idx.lookup(8).position, 160);
+        assert_eq!(idx.lookup(off(8)).position, 160);
     }
 
     #[test]
@@ -248,11 +254,11 @@ mod tests {
             raw.extend_from_slice(&pos.to_be_bytes());
         }
         std::fs::write(&path, &raw).unwrap();
-        let idx = OffsetIndex::open(&path, 0, 1024).unwrap();
+        let idx = OffsetIndex::open(&path, off(0), 1024).unwrap();
         assert!(idx.sanity_check(1000).unwrap_err().contains("out of order"));
         raw.truncate(12);
         std::fs::write(&path, &raw).unwrap();
-        let idx = OffsetIndex::open(&path, 0, 1024).unwrap();
+        let idx = OffsetIndex::open(&path, off(0), 1024).unwrap();
         assert!(idx.sanity_check(1000).unwrap_err().contains("multiple"));
     }
 }

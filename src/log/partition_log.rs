@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
+use super::atomic_offset::AtomicOffset;
 use super::batch::{
     self, BatchInfo, check_client_batch, set_base_offset, set_log_append_time,
     set_partition_leader_epoch, validate_batches,
@@ -29,17 +30,17 @@ use super::file_records::{ReadMode, Records};
 use super::record_validation::validate_records;
 use super::segment::{LogSegment, system_now_ms};
 use super::time_index::NO_TIMESTAMP;
-use crate::model::{LeaderEpoch, TopicPartition};
+use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
 
 /// What an append wrote. `first_offset`/`last_offset` are -1 for an empty append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendInfo {
-    pub first_offset: i64,
-    pub last_offset: i64,
+    pub first_offset: LogOffset,
+    pub last_offset: LogOffset,
     /// Largest batch `maxTimestamp` (-1 when no batch has one).
     pub max_timestamp: i64,
     /// Last offset of the batch holding `max_timestamp` (Kafka's shallow offset).
-    pub offset_of_max_timestamp: i64,
+    pub offset_of_max_timestamp: LogOffset,
     /// The broker's stamp under `message.timestamp.type=LogAppendTime`, else -1.
     pub log_append_time_ms: i64,
     pub record_count: u64,
@@ -53,7 +54,7 @@ pub struct AppendInfo {
 pub struct AppendOutcome {
     pub info: AppendInfo,
     pub batches: Vec<BatchInfo>,
-    pub rolled_at: Option<i64>,
+    pub rolled_at: Option<LogOffset>,
 }
 
 impl AppendOutcome {
@@ -69,10 +70,10 @@ impl AppendOutcome {
 impl AppendInfo {
     fn empty() -> Self {
         AppendInfo {
-            first_offset: -1,
-            last_offset: -1,
+            first_offset: LogOffset::UNKNOWN,
+            last_offset: LogOffset::UNKNOWN,
             max_timestamp: NO_TIMESTAMP,
-            offset_of_max_timestamp: -1,
+            offset_of_max_timestamp: LogOffset::UNKNOWN,
             log_append_time_ms: -1,
             record_count: 0,
             bytes: 0,
@@ -84,16 +85,16 @@ impl AppendInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogReadResult {
     pub records: Bytes,
-    pub log_start_offset: i64,
-    pub log_end_offset: i64,
+    pub log_start_offset: LogOffset,
+    pub log_end_offset: LogOffset,
 }
 
 /// A [`Log::read_records`] answer: the records in memory or in a file.
 #[derive(Debug, Clone)]
 pub struct LogRecordsRead {
     pub records: Records,
-    pub log_start_offset: i64,
-    pub log_end_offset: i64,
+    pub log_start_offset: LogOffset,
+    pub log_end_offset: LogOffset,
 }
 
 #[derive(Debug)]
@@ -102,15 +103,15 @@ pub struct Log {
     pub(super) tp: TopicPartition,
     pub(super) config: RwLock<LogConfig>,
     /// Segments by base offset; the last one is active.
-    pub(super) segments: RwLock<BTreeMap<i64, Arc<LogSegment>>>,
+    pub(super) segments: RwLock<BTreeMap<LogOffset, Arc<LogSegment>>>,
     pub(super) append_lock: Mutex<()>,
     pub(super) flush_lock: Mutex<()>,
-    pub(super) log_end_offset: AtomicI64,
-    pub(super) log_start_offset: AtomicI64,
-    pub(super) recovery_point: AtomicI64,
+    pub(super) log_end_offset: AtomicOffset,
+    pub(super) log_start_offset: AtomicOffset,
+    pub(super) recovery_point: AtomicOffset,
     /// Base offset of the newest segment a roll made: everything below it is
     /// complete and waits for the flush Kafka schedules on roll.
-    pub(super) roll_flush_offset: AtomicI64,
+    pub(super) roll_flush_offset: AtomicOffset,
     pub(super) last_flush_ms: AtomicI64,
     pub(super) closed: AtomicBool,
 }
@@ -137,16 +138,16 @@ impl Log {
         Ok(())
     }
 
-    pub fn log_start_offset(&self) -> i64 {
+    pub fn log_start_offset(&self) -> LogOffset {
         self.log_start_offset.load(Ordering::Acquire)
     }
 
-    pub fn log_end_offset(&self) -> i64 {
+    pub fn log_end_offset(&self) -> LogOffset {
         self.log_end_offset.load(Ordering::Acquire)
     }
 
     /// Everything below this offset is known to be on disk.
-    pub fn recovery_point(&self) -> i64 {
+    pub fn recovery_point(&self) -> LogOffset {
         self.recovery_point.load(Ordering::Acquire)
     }
 
@@ -159,12 +160,12 @@ impl Log {
     }
 
     /// Base offsets of all segments, oldest first.
-    pub fn segment_base_offsets(&self) -> Vec<i64> {
+    pub fn segment_base_offsets(&self) -> Vec<LogOffset> {
         self.segments.read().keys().copied().collect()
     }
 
     /// Base offset of the active segment (it changes when the log rolls).
-    pub fn active_segment_base_offset(&self) -> i64 {
+    pub fn active_segment_base_offset(&self) -> LogOffset {
         self.active_segment().base_offset()
     }
 
@@ -223,8 +224,7 @@ impl Log {
         self.check_fits_segment(records.len(), &config)?;
         let _append = self.append_lock.lock();
         self.ensure_open()?;
-        let first_offset = self.log_end_offset();
-        let mut next_offset = first_offset;
+        let mut next_offset = self.log_end_offset();
         for info in &mut infos {
             let bytes = &mut records[info.position..info.position + info.size];
             set_base_offset(bytes, next_offset);
@@ -307,7 +307,7 @@ impl Log {
         info: &AppendInfo,
         config: &LogConfig,
         now_ms: i64,
-    ) -> Result<Option<i64>, LogError> {
+    ) -> Result<Option<LogOffset>, LogError> {
         if info.last_offset - info.first_offset > i64::from(i32::MAX) {
             return Err(LogError::OffsetOverflow {
                 tp: self.tp.clone(),
@@ -330,8 +330,8 @@ impl Log {
         }
         active.append(records, infos, config.index_interval_bytes)?;
         self.log_end_offset
-            .store(info.last_offset + 1, Ordering::Release);
-        let unflushed = info.last_offset + 1 - self.recovery_point();
+            .store(info.last_offset.next(), Ordering::Release);
+        let unflushed = info.last_offset.next() - self.recovery_point();
         if unflushed > 0 && unflushed as u64 >= config.flush_interval_messages {
             let _flush = self.flush_lock.lock();
             self.flush_locked()?;
@@ -344,7 +344,7 @@ impl Log {
     /// active segment is replaced instead of kept. Caller holds the append lock.
     pub(super) fn roll(
         &self,
-        next_offset: i64,
+        next_offset: LogOffset,
         config: &LogConfig,
         now_ms: i64,
     ) -> Result<Arc<LogSegment>, LogError> {
@@ -377,7 +377,7 @@ impl Log {
         // Kafka's `roll` schedules `flush(newSegment.baseOffset)`; the broker
         // runs it off the request path (`flush_rolled_segments`).
         self.roll_flush_offset.fetch_max(new_base, Ordering::AcqRel);
-        tracing::debug!(tp = %self.tp, base_offset = new_base, "rolled new segment");
+        tracing::debug!(tp = %self.tp, base_offset = %new_base, "rolled new segment");
         Ok(segment)
     }
 
@@ -387,9 +387,9 @@ impl Log {
     /// at a segment's end. Fetching at the log end offset returns nothing.
     pub fn read(
         &self,
-        fetch_offset: i64,
+        fetch_offset: LogOffset,
         max_bytes: usize,
-        max_offset_exclusive: i64,
+        max_offset_exclusive: LogOffset,
         min_one_batch: bool,
     ) -> Result<LogReadResult, LogError> {
         let read = self.read_records(
@@ -413,9 +413,9 @@ impl Log {
     /// of the segment file holding them, chosen by the same rules.
     pub fn read_records(
         &self,
-        fetch_offset: i64,
+        fetch_offset: LogOffset,
         max_bytes: usize,
-        max_offset_exclusive: i64,
+        max_offset_exclusive: LogOffset,
         min_one_batch: bool,
         mode: ReadMode,
     ) -> Result<LogRecordsRead, LogError> {
@@ -478,7 +478,10 @@ impl Log {
     /// give the exact record; a compressed batch answers with its first offset
     /// and its max timestamp (no decompression in storage). `None` when every
     /// record is older.
-    pub fn offset_for_timestamp(&self, target_ms: i64) -> Result<Option<(i64, i64)>, LogError> {
+    pub fn offset_for_timestamp(
+        &self,
+        target_ms: i64,
+    ) -> Result<Option<(LogOffset, i64)>, LogError> {
         let log_start = self.log_start_offset();
         for segment in self.segments_snapshot() {
             if segment.max_timestamp_and_offset().0 < target_ms
@@ -496,8 +499,8 @@ impl Log {
     /// ListOffsets MAX_TIMESTAMP (-3): `(max timestamp, offset)` over the log,
     /// the offset being the last offset of the batch holding it (Kafka's
     /// shallow offset); `(-1, -1)` when no record has a timestamp.
-    pub fn max_timestamp_and_offset(&self) -> (i64, i64) {
-        let mut best = (NO_TIMESTAMP, -1);
+    pub fn max_timestamp_and_offset(&self) -> (i64, LogOffset) {
+        let mut best = (NO_TIMESTAMP, LogOffset::UNKNOWN);
         for segment in self.segments_snapshot() {
             let (ts, offset) = segment.max_timestamp_and_offset();
             if ts > best.0 {
@@ -509,7 +512,7 @@ impl Log {
 
     /// Drops every offset `>= offset` (a batch straddling it goes whole, and the
     /// log end becomes that batch's base). No-op when `offset >= log end`.
-    pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
+    pub fn truncate_to(&self, offset: LogOffset) -> Result<(), LogError> {
         let _append = self.append_lock.lock();
         self.ensure_open()?;
         let _flush = self.flush_lock.lock();
@@ -517,7 +520,7 @@ impl Log {
         if offset >= log_end {
             return Ok(());
         }
-        if offset < 0 {
+        if !offset.is_known() {
             return Err(LogError::OffsetOutOfRange {
                 requested: offset,
                 log_start: self.log_start_offset(),
@@ -537,7 +540,7 @@ impl Log {
         self.log_end_offset.store(offset, Ordering::Release);
         let removed: Vec<Arc<LogSegment>> = {
             let mut segments = self.segments.write();
-            let doomed: Vec<i64> = segments.range(offset + 1..).map(|(k, _)| *k).collect();
+            let doomed: Vec<LogOffset> = segments.range(offset.next()..).map(|(k, _)| *k).collect();
             doomed.iter().filter_map(|k| segments.remove(k)).collect()
         };
         for segment in &removed {
@@ -552,20 +555,20 @@ impl Log {
         self.recovery_point.fetch_min(new_end, Ordering::AcqRel);
         self.roll_flush_offset.fetch_min(new_end, Ordering::AcqRel);
         self.log_start_offset.fetch_min(new_end, Ordering::AcqRel);
-        tracing::info!(tp = %self.tp, offset, new_end, "truncated log");
+        tracing::info!(tp = %self.tp, %offset, %new_end, "truncated log");
         Ok(())
     }
 
     /// Deletes every segment and starts an empty log at `offset` (log start,
     /// end and recovery point all become `offset`).
-    pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
+    pub fn truncate_fully_and_start_at(&self, offset: LogOffset) -> Result<(), LogError> {
         let _append = self.append_lock.lock();
         self.ensure_open()?;
         let _flush = self.flush_lock.lock();
         self.truncate_fully_locked(offset)
     }
 
-    fn truncate_fully_locked(&self, offset: i64) -> Result<(), LogError> {
+    fn truncate_fully_locked(&self, offset: LogOffset) -> Result<(), LogError> {
         let config = self.config();
         let mut segments = self.segments.write();
         self.log_end_offset.store(offset, Ordering::Release);
@@ -582,13 +585,13 @@ impl Log {
         self.log_start_offset.store(offset, Ordering::Release);
         self.recovery_point.store(offset, Ordering::Release);
         self.roll_flush_offset.store(offset, Ordering::Release);
-        tracing::info!(tp = %self.tp, offset, "truncated log fully");
+        tracing::info!(tp = %self.tp, %offset, "truncated log fully");
         Ok(())
     }
 
     /// Raises the log start offset (DeleteRecords); segments wholly below it
     /// go at the next retention run. Returns whether it moved.
-    pub fn maybe_increment_log_start_offset(&self, offset: i64) -> Result<bool, LogError> {
+    pub fn maybe_increment_log_start_offset(&self, offset: LogOffset) -> Result<bool, LogError> {
         let _append = self.append_lock.lock();
         let log_end = self.log_end_offset();
         if offset > log_end {
@@ -659,7 +662,7 @@ impl Log {
     /// fsyncs every segment holding offsets between the recovery point and
     /// `offset` (at most the log end), then moves the recovery point there.
     /// Caller holds the flush lock.
-    fn flush_to_locked(&self, offset: i64) -> Result<(), LogError> {
+    fn flush_to_locked(&self, offset: LogOffset) -> Result<(), LogError> {
         let recovery_point = self.recovery_point();
         debug_assert!(offset <= self.log_end_offset());
         if offset <= recovery_point {
@@ -670,7 +673,7 @@ impl Log {
             let from = segments
                 .range(..=recovery_point)
                 .next_back()
-                .map_or(i64::MIN, |(k, _)| *k);
+                .map_or(LogOffset::new(i64::MIN), |(k, _)| *k);
             segments
                 .range(from..offset)
                 .map(|(_, s)| Arc::clone(s))

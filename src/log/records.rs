@@ -7,6 +7,7 @@
 //! offsetDelta varint | key | value | headers`, varints zigzag-encoded.
 
 use super::batch::{BatchError, BatchHeader, HEADER_SIZE};
+use crate::model::LogOffset;
 
 /// Decodes one zigzag varlong (or varint) at `buf[*pos]`, advancing `pos`;
 /// `None` when malformed or cut. Also used by the cleaner's record decoder.
@@ -26,7 +27,7 @@ pub(super) fn read_varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
 /// A record's absolute offset and effective timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordStamp {
-    pub offset: i64,
+    pub offset: LogOffset,
     pub timestamp_ms: i64,
 }
 
@@ -36,7 +37,7 @@ pub struct RecordStamp {
 pub fn first_record_at_or_after(
     batch: &[u8],
     target_ms: i64,
-    min_offset: i64,
+    min_offset: LogOffset,
 ) -> Result<Option<RecordStamp>, BatchError> {
     let header = BatchHeader::parse(batch).ok_or_else(|| BatchError::CorruptRecord {
         position: 0,
@@ -86,6 +87,7 @@ pub fn first_record_at_or_after(
 mod tests {
     use super::*;
     use crate::log::test_util::batch_with_timestamps;
+    use crate::model::off;
 
     #[test]
     fn varlong_round_trips_kafka_zigzag() {
@@ -108,15 +110,15 @@ mod tests {
         let b = batch_with_timestamps(100, &[10, 50, 20, 60]);
         let find = |t, min| first_record_at_or_after(&b, t, min).unwrap();
         assert_eq!(
-            find(0, 0),
+            find(0, off(0)),
             Some(RecordStamp {
-                offset: 100,
+                offset: off(100),
                 timestamp_ms: 10
             })
         );
-        assert_eq!(find(30, 0).map(|r| r.offset), Some(101));
-        assert_eq!(find(55, 0).map(|r| r.offset), Some(103));
-        assert_eq!(find(10, 102).map(|r| r.offset), Some(102));
-        assert_eq!(find(61, 0), None);
+        assert_eq!(find(30, off(0)).map(|r| r.offset), Some(off(101)));
+        assert_eq!(find(55, off(0)).map(|r| r.offset), Some(off(103)));
+        assert_eq!(find(10, off(102)).map(|r| r.offset), Some(off(102)));
+        assert_eq!(find(61, off(0)), None);
     }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64};
 
 use parking_lot::{Mutex, RwLock};
 
+use super::atomic_offset::AtomicOffset;
 use super::config::LogConfig;
 use super::error::LogError;
 use super::partition_log::Log;
@@ -18,7 +19,7 @@ use super::segment::{LogSegment, system_now_ms};
 use super::segment_files::{
     INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file_name, remove_if_exists,
 };
-use crate::model::TopicPartition;
+use crate::model::{LogOffset, TopicPartition};
 
 /// Suffixes of files Kafka leaves behind mid-operation; none are needed after a restart.
 const LEFTOVER_SUFFIXES: [&str; 3] = [".deleted", ".cleaned", ".tmp"];
@@ -27,7 +28,7 @@ const LEFTOVER_SUFFIXES: [&str; 3] = [".deleted", ".cleaned", ".tmp"];
 const SWAP_SUFFIX: &str = ".swap";
 
 /// Segment base offsets with a `.log` file; removes leftovers and orphan indexes.
-fn scan_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
+fn scan_dir(dir: &Path) -> Result<Vec<LogOffset>, LogError> {
     let ctx = |what: &str| format!("{what} {}", dir.display());
     let mut logs = BTreeSet::new();
     let mut indexes = Vec::new();
@@ -73,8 +74,8 @@ impl Log {
         dir: &Path,
         tp: TopicPartition,
         config: LogConfig,
-        recovery_point: i64,
-        log_start_offset: i64,
+        recovery_point: LogOffset,
+        log_start_offset: LogOffset,
         had_clean_shutdown: bool,
     ) -> Result<Log, LogError> {
         config.validate()?;
@@ -89,7 +90,7 @@ impl Log {
             let (segment, needs_rebuild) =
                 LogSegment::open(dir, base, config.max_index_size_bytes)?;
             rebuilt.push(if needs_rebuild {
-                tracing::info!(tp = %tp, base_offset = base, "rebuilding segment indexes");
+                tracing::info!(tp = %tp, base_offset = %base, "rebuilding segment indexes");
                 Some(segment.recover(config.index_interval_bytes)?)
             } else {
                 None
@@ -97,7 +98,7 @@ impl Log {
             segments.push(Arc::new(segment));
         }
         if segments.is_empty() {
-            let base = log_start_offset.max(0);
+            let base = log_start_offset.max(LogOffset::ZERO);
             segments.push(Arc::new(LogSegment::create(
                 dir,
                 base,
@@ -123,10 +124,10 @@ impl Log {
             recovery_point.min(log_end)
         };
         tracing::info!(
-            tp = %tp, log_start, log_end, segments = segments.len(), had_clean_shutdown,
+            tp = %tp, %log_start, %log_end, segments = segments.len(), had_clean_shutdown,
             "loaded log"
         );
-        let map: BTreeMap<i64, Arc<LogSegment>> =
+        let map: BTreeMap<LogOffset, Arc<LogSegment>> =
             segments.into_iter().map(|s| (s.base_offset(), s)).collect();
         Ok(Log {
             dir: dir.to_path_buf(),
@@ -135,10 +136,10 @@ impl Log {
             segments: RwLock::new(map),
             append_lock: Mutex::new(()),
             flush_lock: Mutex::new(()),
-            log_end_offset: AtomicI64::new(log_end),
-            log_start_offset: AtomicI64::new(log_start),
-            recovery_point: AtomicI64::new(recovery_point),
-            roll_flush_offset: AtomicI64::new(recovery_point),
+            log_end_offset: AtomicOffset::new(log_end),
+            log_start_offset: AtomicOffset::new(log_start),
+            recovery_point: AtomicOffset::new(recovery_point),
+            roll_flush_offset: AtomicOffset::new(recovery_point),
             last_flush_ms: AtomicI64::new(system_now_ms()),
             closed: AtomicBool::new(false),
         })
@@ -152,7 +153,7 @@ fn recover_from(
     tp: &TopicPartition,
     segments: &mut Vec<Arc<LogSegment>>,
     rebuilt: &[Option<u64>],
-    recovery_point: i64,
+    recovery_point: LogOffset,
     config: &LogConfig,
 ) -> Result<(), LogError> {
     let first = segments
@@ -161,7 +162,7 @@ fn recover_from(
         .unwrap_or(0);
     for i in first..segments.len() {
         tracing::info!(
-            tp = %tp, base_offset = segments[i].base_offset(), recovery_point,
+            tp = %tp, base_offset = %segments[i].base_offset(), %recovery_point,
             "recovering unflushed segment"
         );
         let truncated = match rebuilt[i] {
@@ -171,7 +172,7 @@ fn recover_from(
         if truncated > 0 && i + 1 < segments.len() {
             for later in segments.drain(i + 1..) {
                 tracing::warn!(
-                    tp = %tp, base_offset = later.base_offset(),
+                    tp = %tp, base_offset = %later.base_offset(),
                     "deleting segment after a corrupt one"
                 );
                 later.delete()?;

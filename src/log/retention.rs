@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use super::error::LogError;
 use super::partition_log::Log;
 use super::segment::LogSegment;
+use crate::model::LogOffset;
 
 /// How many leading segments of `older` may go.
 /// Each rule deletes a prefix; deleting the longest prefix is the same as
@@ -20,12 +21,12 @@ use super::segment::LogSegment;
 #[allow(clippy::too_many_arguments)]
 fn deletable_prefix(
     older: &[Arc<LogSegment>],
-    next_bases: &[i64],
-    high_watermark: i64,
+    next_bases: &[LogOffset],
+    high_watermark: LogOffset,
     total_bytes: u64,
     retention_ms: i64,
     retention_bytes: i64,
-    log_start_offset: i64,
+    log_start_offset: LogOffset,
     now_ms: i64,
 ) -> usize {
     let by_time = if retention_ms < 0 {
@@ -68,11 +69,16 @@ fn deletable_prefix(
 impl Log {
     /// Applies retention at `now_ms`, deleting nothing at or above
     /// `high_watermark`; returns how many segments were deleted.
-    pub fn delete_old_segments(&self, now_ms: i64, high_watermark: i64) -> Result<usize, LogError> {
+    pub fn delete_old_segments(
+        &self,
+        now_ms: i64,
+        high_watermark: LogOffset,
+    ) -> Result<usize, LogError> {
         let _append = self.append_lock.lock();
         if self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
+        let log_end = self.log_end_offset();
         let config = self.config();
         let mut segments = self.segments_snapshot();
         let Some(active) = segments.last() else {
@@ -86,10 +92,10 @@ impl Log {
         } else {
             &segments[..]
         };
-        let next_bases: Vec<i64> = segments[1..]
+        let next_bases: Vec<LogOffset> = segments[1..]
             .iter()
             .map(|s| s.base_offset())
-            .chain(std::iter::once(self.log_end_offset()))
+            .chain(std::iter::once(log_end))
             .collect();
         let total_bytes = segments.iter().map(|s| s.size_bytes()).sum();
         let count = deletable_prefix(
@@ -116,8 +122,8 @@ impl Log {
         }
         if count == segments.len() {
             // Only reached when the high watermark is the log end offset.
-            debug_assert!(high_watermark >= self.log_end_offset());
-            self.roll(self.log_end_offset(), &config, now_ms)?;
+            debug_assert!(high_watermark >= log_end);
+            self.roll(log_end, &config, now_ms)?;
             segments = self.segments_snapshot();
         }
         let new_start = segments[count].base_offset();
@@ -135,7 +141,7 @@ impl Log {
         self.log_start_offset.fetch_max(new_start, Ordering::AcqRel);
         for segment in &segments[..count] {
             tracing::info!(
-                tp = %self.tp, base_offset = segment.base_offset(),
+                tp = %self.tp, base_offset = %segment.base_offset(),
                 size_bytes = segment.size_bytes(), "deleting segment for retention"
             );
             segment.delete()?;
@@ -149,9 +155,18 @@ mod tests {
     use crate::log::test_util::batch_with_values;
     use crate::log::{Log, LogConfig};
     use crate::model::TopicPartition;
+    use crate::model::{LogOffset, off, offs};
 
     fn log_with_segments(dir: &std::path::Path, config: LogConfig, ts: &[i64]) -> Log {
-        let log = Log::open(dir, TopicPartition::new("t", 0), config, 0, 0, true).unwrap();
+        let log = Log::open(
+            dir,
+            TopicPartition::new("t", 0),
+            config,
+            off(0),
+            off(0),
+            true,
+        )
+        .unwrap();
         for &t in ts {
             let mut b = batch_with_values(0, &[t], 200);
             log.append_as_leader(&mut b, t).unwrap();
@@ -187,13 +202,13 @@ mod tests {
             log.delete_old_segments(5500, log.log_end_offset()).unwrap(),
             1
         );
-        assert_eq!(log.log_start_offset(), 1);
+        assert_eq!(log.log_start_offset(), off(1));
         // At 6500 the active segment (7000) is still young: it stays.
         assert_eq!(
             log.delete_old_segments(6500, log.log_end_offset()).unwrap(),
             2
         );
-        assert_eq!(log.segment_base_offsets(), vec![3, 4]);
+        assert_eq!(log.segment_base_offsets(), offs(&[3, 4]));
         // Once even the active segment is old, a new empty one is rolled at
         // the log end and everything before it goes, as in Kafka.
         assert_eq!(
@@ -201,12 +216,12 @@ mod tests {
                 .unwrap(),
             2
         );
-        assert_eq!(log.segment_base_offsets(), vec![5]);
-        assert_eq!(log.log_start_offset(), 5);
-        assert_eq!(log.log_end_offset(), 5);
-        assert!(log.read(4, 1000, i64::MAX, true).is_err());
+        assert_eq!(log.segment_base_offsets(), offs(&[5]));
+        assert_eq!(log.log_start_offset(), off(5));
+        assert_eq!(log.log_end_offset(), off(5));
+        assert!(log.read(off(4), 1000, LogOffset::MAX, true).is_err());
         assert!(
-            log.read(5, 1000, i64::MAX, true)
+            log.read(off(5), 1000, LogOffset::MAX, true)
                 .unwrap()
                 .records
                 .is_empty()
@@ -218,7 +233,10 @@ mod tests {
             "an empty active segment stays"
         );
         let mut b = batch_with_values(0, &[8000], 200);
-        assert_eq!(log.append_as_leader(&mut b, 8000).unwrap().first_offset, 5);
+        assert_eq!(
+            log.append_as_leader(&mut b, 8000).unwrap().first_offset,
+            off(5)
+        );
         let disabled = LogConfig {
             retention_ms: -1,
             ..config
@@ -246,7 +264,7 @@ mod tests {
             3
         );
         assert_eq!(log.size_bytes(), 3 * batch_bytes());
-        assert_eq!(log.log_start_offset(), 3);
+        assert_eq!(log.log_start_offset(), off(3));
         assert_eq!(
             log.delete_old_segments(10, log.log_end_offset()).unwrap(),
             0
@@ -263,14 +281,14 @@ mod tests {
             ..small_segments()
         };
         let log = log_with_segments(dir.path(), config, &[1, 2, 3, 4]);
-        assert!(log.maybe_increment_log_start_offset(2).unwrap());
-        assert!(!log.maybe_increment_log_start_offset(1).unwrap());
+        assert!(log.maybe_increment_log_start_offset(off(2)).unwrap());
+        assert!(!log.maybe_increment_log_start_offset(off(1)).unwrap());
         assert_eq!(
             log.delete_old_segments(10, log.log_end_offset()).unwrap(),
             2
         );
-        assert_eq!(log.segment_base_offsets(), vec![2, 3]);
-        assert!(log.maybe_increment_log_start_offset(99).is_err());
+        assert_eq!(log.segment_base_offsets(), offs(&[2, 3]));
+        assert!(log.maybe_increment_log_start_offset(off(99)).is_err());
     }
 
     /// Kafka's `deletableSegments`: nothing at or above the high watermark
@@ -286,14 +304,14 @@ mod tests {
         // Five old segments (offsets 0..5); the last is active.
         let log = log_with_segments(dir.path(), config, &[1, 2, 3, 4, 5]);
         // HW 2: only the segments ending at or below offset 2 may go.
-        assert_eq!(log.delete_old_segments(1_000_000, 2).unwrap(), 2);
-        assert_eq!(log.log_start_offset(), 2);
-        assert_eq!(log.segment_base_offsets(), vec![2, 3, 4]);
+        assert_eq!(log.delete_old_segments(1_000_000, off(2)).unwrap(), 2);
+        assert_eq!(log.log_start_offset(), off(2));
+        assert_eq!(log.segment_base_offsets(), offs(&[2, 3, 4]));
         // HW inside the active segment's range: no roll, the active stays.
-        assert_eq!(log.delete_old_segments(1_000_000, 4).unwrap(), 2);
-        assert_eq!(log.segment_base_offsets(), vec![4]);
-        assert_eq!(log.log_start_offset(), 4);
-        assert!(log.log_start_offset() <= 4, "log start passed the HW");
+        assert_eq!(log.delete_old_segments(1_000_000, off(4)).unwrap(), 2);
+        assert_eq!(log.segment_base_offsets(), offs(&[4]));
+        assert_eq!(log.log_start_offset(), off(4));
+        assert!(log.log_start_offset() <= off(4), "log start passed the HW");
         // The same for the size and log-start rules.
         let bytes = LogConfig {
             retention_ms: -1,
@@ -303,11 +321,11 @@ mod tests {
         log.set_config(bytes).unwrap();
         let mut b = batch_with_values(0, &[6], 200);
         log.append_as_leader(&mut b, 6).unwrap();
-        assert_eq!(log.delete_old_segments(1_000_000, 4).unwrap(), 0);
-        assert_eq!(log.log_start_offset(), 4);
+        assert_eq!(log.delete_old_segments(1_000_000, off(4)).unwrap(), 0);
+        assert_eq!(log.log_start_offset(), off(4));
         // HW == LEO: everything may go, the active segment rolled first.
-        assert_eq!(log.delete_old_segments(1_000_000, 6).unwrap(), 2);
-        assert_eq!(log.log_start_offset(), 6);
-        assert_eq!(log.log_end_offset(), 6);
+        assert_eq!(log.delete_old_segments(1_000_000, off(6)).unwrap(), 2);
+        assert_eq!(log.log_start_offset(), off(6));
+        assert_eq!(log.log_end_offset(), off(6));
     }
 }

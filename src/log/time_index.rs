@@ -8,6 +8,7 @@ use std::io;
 use std::path::Path;
 
 use super::index_file::{IndexFile, is_zero_entry, largest_at_most};
+use crate::model::LogOffset;
 
 pub const TIME_INDEX_ENTRY_BYTES: usize = 12;
 
@@ -17,17 +18,21 @@ pub const NO_TIMESTAMP: i64 = -1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimestampOffset {
     pub timestamp_ms: i64,
-    pub offset: i64,
+    pub offset: LogOffset,
 }
 
 #[derive(Debug)]
 pub struct TimeIndex {
     file: IndexFile,
-    base_offset: i64,
+    base_offset: LogOffset,
 }
 
 impl TimeIndex {
-    pub fn open(path: &Path, base_offset: i64, max_index_size_bytes: u32) -> io::Result<Self> {
+    pub fn open(
+        path: &Path,
+        base_offset: LogOffset,
+        max_index_size_bytes: u32,
+    ) -> io::Result<Self> {
         let file = IndexFile::open(
             path,
             TIME_INDEX_ENTRY_BYTES,
@@ -95,7 +100,7 @@ impl TimeIndex {
     /// Appends (timestamp, offset) when the timestamp is larger than the last
     /// entry's. With `skip_full_check` a full index just ignores the entry (used
     /// for the final entry at roll/close); otherwise the caller rolled first.
-    pub fn maybe_append(&mut self, timestamp_ms: i64, offset: i64, skip_full_check: bool) {
+    pub fn maybe_append(&mut self, timestamp_ms: i64, offset: LogOffset, skip_full_check: bool) {
         let last = self.last_entry();
         if timestamp_ms <= last.timestamp_ms {
             return;
@@ -121,7 +126,7 @@ impl TimeIndex {
     }
 
     /// Removes every entry whose offset is `>= offset` (offsets never decrease).
-    pub fn truncate_to(&mut self, offset: i64) {
+    pub fn truncate_to(&mut self, offset: LogOffset) {
         let keep = largest_at_most(self.entries(), offset - 1, |i| {
             self.base_offset + i64::from(self.relative_offset(i))
         })
@@ -181,37 +186,38 @@ impl TimeIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::off;
 
     #[test]
     fn appends_only_growing_timestamps_and_floors_lookups() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("00000000000000000050.timeindex");
-        let mut idx = TimeIndex::open(&path, 50, 1200).unwrap();
+        let mut idx = TimeIndex::open(&path, off(50), 1200).unwrap();
         assert_eq!(
             idx.lookup(5),
             TimestampOffset {
                 timestamp_ms: -1,
-                offset: 50
+                offset: off(50)
             }
         );
-        idx.maybe_append(1000, 55, false);
-        idx.maybe_append(1000, 57, false); // not larger: ignored
-        idx.maybe_append(2000, 60, false);
-        idx.maybe_append(3000, 70, false);
+        idx.maybe_append(1000, off(55), false);
+        idx.maybe_append(1000, off(57), false); // not larger: ignored
+        idx.maybe_append(2000, off(60), false);
+        idx.maybe_append(3000, off(70), false);
         assert_eq!(idx.entries(), 3);
-        assert_eq!(idx.lookup(999).offset, 50);
-        assert_eq!(idx.lookup(1000).offset, 55);
-        assert_eq!(idx.lookup(2999).offset, 60);
-        assert_eq!(idx.lookup(i64::MAX).offset, 70);
+        assert_eq!(idx.lookup(999).offset, off(50));
+        assert_eq!(idx.lookup(1000).offset, off(55));
+        assert_eq!(idx.lookup(2999).offset, off(60));
+        assert_eq!(idx.lookup(i64::MAX).offset, off(70));
         idx.sanity_check().unwrap();
         idx.trim().unwrap();
         let raw = std::fs::read(&path).unwrap();
         assert_eq!(raw.len(), 36);
         assert_eq!(&raw[..12], &[0, 0, 0, 0, 0, 0, 0x03, 0xe8, 0, 0, 0, 5]);
-        idx.truncate_to(60);
-        assert_eq!(idx.last_entry().offset, 55);
+        idx.truncate_to(off(60));
+        assert_eq!(idx.last_entry().offset, off(55));
         drop(idx);
-        let idx = TimeIndex::open(&path, 50, 1200).unwrap();
+        let idx = TimeIndex::open(&path, off(50), 1200).unwrap();
         // Trimmed file reopened: the zeroed slots read as unused.
         assert_eq!(idx.entries(), 1);
     }
@@ -226,7 +232,7 @@ mod tests {
             raw.extend_from_slice(&rel.to_be_bytes());
         }
         std::fs::write(&path, &raw).unwrap();
-        let idx = TimeIndex::open(&path, 0, 1200).unwrap();
+        let idx = TimeIndex::open(&path, off(0), 1200).unwrap();
         assert!(idx.sanity_check().is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! and log start in request order, and the acks=all wait on the ISR, also
 //! split in its two halves (`append_to_logs`, `wait_for_replicas`).
 
+use crate::model::off;
 use std::collections::HashMap;
 
 use uuid::Uuid;
@@ -106,9 +107,9 @@ async fn appends_answer_offsets_and_log_start_in_request_order() {
     assert_eq!(
         answers,
         [
-            (t0(), 0, 0, false),
-            (unknown, -1, -1, true),
-            (t0(), 3, 0, false),
+            (t0(), off(0), off(0), false),
+            (unknown, LogOffset::UNKNOWN, LogOffset::UNKNOWN, true),
+            (t0(), off(3), off(0), false),
         ]
     );
     assert!(results[1].is_unknown_partition());
@@ -118,7 +119,7 @@ async fn appends_answer_offsets_and_log_start_in_request_order() {
     );
     assert!(!results[0].is_unknown_partition());
     let partition = manager.get_partition(&t0()).unwrap();
-    assert_eq!(partition.log().log_end_offset(), 5);
+    assert_eq!(partition.log().log_end_offset(), off(5));
 }
 
 #[tokio::test]
@@ -154,11 +155,11 @@ async fn refused_records_and_acks_are_never_appended() {
             }
             other => panic!("expected refused records, got {other:?}"),
         }
-        assert_eq!(result.base_offset, -1);
+        assert_eq!(result.base_offset, off(-1));
         assert!(result.error_message.is_none(), "as Kafka: no message");
     }
     let partition = manager.get_partition(&t0()).unwrap();
-    assert_eq!(partition.log().log_end_offset(), 0, "nothing appended");
+    assert_eq!(partition.log().log_end_offset(), off(0), "nothing appended");
 }
 
 #[tokio::test]
@@ -177,17 +178,17 @@ async fn acks_all_waits_until_the_isr_has_the_append() {
     };
     // One thread: yielding lets the produce run up to its wait.
     for _ in 0..1000 {
-        if partition.log().log_end_offset() == 3 {
+        if partition.log().log_end_offset() == off(3) {
             break;
         }
         tokio::task::yield_now().await;
     }
-    assert_eq!(partition.log().log_end_offset(), 3, "appended");
+    assert_eq!(partition.log().log_end_offset(), off(3), "appended");
     assert!(!producing.is_finished(), "waits for follower 2");
-    assert!(manager.record_follower_fetch(&t0(), BrokerId(2), 3, LeaderEpoch::new(0)));
+    assert!(manager.record_follower_fetch(&t0(), BrokerId(2), off(3), LeaderEpoch::new(0)));
     let results = producing.await.unwrap();
     assert!(results[0].error.is_none(), "{:?}", results[0].error);
-    assert_eq!(results[0].base_offset, 0);
+    assert_eq!(results[0].base_offset, off(0));
 }
 
 #[tokio::test]
@@ -204,7 +205,7 @@ async fn a_failed_acks_all_wait_keeps_the_append_offsets() {
     ));
     assert_eq!(
         (results[0].base_offset, results[0].log_start_offset),
-        (0, 0)
+        (off(0), off(0))
     );
     assert!(results[0].error_message.is_none());
 }
@@ -229,15 +230,18 @@ async fn appends_of_a_second_request_go_in_while_the_first_waits_for_the_isr() {
     let partition = manager.get_partition(&t0()).unwrap();
     assert_eq!(
         partition.log().log_end_offset(),
-        5,
+        off(5),
         "both appended, in order"
     );
     // Follower 2 fetches from 5: both requests are replicated.
-    assert!(manager.record_follower_fetch(&t0(), BrokerId(2), 5, LeaderEpoch::new(0)));
+    assert!(manager.record_follower_fetch(&t0(), BrokerId(2), off(5), LeaderEpoch::new(0)));
     let first = first.wait_for_replicas(&manager).await;
     let second = second.wait_for_replicas(&manager).await;
     assert!(first[0].error.is_none() && second[0].error.is_none());
-    assert_eq!((first[0].base_offset, second[0].base_offset), (0, 3));
+    assert_eq!(
+        (first[0].base_offset, second[0].base_offset),
+        (off(0), off(3))
+    );
 }
 
 #[tokio::test]

@@ -11,15 +11,15 @@ use super::ReplicaError;
 use super::manager::ReplicaManager;
 use super::partition::Partition;
 use crate::log::LogError;
-use crate::model::{BrokerId, Offset, TopicPartition};
+use crate::model::{BrokerId, LogOffset, TopicPartition};
 
 /// DeleteRecords' "up to the high watermark" offset.
-pub const DELETE_TO_HIGH_WATERMARK: Offset = -1;
+pub const DELETE_TO_HIGH_WATERMARK: LogOffset = LogOffset::UNKNOWN;
 
 impl Partition {
     /// Moves the leader's log start offset to `offset` (or the high
     /// watermark); returns the offset it was asked to reach.
-    fn delete_records_on_leader(&self, offset: Offset) -> Result<Offset, ReplicaError> {
+    fn delete_records_on_leader(&self, offset: LogOffset) -> Result<LogOffset, ReplicaError> {
         if !self.is_leader() {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
         }
@@ -34,7 +34,7 @@ impl Partition {
         } else {
             offset
         };
-        if target < 0 || target > high_watermark {
+        if target < LogOffset::ZERO || target > high_watermark {
             return Err(ReplicaError::Log(LogError::OffsetOutOfRange {
                 requested: target,
                 log_start: self.log().log_start_offset(),
@@ -47,7 +47,7 @@ impl Partition {
 
     /// Raises the log start offset to `offset` if it is higher and deletes
     /// the segments wholly below it. Returns whether it moved.
-    fn advance_log_start(&self, offset: Offset) -> Result<bool, ReplicaError> {
+    fn advance_log_start(&self, offset: LogOffset) -> Result<bool, ReplicaError> {
         let log = self.log();
         if !log.maybe_increment_log_start_offset(offset)? {
             return Ok(false);
@@ -55,7 +55,7 @@ impl Partition {
         log.delete_segments_below_log_start()?;
         self.truncate_epochs_from_start(log.log_start_offset())?;
         self.follow_log_start_offset();
-        tracing::info!(partition = %self.tp, log_start_offset = log.log_start_offset(), "log start offset moved");
+        tracing::info!(partition = %self.tp, log_start_offset = %log.log_start_offset(), "log start offset moved");
         Ok(true)
     }
 }
@@ -66,8 +66,8 @@ impl ReplicaManager {
     pub fn delete_records(
         &self,
         tp: &TopicPartition,
-        offset: Offset,
-    ) -> Result<Offset, ReplicaError> {
+        offset: LogOffset,
+    ) -> Result<LogOffset, ReplicaError> {
         let partition = self.leader_partition(tp)?;
         let target = partition.delete_records_on_leader(offset)?;
         self.checkpoint_log_start_offsets();
@@ -82,7 +82,7 @@ impl ReplicaManager {
         &self,
         tp: &TopicPartition,
         is_live: impl Fn(BrokerId) -> bool,
-    ) -> Result<Offset, ReplicaError> {
+    ) -> Result<LogOffset, ReplicaError> {
         self.leader_partition(tp)?.low_watermark_if_leader(is_live)
     }
 
@@ -91,7 +91,7 @@ impl ReplicaManager {
         &self,
         tp: &TopicPartition,
         follower: BrokerId,
-        log_start: Offset,
+        log_start: LogOffset,
     ) {
         let Some(partition) = self.get_partition(tp) else {
             return;
@@ -103,7 +103,11 @@ impl ReplicaManager {
 
     /// A follower learnt its leader's log start offset from a fetch response:
     /// it adopts it, up to its own high watermark (Kafka's follower behaviour).
-    pub(super) fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset) {
+    pub(super) fn follow_leader_log_start(
+        &self,
+        partition: &Partition,
+        leader_log_start: LogOffset,
+    ) {
         let target = leader_log_start.min(partition.high_watermark());
         if target <= partition.log().log_start_offset() {
             return;
@@ -129,6 +133,7 @@ mod tests {
     use super::*;
     use crate::log::test_util::batch;
     use crate::log::{LogConfig, LogManager};
+    use crate::model::off;
     use crate::model::{BrokerId, LeaderEpoch};
     use crate::replica::partition::tests::leading_partition;
 
@@ -138,9 +143,9 @@ mod tests {
         partition
             .append_as_leader(&mut batch(0, 10), 1000, -1)
             .unwrap();
-        partition.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1100);
-        partition.update_follower_fetch(BrokerId(3), 10, LeaderEpoch::new(0), 1100);
-        assert_eq!(partition.high_watermark(), 10);
+        partition.update_follower_fetch(BrokerId(2), off(10), LeaderEpoch::new(0), 1100);
+        partition.update_follower_fetch(BrokerId(3), off(10), LeaderEpoch::new(0), 1100);
+        assert_eq!(partition.high_watermark(), off(10));
         (manager, partition)
     }
 
@@ -149,42 +154,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_manager, p) = leader(dir.path());
         assert!(matches!(
-            p.delete_records_on_leader(11),
+            p.delete_records_on_leader(off(11)),
             Err(ReplicaError::Log(LogError::OffsetOutOfRange { .. }))
         ));
-        assert_eq!(p.delete_records_on_leader(4).unwrap(), 4);
-        assert_eq!(p.log().log_start_offset(), 4);
+        assert_eq!(p.delete_records_on_leader(off(4)).unwrap(), off(4));
+        assert_eq!(p.log().log_start_offset(), off(4));
         assert_eq!(
-            p.delete_records_on_leader(2).unwrap(),
-            2,
+            p.delete_records_on_leader(off(2)).unwrap(),
+            off(2),
             "never moves back"
         );
-        assert_eq!(p.log().log_start_offset(), 4);
+        assert_eq!(p.log().log_start_offset(), off(4));
         assert_eq!(
             p.delete_records_on_leader(DELETE_TO_HIGH_WATERMARK)
                 .unwrap(),
-            10
+            off(10)
         );
-        assert_eq!(p.log().log_start_offset(), 10);
+        assert_eq!(p.log().log_start_offset(), off(10));
     }
 
     #[test]
     fn the_low_watermark_is_the_smallest_live_log_start() {
         let dir = tempfile::tempdir().unwrap();
         let (_manager, p) = leader(dir.path());
-        p.delete_records_on_leader(6).unwrap();
+        p.delete_records_on_leader(off(6)).unwrap();
         assert_eq!(
             p.low_watermark_if_leader(|_| true).unwrap(),
-            -1,
+            off(-1),
             "followers unknown"
         );
-        assert!(p.update_follower_log_start_offset(BrokerId(2), 6));
+        assert!(p.update_follower_log_start_offset(BrokerId(2), off(6)));
         assert!(
-            !p.update_follower_log_start_offset(BrokerId(2), 6),
+            !p.update_follower_log_start_offset(BrokerId(2), off(6)),
             "unchanged"
         );
-        assert!(p.update_follower_log_start_offset(BrokerId(3), 3));
-        assert_eq!(p.low_watermark_if_leader(|_| true).unwrap(), 3);
-        assert_eq!(p.low_watermark_if_leader(|b| b != BrokerId(3)).unwrap(), 6);
+        assert!(p.update_follower_log_start_offset(BrokerId(3), off(3)));
+        assert_eq!(p.low_watermark_if_leader(|_| true).unwrap(), off(3));
+        assert_eq!(
+            p.low_watermark_if_leader(|b| b != BrokerId(3)).unwrap(),
+            off(6)
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::model::LeaderEpoch;
+use crate::model::off;
 use crate::replica::append::tests::{leading_manager, produce};
 use crate::replica::fetch_params::{FetchMemory, FetchReservation};
 
@@ -17,8 +18,8 @@ fn key(topic: &str, partition: i32) -> SessionPartition {
 
 fn data(fetch_offset: i64) -> PartitionFetchData {
     PartitionFetchData {
-        fetch_offset,
-        log_start_offset: -1,
+        fetch_offset: off(fetch_offset),
+        log_start_offset: off(-1),
         max_bytes: 1 << 20,
         current_leader_epoch: LeaderEpoch::new(0),
         last_fetched_epoch: LeaderEpoch::UNDEFINED,
@@ -52,8 +53,8 @@ fn no_ids(_: &Uuid) -> Option<String> {
 fn quiet(high_watermark: i64) -> ResponseSummary {
     ResponseSummary {
         has_records: false,
-        high_watermark,
-        log_start_offset: 0,
+        high_watermark: off(high_watermark),
+        log_start_offset: off(0),
         is_error: false,
     }
 }
@@ -109,10 +110,13 @@ fn a_full_fetch_opens_a_session_and_incremental_ones_answer_changes() {
     );
     // A partition sent again updates the session's fetch parameters.
     let mut moved = request(id, 4, &[key("b", 0)]);
-    moved.partitions[0].data.fetch_offset = 9;
+    moved.partitions[0].data.fetch_offset = off(9);
     let context = manager.new_context(&moved, &no_ids, 4);
     let b0 = &context.partitions()[1];
-    assert_eq!((b0.key.clone(), b0.data.fetch_offset), (key("b", 0), 9));
+    assert_eq!(
+        (b0.key.clone(), b0.data.fetch_offset),
+        (key("b", 0), off(9))
+    );
 }
 
 #[test]
@@ -303,7 +307,7 @@ async fn fetch_with_session_answers_only_what_changed() {
         .await;
     let t0_answer = changed.partitions.iter().find(|p| p.key == t).unwrap();
     assert!(!t0_answer.result.records.is_empty());
-    assert_eq!(t0_answer.result.high_watermark, 3);
+    assert_eq!(t0_answer.result.high_watermark, off(3));
 
     let wrong = manager
         .fetch_with_session(&request(id, 2, &[]), &no_ids, &Unbounded)

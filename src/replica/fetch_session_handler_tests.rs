@@ -3,6 +3,7 @@
 //! request bytes a follower of 3,000 partitions sends per fetch
 //! (`cargo test --lib follower_request_bytes -- --nocapture` prints them).
 
+use crate::model::off;
 use kafka_protocol::messages::FetchResponse;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, TopicName};
@@ -20,8 +21,8 @@ fn tp(topic: &str, partition: i32) -> TopicPartition {
 
 fn at(fetch_offset: i64) -> PartitionFetchData {
     PartitionFetchData {
-        fetch_offset,
-        log_start_offset: 0,
+        fetch_offset: off(fetch_offset),
+        log_start_offset: off(0),
         max_bytes: 1 << 20,
         current_leader_epoch: LeaderEpoch::new(3),
         last_fetched_epoch: LeaderEpoch::UNDEFINED,

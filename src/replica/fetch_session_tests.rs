@@ -2,6 +2,7 @@
 //! which answers an incremental response carries, and Kafka's eviction rules.
 
 use super::*;
+use crate::model::off;
 
 const EVICTION_MS: u64 = MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS;
 
@@ -12,21 +13,21 @@ fn key(topic: &str, partition: i32) -> SessionPartition {
     }
 }
 
-fn data(fetch_offset: Offset) -> PartitionFetchData {
+fn data(fetch_offset: LogOffset) -> PartitionFetchData {
     PartitionFetchData {
         fetch_offset,
-        log_start_offset: -1,
+        log_start_offset: off(-1),
         max_bytes: 1024,
         current_leader_epoch: LeaderEpoch::new(0),
         last_fetched_epoch: LeaderEpoch::UNDEFINED,
     }
 }
 
-fn summary(high_watermark: Offset) -> ResponseSummary {
+fn summary(high_watermark: LogOffset) -> ResponseSummary {
     ResponseSummary {
         has_records: false,
         high_watermark,
-        log_start_offset: 0,
+        log_start_offset: off(0),
         is_error: false,
     }
 }
@@ -36,7 +37,7 @@ fn create(cache: &mut FetchSessionCache, now_ms: u64, privileged: bool, size: i3
     cache
         .maybe_create_session(now_ms, privileged, false, |s| {
             for p in 0..size {
-                s.upsert(key("t", p), Some("t".into()), data(0));
+                s.upsert(key("t", p), Some("t".into()), data(off(0)));
             }
         })
         .0
@@ -61,14 +62,14 @@ fn epochs_follow_kafkas_fetch_metadata() {
 fn a_session_keeps_its_partitions_in_order_and_moves_answered_ones_last() {
     let mut s = FetchSession::new(1, false, false, 0);
     assert_eq!(s.epoch, 1, "a new session expects epoch 1");
-    assert!(s.upsert(key("a", 0), Some("a".into()), data(0)));
-    assert!(s.upsert(key("a", 1), Some("a".into()), data(0)));
-    assert!(s.upsert(key("b", 0), Some("b".into()), data(0)));
+    assert!(s.upsert(key("a", 0), Some("a".into()), data(off(0))));
+    assert!(s.upsert(key("a", 1), Some("a".into()), data(off(0))));
+    assert!(s.upsert(key("b", 0), Some("b".into()), data(off(0))));
     assert!(
-        !s.upsert(key("a", 0), None, data(7)),
+        !s.upsert(key("a", 0), None, data(off(7))),
         "an update, not an add"
     );
-    assert_eq!(s.get(&key("a", 0)).unwrap().data.fetch_offset, 7);
+    assert_eq!(s.get(&key("a", 0)).unwrap().data.fetch_offset, off(7));
     assert_eq!(s.get(&key("a", 0)).unwrap().name.as_deref(), Some("a"));
     s.move_to_end(&key("a", 0));
     let order: Vec<_> = s.iter().map(|(k, _)| k.clone()).collect();
@@ -83,28 +84,32 @@ fn a_session_keeps_its_partitions_in_order_and_moves_answered_ones_last() {
 #[test]
 fn incremental_answers_carry_only_changes() {
     let mut s = FetchSession::new(1, false, false, 0);
-    s.upsert(key("t", 0), Some("t".into()), data(0));
+    s.upsert(key("t", 0), Some("t".into()), data(off(0)));
     let cached = s.get_mut(&key("t", 0)).unwrap();
-    cached.high_watermark = 5;
-    cached.local_log_start_offset = 0;
+    cached.high_watermark = off(5);
+    cached.local_log_start_offset = off(0);
 
     // Nothing new: left out, and nothing remembered.
-    assert!(!cached.maybe_update_response_data(&summary(5), true));
+    assert!(!cached.maybe_update_response_data(&summary(off(5)), true));
     // Records always go out.
     let records = ResponseSummary {
         has_records: true,
-        ..summary(5)
+        ..summary(off(5))
     };
     assert!(cached.maybe_update_response_data(&records, true));
     // A moved high watermark goes out once, then is known.
-    assert!(cached.maybe_update_response_data(&summary(6), false));
-    assert_eq!(cached.high_watermark, 5, "not remembered without update");
-    assert!(cached.maybe_update_response_data(&summary(6), true));
-    assert!(!cached.maybe_update_response_data(&summary(6), true));
+    assert!(cached.maybe_update_response_data(&summary(off(6)), false));
+    assert_eq!(
+        cached.high_watermark,
+        off(5),
+        "not remembered without update"
+    );
+    assert!(cached.maybe_update_response_data(&summary(off(6)), true));
+    assert!(!cached.maybe_update_response_data(&summary(off(6)), true));
     // So does a moved log start.
     let moved_start = ResponseSummary {
-        log_start_offset: 3,
-        ..summary(6)
+        log_start_offset: off(3),
+        ..summary(off(6))
     };
     assert!(cached.maybe_update_response_data(&moved_start, true));
     assert!(!cached.maybe_update_response_data(&moved_start, true));

@@ -2,6 +2,7 @@
 //! errors with the partition's offsets, the long-poll wake-up on the
 //! fetch's own partition, and the memory reservation it hands back.
 
+use crate::model::off;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use parking_lot::Mutex;
 
 use super::*;
 use crate::model::LeaderEpoch;
-use crate::model::Offset;
+use crate::model::LogOffset;
 use crate::replica::append::tests::{leading_manager, produce, t0};
 
 /// A memory pool that counts what is reserved (and never runs out).
@@ -58,7 +59,7 @@ impl Drop for Counted {
 
 fn fetch(
     replica_id: i32,
-    fetch_offset: Offset,
+    fetch_offset: LogOffset,
     min_bytes: usize,
     max_wait: Duration,
 ) -> FetchParams {
@@ -72,7 +73,7 @@ fn fetch(
             fetch_offset,
             partition_max_bytes: 1 << 20,
             current_leader_epoch: LeaderEpoch::new(0),
-            log_start_offset: 0,
+            log_start_offset: off(0),
         }],
         read_mode: crate::log::ReadMode::Memory,
     }
@@ -86,14 +87,14 @@ async fn consumers_read_to_the_high_watermark_and_followers_to_the_log_end() {
     produce(&manager, 5).await;
 
     let consumer = manager
-        .fetch_messages(&fetch(-1, 0, 0, Duration::ZERO), &memory)
+        .fetch_messages(&fetch(-1, off(0), 0, Duration::ZERO), &memory)
         .await;
     let read = &consumer.partitions[0];
     assert!(read.error.is_none());
-    assert_eq!((read.high_watermark, read.records.len()), (0, 0));
+    assert_eq!((read.high_watermark, read.records.len()), (off(0), 0));
 
     let follower = manager
-        .fetch_messages(&fetch(2, 0, 0, Duration::ZERO), &memory)
+        .fetch_messages(&fetch(2, off(0), 0, Duration::ZERO), &memory)
         .await;
     let read = &follower.partitions[0];
     assert!(read.error.is_none());
@@ -108,14 +109,14 @@ async fn consumers_read_to_the_high_watermark_and_followers_to_the_log_end() {
 
     // Follower 2 fetching from 5 has the append: the high watermark moves.
     manager
-        .fetch_messages(&fetch(2, 5, 0, Duration::ZERO), &memory)
+        .fetch_messages(&fetch(2, off(5), 0, Duration::ZERO), &memory)
         .await;
     let consumer = manager
-        .fetch_messages(&fetch(-1, 0, 0, Duration::ZERO), &memory)
+        .fetch_messages(&fetch(-1, off(0), 0, Duration::ZERO), &memory)
         .await;
     let read = &consumer.partitions[0];
-    assert_eq!(read.high_watermark, 5);
-    assert_eq!(read.last_stable_offset, 5);
+    assert_eq!(read.high_watermark, off(5));
+    assert_eq!(read.last_stable_offset, off(5));
     assert!(!read.records.is_empty());
 }
 
@@ -125,7 +126,7 @@ async fn errors_answer_at_once_with_a_hosted_partitions_offsets() {
     let manager = leading_manager(dir.path(), &[1]);
     let memory = CountingMemory::default();
     produce(&manager, 2).await;
-    let mut params = fetch(-1, 0, 1 << 20, Duration::from_secs(60));
+    let mut params = fetch(-1, off(0), 1 << 20, Duration::from_secs(60));
     params.partitions[0].current_leader_epoch = LeaderEpoch::new(7);
     params.partitions.push(FetchPartition {
         tp: TopicPartition::new("other", 0),
@@ -142,13 +143,16 @@ async fn errors_answer_at_once_with_a_hosted_partitions_offsets() {
     ));
     assert_eq!(
         (newer_epoch.high_watermark, newer_epoch.log_start_offset),
-        (2, 0)
+        (off(2), off(0))
     );
     assert!(matches!(
         unknown.error,
         Some(ReplicaError::UnknownTopicOrPartition(_))
     ));
-    assert_eq!((unknown.high_watermark, unknown.log_start_offset), (-1, -1));
+    assert_eq!(
+        (unknown.high_watermark, unknown.log_start_offset),
+        (off(-1), off(-1))
+    );
     assert!(newer_epoch.records.is_empty() && unknown.records.is_empty());
 }
 
@@ -161,7 +165,7 @@ async fn a_waiting_fetch_wakes_when_its_partition_gets_data() {
         tokio::spawn(async move {
             let memory = CountingMemory::default();
             let outcome = manager
-                .fetch_messages(&fetch(-1, 0, 1, Duration::from_secs(60)), &memory)
+                .fetch_messages(&fetch(-1, off(0), 1, Duration::from_secs(60)), &memory)
                 .await;
             outcome.partitions.into_iter().next().unwrap()
         })
@@ -185,6 +189,6 @@ async fn a_waiting_fetch_wakes_when_its_partition_gets_data() {
     assert!(fetching.is_finished(), "the append woke the fetch");
     let read = fetching.await.unwrap();
     assert!(read.error.is_none());
-    assert_eq!(read.high_watermark, 3);
+    assert_eq!(read.high_watermark, off(3));
     assert!(!read.records.is_empty());
 }

@@ -36,7 +36,7 @@ use super::settings::ReplicationSettings;
 use super::truncation::truncation_target;
 use crate::client::{BrokerConnection, ConnectionOptions};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{LeaderEpoch, Offset, TopicPartition};
+use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
 
 /// Fetch v12: topic names (not ids, so no dependency on UpdateMetadata
 /// having arrived), current leader epoch, last fetched epoch.
@@ -49,7 +49,7 @@ pub const OFFSETS_FOR_LEADER_EPOCH_VERSION: i16 = 3;
 pub(super) struct PartitionFetchState {
     /// The leader epoch we follow in; fetches carry it as current_leader_epoch.
     pub leader_epoch: LeaderEpoch,
-    pub fetch_offset: Offset,
+    pub fetch_offset: LogOffset,
     /// Still has to truncate to the leader's epoch boundary before fetching.
     pub truncating: bool,
     /// Paused after an error until then.
@@ -60,7 +60,7 @@ impl PartitionFetchState {
     pub fn new(leader_epoch: LeaderEpoch) -> Self {
         PartitionFetchState {
             leader_epoch,
-            fetch_offset: 0,
+            fetch_offset: LogOffset::ZERO,
             truncating: true,
             retry_at: None,
         }
@@ -76,7 +76,7 @@ pub(super) trait FollowerReplicas: Send + Sync + 'static {
     /// `tp` changed (records appended, high watermark or log start moved).
     fn announce_partition_change(&self, tp: &TopicPartition);
     /// The leader's log start offset came with a fetch response.
-    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset);
+    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: LogOffset);
 }
 
 /// The partitions a fetcher follows, shared with the fetcher manager.
@@ -185,7 +185,7 @@ impl ReplicaFetcher {
             s.fetch_offset = log_end;
             s.retry_at = None;
         });
-        tracing::info!(partition = %tp, leader = self.source.id.0, leader_epoch = %seen.leader_epoch, fetch_offset = log_end, "following leader");
+        tracing::info!(partition = %tp, leader = self.source.id.0, leader_epoch = %seen.leader_epoch, fetch_offset = %log_end, "following leader");
     }
 
     async fn truncate(
@@ -272,11 +272,14 @@ impl ReplicaFetcher {
                 continue;
             }
             let log_end = partition.log().log_end_offset();
-            let answered = (LeaderEpoch::new(answer.leader_epoch), answer.end_offset);
+            let answered = (
+                LeaderEpoch::new(answer.leader_epoch),
+                LogOffset::new(answer.end_offset),
+            );
             let own = partition.end_offset_for_epoch(answered.0);
             let target = truncation_target(answered, own, log_end, partition.high_watermark());
             if target.offset < log_end {
-                tracing::info!(partition = %tp, from = log_end, to = target.offset, leader_epoch = answer.leader_epoch, final_cut = target.completed, "truncating to the leader's epoch boundary");
+                tracing::info!(partition = %tp, from = %log_end, to = %target.offset, leader_epoch = answer.leader_epoch, final_cut = target.completed, "truncating to the leader's epoch boundary");
             }
             match partition.truncate_to(target.offset, seen.leader_epoch) {
                 Ok(()) if target.completed => self.start_fetching(&tp, &seen, &partition),
@@ -301,7 +304,7 @@ impl ReplicaFetcher {
                 let log_start = self
                     .replicas
                     .get_partition(tp)
-                    .map_or(-1, |p| p.log().log_start_offset());
+                    .map_or(LogOffset::UNKNOWN, |p| p.log().log_start_offset());
                 let data = PartitionFetchData {
                     fetch_offset: seen.fetch_offset,
                     log_start_offset: log_start,
@@ -358,29 +361,30 @@ impl ReplicaFetcher {
             else {
                 continue;
             };
+            let leader_log_start = LogOffset::new(answer.log_start_offset);
             match ResponseError::try_from_code(answer.error_code) {
                 None => {
                     let records = answer.records.unwrap_or_default();
                     match partition.append_as_follower(
                         seen.leader_epoch,
                         &records,
-                        answer.high_watermark,
+                        LogOffset::new(answer.high_watermark),
                     ) {
                         Ok(log_end) => {
                             self.replicas.announce_partition_change(&tp);
                             self.replicas
-                                .follow_leader_log_start(&partition, answer.log_start_offset);
+                                .follow_leader_log_start(&partition, leader_log_start);
                             self.update(&tp, &seen, |s| s.fetch_offset = log_end);
                         }
                         Err(e) => self.failed(&tp, &seen, &e),
                     }
                 }
                 Some(ResponseError::OffsetOutOfRange) => {
-                    if seen.fetch_offset < answer.log_start_offset {
+                    if seen.fetch_offset < leader_log_start {
                         // The leader deleted what we would fetch next: start over at its log start.
-                        tracing::info!(partition = %tp, fetch_offset = seen.fetch_offset, leader_log_start = answer.log_start_offset, "restarting the log at the leader's log start");
+                        tracing::info!(partition = %tp, fetch_offset = %seen.fetch_offset, %leader_log_start, "restarting the log at the leader's log start");
                         match partition
-                            .truncate_fully_and_start_at(answer.log_start_offset, seen.leader_epoch)
+                            .truncate_fully_and_start_at(leader_log_start, seen.leader_epoch)
                         {
                             Ok(()) => self.start_fetching(&tp, &seen, &partition),
                             Err(e) => self.failed(&tp, &seen, &e),
@@ -425,9 +429,9 @@ pub(super) fn fetch_request(
         let partition = FetchPartition::default()
             .with_partition(tp.partition)
             .with_current_leader_epoch(data.current_leader_epoch.get())
-            .with_fetch_offset(data.fetch_offset)
+            .with_fetch_offset(data.fetch_offset.value())
             .with_last_fetched_epoch(data.last_fetched_epoch.get())
-            .with_log_start_offset(data.log_start_offset)
+            .with_log_start_offset(data.log_start_offset.value())
             .with_partition_max_bytes(data.max_bytes);
         // Sorted: one topic's partitions are adjacent.
         match topics.last_mut() {

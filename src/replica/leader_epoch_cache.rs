@@ -10,11 +10,11 @@ use std::path::Path;
 use parking_lot::Mutex;
 
 use crate::log::{BatchHeader, CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOINT, Log, LogError};
-use crate::model::{LeaderEpoch, Offset};
+use crate::model::{LeaderEpoch, LogOffset};
 
 /// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
 pub const UNDEFINED_EPOCH: LeaderEpoch = LeaderEpoch::UNDEFINED;
-pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
+pub const UNDEFINED_EPOCH_OFFSET: LogOffset = LogOffset::UNKNOWN;
 /// How much of the log one read of the recovery scan covers.
 const RECOVERY_SCAN_BYTES: usize = 1 << 20;
 
@@ -54,7 +54,7 @@ impl LeaderEpochCache {
     /// Records that `epoch` starts at `start_offset`, if it is newer than the
     /// latest epoch. Entries starting at or after `start_offset` conflict with
     /// it and are dropped, as Kafka does.
-    pub fn assign(&self, epoch: LeaderEpoch, start_offset: Offset) -> Result<(), LogError> {
+    pub fn assign(&self, epoch: LeaderEpoch, start_offset: LogOffset) -> Result<(), LogError> {
         if !epoch.is_defined() {
             return Ok(());
         }
@@ -83,14 +83,14 @@ impl LeaderEpochCache {
     pub fn end_offset_for(
         &self,
         requested: LeaderEpoch,
-        log_end_offset: Offset,
-    ) -> (LeaderEpoch, Offset) {
+        log_end_offset: LogOffset,
+    ) -> (LeaderEpoch, LogOffset) {
         let entries = self.entries.lock();
         end_offset_for(&entries, requested, log_end_offset)
     }
 
     /// Drops entries starting at or after `end_offset` (the log was truncated there).
-    pub fn truncate_from_end(&self, end_offset: Offset) -> Result<(), LogError> {
+    pub fn truncate_from_end(&self, end_offset: LogOffset) -> Result<(), LogError> {
         let mut entries = self.entries.lock();
         let before = entries.len();
         entries.retain(|e| e.start_offset < end_offset);
@@ -103,7 +103,7 @@ impl LeaderEpochCache {
     /// The log start offset moved to `start_offset`: entries starting at or
     /// before it go, except the last of them, which now starts there
     /// (Kafka's truncateFromStart).
-    pub fn truncate_from_start(&self, start_offset: Offset) -> Result<(), LogError> {
+    pub fn truncate_from_start(&self, start_offset: LogOffset) -> Result<(), LogError> {
         let mut entries = self.entries.lock();
         let below = entries
             .iter()
@@ -129,7 +129,7 @@ impl LeaderEpochCache {
     /// each recovered batch's epoch). Used after an unclean shutdown for the
     /// tail recovery re-read: a follower records a new epoch only after
     /// appending its batches, so a crash in between leaves it out.
-    pub fn assign_from_batches(&self, log: &Log, from: Offset) -> Result<(), LogError> {
+    pub fn assign_from_batches(&self, log: &Log, from: LogOffset) -> Result<(), LogError> {
         let end = log.log_end_offset();
         let mut offset = from.max(log.log_start_offset());
         let mut latest = self.latest_epoch().unwrap_or(UNDEFINED_EPOCH);
@@ -143,10 +143,10 @@ impl LeaderEpochCache {
                 }
                 if header.magic >= 2 && header.partition_leader_epoch > latest {
                     latest = header.partition_leader_epoch;
-                    tracing::info!(tp = %log.topic_partition(), epoch = %latest, start_offset = header.base_offset, "leader epoch found in a recovered batch");
+                    tracing::info!(tp = %log.topic_partition(), epoch = %latest, start_offset = %header.base_offset, "leader epoch found in a recovered batch");
                     self.assign(latest, header.base_offset)?;
                 }
-                next = header.last_offset() + 1;
+                next = header.last_offset().next();
                 position += header.size_bytes();
             }
             if next <= offset {
@@ -172,8 +172,8 @@ impl LeaderEpochCache {
 pub(super) fn end_offset_for(
     entries: &[EpochEntry],
     requested: LeaderEpoch,
-    log_end_offset: Offset,
-) -> (LeaderEpoch, Offset) {
+    log_end_offset: LogOffset,
+) -> (LeaderEpoch, LogOffset) {
     let undefined = (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET);
     let Some(latest) = entries.last() else {
         return undefined;
@@ -196,11 +196,12 @@ pub(super) fn end_offset_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::off;
 
     fn entry(epoch: i32, start_offset: i64) -> EpochEntry {
         EpochEntry {
             epoch: LeaderEpoch::new(epoch),
-            start_offset,
+            start_offset: off(start_offset),
         }
     }
 
@@ -208,37 +209,37 @@ mod tests {
     fn end_offsets_follow_kafka_rules() {
         let entries = [entry(0, 0), entry(2, 10), entry(5, 30)];
         assert_eq!(
-            end_offset_for(&entries, LeaderEpoch::new(5), 42),
-            (LeaderEpoch::new(5), 42)
+            end_offset_for(&entries, LeaderEpoch::new(5), off(42)),
+            (LeaderEpoch::new(5), off(42))
         );
         assert_eq!(
-            end_offset_for(&entries, LeaderEpoch::new(2), 42),
-            (LeaderEpoch::new(2), 30)
+            end_offset_for(&entries, LeaderEpoch::new(2), off(42)),
+            (LeaderEpoch::new(2), off(30))
         );
         assert_eq!(
-            end_offset_for(&entries, LeaderEpoch::new(3), 42),
-            (LeaderEpoch::new(2), 30)
+            end_offset_for(&entries, LeaderEpoch::new(3), off(42)),
+            (LeaderEpoch::new(2), off(30))
         );
         assert_eq!(
-            end_offset_for(&entries, LeaderEpoch::new(0), 42),
-            (LeaderEpoch::new(0), 10)
+            end_offset_for(&entries, LeaderEpoch::new(0), off(42)),
+            (LeaderEpoch::new(0), off(10))
         );
         assert_eq!(
-            end_offset_for(&entries, LeaderEpoch::new(6), 42),
-            (LeaderEpoch::UNDEFINED, -1)
+            end_offset_for(&entries, LeaderEpoch::new(6), off(42)),
+            (LeaderEpoch::UNDEFINED, off(-1))
         );
         assert_eq!(
-            end_offset_for(&entries, LeaderEpoch::UNDEFINED, 42),
-            (LeaderEpoch::UNDEFINED, -1)
+            end_offset_for(&entries, LeaderEpoch::UNDEFINED, off(42)),
+            (LeaderEpoch::UNDEFINED, off(-1))
         );
         assert_eq!(
-            end_offset_for(&[], LeaderEpoch::new(0), 42),
-            (LeaderEpoch::UNDEFINED, -1)
+            end_offset_for(&[], LeaderEpoch::new(0), off(42)),
+            (LeaderEpoch::UNDEFINED, off(-1))
         );
         let later = [entry(3, 7)];
         assert_eq!(
-            end_offset_for(&later, LeaderEpoch::new(1), 42),
-            (LeaderEpoch::new(1), 7)
+            end_offset_for(&later, LeaderEpoch::new(1), off(42)),
+            (LeaderEpoch::new(1), off(7))
         );
     }
 
@@ -246,19 +247,19 @@ mod tests {
     fn assign_persists_and_truncation_drops_later_epochs() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LeaderEpochCache::load(dir.path()).unwrap();
-        cache.assign(LeaderEpoch::new(0), 0).unwrap();
-        cache.assign(LeaderEpoch::new(0), 5).unwrap();
-        cache.assign(LeaderEpoch::new(1), 5).unwrap();
-        cache.assign(LeaderEpoch::new(3), 9).unwrap();
+        cache.assign(LeaderEpoch::new(0), off(0)).unwrap();
+        cache.assign(LeaderEpoch::new(0), off(5)).unwrap();
+        cache.assign(LeaderEpoch::new(1), off(5)).unwrap();
+        cache.assign(LeaderEpoch::new(3), off(9)).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(1, 5), entry(3, 9)]);
-        cache.truncate_from_end(9).unwrap();
+        cache.truncate_from_end(off(9)).unwrap();
         let reloaded = LeaderEpochCache::load(dir.path()).unwrap();
         assert_eq!(reloaded.entries(), vec![entry(0, 0), entry(1, 5)]);
         assert_eq!(reloaded.latest_epoch(), Some(LeaderEpoch::new(1)));
         let text = std::fs::read_to_string(dir.path().join(LEADER_EPOCH_CHECKPOINT)).unwrap();
         assert_eq!(text, "0\n2\n0 0\n1 5\n");
         // A new epoch starting below existing entries replaces them.
-        reloaded.assign(LeaderEpoch::new(4), 3).unwrap();
+        reloaded.assign(LeaderEpoch::new(4), off(3)).unwrap();
         assert_eq!(reloaded.entries(), vec![entry(0, 0), entry(4, 3)]);
     }
 
@@ -266,14 +267,14 @@ mod tests {
     fn truncation_from_the_start_keeps_the_epoch_holding_the_new_start() {
         let dir = tempfile::tempdir().unwrap();
         let cache = LeaderEpochCache::load(dir.path()).unwrap();
-        cache.assign(LeaderEpoch::new(0), 0).unwrap();
-        cache.assign(LeaderEpoch::new(1), 5).unwrap();
-        cache.assign(LeaderEpoch::new(3), 9).unwrap();
-        cache.truncate_from_start(0).unwrap();
+        cache.assign(LeaderEpoch::new(0), off(0)).unwrap();
+        cache.assign(LeaderEpoch::new(1), off(5)).unwrap();
+        cache.assign(LeaderEpoch::new(3), off(9)).unwrap();
+        cache.truncate_from_start(off(0)).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(1, 5), entry(3, 9)]);
-        cache.truncate_from_start(7).unwrap();
+        cache.truncate_from_start(off(7)).unwrap();
         assert_eq!(cache.entries(), vec![entry(1, 7), entry(3, 9)]);
-        cache.truncate_from_start(9).unwrap();
+        cache.truncate_from_start(off(9)).unwrap();
         let reloaded = LeaderEpochCache::load(dir.path()).unwrap();
         assert_eq!(reloaded.entries(), vec![entry(3, 9)]);
     }
@@ -285,7 +286,7 @@ mod tests {
         std::fs::write(&path, "0\n4\n0 0\n2 10\n1 20\n3 5\n").unwrap();
         let cache = LeaderEpochCache::load(dir.path()).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(3, 5)]);
-        cache.assign(LeaderEpoch::new(4), 6).unwrap();
+        cache.assign(LeaderEpoch::new(4), off(6)).unwrap();
         assert_eq!(cache.entries(), vec![entry(0, 0), entry(3, 5), entry(4, 6)]);
     }
 }

@@ -23,7 +23,9 @@ use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
 use crate::log::{LogConfig, LogManager};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition};
+use crate::model::{
+    BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, LogOffset, TopicPartition,
+};
 use crate::util::now_ms;
 
 /// One partition's state from a LeaderAndIsr request.
@@ -56,7 +58,7 @@ pub struct ReplicaManager {
     /// Parked acks=all produces, long-poll fetches and DeleteRecords, by partition.
     watchers: PartitionWatchers,
     /// High watermarks read from replication-offset-checkpoint at start-up.
-    checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
+    checkpointed_high_watermarks: HashMap<TopicPartition, LogOffset>,
     fetchers: ReplicaFetcherManager,
     /// Incremental fetch sessions (KIP-227) of the fetchers of our partitions.
     fetch_manager: FetchManager,
@@ -76,7 +78,7 @@ impl ReplicaManager {
         log_config: LogConfig,
         min_insync_replicas: usize,
         settings: ReplicationSettings,
-        checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
+        checkpointed_high_watermarks: HashMap<TopicPartition, LogOffset>,
     ) -> ReplicaManager {
         ReplicaManager {
             broker_id,
@@ -200,7 +202,7 @@ impl ReplicaManager {
     pub async fn wait_for_replication(
         &self,
         tp: &TopicPartition,
-        required_offset: Offset,
+        required_offset: LogOffset,
         timeout: Duration,
     ) -> Result<(), ReplicaError> {
         let partition = self.leader_partition(tp)?;
@@ -222,7 +224,7 @@ impl ReplicaManager {
         &self,
         tp: &TopicPartition,
         follower: BrokerId,
-        fetch_offset: Offset,
+        fetch_offset: LogOffset,
         current_leader_epoch: LeaderEpoch,
     ) -> bool {
         let Some(partition) = self.get_partition(tp) else {
@@ -426,7 +428,7 @@ impl ReplicaManager {
             .get(tp)
             .copied()
             .filter(|_| !stray_replaced)
-            .unwrap_or(0);
+            .unwrap_or(LogOffset::ZERO);
         // Neither leader nor follower until make_leader_or_follower.
         let unled = LeadershipState {
             leader_and_isr: LeaderAndIsr {
@@ -487,7 +489,7 @@ impl ReplicaManager {
 
     /// Every hosted partition's high watermark (leaders' and followers'), for
     /// replication-offset-checkpoint.
-    pub fn high_watermarks(&self) -> Vec<(TopicPartition, Offset)> {
+    pub fn high_watermarks(&self) -> Vec<(TopicPartition, LogOffset)> {
         self.partitions
             .read()
             .iter()
@@ -525,7 +527,7 @@ impl FollowerReplicas for ReplicaManager {
         ReplicaManager::announce_partition_change(self, tp);
     }
 
-    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset) {
+    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: LogOffset) {
         ReplicaManager::follow_leader_log_start(self, partition, leader_log_start);
     }
 }

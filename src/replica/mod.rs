@@ -62,7 +62,7 @@ pub use settings::ReplicationSettings;
 
 use crate::log::LogError;
 use crate::log::produce_records::ProduceRecordsError;
-use crate::model::LeaderEpoch;
+use crate::model::{LeaderEpoch, LogOffset};
 
 /// What can go wrong serving a partition; each maps to one Kafka error code.
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +117,8 @@ pub enum ReplicaError {
     )]
     OffsetNotAvailable {
         partition: String,
-        high_watermark: i64,
-        epoch_start: i64,
+        high_watermark: LogOffset,
+        epoch_start: LogOffset,
     },
     #[error("ISR of {partition} has {isr} members, fewer than min.insync.replicas {min_isr}")]
     NotEnoughReplicas {

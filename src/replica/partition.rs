@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
@@ -23,10 +23,11 @@ use super::leader_epoch_cache::LeaderEpochCache;
 use super::producer_snapshot;
 use super::producer_state::{CachedBatch, ProducerStateTable};
 use crate::log::{
-    AppendInfo, AppendOutcome, Log, check_client_batch, validate_batches, whole_batch_headers,
+    AppendInfo, AppendOutcome, AtomicOffset, Log, check_client_batch, validate_batches,
+    whole_batch_headers,
 };
 use crate::model::{
-    BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition, ZkVersion,
+    BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, LogOffset, TopicPartition, ZkVersion,
 };
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
@@ -96,8 +97,8 @@ pub struct Partition {
     /// it guards see the same log (lock order: `state`, then this, then the log's).
     producer_state: Mutex<ProducerStateTable>,
     /// The log start offset the producer state last followed (`producer_log_start.rs`).
-    producer_log_start: AtomicI64,
-    high_watermark: AtomicI64,
+    producer_log_start: AtomicOffset,
+    high_watermark: AtomicOffset,
     min_insync_replicas: AtomicUsize,
 }
 
@@ -105,9 +106,9 @@ pub struct Partition {
 #[derive(Debug, Clone)]
 pub struct ReadOutcome {
     pub records: crate::log::Records,
-    pub high_watermark: Offset,
-    pub log_start_offset: Offset,
-    pub log_end_offset: Offset,
+    pub high_watermark: LogOffset,
+    pub log_start_offset: LogOffset,
+    pub log_end_offset: LogOffset,
 }
 
 impl Partition {
@@ -116,7 +117,7 @@ impl Partition {
         local_broker: BrokerId,
         log: Arc<Log>,
         state: LeadershipState,
-        high_watermark: Offset,
+        high_watermark: LogOffset,
         min_insync_replicas: usize,
     ) -> Result<Partition, ReplicaError> {
         let hw = high_watermark.clamp(log.log_start_offset(), log.log_end_offset());
@@ -136,7 +137,7 @@ impl Partition {
         if let Err(e) = producer_snapshot::delete_snapshots_before(log.dir(), log_start) {
             tracing::warn!(partition = %tp, error = %e, "cannot delete producer snapshots below the log start offset");
         }
-        let producer_log_start = AtomicI64::new(log_start);
+        let producer_log_start = AtomicOffset::new(log_start);
         Ok(Partition {
             tp,
             local_broker,
@@ -145,7 +146,7 @@ impl Partition {
             state: RwLock::new(state),
             producer_state: Mutex::new(producer_state),
             producer_log_start,
-            high_watermark: AtomicI64::new(hw),
+            high_watermark: AtomicOffset::new(hw),
             min_insync_replicas: AtomicUsize::new(min_insync_replicas.max(1)),
         })
     }
@@ -158,7 +159,7 @@ impl Partition {
         self.state.read().topic_id
     }
 
-    pub fn high_watermark(&self) -> Offset {
+    pub fn high_watermark(&self) -> LogOffset {
         self.high_watermark.load(Ordering::Acquire)
     }
 
@@ -193,7 +194,7 @@ impl Partition {
     }
 
     /// OffsetsForLeaderEpoch: `(epoch, end offset)` of `requested` in this log.
-    pub fn end_offset_for_epoch(&self, requested: LeaderEpoch) -> (LeaderEpoch, Offset) {
+    pub fn end_offset_for_epoch(&self, requested: LeaderEpoch) -> (LeaderEpoch, LogOffset) {
         self.epoch_cache
             .end_offset_for(requested, self.log.log_end_offset())
     }
@@ -280,7 +281,7 @@ impl Partition {
     }
 
     /// Where this leader's current epoch starts (`None` unless we lead).
-    pub fn leader_epoch_start_offset(&self) -> Option<Offset> {
+    pub fn leader_epoch_start_offset(&self) -> Option<LogOffset> {
         let state = self.state.read();
         if state.leader_and_isr.leader != self.local_broker {
             return None;
@@ -394,7 +395,7 @@ impl Partition {
     fn duplicate_answer(&self, original: CachedBatch) -> AppendInfo {
         tracing::debug!(
             partition = %self.tp,
-            first_offset = original.first_offset,
+            first_offset = %original.first_offset,
             first_sequence = original.first_sequence,
             "duplicate idempotent batch: answered with its original offsets"
         );
@@ -428,7 +429,7 @@ impl Partition {
 
     /// Writes the snapshot at `offset` and drops those below the oldest
     /// segment (keeping the latest). A failure only costs a longer replay.
-    fn write_snapshot(&self, producers: &ProducerStateTable, offset: Offset, sync: bool) {
+    fn write_snapshot(&self, producers: &ProducerStateTable, offset: LogOffset, sync: bool) {
         let dir = self.log.dir();
         let result =
             producer_snapshot::write_snapshot(dir, offset, &producers.snapshot_entries(), sync)
@@ -437,16 +438,18 @@ impl Partition {
                     producer_snapshot::delete_snapshots_below(dir, oldest.unwrap_or(offset))
                 });
         match result {
-            Ok(()) => tracing::debug!(partition = %self.tp, offset, "wrote producer snapshot"),
+            Ok(()) => tracing::debug!(partition = %self.tp, %offset, "wrote producer snapshot"),
             Err(e) => {
-                tracing::warn!(partition = %self.tp, offset, error = %e, "producer snapshot failed")
+                tracing::warn!(partition = %self.tp, %offset, error = %e, "producer snapshot failed")
             }
         }
     }
 
     /// The producer state and the log start offset it last followed (see
     /// `producer_log_start.rs`).
-    pub(super) fn producer_state_and_log_start(&self) -> (&Mutex<ProducerStateTable>, &AtomicI64) {
+    pub(super) fn producer_state_and_log_start(
+        &self,
+    ) -> (&Mutex<ProducerStateTable>, &AtomicOffset) {
         (&self.producer_state, &self.producer_log_start)
     }
 
@@ -466,7 +469,7 @@ impl Partition {
 
     /// acks=all: `None` while the high watermark is below `required_offset`;
     /// then whether the ISR was still big enough (Kafka's checkEnoughReplicasReachOffset).
-    pub fn check_replicated(&self, required_offset: Offset) -> Option<Result<(), ReplicaError>> {
+    pub fn check_replicated(&self, required_offset: LogOffset) -> Option<Result<(), ReplicaError>> {
         let state = self.state.read();
         if state.leader_and_isr.leader != self.local_broker {
             return Some(Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string())));
@@ -495,7 +498,7 @@ impl Partition {
     pub fn update_follower_fetch(
         &self,
         follower: BrokerId,
-        fetch_offset: Offset,
+        fetch_offset: LogOffset,
         current_leader_epoch: LeaderEpoch,
         now_ms: i64,
     ) -> FollowerFetchOutcome {
@@ -537,7 +540,11 @@ impl Partition {
 
     /// A follower's fetch reported its log start offset (DeleteRecords waits
     /// on it). Returns whether it changed.
-    pub fn update_follower_log_start_offset(&self, follower: BrokerId, log_start: Offset) -> bool {
+    pub fn update_follower_log_start_offset(
+        &self,
+        follower: BrokerId,
+        log_start: LogOffset,
+    ) -> bool {
         let mut state = self.state.write();
         if state.leader_and_isr.leader != self.local_broker {
             return false;
@@ -553,7 +560,7 @@ impl Partition {
 
     /// The log start offset moved to `offset`: epochs wholly before it go
     /// from the leader epoch cache.
-    pub(super) fn truncate_epochs_from_start(&self, offset: Offset) -> Result<(), ReplicaError> {
+    pub(super) fn truncate_epochs_from_start(&self, offset: LogOffset) -> Result<(), ReplicaError> {
         Ok(self.epoch_cache.truncate_from_start(offset)?)
     }
 
@@ -562,7 +569,7 @@ impl Partition {
     pub fn low_watermark_if_leader(
         &self,
         is_live: impl Fn(BrokerId) -> bool,
-    ) -> Result<Offset, ReplicaError> {
+    ) -> Result<LogOffset, ReplicaError> {
         let state = self.state.read();
         if state.leader_and_isr.leader != self.local_broker {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
@@ -571,8 +578,13 @@ impl Partition {
             .replicas
             .iter()
             .filter(|&&r| r != self.local_broker && is_live(r))
-            .map(|r| state.followers.get(r).map_or(-1, |f| f.log_start_offset))
-            .fold(self.log.log_start_offset(), Offset::min))
+            .map(|r| {
+                state
+                    .followers
+                    .get(r)
+                    .map_or(LogOffset::UNKNOWN, |f| f.log_start_offset)
+            })
+            .fold(self.log.log_start_offset(), LogOffset::min))
     }
 
     /// Moves the high watermark up to the smallest log end offset in the ISR.
@@ -591,7 +603,10 @@ impl Partition {
                 if id == self.local_broker {
                     local_leo
                 } else {
-                    state.followers.get(&id).map_or(-1, |f| f.log_end_offset)
+                    state
+                        .followers
+                        .get(&id)
+                        .map_or(LogOffset::UNKNOWN, |f| f.log_end_offset)
                 }
             })
             .min()
@@ -696,7 +711,7 @@ impl Partition {
 
     pub fn read(
         &self,
-        fetch_offset: Offset,
+        fetch_offset: LogOffset,
         max_bytes: usize,
         isolation: FetchIsolation,
         min_one_batch: bool,

@@ -5,6 +5,7 @@ use super::*;
 use crate::log::test_util::batch;
 use crate::log::{LogConfig, LogManager};
 use crate::model::ids;
+use crate::model::{off, offs};
 
 const LAG_MS: i64 = 3000;
 
@@ -51,7 +52,7 @@ pub(in crate::replica) fn leading_partition(
         },
         ..state.clone()
     };
-    let partition = Partition::new(tp, BrokerId(1), log, unled, 0, 1).unwrap();
+    let partition = Partition::new(tp, BrokerId(1), log, unled, off(0), 1).unwrap();
     partition.make_leader_or_follower(state, 1000).unwrap();
     (manager, partition)
 }
@@ -63,7 +64,7 @@ fn partition(dir: &std::path::Path) -> (LogManager, Partition) {
     let log = manager
         .get_or_create_log(&tp, LogConfig::default())
         .unwrap();
-    let partition = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
+    let partition = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), off(0), 2).unwrap();
     (manager, partition)
 }
 
@@ -79,19 +80,19 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     let change = p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000);
     assert_eq!(change.unwrap(), LeadershipChange::Leader);
     append(&p, 5);
-    assert_eq!(p.high_watermark(), 0, "followers unknown yet");
-    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
-    assert_eq!(p.high_watermark(), 0);
+    assert_eq!(p.high_watermark(), off(0), "followers unknown yet");
+    p.update_follower_fetch(BrokerId(2), off(5), LeaderEpoch::new(0), 1100);
+    assert_eq!(p.high_watermark(), off(0));
     assert!(
-        p.update_follower_fetch(BrokerId(3), 5, LeaderEpoch::new(0), 1100)
+        p.update_follower_fetch(BrokerId(3), off(5), LeaderEpoch::new(0), 1100)
             .high_watermark_moved
     );
-    assert_eq!(p.high_watermark(), 5);
+    assert_eq!(p.high_watermark(), off(5));
 
     // Follower 3 stops fetching; 2 keeps up.
     append(&p, 5);
-    p.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1200);
-    assert!(p.check_replicated(10).is_none());
+    p.update_follower_fetch(BrokerId(2), off(10), LeaderEpoch::new(0), 1200);
+    assert!(p.check_replicated(off(10)).is_none());
     assert_eq!(
         p.isr_change_proposal(4000, LAG_MS),
         None,
@@ -104,13 +105,13 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
         "a dropped member is not re-added"
     );
     assert!(p.apply_isr_change(&shrink, 1));
-    assert_eq!(p.high_watermark(), 10);
-    assert!(matches!(p.check_replicated(10), Some(Ok(()))));
+    assert_eq!(p.high_watermark(), off(10));
+    assert!(matches!(p.check_replicated(off(10)), Some(Ok(()))));
 
     // min.insync.replicas 3: refused before the append, and after it.
     p.set_min_insync_replicas(3);
     assert!(matches!(
-        p.check_replicated(10),
+        p.check_replicated(off(10)),
         Some(Err(ReplicaError::NotEnoughReplicasAfterAppend { .. }))
     ));
     let mut records = batch(0, 1);
@@ -124,9 +125,9 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     );
 
     // 3 comes back and catches up to the high watermark: it rejoins.
-    p.update_follower_fetch(BrokerId(2), 11, LeaderEpoch::new(0), 5000);
-    assert_eq!(p.high_watermark(), 11);
-    let outcome = p.update_follower_fetch(BrokerId(3), 11, LeaderEpoch::new(0), 5000);
+    p.update_follower_fetch(BrokerId(2), off(11), LeaderEpoch::new(0), 5000);
+    assert_eq!(p.high_watermark(), off(11));
+    let outcome = p.update_follower_fetch(BrokerId(3), off(11), LeaderEpoch::new(0), 5000);
     assert!(outcome.wants_isr_expansion);
     let expand = p.isr_change_proposal(5000, LAG_MS).expect("3 caught up");
     assert_eq!(expand.leader_and_isr.isr, ids(&[1, 2, 3]));
@@ -142,18 +143,18 @@ fn leader_moves_the_high_watermark_and_shrinks_and_expands_the_isr() {
     // (Kafka expands the ISR on a follower's fetch, never from old state).
     assert_eq!(p.isr_change_proposal(6000, LAG_MS), None);
     assert!(
-        p.update_follower_fetch(BrokerId(3), 11, LeaderEpoch::new(1), 6000)
+        p.update_follower_fetch(BrokerId(3), off(11), LeaderEpoch::new(1), 6000)
             .wants_isr_expansion
     );
     let again = p.isr_change_proposal(6000, LAG_MS).expect("changes resume");
     assert_eq!(again.leader_and_isr.isr, ids(&[1, 2, 3]));
     assert_eq!(
         p.end_offset_for_epoch(LeaderEpoch::new(0)),
-        (LeaderEpoch::new(0), 11)
+        (LeaderEpoch::new(0), off(11))
     );
     assert_eq!(
         p.end_offset_for_epoch(LeaderEpoch::new(1)),
-        (LeaderEpoch::new(1), 11)
+        (LeaderEpoch::new(1), off(11))
     );
 }
 
@@ -188,29 +189,29 @@ fn follower_keeps_leader_offsets_and_epochs_and_truncates() {
     // The leader cut a third batch short at its size limit.
     fetched.extend_from_slice(&batch(6, 3)[..20]);
     assert_eq!(
-        p.append_as_follower(LeaderEpoch::new(3), &fetched, 5)
+        p.append_as_follower(LeaderEpoch::new(3), &fetched, off(5))
             .unwrap(),
-        6
+        off(6)
     );
-    assert_eq!(p.high_watermark(), 5);
+    assert_eq!(p.high_watermark(), off(5));
     assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(3)));
     assert_eq!(
         p.end_offset_for_epoch(LeaderEpoch::new(2)),
-        (LeaderEpoch::new(2), 4)
+        (LeaderEpoch::new(2), off(4))
     );
     assert!(
         matches!(
-            p.append_as_follower(LeaderEpoch::new(2), &batch(6, 1), 6),
+            p.append_as_follower(LeaderEpoch::new(2), &batch(6, 1), off(6)),
             Err(ReplicaError::NotLeaderOrFollower(_))
         ),
         "a fetch from an older epoch is dropped"
     );
 
     // Truncation to an epoch boundary drops later epochs too.
-    p.truncate_to(4, LeaderEpoch::new(3)).unwrap();
-    assert_eq!(p.log().log_end_offset(), 4);
+    p.truncate_to(off(4), LeaderEpoch::new(3)).unwrap();
+    assert_eq!(p.log().log_end_offset(), off(4));
     assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(2)));
-    assert_eq!(p.high_watermark(), 4);
+    assert_eq!(p.high_watermark(), off(4));
 
     let no_leader = state_at(-1, 4, &[1], 2);
     let no_leader = p.make_leader_or_follower(no_leader, 1000);
@@ -243,19 +244,19 @@ fn leader_answers_a_retried_idempotent_batch_with_its_first_offsets() {
     let retry = p
         .append_as_leader(&mut idempotent_batch(0, 9, 0, 3), 0, 1)
         .unwrap();
-    assert_eq!((retry.first_offset, retry.last_offset), (0, 2));
+    assert_eq!((retry.first_offset, retry.last_offset), (off(0), off(2)));
     assert_eq!(retry.first_offset, first.first_offset);
-    assert_eq!(p.log().log_end_offset(), 5, "not stored twice");
+    assert_eq!(p.log().log_end_offset(), off(5), "not stored twice");
     // The next sequence is new; a corrupt retry is refused, not answered.
     let next = p
         .append_as_leader(&mut idempotent_batch(0, 9, 3, 1), 0, 1)
         .unwrap();
-    assert_eq!(next.first_offset, 5);
+    assert_eq!(next.first_offset, off(5));
     let mut corrupt = idempotent_batch(0, 9, 0, 3);
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0xff;
     assert!(p.append_as_leader(&mut corrupt, 0, 1).is_err());
-    assert_eq!(p.log().log_end_offset(), 6);
+    assert_eq!(p.log().log_end_offset(), off(6));
 }
 
 #[test]
@@ -271,26 +272,30 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
     ]
     .concat();
     assert_eq!(
-        p.append_as_follower(LeaderEpoch::new(0), &fetched, 0)
+        p.append_as_follower(LeaderEpoch::new(0), &fetched, off(0))
             .unwrap(),
-        6
+        off(6)
     );
     p.make_leader_or_follower(state(1, 1, &[1]), 2000).unwrap();
     let retry = p
         .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
         .unwrap();
-    assert_eq!((retry.first_offset, retry.last_offset), (3, 4));
-    assert_eq!(p.log().log_end_offset(), 6);
+    assert_eq!((retry.first_offset, retry.last_offset), (off(3), off(4)));
+    assert_eq!(p.log().log_end_offset(), off(6));
 
     // Truncation forgets what it cut; a restarted replica reads the tail again.
     p.make_leader_or_follower(state(2, 2, &[1, 2]), 3000)
         .unwrap();
-    p.truncate_to(3, LeaderEpoch::new(2)).unwrap();
+    p.truncate_to(off(3), LeaderEpoch::new(2)).unwrap();
     p.make_leader_or_follower(state(1, 3, &[1]), 4000).unwrap();
     let after_cut = p
         .append_as_leader(&mut idempotent_batch(0, 9, 3, 2), 0, 1)
         .unwrap();
-    assert_eq!(after_cut.first_offset, 3, "appended again after the cut");
+    assert_eq!(
+        after_cut.first_offset,
+        off(3),
+        "appended again after the cut"
+    );
     let log = Arc::clone(p.log());
     drop(p);
     let reopened = Partition::new(
@@ -298,15 +303,15 @@ fn a_follower_promoted_to_leader_knows_the_batches_it_replicated() {
         BrokerId(1),
         log,
         state(1, 3, &[1]),
-        0,
+        off(0),
         2,
     )
     .unwrap();
     let from_disk = reopened
         .append_as_leader(&mut idempotent_batch(0, 9, 0, 3), 0, 1)
         .unwrap();
-    assert_eq!(from_disk.first_offset, 0);
-    assert_eq!(reopened.log().log_end_offset(), 5);
+    assert_eq!(from_disk.first_offset, off(0));
+    assert_eq!(reopened.log().log_end_offset(), off(5));
     drop(manager);
 }
 
@@ -325,7 +330,7 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
             .unwrap();
     }
     let snapshots = || producer_snapshot::list_snapshots(p.log().dir()).unwrap();
-    let rolled: Vec<i64> = p.log().segment_base_offsets()[1..].to_vec();
+    let rolled: Vec<LogOffset> = p.log().segment_base_offsets()[1..].to_vec();
     assert!(rolled.len() >= 2, "segments: {rolled:?}");
     assert_eq!(snapshots(), rolled, "one snapshot per roll");
 
@@ -338,7 +343,7 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
             ..
         })
     ));
-    assert_eq!(p.log().log_end_offset(), 20);
+    assert_eq!(p.log().log_end_offset(), off(20));
 
     // Truncation below the newest snapshot deletes it and reloads the state.
     let cut = rolled[rolled.len() - 1] - 2;
@@ -348,14 +353,14 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
     assert!(snapshots().iter().all(|&s| s <= cut), "{:?}", snapshots());
     p.make_leader_or_follower(state(1, 2, &[1]), 3000).unwrap();
     let next = p
-        .append_as_leader(&mut idempotent_batch(0, 9, cut as i32, 2), 0, 1)
+        .append_as_leader(&mut idempotent_batch(0, 9, cut.value() as i32, 2), 0, 1)
         .unwrap();
     assert_eq!(next.first_offset, cut, "the sequence after the cut goes on");
     p.make_leader_or_follower(state(2, 3, &[1, 2]), 4000)
         .unwrap();
-    p.truncate_fully_and_start_at(100, LeaderEpoch::new(3))
+    p.truncate_fully_and_start_at(off(100), LeaderEpoch::new(3))
         .unwrap();
-    assert_eq!(snapshots(), Vec::<i64>::new());
+    assert_eq!(snapshots(), offs(&[]));
 }
 
 /// A LeaderAndIsr that is not newer than what this replica applied (a new
@@ -435,12 +440,12 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
         .unwrap();
     append(&p, 5);
-    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
-    p.update_follower_fetch(BrokerId(3), 5, LeaderEpoch::new(0), 1100);
-    assert_eq!(p.high_watermark(), 5);
+    p.update_follower_fetch(BrokerId(2), off(5), LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(3), off(5), LeaderEpoch::new(0), 1100);
+    assert_eq!(p.high_watermark(), off(5));
     append(&p, 5);
-    p.update_follower_fetch(BrokerId(2), 10, LeaderEpoch::new(0), 1200);
-    assert_eq!(p.high_watermark(), 5, "3 is behind");
+    p.update_follower_fetch(BrokerId(2), off(10), LeaderEpoch::new(0), 1200);
+    assert_eq!(p.high_watermark(), off(5), "3 is behind");
 
     // The controller removes 3 (dead) from the ISR: epoch 1, same leader.
     let bumped = state_at(1, 1, &[1, 2], 1);
@@ -450,12 +455,12 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     );
     assert_eq!(
         p.high_watermark(),
-        10,
+        off(10),
         "2's log end is still known: the high watermark moves at once"
     );
     assert_eq!(
         p.end_offset_for_epoch(LeaderEpoch::new(0)),
-        (LeaderEpoch::new(0), 10),
+        (LeaderEpoch::new(0), off(10)),
         "epoch 1 starts at 10"
     );
 
@@ -464,11 +469,14 @@ fn an_epoch_bump_with_the_same_leader_keeps_the_followers_log_ends() {
     p.make_leader_or_follower(follow, 1400).unwrap();
     let mut fetched = batch(10, 2);
     crate::log::set_partition_leader_epoch(&mut fetched, LeaderEpoch::new(2));
-    p.append_as_follower(LeaderEpoch::new(2), &fetched, 10)
+    p.append_as_follower(LeaderEpoch::new(2), &fetched, off(10))
         .unwrap();
     let lead = state_at(1, 3, &[1, 2], 3);
     p.make_leader_or_follower(lead, 1500).unwrap();
-    assert_eq!(p.state.read().followers[&BrokerId(2)].log_end_offset, -1);
+    assert_eq!(
+        p.state.read().followers[&BrokerId(2)].log_end_offset,
+        off(-1)
+    );
 }
 
 /// Finding 3: a fetcher asked OffsetsForLeaderEpoch while following in epoch
@@ -482,35 +490,35 @@ fn a_truncation_for_an_older_leadership_is_refused() {
         .unwrap();
     let mut fetched = batch(0, 5);
     crate::log::set_partition_leader_epoch(&mut fetched, LeaderEpoch::new(1));
-    p.append_as_follower(LeaderEpoch::new(1), &fetched, 5)
+    p.append_as_follower(LeaderEpoch::new(1), &fetched, off(5))
         .unwrap();
     let lead = state_at(1, 2, &[1], 1);
     p.make_leader_or_follower(lead, 2000).unwrap();
     p.append_as_leader(&mut batch(0, 5), 0, 1).unwrap();
-    assert_eq!(p.high_watermark(), 10);
+    assert_eq!(p.high_watermark(), off(10));
 
     assert!(
-        p.truncate_to(5, LeaderEpoch::new(1)).is_err(),
+        p.truncate_to(off(5), LeaderEpoch::new(1)).is_err(),
         "a leader's log was truncated"
     );
     assert!(
-        p.truncate_fully_and_start_at(100, LeaderEpoch::new(1))
+        p.truncate_fully_and_start_at(off(100), LeaderEpoch::new(1))
             .is_err()
     );
     assert!(
-        p.truncate_to(5, LeaderEpoch::new(2)).is_err(),
+        p.truncate_to(off(5), LeaderEpoch::new(2)).is_err(),
         "a leader never truncates"
     );
-    assert_eq!(p.log().log_end_offset(), 10);
+    assert_eq!(p.log().log_end_offset(), off(10));
     assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(2)));
-    assert_eq!(p.high_watermark(), 10);
+    assert_eq!(p.high_watermark(), off(10));
 
     // Following again in epoch 3: only a truncation for epoch 3 runs.
     let follow = state_at(2, 3, &[1, 2], 2);
     p.make_leader_or_follower(follow, 3000).unwrap();
-    assert!(p.truncate_to(5, LeaderEpoch::new(1)).is_err());
-    p.truncate_to(5, LeaderEpoch::new(3)).unwrap();
-    assert_eq!(p.log().log_end_offset(), 5);
+    assert!(p.truncate_to(off(5), LeaderEpoch::new(1)).is_err());
+    p.truncate_to(off(5), LeaderEpoch::new(3)).unwrap();
+    assert_eq!(p.log().log_end_offset(), off(5));
 }
 
 /// Finding 14: only a fetch the leader can serve moves a follower's state.
@@ -522,22 +530,23 @@ fn a_follower_fetch_is_believed_only_in_our_epoch_and_within_the_log() {
         .unwrap();
     append(&p, 5);
     for (offset, epoch) in [(i64::MAX / 2, 0), (6, 0), (5, -1), (5, 1), (-3, 0)] {
-        let outcome = p.update_follower_fetch(BrokerId(2), offset, LeaderEpoch::new(epoch), 1100);
+        let outcome =
+            p.update_follower_fetch(BrokerId(2), off(offset), LeaderEpoch::new(epoch), 1100);
         assert_eq!(
             outcome,
             FollowerFetchOutcome::default(),
             "offset {offset} epoch {epoch}"
         );
     }
-    assert_eq!(p.high_watermark(), 0);
+    assert_eq!(p.high_watermark(), off(0));
     assert!(
-        !p.update_follower_fetch(BrokerId(4), 5, LeaderEpoch::new(0), 1100)
+        !p.update_follower_fetch(BrokerId(4), off(5), LeaderEpoch::new(0), 1100)
             .recorded,
         "4 is no replica"
     );
-    let outcome = p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(0), 1100);
+    let outcome = p.update_follower_fetch(BrokerId(2), off(5), LeaderEpoch::new(0), 1100);
     assert!(outcome.recorded && outcome.high_watermark_moved);
-    assert_eq!(p.high_watermark(), 5);
+    assert_eq!(p.high_watermark(), off(5));
 }
 
 /// KIP-207: a new leader whose high watermark is still below the start of
@@ -552,9 +561,9 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
         .unwrap();
     let mut fetched = batch(0, 5);
     crate::log::set_partition_leader_epoch(&mut fetched, LeaderEpoch::new(0));
-    p.append_as_follower(LeaderEpoch::new(0), &fetched, 3)
+    p.append_as_follower(LeaderEpoch::new(0), &fetched, off(3))
         .unwrap();
-    assert_eq!(p.high_watermark(), 3);
+    assert_eq!(p.high_watermark(), off(3));
     p.make_leader_or_follower(state(1, 1, &[1, 2]), 2000)
         .unwrap();
 
@@ -565,37 +574,40 @@ fn a_new_leader_below_its_epoch_start_has_no_latest_offset_yet() {
     );
     // Timestamps 1000..=1004 at offsets 0..=4: 1004 is past the high watermark.
     assert!(p.fetch_offset_for_timestamp(1004, true).is_err());
-    assert_eq!(p.fetch_offset_for_timestamp(1001, true).unwrap(), (1, 1001));
+    assert_eq!(
+        p.fetch_offset_for_timestamp(1001, true).unwrap(),
+        (off(1), 1001)
+    );
     // A broker (replica id >= 0) or a debugging consumer is no client: no
     // KIP-207 check, and it sees up to the log end (Kafka's
     // lastFetchableOffset without an isolation level).
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, false)
             .unwrap(),
-        (5, -1),
+        (off(5), -1),
         "a replica gets the log end"
     );
     assert_eq!(
         p.fetch_offset_for_timestamp(1004, false).unwrap(),
-        (4, 1004)
+        (off(4), 1004)
     );
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::EARLIEST_TIMESTAMP, true)
             .unwrap(),
-        (0, -1)
+        (off(0), -1)
     );
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, false)
             .unwrap(),
-        (5, -1),
+        (off(5), -1),
         "a debugging consumer gets the log end"
     );
-    p.update_follower_fetch(BrokerId(2), 5, LeaderEpoch::new(1), 2100);
-    assert_eq!(p.high_watermark(), 5);
+    p.update_follower_fetch(BrokerId(2), off(5), LeaderEpoch::new(1), 2100);
+    assert_eq!(p.high_watermark(), off(5));
     assert_eq!(
         p.fetch_offset_for_timestamp(super::super::LATEST_TIMESTAMP, true)
             .unwrap(),
-        (5, -1)
+        (off(5), -1)
     );
 }
 
@@ -613,14 +625,15 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
         let log = manager
             .get_or_create_log(&tp, LogConfig::default())
             .unwrap();
-        let p = Partition::new(tp.clone(), BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
+        let p =
+            Partition::new(tp.clone(), BrokerId(1), log, state(-1, -1, &[]), off(0), 2).unwrap();
         p.make_leader_or_follower(state(2, 3, &[1, 2]), 1000)
             .unwrap();
         let mut first = batch(0, 3);
         crate::log::set_partition_leader_epoch(&mut first, LeaderEpoch::new(2));
         let mut second = batch(3, 2);
         crate::log::set_partition_leader_epoch(&mut second, LeaderEpoch::new(3));
-        p.append_as_follower(LeaderEpoch::new(3), &[first, second].concat(), 0)
+        p.append_as_follower(LeaderEpoch::new(3), &[first, second].concat(), off(0))
             .unwrap();
         assert_eq!(p.latest_epoch(), Some(LeaderEpoch::new(3)));
         // The crash: epoch 3's entry never reached the file.
@@ -629,8 +642,8 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
     }
     let manager = LogManager::startup(&dirs, LogConfig::default()).unwrap();
     let log = manager.get_log(&tp).unwrap();
-    assert_eq!(log.log_end_offset(), 5);
-    let p = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), 0, 2).unwrap();
+    assert_eq!(log.log_end_offset(), off(5));
+    let p = Partition::new(tp, BrokerId(1), log, state(-1, -1, &[]), off(0), 2).unwrap();
     assert_eq!(
         p.latest_epoch(),
         Some(LeaderEpoch::new(3)),
@@ -638,7 +651,7 @@ fn epochs_missing_after_a_crash_come_back_from_the_recovered_batches() {
     );
     assert_eq!(
         p.end_offset_for_epoch(LeaderEpoch::new(2)),
-        (LeaderEpoch::new(2), 3)
+        (LeaderEpoch::new(2), off(3))
     );
 }
 
@@ -652,11 +665,11 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
     let (_manager, p) = partition(dir.path());
     p.make_leader_or_follower(state(1, 0, &[1, 2, 3]), 1000)
         .unwrap();
-    p.update_follower_fetch(BrokerId(2), 0, LeaderEpoch::new(0), 1100);
-    p.update_follower_fetch(BrokerId(3), 0, LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(2), off(0), LeaderEpoch::new(0), 1100);
+    p.update_follower_fetch(BrokerId(3), off(0), LeaderEpoch::new(0), 1100);
     let dropped = state_at(1, 1, &[1, 2], 1);
     p.make_leader_or_follower(dropped, 2000).unwrap();
-    p.update_follower_fetch(BrokerId(2), 0, LeaderEpoch::new(1), 2100);
+    p.update_follower_fetch(BrokerId(2), off(0), LeaderEpoch::new(1), 2100);
     for now in [2100, 2000 + LAG_MS, 2000 + 10 * LAG_MS] {
         assert_eq!(
             p.isr_change_proposal(now, LAG_MS),
@@ -665,7 +678,7 @@ fn a_replica_the_controller_dropped_rejoins_only_by_fetching_in_the_new_epoch() 
         );
     }
     assert!(
-        p.update_follower_fetch(BrokerId(3), 0, LeaderEpoch::new(1), 40_000)
+        p.update_follower_fetch(BrokerId(3), off(0), LeaderEpoch::new(1), 40_000)
             .wants_isr_expansion
     );
     let back = p.isr_change_proposal(40_000, LAG_MS).expect("3 fetched");

@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use super::manager::ReplicaManager;
 use super::partition::Partition;
 use super::producer_snapshot;
-use crate::model::{Offset, TopicPartition};
+use crate::model::{LogOffset, TopicPartition};
 
 impl Partition {
     /// Brings the producer state in step with the log start offset if it
@@ -37,11 +37,11 @@ impl Partition {
         drop(producers);
         match deleted {
             Ok(snapshots) => tracing::debug!(
-                partition = %self.tp, log_start_offset = log_start, producers = forgotten,
+                partition = %self.tp, log_start_offset = %log_start, producers = forgotten,
                 snapshots, "producer state followed the log start offset"
             ),
             Err(e) => tracing::warn!(
-                partition = %self.tp, log_start_offset = log_start, error = %e,
+                partition = %self.tp, log_start_offset = %log_start, error = %e,
                 "cannot delete producer snapshots below the log start offset"
             ),
         }
@@ -51,7 +51,7 @@ impl Partition {
     /// After a cleaner swap: deletes the snapshots at `removed_bases`, the
     /// base offsets of segments the swap merged away (a base that is again
     /// a segment's keeps its snapshot).
-    pub fn delete_snapshots_of_removed_segments(&self, removed_bases: &[Offset]) {
+    pub fn delete_snapshots_of_removed_segments(&self, removed_bases: &[LogOffset]) {
         if removed_bases.is_empty() {
             return;
         }
@@ -60,7 +60,7 @@ impl Partition {
         let live = self.log().segment_base_offsets();
         for &base in removed_bases.iter().filter(|b| !live.contains(b)) {
             if let Err(e) = producer_snapshot::delete_snapshot(self.log().dir(), base) {
-                tracing::warn!(partition = %self.tp, offset = base, error = %e, "cannot delete producer snapshot");
+                tracing::warn!(partition = %self.tp, offset = %base, error = %e, "cannot delete producer snapshot");
             }
         }
     }
@@ -78,7 +78,7 @@ impl ReplicaManager {
 
     /// After the cleaner swapped segments of `tp`: see
     /// [`Partition::delete_snapshots_of_removed_segments`].
-    pub fn on_segments_cleaned(&self, tp: &TopicPartition, removed_bases: &[Offset]) {
+    pub fn on_segments_cleaned(&self, tp: &TopicPartition, removed_bases: &[LogOffset]) {
         if let Some(partition) = self.get_partition(tp) {
             partition.delete_snapshots_of_removed_segments(removed_bases);
         }
@@ -90,6 +90,7 @@ mod tests {
     use super::*;
     use crate::log::test_util::batch;
     use crate::log::{LogConfig, LogManager};
+    use crate::model::off;
     use crate::replica::partition::tests::leading_partition;
 
     /// Broker 1 leading t-0 alone, with 300-byte segments.
@@ -112,7 +113,7 @@ mod tests {
         b
     }
 
-    fn snapshots(p: &Partition) -> Vec<i64> {
+    fn snapshots(p: &Partition) -> Vec<LogOffset> {
         producer_snapshot::list_snapshots(p.log().dir()).unwrap()
     }
 
@@ -123,7 +124,7 @@ mod tests {
         let first = p
             .append_as_leader(&mut idempotent_batch(7, 0, 2), 0, 1)
             .unwrap();
-        assert_eq!(first.first_offset, 0);
+        assert_eq!(first.first_offset, off(0));
         for i in 0..10 {
             p.append_as_leader(&mut idempotent_batch(9, i * 2, 2), 0, 1)
                 .unwrap();
@@ -146,12 +147,12 @@ mod tests {
         let retry = p
             .append_as_leader(&mut idempotent_batch(7, 0, 2), 0, 1)
             .unwrap();
-        assert_eq!(retry.first_offset, 22, "appended, not a duplicate");
+        assert_eq!(retry.first_offset, off(22), "appended, not a duplicate");
         // Producer 9's last batch is above the log start: still a duplicate.
         let dup = p
             .append_as_leader(&mut idempotent_batch(9, 18, 2), 0, 1)
             .unwrap();
-        assert_eq!((dup.first_offset, dup.last_offset), (20, 21));
+        assert_eq!((dup.first_offset, dup.last_offset), (off(20), off(21)));
     }
 
     #[test]
@@ -163,13 +164,13 @@ mod tests {
             b
         };
         let mut table = ProducerStateTable::new();
-        table.record_all(&at(1, 0, 3, 0)); // offsets 0..=2
-        table.record_all(&at(2, 0, 2, 3)); // offsets 3..=4
-        table.record_all(&at(1, 3, 1, 5)); // producer 1 again at 5
-        assert_eq!(table.truncate_head(5), 1, "producer 2 ends at 4");
+        table.record_all(&at(1, 0, 3, off(0))); // offsets 0..=2
+        table.record_all(&at(2, 0, 2, off(3))); // offsets 3..=4
+        table.record_all(&at(1, 3, 1, off(5))); // producer 1 again at 5
+        assert_eq!(table.truncate_head(off(5)), 1, "producer 2 ends at 4");
         assert_eq!(table.producer_count(), 1);
-        assert_eq!(table.truncate_head(5), 0);
-        assert_eq!(table.truncate_head(6), 1, "producer 1 ends at 5");
+        assert_eq!(table.truncate_head(off(5)), 0);
+        assert_eq!(table.truncate_head(off(6)), 1, "producer 1 ends at 5");
     }
 
     #[test]
@@ -183,8 +184,8 @@ mod tests {
         let rolled = p.log().segment_base_offsets()[1..].to_vec();
         assert!(rolled.len() >= 2, "segments: {rolled:?}");
         // A base that is still a segment's keeps its snapshot; 3 is no base.
-        producer_snapshot::write_snapshot(p.log().dir(), 3, &[], false).unwrap();
-        p.delete_snapshots_of_removed_segments(&[3, rolled[0]]);
+        producer_snapshot::write_snapshot(p.log().dir(), off(3), &[], false).unwrap();
+        p.delete_snapshots_of_removed_segments(&[off(3), rolled[0]]);
         assert_eq!(snapshots(&p), rolled);
     }
 }

@@ -23,6 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::log::segment_files::{parse_segment_file_name, segment_file_name};
+use crate::model::LogOffset;
 
 /// File name suffix of producer snapshots.
 pub const SNAPSHOT_SUFFIX: &str = "snapshot";
@@ -41,7 +42,7 @@ pub struct SnapshotEntry {
     pub producer_id: i64,
     pub producer_epoch: i16,
     pub last_sequence: i32,
-    pub last_offset: i64,
+    pub last_offset: LogOffset,
     /// Last offset minus first offset of the producer's last batch.
     pub offset_delta: i32,
     /// Max timestamp of that batch.
@@ -49,7 +50,7 @@ pub struct SnapshotEntry {
     /// -1: no transaction marker seen (Sluice has no transactions).
     pub coordinator_epoch: i32,
     /// -1: no ongoing transaction.
-    pub current_txn_first_offset: i64,
+    pub current_txn_first_offset: LogOffset,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +69,7 @@ fn io_error(context: String, source: std::io::Error) -> SnapshotError {
 }
 
 /// The path of the snapshot at `offset` in `dir`.
-pub fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
+pub fn snapshot_path(dir: &Path, offset: LogOffset) -> PathBuf {
     dir.join(segment_file_name(offset, SNAPSHOT_SUFFIX))
 }
 
@@ -82,11 +83,11 @@ pub fn encode(entries: &[SnapshotEntry]) -> Vec<u8> {
         buf.extend_from_slice(&e.producer_id.to_be_bytes());
         buf.extend_from_slice(&e.producer_epoch.to_be_bytes());
         buf.extend_from_slice(&e.last_sequence.to_be_bytes());
-        buf.extend_from_slice(&e.last_offset.to_be_bytes());
+        buf.extend_from_slice(&e.last_offset.value().to_be_bytes());
         buf.extend_from_slice(&e.offset_delta.to_be_bytes());
         buf.extend_from_slice(&e.timestamp.to_be_bytes());
         buf.extend_from_slice(&e.coordinator_epoch.to_be_bytes());
-        buf.extend_from_slice(&e.current_txn_first_offset.to_be_bytes());
+        buf.extend_from_slice(&e.current_txn_first_offset.value().to_be_bytes());
     }
     let crc = crc32c::crc32c(&buf[CRC_COVERED_FROM..]);
     buf[2..6].copy_from_slice(&crc.to_be_bytes());
@@ -156,18 +157,18 @@ pub fn decode(buf: &[u8]) -> Result<Vec<SnapshotEntry>, SnapshotError> {
             producer_id: r.i64()?,
             producer_epoch: r.i16()?,
             last_sequence: r.i32()?,
-            last_offset: r.i64()?,
+            last_offset: LogOffset::new(r.i64()?),
             offset_delta: r.i32()?,
             timestamp: r.i64()?,
             coordinator_epoch: r.i32()?,
-            current_txn_first_offset: r.i64()?,
+            current_txn_first_offset: LogOffset::new(r.i64()?),
         });
     }
     Ok(entries)
 }
 
 /// Offsets of the snapshot files in `dir`, ascending.
-pub fn list_snapshots(dir: &Path) -> Result<Vec<i64>, SnapshotError> {
+pub fn list_snapshots(dir: &Path) -> Result<Vec<LogOffset>, SnapshotError> {
     let mut offsets = Vec::new();
     let entries = fs::read_dir(dir).map_err(|e| io_error(format!("list {}", dir.display()), e))?;
     for entry in entries {
@@ -182,7 +183,7 @@ pub fn list_snapshots(dir: &Path) -> Result<Vec<i64>, SnapshotError> {
 }
 
 /// Reads the snapshot at `offset`.
-pub fn read_snapshot(dir: &Path, offset: i64) -> Result<Vec<SnapshotEntry>, SnapshotError> {
+pub fn read_snapshot(dir: &Path, offset: LogOffset) -> Result<Vec<SnapshotEntry>, SnapshotError> {
     let path = snapshot_path(dir, offset);
     let bytes = fs::read(&path).map_err(|e| io_error(format!("read {}", path.display()), e))?;
     decode(&bytes)
@@ -192,7 +193,7 @@ pub fn read_snapshot(dir: &Path, offset: i64) -> Result<Vec<SnapshotEntry>, Snap
 /// place, so a reader never sees half a file); `sync` fsyncs file and dir.
 pub fn write_snapshot(
     dir: &Path,
-    offset: i64,
+    offset: LogOffset,
     entries: &[SnapshotEntry],
     sync: bool,
 ) -> Result<(), SnapshotError> {
@@ -221,7 +222,7 @@ pub fn write_snapshot(
 }
 
 /// Deletes the snapshot at `offset` (absent is fine).
-pub fn delete_snapshot(dir: &Path, offset: i64) -> Result<(), SnapshotError> {
+pub fn delete_snapshot(dir: &Path, offset: LogOffset) -> Result<(), SnapshotError> {
     let path = snapshot_path(dir, offset);
     match fs::remove_file(&path) {
         Ok(()) => Ok(()),
@@ -232,7 +233,7 @@ pub fn delete_snapshot(dir: &Path, offset: i64) -> Result<(), SnapshotError> {
 
 /// Deletes every snapshot above `offset` (truncation: they describe offsets
 /// that are gone).
-pub fn delete_snapshots_above(dir: &Path, offset: i64) -> Result<(), SnapshotError> {
+pub fn delete_snapshots_above(dir: &Path, offset: LogOffset) -> Result<(), SnapshotError> {
     for found in list_snapshots(dir)? {
         if found > offset {
             delete_snapshot(dir, found)?;
@@ -243,7 +244,7 @@ pub fn delete_snapshots_above(dir: &Path, offset: i64) -> Result<(), SnapshotErr
 
 /// Deletes every snapshot below `offset` except the latest one (retention:
 /// the segments they started are gone).
-pub fn delete_snapshots_below(dir: &Path, offset: i64) -> Result<(), SnapshotError> {
+pub fn delete_snapshots_below(dir: &Path, offset: LogOffset) -> Result<(), SnapshotError> {
     let found = list_snapshots(dir)?;
     let Some((_, older)) = found.split_last() else {
         return Ok(());
@@ -257,7 +258,7 @@ pub fn delete_snapshots_below(dir: &Path, offset: i64) -> Result<(), SnapshotErr
 /// Kafka's `ProducerStateManager.deleteSnapshotsBefore`: deletes every
 /// snapshot strictly below `offset` (the new log start offset), the latest
 /// one included. Returns how many went.
-pub fn delete_snapshots_before(dir: &Path, offset: i64) -> Result<usize, SnapshotError> {
+pub fn delete_snapshots_before(dir: &Path, offset: LogOffset) -> Result<usize, SnapshotError> {
     let mut deleted = 0;
     for old in list_snapshots(dir)?.into_iter().filter(|&o| o < offset) {
         delete_snapshot(dir, old)?;
@@ -269,17 +270,18 @@ pub fn delete_snapshots_before(dir: &Path, offset: i64) -> Result<usize, Snapsho
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{off, offs};
 
     fn entry(pid: i64) -> SnapshotEntry {
         SnapshotEntry {
             producer_id: pid,
             producer_epoch: 3,
             last_sequence: 41,
-            last_offset: 1_000 + pid,
+            last_offset: LogOffset::new(1_000 + pid),
             offset_delta: 4,
             timestamp: 1_700_000_000_000,
             coordinator_epoch: -1,
-            current_txn_first_offset: -1,
+            current_txn_first_offset: LogOffset::UNKNOWN,
         }
     }
 
@@ -317,31 +319,31 @@ mod tests {
     fn files_are_listed_written_and_pruned() {
         let dir = tempfile::tempdir().unwrap();
         for offset in [30, 10, 20, 40] {
-            write_snapshot(dir.path(), offset, &[entry(offset)], offset == 40).unwrap();
+            write_snapshot(dir.path(), off(offset), &[entry(offset)], offset == 40).unwrap();
         }
         fs::write(dir.path().join("00000000000000000000.log"), b"").unwrap();
-        assert_eq!(list_snapshots(dir.path()).unwrap(), vec![10, 20, 30, 40]);
+        assert_eq!(list_snapshots(dir.path()).unwrap(), offs(&[10, 20, 30, 40]));
         assert!(dir.path().join("00000000000000000030.snapshot").is_file());
-        assert_eq!(read_snapshot(dir.path(), 20).unwrap(), vec![entry(20)]);
-        delete_snapshots_above(dir.path(), 30).unwrap();
-        assert_eq!(list_snapshots(dir.path()).unwrap(), vec![10, 20, 30]);
-        delete_snapshots_below(dir.path(), 25).unwrap();
-        assert_eq!(list_snapshots(dir.path()).unwrap(), vec![30]);
+        assert_eq!(read_snapshot(dir.path(), off(20)).unwrap(), vec![entry(20)]);
+        delete_snapshots_above(dir.path(), off(30)).unwrap();
+        assert_eq!(list_snapshots(dir.path()).unwrap(), offs(&[10, 20, 30]));
+        delete_snapshots_below(dir.path(), off(25)).unwrap();
+        assert_eq!(list_snapshots(dir.path()).unwrap(), offs(&[30]));
         // The latest always stays, even below the bound.
-        delete_snapshots_below(dir.path(), 100).unwrap();
-        assert_eq!(list_snapshots(dir.path()).unwrap(), vec![30]);
+        delete_snapshots_below(dir.path(), off(100)).unwrap();
+        assert_eq!(list_snapshots(dir.path()).unwrap(), offs(&[30]));
     }
 
     #[test]
     fn snapshots_before_the_log_start_all_go() {
         let dir = tempfile::tempdir().unwrap();
         for offset in [10, 20, 30] {
-            write_snapshot(dir.path(), offset, &[entry(offset)], false).unwrap();
+            write_snapshot(dir.path(), off(offset), &[entry(offset)], false).unwrap();
         }
-        assert_eq!(delete_snapshots_before(dir.path(), 20).unwrap(), 1);
-        assert_eq!(list_snapshots(dir.path()).unwrap(), vec![20, 30]);
+        assert_eq!(delete_snapshots_before(dir.path(), off(20)).unwrap(), 1);
+        assert_eq!(list_snapshots(dir.path()).unwrap(), offs(&[20, 30]));
         // Unlike pruning, the latest goes too when it is below the log start.
-        assert_eq!(delete_snapshots_before(dir.path(), 31).unwrap(), 2);
-        assert_eq!(list_snapshots(dir.path()).unwrap(), Vec::<i64>::new());
+        assert_eq!(delete_snapshots_before(dir.path(), off(31)).unwrap(), 2);
+        assert_eq!(list_snapshots(dir.path()).unwrap(), Vec::<LogOffset>::new());
     }
 }

@@ -53,6 +53,7 @@ pub fn log_for_topic(
 mod tests {
     use super::*;
     use crate::log::read_topic_id;
+    use crate::model::off;
 
     #[test]
     fn a_log_of_another_topic_id_is_replaced_by_an_empty_one() {
@@ -79,6 +80,6 @@ mod tests {
             read_topic_id(log.dir()).unwrap(),
             Some(encode_kafka_uuid(new_id.as_bytes()))
         );
-        assert_eq!(log.log_end_offset(), 0);
+        assert_eq!(log.log_end_offset(), off(0));
     }
 }

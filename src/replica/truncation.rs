@@ -6,13 +6,13 @@
 //! only then is the cut final.
 
 use super::leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
-use crate::model::{LeaderEpoch, Offset};
+use crate::model::{LeaderEpoch, LogOffset};
 
 /// Where to cut, and whether the follower may fetch afterwards (`completed`)
 /// or must ask the leader again with its new latest epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TruncationTarget {
-    pub offset: Offset,
+    pub offset: LogOffset,
     pub completed: bool,
 }
 
@@ -20,14 +20,14 @@ pub struct TruncationTarget {
 /// `follower_end` is the follower's own `(epoch, end offset)` for the
 /// answered epoch (its epoch cache's answer to the same question).
 pub fn truncation_target(
-    leader_answer: (LeaderEpoch, Offset),
-    follower_end: (LeaderEpoch, Offset),
-    log_end: Offset,
-    high_watermark: Offset,
+    leader_answer: (LeaderEpoch, LogOffset),
+    follower_end: (LeaderEpoch, LogOffset),
+    log_end: LogOffset,
+    high_watermark: LogOffset,
 ) -> TruncationTarget {
     let (leader_epoch, leader_end) = leader_answer;
     let (follower_epoch, follower_end) = follower_end;
-    let done = |offset: Offset| TruncationTarget {
+    let done = |offset: LogOffset| TruncationTarget {
         offset: offset.min(log_end),
         completed: true,
     };
@@ -53,6 +53,7 @@ pub fn truncation_target(
 mod tests {
     use super::*;
     use crate::log::EpochEntry;
+    use crate::model::off;
     use crate::replica::leader_epoch_cache::end_offset_for;
 
     fn entries(pairs: &[(i32, i64)]) -> Vec<EpochEntry> {
@@ -60,7 +61,7 @@ mod tests {
             .iter()
             .map(|&(epoch, start_offset)| EpochEntry {
                 epoch: LeaderEpoch::new(epoch),
-                start_offset,
+                start_offset: off(start_offset),
             })
             .collect()
     }
@@ -79,12 +80,12 @@ mod tests {
         let mut cuts = Vec::new();
         for _ in 0..=ours.len() {
             let asked = ours.last().map_or(UNDEFINED_EPOCH, |e| e.epoch);
-            let answer = end_offset_for(&theirs, asked, leader_leo);
-            let own = end_offset_for(&ours, answer.0, leo);
-            let cut = truncation_target(answer, own, leo, 0);
+            let answer = end_offset_for(&theirs, asked, off(leader_leo));
+            let own = end_offset_for(&ours, answer.0, off(leo));
+            let cut = truncation_target(answer, own, off(leo), off(0));
             cuts.push(cut);
-            leo = cut.offset;
-            ours.retain(|e| e.start_offset < leo);
+            leo = cut.offset.value();
+            ours.retain(|e| e.start_offset < off(leo));
             if cut.completed {
                 return cuts;
             }
@@ -97,11 +98,11 @@ mod tests {
         // The safety review's example: we led epoch 3 from 50, the leader
         // had epochs 2 (from 40) and 4 (from 60) we never saw.
         let cuts = rounds(&[(1, 0), (3, 50)], 70, &[(1, 0), (2, 40), (4, 60)], 80);
-        assert_eq!(cuts.last().unwrap().offset, 40, "{cuts:?}");
+        assert_eq!(cuts.last().unwrap().offset, off(40), "{cuts:?}");
         assert_eq!(
             cuts[0],
             TruncationTarget {
-                offset: 50,
+                offset: off(50),
                 completed: false
             }
         );
@@ -113,21 +114,21 @@ mod tests {
         assert_eq!(
             cuts,
             vec![TruncationTarget {
-                offset: 55,
+                offset: off(55),
                 completed: true
             }]
         );
         let ahead = rounds(&[(1, 0), (2, 40)], 70, &[(1, 0), (2, 40), (4, 60)], 80);
-        assert_eq!(ahead.last().unwrap().offset, 60);
+        assert_eq!(ahead.last().unwrap().offset, off(60));
         assert_eq!(ahead.len(), 1);
         // The leader knows no epoch up to ours: back to the high watermark.
         let unknown = truncation_target(
             (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET),
-            (LeaderEpoch::new(1), 9),
-            9,
-            4,
+            (LeaderEpoch::new(1), off(9)),
+            off(9),
+            off(4),
         );
-        assert_eq!(unknown.offset, 4);
+        assert_eq!(unknown.offset, off(4));
         assert!(unknown.completed);
     }
 }

@@ -1,6 +1,7 @@
 //! The Kafka code of every `ReplicaError` variant (and the `LogError`s it
 //! wraps): the table a client sees for produce, fetch and replica requests.
 
+use crate::model::off;
 use kafka_protocol::ResponseError as E;
 
 use super::*;
@@ -81,8 +82,8 @@ fn every_replica_error_has_its_kafka_code() {
         (
             ReplicaError::OffsetNotAvailable {
                 partition: p(),
-                high_watermark: 0,
-                epoch_start: 1,
+                high_watermark: off(0),
+                epoch_start: off(1),
             },
             E::OffsetNotAvailable,
         ),
@@ -126,9 +127,9 @@ fn every_replica_error_has_its_kafka_code() {
         ),
         (
             LogError::OffsetOutOfRange {
-                requested: 9,
-                log_start: 0,
-                log_end: 1,
+                requested: off(9),
+                log_start: off(0),
+                log_end: off(1),
             }
             .into(),
             E::OffsetOutOfRange,

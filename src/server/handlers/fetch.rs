@@ -38,7 +38,7 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::log::{FileRecords, ReadMode, Records};
-use crate::model::LeaderEpoch;
+use crate::model::{LeaderEpoch, LogOffset};
 use crate::replica::fetch_session::{
     FetchMetadata, PartitionFetchData, SessionPartition, SessionTopic,
 };
@@ -72,8 +72,8 @@ pub async fn handle(
                 partition: p.partition,
             },
             data: PartitionFetchData {
-                fetch_offset: p.fetch_offset,
-                log_start_offset: p.log_start_offset,
+                fetch_offset: LogOffset::new(p.fetch_offset),
+                log_start_offset: LogOffset::new(p.log_start_offset),
                 max_bytes: p.partition_max_bytes,
                 current_leader_epoch: LeaderEpoch::new(p.current_leader_epoch),
                 last_fetched_epoch: LeaderEpoch::new(p.last_fetched_epoch),
@@ -195,16 +195,16 @@ fn partition_data(
         return PartitionData::default()
             .with_partition_index(partition)
             .with_error_code(replica_error_code(e))
-            .with_high_watermark(result.high_watermark)
-            .with_last_stable_offset(result.last_stable_offset)
-            .with_log_start_offset(result.log_start_offset)
+            .with_high_watermark(result.high_watermark.value())
+            .with_last_stable_offset(result.last_stable_offset.value())
+            .with_log_start_offset(result.log_start_offset.value())
             .with_records(Some(bytes::Bytes::new()));
     }
     PartitionData::default()
         .with_partition_index(partition)
         .with_error_code(NONE)
-        .with_high_watermark(result.high_watermark)
-        .with_last_stable_offset(result.last_stable_offset)
-        .with_log_start_offset(result.log_start_offset)
+        .with_high_watermark(result.high_watermark.value())
+        .with_last_stable_offset(result.last_stable_offset.value())
+        .with_log_start_offset(result.log_start_offset.value())
         .with_records(Some(records))
 }

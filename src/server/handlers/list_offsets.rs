@@ -61,9 +61,9 @@ pub async fn handle(
                         Ok(((offset, timestamp), partition)) => {
                             let response = base
                                 .with_error_code(NONE)
-                                .with_offset(offset)
+                                .with_offset(offset.value())
                                 .with_timestamp(timestamp);
-                            if ctx.version >= 4 && offset >= 0 {
+                            if ctx.version >= 4 && offset.is_known() {
                                 response.with_leader_epoch(partition.leader_epoch().get())
                             } else {
                                 response

@@ -48,11 +48,11 @@ pub async fn handle(
                                 Ok((epoch, end_offset)) => answer
                                     .with_error_code(NONE)
                                     .with_leader_epoch(epoch.get())
-                                    .with_end_offset(end_offset),
+                                    .with_end_offset(end_offset.value()),
                                 Err(e) => answer
                                     .with_error_code(replica_error_code(&e))
                                     .with_leader_epoch(UNDEFINED_EPOCH.get())
-                                    .with_end_offset(UNDEFINED_EPOCH_OFFSET),
+                                    .with_end_offset(UNDEFINED_EPOCH_OFFSET.value()),
                             }
                         })
                         .collect();

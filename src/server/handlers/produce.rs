@@ -162,8 +162,8 @@ fn partition_response(result: PartitionAppendResult) -> PartitionProduceResponse
     PartitionProduceResponse::default()
         .with_index(result.tp.partition)
         .with_error_code(result.error.as_ref().map_or(NONE, replica_error_code))
-        .with_base_offset(result.base_offset)
+        .with_base_offset(result.base_offset.value())
         .with_log_append_time_ms(result.log_append_time_ms)
-        .with_log_start_offset(result.log_start_offset)
+        .with_log_start_offset(result.log_start_offset.value())
         .with_error_message(result.error_message.map(StrBytes::from_string))
 }
