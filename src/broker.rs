@@ -200,7 +200,7 @@ impl Broker {
             let console: Option<Arc<dyn crate::metrics::HttpApp>> = if config.console_enable {
                 Some(Arc::new(crate::console::WebConsole {
                     sources: crate::console::ConsoleSources {
-                        broker_id: broker_id,
+                        broker_id,
                         metadata: services.metadata.clone(),
                         zk: zk.clone(),
                         writes_enabled: config.console_writes_enable,
@@ -226,7 +226,7 @@ impl Broker {
         }
         background.spawn(group_coordinator.run_timers(shutdown.clone()));
         let dynamic_config_manager = DynamicConfigManager {
-            broker_id: broker_id,
+            broker_id,
             zk: zk.clone(),
             configs: services.dynamic_configs.clone(),
             replica_manager: replica_manager.clone(),

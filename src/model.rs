@@ -44,9 +44,6 @@ impl fmt::Display for BrokerId {
     }
 }
 
-/// A position in a partition's log. Kafka's offsets are signed 64-bit.
-pub type Offset = i64;
-
 /// A position in a partition's log (Kafka's offsets are signed 64-bit), as
 /// a newtype so an offset is not mixed up with a count, a byte position or
 /// a relative offset inside a batch. The wire, the files and the znodes
@@ -59,19 +56,19 @@ pub type Offset = i64;
     Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-pub struct LogOffset(i64);
+pub struct Offset(i64);
 
-impl LogOffset {
+impl Offset {
     /// No offset: Kafka's -1 (`UNKNOWN_OFFSET`, "nothing appended", "no
     /// committed offset").
-    pub const UNKNOWN: LogOffset = LogOffset(-1);
+    pub const UNKNOWN: Offset = Offset(-1);
     /// The first offset of a new log.
-    pub const ZERO: LogOffset = LogOffset(0);
+    pub const ZERO: Offset = Offset(0);
     /// The largest offset (`Long.MAX_VALUE`), an upper bound in lookups.
-    pub const MAX: LogOffset = LogOffset(i64::MAX);
+    pub const MAX: Offset = Offset(i64::MAX);
 
     pub const fn new(offset: i64) -> Self {
-        LogOffset(offset)
+        Offset(offset)
     }
 
     /// The bare number, for the wire, the files and the znodes.
@@ -81,27 +78,27 @@ impl LogOffset {
 
     /// The offset after this one.
     pub fn next(self) -> Self {
-        LogOffset(self.0.checked_add(1).expect("offset overflow"))
+        Offset(self.0.checked_add(1).expect("offset overflow"))
     }
 
     /// The offset before this one.
     pub fn prev(self) -> Self {
-        LogOffset(self.0.checked_sub(1).expect("offset underflow"))
+        Offset(self.0.checked_sub(1).expect("offset underflow"))
     }
 
     /// `count` offsets further on, `None` past `i64::MAX`.
     pub fn checked_add(self, count: i64) -> Option<Self> {
-        self.0.checked_add(count).map(LogOffset)
+        self.0.checked_add(count).map(Offset)
     }
 
     /// `count` offsets further on, stopping at `i64::MAX`.
     pub fn saturating_add(self, count: i64) -> Self {
-        LogOffset(self.0.saturating_add(count))
+        Offset(self.0.saturating_add(count))
     }
 
     /// `count` offsets back, stopping at `i64::MIN`.
     pub fn saturating_sub(self, count: i64) -> Self {
-        LogOffset(self.0.saturating_sub(count))
+        Offset(self.0.saturating_sub(count))
     }
 
     /// A real offset (not negative): the sentinels mean "none".
@@ -110,55 +107,55 @@ impl LogOffset {
     }
 }
 
-impl std::ops::Add<i64> for LogOffset {
-    type Output = LogOffset;
+impl std::ops::Add<i64> for Offset {
+    type Output = Offset;
 
-    fn add(self, count: i64) -> LogOffset {
-        LogOffset(self.0 + count)
+    fn add(self, count: i64) -> Offset {
+        Offset(self.0 + count)
     }
 }
 
-impl std::ops::AddAssign<i64> for LogOffset {
+impl std::ops::AddAssign<i64> for Offset {
     fn add_assign(&mut self, count: i64) {
         self.0 += count;
     }
 }
 
-impl std::ops::Sub<i64> for LogOffset {
-    type Output = LogOffset;
+impl std::ops::Sub<i64> for Offset {
+    type Output = Offset;
 
-    fn sub(self, count: i64) -> LogOffset {
-        LogOffset(self.0 - count)
+    fn sub(self, count: i64) -> Offset {
+        Offset(self.0 - count)
     }
 }
 
 /// The distance between two offsets is a count, not an offset.
-impl std::ops::Sub<LogOffset> for LogOffset {
+impl std::ops::Sub<Offset> for Offset {
     type Output = i64;
 
-    fn sub(self, earlier: LogOffset) -> i64 {
+    fn sub(self, earlier: Offset) -> i64 {
         self.0 - earlier.0
     }
 }
 
 /// Keeps the formatter's flags, so `{:020}` still gives a segment file name.
-impl fmt::Debug for LogOffset {
+impl fmt::Debug for Offset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl fmt::Display for LogOffset {
+impl fmt::Display for Offset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl std::str::FromStr for LogOffset {
+impl std::str::FromStr for Offset {
     type Err = std::num::ParseIntError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(LogOffset)
+        s.parse().map(Offset)
     }
 }
 
@@ -276,14 +273,14 @@ impl LeaderAndIsr {
 
 /// An offset from a bare number, for tests.
 #[cfg(test)]
-pub const fn off(offset: i64) -> LogOffset {
-    LogOffset::new(offset)
+pub const fn off(offset: i64) -> Offset {
+    Offset::new(offset)
 }
 
 /// Offsets from bare numbers, for tests.
 #[cfg(test)]
-pub fn offs(offsets: &[i64]) -> Vec<LogOffset> {
-    offsets.iter().map(|&o| LogOffset(o)).collect()
+pub fn offs(offsets: &[i64]) -> Vec<Offset> {
+    offsets.iter().map(|&o| Offset(o)).collect()
 }
 
 /// Broker ids from bare numbers, for tests.
@@ -418,51 +415,48 @@ mod tests {
 
     #[test]
     fn offsets_step_and_count_like_numbers() {
-        let base = LogOffset::new(135);
-        let last = LogOffset::new(139);
+        let base = Offset::new(135);
+        let last = Offset::new(139);
         assert_eq!(last - base + 1, 5, "the distance is a count");
         assert_eq!(base + 4, last);
         assert_eq!(last - 4, base);
-        assert_eq!(base.next(), LogOffset::new(136));
-        assert_eq!(base.prev(), LogOffset::new(134));
+        assert_eq!(base.next(), Offset::new(136));
+        assert_eq!(base.prev(), Offset::new(134));
         let mut at = base;
         at += 2;
         assert_eq!(at.value(), 137);
-        assert_eq!(LogOffset::MAX.checked_add(1), None);
-        assert_eq!(base.checked_add(5), Some(LogOffset::new(140)));
-        assert_eq!(LogOffset::MAX.saturating_add(7), LogOffset::MAX);
-        assert_eq!(LogOffset::new(i64::MIN).saturating_sub(1).value(), i64::MIN);
-        assert_eq!(base.saturating_sub(35), LogOffset::new(100));
-        assert!(LogOffset::UNKNOWN < LogOffset::ZERO);
-        assert!(!LogOffset::UNKNOWN.is_known());
-        assert!(LogOffset::ZERO.is_known());
-        assert_eq!(LogOffset::UNKNOWN.next(), LogOffset::ZERO);
+        assert_eq!(Offset::MAX.checked_add(1), None);
+        assert_eq!(base.checked_add(5), Some(Offset::new(140)));
+        assert_eq!(Offset::MAX.saturating_add(7), Offset::MAX);
+        assert_eq!(Offset::new(i64::MIN).saturating_sub(1).value(), i64::MIN);
+        assert_eq!(base.saturating_sub(35), Offset::new(100));
+        assert!(Offset::UNKNOWN < Offset::ZERO);
+        assert!(!Offset::UNKNOWN.is_known());
+        assert!(Offset::ZERO.is_known());
+        assert_eq!(Offset::UNKNOWN.next(), Offset::ZERO);
     }
 
     #[test]
     #[should_panic(expected = "offset overflow")]
     fn the_offset_after_the_last_one_is_a_bug() {
-        let _ = LogOffset::MAX.next();
+        let _ = Offset::MAX.next();
     }
 
     #[test]
     fn offsets_print_and_parse_as_the_bare_number() {
-        assert_eq!(LogOffset::new(42).to_string(), "42");
+        assert_eq!(Offset::new(42).to_string(), "42");
+        assert_eq!(format!("{:020}", Offset::new(42)), "00000000000000000042");
+        assert_eq!(format!("{:?}", Offset::UNKNOWN), "-1");
         assert_eq!(
-            format!("{:020}", LogOffset::new(42)),
-            "00000000000000000042"
-        );
-        assert_eq!(format!("{:?}", LogOffset::UNKNOWN), "-1");
-        assert_eq!(
-            format!("{:?}", vec![LogOffset::new(1), LogOffset::new(2)]),
+            format!("{:?}", vec![Offset::new(1), Offset::new(2)]),
             "[1, 2]"
         );
-        assert_eq!("42".parse::<LogOffset>(), Ok(LogOffset::new(42)));
-        assert!("4x".parse::<LogOffset>().is_err());
-        assert_eq!(serde_json::to_string(&LogOffset::new(7)).unwrap(), "7");
+        assert_eq!("42".parse::<Offset>(), Ok(Offset::new(42)));
+        assert!("4x".parse::<Offset>().is_err());
+        assert_eq!(serde_json::to_string(&Offset::new(7)).unwrap(), "7");
         assert_eq!(
-            serde_json::from_str::<LogOffset>("-1").unwrap(),
-            LogOffset::UNKNOWN
+            serde_json::from_str::<Offset>("-1").unwrap(),
+            Offset::UNKNOWN
         );
     }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sluice::model::{BrokerId, LeaderEpoch, TopicPartition};
+use sluice::model::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use sluice::zk::{
     BrokerRegistration, ControllerElection, CreateMode, PartitionStateZnode, SessionEvent,
     WatchEvent, WatcherOptions, ZkClient, ZkConfig, ZkError, ZkOp, new_kafka_uuid, paths,
@@ -747,7 +747,11 @@ async fn consumer_offsets_round_trip_in_one_multi() {
     zk.set_consumer_offsets(
         "g1",
         None,
-        &[(tp("a", 0), 10), (tp("a", 1), 11), (tp("b", 0), 20)],
+        &[
+            (tp("a", 0), Offset::new(10)),
+            (tp("a", 1), Offset::new(11)),
+            (tp("b", 0), Offset::new(20)),
+        ],
     )
     .await
     .unwrap();
@@ -759,7 +763,7 @@ async fn consumer_offsets_round_trip_in_one_multi() {
     assert_eq!(text(&raw), "11");
     assert_eq!(
         other.get_consumer_offset("g1", "a", 0).await.unwrap(),
-        Some(10)
+        Some(Offset::new(10))
     );
     assert_eq!(other.get_consumer_offset("g1", "a", 7).await.unwrap(), None);
     assert_eq!(
@@ -768,16 +772,20 @@ async fn consumer_offsets_round_trip_in_one_multi() {
     );
 
     // Mixed: updates existing znodes and creates new ones atomically.
-    zk.set_consumer_offsets("g1", None, &[(tp("a", 0), 15), (tp("c", 3), 30)])
-        .await
-        .unwrap();
+    zk.set_consumer_offsets(
+        "g1",
+        None,
+        &[(tp("a", 0), Offset::new(15)), (tp("c", 3), Offset::new(30))],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         other.get_consumer_offsets("g1").await.unwrap(),
         vec![
-            (tp("a", 0), 15),
-            (tp("a", 1), 11),
-            (tp("b", 0), 20),
-            (tp("c", 3), 30)
+            (tp("a", 0), Offset::new(15)),
+            (tp("a", 1), Offset::new(11)),
+            (tp("b", 0), Offset::new(20)),
+            (tp("c", 3), Offset::new(30))
         ]
     );
     assert!(
@@ -790,7 +798,7 @@ async fn consumer_offsets_round_trip_in_one_multi() {
     assert_eq!(other.get_consumer_groups().await.unwrap(), ["g1"]);
 
     // Group ids are encoded into one path segment, reversibly.
-    zk.set_consumer_offsets("bad/group", None, &[(tp("a", 0), 1)])
+    zk.set_consumer_offsets("bad/group", None, &[(tp("a", 0), Offset::new(1))])
         .await
         .unwrap();
     assert!(
@@ -803,7 +811,7 @@ async fn consumer_offsets_round_trip_in_one_multi() {
             .get_consumer_offset("bad/group", "a", 0)
             .await
             .unwrap(),
-        Some(1)
+        Some(Offset::new(1))
     );
     assert_eq!(
         other.get_consumer_groups().await.unwrap(),

@@ -117,7 +117,7 @@ async fn group_lag(sources: &BrokerStateSource) -> Option<Vec<(String, TopicPart
             let Ok(partition) = sources.replica_manager.leader_partition(&tp) else {
                 continue;
             };
-            let behind = (partition.high_watermark().value() - offset).max(0);
+            let behind = (partition.high_watermark() - offset).max(0);
             lag.push((group.clone(), tp, behind));
         }
     }

@@ -12,13 +12,13 @@ use super::coordinator::{GroupCoordinator, session_timeout};
 use super::error::GroupError;
 use super::offsets::CommittedOffset;
 use super::state::GroupState;
-use crate::model::TopicPartition;
+use crate::model::{Offset, TopicPartition};
 use crate::zk::GroupFence;
 
 /// One partition of an OffsetCommit.
 pub struct OffsetCommitEntry {
     pub partition: TopicPartition,
-    pub offset: i64,
+    pub offset: Offset,
     pub leader_epoch: i32,
     pub metadata: Option<String>,
 }

@@ -18,12 +18,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use parking_lot::Mutex;
 
-use crate::model::TopicPartition;
+use crate::model::{Offset, TopicPartition};
 use crate::zk::{GroupFence, StoredOffset, ZkClient, ZkError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommittedOffset {
-    pub offset: i64,
+    pub offset: Offset,
     pub metadata: String,
     pub leader_epoch: i32,
 }

@@ -13,7 +13,7 @@
 
 use thiserror::Error;
 
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 
 /// Bytes before `batchLength` ends: `baseOffset` + `batchLength`.
 pub const LOG_OVERHEAD: usize = 12;
@@ -86,7 +86,7 @@ fn be_i64(buf: &[u8], at: usize) -> i64 {
 /// The fixed header of a magic-2 batch, parsed without any validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchHeader {
-    pub base_offset: LogOffset,
+    pub base_offset: Offset,
     pub batch_length: i32,
     pub partition_leader_epoch: LeaderEpoch,
     pub magic: i8,
@@ -108,7 +108,7 @@ impl BatchHeader {
             return None;
         }
         Some(BatchHeader {
-            base_offset: LogOffset::new(be_i64(buf, 0)),
+            base_offset: Offset::new(be_i64(buf, 0)),
             batch_length: be_i32(buf, LENGTH_OFFSET),
             partition_leader_epoch: LeaderEpoch::new(be_i32(buf, PARTITION_LEADER_EPOCH_OFFSET)),
             magic: buf[MAGIC_OFFSET] as i8,
@@ -131,7 +131,7 @@ impl BatchHeader {
         self.batch_length.max(0) as usize + LOG_OVERHEAD
     }
 
-    pub fn last_offset(&self) -> LogOffset {
+    pub fn last_offset(&self) -> Offset {
         self.base_offset + i64::from(self.last_offset_delta)
     }
 
@@ -161,7 +161,7 @@ impl BatchHeader {
 pub struct BatchInfo {
     pub position: usize,
     pub size: usize,
-    pub base_offset: LogOffset,
+    pub base_offset: Offset,
     pub last_offset_delta: i32,
     pub record_count: i32,
     pub base_timestamp: i64,
@@ -177,7 +177,7 @@ pub struct BatchInfo {
 }
 
 impl BatchInfo {
-    pub fn last_offset(&self) -> LogOffset {
+    pub fn last_offset(&self) -> Offset {
         self.base_offset + i64::from(self.last_offset_delta)
     }
 
@@ -319,7 +319,7 @@ pub fn validate_batches(buf: &[u8], max_batch_bytes: usize) -> Result<Vec<BatchI
 /// writes those).
 pub fn check_client_batch(info: &BatchInfo) -> Result<(), BatchError> {
     let position = info.position;
-    if info.base_offset != LogOffset::ZERO {
+    if info.base_offset != Offset::ZERO {
         return Err(invalid(
             position,
             format!(
@@ -363,7 +363,7 @@ pub fn check_client_batch(info: &BatchInfo) -> Result<(), BatchError> {
 
 /// Rewrites the base offset of the batch starting at `batch[0]`. The base offset
 /// is outside the CRC, so the checksum stays valid.
-pub fn set_base_offset(batch: &mut [u8], offset: LogOffset) {
+pub fn set_base_offset(batch: &mut [u8], offset: Offset) {
     assert!(batch.len() >= LOG_OVERHEAD, "not a record batch");
     batch[..8].copy_from_slice(&offset.value().to_be_bytes());
 }
@@ -391,7 +391,7 @@ pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: LeaderEpoch) {
 
 /// Reads `(batch size, last offset)` of a batch whose header is fully in `buf`,
 /// without validation; `None` when fewer than 61 bytes or a nonsensical length.
-pub(crate) fn peek_size_and_last_offset(buf: &[u8]) -> Option<(usize, LogOffset)> {
+pub(crate) fn peek_size_and_last_offset(buf: &[u8]) -> Option<(usize, Offset)> {
     if buf.len() < HEADER_SIZE {
         return None;
     }
@@ -399,7 +399,7 @@ pub(crate) fn peek_size_and_last_offset(buf: &[u8]) -> Option<(usize, LogOffset)
     if batch_length < MIN_BATCH_LENGTH {
         return None;
     }
-    let last = LogOffset::new(be_i64(buf, 0)) + i64::from(be_i32(buf, LAST_OFFSET_DELTA_OFFSET));
+    let last = Offset::new(be_i64(buf, 0)) + i64::from(be_i32(buf, LAST_OFFSET_DELTA_OFFSET));
     Some((batch_length as usize + LOG_OVERHEAD, last))
 }
 

@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 
 use super::batch::{BatchHeader, HEADER_SIZE, LOG_OVERHEAD, MIN_BATCH_LENGTH};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// Chunk size for header walks (read and lookup paths): about one index interval.
 pub const HEADER_WALK_CHUNK_BYTES: usize = 8 * 1024;
@@ -103,7 +103,7 @@ impl StoredBatch {
         self.header.size_bytes()
     }
 
-    pub fn last_offset(&self) -> LogOffset {
+    pub fn last_offset(&self) -> Offset {
         self.header.last_offset()
     }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::LogError;
 use super::partition_log::sync_dir;
-use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
+use crate::model::{LeaderEpoch, Offset, TopicPartition};
 
 pub const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
@@ -30,7 +30,7 @@ pub trait CheckpointEntry: Sized {
 }
 
 /// `topic partition offset`, as in the offset checkpoints.
-impl CheckpointEntry for (TopicPartition, LogOffset) {
+impl CheckpointEntry for (TopicPartition, Offset) {
     fn format_line(&self, out: &mut String) {
         let _ = write!(out, "{} {} {}", self.0.topic, self.0.partition, self.1);
     }
@@ -39,7 +39,7 @@ impl CheckpointEntry for (TopicPartition, LogOffset) {
         let mut parts = line.split_whitespace();
         let topic = parts.next()?;
         let partition: i32 = parts.next()?.parse().ok()?;
-        let offset: LogOffset = parts.next()?.parse().ok()?;
+        let offset: Offset = parts.next()?.parse().ok()?;
         if parts.next().is_some() || partition < 0 {
             return None;
         }
@@ -51,7 +51,7 @@ impl CheckpointEntry for (TopicPartition, LogOffset) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EpochEntry {
     pub epoch: LeaderEpoch,
-    pub start_offset: LogOffset,
+    pub start_offset: Offset,
 }
 
 impl CheckpointEntry for EpochEntry {
@@ -154,17 +154,17 @@ impl CheckpointFile {
 }
 
 /// Reads an offset checkpoint into a map (missing file: empty map).
-pub fn read_offsets(path: &Path) -> Result<HashMap<TopicPartition, LogOffset>, LogError> {
-    let entries: Vec<(TopicPartition, LogOffset)> = CheckpointFile::new(path).read()?;
+pub fn read_offsets(path: &Path) -> Result<HashMap<TopicPartition, Offset>, LogError> {
+    let entries: Vec<(TopicPartition, Offset)> = CheckpointFile::new(path).read()?;
     Ok(entries.into_iter().collect())
 }
 
 /// Writes an offset checkpoint, sorted by topic-partition for stable files.
 pub fn write_offsets(
     path: &Path,
-    offsets: &HashMap<TopicPartition, LogOffset>,
+    offsets: &HashMap<TopicPartition, Offset>,
 ) -> Result<(), LogError> {
-    let mut entries: Vec<(TopicPartition, LogOffset)> =
+    let mut entries: Vec<(TopicPartition, Offset)> =
         offsets.iter().map(|(tp, o)| (tp.clone(), *o)).collect();
     entries.sort();
     CheckpointFile::new(path).write(&entries)

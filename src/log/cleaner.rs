@@ -38,7 +38,7 @@ use super::cleaner_swap::{SwapOutcome, fresh_work_dir};
 use super::error::LogError;
 use super::partition_log::Log;
 use super::segment::LogSegment;
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 
 /// Bytes buffered before the cleaned output is appended to the new segment.
 const WRITE_CHUNK_BYTES: usize = 1024 * 1024;
@@ -62,7 +62,7 @@ fn io_err(what: &str, path: &std::path::Path) -> impl FnOnce(io::Error) -> Clean
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CleanStats {
     /// The new first dirty offset (the cleaner checkpoint).
-    pub end_offset: LogOffset,
+    pub end_offset: Offset,
     pub segments_replaced: usize,
     pub bytes_read: u64,
     pub bytes_written: u64,
@@ -74,14 +74,14 @@ pub struct CleanStats {
     pub tombstone_expiry_ms: Option<i64>,
     /// Base offsets of the old segments the swaps merged away (every one
     /// of a group but the first), whose producer snapshots must go.
-    pub removed_segment_bases: Vec<LogOffset>,
+    pub removed_segment_bases: Vec<Offset>,
 }
 
 /// The offsets bounding one pass: `[first_dirty, first_uncleanable)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CleanRange {
-    pub first_dirty: LogOffset,
-    pub first_uncleanable: LogOffset,
+    pub first_dirty: Offset,
+    pub first_uncleanable: Offset,
 }
 
 /// The segment file's modification time in ms (0 when unknown).
@@ -147,7 +147,7 @@ fn try_decode(tp: &TopicPartition, bytes: &[u8]) -> Option<DecodedBatch> {
 fn build_offset_map(
     tp: &TopicPartition,
     dirty: &[Arc<LogSegment>],
-    first_dirty: LogOffset,
+    first_dirty: Offset,
     map: &mut OffsetMap,
 ) -> Result<u64, CleanerError> {
     let mut bytes_read = 0;
@@ -194,7 +194,7 @@ fn build_offset_map(
 /// header-only walk).
 fn last_batch_of_producers(
     segments: &[Arc<LogSegment>],
-) -> Result<HashMap<i64, LogOffset>, CleanerError> {
+) -> Result<HashMap<i64, Offset>, CleanerError> {
     let mut last = HashMap::new();
     for segment in segments {
         let path = segment.log_path();
@@ -214,7 +214,7 @@ fn last_batch_of_producers(
 /// bounds segment `i`'s offsets.
 pub fn group_segments_by_size(
     segments: &[Arc<LogSegment>],
-    next_bases: &[LogOffset],
+    next_bases: &[Offset],
     max_bytes: u64,
 ) -> Vec<std::ops::Range<usize>> {
     let mut groups = Vec::new();
@@ -240,10 +240,10 @@ pub fn group_segments_by_size(
 struct Pass<'a> {
     tp: &'a TopicPartition,
     map: &'a OffsetMap,
-    end_offset: LogOffset,
-    first_dirty: LogOffset,
+    end_offset: Offset,
+    first_dirty: Offset,
     delete_retention_ms: i64,
-    producers_last: &'a HashMap<i64, LogOffset>,
+    producers_last: &'a HashMap<i64, Offset>,
     now_ms: i64,
 }
 
@@ -329,7 +329,7 @@ impl Log {
     /// younger than `min.compaction.lag.ms`.
     fn first_uncleanable_index(
         segments: &[Arc<LogSegment>],
-        max_offset: LogOffset,
+        max_offset: Offset,
         min_compaction_lag_ms: i64,
         now_ms: i64,
     ) -> usize {
@@ -353,8 +353,8 @@ impl Log {
     /// checkpointed `first_dirty` and the high watermark `max_offset`.
     pub fn cleanable_range(
         &self,
-        checkpoint: Option<LogOffset>,
-        max_offset: LogOffset,
+        checkpoint: Option<Offset>,
+        max_offset: Offset,
         now_ms: i64,
     ) -> (CleanRange, u64, u64) {
         let config = self.config();
@@ -427,7 +427,7 @@ impl Log {
             .filter(|s| s.base_offset() < range.first_uncleanable)
             .cloned()
             .collect();
-        let next_bases: Vec<LogOffset> = segments[1..=cleanable.len()]
+        let next_bases: Vec<Offset> = segments[1..=cleanable.len()]
             .iter()
             .map(|s| s.base_offset())
             .collect();
@@ -470,7 +470,7 @@ impl Log {
         &self,
         pass: &Pass<'_>,
         group: &[Arc<LogSegment>],
-        next_bases: &[LogOffset],
+        next_bases: &[Offset],
         stats: &mut CleanStats,
     ) -> Result<(), CleanerError> {
         let config = self.config();

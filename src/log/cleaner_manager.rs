@@ -22,7 +22,7 @@ use super::cleaner::{CleanStats, CleanerError};
 use super::cleaner_offset_map::OffsetMap;
 use super::manager::LogManager;
 use super::partition_log::Log;
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 
 /// Kafka's per-log-dir file of first dirty offsets.
 pub const CLEANER_OFFSET_CHECKPOINT: &str = "cleaner-offset-checkpoint";
@@ -33,7 +33,7 @@ pub struct LogCleaner {
     /// The key map, reused across passes (its size is bounded).
     map: Mutex<OffsetMap>,
     /// First dirty offset per log, as checkpointed.
-    checkpoints: Mutex<HashMap<TopicPartition, LogOffset>>,
+    checkpoints: Mutex<HashMap<TopicPartition, Offset>>,
     /// When the earliest tombstone kept by the last pass may be removed.
     tombstone_expiry_ms: Mutex<HashMap<TopicPartition, i64>>,
     /// The log object last seen per partition: a different one means the
@@ -72,14 +72,14 @@ impl LogCleaner {
     }
 
     /// The checkpointed first dirty offset of `tp`.
-    pub fn checkpoint_of(&self, tp: &TopicPartition) -> Option<LogOffset> {
+    pub fn checkpoint_of(&self, tp: &TopicPartition) -> Option<Offset> {
         self.checkpoints.lock().get(tp).copied()
     }
 
     fn pick(
         &self,
         now_ms: i64,
-        high_watermark: &dyn Fn(&TopicPartition) -> Option<LogOffset>,
+        high_watermark: &dyn Fn(&TopicPartition) -> Option<Offset>,
     ) -> Option<Candidate> {
         self.forget_replaced_logs();
         let checkpoints = self.checkpoints.lock().clone();
@@ -127,7 +127,7 @@ impl LogCleaner {
     pub fn clean_filthiest(
         &self,
         now_ms: i64,
-        high_watermark: &dyn Fn(&TopicPartition) -> Option<LogOffset>,
+        high_watermark: &dyn Fn(&TopicPartition) -> Option<Offset>,
     ) -> Option<(TopicPartition, Result<CleanStats, CleanerError>)> {
         let candidate = self.pick(now_ms, high_watermark)?;
         let tp = candidate.tp.clone();
@@ -196,7 +196,7 @@ impl LogCleaner {
     fn write_checkpoint(&self, dir: &Path) -> Result<(), super::error::LogError> {
         let logs = self.log_manager.all_logs();
         let checkpoints = self.checkpoints.lock();
-        let offsets: HashMap<TopicPartition, LogOffset> = logs
+        let offsets: HashMap<TopicPartition, Offset> = logs
             .iter()
             .filter(|(_, log)| log.dir().parent() == Some(dir))
             .filter_map(|(tp, _)| checkpoints.get(tp).map(|&o| (tp.clone(), o)))

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// Bytes Kafka charges per entry: a 16-byte hash and an 8-byte offset.
 const BYTES_PER_ENTRY: u64 = 24;
@@ -16,12 +16,12 @@ const LOAD_FACTOR: f64 = 0.9;
 
 #[derive(Debug)]
 pub struct OffsetMap {
-    entries: HashMap<u128, LogOffset>,
+    entries: HashMap<u128, Offset>,
     max_entries: usize,
     first_hasher: RandomState,
     second_hasher: RandomState,
     /// The last offset of the last batch added (-1 when none).
-    latest_offset: LogOffset,
+    latest_offset: Offset,
 }
 
 impl OffsetMap {
@@ -34,7 +34,7 @@ impl OffsetMap {
             max_entries,
             first_hasher: RandomState::new(),
             second_hasher: RandomState::new(),
-            latest_offset: LogOffset::UNKNOWN,
+            latest_offset: Offset::UNKNOWN,
         }
     }
 
@@ -48,13 +48,13 @@ impl OffsetMap {
     }
 
     /// Records `offset` as the latest for `key` (offsets come in increasing order).
-    pub fn put(&mut self, key: &[u8], offset: LogOffset) {
+    pub fn put(&mut self, key: &[u8], offset: Offset) {
         let digest = self.digest(key);
         self.entries.insert(digest, offset);
     }
 
     /// The latest offset seen for `key`.
-    pub fn get(&self, key: &[u8]) -> Option<LogOffset> {
+    pub fn get(&self, key: &[u8]) -> Option<Offset> {
         self.entries.get(&self.digest(key)).copied()
     }
 
@@ -66,7 +66,7 @@ impl OffsetMap {
     /// Forgets every key, keeping the bound.
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.latest_offset = LogOffset::UNKNOWN;
+        self.latest_offset = Offset::UNKNOWN;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -81,11 +81,11 @@ impl OffsetMap {
         self.max_entries
     }
 
-    pub fn latest_offset(&self) -> LogOffset {
+    pub fn latest_offset(&self) -> Offset {
         self.latest_offset
     }
 
-    pub fn update_latest_offset(&mut self, offset: LogOffset) {
+    pub fn update_latest_offset(&mut self, offset: Offset) {
         self.latest_offset = self.latest_offset.max(offset);
     }
 }

@@ -17,7 +17,7 @@ use thiserror::Error;
 
 use super::batch::{BatchHeader, HEADER_SIZE, LOG_OVERHEAD};
 use super::records::read_varlong;
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 const RECORD_COUNT_OFFSET: usize = 57;
 const MAX_TIMESTAMP_OFFSET: usize = 35;
@@ -31,15 +31,12 @@ const ATTRIBUTES_OFFSET: usize = 21;
 pub enum RecordsError {
     #[error("batch at offset {base_offset}: codec {codec}: {reason}")]
     Compression {
-        base_offset: LogOffset,
+        base_offset: Offset,
         codec: u8,
         reason: String,
     },
     #[error("batch at offset {base_offset}: corrupt record: {reason}")]
-    Corrupt {
-        base_offset: LogOffset,
-        reason: String,
-    },
+    Corrupt { base_offset: Offset, reason: String },
 }
 
 /// One record of a batch, located in the batch's decompressed records section.
@@ -47,7 +44,7 @@ pub enum RecordsError {
 pub struct RawRecord {
     /// The record's bytes, length prefix included.
     pub range: Range<usize>,
-    pub offset: LogOffset,
+    pub offset: Offset,
     pub timestamp_ms: i64,
     /// `None` for a null key.
     pub key: Option<Range<usize>>,
@@ -144,7 +141,7 @@ pub(super) fn compress(codec: u8, raw: &[u8]) -> anyhow::Result<Vec<u8>> {
 /// the way into the log): decompresses its records and locates each one.
 pub fn decode_batch(batch: &[u8]) -> Result<DecodedBatch, RecordsError> {
     let header = BatchHeader::parse(batch).ok_or_else(|| RecordsError::Corrupt {
-        base_offset: LogOffset::UNKNOWN,
+        base_offset: Offset::UNKNOWN,
         reason: "shorter than a batch header".to_string(),
     })?;
     let base_offset = header.base_offset;

@@ -27,7 +27,7 @@ use super::segment_files::{
     INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file_name, remove_if_exists,
     segment_file_name,
 };
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// The partition's work directory for segments being cleaned.
 pub const CLEANER_WORK_DIR: &str = ".cleaner";
@@ -128,13 +128,13 @@ impl Log {
     }
 }
 
-fn swap_path(dir: &Path, base: LogOffset, suffix: &str) -> PathBuf {
+fn swap_path(dir: &Path, base: Offset, suffix: &str) -> PathBuf {
     dir.join(format!("{}{SWAP_SUFFIX}", segment_file_name(base, suffix)))
 }
 
 /// One past the last offset stored in the segment file at `path`, or `base`
 /// when it holds no complete batch.
-fn next_offset_of(path: &Path, base: LogOffset) -> Result<LogOffset, LogError> {
+fn next_offset_of(path: &Path, base: Offset) -> Result<Offset, LogError> {
     let file = fs::File::open(path).map_err(io_err("open", path))?;
     let len = file.metadata().map_err(io_err("stat", path))?.len();
     let mut next = base;

@@ -5,7 +5,7 @@
 //! interrupted swaps complete on open, and the manager picks logs by dirty
 //! ratio and writes Kafka's `cleaner-offset-checkpoint`.
 
-use crate::model::{LogOffset, off};
+use crate::model::{Offset, off};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -52,7 +52,7 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
     let mut out = Vec::new();
     let mut offset = log.log_start_offset();
     while offset < log.log_end_offset() {
-        let r = log.read(offset, 1 << 20, LogOffset::MAX, true).unwrap();
+        let r = log.read(offset, 1 << 20, Offset::MAX, true).unwrap();
         if r.records.is_empty() {
             break;
         }
@@ -77,8 +77,8 @@ fn read_all(log: &Log) -> Vec<(i64, String, Option<String>)> {
 }
 
 fn clean_all(log: &Log, checkpoint: Option<i64>, now_ms: i64) -> CleanStats {
-    let checkpoint = checkpoint.map(LogOffset::new);
-    let (range, _, _) = log.cleanable_range(checkpoint, LogOffset::MAX, now_ms);
+    let checkpoint = checkpoint.map(Offset::new);
+    let (range, _, _) = log.cleanable_range(checkpoint, Offset::MAX, now_ms);
     let mut map = OffsetMap::new(1 << 20);
     log.clean(range, &mut map, now_ms).unwrap()
 }
@@ -207,7 +207,7 @@ fn batches(log: &Log) -> Vec<(i64, i64, usize)> {
     let mut offset = log.log_start_offset();
     while offset < log.log_end_offset() {
         let bytes = log
-            .read(offset, 1 << 20, LogOffset::MAX, true)
+            .read(offset, 1 << 20, Offset::MAX, true)
             .unwrap()
             .records;
         if bytes.is_empty() {
@@ -283,7 +283,7 @@ fn an_interrupted_swap_completes_on_open() {
     drop(log);
     // Crash state: the cleaned segment committed as .swap, the old segments
     // all still there, a stale work dir and an uncommitted index swap.
-    let seg = |base: LogOffset, suffix: &str| dir.path().join(format!("{base:020}.{suffix}"));
+    let seg = |base: Offset, suffix: &str| dir.path().join(format!("{base:020}.{suffix}"));
     std::fs::rename(seg(cleaned_first, "log"), seg(cleaned_first, "log.swap")).unwrap();
     for (name, bytes) in &saved {
         std::fs::write(dir.path().join(name), bytes).unwrap();
@@ -357,7 +357,7 @@ fn manager_picks_compacted_dirty_logs_and_writes_the_checkpoint() {
         &[("a", Some("1")), ("a", Some("2")), ("a", Some("3"))],
     );
     let cleaner = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    let hw = |_: &TopicPartition| Some(LogOffset::MAX);
+    let hw = |_: &TopicPartition| Some(Offset::MAX);
     let (cleaned, result) = cleaner.clean_filthiest(NOW_MS, &hw).expect("a dirty log");
     assert_eq!(cleaned, tp());
     assert_eq!(result.unwrap().end_offset, off(2));
@@ -422,7 +422,7 @@ fn a_recreated_log_is_cleaned_from_its_start() {
         ],
     );
     let cleaner = LogCleaner::new(Arc::clone(&mgr), 1 << 20);
-    let hw = |_: &TopicPartition| Some(LogOffset::MAX);
+    let hw = |_: &TopicPartition| Some(Offset::MAX);
     let (_, first) = cleaner.clean_filthiest(NOW_MS, &hw).expect("a dirty log");
     first.unwrap();
     // With this checkpoint (3, also the new log's active segment) the new

@@ -8,16 +8,16 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use super::batch::BatchError;
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 
 #[derive(Debug, Error)]
 pub enum LogError {
     /// A fetch or truncation outside `[log_start, log_end]` (OFFSET_OUT_OF_RANGE).
     #[error("offset {requested} is out of range [{log_start}, {log_end}]")]
     OffsetOutOfRange {
-        requested: LogOffset,
-        log_start: LogOffset,
-        log_end: LogOffset,
+        requested: Offset,
+        log_start: Offset,
+        log_end: Offset,
     },
     /// The appended bytes failed batch validation.
     #[error(transparent)]
@@ -35,8 +35,8 @@ pub enum LogError {
     )]
     NonMonotonicOffset {
         tp: TopicPartition,
-        first_offset: LogOffset,
-        log_end: LogOffset,
+        first_offset: Offset,
+        log_end: Offset,
     },
     /// One append spans more offsets than a segment can index (2^31 - 1).
     #[error(
@@ -44,8 +44,8 @@ pub enum LogError {
     )]
     OffsetOverflow {
         tp: TopicPartition,
-        first_offset: LogOffset,
-        last_offset: LogOffset,
+        first_offset: Offset,
+        last_offset: Offset,
     },
     /// One append is larger than a whole segment (RECORD_LIST_TOO_LARGE).
     #[error("append of {size_bytes} bytes to {tp} exceeds segment.bytes {segment_bytes}")]

@@ -3,7 +3,7 @@
 //! offset, byte limit, offset limit and KIP-74 setting, across segments;
 //! regions outlive a deleted segment and notice a truncated one.
 
-use crate::model::{LogOffset, off};
+use crate::model::{Offset, off};
 use std::path::Path;
 
 use super::*;
@@ -51,7 +51,7 @@ fn file_regions_hold_exactly_the_batches_a_memory_read_returns() {
     let mut regions = 0;
     for fetch_offset in (0..=end.value()).map(off) {
         for max_bytes in [0, 1, 100, 700, 1500, 5000, 1 << 20] {
-            for limit in [fetch_offset, fetch_offset + 3, end - 7, end, LogOffset::MAX] {
+            for limit in [fetch_offset, fetch_offset + 3, end - 7, end, Offset::MAX] {
                 for min_one_batch in [false, true] {
                     let args = (fetch_offset, max_bytes, limit, min_one_batch);
                     let memory = log
@@ -100,7 +100,7 @@ fn a_region_outlives_its_deleted_segment_and_notices_a_truncated_one() {
     let log = open(dir.path(), 4096);
     fill(&log, 40);
     let read = |offset| match log
-        .read_records(offset, 1 << 20, LogOffset::MAX, true, ReadMode::File)
+        .read_records(offset, 1 << 20, Offset::MAX, true, ReadMode::File)
         .unwrap()
         .records
     {
@@ -140,7 +140,7 @@ fn slices_cover_part_of_a_region() {
     let log = open(dir.path(), 1 << 20);
     fill(&log, 10);
     let Records::File(region) = log
-        .read_records(off(0), 1 << 20, LogOffset::MAX, true, ReadMode::File)
+        .read_records(off(0), 1 << 20, Offset::MAX, true, ReadMode::File)
         .unwrap()
         .records
     else {

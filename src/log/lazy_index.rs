@@ -17,13 +17,13 @@ use parking_lot::{
 use super::offset_index::OffsetIndex;
 use super::segment_files::remove_if_exists;
 use super::time_index::TimeIndex;
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// What `LazyIndex` needs of an index type.
 pub trait SegmentIndex: Sized {
     /// Opens the file (creating it preallocated to `max_index_size_bytes`
     /// when missing).
-    fn open(path: &Path, base_offset: LogOffset, max_index_size_bytes: u32) -> io::Result<Self>;
+    fn open(path: &Path, base_offset: Offset, max_index_size_bytes: u32) -> io::Result<Self>;
     fn resize(&mut self, size_bytes: u64) -> io::Result<()>;
     fn trim(&mut self) -> io::Result<()>;
     fn flush(&self) -> io::Result<()>;
@@ -35,7 +35,7 @@ pub trait SegmentIndex: Sized {
 macro_rules! segment_index {
     ($t:ty) => {
         impl SegmentIndex for $t {
-            fn open(path: &Path, base_offset: LogOffset, max: u32) -> io::Result<Self> {
+            fn open(path: &Path, base_offset: Offset, max: u32) -> io::Result<Self> {
                 <$t>::open(path, base_offset, max)
             }
             fn resize(&mut self, size_bytes: u64) -> io::Result<()> {
@@ -79,7 +79,7 @@ enum Slot<T> {
 #[derive(Debug)]
 pub struct LazyIndex<T> {
     path: PathBuf,
-    base_offset: LogOffset,
+    base_offset: Offset,
     slot: RwLock<Slot<T>>,
 }
 
@@ -102,7 +102,7 @@ fn empty_file(path: &Path) -> io::Result<()> {
 
 impl<T: SegmentIndex> LazyIndex<T> {
     /// An index opened now (a segment with data, or one being recovered).
-    pub fn loaded(path: &Path, base_offset: LogOffset, index: T) -> Self {
+    pub fn loaded(path: &Path, base_offset: Offset, index: T) -> Self {
         LazyIndex {
             path: path.to_path_buf(),
             base_offset,
@@ -112,7 +112,7 @@ impl<T: SegmentIndex> LazyIndex<T> {
 
     /// The index of an empty segment, not opened: its file of `file_len`
     /// bytes is left alone until the index is used.
-    pub fn empty(path: &Path, base_offset: LogOffset, file_len: u64) -> Self {
+    pub fn empty(path: &Path, base_offset: Offset, file_len: u64) -> Self {
         LazyIndex {
             path: path.to_path_buf(),
             base_offset,

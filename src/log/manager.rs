@@ -24,7 +24,7 @@ use super::error::LogError;
 use super::meta_properties;
 use super::partition_log::{Log, sync_dir};
 use super::recovery_threads::run_per_log;
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 
 /// Present in a log dir after a clean shutdown; removed once the dir is loaded.
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
@@ -62,7 +62,7 @@ fn lock_dir(dir: &Path) -> Result<File, LogError> {
 
 /// Reads an offset checkpoint, treating a bad file like Kafka does: warn and
 /// start from nothing (a recovery point of 0 means full recovery, so this is safe).
-fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, LogOffset> {
+fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, Offset> {
     read_offsets(path).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "ignoring unreadable checkpoint");
         HashMap::new()
@@ -73,8 +73,8 @@ fn read_offsets_or_empty(path: &Path) -> HashMap<TopicPartition, LogOffset> {
 struct LogToLoad {
     path: PathBuf,
     tp: TopicPartition,
-    recovery_point: LogOffset,
-    log_start_offset: LogOffset,
+    recovery_point: Offset,
+    log_start_offset: Offset,
 }
 
 /// What start-up found in one log dir: the partition logs to open, and
@@ -118,8 +118,8 @@ fn scan_log_dir(dir: &Path) -> Result<DirToLoad, LogError> {
             continue;
         };
         logs.push(LogToLoad {
-            recovery_point: recovery_points.get(&tp).copied().unwrap_or(LogOffset::ZERO),
-            log_start_offset: start_offsets.get(&tp).copied().unwrap_or(LogOffset::ZERO),
+            recovery_point: recovery_points.get(&tp).copied().unwrap_or(Offset::ZERO),
+            log_start_offset: start_offsets.get(&tp).copied().unwrap_or(Offset::ZERO),
             path,
             tp,
         });
@@ -291,8 +291,8 @@ impl LogManager {
             &dir.join(tp.to_string()),
             tp.clone(),
             config,
-            LogOffset::ZERO,
-            LogOffset::ZERO,
+            Offset::ZERO,
+            Offset::ZERO,
             true,
         )?);
         sync_dir(&dir)?;
@@ -361,7 +361,7 @@ impl LogManager {
     pub fn cleanup(
         &self,
         now_ms: i64,
-        high_watermark: impl Fn(&TopicPartition) -> Option<LogOffset>,
+        high_watermark: impl Fn(&TopicPartition) -> Option<Offset>,
     ) -> usize {
         let mut deleted = 0;
         for (tp, log) in self.all_logs() {
@@ -449,7 +449,7 @@ impl LogManager {
     /// log dir; a dir without the file contributes nothing.
     pub fn read_replication_checkpoints(
         &self,
-    ) -> Result<HashMap<TopicPartition, LogOffset>, LogError> {
+    ) -> Result<HashMap<TopicPartition, Offset>, LogError> {
         let mut high_watermarks = HashMap::new();
         for dir in &self.log_dirs {
             high_watermarks.extend(read_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT))?);
@@ -466,17 +466,17 @@ impl LogManager {
     /// nothing for a dir without online partitions).
     pub fn write_replication_checkpoints(
         &self,
-        high_watermarks: &[(TopicPartition, LogOffset)],
+        high_watermarks: &[(TopicPartition, Offset)],
     ) -> Result<(), LogError> {
         // One writer at a time: the periodic checkpoint and shutdown share
         // the file's temporary copy.
         static WRITING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
         let _writing = WRITING.lock();
-        let in_dir_of = |dir: &Path| -> HashMap<TopicPartition, LogOffset> {
+        let in_dir_of = |dir: &Path| -> HashMap<TopicPartition, Offset> {
             let logs = self.logs.read();
             let here =
                 |tp: &TopicPartition| logs.get(tp).is_some_and(|l| l.dir().parent() == Some(dir));
-            let mut entries: HashMap<TopicPartition, LogOffset> =
+            let mut entries: HashMap<TopicPartition, Offset> =
                 read_offsets_or_empty(&dir.join(REPLICATION_OFFSET_CHECKPOINT))
                     .into_iter()
                     .filter(|(tp, _)| here(tp))

@@ -8,29 +8,25 @@ use std::io;
 use std::path::Path;
 
 use super::index_file::{IndexFile, is_zero_entry, largest_at_most};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 pub const OFFSET_INDEX_ENTRY_BYTES: usize = 8;
 
 /// An absolute offset and the byte position in the `.log` to start scanning from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OffsetPosition {
-    pub offset: LogOffset,
+    pub offset: Offset,
     pub position: u64,
 }
 
 #[derive(Debug)]
 pub struct OffsetIndex {
     file: IndexFile,
-    base_offset: LogOffset,
+    base_offset: Offset,
 }
 
 impl OffsetIndex {
-    pub fn open(
-        path: &Path,
-        base_offset: LogOffset,
-        max_index_size_bytes: u32,
-    ) -> io::Result<Self> {
+    pub fn open(path: &Path, base_offset: Offset, max_index_size_bytes: u32) -> io::Result<Self> {
         let file = IndexFile::open(
             path,
             OFFSET_INDEX_ENTRY_BYTES,
@@ -50,7 +46,7 @@ impl OffsetIndex {
         u32::from_be_bytes([e[4], e[5], e[6], e[7]])
     }
 
-    fn offset_at(&self, i: usize) -> LogOffset {
+    fn offset_at(&self, i: usize) -> Offset {
         self.base_offset + i64::from(self.relative_offset(i))
     }
 
@@ -74,7 +70,7 @@ impl OffsetIndex {
     }
 
     /// The largest entry with offset `<= target`, or (base offset, position 0).
-    pub fn lookup(&self, target_offset: LogOffset) -> OffsetPosition {
+    pub fn lookup(&self, target_offset: Offset) -> OffsetPosition {
         match largest_at_most(self.entries(), target_offset, |i| self.offset_at(i)) {
             Some(i) => self.entry_at(i),
             None => OffsetPosition {
@@ -98,7 +94,7 @@ impl OffsetIndex {
     /// Adds an entry for the batch at `position` whose last offset is `offset`.
     /// Entries must increase; a full index silently skips the entry (lookups
     /// stay correct, just coarser) — the log rolls before that happens.
-    pub fn append(&mut self, offset: LogOffset, position: u64) {
+    pub fn append(&mut self, offset: Offset, position: u64) {
         let relative = offset - self.base_offset;
         assert!(
             (0..=i64::from(i32::MAX)).contains(&relative),
@@ -126,7 +122,7 @@ impl OffsetIndex {
     }
 
     /// Removes every entry whose offset is `>= offset`.
-    pub fn truncate_to(&mut self, offset: LogOffset) {
+    pub fn truncate_to(&mut self, offset: Offset) {
         let keep =
             largest_at_most(self.entries(), offset - 1, |i| self.offset_at(i)).map_or(0, |i| i + 1);
         self.file.truncate_entries(keep);

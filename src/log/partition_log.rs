@@ -30,17 +30,17 @@ use super::file_records::{ReadMode, Records};
 use super::record_validation::validate_records;
 use super::segment::{LogSegment, system_now_ms};
 use super::time_index::NO_TIMESTAMP;
-use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
+use crate::model::{LeaderEpoch, Offset, TopicPartition};
 
 /// What an append wrote. `first_offset`/`last_offset` are -1 for an empty append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendInfo {
-    pub first_offset: LogOffset,
-    pub last_offset: LogOffset,
+    pub first_offset: Offset,
+    pub last_offset: Offset,
     /// Largest batch `maxTimestamp` (-1 when no batch has one).
     pub max_timestamp: i64,
     /// Last offset of the batch holding `max_timestamp` (Kafka's shallow offset).
-    pub offset_of_max_timestamp: LogOffset,
+    pub offset_of_max_timestamp: Offset,
     /// The broker's stamp under `message.timestamp.type=LogAppendTime`, else -1.
     pub log_append_time_ms: i64,
     pub record_count: u64,
@@ -54,7 +54,7 @@ pub struct AppendInfo {
 pub struct AppendOutcome {
     pub info: AppendInfo,
     pub batches: Vec<BatchInfo>,
-    pub rolled_at: Option<LogOffset>,
+    pub rolled_at: Option<Offset>,
 }
 
 impl AppendOutcome {
@@ -70,10 +70,10 @@ impl AppendOutcome {
 impl AppendInfo {
     fn empty() -> Self {
         AppendInfo {
-            first_offset: LogOffset::UNKNOWN,
-            last_offset: LogOffset::UNKNOWN,
+            first_offset: Offset::UNKNOWN,
+            last_offset: Offset::UNKNOWN,
             max_timestamp: NO_TIMESTAMP,
-            offset_of_max_timestamp: LogOffset::UNKNOWN,
+            offset_of_max_timestamp: Offset::UNKNOWN,
             log_append_time_ms: -1,
             record_count: 0,
             bytes: 0,
@@ -85,16 +85,16 @@ impl AppendInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogReadResult {
     pub records: Bytes,
-    pub log_start_offset: LogOffset,
-    pub log_end_offset: LogOffset,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
 }
 
 /// A [`Log::read_records`] answer: the records in memory or in a file.
 #[derive(Debug, Clone)]
 pub struct LogRecordsRead {
     pub records: Records,
-    pub log_start_offset: LogOffset,
-    pub log_end_offset: LogOffset,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
 }
 
 #[derive(Debug)]
@@ -103,7 +103,7 @@ pub struct Log {
     pub(super) tp: TopicPartition,
     pub(super) config: RwLock<LogConfig>,
     /// Segments by base offset; the last one is active.
-    pub(super) segments: RwLock<BTreeMap<LogOffset, Arc<LogSegment>>>,
+    pub(super) segments: RwLock<BTreeMap<Offset, Arc<LogSegment>>>,
     pub(super) append_lock: Mutex<()>,
     pub(super) flush_lock: Mutex<()>,
     pub(super) log_end_offset: AtomicOffset,
@@ -138,16 +138,16 @@ impl Log {
         Ok(())
     }
 
-    pub fn log_start_offset(&self) -> LogOffset {
+    pub fn log_start_offset(&self) -> Offset {
         self.log_start_offset.load(Ordering::Acquire)
     }
 
-    pub fn log_end_offset(&self) -> LogOffset {
+    pub fn log_end_offset(&self) -> Offset {
         self.log_end_offset.load(Ordering::Acquire)
     }
 
     /// Everything below this offset is known to be on disk.
-    pub fn recovery_point(&self) -> LogOffset {
+    pub fn recovery_point(&self) -> Offset {
         self.recovery_point.load(Ordering::Acquire)
     }
 
@@ -160,12 +160,12 @@ impl Log {
     }
 
     /// Base offsets of all segments, oldest first.
-    pub fn segment_base_offsets(&self) -> Vec<LogOffset> {
+    pub fn segment_base_offsets(&self) -> Vec<Offset> {
         self.segments.read().keys().copied().collect()
     }
 
     /// Base offset of the active segment (it changes when the log rolls).
-    pub fn active_segment_base_offset(&self) -> LogOffset {
+    pub fn active_segment_base_offset(&self) -> Offset {
         self.active_segment().base_offset()
     }
 
@@ -307,7 +307,7 @@ impl Log {
         info: &AppendInfo,
         config: &LogConfig,
         now_ms: i64,
-    ) -> Result<Option<LogOffset>, LogError> {
+    ) -> Result<Option<Offset>, LogError> {
         if info.last_offset - info.first_offset > i64::from(i32::MAX) {
             return Err(LogError::OffsetOverflow {
                 tp: self.tp.clone(),
@@ -344,7 +344,7 @@ impl Log {
     /// active segment is replaced instead of kept. Caller holds the append lock.
     pub(super) fn roll(
         &self,
-        next_offset: LogOffset,
+        next_offset: Offset,
         config: &LogConfig,
         now_ms: i64,
     ) -> Result<Arc<LogSegment>, LogError> {
@@ -387,9 +387,9 @@ impl Log {
     /// at a segment's end. Fetching at the log end offset returns nothing.
     pub fn read(
         &self,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         max_bytes: usize,
-        max_offset_exclusive: LogOffset,
+        max_offset_exclusive: Offset,
         min_one_batch: bool,
     ) -> Result<LogReadResult, LogError> {
         let read = self.read_records(
@@ -413,9 +413,9 @@ impl Log {
     /// of the segment file holding them, chosen by the same rules.
     pub fn read_records(
         &self,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         max_bytes: usize,
-        max_offset_exclusive: LogOffset,
+        max_offset_exclusive: Offset,
         min_one_batch: bool,
         mode: ReadMode,
     ) -> Result<LogRecordsRead, LogError> {
@@ -478,10 +478,7 @@ impl Log {
     /// give the exact record; a compressed batch answers with its first offset
     /// and its max timestamp (no decompression in storage). `None` when every
     /// record is older.
-    pub fn offset_for_timestamp(
-        &self,
-        target_ms: i64,
-    ) -> Result<Option<(LogOffset, i64)>, LogError> {
+    pub fn offset_for_timestamp(&self, target_ms: i64) -> Result<Option<(Offset, i64)>, LogError> {
         let log_start = self.log_start_offset();
         for segment in self.segments_snapshot() {
             if segment.max_timestamp_and_offset().0 < target_ms
@@ -499,8 +496,8 @@ impl Log {
     /// ListOffsets MAX_TIMESTAMP (-3): `(max timestamp, offset)` over the log,
     /// the offset being the last offset of the batch holding it (Kafka's
     /// shallow offset); `(-1, -1)` when no record has a timestamp.
-    pub fn max_timestamp_and_offset(&self) -> (i64, LogOffset) {
-        let mut best = (NO_TIMESTAMP, LogOffset::UNKNOWN);
+    pub fn max_timestamp_and_offset(&self) -> (i64, Offset) {
+        let mut best = (NO_TIMESTAMP, Offset::UNKNOWN);
         for segment in self.segments_snapshot() {
             let (ts, offset) = segment.max_timestamp_and_offset();
             if ts > best.0 {
@@ -512,7 +509,7 @@ impl Log {
 
     /// Drops every offset `>= offset` (a batch straddling it goes whole, and the
     /// log end becomes that batch's base). No-op when `offset >= log end`.
-    pub fn truncate_to(&self, offset: LogOffset) -> Result<(), LogError> {
+    pub fn truncate_to(&self, offset: Offset) -> Result<(), LogError> {
         let _append = self.append_lock.lock();
         self.ensure_open()?;
         let _flush = self.flush_lock.lock();
@@ -540,7 +537,7 @@ impl Log {
         self.log_end_offset.store(offset, Ordering::Release);
         let removed: Vec<Arc<LogSegment>> = {
             let mut segments = self.segments.write();
-            let doomed: Vec<LogOffset> = segments.range(offset.next()..).map(|(k, _)| *k).collect();
+            let doomed: Vec<Offset> = segments.range(offset.next()..).map(|(k, _)| *k).collect();
             doomed.iter().filter_map(|k| segments.remove(k)).collect()
         };
         for segment in &removed {
@@ -561,14 +558,14 @@ impl Log {
 
     /// Deletes every segment and starts an empty log at `offset` (log start,
     /// end and recovery point all become `offset`).
-    pub fn truncate_fully_and_start_at(&self, offset: LogOffset) -> Result<(), LogError> {
+    pub fn truncate_fully_and_start_at(&self, offset: Offset) -> Result<(), LogError> {
         let _append = self.append_lock.lock();
         self.ensure_open()?;
         let _flush = self.flush_lock.lock();
         self.truncate_fully_locked(offset)
     }
 
-    fn truncate_fully_locked(&self, offset: LogOffset) -> Result<(), LogError> {
+    fn truncate_fully_locked(&self, offset: Offset) -> Result<(), LogError> {
         let config = self.config();
         let mut segments = self.segments.write();
         self.log_end_offset.store(offset, Ordering::Release);
@@ -591,7 +588,7 @@ impl Log {
 
     /// Raises the log start offset (DeleteRecords); segments wholly below it
     /// go at the next retention run. Returns whether it moved.
-    pub fn maybe_increment_log_start_offset(&self, offset: LogOffset) -> Result<bool, LogError> {
+    pub fn maybe_increment_log_start_offset(&self, offset: Offset) -> Result<bool, LogError> {
         let _append = self.append_lock.lock();
         let log_end = self.log_end_offset();
         if offset > log_end {
@@ -662,7 +659,7 @@ impl Log {
     /// fsyncs every segment holding offsets between the recovery point and
     /// `offset` (at most the log end), then moves the recovery point there.
     /// Caller holds the flush lock.
-    fn flush_to_locked(&self, offset: LogOffset) -> Result<(), LogError> {
+    fn flush_to_locked(&self, offset: Offset) -> Result<(), LogError> {
         let recovery_point = self.recovery_point();
         debug_assert!(offset <= self.log_end_offset());
         if offset <= recovery_point {
@@ -673,7 +670,7 @@ impl Log {
             let from = segments
                 .range(..=recovery_point)
                 .next_back()
-                .map_or(LogOffset::new(i64::MIN), |(k, _)| *k);
+                .map_or(Offset::new(i64::MIN), |(k, _)| *k);
             segments
                 .range(from..offset)
                 .map(|(_, s)| Arc::clone(s))

@@ -1,7 +1,7 @@
 //! Unit tests of `Log` on real directories: appends, reads across rolled
 //! segments, limits, timestamps, truncation, flushing and crash recovery.
 
-use crate::model::{LogOffset, off, offs};
+use crate::model::{Offset, off, offs};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +35,7 @@ fn produce(log: &Log, n: usize, records: usize) -> Vec<AppendInfo> {
 }
 
 /// Base offsets of the batches in a read result.
-fn bases(bytes: &[u8]) -> Vec<LogOffset> {
+fn bases(bytes: &[u8]) -> Vec<Offset> {
     validate_batches(bytes, usize::MAX)
         .unwrap()
         .iter()
@@ -64,7 +64,7 @@ fn leader_appends_assign_offsets_and_round_trip_across_segments() {
     let mut fetch = off(0);
     let mut seen = Vec::new();
     while fetch < log.log_end_offset() {
-        let r = log.read(fetch, 1 << 20, LogOffset::MAX, false).unwrap();
+        let r = log.read(fetch, 1 << 20, Offset::MAX, false).unwrap();
         assert!(!r.records.is_empty());
         let b = bases(&r.records);
         assert!(b.len() <= 3);
@@ -75,7 +75,7 @@ fn leader_appends_assign_offsets_and_round_trip_across_segments() {
     // A fetch inside a batch returns the whole batch.
     assert_eq!(
         bases(
-            &log.read(off(14), 1 << 20, LogOffset::MAX, false)
+            &log.read(off(14), 1 << 20, Offset::MAX, false)
                 .unwrap()
                 .records
         )[0],
@@ -101,16 +101,16 @@ fn read_limits_max_bytes_min_one_batch_and_high_watermark() {
     let len = batch(0, 2).len();
     let read = |offset, max, hw, min_one| log.read(offset, max, hw, min_one).unwrap().records;
     assert_eq!(
-        bases(&read(off(0), 2 * len, LogOffset::MAX, false)),
+        bases(&read(off(0), 2 * len, Offset::MAX, false)),
         offs(&[0, 2])
     );
     assert_eq!(
-        bases(&read(off(0), 2 * len + len / 2, LogOffset::MAX, false)),
+        bases(&read(off(0), 2 * len + len / 2, Offset::MAX, false)),
         offs(&[0, 2])
     );
-    assert!(read(off(0), len - 1, LogOffset::MAX, false).is_empty());
+    assert!(read(off(0), len - 1, Offset::MAX, false).is_empty());
     // KIP-74: the first batch comes whole even when larger than max_bytes.
-    assert_eq!(bases(&read(off(3), 10, LogOffset::MAX, true)), offs(&[2]));
+    assert_eq!(bases(&read(off(3), 10, Offset::MAX, true)), offs(&[2]));
     // The high watermark excludes every batch that reaches it.
     assert_eq!(bases(&read(off(0), 1 << 20, off(5), false)), offs(&[0, 2]));
     assert_eq!(
@@ -119,7 +119,7 @@ fn read_limits_max_bytes_min_one_batch_and_high_watermark() {
     );
     assert!(read(off(4), 1 << 20, off(5), true).is_empty());
     assert!(read(off(6), 1 << 20, off(6), true).is_empty());
-    let r = log.read(off(10), 100, LogOffset::MAX, true).unwrap();
+    let r = log.read(off(10), 100, Offset::MAX, true).unwrap();
     assert!(r.records.is_empty(), "fetch at the log end is empty");
     assert_eq!((r.log_start_offset, r.log_end_offset), (off(0), off(10)));
 }
@@ -130,7 +130,7 @@ fn offsets_outside_the_log_are_out_of_range() {
     let log = open(dir.path(), LogConfig::default());
     produce(&log, 2, 3);
     for bad in offs(&[-1, 7, 100]) {
-        match log.read(bad, 100, LogOffset::MAX, true) {
+        match log.read(bad, 100, Offset::MAX, true) {
             Err(LogError::OffsetOutOfRange {
                 requested,
                 log_start,
@@ -179,7 +179,7 @@ fn leader_epoch_is_stamped_outside_the_crc() {
     let log = open(dir.path(), LogConfig::default());
     log.append_as_leader_in_epoch(&mut batch(0, 2), Some(LeaderEpoch::new(9)), 0)
         .unwrap();
-    let r = log.read(off(0), 1000, LogOffset::MAX, true).unwrap();
+    let r = log.read(off(0), 1000, Offset::MAX, true).unwrap();
     let info = validate_batches(&r.records, usize::MAX).unwrap()[0];
     assert_eq!(info.partition_leader_epoch, LeaderEpoch::new(9));
 }
@@ -245,11 +245,7 @@ fn follower_appends_keep_offsets_and_reject_going_backwards() {
     log.append_as_follower(&batch(10, 1)).unwrap();
     assert_eq!(log.log_end_offset(), off(11));
     assert_eq!(
-        bases(
-            &log.read(off(5), 1000, LogOffset::MAX, true)
-                .unwrap()
-                .records
-        ),
+        bases(&log.read(off(5), 1000, Offset::MAX, true).unwrap().records),
         offs(&[10])
     );
     // A jump past what the active segment can index rolls a segment there.
@@ -325,11 +321,7 @@ fn truncate_to_drops_the_tail_across_segments() {
     let info = produce(&log, 1, 2)[0];
     assert_eq!(info.first_offset, off(4));
     assert_eq!(
-        bases(
-            &log.read(off(4), 1000, LogOffset::MAX, true)
-                .unwrap()
-                .records
-        ),
+        bases(&log.read(off(4), 1000, Offset::MAX, true).unwrap().records),
         offs(&[4])
     );
     log.flush().unwrap();
@@ -413,7 +405,7 @@ fn unclean_restart_cuts_a_torn_tail_and_continues() {
     assert_eq!(produce(&log, 1, 3)[0].first_offset, off(18));
     assert_eq!(
         bases(
-            &log.read(off(12), 1 << 20, LogOffset::MAX, true)
+            &log.read(off(12), 1 << 20, Offset::MAX, true)
                 .unwrap()
                 .records
         ),
@@ -512,7 +504,7 @@ fn concurrent_reads_never_see_partial_batches() {
             while !done.load(Ordering::Acquire) {
                 let end = log.log_end_offset();
                 let from = (end - 7).max(off(0));
-                let r = log.read(from, 4096, LogOffset::MAX, true).unwrap();
+                let r = log.read(from, 4096, Offset::MAX, true).unwrap();
                 // Whole, valid batches only.
                 validate_batches(&r.records, usize::MAX).unwrap();
                 reads += 1;

@@ -7,7 +7,7 @@
 //! offsetDelta varint | key | value | headers`, varints zigzag-encoded.
 
 use super::batch::{BatchError, BatchHeader, HEADER_SIZE};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// Decodes one zigzag varlong (or varint) at `buf[*pos]`, advancing `pos`;
 /// `None` when malformed or cut. Also used by the cleaner's record decoder.
@@ -27,7 +27,7 @@ pub(super) fn read_varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
 /// A record's absolute offset and effective timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordStamp {
-    pub offset: LogOffset,
+    pub offset: Offset,
     pub timestamp_ms: i64,
 }
 
@@ -37,7 +37,7 @@ pub struct RecordStamp {
 pub fn first_record_at_or_after(
     batch: &[u8],
     target_ms: i64,
-    min_offset: LogOffset,
+    min_offset: Offset,
 ) -> Result<Option<RecordStamp>, BatchError> {
     let header = BatchHeader::parse(batch).ok_or_else(|| BatchError::CorruptRecord {
         position: 0,

@@ -19,7 +19,7 @@ use super::segment::{LogSegment, system_now_ms};
 use super::segment_files::{
     INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, parse_segment_file_name, remove_if_exists,
 };
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 
 /// Suffixes of files Kafka leaves behind mid-operation; none are needed after a restart.
 const LEFTOVER_SUFFIXES: [&str; 3] = [".deleted", ".cleaned", ".tmp"];
@@ -28,7 +28,7 @@ const LEFTOVER_SUFFIXES: [&str; 3] = [".deleted", ".cleaned", ".tmp"];
 const SWAP_SUFFIX: &str = ".swap";
 
 /// Segment base offsets with a `.log` file; removes leftovers and orphan indexes.
-fn scan_dir(dir: &Path) -> Result<Vec<LogOffset>, LogError> {
+fn scan_dir(dir: &Path) -> Result<Vec<Offset>, LogError> {
     let ctx = |what: &str| format!("{what} {}", dir.display());
     let mut logs = BTreeSet::new();
     let mut indexes = Vec::new();
@@ -74,8 +74,8 @@ impl Log {
         dir: &Path,
         tp: TopicPartition,
         config: LogConfig,
-        recovery_point: LogOffset,
-        log_start_offset: LogOffset,
+        recovery_point: Offset,
+        log_start_offset: Offset,
         had_clean_shutdown: bool,
     ) -> Result<Log, LogError> {
         config.validate()?;
@@ -98,7 +98,7 @@ impl Log {
             segments.push(Arc::new(segment));
         }
         if segments.is_empty() {
-            let base = log_start_offset.max(LogOffset::ZERO);
+            let base = log_start_offset.max(Offset::ZERO);
             segments.push(Arc::new(LogSegment::create(
                 dir,
                 base,
@@ -127,7 +127,7 @@ impl Log {
             tp = %tp, %log_start, %log_end, segments = segments.len(), had_clean_shutdown,
             "loaded log"
         );
-        let map: BTreeMap<LogOffset, Arc<LogSegment>> =
+        let map: BTreeMap<Offset, Arc<LogSegment>> =
             segments.into_iter().map(|s| (s.base_offset(), s)).collect();
         Ok(Log {
             dir: dir.to_path_buf(),
@@ -153,7 +153,7 @@ fn recover_from(
     tp: &TopicPartition,
     segments: &mut Vec<Arc<LogSegment>>,
     rebuilt: &[Option<u64>],
-    recovery_point: LogOffset,
+    recovery_point: Offset,
     config: &LogConfig,
 ) -> Result<(), LogError> {
     let first = segments

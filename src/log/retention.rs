@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use super::error::LogError;
 use super::partition_log::Log;
 use super::segment::LogSegment;
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// How many leading segments of `older` may go.
 /// Each rule deletes a prefix; deleting the longest prefix is the same as
@@ -21,12 +21,12 @@ use crate::model::LogOffset;
 #[allow(clippy::too_many_arguments)]
 fn deletable_prefix(
     older: &[Arc<LogSegment>],
-    next_bases: &[LogOffset],
-    high_watermark: LogOffset,
+    next_bases: &[Offset],
+    high_watermark: Offset,
     total_bytes: u64,
     retention_ms: i64,
     retention_bytes: i64,
-    log_start_offset: LogOffset,
+    log_start_offset: Offset,
     now_ms: i64,
 ) -> usize {
     let by_time = if retention_ms < 0 {
@@ -72,7 +72,7 @@ impl Log {
     pub fn delete_old_segments(
         &self,
         now_ms: i64,
-        high_watermark: LogOffset,
+        high_watermark: Offset,
     ) -> Result<usize, LogError> {
         let _append = self.append_lock.lock();
         if self.closed.load(Ordering::Acquire) {
@@ -92,7 +92,7 @@ impl Log {
         } else {
             &segments[..]
         };
-        let next_bases: Vec<LogOffset> = segments[1..]
+        let next_bases: Vec<Offset> = segments[1..]
             .iter()
             .map(|s| s.base_offset())
             .chain(std::iter::once(log_end))
@@ -155,7 +155,7 @@ mod tests {
     use crate::log::test_util::batch_with_values;
     use crate::log::{Log, LogConfig};
     use crate::model::TopicPartition;
-    use crate::model::{LogOffset, off, offs};
+    use crate::model::{Offset, off, offs};
 
     fn log_with_segments(dir: &std::path::Path, config: LogConfig, ts: &[i64]) -> Log {
         let log = Log::open(
@@ -219,9 +219,9 @@ mod tests {
         assert_eq!(log.segment_base_offsets(), offs(&[5]));
         assert_eq!(log.log_start_offset(), off(5));
         assert_eq!(log.log_end_offset(), off(5));
-        assert!(log.read(off(4), 1000, LogOffset::MAX, true).is_err());
+        assert!(log.read(off(4), 1000, Offset::MAX, true).is_err());
         assert!(
-            log.read(off(5), 1000, LogOffset::MAX, true)
+            log.read(off(5), 1000, Offset::MAX, true)
                 .unwrap()
                 .records
                 .is_empty()

@@ -30,7 +30,7 @@ use super::segment_files::{
     INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, remove_if_exists, segment_file_name,
 };
 use super::time_index::{NO_TIMESTAMP, TimeIndex};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// Milliseconds since the epoch by the system clock.
 pub fn system_now_ms() -> i64 {
@@ -42,17 +42,17 @@ pub fn system_now_ms() -> i64 {
 /// Appender-side bookkeeping, changed only under the log's append lock.
 #[derive(Debug, Clone, Copy)]
 struct SegmentState {
-    next_offset: LogOffset,
+    next_offset: Offset,
     bytes_since_last_index_entry: u64,
     max_timestamp_ms: i64,
-    offset_of_max_timestamp: LogOffset,
+    offset_of_max_timestamp: Offset,
     /// Max timestamp of the segment's first batch (Kafka's rollingBasedTimestamp).
     first_batch_timestamp_ms: Option<i64>,
     created_ms: i64,
 }
 
 impl SegmentState {
-    fn empty(base_offset: LogOffset, created_ms: i64) -> Self {
+    fn empty(base_offset: Offset, created_ms: i64) -> Self {
         SegmentState {
             next_offset: base_offset,
             bytes_since_last_index_entry: 0,
@@ -93,7 +93,7 @@ impl SegmentState {
 
 #[derive(Debug)]
 pub struct LogSegment {
-    base_offset: LogOffset,
+    base_offset: Offset,
     log_path: PathBuf,
     /// Shared with the `FileRecords` regions handed to Fetch responses.
     file: Arc<File>,
@@ -116,7 +116,7 @@ fn open_index_error(path: &Path, source: std::io::Error) -> LogError {
 }
 
 /// The `.index` and `.timeindex` paths of the segment at `base_offset`.
-fn index_paths(dir: &Path, base_offset: LogOffset) -> (PathBuf, PathBuf) {
+fn index_paths(dir: &Path, base_offset: Offset) -> (PathBuf, PathBuf) {
     (
         dir.join(segment_file_name(base_offset, INDEX_SUFFIX)),
         dir.join(segment_file_name(base_offset, TIME_INDEX_SUFFIX)),
@@ -129,7 +129,7 @@ impl LogSegment {
     /// preallocated to `max_index_size_bytes` on first use (the first append).
     pub fn create(
         dir: &Path,
-        base_offset: LogOffset,
+        base_offset: Offset,
         max_index_size_bytes: u32,
         now_ms: i64,
     ) -> Result<LogSegment, LogError> {
@@ -161,7 +161,7 @@ impl LogSegment {
     }
 
     fn with_indexes(
-        base_offset: LogOffset,
+        base_offset: Offset,
         log_path: PathBuf,
         file: File,
         size_bytes: u64,
@@ -212,7 +212,7 @@ impl LogSegment {
     /// timestamp) is loaded by walking batches after the last index entry.
     pub fn open(
         dir: &Path,
-        base_offset: LogOffset,
+        base_offset: Offset,
         max_index_size_bytes: u32,
     ) -> Result<(LogSegment, bool), LogError> {
         let log_path = dir.join(segment_file_name(base_offset, LOG_SUFFIX));
@@ -289,7 +289,7 @@ impl LogSegment {
         Ok((segment, false))
     }
 
-    pub fn base_offset(&self) -> LogOffset {
+    pub fn base_offset(&self) -> Offset {
         self.base_offset
     }
 
@@ -303,12 +303,12 @@ impl LogSegment {
     }
 
     /// One past the last offset in the segment (the base offset when empty).
-    pub fn next_offset(&self) -> LogOffset {
+    pub fn next_offset(&self) -> Offset {
         self.state.lock().next_offset
     }
 
     /// (largest timestamp, offset of the batch holding it); -1 timestamp when empty.
-    pub fn max_timestamp_and_offset(&self) -> (i64, LogOffset) {
+    pub fn max_timestamp_and_offset(&self) -> (i64, Offset) {
         let st = self.state.lock();
         (st.max_timestamp_ms, st.offset_of_max_timestamp)
     }
@@ -384,7 +384,7 @@ impl LogSegment {
         config: &LogConfig,
         append_bytes: usize,
         max_timestamp_ms: i64,
-        last_offset: LogOffset,
+        last_offset: Offset,
         now_ms: i64,
     ) -> bool {
         let size = self.size_bytes();
@@ -444,7 +444,7 @@ impl LogSegment {
 
     /// The first batch whose last offset is `>= offset`, found from the index
     /// entry at or before `offset` by a header walk.
-    pub fn find_batch(&self, offset: LogOffset) -> Result<Option<StoredBatch>, LogError> {
+    pub fn find_batch(&self, offset: Offset) -> Result<Option<StoredBatch>, LogError> {
         let end = self.size_bytes();
         if end == 0 {
             return Ok(None);
@@ -465,9 +465,9 @@ impl LogSegment {
     /// segment has no batch at or after `fetch_offset`. One positional read.
     pub fn read(
         &self,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         max_bytes: usize,
-        max_offset_exclusive: LogOffset,
+        max_offset_exclusive: Offset,
         min_one_batch: bool,
     ) -> Result<Option<Bytes>, LogError> {
         let Some(first) = self.find_batch(fetch_offset)? else {
@@ -508,9 +508,9 @@ impl LogSegment {
     /// empty `Records::Memory`.
     pub fn read_file_records(
         &self,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         max_bytes: usize,
-        max_offset_exclusive: LogOffset,
+        max_offset_exclusive: Offset,
         min_one_batch: bool,
     ) -> Result<Option<Records>, LogError> {
         let Some(first) = self.find_batch(fetch_offset)? else {
@@ -560,8 +560,8 @@ impl LogSegment {
     pub fn find_offset_by_timestamp(
         &self,
         target_ms: i64,
-        min_offset: LogOffset,
-    ) -> Result<Option<(LogOffset, i64)>, LogError> {
+        min_offset: Offset,
+    ) -> Result<Option<(Offset, i64)>, LogError> {
         let end = self.size_bytes();
         if end == 0 {
             return Ok(None);
@@ -667,7 +667,7 @@ impl LogSegment {
 
     /// Drops every batch whose last offset is `>= offset` (a batch straddling
     /// `offset` goes whole). Returns the bytes removed.
-    pub fn truncate_to(&self, offset: LogOffset) -> Result<u64, LogError> {
+    pub fn truncate_to(&self, offset: Offset) -> Result<u64, LogError> {
         let Some(first) = self.find_batch(offset)? else {
             return Ok(0);
         };

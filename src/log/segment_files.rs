@@ -5,19 +5,19 @@
 use std::fs;
 use std::path::Path;
 
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 pub const LOG_SUFFIX: &str = "log";
 pub const INDEX_SUFFIX: &str = "index";
 pub const TIME_INDEX_SUFFIX: &str = "timeindex";
 
 /// `<20-digit base offset>.<suffix>`, Kafka's segment file name.
-pub fn segment_file_name(base_offset: LogOffset, suffix: &str) -> String {
+pub fn segment_file_name(base_offset: Offset, suffix: &str) -> String {
     format!("{base_offset:020}.{suffix}")
 }
 
 /// Splits a segment file name into (base offset, suffix).
-pub fn parse_segment_file_name(name: &str) -> Option<(LogOffset, &str)> {
+pub fn parse_segment_file_name(name: &str) -> Option<(Offset, &str)> {
     let (stem, suffix) = name.split_once('.')?;
     if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -4,15 +4,10 @@
 use super::*;
 use crate::log::batch::{set_base_offset, validate_batches};
 use crate::log::test_util::{batch, batch_with_timestamps, batch_with_values, set_codec};
-use crate::model::{LogOffset, off};
+use crate::model::{Offset, off};
 
 /// Appends `batches` to `seg`, assigning offsets from `next`; returns the next offset.
-fn append_all(
-    seg: &LogSegment,
-    mut next: LogOffset,
-    batches: Vec<Vec<u8>>,
-    interval: u32,
-) -> LogOffset {
+fn append_all(seg: &LogSegment, mut next: Offset, batches: Vec<Vec<u8>>, interval: u32) -> Offset {
     for mut b in batches {
         set_base_offset(&mut b, next);
         let infos = validate_batches(&b, usize::MAX).unwrap();
@@ -42,14 +37,14 @@ fn append_indexes_every_interval_and_reads_whole_batches() {
     assert_eq!(ti, 6);
     // Offset 137 lives in the batch 135..=139.
     let bytes = seg
-        .read(off(137), 3 * batch_len, LogOffset::MAX, false)
+        .read(off(137), 3 * batch_len, Offset::MAX, false)
         .unwrap()
         .unwrap();
     assert_eq!(bytes.len(), 3 * batch_len);
     assert_eq!(i64::from_be_bytes(bytes[..8].try_into().unwrap()), 135);
     // max_bytes cuts at whole batches.
     let bytes = seg
-        .read(off(137), 3 * batch_len - 1, LogOffset::MAX, false)
+        .read(off(137), 3 * batch_len - 1, Offset::MAX, false)
         .unwrap()
         .unwrap();
     assert_eq!(bytes.len(), 2 * batch_len);
@@ -60,7 +55,7 @@ fn append_indexes_every_interval_and_reads_whole_batches() {
         .unwrap();
     assert_eq!(bytes.len(), 2 * batch_len);
     assert!(
-        seg.read(off(200), 100, LogOffset::MAX, true)
+        seg.read(off(200), 100, Offset::MAX, true)
             .unwrap()
             .is_none()
     );

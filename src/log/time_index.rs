@@ -8,7 +8,7 @@ use std::io;
 use std::path::Path;
 
 use super::index_file::{IndexFile, is_zero_entry, largest_at_most};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 pub const TIME_INDEX_ENTRY_BYTES: usize = 12;
 
@@ -18,21 +18,17 @@ pub const NO_TIMESTAMP: i64 = -1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimestampOffset {
     pub timestamp_ms: i64,
-    pub offset: LogOffset,
+    pub offset: Offset,
 }
 
 #[derive(Debug)]
 pub struct TimeIndex {
     file: IndexFile,
-    base_offset: LogOffset,
+    base_offset: Offset,
 }
 
 impl TimeIndex {
-    pub fn open(
-        path: &Path,
-        base_offset: LogOffset,
-        max_index_size_bytes: u32,
-    ) -> io::Result<Self> {
+    pub fn open(path: &Path, base_offset: Offset, max_index_size_bytes: u32) -> io::Result<Self> {
         let file = IndexFile::open(
             path,
             TIME_INDEX_ENTRY_BYTES,
@@ -100,7 +96,7 @@ impl TimeIndex {
     /// Appends (timestamp, offset) when the timestamp is larger than the last
     /// entry's. With `skip_full_check` a full index just ignores the entry (used
     /// for the final entry at roll/close); otherwise the caller rolled first.
-    pub fn maybe_append(&mut self, timestamp_ms: i64, offset: LogOffset, skip_full_check: bool) {
+    pub fn maybe_append(&mut self, timestamp_ms: i64, offset: Offset, skip_full_check: bool) {
         let last = self.last_entry();
         if timestamp_ms <= last.timestamp_ms {
             return;
@@ -126,7 +122,7 @@ impl TimeIndex {
     }
 
     /// Removes every entry whose offset is `>= offset` (offsets never decrease).
-    pub fn truncate_to(&mut self, offset: LogOffset) {
+    pub fn truncate_to(&mut self, offset: Offset) {
         let keep = largest_at_most(self.entries(), offset - 1, |i| {
             self.base_offset + i64::from(self.relative_offset(i))
         })

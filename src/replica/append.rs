@@ -18,7 +18,7 @@ use super::manager::ReplicaManager;
 use super::partition::Partition;
 use crate::log::AppendInfo;
 use crate::log::produce_records::{ProduceRecordsError, check_produce_records};
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 
 /// How a Produce request's appends are made.
 #[derive(Debug, Clone, Copy)]
@@ -48,11 +48,11 @@ pub struct ProduceEntry {
 pub struct PartitionAppendResult {
     pub tp: TopicPartition,
     /// Offset of the first appended record; -1 when nothing was appended.
-    pub base_offset: LogOffset,
+    pub base_offset: Offset,
     /// The broker's stamp under `message.timestamp.type=LogAppendTime`, else -1.
     pub log_append_time_ms: i64,
     /// The log start offset after the append; -1 when nothing was appended.
-    pub log_start_offset: LogOffset,
+    pub log_start_offset: Offset,
     /// Why the partition failed. An acks=all wait that failed keeps the
     /// append's offsets above, as Kafka's answer does.
     pub error: Option<ReplicaError>,
@@ -65,9 +65,9 @@ impl PartitionAppendResult {
     fn new(tp: TopicPartition) -> Self {
         PartitionAppendResult {
             tp,
-            base_offset: LogOffset::UNKNOWN,
+            base_offset: Offset::UNKNOWN,
             log_append_time_ms: -1,
-            log_start_offset: LogOffset::UNKNOWN,
+            log_start_offset: Offset::UNKNOWN,
             error: None,
             error_message: None,
         }
@@ -76,7 +76,7 @@ impl PartitionAppendResult {
     /// Whether the append failed because this broker does not host the
     /// partition (then a Produce may auto-create its topic).
     pub fn is_unknown_partition(&self) -> bool {
-        self.base_offset < LogOffset::ZERO
+        self.base_offset < Offset::ZERO
             && matches!(self.error, Some(ReplicaError::UnknownTopicOrPartition(_)))
     }
 }
@@ -86,7 +86,7 @@ impl PartitionAppendResult {
 pub struct AppendedRecords {
     results: Vec<PartitionAppendResult>,
     /// (index into results, end offset) of appends that wait for acks=all.
-    awaiting: Vec<(usize, LogOffset)>,
+    awaiting: Vec<(usize, Offset)>,
     /// When the acks=all wait gives up (REQUEST_TIMED_OUT).
     deadline: Instant,
 }
@@ -210,10 +210,10 @@ impl ReplicaManager {
         records: Bytes,
         acks: i16,
         now_ms: i64,
-    ) -> Result<(AppendInfo, LogOffset), ReplicaError> {
+    ) -> Result<(AppendInfo, Offset), ReplicaError> {
         let partition = self.leader_partition(tp)?;
         let may_fsync = partition.log().config().flush_interval_messages < i64::MAX as u64;
-        let append = move |partition: &Partition| -> Result<(AppendInfo, LogOffset), ReplicaError> {
+        let append = move |partition: &Partition| -> Result<(AppendInfo, Offset), ReplicaError> {
             // One copy: the frame is shared, and the log rewrites base offsets in place.
             let mut batch = BytesMut::from(&records[..]);
             let info = partition.append_as_leader(&mut batch, now_ms, acks)?;

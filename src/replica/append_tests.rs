@@ -108,7 +108,7 @@ async fn appends_answer_offsets_and_log_start_in_request_order() {
         answers,
         [
             (t0(), off(0), off(0), false),
-            (unknown, LogOffset::UNKNOWN, LogOffset::UNKNOWN, true),
+            (unknown, Offset::UNKNOWN, Offset::UNKNOWN, true),
             (t0(), off(3), off(0), false),
         ]
     );

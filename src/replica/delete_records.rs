@@ -11,15 +11,15 @@ use super::ReplicaError;
 use super::manager::ReplicaManager;
 use super::partition::Partition;
 use crate::log::LogError;
-use crate::model::{BrokerId, LogOffset, TopicPartition};
+use crate::model::{BrokerId, Offset, TopicPartition};
 
 /// DeleteRecords' "up to the high watermark" offset.
-pub const DELETE_TO_HIGH_WATERMARK: LogOffset = LogOffset::UNKNOWN;
+pub const DELETE_TO_HIGH_WATERMARK: Offset = Offset::UNKNOWN;
 
 impl Partition {
     /// Moves the leader's log start offset to `offset` (or the high
     /// watermark); returns the offset it was asked to reach.
-    fn delete_records_on_leader(&self, offset: LogOffset) -> Result<LogOffset, ReplicaError> {
+    fn delete_records_on_leader(&self, offset: Offset) -> Result<Offset, ReplicaError> {
         if !self.is_leader() {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
         }
@@ -34,7 +34,7 @@ impl Partition {
         } else {
             offset
         };
-        if target < LogOffset::ZERO || target > high_watermark {
+        if target < Offset::ZERO || target > high_watermark {
             return Err(ReplicaError::Log(LogError::OffsetOutOfRange {
                 requested: target,
                 log_start: self.log().log_start_offset(),
@@ -47,7 +47,7 @@ impl Partition {
 
     /// Raises the log start offset to `offset` if it is higher and deletes
     /// the segments wholly below it. Returns whether it moved.
-    fn advance_log_start(&self, offset: LogOffset) -> Result<bool, ReplicaError> {
+    fn advance_log_start(&self, offset: Offset) -> Result<bool, ReplicaError> {
         let log = self.log();
         if !log.maybe_increment_log_start_offset(offset)? {
             return Ok(false);
@@ -66,8 +66,8 @@ impl ReplicaManager {
     pub fn delete_records(
         &self,
         tp: &TopicPartition,
-        offset: LogOffset,
-    ) -> Result<LogOffset, ReplicaError> {
+        offset: Offset,
+    ) -> Result<Offset, ReplicaError> {
         let partition = self.leader_partition(tp)?;
         let target = partition.delete_records_on_leader(offset)?;
         self.checkpoint_log_start_offsets();
@@ -82,7 +82,7 @@ impl ReplicaManager {
         &self,
         tp: &TopicPartition,
         is_live: impl Fn(BrokerId) -> bool,
-    ) -> Result<LogOffset, ReplicaError> {
+    ) -> Result<Offset, ReplicaError> {
         self.leader_partition(tp)?.low_watermark_if_leader(is_live)
     }
 
@@ -91,7 +91,7 @@ impl ReplicaManager {
         &self,
         tp: &TopicPartition,
         follower: BrokerId,
-        log_start: LogOffset,
+        log_start: Offset,
     ) {
         let Some(partition) = self.get_partition(tp) else {
             return;
@@ -103,11 +103,7 @@ impl ReplicaManager {
 
     /// A follower learnt its leader's log start offset from a fetch response:
     /// it adopts it, up to its own high watermark (Kafka's follower behaviour).
-    pub(super) fn follow_leader_log_start(
-        &self,
-        partition: &Partition,
-        leader_log_start: LogOffset,
-    ) {
+    pub(super) fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset) {
         let target = leader_log_start.min(partition.high_watermark());
         if target <= partition.log().log_start_offset() {
             return;

@@ -30,7 +30,7 @@ use super::fetch_params::{
 use super::fetch_session::{INVALID_SESSION_ID, ResponseSummary, SessionPartition, SessionTopic};
 use super::manager::ReplicaManager;
 use super::partition::FetchIsolation;
-use crate::model::{BrokerId, LogOffset, TopicPartition};
+use crate::model::{BrokerId, Offset, TopicPartition};
 
 /// One read of all the wanted partitions.
 struct FetchPass {
@@ -166,7 +166,7 @@ impl ReplicaManager {
         tracing::debug!(partition = %w.tp, error = %e, "fetch failed");
         let (high_watermark, log_start_offset) = match self.get_partition(&w.tp) {
             Some(p) => (p.high_watermark(), p.log().log_start_offset()),
-            None => (LogOffset::UNKNOWN, LogOffset::UNKNOWN),
+            None => (Offset::UNKNOWN, Offset::UNKNOWN),
         };
         PartitionFetchResult {
             error: Some(e),
@@ -263,9 +263,9 @@ fn unknown_topic_id(key: &SessionPartition) -> PartitionFetchResult {
     };
     PartitionFetchResult {
         error: Some(ReplicaError::UnknownTopicId(topic)),
-        high_watermark: LogOffset::UNKNOWN,
-        last_stable_offset: LogOffset::UNKNOWN,
-        log_start_offset: LogOffset::UNKNOWN,
+        high_watermark: Offset::UNKNOWN,
+        last_stable_offset: Offset::UNKNOWN,
+        log_start_offset: Offset::UNKNOWN,
         records: Records::default(),
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::ReplicaError;
 use crate::log::{ReadMode, Records};
-use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
+use crate::model::{LeaderEpoch, Offset, TopicPartition};
 
 /// The memory a fetch's reads are reserved from.
 pub trait FetchMemory {
@@ -34,12 +34,12 @@ pub trait FetchReservation {
 #[derive(Debug, Clone)]
 pub struct FetchPartition {
     pub tp: TopicPartition,
-    pub fetch_offset: LogOffset,
+    pub fetch_offset: Offset,
     pub partition_max_bytes: usize,
     /// The leader epoch the fetcher believes current; -1 when it does not say.
     pub current_leader_epoch: LeaderEpoch,
     /// A follower's log start offset (-1 from consumers).
-    pub log_start_offset: LogOffset,
+    pub log_start_offset: Offset,
 }
 
 /// A Fetch request, resolved to partition names (Kafka's `FetchParams`).
@@ -68,10 +68,10 @@ impl FetchParams {
 pub struct PartitionFetchResult {
     pub error: Option<ReplicaError>,
     /// -1 when this broker does not host the partition.
-    pub high_watermark: LogOffset,
+    pub high_watermark: Offset,
     /// Equal to the high watermark: there are no transactions.
-    pub last_stable_offset: LogOffset,
-    pub log_start_offset: LogOffset,
+    pub last_stable_offset: Offset,
+    pub log_start_offset: Offset,
     /// Whole stored batches, as read (empty on error).
     pub records: Records,
 }

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use uuid::Uuid;
 
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 
 /// Session id 0: no session.
 pub const INVALID_SESSION_ID: i32 = 0;
@@ -96,9 +96,9 @@ pub struct SessionPartition {
 /// the follower side compares these to decide what to resend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionFetchData {
-    pub fetch_offset: LogOffset,
+    pub fetch_offset: Offset,
     /// The fetcher's own log start (-1 from consumers).
-    pub log_start_offset: LogOffset,
+    pub log_start_offset: Offset,
     pub max_bytes: i32,
     /// -1 when the fetcher does not say.
     pub current_leader_epoch: LeaderEpoch,
@@ -110,8 +110,8 @@ pub struct PartitionFetchData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseSummary {
     pub has_records: bool,
-    pub high_watermark: LogOffset,
-    pub log_start_offset: LogOffset,
+    pub high_watermark: Offset,
+    pub log_start_offset: Offset,
     pub is_error: bool,
 }
 
@@ -122,9 +122,9 @@ pub struct CachedPartition {
     pub name: Option<String>,
     pub data: PartitionFetchData,
     /// The high watermark last answered (-1: none, or an error was).
-    pub high_watermark: LogOffset,
+    pub high_watermark: Offset,
     /// This broker's log start last answered.
-    pub local_log_start_offset: LogOffset,
+    pub local_log_start_offset: Offset,
     /// Position in the session's order.
     order: u64,
 }
@@ -150,7 +150,7 @@ impl CachedPartition {
         if resp.is_error {
             must_respond = true;
             if update {
-                self.high_watermark = LogOffset::UNKNOWN;
+                self.high_watermark = Offset::UNKNOWN;
             }
         }
         must_respond
@@ -241,8 +241,8 @@ impl FetchSession {
             CachedPartition {
                 name,
                 data,
-                high_watermark: LogOffset::UNKNOWN,
-                local_log_start_offset: LogOffset::UNKNOWN,
+                high_watermark: Offset::UNKNOWN,
+                local_log_start_offset: Offset::UNKNOWN,
                 order,
             },
         );

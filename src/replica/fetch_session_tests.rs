@@ -13,7 +13,7 @@ fn key(topic: &str, partition: i32) -> SessionPartition {
     }
 }
 
-fn data(fetch_offset: LogOffset) -> PartitionFetchData {
+fn data(fetch_offset: Offset) -> PartitionFetchData {
     PartitionFetchData {
         fetch_offset,
         log_start_offset: off(-1),
@@ -23,7 +23,7 @@ fn data(fetch_offset: LogOffset) -> PartitionFetchData {
     }
 }
 
-fn summary(high_watermark: LogOffset) -> ResponseSummary {
+fn summary(high_watermark: Offset) -> ResponseSummary {
     ResponseSummary {
         has_records: false,
         high_watermark,

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 
 use super::*;
 use crate::model::LeaderEpoch;
-use crate::model::LogOffset;
+use crate::model::Offset;
 use crate::replica::append::tests::{leading_manager, produce, t0};
 
 /// A memory pool that counts what is reserved (and never runs out).
@@ -59,7 +59,7 @@ impl Drop for Counted {
 
 fn fetch(
     replica_id: i32,
-    fetch_offset: LogOffset,
+    fetch_offset: Offset,
     min_bytes: usize,
     max_wait: Duration,
 ) -> FetchParams {

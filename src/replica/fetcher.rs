@@ -36,7 +36,7 @@ use super::settings::ReplicationSettings;
 use super::truncation::truncation_target;
 use crate::client::{BrokerConnection, ConnectionOptions};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{LeaderEpoch, LogOffset, TopicPartition};
+use crate::model::{LeaderEpoch, Offset, TopicPartition};
 
 /// Fetch v12: topic names (not ids, so no dependency on UpdateMetadata
 /// having arrived), current leader epoch, last fetched epoch.
@@ -49,7 +49,7 @@ pub const OFFSETS_FOR_LEADER_EPOCH_VERSION: i16 = 3;
 pub(super) struct PartitionFetchState {
     /// The leader epoch we follow in; fetches carry it as current_leader_epoch.
     pub leader_epoch: LeaderEpoch,
-    pub fetch_offset: LogOffset,
+    pub fetch_offset: Offset,
     /// Still has to truncate to the leader's epoch boundary before fetching.
     pub truncating: bool,
     /// Paused after an error until then.
@@ -60,7 +60,7 @@ impl PartitionFetchState {
     pub fn new(leader_epoch: LeaderEpoch) -> Self {
         PartitionFetchState {
             leader_epoch,
-            fetch_offset: LogOffset::ZERO,
+            fetch_offset: Offset::ZERO,
             truncating: true,
             retry_at: None,
         }
@@ -76,7 +76,7 @@ pub(super) trait FollowerReplicas: Send + Sync + 'static {
     /// `tp` changed (records appended, high watermark or log start moved).
     fn announce_partition_change(&self, tp: &TopicPartition);
     /// The leader's log start offset came with a fetch response.
-    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: LogOffset);
+    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset);
 }
 
 /// The partitions a fetcher follows, shared with the fetcher manager.
@@ -274,7 +274,7 @@ impl ReplicaFetcher {
             let log_end = partition.log().log_end_offset();
             let answered = (
                 LeaderEpoch::new(answer.leader_epoch),
-                LogOffset::new(answer.end_offset),
+                Offset::new(answer.end_offset),
             );
             let own = partition.end_offset_for_epoch(answered.0);
             let target = truncation_target(answered, own, log_end, partition.high_watermark());
@@ -304,7 +304,7 @@ impl ReplicaFetcher {
                 let log_start = self
                     .replicas
                     .get_partition(tp)
-                    .map_or(LogOffset::UNKNOWN, |p| p.log().log_start_offset());
+                    .map_or(Offset::UNKNOWN, |p| p.log().log_start_offset());
                 let data = PartitionFetchData {
                     fetch_offset: seen.fetch_offset,
                     log_start_offset: log_start,
@@ -361,14 +361,14 @@ impl ReplicaFetcher {
             else {
                 continue;
             };
-            let leader_log_start = LogOffset::new(answer.log_start_offset);
+            let leader_log_start = Offset::new(answer.log_start_offset);
             match ResponseError::try_from_code(answer.error_code) {
                 None => {
                     let records = answer.records.unwrap_or_default();
                     match partition.append_as_follower(
                         seen.leader_epoch,
                         &records,
-                        LogOffset::new(answer.high_watermark),
+                        Offset::new(answer.high_watermark),
                     ) {
                         Ok(log_end) => {
                             self.replicas.announce_partition_change(&tp);

@@ -2,14 +2,14 @@
 //! follower's fetches (Kafka's Replica state): its log end offset, and when it
 //! was last caught up with the leader, which decides ISR membership.
 
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FollowerState {
     /// The follower's log end offset: the offset of its latest fetch.
-    pub log_end_offset: LogOffset,
+    pub log_end_offset: Offset,
     /// The follower's log start offset, from its fetches (-1 until known).
-    pub log_start_offset: LogOffset,
+    pub log_start_offset: Offset,
     /// The last time the follower's log end offset reached the leader's.
     pub last_caught_up_ms: i64,
     /// The leader epoch of the follower's latest fetch (-1 before any): only
@@ -17,7 +17,7 @@ pub struct FollowerState {
     /// candidate, so old state never brings a dead replica back.
     pub last_fetch_leader_epoch: LeaderEpoch,
     /// The leader's log end offset at the follower's previous fetch.
-    last_fetch_leader_leo: LogOffset,
+    last_fetch_leader_leo: Offset,
     last_fetch_ms: i64,
 }
 
@@ -26,11 +26,11 @@ impl FollowerState {
     /// caught up from now on (it gets a full lag period to fetch); others do not.
     pub fn new(now_ms: i64, in_sync: bool) -> FollowerState {
         FollowerState {
-            log_end_offset: LogOffset::UNKNOWN,
-            log_start_offset: LogOffset::UNKNOWN,
+            log_end_offset: Offset::UNKNOWN,
+            log_start_offset: Offset::UNKNOWN,
             last_caught_up_ms: if in_sync { now_ms } else { 0 },
             last_fetch_leader_epoch: LeaderEpoch::UNDEFINED,
-            last_fetch_leader_leo: LogOffset::UNKNOWN,
+            last_fetch_leader_leo: Offset::UNKNOWN,
             last_fetch_ms: 0,
         }
     }
@@ -42,9 +42,9 @@ impl FollowerState {
     /// had then (Kafka's updateFetchState).
     pub fn record_fetch(
         &mut self,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         leader_epoch: LeaderEpoch,
-        leader_leo: LogOffset,
+        leader_leo: Offset,
         now_ms: i64,
     ) {
         if fetch_offset >= leader_leo {
@@ -60,14 +60,14 @@ impl FollowerState {
 
     /// The leader started a new leader epoch (same leader): the log end is
     /// kept, the lag clock restarts as in `new` (Kafka's resetLastCaughtUpTime).
-    pub fn restart_lag_clock(&mut self, leader_leo: LogOffset, now_ms: i64, in_sync: bool) {
+    pub fn restart_lag_clock(&mut self, leader_leo: Offset, now_ms: i64, in_sync: bool) {
         self.last_caught_up_ms = if in_sync { now_ms } else { 0 };
         self.last_fetch_leader_leo = leader_leo;
         self.last_fetch_ms = now_ms;
     }
 
     /// Out of sync: behind the leader's log end and not caught up for `max_lag_ms`.
-    pub fn is_lagging(&self, leader_leo: LogOffset, now_ms: i64, max_lag_ms: i64) -> bool {
+    pub fn is_lagging(&self, leader_leo: Offset, now_ms: i64, max_lag_ms: i64) -> bool {
         self.log_end_offset != leader_leo && now_ms - self.last_caught_up_ms > max_lag_ms
     }
 }

@@ -10,11 +10,11 @@ use std::path::Path;
 use parking_lot::Mutex;
 
 use crate::log::{BatchHeader, CheckpointFile, EpochEntry, LEADER_EPOCH_CHECKPOINT, Log, LogError};
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 
 /// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
 pub const UNDEFINED_EPOCH: LeaderEpoch = LeaderEpoch::UNDEFINED;
-pub const UNDEFINED_EPOCH_OFFSET: LogOffset = LogOffset::UNKNOWN;
+pub const UNDEFINED_EPOCH_OFFSET: Offset = Offset::UNKNOWN;
 /// How much of the log one read of the recovery scan covers.
 const RECOVERY_SCAN_BYTES: usize = 1 << 20;
 
@@ -54,7 +54,7 @@ impl LeaderEpochCache {
     /// Records that `epoch` starts at `start_offset`, if it is newer than the
     /// latest epoch. Entries starting at or after `start_offset` conflict with
     /// it and are dropped, as Kafka does.
-    pub fn assign(&self, epoch: LeaderEpoch, start_offset: LogOffset) -> Result<(), LogError> {
+    pub fn assign(&self, epoch: LeaderEpoch, start_offset: Offset) -> Result<(), LogError> {
         if !epoch.is_defined() {
             return Ok(());
         }
@@ -83,14 +83,14 @@ impl LeaderEpochCache {
     pub fn end_offset_for(
         &self,
         requested: LeaderEpoch,
-        log_end_offset: LogOffset,
-    ) -> (LeaderEpoch, LogOffset) {
+        log_end_offset: Offset,
+    ) -> (LeaderEpoch, Offset) {
         let entries = self.entries.lock();
         end_offset_for(&entries, requested, log_end_offset)
     }
 
     /// Drops entries starting at or after `end_offset` (the log was truncated there).
-    pub fn truncate_from_end(&self, end_offset: LogOffset) -> Result<(), LogError> {
+    pub fn truncate_from_end(&self, end_offset: Offset) -> Result<(), LogError> {
         let mut entries = self.entries.lock();
         let before = entries.len();
         entries.retain(|e| e.start_offset < end_offset);
@@ -103,7 +103,7 @@ impl LeaderEpochCache {
     /// The log start offset moved to `start_offset`: entries starting at or
     /// before it go, except the last of them, which now starts there
     /// (Kafka's truncateFromStart).
-    pub fn truncate_from_start(&self, start_offset: LogOffset) -> Result<(), LogError> {
+    pub fn truncate_from_start(&self, start_offset: Offset) -> Result<(), LogError> {
         let mut entries = self.entries.lock();
         let below = entries
             .iter()
@@ -129,7 +129,7 @@ impl LeaderEpochCache {
     /// each recovered batch's epoch). Used after an unclean shutdown for the
     /// tail recovery re-read: a follower records a new epoch only after
     /// appending its batches, so a crash in between leaves it out.
-    pub fn assign_from_batches(&self, log: &Log, from: LogOffset) -> Result<(), LogError> {
+    pub fn assign_from_batches(&self, log: &Log, from: Offset) -> Result<(), LogError> {
         let end = log.log_end_offset();
         let mut offset = from.max(log.log_start_offset());
         let mut latest = self.latest_epoch().unwrap_or(UNDEFINED_EPOCH);
@@ -172,8 +172,8 @@ impl LeaderEpochCache {
 pub(super) fn end_offset_for(
     entries: &[EpochEntry],
     requested: LeaderEpoch,
-    log_end_offset: LogOffset,
-) -> (LeaderEpoch, LogOffset) {
+    log_end_offset: Offset,
+) -> (LeaderEpoch, Offset) {
     let undefined = (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET);
     let Some(latest) = entries.last() else {
         return undefined;

@@ -23,9 +23,7 @@ use super::partition::{LeadershipChange, LeadershipState, Partition};
 use super::settings::ReplicationSettings;
 use crate::log::{LogConfig, LogManager};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{
-    BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, LogOffset, TopicPartition,
-};
+use crate::model::{BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition};
 use crate::util::now_ms;
 
 /// One partition's state from a LeaderAndIsr request.
@@ -58,7 +56,7 @@ pub struct ReplicaManager {
     /// Parked acks=all produces, long-poll fetches and DeleteRecords, by partition.
     watchers: PartitionWatchers,
     /// High watermarks read from replication-offset-checkpoint at start-up.
-    checkpointed_high_watermarks: HashMap<TopicPartition, LogOffset>,
+    checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
     fetchers: ReplicaFetcherManager,
     /// Incremental fetch sessions (KIP-227) of the fetchers of our partitions.
     fetch_manager: FetchManager,
@@ -78,7 +76,7 @@ impl ReplicaManager {
         log_config: LogConfig,
         min_insync_replicas: usize,
         settings: ReplicationSettings,
-        checkpointed_high_watermarks: HashMap<TopicPartition, LogOffset>,
+        checkpointed_high_watermarks: HashMap<TopicPartition, Offset>,
     ) -> ReplicaManager {
         ReplicaManager {
             broker_id,
@@ -202,7 +200,7 @@ impl ReplicaManager {
     pub async fn wait_for_replication(
         &self,
         tp: &TopicPartition,
-        required_offset: LogOffset,
+        required_offset: Offset,
         timeout: Duration,
     ) -> Result<(), ReplicaError> {
         let partition = self.leader_partition(tp)?;
@@ -224,7 +222,7 @@ impl ReplicaManager {
         &self,
         tp: &TopicPartition,
         follower: BrokerId,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         current_leader_epoch: LeaderEpoch,
     ) -> bool {
         let Some(partition) = self.get_partition(tp) else {
@@ -428,7 +426,7 @@ impl ReplicaManager {
             .get(tp)
             .copied()
             .filter(|_| !stray_replaced)
-            .unwrap_or(LogOffset::ZERO);
+            .unwrap_or(Offset::ZERO);
         // Neither leader nor follower until make_leader_or_follower.
         let unled = LeadershipState {
             leader_and_isr: LeaderAndIsr {
@@ -489,7 +487,7 @@ impl ReplicaManager {
 
     /// Every hosted partition's high watermark (leaders' and followers'), for
     /// replication-offset-checkpoint.
-    pub fn high_watermarks(&self) -> Vec<(TopicPartition, LogOffset)> {
+    pub fn high_watermarks(&self) -> Vec<(TopicPartition, Offset)> {
         self.partitions
             .read()
             .iter()
@@ -527,7 +525,7 @@ impl FollowerReplicas for ReplicaManager {
         ReplicaManager::announce_partition_change(self, tp);
     }
 
-    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: LogOffset) {
+    fn follow_leader_log_start(&self, partition: &Partition, leader_log_start: Offset) {
         ReplicaManager::follow_leader_log_start(self, partition, leader_log_start);
     }
 }

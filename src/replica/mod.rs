@@ -62,7 +62,7 @@ pub use settings::ReplicationSettings;
 
 use crate::log::LogError;
 use crate::log::produce_records::ProduceRecordsError;
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 
 /// What can go wrong serving a partition; each maps to one Kafka error code.
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +117,8 @@ pub enum ReplicaError {
     )]
     OffsetNotAvailable {
         partition: String,
-        high_watermark: LogOffset,
-        epoch_start: LogOffset,
+        high_watermark: Offset,
+        epoch_start: Offset,
     },
     #[error("ISR of {partition} has {isr} members, fewer than min.insync.replicas {min_isr}")]
     NotEnoughReplicas {

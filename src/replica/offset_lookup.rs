@@ -12,7 +12,7 @@
 //! a follower (Kafka's `DEBUGGING_REPLICA_ID`; the handler picks the replica).
 
 use super::{Partition, ReplicaError};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// ListOffsets timestamps with a meaning of their own.
 pub const LATEST_TIMESTAMP: i64 = -1;
@@ -30,7 +30,7 @@ impl Partition {
         &self,
         target: i64,
         from_client: bool,
-    ) -> Result<(LogOffset, i64), ReplicaError> {
+    ) -> Result<(Offset, i64), ReplicaError> {
         let log = self.log();
         let high_watermark = self.high_watermark();
         let last_fetchable = if from_client {
@@ -46,7 +46,7 @@ impl Partition {
                     epoch_start,
                 })
             }
-            _ => Ok((LogOffset::UNKNOWN, -1)),
+            _ => Ok((Offset::UNKNOWN, -1)),
         };
         Ok(match target {
             LATEST_TIMESTAMP => {
@@ -57,13 +57,13 @@ impl Partition {
             MAX_TIMESTAMP => {
                 let (timestamp, offset) = log.max_timestamp_and_offset();
                 if !offset.is_known() {
-                    (LogOffset::UNKNOWN, -1)
+                    (Offset::UNKNOWN, -1)
                 } else {
                     (offset, timestamp)
                 }
             }
             // Kafka treats other negative targets as a search that finds nothing.
-            t if t < 0 => (LogOffset::UNKNOWN, -1),
+            t if t < 0 => (Offset::UNKNOWN, -1),
             t => match log.offset_for_timestamp(t)? {
                 // Only offsets below the high watermark are visible to consumers.
                 Some((offset, ts)) if offset < last_fetchable => (offset, ts),

@@ -27,7 +27,7 @@ use crate::log::{
     whole_batch_headers,
 };
 use crate::model::{
-    BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, LogOffset, TopicPartition, ZkVersion,
+    BrokerId, ControllerEpoch, LeaderAndIsr, LeaderEpoch, Offset, TopicPartition, ZkVersion,
 };
 
 /// How far a reader may see: consumers stop at the high watermark, followers at the log end.
@@ -106,9 +106,9 @@ pub struct Partition {
 #[derive(Debug, Clone)]
 pub struct ReadOutcome {
     pub records: crate::log::Records,
-    pub high_watermark: LogOffset,
-    pub log_start_offset: LogOffset,
-    pub log_end_offset: LogOffset,
+    pub high_watermark: Offset,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
 }
 
 impl Partition {
@@ -117,7 +117,7 @@ impl Partition {
         local_broker: BrokerId,
         log: Arc<Log>,
         state: LeadershipState,
-        high_watermark: LogOffset,
+        high_watermark: Offset,
         min_insync_replicas: usize,
     ) -> Result<Partition, ReplicaError> {
         let hw = high_watermark.clamp(log.log_start_offset(), log.log_end_offset());
@@ -159,7 +159,7 @@ impl Partition {
         self.state.read().topic_id
     }
 
-    pub fn high_watermark(&self) -> LogOffset {
+    pub fn high_watermark(&self) -> Offset {
         self.high_watermark.load(Ordering::Acquire)
     }
 
@@ -194,7 +194,7 @@ impl Partition {
     }
 
     /// OffsetsForLeaderEpoch: `(epoch, end offset)` of `requested` in this log.
-    pub fn end_offset_for_epoch(&self, requested: LeaderEpoch) -> (LeaderEpoch, LogOffset) {
+    pub fn end_offset_for_epoch(&self, requested: LeaderEpoch) -> (LeaderEpoch, Offset) {
         self.epoch_cache
             .end_offset_for(requested, self.log.log_end_offset())
     }
@@ -281,7 +281,7 @@ impl Partition {
     }
 
     /// Where this leader's current epoch starts (`None` unless we lead).
-    pub fn leader_epoch_start_offset(&self) -> Option<LogOffset> {
+    pub fn leader_epoch_start_offset(&self) -> Option<Offset> {
         let state = self.state.read();
         if state.leader_and_isr.leader != self.local_broker {
             return None;
@@ -429,7 +429,7 @@ impl Partition {
 
     /// Writes the snapshot at `offset` and drops those below the oldest
     /// segment (keeping the latest). A failure only costs a longer replay.
-    fn write_snapshot(&self, producers: &ProducerStateTable, offset: LogOffset, sync: bool) {
+    fn write_snapshot(&self, producers: &ProducerStateTable, offset: Offset, sync: bool) {
         let dir = self.log.dir();
         let result =
             producer_snapshot::write_snapshot(dir, offset, &producers.snapshot_entries(), sync)
@@ -469,7 +469,7 @@ impl Partition {
 
     /// acks=all: `None` while the high watermark is below `required_offset`;
     /// then whether the ISR was still big enough (Kafka's checkEnoughReplicasReachOffset).
-    pub fn check_replicated(&self, required_offset: LogOffset) -> Option<Result<(), ReplicaError>> {
+    pub fn check_replicated(&self, required_offset: Offset) -> Option<Result<(), ReplicaError>> {
         let state = self.state.read();
         if state.leader_and_isr.leader != self.local_broker {
             return Some(Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string())));
@@ -498,7 +498,7 @@ impl Partition {
     pub fn update_follower_fetch(
         &self,
         follower: BrokerId,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         current_leader_epoch: LeaderEpoch,
         now_ms: i64,
     ) -> FollowerFetchOutcome {
@@ -540,11 +540,7 @@ impl Partition {
 
     /// A follower's fetch reported its log start offset (DeleteRecords waits
     /// on it). Returns whether it changed.
-    pub fn update_follower_log_start_offset(
-        &self,
-        follower: BrokerId,
-        log_start: LogOffset,
-    ) -> bool {
+    pub fn update_follower_log_start_offset(&self, follower: BrokerId, log_start: Offset) -> bool {
         let mut state = self.state.write();
         if state.leader_and_isr.leader != self.local_broker {
             return false;
@@ -560,7 +556,7 @@ impl Partition {
 
     /// The log start offset moved to `offset`: epochs wholly before it go
     /// from the leader epoch cache.
-    pub(super) fn truncate_epochs_from_start(&self, offset: LogOffset) -> Result<(), ReplicaError> {
+    pub(super) fn truncate_epochs_from_start(&self, offset: Offset) -> Result<(), ReplicaError> {
         Ok(self.epoch_cache.truncate_from_start(offset)?)
     }
 
@@ -569,7 +565,7 @@ impl Partition {
     pub fn low_watermark_if_leader(
         &self,
         is_live: impl Fn(BrokerId) -> bool,
-    ) -> Result<LogOffset, ReplicaError> {
+    ) -> Result<Offset, ReplicaError> {
         let state = self.state.read();
         if state.leader_and_isr.leader != self.local_broker {
             return Err(ReplicaError::NotLeaderOrFollower(self.tp.to_string()));
@@ -582,9 +578,9 @@ impl Partition {
                 state
                     .followers
                     .get(r)
-                    .map_or(LogOffset::UNKNOWN, |f| f.log_start_offset)
+                    .map_or(Offset::UNKNOWN, |f| f.log_start_offset)
             })
-            .fold(self.log.log_start_offset(), LogOffset::min))
+            .fold(self.log.log_start_offset(), Offset::min))
     }
 
     /// Moves the high watermark up to the smallest log end offset in the ISR.
@@ -606,7 +602,7 @@ impl Partition {
                     state
                         .followers
                         .get(&id)
-                        .map_or(LogOffset::UNKNOWN, |f| f.log_end_offset)
+                        .map_or(Offset::UNKNOWN, |f| f.log_end_offset)
                 }
             })
             .min()
@@ -711,7 +707,7 @@ impl Partition {
 
     pub fn read(
         &self,
-        fetch_offset: LogOffset,
+        fetch_offset: Offset,
         max_bytes: usize,
         isolation: FetchIsolation,
         min_one_batch: bool,

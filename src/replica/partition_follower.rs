@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::{LeadershipState, Partition};
 use crate::log::whole_batch_headers;
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 use crate::replica::ReplicaError;
 use crate::replica::producer_snapshot;
 use crate::replica::producer_state::ProducerStateTable;
@@ -19,8 +19,8 @@ impl Partition {
         &self,
         fetched_epoch: LeaderEpoch,
         records: &[u8],
-        leader_high_watermark: LogOffset,
-    ) -> Result<LogOffset, ReplicaError> {
+        leader_high_watermark: Offset,
+    ) -> Result<Offset, ReplicaError> {
         let state = self.state.read();
         if state.leader_and_isr.leader == self.local_broker
             || state.leader_and_isr.leader_epoch != fetched_epoch
@@ -64,7 +64,7 @@ impl Partition {
     /// (NotLeaderOrFollower), as Kafka's fetcher-removal and partition locks do.
     pub fn truncate_to(
         &self,
-        offset: LogOffset,
+        offset: Offset,
         leader_epoch: LeaderEpoch,
     ) -> Result<(), ReplicaError> {
         let state = self.state.read();
@@ -89,16 +89,14 @@ impl Partition {
     /// while following in `leader_epoch` (see `truncate_to`).
     pub fn truncate_fully_and_start_at(
         &self,
-        offset: LogOffset,
+        offset: Offset,
         leader_epoch: LeaderEpoch,
     ) -> Result<(), ReplicaError> {
         let state = self.state.read();
         self.check_following(&state, leader_epoch)?;
         let mut producers = self.producer_state.lock();
         self.log.truncate_fully_and_start_at(offset)?;
-        if let Err(e) =
-            producer_snapshot::delete_snapshots_above(self.log.dir(), LogOffset::UNKNOWN)
-        {
+        if let Err(e) = producer_snapshot::delete_snapshots_above(self.log.dir(), Offset::UNKNOWN) {
             tracing::warn!(partition = %self.tp, error = %e, "cannot delete producer snapshots");
         }
         *producers = ProducerStateTable::new();
@@ -125,7 +123,7 @@ impl Partition {
     }
 
     /// Followers learn the high watermark from their leader's fetch responses.
-    pub fn set_high_watermark_as_follower(&self, leader_hw: LogOffset) {
+    pub fn set_high_watermark_as_follower(&self, leader_hw: Offset) {
         let hw = leader_hw.min(self.log.log_end_offset());
         self.high_watermark.store(hw, Ordering::Release);
     }

@@ -330,7 +330,7 @@ fn rolls_leave_producer_snapshots_and_truncation_removes_those_past_the_cut() {
             .unwrap();
     }
     let snapshots = || producer_snapshot::list_snapshots(p.log().dir()).unwrap();
-    let rolled: Vec<LogOffset> = p.log().segment_base_offsets()[1..].to_vec();
+    let rolled: Vec<Offset> = p.log().segment_base_offsets()[1..].to_vec();
     assert!(rolled.len() >= 2, "segments: {rolled:?}");
     assert_eq!(snapshots(), rolled, "one snapshot per roll");
 

@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use super::manager::ReplicaManager;
 use super::partition::Partition;
 use super::producer_snapshot;
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 
 impl Partition {
     /// Brings the producer state in step with the log start offset if it
@@ -51,7 +51,7 @@ impl Partition {
     /// After a cleaner swap: deletes the snapshots at `removed_bases`, the
     /// base offsets of segments the swap merged away (a base that is again
     /// a segment's keeps its snapshot).
-    pub fn delete_snapshots_of_removed_segments(&self, removed_bases: &[LogOffset]) {
+    pub fn delete_snapshots_of_removed_segments(&self, removed_bases: &[Offset]) {
         if removed_bases.is_empty() {
             return;
         }
@@ -78,7 +78,7 @@ impl ReplicaManager {
 
     /// After the cleaner swapped segments of `tp`: see
     /// [`Partition::delete_snapshots_of_removed_segments`].
-    pub fn on_segments_cleaned(&self, tp: &TopicPartition, removed_bases: &[LogOffset]) {
+    pub fn on_segments_cleaned(&self, tp: &TopicPartition, removed_bases: &[Offset]) {
         if let Some(partition) = self.get_partition(tp) {
             partition.delete_snapshots_of_removed_segments(removed_bases);
         }
@@ -113,7 +113,7 @@ mod tests {
         b
     }
 
-    fn snapshots(p: &Partition) -> Vec<LogOffset> {
+    fn snapshots(p: &Partition) -> Vec<Offset> {
         producer_snapshot::list_snapshots(p.log().dir()).unwrap()
     }
 

@@ -23,7 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::log::segment_files::{parse_segment_file_name, segment_file_name};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// File name suffix of producer snapshots.
 pub const SNAPSHOT_SUFFIX: &str = "snapshot";
@@ -42,7 +42,7 @@ pub struct SnapshotEntry {
     pub producer_id: i64,
     pub producer_epoch: i16,
     pub last_sequence: i32,
-    pub last_offset: LogOffset,
+    pub last_offset: Offset,
     /// Last offset minus first offset of the producer's last batch.
     pub offset_delta: i32,
     /// Max timestamp of that batch.
@@ -50,7 +50,7 @@ pub struct SnapshotEntry {
     /// -1: no transaction marker seen (Sluice has no transactions).
     pub coordinator_epoch: i32,
     /// -1: no ongoing transaction.
-    pub current_txn_first_offset: LogOffset,
+    pub current_txn_first_offset: Offset,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,7 @@ fn io_error(context: String, source: std::io::Error) -> SnapshotError {
 }
 
 /// The path of the snapshot at `offset` in `dir`.
-pub fn snapshot_path(dir: &Path, offset: LogOffset) -> PathBuf {
+pub fn snapshot_path(dir: &Path, offset: Offset) -> PathBuf {
     dir.join(segment_file_name(offset, SNAPSHOT_SUFFIX))
 }
 
@@ -157,18 +157,18 @@ pub fn decode(buf: &[u8]) -> Result<Vec<SnapshotEntry>, SnapshotError> {
             producer_id: r.i64()?,
             producer_epoch: r.i16()?,
             last_sequence: r.i32()?,
-            last_offset: LogOffset::new(r.i64()?),
+            last_offset: Offset::new(r.i64()?),
             offset_delta: r.i32()?,
             timestamp: r.i64()?,
             coordinator_epoch: r.i32()?,
-            current_txn_first_offset: LogOffset::new(r.i64()?),
+            current_txn_first_offset: Offset::new(r.i64()?),
         });
     }
     Ok(entries)
 }
 
 /// Offsets of the snapshot files in `dir`, ascending.
-pub fn list_snapshots(dir: &Path) -> Result<Vec<LogOffset>, SnapshotError> {
+pub fn list_snapshots(dir: &Path) -> Result<Vec<Offset>, SnapshotError> {
     let mut offsets = Vec::new();
     let entries = fs::read_dir(dir).map_err(|e| io_error(format!("list {}", dir.display()), e))?;
     for entry in entries {
@@ -183,7 +183,7 @@ pub fn list_snapshots(dir: &Path) -> Result<Vec<LogOffset>, SnapshotError> {
 }
 
 /// Reads the snapshot at `offset`.
-pub fn read_snapshot(dir: &Path, offset: LogOffset) -> Result<Vec<SnapshotEntry>, SnapshotError> {
+pub fn read_snapshot(dir: &Path, offset: Offset) -> Result<Vec<SnapshotEntry>, SnapshotError> {
     let path = snapshot_path(dir, offset);
     let bytes = fs::read(&path).map_err(|e| io_error(format!("read {}", path.display()), e))?;
     decode(&bytes)
@@ -193,7 +193,7 @@ pub fn read_snapshot(dir: &Path, offset: LogOffset) -> Result<Vec<SnapshotEntry>
 /// place, so a reader never sees half a file); `sync` fsyncs file and dir.
 pub fn write_snapshot(
     dir: &Path,
-    offset: LogOffset,
+    offset: Offset,
     entries: &[SnapshotEntry],
     sync: bool,
 ) -> Result<(), SnapshotError> {
@@ -222,7 +222,7 @@ pub fn write_snapshot(
 }
 
 /// Deletes the snapshot at `offset` (absent is fine).
-pub fn delete_snapshot(dir: &Path, offset: LogOffset) -> Result<(), SnapshotError> {
+pub fn delete_snapshot(dir: &Path, offset: Offset) -> Result<(), SnapshotError> {
     let path = snapshot_path(dir, offset);
     match fs::remove_file(&path) {
         Ok(()) => Ok(()),
@@ -233,7 +233,7 @@ pub fn delete_snapshot(dir: &Path, offset: LogOffset) -> Result<(), SnapshotErro
 
 /// Deletes every snapshot above `offset` (truncation: they describe offsets
 /// that are gone).
-pub fn delete_snapshots_above(dir: &Path, offset: LogOffset) -> Result<(), SnapshotError> {
+pub fn delete_snapshots_above(dir: &Path, offset: Offset) -> Result<(), SnapshotError> {
     for found in list_snapshots(dir)? {
         if found > offset {
             delete_snapshot(dir, found)?;
@@ -244,7 +244,7 @@ pub fn delete_snapshots_above(dir: &Path, offset: LogOffset) -> Result<(), Snaps
 
 /// Deletes every snapshot below `offset` except the latest one (retention:
 /// the segments they started are gone).
-pub fn delete_snapshots_below(dir: &Path, offset: LogOffset) -> Result<(), SnapshotError> {
+pub fn delete_snapshots_below(dir: &Path, offset: Offset) -> Result<(), SnapshotError> {
     let found = list_snapshots(dir)?;
     let Some((_, older)) = found.split_last() else {
         return Ok(());
@@ -258,7 +258,7 @@ pub fn delete_snapshots_below(dir: &Path, offset: LogOffset) -> Result<(), Snaps
 /// Kafka's `ProducerStateManager.deleteSnapshotsBefore`: deletes every
 /// snapshot strictly below `offset` (the new log start offset), the latest
 /// one included. Returns how many went.
-pub fn delete_snapshots_before(dir: &Path, offset: LogOffset) -> Result<usize, SnapshotError> {
+pub fn delete_snapshots_before(dir: &Path, offset: Offset) -> Result<usize, SnapshotError> {
     let mut deleted = 0;
     for old in list_snapshots(dir)?.into_iter().filter(|&o| o < offset) {
         delete_snapshot(dir, old)?;
@@ -277,11 +277,11 @@ mod tests {
             producer_id: pid,
             producer_epoch: 3,
             last_sequence: 41,
-            last_offset: LogOffset::new(1_000 + pid),
+            last_offset: Offset::new(1_000 + pid),
             offset_delta: 4,
             timestamp: 1_700_000_000_000,
             coordinator_epoch: -1,
-            current_txn_first_offset: LogOffset::UNKNOWN,
+            current_txn_first_offset: Offset::UNKNOWN,
         }
     }
 
@@ -344,6 +344,6 @@ mod tests {
         assert_eq!(list_snapshots(dir.path()).unwrap(), offs(&[20, 30]));
         // Unlike pruning, the latest goes too when it is below the log start.
         assert_eq!(delete_snapshots_before(dir.path(), off(31)).unwrap(), 2);
-        assert_eq!(list_snapshots(dir.path()).unwrap(), Vec::<LogOffset>::new());
+        assert_eq!(list_snapshots(dir.path()).unwrap(), Vec::<Offset>::new());
     }
 }

@@ -31,7 +31,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::producer_snapshot::{self, SnapshotEntry, SnapshotError};
 use crate::log::{BatchHeader, BatchInfo, Log, LogError, whole_batch_headers};
-use crate::model::LogOffset;
+use crate::model::Offset;
 
 /// Batches remembered per producer (Kafka's NUM_BATCHES_TO_RETAIN, which is
 /// also the producer's max.in.flight.requests.per.connection with idempotence).
@@ -51,8 +51,8 @@ pub struct CachedBatch {
     pub producer_epoch: i16,
     pub first_sequence: i32,
     pub last_sequence: i32,
-    pub first_offset: LogOffset,
-    pub last_offset: LogOffset,
+    pub first_offset: Offset,
+    pub last_offset: Offset,
     pub max_timestamp: i64,
 }
 
@@ -282,7 +282,7 @@ impl ProducerStateTable {
     /// Kafka's `ProducerStateManager.truncateHead`: forgets the producers
     /// whose last batch lies below `log_start_offset` (their data is gone,
     /// so they count as unknown, as after a reload); returns how many.
-    pub fn truncate_head(&mut self, log_start_offset: LogOffset) -> usize {
+    pub fn truncate_head(&mut self, log_start_offset: Offset) -> usize {
         let before = self.producers.len();
         self.producers.retain(|_, entry| {
             entry
@@ -332,7 +332,7 @@ impl ProducerStateTable {
                     offset_delta: (last.last_offset - last.first_offset) as i32,
                     timestamp: last.max_timestamp,
                     coordinator_epoch: -1,
-                    current_txn_first_offset: LogOffset::UNKNOWN,
+                    current_txn_first_offset: Offset::UNKNOWN,
                 })
             })
             .collect();
@@ -342,7 +342,7 @@ impl ProducerStateTable {
 
     /// The state a snapshot describes, without producers whose last batch
     /// is below `log_start_offset` (deleted: they count as unknown, as in Kafka).
-    pub fn from_snapshot_entries(entries: &[SnapshotEntry], log_start_offset: LogOffset) -> Self {
+    pub fn from_snapshot_entries(entries: &[SnapshotEntry], log_start_offset: Offset) -> Self {
         let mut table = ProducerStateTable::new();
         for e in entries.iter().filter(|e| e.last_offset >= log_start_offset) {
             let delta = e.offset_delta.max(0);
@@ -408,7 +408,7 @@ impl ProducerStateTable {
     }
 
     /// Records every batch from `from` to the log end.
-    fn replay(&mut self, log: &Log, from: LogOffset) -> Result<(), LogError> {
+    fn replay(&mut self, log: &Log, from: Offset) -> Result<(), LogError> {
         let log_end = log.log_end_offset();
         let mut offset = from.max(log.log_start_offset());
         while offset < log_end {

@@ -6,13 +6,13 @@
 //! only then is the cut final.
 
 use super::leader_epoch_cache::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 
 /// Where to cut, and whether the follower may fetch afterwards (`completed`)
 /// or must ask the leader again with its new latest epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TruncationTarget {
-    pub offset: LogOffset,
+    pub offset: Offset,
     pub completed: bool,
 }
 
@@ -20,14 +20,14 @@ pub struct TruncationTarget {
 /// `follower_end` is the follower's own `(epoch, end offset)` for the
 /// answered epoch (its epoch cache's answer to the same question).
 pub fn truncation_target(
-    leader_answer: (LeaderEpoch, LogOffset),
-    follower_end: (LeaderEpoch, LogOffset),
-    log_end: LogOffset,
-    high_watermark: LogOffset,
+    leader_answer: (LeaderEpoch, Offset),
+    follower_end: (LeaderEpoch, Offset),
+    log_end: Offset,
+    high_watermark: Offset,
 ) -> TruncationTarget {
     let (leader_epoch, leader_end) = leader_answer;
     let (follower_epoch, follower_end) = follower_end;
-    let done = |offset: LogOffset| TruncationTarget {
+    let done = |offset: Offset| TruncationTarget {
         offset: offset.min(log_end),
         completed: true,
     };

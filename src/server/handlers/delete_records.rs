@@ -15,7 +15,7 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
-use crate::model::{LogOffset, TopicPartition};
+use crate::model::{Offset, TopicPartition};
 use crate::replica::wait_for_partitions;
 use crate::server::context::BrokerServices;
 use crate::server::errors::{NONE, replica_error_code};
@@ -28,7 +28,7 @@ struct Pending {
     topic_index: usize,
     partition_index: usize,
     tp: TopicPartition,
-    required: LogOffset,
+    required: Offset,
 }
 
 pub async fn handle(
@@ -49,11 +49,11 @@ pub async fn handle(
                 .with_partition_index(p.partition_index)
                 .with_low_watermark(-1);
             let outcome = replicas
-                .delete_records(&tp, LogOffset::new(p.offset))
+                .delete_records(&tp, Offset::new(p.offset))
                 .map_err(|e| replica_error_code(&e));
             match outcome {
                 Ok(required) => {
-                    let low = low_watermark(services, &tp).map_or(-1, LogOffset::value);
+                    let low = low_watermark(services, &tp).map_or(-1, Offset::value);
                     pending.push(Pending {
                         topic_index: topics.len(),
                         partition_index: partitions.len(),
@@ -104,7 +104,7 @@ pub async fn handle(
 }
 
 /// The partition's low watermark over the replicas the metadata cache counts live.
-fn low_watermark(services: &BrokerServices, tp: &TopicPartition) -> Result<LogOffset, i16> {
+fn low_watermark(services: &BrokerServices, tp: &TopicPartition) -> Result<Offset, i16> {
     let snapshot = services.metadata.snapshot();
     services
         .replica_manager

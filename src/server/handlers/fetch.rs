@@ -38,7 +38,7 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::log::{FileRecords, ReadMode, Records};
-use crate::model::{LeaderEpoch, LogOffset};
+use crate::model::{LeaderEpoch, Offset};
 use crate::replica::fetch_session::{
     FetchMetadata, PartitionFetchData, SessionPartition, SessionTopic,
 };
@@ -72,8 +72,8 @@ pub async fn handle(
                 partition: p.partition,
             },
             data: PartitionFetchData {
-                fetch_offset: LogOffset::new(p.fetch_offset),
-                log_start_offset: LogOffset::new(p.log_start_offset),
+                fetch_offset: Offset::new(p.fetch_offset),
+                log_start_offset: Offset::new(p.log_start_offset),
                 max_bytes: p.partition_max_bytes,
                 current_leader_epoch: LeaderEpoch::new(p.current_leader_epoch),
                 last_fetched_epoch: LeaderEpoch::new(p.last_fetched_epoch),

@@ -11,7 +11,7 @@ use kafka_protocol::messages::offset_commit_response::{
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, TopicName};
 
 use crate::group::{GroupError, OffsetCommitEntry};
-use crate::model::TopicPartition;
+use crate::model::{Offset, TopicPartition};
 use crate::server::context::BrokerServices;
 use crate::server::errors::{group_error_code, group_result_code};
 use crate::server::request_context::RequestContext;
@@ -36,7 +36,7 @@ pub async fn handle(
             order.push((topic.name.clone(), p.partition_index));
             entries.push(OffsetCommitEntry {
                 partition: tp,
-                offset: p.committed_offset,
+                offset: Offset::new(p.committed_offset),
                 leader_epoch: p.committed_leader_epoch,
                 metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
             });

@@ -38,7 +38,7 @@ fn by_topic(
     let mut topics: Vec<(String, PartitionOffsets)> = Vec::new();
     for (tp, committed) in offsets {
         let (offset, epoch, metadata) = match committed {
-            Some(c) => (c.offset, c.leader_epoch, c.metadata),
+            Some(c) => (c.offset.value(), c.leader_epoch, c.metadata),
             None => (-1, -1, String::new()),
         };
         let entry = (tp.partition, offset, epoch, metadata);
