@@ -14,7 +14,7 @@ pub struct BrokerId(pub i32);
 
 impl fmt::Debug for BrokerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -40,7 +40,7 @@ impl From<BrokerId> for i32 {
 
 impl fmt::Display for BrokerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -172,7 +172,7 @@ pub struct LeaderEpoch(i32);
 
 impl fmt::Debug for LeaderEpoch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -223,7 +223,7 @@ impl From<LeaderEpoch> for i32 {
 
 impl fmt::Display for LeaderEpoch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -411,6 +411,14 @@ mod tests {
             format!("{state:?}"),
             "LeaderAndIsr { leader: 1, leader_epoch: 5, isr: [1, 2], zk_version: 3 }"
         );
+    }
+
+    #[test]
+    fn ids_and_epochs_keep_width_and_fill_like_their_numbers() {
+        assert_eq!(format!("[{:>3}]", BrokerId(7)), "[  7]");
+        assert_eq!(format!("[{:<3}]", BrokerId(7)), "[7  ]");
+        assert_eq!(format!("[{:03}]", LeaderEpoch::new(5)), "[005]");
+        assert_eq!(format!("[{:>3?}]", LeaderEpoch::new(5)), "[  5]");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
 use super::*;
-use crate::model::LeaderEpoch;
+use crate::model::{BrokerId, LeaderEpoch};
 use crate::replica::fetch_session::FINAL_EPOCH;
 use crate::replica::fetcher::{FETCH_VERSION, fetch_request};
 use crate::replica::settings::ReplicationSettings;
@@ -176,7 +176,7 @@ fn follower_request_bytes_for_3000_partitions() {
     let mut rows = Vec::new();
     // Before KIP-227 every fetch was a full one: what a full request weighs.
     let full = handler.build(wanted(0, 0));
-    let full_bytes = request_bytes(&fetch_request(1, &settings, &full));
+    let full_bytes = request_bytes(&fetch_request(BrokerId(1), &settings, &full));
     assert_eq!(full.to_send.len(), 3000);
     rows.push((
         "full fetch (every fetch before sessions)",
@@ -188,7 +188,7 @@ fn follower_request_bytes_for_3000_partitions() {
     for (round, moved) in [(1, 0), (2, 10), (3, 100), (4, 3000)] {
         let built = handler.build(wanted(moved, round));
         assert_eq!(built.to_send.len(), moved);
-        let bytes = request_bytes(&fetch_request(1, &settings, &built));
+        let bytes = request_bytes(&fetch_request(BrokerId(1), &settings, &built));
         let label = match moved {
             0 => "incremental, nothing moved",
             10 => "incremental, 10 partitions moved",

@@ -36,7 +36,7 @@ use super::settings::ReplicationSettings;
 use super::truncation::truncation_target;
 use crate::client::{BrokerConnection, ConnectionOptions};
 use crate::metadata::BrokerEndpoint;
-use crate::model::{LeaderEpoch, Offset, TopicPartition};
+use crate::model::{self, LeaderEpoch, Offset, TopicPartition};
 
 /// Fetch v12: topic names (not ids, so no dependency on UpdateMetadata
 /// having arrived), current leader epoch, last fetched epoch.
@@ -83,7 +83,7 @@ pub(super) trait FollowerReplicas: Send + Sync + 'static {
 pub(super) type FetchStates = Arc<Mutex<HashMap<TopicPartition, PartitionFetchState>>>;
 
 pub(super) struct ReplicaFetcher {
-    pub broker_id: i32,
+    pub broker_id: model::BrokerId,
     pub source: BrokerEndpoint,
     pub settings: ReplicationSettings,
     pub replicas: Arc<dyn FollowerReplicas>,
@@ -224,7 +224,7 @@ impl ReplicaFetcher {
             return;
         }
         let request = OffsetForLeaderEpochRequest::default()
-            .with_replica_id(BrokerId(self.broker_id))
+            .with_replica_id(BrokerId(self.broker_id.0))
             .with_topics(
                 topics
                     .into_iter()
@@ -420,7 +420,7 @@ impl ReplicaFetcher {
 /// The Fetch request for one session request: the partitions to send,
 /// grouped by topic, and the ones to forget.
 pub(super) fn fetch_request(
-    broker_id: i32,
+    broker_id: model::BrokerId,
     settings: &ReplicationSettings,
     built: &FetchRequestData,
 ) -> FetchRequest {
@@ -457,7 +457,7 @@ pub(super) fn fetch_request(
         }
     }
     FetchRequest::default()
-        .with_replica_id(BrokerId(broker_id))
+        .with_replica_id(BrokerId(broker_id.0))
         .with_max_wait_ms(settings.fetch_wait_max.as_millis() as i32)
         .with_min_bytes(settings.fetch_min_bytes)
         .with_max_bytes(settings.fetch_response_max_bytes)

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::fetcher::{FetchStates, FollowerReplicas, PartitionFetchState, ReplicaFetcher};
 use super::settings::ReplicationSettings;
 use crate::metadata::BrokerEndpoint;
-use crate::model::{LeaderEpoch, TopicPartition};
+use crate::model::{BrokerId, LeaderEpoch, TopicPartition};
 
 struct FetcherHandle {
     source: BrokerEndpoint,
@@ -32,14 +32,14 @@ pub struct FollowTarget {
 }
 
 pub struct ReplicaFetcherManager {
-    broker_id: i32,
+    broker_id: BrokerId,
     settings: ReplicationSettings,
     /// Fetchers by (source broker id, fetcher index).
     fetchers: Mutex<HashMap<(i32, usize), FetcherHandle>>,
 }
 
 impl ReplicaFetcherManager {
-    pub fn new(broker_id: i32, settings: ReplicationSettings) -> Self {
+    pub fn new(broker_id: BrokerId, settings: ReplicationSettings) -> Self {
         ReplicaFetcherManager {
             broker_id,
             settings,

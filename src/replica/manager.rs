@@ -88,7 +88,7 @@ impl ReplicaManager {
             controller_epoch: AtomicI32::new(0),
             watchers: PartitionWatchers::default(),
             checkpointed_high_watermarks,
-            fetchers: ReplicaFetcherManager::new(broker_id.0, settings),
+            fetchers: ReplicaFetcherManager::new(broker_id, settings),
             fetch_manager: FetchManager::new(settings.fetch_session_cache_slots),
             isr_change_wanted: Arc::new(Notify::new()),
             leader_and_isr_applied: AtomicBool::new(false),
