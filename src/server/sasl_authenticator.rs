@@ -159,8 +159,18 @@ impl SaslAuthenticator {
         };
         match (&self.state, key) {
             (State::HandshakeOrVersions, ApiKey::ApiVersions) => {
-                self.state = State::Handshake;
-                Ok(dispatch::handle_request(services, frame, peer, &self.listener_name).await?)
+                // A version too new is answered in v0 with UNSUPPORTED_VERSION
+                // and may be retried, as in Kafka; a served one ends this state.
+                let version = frame.get(2..4).map(|v| i16::from_be_bytes([v[0], v[1]]));
+                let served = dispatch::supported_range(ApiKey::ApiVersions)
+                    .zip(version)
+                    .is_some_and(|((min, max), v)| (min..=max).contains(&v));
+                let response =
+                    dispatch::handle_request(services, frame, peer, &self.listener_name).await?;
+                if served {
+                    self.state = State::Handshake;
+                }
+                Ok(response)
             }
             (State::HandshakeOrVersions | State::Handshake, ApiKey::SaslHandshake) => {
                 self.handshake(frame)
