@@ -15,6 +15,7 @@
 //! - `protocol`: the thin, I/O-free layer over the `kafka-protocol` crate.
 //! - `client`: every outbound Kafka-protocol connection (fetchers, controller, tools).
 //! - `console`: the web console (pages and a JSON API on the metrics listener).
+//! - `security`: authentication: JAAS text, SASL/PLAIN, secrets, principals.
 //! - `server`: the network: connections, framing, dispatch, one handler per API.
 //! - `tools`: command-line tools over the Kafka protocol (`sluice consumer-groups`).
 //! - `broker`: builds every component and owns start-up and shutdown order.
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod replica;
+pub mod security;
 pub mod server;
 pub mod tools;
 pub mod util;

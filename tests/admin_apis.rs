@@ -1275,6 +1275,8 @@ const EXPECTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::DescribeLogDirs, 0, 4),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 /// State shared by the per-version probes of one broker.
@@ -1773,6 +1775,18 @@ impl Probe<'_> {
                 if version >= 4 {
                     assert!(dir.total_bytes > 0, "v{version}: {response:?}");
                 }
+            }
+            // On a PLAINTEXT listener: ILLEGAL_SASL_STATE, as Kafka's KafkaApis answers.
+            ApiKey::SaslHandshake => {
+                let request = kafka_protocol::messages::SaslHandshakeRequest::default()
+                    .with_mechanism(kafka_protocol::protocol::StrBytes::from_static_str("PLAIN"));
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, 34, "v{version}: {response:?}");
+            }
+            ApiKey::SaslAuthenticate => {
+                let request = kafka_protocol::messages::SaslAuthenticateRequest::default();
+                let response = self.conn.send(version, &request);
+                assert_eq!(response.error_code, 34, "v{version}: {response:?}");
             }
             ApiKey::DescribeCluster => {
                 let request = DescribeClusterRequest::default().with_endpoint_type(1);

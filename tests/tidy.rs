@@ -31,7 +31,10 @@ const LEAF_ROOMS: &[&str] = &["model", "util", "assignment", "malloc_tuning"];
 fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
     Some(match room {
         "model" | "util" | "assignment" | "malloc_tuning" | "huge_alloc" | "protocol"
-        | "config" | "metrics" => &[],
+        | "metrics" | "security" => &[],
+        // The JAAS text of a `*.sasl.jaas.config` key is parsed at load, so a
+        // bad one fails start-up as a ConfigError naming the key.
+        "config" => &["security"],
         "log" | "zk" | "metadata" => &[],
         "client" => &["protocol", "metadata"],
         "replica" => &["log", "metadata", "client", "zk", "metrics"],
@@ -51,6 +54,7 @@ fn allowed_rooms(room: &str) -> Option<&'static [&'static str]> {
             "metadata",
             "config",
             "metrics",
+            "security",
             "zk",
             "log",
         ],

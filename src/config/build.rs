@@ -16,6 +16,7 @@ use super::known_keys;
 use super::listener;
 use super::metrics_listener;
 use super::reader::{Reader, check_kind};
+use super::sasl;
 
 const MS_PER_MINUTE: i64 = 60 * 1000;
 const MS_PER_HOUR: i64 = 60 * MS_PER_MINUTE;
@@ -46,6 +47,12 @@ pub(super) fn build_with_catalogue(
 
     // Network
     let net = listener::read(&mut r)?;
+    let listener_protocols: Vec<(String, String)> = net
+        .listeners
+        .iter()
+        .map(|l| (l.name.clone(), net.security_protocol_map[&l.name].clone()))
+        .collect();
+    let sasl = sasl::read(props, &listener_protocols)?;
     let socket_request_max_bytes = r.int("socket.request.max.bytes", 104_857_600, 1)?;
     let connections_max_idle_ms = r.long("connections.max.idle.ms", 600_000, i64::MIN)?;
     let max_connections = r.int("max.connections", i32::MAX, 0)?;
@@ -130,6 +137,7 @@ pub(super) fn build_with_catalogue(
         listeners: net.listeners,
         advertised_listeners: net.advertised_listeners,
         listener_security_protocol_map: net.security_protocol_map,
+        sasl_listeners: sasl.listeners,
         inter_broker_listener_name: net.inter_broker_listener_name,
         socket_request_max_bytes,
         connections_max_idle_ms,
@@ -280,7 +288,7 @@ pub(super) fn build_with_catalogue(
     };
 
     for (key, value) in props {
-        if r.was_read(key) {
+        if r.was_read(key) || sasl.consumed.contains(key) {
             continue;
         }
         match known_keys::ignored_kind(key) {

@@ -1,7 +1,9 @@
 //! Listeners: `listeners`, `advertised.listeners`,
 //! `listener.security.protocol.map` and the inter-broker listener, parsed and
-//! checked as Kafka checks them. Sluice serves only PLAINTEXT for now, so any
-//! listener mapped to another security protocol is refused, naming the key.
+//! checked as Kafka checks them. Sluice serves PLAINTEXT and SASL_PLAINTEXT
+//! (its SASL keys are `sasl.rs`'s); a listener mapped to SSL or SASL_SSL is
+//! refused, naming the key, and the inter-broker listener must be PLAINTEXT
+//! (the broker's own connections do not authenticate yet).
 //!
 //! A host left empty (`PLAINTEXT://:9092`) binds every interface. When
 //! `advertised.listeners` is not set it defaults to the listeners with
@@ -51,8 +53,10 @@ impl fmt::Display for Listener {
     }
 }
 
-/// The only security protocol Sluice serves.
+/// The security protocol without authentication or encryption.
 pub const PLAINTEXT: &str = "PLAINTEXT";
+/// The security protocols Sluice serves.
+const SERVED: [&str; 2] = [PLAINTEXT, super::sasl::SASL_PLAINTEXT];
 const SECURITY_PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
 const DEFAULT_PROTOCOL_MAP: &str =
     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL";
@@ -115,6 +119,21 @@ pub(super) fn read(r: &mut Reader<'_>) -> Result<Network, ConfigError> {
     };
 
     let inter_broker_listener_name = inter_broker(r, &advertised_listeners)?;
+    let protocol = &security_protocol_map[&inter_broker_listener_name];
+    if protocol != PLAINTEXT {
+        let key = if r.raw(INTER_BROKER_NAME).is_some() {
+            INTER_BROKER_NAME
+        } else {
+            LISTENERS
+        };
+        return Err(invalid(
+            key,
+            &inter_broker_listener_name,
+            format!(
+                "the inter-broker listener uses {protocol}; it must be PLAINTEXT for now (the broker's own connections do not authenticate yet)"
+            ),
+        ));
+    }
     Ok(Network {
         listeners,
         advertised_listeners,
@@ -150,7 +169,7 @@ fn parse_protocol_map(value: &str) -> Result<BTreeMap<String, String>, ConfigErr
 }
 
 /// Parses a comma-separated endpoint list, checking names are unique, mapped
-/// to a security protocol, and that the protocol is PLAINTEXT.
+/// to a security protocol, and that the protocol is one Sluice serves.
 fn parse_list(
     key: &str,
     value: &str,
@@ -177,12 +196,12 @@ fn parse_list(
                     ),
                 ));
             }
-            Some(protocol) if protocol != PLAINTEXT => {
+            Some(protocol) if !SERVED.contains(&protocol.as_str()) => {
                 return Err(invalid(
                     key,
                     value,
                     format!(
-                        "listener {} uses security protocol {protocol}; Sluice serves only PLAINTEXT",
+                        "listener {} uses security protocol {protocol}; Sluice serves only PLAINTEXT and SASL_PLAINTEXT (SSL is not supported yet)",
                         listener.name
                     ),
                 ));

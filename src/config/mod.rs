@@ -14,7 +14,7 @@
 //! [`ConfigError`] naming the key.
 //!
 //! Files: `properties.rs` (syntax, overrides), `reader.rs` (typed reads),
-//! `enums.rs`, `listener.rs`, `known_keys.rs` (accepted-but-ignored keys),
+//! `enums.rs`, `listener.rs`, `sasl.rs` (SASL listeners' mechanisms and JAAS), `known_keys.rs` (accepted-but-ignored keys),
 //! `build.rs` (key to field, cross-key checks), `topic_defaults.rs`
 //! (DescribeConfigs defaults), `dynamic.rs` (topic-key validation, the
 //! dynamically updatable broker keys, static + dynamic layers), `error.rs`.
@@ -29,6 +29,7 @@ mod listener;
 mod metrics_listener;
 mod properties;
 mod reader;
+mod sasl;
 mod topic_defaults;
 
 #[cfg(test)]
@@ -42,6 +43,7 @@ pub use enums::{CleanupPolicy, CompressionType, TimestampType};
 pub use error::ConfigError;
 pub use listener::{Listener, PLAINTEXT};
 pub use reader::ConfigType;
+pub use sasl::{SASL_PLAINTEXT, SaslListenerConfig};
 pub use topic_defaults::TopicConfigDefault;
 
 /// A broker's configuration. Field names are Kafka's keys with `_` for `.`;
@@ -70,6 +72,11 @@ pub struct BrokerConfig {
     /// `inter.broker.listener.name`, else `security.inter.broker.protocol`
     /// (PLAINTEXT): the advertised listener other brokers connect to.
     pub inter_broker_listener_name: String,
+    /// SASL on each SASL_PLAINTEXT listener (upper-cased name):
+    /// `sasl.enabled.mechanisms` (GSSAPI; only PLAIN is served) or its
+    /// `listener.name.<l>.` override, and PLAIN's users from
+    /// `listener.name.<l>.plain.sasl.jaas.config` (see `sasl.rs`).
+    pub sasl_listeners: BTreeMap<String, SaslListenerConfig>,
     /// `socket.request.max.bytes` (104857600, >= 1).
     pub socket_request_max_bytes: i32,
     /// `connections.max.idle.ms` (600000).

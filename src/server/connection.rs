@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::BrokerServices;
 use super::dispatch::{self, DispatchError, Handled, ReplicatingResponse};
 use super::response_frame::{Chunk, ResponseFrame};
+use super::sasl_authenticator::{self, SaslAuthenticator, SaslError};
 use super::sendfile::send_file_records;
 
 /// acks=all Produce requests a connection may have waiting for their
@@ -45,6 +46,8 @@ pub enum ConnectionError {
     NegativeFrameSize(i32),
     #[error("{0}")]
     Dispatch(#[from] DispatchError),
+    #[error("{0}")]
+    Sasl(#[from] SaslError),
 }
 
 type Writer = BufWriter<OwnedWriteHalf>;
@@ -63,6 +66,8 @@ pub async fn serve(
     let peer = reader.get_ref().peer_addr().ok();
     // acks=all Produce responses waiting for their replicas, oldest first.
     let mut replicating: VecDeque<ReplicatingResponse> = VecDeque::new();
+    // On a SASL listener: the authentication state (`sasl_authenticator.rs`).
+    let mut sasl = SaslAuthenticator::for_listener(&services.config, &listener_name);
     loop {
         // The oldest waiting response, or the next request's first bytes
         // (`fill_buf` consumes nothing, so dropping it loses no bytes).
@@ -93,13 +98,29 @@ pub async fn serve(
         if size < 0 {
             return Err(ConnectionError::NegativeFrameSize(size));
         }
-        if size as usize > max_frame {
+        let authenticating = sasl.as_ref().is_some_and(|s| !s.is_complete());
+        let max = if authenticating {
+            sasl_authenticator::MAX_RECEIVE_SIZE
+        } else {
+            max_frame
+        };
+        if size as usize > max {
             return Err(ConnectionError::FrameTooLarge {
                 size: size as i64,
-                max: max_frame,
+                max,
             });
         }
         let frame = read_frame(&mut reader, size as usize).await?;
+        if let Some(auth) = sasl.as_mut().filter(|_| authenticating) {
+            match auth.handle(&services, frame, peer).await {
+                Ok(response) => write_response(&mut writer, response).await?,
+                Err(refused) => {
+                    write_response(&mut writer, refused.response).await?;
+                    return Err(refused.error.into());
+                }
+            }
+            continue;
+        }
         if !is_produce(&frame) {
             // Only Produce requests overtake a waiting Produce.
             write_all_replicated(&mut writer, &mut replicating).await?;

@@ -156,6 +156,8 @@ handler_table! {
     DeleteRecords => delete_records, DeleteRecordsRequest;
     DescribeLogDirs => describe_log_dirs, DescribeLogDirsRequest;
     DescribeCluster => describe_cluster, DescribeClusterRequest;
+    SaslHandshake => sasl_handshake, SaslHandshakeRequest;
+    SaslAuthenticate => sasl_authenticate, SaslAuthenticateRequest;
 }
 
 /// ApiVersions (key 18), versions 0-3, answered here from the handler

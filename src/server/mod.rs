@@ -14,6 +14,7 @@ pub mod handlers;
 pub mod listener_view;
 pub mod request_context;
 pub mod response_frame;
+pub mod sasl_authenticator;
 pub mod sendfile;
 
 use std::sync::Arc;

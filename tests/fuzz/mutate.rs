@@ -239,10 +239,16 @@ fn damaged_batch_frame(rng: &mut Rng, batches: &[Bytes]) -> Bytes {
     .expect("a Produce request encodes in every supported version")
 }
 
-/// True when `key` is one the controller sends brokers (not a client API).
+/// True when `key` is one brokers send each other (not a client API): the
+/// controller's requests, and ControlledShutdown, which a stranger's mutated
+/// frame may legitimately use to take the broker's leaderships away (Kafka
+/// guards it only by authorization), so it belongs with them.
 pub fn is_inter_broker(key: ApiKey) -> bool {
     matches!(
         key,
-        ApiKey::LeaderAndIsr | ApiKey::StopReplica | ApiKey::UpdateMetadata
+        ApiKey::LeaderAndIsr
+            | ApiKey::StopReplica
+            | ApiKey::UpdateMetadata
+            | ApiKey::ControlledShutdown
     )
 }

@@ -325,6 +325,19 @@ fn populated(key: ApiKey, version: i16) -> Vec<Option<Bytes>> {
                 .with_producer_id(ProducerId(-1))
                 .with_producer_epoch(-1),
         )],
+        ApiKey::SaslHandshake => vec![frame(
+            key,
+            version,
+            16,
+            &SaslHandshakeRequest::default().with_mechanism(s("PLAIN")),
+        )],
+        ApiKey::SaslAuthenticate => vec![frame(
+            key,
+            version,
+            17,
+            &SaslAuthenticateRequest::default()
+                .with_auth_bytes(Bytes::from_static(b"\0alice\0alice-secret")),
+        )],
         _ => Vec::new(),
     }
 }
@@ -381,6 +394,8 @@ default_bodies! {
     DeleteRecords => DeleteRecordsRequest,
     DescribeLogDirs => DescribeLogDirsRequest,
     DescribeCluster => DescribeClusterRequest,
+    SaslHandshake => SaslHandshakeRequest,
+    SaslAuthenticate => SaslAuthenticateRequest,
 }
 
 /// Every seed: for each advertised key and version, its default request and
