@@ -17,7 +17,7 @@ use crate::admin::config_alter::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::admin::dynamic_config::DynamicConfigs;
 use crate::admin::topics::validate_topic_name;
 use crate::config::dynamic::{BrokerConfigLayers, TOPIC_KEYS, TopicKey, kafka_broker_default};
-use crate::config::{BrokerConfig, broker_key, broker_keys};
+use crate::config::{BrokerConfig, broker_key, broker_keys, is_sensitive_key};
 use crate::metadata::MetadataCache;
 use crate::model::BrokerId;
 use crate::zk::ZkClient;
@@ -144,15 +144,6 @@ pub fn topic_entries(
         .collect()
 }
 
-/// Whether Kafka treats a broker key as a password: PASSWORD keys of the
-/// catalogue; for keys outside it (`listener.name.*`), by name.
-fn is_sensitive(key: &str) -> bool {
-    match broker_key(key) {
-        Some(k) => k.is_sensitive(),
-        None => key.contains("password") || key.ends_with(".jaas.config") || key.contains("secret"),
-    }
-}
-
 /// This broker's configs (`per_broker`), or the cluster default's dynamic
 /// ones. For this broker, like Kafka's `KafkaConfig` describe: every broker
 /// key Sluice knows (`config::broker_keys`, with Kafka's type and default,
@@ -178,7 +169,7 @@ pub fn broker_entries(layers: &BrokerConfigLayers, per_broker: bool) -> Vec<Conf
     names
         .into_iter()
         .map(|name| {
-            let sensitive = is_sensitive(&name);
+            let sensitive = is_sensitive_key(&name);
             let topic = TOPIC_KEYS
                 .iter()
                 .find(|k| k.broker_synonyms.contains(&name.as_str()));

@@ -50,7 +50,7 @@ impl DynamicConfigs {
         DynamicConfigs {
             state: RwLock::new(State {
                 layers: BrokerConfigLayers {
-                    static_props: static_config.properties.clone(),
+                    static_props: static_config.properties.to_map(),
                     ..Default::default()
                 },
                 effective: static_config,

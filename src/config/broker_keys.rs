@@ -4,10 +4,12 @@
 //! read itself, so they cannot drift) and the keys accepted but ignored
 //! (`known_keys.rs`). No table of its own.
 
+use std::fmt;
 use std::sync::OnceLock;
 
 use super::build::build_with_catalogue;
 use super::known_keys;
+use super::raw_properties::RawProperties;
 use super::reader::ConfigType;
 
 /// One broker key.
@@ -23,6 +25,30 @@ impl BrokerKey {
     /// Kafka reports PASSWORD keys as sensitive (value null).
     pub fn is_sensitive(&self) -> bool {
         self.config_type == ConfigType::Password
+    }
+}
+
+/// Whether Kafka treats a broker key as a password: PASSWORD keys of the
+/// catalogue; for keys outside it (`listener.name.*`), by name.
+pub fn is_sensitive_key(key: &str) -> bool {
+    match broker_key(key) {
+        Some(k) => k.is_sensitive(),
+        None => key.contains("password") || key.ends_with(".jaas.config") || key.contains("secret"),
+    }
+}
+
+impl fmt::Debug for RawProperties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.pairs().map(|(k, v)| {
+                let shown = if is_sensitive_key(k) {
+                    "[hidden]"
+                } else {
+                    v.as_str()
+                };
+                (k, shown)
+            }))
+            .finish()
     }
 }
 

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::BrokerConfig;
 use super::enums::{CleanupPolicy, CompressionType, TimestampType};
 use super::error::{ConfigError, invalid};
 use super::known_keys;
@@ -17,6 +16,7 @@ use super::listener;
 use super::metrics_listener;
 use super::reader::{Reader, check_kind};
 use super::sasl;
+use super::{BrokerConfig, RawProperties};
 
 const MS_PER_MINUTE: i64 = 60 * 1000;
 const MS_PER_HOUR: i64 = 60 * MS_PER_MINUTE;
@@ -284,7 +284,7 @@ pub(super) fn build_with_catalogue(
         )?,
         unknown_keys: Vec::new(),
         ignored_keys: Vec::new(),
-        properties: props.clone(),
+        properties: RawProperties::new(props.clone()),
     };
 
     for (key, value) in props {

@@ -28,6 +28,7 @@ mod known_keys;
 mod listener;
 mod metrics_listener;
 mod properties;
+mod raw_properties;
 mod reader;
 mod sasl;
 mod topic_defaults;
@@ -38,10 +39,11 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use broker_keys::{BrokerKey, broker_default, broker_key, broker_keys};
+pub use broker_keys::{BrokerKey, broker_default, broker_key, broker_keys, is_sensitive_key};
 pub use enums::{CleanupPolicy, CompressionType, TimestampType};
 pub use error::ConfigError;
 pub use listener::{Listener, PLAINTEXT};
+pub use raw_properties::RawProperties;
 pub use reader::ConfigType;
 pub use sasl::{SASL_PLAINTEXT, SaslListenerConfig};
 pub use topic_defaults::TopicConfigDefault;
@@ -269,7 +271,7 @@ pub struct BrokerConfig {
     /// Kafka keys that were set but that Sluice does not act on, sorted.
     pub ignored_keys: Vec<String>,
     /// Every key and raw value as given, after overrides.
-    pub properties: BTreeMap<String, String>,
+    pub properties: RawProperties,
 }
 
 impl BrokerConfig {
