@@ -88,6 +88,30 @@ fn kcat_round_trip(port: u16, topic: &str) {
     assert_eq!(got, ["one", "two", "three"]);
 }
 
+/// SaslHandshake `version` for `mechanism` on `conn`.
+fn handshake(conn: &mut RawConn, version: i16, mechanism: &str) -> SaslHandshakeResponse {
+    conn.send(
+        ApiKey::SaslHandshake,
+        version,
+        &SaslHandshakeRequest::default().with_mechanism(str_bytes(mechanism)),
+    )
+    .unwrap()
+}
+
+/// SaslAuthenticate `version` with the PLAIN `token` on `conn`.
+fn authenticate(
+    conn: &mut RawConn,
+    version: i16,
+    token: &'static [u8],
+) -> SaslAuthenticateResponse {
+    conn.send(
+        ApiKey::SaslAuthenticate,
+        version,
+        &SaslAuthenticateRequest::default().with_auth_bytes(bytes::Bytes::from_static(token)),
+    )
+    .unwrap()
+}
+
 #[test]
 fn kcat_produces_and_consumes_and_bad_credentials_are_refused() {
     let (broker, port) = sasl_broker("sasl-kcat");
@@ -209,46 +233,21 @@ fn raw_requests_before_and_outside_authentication() {
 
     // SaslHandshake on the PLAINTEXT listener: ILLEGAL_SASL_STATE.
     let mut conn = RawConn::open(broker.port(), timeout).unwrap();
-    let response: SaslHandshakeResponse = conn
-        .send(
-            ApiKey::SaslHandshake,
-            1,
-            &SaslHandshakeRequest::default().with_mechanism(str_bytes("PLAIN")),
-        )
-        .unwrap();
+    let response = handshake(&mut conn, 1, "PLAIN");
     assert_eq!(response.error_code, ILLEGAL_SASL_STATE);
 
     // An unknown mechanism: UNSUPPORTED_SASL_MECHANISM with the enabled list, then closed.
     let mut conn = RawConn::open(port, timeout).unwrap();
-    let response: SaslHandshakeResponse = conn
-        .send(
-            ApiKey::SaslHandshake,
-            1,
-            &SaslHandshakeRequest::default().with_mechanism(str_bytes("SCRAM-SHA-256")),
-        )
-        .unwrap();
+    let response = handshake(&mut conn, 1, "SCRAM-SHA-256");
     assert_eq!(response.error_code, UNSUPPORTED_SASL_MECHANISM);
     assert_eq!(response.mechanisms, vec![str_bytes("PLAIN")]);
     assert!(closed_by_broker(&conn));
 
     // A wrong password in SaslAuthenticate: SASL_AUTHENTICATION_FAILED with Kafka's message, then closed.
     let mut conn = RawConn::open(port, timeout).unwrap();
-    let response: SaslHandshakeResponse = conn
-        .send(
-            ApiKey::SaslHandshake,
-            1,
-            &SaslHandshakeRequest::default().with_mechanism(str_bytes("PLAIN")),
-        )
-        .unwrap();
+    let response = handshake(&mut conn, 1, "PLAIN");
     assert_eq!(response.error_code, 0);
-    let response: SaslAuthenticateResponse = conn
-        .send(
-            ApiKey::SaslAuthenticate,
-            1,
-            &SaslAuthenticateRequest::default()
-                .with_auth_bytes(bytes::Bytes::from_static(b"\0alice\0bad")),
-        )
-        .unwrap();
+    let response = authenticate(&mut conn, 1, b"\0alice\0bad");
     assert_eq!(response.error_code, SASL_AUTHENTICATION_FAILED);
     assert_eq!(
         response.error_message.as_deref(),
@@ -258,21 +257,8 @@ fn raw_requests_before_and_outside_authentication() {
 
     // A good one, then Metadata is served and a second SaslAuthenticate is ILLEGAL_SASL_STATE.
     let mut conn = RawConn::open(port, timeout).unwrap();
-    let _: SaslHandshakeResponse = conn
-        .send(
-            ApiKey::SaslHandshake,
-            1,
-            &SaslHandshakeRequest::default().with_mechanism(str_bytes("PLAIN")),
-        )
-        .unwrap();
-    let response: SaslAuthenticateResponse = conn
-        .send(
-            ApiKey::SaslAuthenticate,
-            2,
-            &SaslAuthenticateRequest::default()
-                .with_auth_bytes(bytes::Bytes::from_static(b"\0alice\0alice-secret")),
-        )
-        .unwrap();
+    handshake(&mut conn, 1, "PLAIN");
+    let response = authenticate(&mut conn, 2, b"\0alice\0alice-secret");
     assert_eq!(response.error_code, 0);
     let metadata: kafka_protocol::messages::MetadataResponse = conn
         .send(ApiKey::Metadata, 1, &MetadataRequest::default())
@@ -295,13 +281,7 @@ fn handshake_v0_takes_bare_tokens() {
     let timeout = Duration::from_secs(10);
     let handshake_v0 = |token: &[u8]| {
         let mut conn = RawConn::open(port, timeout).unwrap();
-        let response: SaslHandshakeResponse = conn
-            .send(
-                ApiKey::SaslHandshake,
-                0,
-                &SaslHandshakeRequest::default().with_mechanism(str_bytes("PLAIN")),
-            )
-            .unwrap();
+        let response = handshake(&mut conn, 0, "PLAIN");
         assert_eq!(response.error_code, 0);
         let mut stream = conn.stream();
         stream

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
-    ApiKey, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
+    ApiKey, RequestHeader, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
     SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
@@ -186,14 +186,7 @@ impl SaslAuthenticator {
     }
 
     fn handshake(&mut self, mut frame: Bytes) -> Result<Option<ResponseFrame>, SaslFailure> {
-        let RequestHead::Supported {
-            key,
-            version,
-            header,
-        } = dispatch::read_request_head(&mut frame)?
-        else {
-            unreachable!("only ApiVersions can be too new");
-        };
+        let (key, version, header) = sasl_request_head(&mut frame)?;
         let request = decode::<SaslHandshakeRequest>(key, version, &mut frame)?;
         let enabled = &self.listener().enabled_mechanisms;
         let mechanisms = enabled
@@ -229,14 +222,7 @@ impl SaslAuthenticator {
         mut frame: Bytes,
         peer: Option<SocketAddr>,
     ) -> Result<Option<ResponseFrame>, SaslFailure> {
-        let RequestHead::Supported {
-            key,
-            version,
-            header,
-        } = dispatch::read_request_head(&mut frame)?
-        else {
-            unreachable!("only ApiVersions can be too new");
-        };
+        let (key, version, header) = sasl_request_head(&mut frame)?;
         let request = decode::<SaslAuthenticateRequest>(key, version, &mut frame)?;
         let correlation_id = header.correlation_id;
         match self.authenticate(&request.auth_bytes, peer) {
@@ -298,4 +284,20 @@ fn encode<R: kafka_protocol::protocol::Encodable>(
         body,
         ResponseExtras::default(),
     )
+}
+
+/// The head of a SaslHandshake or SaslAuthenticate frame (the caller has
+/// peeked its key): a too-new version of these is an error, only ApiVersions
+/// can come back as `ApiVersionsTooNew`.
+fn sasl_request_head(frame: &mut Bytes) -> Result<(ApiKey, i16, RequestHeader), DispatchError> {
+    match dispatch::read_request_head(frame)? {
+        RequestHead::Supported {
+            key,
+            version,
+            header,
+        } => Ok((key, version, header)),
+        RequestHead::ApiVersionsTooNew { .. } => {
+            unreachable!("only ApiVersions can be too new, and this is a SASL request")
+        }
+    }
 }
